@@ -1,0 +1,4 @@
+//! One file per verb. Commands stay thin: they wire config → (later: package → plan → provider)
+//! → output and hold no logic of their own.
+
+pub mod print;

@@ -1,0 +1,197 @@
+//! `serverless.yml` → a validated, typed [`Config`], in layers (as ripgrep layers its flags):
+//! text → span-carrying tree (`yaml`) → variables resolved (`vars`) → short forms expanded
+//! (`shorthand`) → typed model with unknown keys reported (`de`, `model`) → cross-checks
+//! (`validate`). Nothing here touches AWS; errors are [`Diagnostic`]s with file, line and column.
+
+pub mod de;
+pub mod model;
+pub mod shorthand;
+pub mod validate;
+pub mod vars;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Problem, Severity, Sources, Span};
+
+pub use model::Config;
+pub use vars::VarOptions;
+use yaml::{Node, Value};
+
+/// Config file names looked for, in order, when `--config` is not given.
+pub const DEFAULT_FILES: &[&str] = &["serverless.yml", "serverless.yaml", "serverless.json"];
+
+/// What the command line and environment contribute to reading a config.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--config`; when absent the default names are tried in `cwd`.
+    pub config: Option<PathBuf>,
+    pub cwd: PathBuf,
+    pub stage: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub params: Vec<(String, String)>,
+    pub env: HashMap<String, String>,
+}
+
+/// A config that passed every check.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// The config with every variable resolved, as the user wrote it otherwise (for `print`).
+    pub resolved: Node,
+    pub warnings: Vec<Diagnostic>,
+    /// The config file as given or found (relative to the working directory when found there).
+    pub path: PathBuf,
+    /// The directory the config lives in: handler paths and `${file(…)}` are relative to it.
+    pub service_dir: PathBuf,
+    pub stage: String,
+    pub region: String,
+}
+
+/// The config could not be used; holds every error (and the warnings found before them).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", summary(.diagnostics))]
+pub struct ConfigError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn summary(ds: &[Diagnostic]) -> String {
+    let errors = ds.iter().filter(|d| d.severity == Severity::Error).count();
+    let first = ds
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+        .map_or("invalid configuration", |d| d.message.as_str());
+    if errors > 1 {
+        format!("{first} (and {} more errors)", errors - 1)
+    } else {
+        first.to_string()
+    }
+}
+
+impl ConfigError {
+    fn one(d: Diagnostic) -> Self {
+        ConfigError {
+            diagnostics: vec![d],
+        }
+    }
+}
+
+/// Finds, reads, resolves and validates the config.
+pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
+    let path = find(opts)?;
+    let full = opts.cwd.join(&path);
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(&full).map_err(|e| {
+        ConfigError::one(
+            Diagnostic::error(format!("cannot read `{shown}`: {e}"))
+                .help("check the path given with --config and the file's permissions"),
+        )
+    })?;
+    let mut sources = Sources::default();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let valid = std::str::from_utf8(valid).unwrap_or("");
+            let line = valid.matches('\n').count() as u32 + 1;
+            let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+            let id = sources.add(shown.clone(), valid.to_string());
+            let p = Problem::error("the config file is not UTF-8 text (is it a binary file?)", Some(Span::point(id, line, col)))
+                .help("serverless.yml must be UTF-8 encoded YAML or JSON");
+            return Err(ConfigError::one(p.into_diagnostic(&sources)));
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    let file = sources.add(shown, text);
+    let service_dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
+    let rel_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let fail = |p: Problem, sources: &Sources| ConfigError::one(p.into_diagnostic(sources));
+
+    let root = yaml::parse(&sources, file).map_err(|p| fail(p, &sources))?;
+    if !matches!(root.value, Value::Map(_)) {
+        let p = Problem::error(
+            format!("the config must be a mapping of keys at the top level, found {}", root.kind()),
+            Some(root.span),
+        )
+        .help("start with `service: my-service`, then `provider:` and `functions:`");
+        return Err(fail(p, &sources));
+    }
+
+    let var_opts = VarOptions {
+        stage: opts.stage.clone(),
+        region: opts.region.clone(),
+        profile: opts.profile.clone(),
+        config: Some(path.display().to_string()),
+        params: opts.params.clone(),
+        env: opts.env.clone(),
+        base_dir: if rel_dir.as_os_str().is_empty() { service_dir.clone() } else { opts.cwd.join(&rel_dir) },
+    };
+    let resolved = vars::resolve(root, &mut sources, &var_opts).map_err(|p| fail(p, &sources))?;
+    let mut expanded = resolved.clone();
+    shorthand::expand(&mut expanded).map_err(|p| fail(p, &sources))?;
+    let (config, unknown): (Config, Vec<Problem>) =
+        de::from_node(&expanded).map_err(|p| fail(p, &sources))?;
+
+    let mut problems = match config.config_validation_mode {
+        Some(model::ValidationMode::Off) => Vec::new(),
+        Some(model::ValidationMode::Error) => unknown
+            .into_iter()
+            .map(|mut p| {
+                p.severity = Severity::Error;
+                p
+            })
+            .collect(),
+        _ => unknown,
+    };
+    problems.extend(validate::check(&config, &expanded));
+    let diagnostics: Vec<Diagnostic> = problems.into_iter().map(|p| p.into_diagnostic(&sources)).collect();
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(ConfigError { diagnostics });
+    }
+    let stage = opts
+        .stage
+        .clone()
+        .or_else(|| config.provider.stage.clone())
+        .unwrap_or_else(|| vars::DEFAULT_STAGE.to_string());
+    let region = opts
+        .region
+        .clone()
+        .or_else(|| config.provider.region.clone())
+        .unwrap_or_else(|| vars::DEFAULT_REGION.to_string());
+    Ok(Loaded {
+        config,
+        resolved,
+        warnings: diagnostics,
+        path,
+        service_dir,
+        stage,
+        region,
+    })
+}
+
+fn find(opts: &LoadOptions) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = &opts.config {
+        if !opts.cwd.join(p).is_file() {
+            return Err(ConfigError::one(
+                Diagnostic::error(format!("config file `{}` does not exist", p.display()))
+                    .help("check the path given with -c/--config"),
+            ));
+        }
+        return Ok(p.clone());
+    }
+    DEFAULT_FILES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| opts.cwd.join(p).is_file())
+        .ok_or_else(|| {
+            ConfigError::one(
+                Diagnostic::error(format!(
+                    "no {} in this directory",
+                    DEFAULT_FILES.join(", ")
+                ))
+                .help("run sls inside a service directory, pass -c/--config, or start one with `sls create`"),
+            )
+        })
+}

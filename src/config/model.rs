@@ -1,0 +1,472 @@
+//! The typed `serverless.yml` model: what Serverless v3 users write for AWS, after variables are
+//! resolved and shorthand forms are expanded (see `shorthand`). Field names follow the YAML keys.
+//!
+//! Checks that concern one value (memory 128–10240 MB, timeout 1–900 s, …) live in the value's
+//! type, so that the error points at the value. Checks across values live in `validate`.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+pub type Environment = IndexMap<String, Text>;
+pub type Tags = IndexMap<String, Text>;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    pub service: String,
+    pub framework_version: Option<String>,
+    pub config_validation_mode: Option<ValidationMode>,
+    pub provider: Provider,
+    pub functions: Option<IndexMap<String, Function>>,
+    pub package: Option<Package>,
+    pub custom: Option<Json>,
+    pub params: Option<IndexMap<String, Option<IndexMap<String, Json>>>>,
+    /// Reported as unsupported; kept so the warning can name them.
+    pub plugins: Option<Json>,
+    pub resources: Option<Json>,
+    pub layers: Option<Json>,
+    // Accepted and ignored: they concern the Serverless dashboard or the Node loader.
+    pub org: Option<Json>,
+    pub app: Option<Json>,
+    pub console: Option<Json>,
+    pub dashboard: Option<Json>,
+    pub use_dotenv: Option<Json>,
+    pub variables_resolution_mode: Option<Json>,
+    pub disabled_deprecations: Option<Json>,
+    pub deprecation_notification_mode: Option<Json>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationMode {
+    Error,
+    Warn,
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provider {
+    pub name: String,
+    pub runtime: Option<String>,
+    pub stage: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub memory_size: Option<MemorySize>,
+    pub timeout: Option<Timeout>,
+    pub environment: Option<Environment>,
+    pub architecture: Option<Architecture>,
+    pub tags: Option<Tags>,
+    pub iam: Option<Iam>,
+    pub iam_role_statements: Option<Vec<Statement>>,
+    pub iam_managed_policies: Option<Vec<String>>,
+    /// Older form of `iam.role` as an existing role's ARN or name.
+    pub role: Option<String>,
+    pub http_api: Option<HttpApi>,
+    pub api_gateway: Option<ApiGateway>,
+    pub log_retention_in_days: Option<LogRetention>,
+    pub deployment_bucket: Option<DeploymentBucket>,
+    /// The alias that receives traffic (sls extension; default `live`).
+    pub alias: Option<String>,
+    pub layers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Architecture {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Iam {
+    pub role: Option<IamRole>,
+    pub deployment_role: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IamRole {
+    /// An existing role to use instead of creating one (`iam.role: arn:aws:iam::…`).
+    pub arn: Option<String>,
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub statements: Option<Vec<Statement>>,
+    pub managed_policies: Option<Vec<String>>,
+    pub permissions_boundary: Option<String>,
+    pub tags: Option<Tags>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub action: Option<Vec<String>>,
+    pub not_action: Option<Vec<String>>,
+    pub resource: Option<Vec<String>>,
+    pub not_resource: Option<Vec<String>>,
+    pub condition: Option<Json>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApi {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub payload: Option<String>,
+    pub cors: Option<Cors>,
+    pub disable_default_endpoint: Option<bool>,
+    pub metrics: Option<bool>,
+    pub authorizers: Option<Json>,
+}
+
+/// CORS for HTTP APIs and function URLs; `cors: true` is expanded to an empty one (allow all).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cors {
+    pub allowed_origins: Option<Vec<String>>,
+    pub allowed_headers: Option<Vec<String>>,
+    pub allowed_methods: Option<Vec<String>>,
+    pub allow_credentials: Option<bool>,
+    pub exposed_response_headers: Option<Vec<String>>,
+    pub max_age: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiGateway {
+    pub description: Option<String>,
+    pub binary_media_types: Option<Vec<String>>,
+    pub minimum_compression_size: Option<u32>,
+    pub should_start_name_with_service: Option<bool>,
+    pub disable_default_endpoint: Option<bool>,
+    pub metrics: Option<bool>,
+    pub api_keys: Option<Json>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentBucket {
+    pub name: Option<String>,
+    pub server_side_encryption: Option<String>,
+    pub block_public_access: Option<bool>,
+    pub max_previous_deployment_artifacts: Option<u32>,
+    pub tags: Option<Tags>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Function {
+    pub handler: Option<String>,
+    /// Container images are refused by validation; kept to say so clearly.
+    pub image: Option<Json>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub runtime: Option<String>,
+    pub memory_size: Option<MemorySize>,
+    pub timeout: Option<Timeout>,
+    pub environment: Option<Environment>,
+    pub architecture: Option<Architecture>,
+    pub ephemeral_storage_size: Option<EphemeralStorage>,
+    pub layers: Option<Vec<String>>,
+    pub reserved_concurrency: Option<u32>,
+    pub provisioned_concurrency: Option<u32>,
+    pub maximum_retry_attempts: Option<RetryAttempts>,
+    pub maximum_event_age: Option<EventAge>,
+    pub destinations: Option<Destinations>,
+    pub on_error: Option<String>,
+    pub url: Option<FunctionUrl>,
+    pub package: Option<Package>,
+    pub events: Option<Vec<Event>>,
+    pub tags: Option<Tags>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Destinations {
+    pub on_success: Option<String>,
+    pub on_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionUrl {
+    pub cors: Option<Cors>,
+    pub authorizer: Option<String>,
+    pub invoke_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Package {
+    pub patterns: Option<Vec<String>>,
+    pub individually: Option<bool>,
+    pub artifact: Option<String>,
+    pub exclude_dev_dependencies: Option<bool>,
+    /// Serverless v2 forms, replaced by `patterns`; reported as deprecated.
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+}
+
+/// One entry of a function's `events` list: a mapping with one key naming the kind.
+#[derive(Debug, Clone, Deserialize)]
+pub enum Event {
+    #[serde(rename = "httpApi")]
+    HttpApi(HttpApiEvent),
+    #[serde(rename = "http")]
+    Http(HttpEvent),
+    #[serde(rename = "schedule")]
+    Schedule(ScheduleEvent),
+    #[serde(rename = "sqs")]
+    Sqs(SqsEvent),
+    #[serde(rename = "sns")]
+    Sns(SnsEvent),
+    #[serde(rename = "s3")]
+    S3(S3Event),
+    #[serde(rename = "stream")]
+    Stream(StreamEvent),
+    /// Serverless event kinds sls does not deploy: accepted, reported, ignored.
+    #[serde(
+        rename = "websocket",
+        alias = "alb",
+        alias = "eventBridge",
+        alias = "cloudwatchEvent",
+        alias = "cloudwatchLog",
+        alias = "cognitoUserPool",
+        alias = "alexaSkill",
+        alias = "alexaSmartHome",
+        alias = "iot",
+        alias = "iotFleetProvisioning",
+        alias = "kafka",
+        alias = "msk",
+        alias = "activemq",
+        alias = "rabbitmq",
+        alias = "cloudFront"
+    )]
+    Unsupported(Json),
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::HttpApi(_) => "httpApi",
+            Event::Http(_) => "http",
+            Event::Schedule(_) => "schedule",
+            Event::Sqs(_) => "sqs",
+            Event::Sns(_) => "sns",
+            Event::S3(_) => "s3",
+            Event::Stream(_) => "stream",
+            Event::Unsupported(_) => "unsupported",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiEvent {
+    pub method: String,
+    pub path: String,
+    pub authorizer: Option<Json>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpEvent {
+    pub method: String,
+    pub path: String,
+    pub cors: Option<RestCors>,
+    pub private: Option<bool>,
+    pub authorizer: Option<Json>,
+    pub integration: Option<String>,
+    pub request: Option<Json>,
+    #[serde(rename = "async")]
+    pub is_async: Option<bool>,
+}
+
+/// CORS of a REST (`http`) route, in Serverless' REST shape.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestCors {
+    pub origin: Option<String>,
+    pub origins: Option<Vec<String>>,
+    pub headers: Option<Vec<String>>,
+    pub allow_credentials: Option<bool>,
+    pub max_age: Option<u32>,
+    pub cache_control: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleEvent {
+    pub rate: Vec<String>,
+    pub enabled: Option<bool>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub input: Option<Json>,
+    pub input_path: Option<String>,
+    pub input_transformer: Option<Json>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsEvent {
+    pub arn: String,
+    pub batch_size: Option<u32>,
+    pub maximum_batching_window: Option<u32>,
+    pub maximum_concurrency: Option<u32>,
+    pub enabled: Option<bool>,
+    pub function_response_type: Option<String>,
+    pub filter_patterns: Option<Json>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnsEvent {
+    pub arn: Option<String>,
+    pub topic_name: Option<String>,
+    pub display_name: Option<String>,
+    pub filter_policy: Option<Json>,
+    pub filter_policy_scope: Option<String>,
+    pub redrive_policy: Option<Json>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Event {
+    pub bucket: String,
+    pub event: Option<String>,
+    pub rules: Option<Vec<Json>>,
+    pub existing: Option<bool>,
+    pub force_deploy: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamEvent {
+    pub arn: String,
+    #[serde(rename = "type")]
+    pub kind: Option<StreamKind>,
+    pub batch_size: Option<u32>,
+    pub batch_window: Option<u32>,
+    pub starting_position: Option<String>,
+    pub enabled: Option<bool>,
+    pub maximum_retry_attempts: Option<i64>,
+    pub maximum_record_age_in_seconds: Option<i64>,
+    pub bisect_batch_on_function_error: Option<bool>,
+    pub parallelization_factor: Option<u32>,
+    pub function_response_type: Option<String>,
+    pub filter_patterns: Option<Json>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamKind {
+    Dynamodb,
+    Kinesis,
+}
+
+/// A scalar read as text: environment values and tags may be written as numbers or booleans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string (CloudFormation functions such as Ref or Fn::GetAtt are not supported)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A whole number that must lie in a range; the message names the setting and its unit.
+macro_rules! ranged {
+    ($name:ident, $lo:expr, $hi:expr, $what:literal, $unit:literal) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+        #[serde(try_from = "i64")]
+        pub struct $name(pub u32);
+
+        impl $name {
+            pub const MIN: u32 = $lo;
+            pub const MAX: u32 = $hi;
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = String;
+            fn try_from(v: i64) -> Result<Self, String> {
+                if (i64::from(Self::MIN)..=i64::from(Self::MAX)).contains(&v) {
+                    Ok($name(v as u32))
+                } else {
+                    Err(format!(
+                        "{} must be between {} and {}{}, got {v}",
+                        $what,
+                        Self::MIN,
+                        Self::MAX,
+                        $unit
+                    ))
+                }
+            }
+        }
+    };
+}
+
+ranged!(MemorySize, 128, 10240, "memorySize", " MB");
+ranged!(Timeout, 1, 900, "timeout", " seconds (Lambda's limit is 15 minutes)");
+ranged!(EphemeralStorage, 512, 10240, "ephemeralStorageSize", " MB");
+ranged!(RetryAttempts, 0, 2, "maximumRetryAttempts", "");
+ranged!(EventAge, 60, 21600, "maximumEventAge", " seconds");
+
+/// CloudWatch Logs only accepts these retention periods.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct LogRetention(pub u32);
+
+impl TryFrom<i64> for LogRetention {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match u32::try_from(v) {
+            Ok(d) if LOG_RETENTION_DAYS.contains(&d) => Ok(LogRetention(d)),
+            _ => Err(format!(
+                "logRetentionInDays must be one of {} (CloudWatch Logs accepts no other value), got {v}",
+                LOG_RETENTION_DAYS
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}

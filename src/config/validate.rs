@@ -1,0 +1,578 @@
+//! Checks across values that the types alone cannot make: handler syntax per runtime, known
+//! runtimes, routes (methods, paths, duplicates), schedule expressions, event sources, IAM
+//! statements, environment limits, and Serverless features sls does not support.
+//! Every problem points at the key or value it is about, found by path in the expanded tree.
+
+use std::collections::HashMap;
+
+use crate::diag::{did_you_mean, Problem, Span};
+
+use super::model::{Config, Event, Function, Statement};
+use super::yaml::Node;
+
+pub const DEFAULT_RUNTIME: &str = "nodejs22.x";
+
+/// Runtimes Lambda accepts for new functions.
+pub const RUNTIMES: &[&str] = &[
+    "nodejs22.x", "nodejs24.x", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+    "ruby3.3", "ruby3.4", "java11", "java17", "java21", "java25", "java8.al2", "dotnet8", "dotnet10",
+    "provided.al2", "provided.al2023",
+];
+
+/// Runtimes Lambda has deprecated: existing functions keep running, new ones cannot be created.
+pub const DEPRECATED_RUNTIMES: &[&str] = &[
+    "nodejs20.x", "nodejs18.x", "nodejs16.x", "nodejs14.x", "nodejs12.x", "nodejs10.x", "python3.9",
+    "python3.8", "python3.7", "python3.6", "python2.7", "ruby3.2", "ruby2.7", "java8", "go1.x", "provided",
+    "dotnet6", "dotnet7", "dotnetcore3.1",
+];
+
+const HTTP_API_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY", "*"];
+const REST_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+
+/// Lambda refuses these environment variable names: the runtime sets them.
+const RESERVED_ENV: &[&str] = &[
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+];
+
+/// Lambda's limit on the total size of a function's environment variables.
+const ENV_LIMIT_BYTES: usize = 4096;
+
+struct Checker<'a> {
+    tree: &'a Node,
+    out: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn span(&self, path: &[&str]) -> Option<Span> {
+        // Fall back to the nearest existing parent so a problem always has a place.
+        (0..=path.len())
+            .rev()
+            .find_map(|i| self.tree.at_path(&path[..i]).map(|n| n.span))
+    }
+
+    fn key_span(&self, path: &[&str]) -> Option<Span> {
+        let (last, parent) = path.split_last()?;
+        self.tree
+            .at_path(parent)
+            .and_then(|p| p.entry(last))
+            .map(|e| e.key_span)
+            .or_else(|| self.span(path))
+    }
+
+    fn error(&mut self, path: &[&str], msg: impl Into<String>) -> &mut Problem {
+        let span = self.span(path);
+        self.out.push(Problem::error(msg, span));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    fn warn_key(&mut self, path: &[&str], msg: impl Into<String>) -> &mut Problem {
+        let span = self.key_span(path);
+        self.out.push(Problem::warning(msg, span));
+        self.out.last_mut().expect("just pushed")
+    }
+}
+
+/// Returns every problem found (errors and warnings).
+pub fn check(config: &Config, tree: &Node) -> Vec<Problem> {
+    let mut c = Checker {
+        tree,
+        out: Vec::new(),
+    };
+    top_level(&mut c, config);
+    let mut routes: HashMap<String, (String, Option<Span>)> = HashMap::new();
+    for (name, f) in config.functions.iter().flatten() {
+        function(&mut c, config, name, f, &mut routes);
+    }
+    c.out
+}
+
+fn top_level(c: &mut Checker, config: &Config) {
+    let s = &config.service;
+    let valid = s.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
+        && s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
+    if !valid {
+        c.error(&["service"], format!("service name `{s}` is not valid"))
+            .help = Some("start with a letter and use only letters, digits and hyphens (AWS resource names are built from it)".into());
+    }
+    if config.provider.name != "aws" {
+        c.error(&["provider", "name"], format!("provider `{}` is not supported", config.provider.name))
+            .help = Some("sls deploys to AWS only: set `provider.name: aws`".into());
+    }
+    if let Some(rt) = &config.provider.runtime {
+        runtime(c, &["provider", "runtime"], rt);
+    }
+    if let Some(plugins) = &config.plugins {
+        let names = plugin_names(plugins);
+        c.warn_key(&["plugins"], format!("plugins are not supported by sls and are ignored: {names}"))
+            .help = Some("sls has packaging, aliases and local runs built in; remove `plugins` once you have checked each one is covered".into());
+    }
+    if config.resources.is_some() {
+        c.warn_key(&["resources"], "`resources` (CloudFormation templates) is not supported by sls; it is ignored")
+            .help = Some("create these resources with your infrastructure tool and reference them by ARN".into());
+    }
+    if config.layers.is_some() {
+        c.warn_key(&["layers"], "defining layers is not supported by sls yet; `layers` is ignored")
+            .help = Some("reference published layers by ARN in `functions.<name>.layers`".into());
+    }
+    for (key, st) in [("iamRoleStatements", &config.provider.iam_role_statements)] {
+        if let Some(st) = st {
+            statements(c, &["provider", key], st);
+        }
+    }
+    if let Some(st) = config
+        .provider
+        .iam
+        .as_ref()
+        .and_then(|i| i.role.as_ref())
+        .and_then(|r| r.statements.as_ref())
+    {
+        statements(c, &["provider", "iam", "role", "statements"], st);
+    }
+    if let Some(payload) = config.provider.http_api.as_ref().and_then(|h| h.payload.as_deref()) {
+        if payload != "1.0" && payload != "2.0" {
+            c.error(&["provider", "httpApi", "payload"], format!("httpApi payload must be '1.0' or '2.0', got `{payload}`"));
+        }
+    }
+    if let Some(env) = &config.provider.environment {
+        env_names(c, &["provider", "environment"], env);
+    }
+    for (key, pkg) in [("package", config.package.as_ref())] {
+        if let Some(p) = pkg {
+            deprecated_package(c, &[key], p);
+        }
+    }
+}
+
+fn plugin_names(plugins: &serde_json::Value) -> String {
+    let list = match plugins {
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Object(o) => o
+            .get("modules")
+            .and_then(|m| m.as_array())
+            .cloned()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let names: Vec<String> = list
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    if names.is_empty() {
+        "(none listed)".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn deprecated_package(c: &mut Checker, path: &[&str], p: &super::model::Package) {
+    for (key, v) in [("include", &p.include), ("exclude", &p.exclude)] {
+        if v.is_some() {
+            let mut full = path.to_vec();
+            full.push(key);
+            c.warn_key(&full, format!("`package.{key}` is the Serverless v2 form and is ignored"))
+                .help = Some(format!(
+                "use `patterns` instead ({} entries are written as `!pattern`)",
+                if key == "exclude" { "excluded" } else { "included" }
+            ));
+        }
+    }
+}
+
+fn runtime(c: &mut Checker, path: &[&str], rt: &str) {
+    if RUNTIMES.contains(&rt) {
+        return;
+    }
+    if DEPRECATED_RUNTIMES.contains(&rt) {
+        let span = c.span(path);
+        c.out.push(
+            Problem::warning(format!("runtime `{rt}` is deprecated by AWS Lambda"), span)
+                .help("Lambda no longer creates functions with it; move to a supported runtime such as nodejs22.x or python3.12"),
+        );
+        return;
+    }
+    let mut msg = format!("unknown runtime `{rt}`");
+    if let Some(s) = did_you_mean(rt, RUNTIMES.iter().copied()) {
+        msg.push_str(&format!(" (did you mean `{s}`?)"));
+    }
+    c.error(path, msg).help = Some(format!("supported runtimes: {}", RUNTIMES.join(", ")));
+}
+
+fn function(
+    c: &mut Checker,
+    config: &Config,
+    name: &str,
+    f: &Function,
+    routes: &mut HashMap<String, (String, Option<Span>)>,
+) {
+    if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+        let span = c.key_span(&["functions", name]);
+        c.out.push(
+            Problem::error(format!("function name `{name}` is not valid"), span)
+                .help("use only letters, digits, `-` and `_` (it becomes part of the Lambda function name)"),
+        );
+    }
+    if f.image.is_some() {
+        c.error(&["functions", name, "image"], format!("function `{name}` uses a container image, which sls does not deploy"))
+            .help = Some("give it a `handler` and a `runtime` instead".into());
+        return;
+    }
+    let rt = f
+        .runtime
+        .as_deref()
+        .or(config.provider.runtime.as_deref())
+        .unwrap_or(DEFAULT_RUNTIME);
+    if let Some(own) = &f.runtime {
+        runtime(c, &["functions", name, "runtime"], own);
+    }
+    match &f.handler {
+        None => {
+            c.error(&["functions", name], format!("function `{name}` has no `handler`"))
+                .help = Some("add one, for example `handler: src/handler.main` (file src/handler.js, export main)".into());
+        }
+        Some(h) => {
+            if let Err(why) = handler_syntax(h, rt) {
+                c.error(&["functions", name, "handler"], format!("handler `{h}` is not valid for runtime {rt}: {why}"))
+                    .help = Some(handler_help(rt).into());
+            }
+        }
+    }
+    let mut env_size = 0;
+    for env in [config.provider.environment.as_ref(), f.environment.as_ref()].into_iter().flatten() {
+        env_size += env.iter().map(|(k, v)| k.len() + v.0.len()).sum::<usize>();
+    }
+    if let Some(env) = &f.environment {
+        env_names(c, &["functions", name, "environment"], env);
+    }
+    if env_size > ENV_LIMIT_BYTES {
+        c.error(&["functions", name, "environment"], format!(
+            "the environment of function `{name}` is {env_size} bytes; Lambda allows {ENV_LIMIT_BYTES} in total (provider and function together)"
+        ))
+        .help = Some("move large values to SSM Parameter Store or a file in the package".into());
+    }
+    if let Some(p) = &f.package {
+        deprecated_package(c, &["functions", name, "package"], p);
+    }
+    let timeout = f.timeout.or(config.provider.timeout).map_or(6, |t| t.0);
+    for (i, ev) in f.events.iter().flatten().enumerate() {
+        let idx = i.to_string();
+        let base = ["functions", name, "events", idx.as_str()];
+        event(c, name, &base, ev, timeout, routes);
+    }
+}
+
+fn env_names(c: &mut Checker, path: &[&str], env: &super::model::Environment) {
+    for key in env.keys() {
+        let mut full = path.to_vec();
+        full.push(key);
+        let valid = key.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
+            && key.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if RESERVED_ENV.contains(&key.as_str()) {
+            let span = c.key_span(&full);
+            c.out.push(Problem::error(format!("environment variable `{key}` is reserved by Lambda"), span)
+                .help("Lambda sets it for every function; choose another name"));
+        } else if !valid {
+            let span = c.key_span(&full);
+            c.out.push(Problem::error(format!("environment variable name `{key}` is not valid"), span)
+                .help("start with a letter and use only letters, digits and `_`"));
+        }
+    }
+}
+
+/// Checks the handler's form for the runtime's family.
+pub fn handler_syntax(h: &str, runtime: &str) -> Result<(), &'static str> {
+    if h.trim() != h || h.is_empty() || h.contains(char::is_whitespace) {
+        return Err("it must not be empty or contain spaces");
+    }
+    if runtime.starts_with("provided") {
+        return Ok(());
+    }
+    if runtime.starts_with("java") || runtime.starts_with("dotnet") {
+        return if h.contains("..") { Err("it contains `..`") } else { Ok(()) };
+    }
+    if h.starts_with('/') || h.contains('\\') {
+        return Err("the file part must be a relative path with `/` separators");
+    }
+    let Some((file, func)) = h.rsplit_once('.') else {
+        return Err("expected `path/file.function`");
+    };
+    if file.is_empty() || file.ends_with('/') {
+        return Err("the file part before the last `.` is empty");
+    }
+    if file.split('/').any(|seg| seg == ".." || seg.is_empty()) {
+        return Err("the file part must stay inside the service directory");
+    }
+    let ident = func.chars().next().is_some_and(|ch| ch.is_alphabetic() || ch == '_' || ch == '$')
+        && func.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$');
+    if !ident {
+        return Err("the part after the last `.` must be the exported function's name");
+    }
+    Ok(())
+}
+
+fn handler_help(rt: &str) -> &'static str {
+    if rt.starts_with("python") {
+        "write `path/module.function`, e.g. `src/app.handler` for def handler() in src/app.py"
+    } else if rt.starts_with("ruby") {
+        "write `path/file.method`, e.g. `handler.call` for def call in handler.rb"
+    } else {
+        "write `path/file.export`, e.g. `src/handler.main` for export main in src/handler.js"
+    }
+}
+
+fn event(
+    c: &mut Checker,
+    func: &str,
+    base: &[&str],
+    ev: &Event,
+    timeout: u32,
+    routes: &mut HashMap<String, (String, Option<Span>)>,
+) {
+    let at = |k: &str, f: &str| -> Vec<String> {
+        let mut v: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        v.push(k.into());
+        if !f.is_empty() {
+            v.push(f.into());
+        }
+        v
+    };
+    match ev {
+        Event::HttpApi(e) => {
+            let m = e.method.to_ascii_uppercase();
+            let mp = at("httpApi", "method");
+            if !HTTP_API_METHODS.contains(&m.as_str()) {
+                c.error(&refs(&mp), format!("unknown HTTP method `{}`", e.method)).help =
+                    Some(format!("use one of {}", HTTP_API_METHODS.join(", ")));
+            }
+            let pp = at("httpApi", "path");
+            if !(e.path == "*" && m == "*") {
+                if let Err(why) = route_path(&e.path, true) {
+                    c.error(&refs(&pp), format!("route path `{}` is not valid: {why}", e.path));
+                }
+            }
+            let key = if e.path == "*" { "$default".to_string() } else { format!("{} {}", if m == "*" { "ANY" } else { &m }, e.path) };
+            duplicate_route(c, "httpApi", key, func, &refs(&pp), routes);
+            if timeout > 30 {
+                c.warn_key(&refs(&at("httpApi", "")), format!(
+                    "function `{func}` has a {timeout} s timeout, but HTTP API requests time out after 30 s"
+                ));
+            }
+        }
+        Event::Http(e) => {
+            let m = e.method.to_ascii_uppercase();
+            let mp = at("http", "method");
+            if !REST_METHODS.contains(&m.as_str()) {
+                c.error(&refs(&mp), format!("unknown HTTP method `{}`", e.method)).help =
+                    Some(format!("use one of {}", REST_METHODS.join(", ")));
+            }
+            let pp = at("http", "path");
+            let path = format!("/{}", e.path.trim_start_matches('/'));
+            if let Err(why) = route_path(&path, false) {
+                c.error(&refs(&pp), format!("route path `{}` is not valid: {why}", e.path));
+            }
+            duplicate_route(c, "http", format!("{m} {path}"), func, &refs(&pp), routes);
+            if timeout > 29 {
+                c.warn_key(&refs(&at("http", "")), format!(
+                    "function `{func}` has a {timeout} s timeout, but REST API requests time out after 29 s"
+                ));
+            }
+        }
+        Event::Schedule(e) => {
+            if e.rate.is_empty() {
+                c.error(&refs(&at("schedule", "rate")), "a schedule needs at least one rate or cron expression");
+            }
+            for (i, r) in e.rate.iter().enumerate() {
+                if let Err(why) = schedule_expression(r) {
+                    let mut p = at("schedule", "rate");
+                    p.push(i.to_string());
+                    c.error(&refs(&p), format!("schedule `{r}` is not valid: {why}")).help =
+                        Some("write `rate(5 minutes)`, `rate(1 hour)` or `cron(0 12 * * ? *)` (six fields)".into());
+                }
+            }
+        }
+        Event::Sqs(e) => arn(c, &refs(&at("sqs", "arn")), &e.arn, &["sqs"]),
+        Event::Stream(e) => arn(c, &refs(&at("stream", "arn")), &e.arn, &["dynamodb", "kinesis"]),
+        Event::Sns(e) => {
+            if e.arn.is_none() && e.topic_name.is_none() {
+                c.error(&refs(&at("sns", "")), "an sns event needs `arn` or `topicName`");
+            }
+            if let Some(a) = &e.arn {
+                arn(c, &refs(&at("sns", "arn")), a, &["sns"]);
+            }
+        }
+        Event::S3(e) => {
+            let ok = (3..=63).contains(&e.bucket.len())
+                && e.bucket.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.');
+            if !ok {
+                c.error(&refs(&at("s3", "bucket")), format!("`{}` is not a valid S3 bucket name", e.bucket)).help =
+                    Some("bucket names are 3–63 characters of lowercase letters, digits, `-` and `.`".into());
+            }
+        }
+        Event::Unsupported(_) => {
+            let kind = c
+                .tree
+                .at_path(base)
+                .and_then(|n| match &n.value {
+                    super::yaml::Value::Map(e) => e.first().map(|e| e.key.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            c.warn_key(&[base, &[kind.as_str()]].concat(), format!("`{kind}` events are not supported by sls; this event is ignored"));
+        }
+    }
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn duplicate_route(
+    c: &mut Checker,
+    kind: &str,
+    key: String,
+    func: &str,
+    path: &[&str],
+    routes: &mut HashMap<String, (String, Option<Span>)>,
+) {
+    let span = c.span(path);
+    let full = format!("{kind}:{key}");
+    if let Some((other, first)) = routes.get(&full) {
+        let mut p = Problem::error(format!("route `{key}` ({kind}) is defined twice"), span)
+            .label("second definition");
+        if let Some(s) = first {
+            p = p.note(format!("first defined for function `{other}` on line {}", s.start.line));
+        }
+        c.out.push(p.help("each method and path can go to only one function"));
+    } else {
+        routes.insert(full, (func.to_string(), span));
+    }
+}
+
+/// API Gateway path rules: `/a/{id}`, a greedy `{proxy+}` only at the end.
+pub fn route_path(p: &str, http_api: bool) -> Result<(), String> {
+    if http_api && !p.starts_with('/') {
+        return Err("it must start with `/`".into());
+    }
+    let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+    let n = segs.len();
+    for (i, s) in segs.iter().enumerate() {
+        if s.is_empty() {
+            if n == 1 || (i == n - 1 && !http_api) {
+                continue;
+            }
+            return Err("it has an empty segment (`//` or a trailing `/`)".into());
+        }
+        if let Some(inner) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+            let name = inner.strip_suffix('+').unwrap_or(inner);
+            if inner.ends_with('+') && i != n - 1 {
+                return Err(format!("the greedy parameter `{s}` must be the last segment"));
+            }
+            if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+                return Err(format!("`{s}` is not a valid path parameter"));
+            }
+        } else if s.contains(['{', '}']) {
+            return Err(format!("`{s}`: a parameter must be a whole segment, like `{{id}}`"));
+        } else if !s.chars().all(|ch| ch.is_ascii_alphanumeric() || "-._~:@!$&'()*+,;=%".contains(ch)) {
+            return Err(format!("`{s}` contains characters that are not allowed in a URL path"));
+        }
+    }
+    Ok(())
+}
+
+/// EventBridge schedule expressions: `rate(N unit)` or six-field `cron(…)`.
+pub fn schedule_expression(e: &str) -> Result<(), String> {
+    if let Some(inner) = e.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
+        let mut parts = inner.split_whitespace();
+        let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err("expected `rate(<number> <unit>)`".into());
+        };
+        let n: u64 = n.parse().map_err(|_| format!("`{n}` is not a positive whole number"))?;
+        if n == 0 {
+            return Err("the rate must be at least 1".into());
+        }
+        let singular = ["minute", "hour", "day"];
+        let plural = ["minutes", "hours", "days"];
+        return match (n == 1, singular.contains(&unit), plural.contains(&unit)) {
+            (true, true, _) | (false, _, true) => Ok(()),
+            (true, _, true) => Err(format!("use the singular unit with 1: `rate(1 {})`", unit.trim_end_matches('s'))),
+            (false, true, _) => Err(format!("use the plural unit: `rate({n} {unit}s)`")),
+            _ => Err(format!("unknown unit `{unit}`; use minutes, hours or days")),
+        };
+    }
+    if let Some(inner) = e.strip_prefix("cron(").and_then(|r| r.strip_suffix(')')) {
+        let fields = inner.split_whitespace().count();
+        return if fields == 6 {
+            Ok(())
+        } else {
+            Err(format!("a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), this one has {fields}"))
+        };
+    }
+    Err("expected `rate(…)` or `cron(…)`".into())
+}
+
+fn arn(c: &mut Checker, path: &[&str], value: &str, services: &[&str]) {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let ok = parts.len() == 6 && parts[0] == "arn" && services.contains(&parts[2]);
+    if !ok {
+        c.error(path, format!("`{value}` is not an ARN of {}", services.join(" or "))).help =
+            Some(format!("write the full ARN, e.g. arn:aws:{}:us-east-1:123456789012:name", services[0]));
+    }
+}
+
+fn statements(c: &mut Checker, path: &[&str], list: &[Statement]) {
+    for (i, st) in list.iter().enumerate() {
+        let idx = i.to_string();
+        let mut p = path.to_vec();
+        p.push(&idx);
+        if st.action.is_none() && st.not_action.is_none() {
+            c.error(&p, "an IAM statement needs `Action` (or `NotAction`)");
+        }
+        if st.resource.is_none() && st.not_resource.is_none() {
+            c.error(&p, "an IAM statement needs `Resource` (or `NotResource`)");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_forms() {
+        assert!(handler_syntax("src/handler.main", "nodejs22.x").is_ok());
+        assert!(handler_syntax("app.handler", "python3.12").is_ok());
+        assert!(handler_syntax("bootstrap", "provided.al2023").is_ok());
+        assert!(handler_syntax("com.example.Handler::handleRequest", "java21").is_ok());
+        assert!(handler_syntax("handler", "nodejs22.x").is_err());
+        assert!(handler_syntax("../x.main", "nodejs22.x").is_err());
+        assert!(handler_syntax("/abs/x.main", "nodejs22.x").is_err());
+        assert!(handler_syntax("src/x.", "nodejs22.x").is_err());
+        assert!(handler_syntax("src/x.1abc", "nodejs22.x").is_err());
+    }
+
+    #[test]
+    fn route_paths() {
+        assert!(route_path("/users/{id}", true).is_ok());
+        assert!(route_path("/", true).is_ok());
+        assert!(route_path("/files/{proxy+}", true).is_ok());
+        assert!(route_path("users", true).is_err());
+        assert!(route_path("/a/{proxy+}/b", true).is_err());
+        assert!(route_path("/a//b", true).is_err());
+        assert!(route_path("/a/x{id}", true).is_err());
+        assert!(route_path("/a b", true).is_err());
+        assert!(route_path("/users/", false).is_ok());
+    }
+
+    #[test]
+    fn schedules() {
+        for ok in ["rate(1 minute)", "rate(5 minutes)", "rate(2 hours)", "cron(0 12 * * ? *)"] {
+            assert!(schedule_expression(ok).is_ok(), "{ok}");
+        }
+        for bad in ["rate(1 minutes)", "rate(5 minute)", "rate(0 days)", "rate(x days)", "rate(5 weeks)", "cron(0 12 * * ?)", "every 5 min"] {
+            assert!(schedule_expression(bad).is_err(), "{bad}");
+        }
+    }
+}

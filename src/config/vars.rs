@@ -1,0 +1,911 @@
+//! Variable resolution, Serverless v3 style, on the span-carrying tree.
+//!
+//! Sources: `self:`, `opt:`, `env:`, `file(…)`, `sls:`, `param:`, `aws:region`, `strToBool(…)`.
+//! A string that is exactly one variable takes the variable's value with its type (a number stays
+//! a number, a mapping stays a mapping); variables inside longer strings are interpolated as text.
+//! Fallbacks (`${env:X, 'dflt'}`, `${opt:stage, self:provider.stage}`) are tried left to right;
+//! null and "not found" fall through. Variables may nest (`${env:${sls:stage}_URL}`).
+//!
+//! Resolution is lazy and memoised in place: a `self:` reference resolves its target first and
+//! stores the result back into the tree, so each site is evaluated once. A stack of the sites
+//! being evaluated detects cycles and names them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Problem, Sources, Span};
+
+use super::yaml::{self, Node, Value};
+
+/// Everything outside the config that variables can read. The environment is passed in rather
+/// than read here, so tests (and `--json` snapshots) control it.
+#[derive(Debug, Clone, Default)]
+pub struct VarOptions {
+    pub stage: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub config: Option<String>,
+    /// `--param key=value`, in command-line order (later wins).
+    pub params: Vec<(String, String)>,
+    pub env: HashMap<String, String>,
+    /// Directory `${file(…)}` paths are relative to: the config file's directory.
+    pub base_dir: PathBuf,
+}
+
+pub const DEFAULT_STAGE: &str = "dev";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+const SOURCES: &[&str] = &[
+    "self", "opt", "env", "file", "sls", "param", "aws", "strToBool", "ssm", "cf", "s3",
+];
+const MAX_DEPTH: u32 = 64;
+
+/// Resolves every variable in `root`.
+pub fn resolve(root: Node, sources: &mut Sources, opts: &VarOptions) -> Result<Node, Problem> {
+    let mut r = Resolver {
+        root,
+        sources,
+        opts,
+        in_progress: Vec::new(),
+        files: HashMap::new(),
+        depth: 0,
+    };
+    r.resolve_deep(&mut Vec::new())?;
+    Ok(r.root)
+}
+
+/// True when a string holds something that looks like a variable.
+pub fn has_variable(s: &str) -> bool {
+    s.contains("${")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Lit(String),
+    Var(Var),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Var {
+    raw: String,
+    alts: Vec<Alt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Alt {
+    Lit(Value),
+    Nested(Var),
+    Ref {
+        source: String,
+        params: Vec<Vec<Piece>>,
+        address: Option<Vec<Piece>>,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing `${…}` expressions.
+
+fn parse_template(s: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with("${") {
+            let end = find_close(s, i + 2, '}')?;
+            let inner = &s[i + 2..end];
+            if is_variable(inner) {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                }
+                pieces.push(Piece::Var(parse_var(inner, &s[i..=end])?));
+            } else {
+                lit.push_str(&s[i..=end]);
+            }
+            i = end + 1;
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            lit.push(c);
+            i += c.len_utf8();
+        }
+    }
+    if !lit.is_empty() {
+        pieces.push(Piece::Lit(lit));
+    }
+    Ok(pieces)
+}
+
+/// Index of the `close` that ends the group starting at `from`, skipping nested `${…}`, `(…)`
+/// and quoted text.
+fn find_close(s: &str, from: usize, close: char) -> Result<usize, String> {
+    let bytes = s.as_bytes();
+    let mut stack = vec![close];
+    let mut i = from;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+        } else if b == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            stack.push('}');
+            i += 1;
+        } else if b == b'(' {
+            stack.push(')');
+        } else if (b == b'\'' || b == b'"') && is_quote_start(bytes, i, from) {
+            quote = Some(b);
+        } else if b == b'}' || b == b')' {
+            if stack.last() == Some(&(b as char)) {
+                stack.pop();
+                if stack.is_empty() {
+                    return Ok(i);
+                }
+            }
+        }
+        i += 1;
+    }
+    Err(if close == '}' {
+        "`${` is never closed with `}`".into()
+    } else {
+        "`(` is never closed with `)`".into()
+    })
+}
+
+/// A quote only opens a literal at the start of a fallback or parameter, so that an apostrophe
+/// inside an address (rare, but legal in file names) does not swallow the rest.
+fn is_quote_start(bytes: &[u8], i: usize, from: usize) -> bool {
+    let prev = bytes[from..i]
+        .iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied();
+    matches!(prev, None | Some(b',') | Some(b'('))
+}
+
+/// Serverless treats `${…}` as a variable only when it starts with `source:` or `source(`;
+/// anything else (`${foo}`, CloudFormation's `${AWS::Region}`) stays literal text.
+fn is_variable(inner: &str) -> bool {
+    let t = inner.trim_start();
+    if t.starts_with("${") {
+        return true;
+    }
+    let ident_len = t.bytes().take_while(|b| b.is_ascii_alphanumeric()).count();
+    if ident_len == 0 {
+        return false;
+    }
+    let rest = &t[ident_len..];
+    (rest.starts_with(':') && !rest.starts_with("::")) || rest.starts_with('(')
+}
+
+fn split_top_level(s: &str) -> Result<Vec<&str>, String> {
+    let mut parts = Vec::new();
+    let bytes = s.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+        } else if b == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            depth += 1;
+            i += 1;
+        } else if b == b'(' {
+            depth += 1;
+        } else if (b == b'}' || b == b')') && depth > 0 {
+            depth -= 1;
+        } else if (b == b'\'' || b == b'"') && is_quote_start(bytes, i, start) {
+            quote = Some(b);
+        } else if b == b',' && depth == 0 {
+            parts.push(&s[start..i]);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if quote.is_some() {
+        return Err("a quoted string is never closed".into());
+    }
+    parts.push(&s[start..]);
+    Ok(parts)
+}
+
+fn parse_var(inner: &str, raw: &str) -> Result<Var, String> {
+    let mut alts = Vec::new();
+    for part in split_top_level(inner)? {
+        alts.push(parse_alt(part.trim())?);
+    }
+    Ok(Var {
+        raw: raw.to_string(),
+        alts,
+    })
+}
+
+fn unquote(s: &str) -> Option<&str> {
+    for q in ['\'', '"'] {
+        if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
+            return Some(&s[1..s.len() - 1]);
+        }
+    }
+    None
+}
+
+fn parse_alt(t: &str) -> Result<Alt, String> {
+    if t.is_empty() {
+        return Err("an empty value between commas".into());
+    }
+    if let Some(inner) = unquote(t) {
+        return Ok(Alt::Lit(Value::Str(inner.to_string())));
+    }
+    if t.starts_with(['\'', '"']) {
+        return Err(format!("the quoted string {t} is never closed"));
+    }
+    if t.starts_with("${") {
+        let end = find_close(t, 2, '}')?;
+        if end != t.len() - 1 {
+            return Err(format!("unexpected text after `{}`", &t[..=end]));
+        }
+        return Ok(Alt::Nested(parse_var(&t[2..end], t)?));
+    }
+    match yaml::plain_scalar(t) {
+        v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) => {
+            return Ok(Alt::Lit(v));
+        }
+        _ => {}
+    }
+    let ident_len = t.bytes().take_while(|b| b.is_ascii_alphanumeric()).count();
+    let source = &t[..ident_len];
+    let mut rest = &t[ident_len..];
+    if source.is_empty() || !SOURCES.contains(&source) {
+        let shown = if source.is_empty() { t } else { source };
+        return Err(if rest.is_empty() {
+            format!("`{shown}` is neither a variable source nor a quoted string; quote literal fallbacks: '{shown}'")
+        } else {
+            format!(
+                "unknown variable source `{shown}`; known sources are {}",
+                SOURCES.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            )
+        });
+    }
+    let mut params = Vec::new();
+    if rest.starts_with('(') {
+        let end = find_close(rest, 1, ')')?;
+        for p in split_top_level(&rest[1..end])? {
+            let p = p.trim();
+            let p = unquote(p).unwrap_or(p);
+            params.push(parse_template(p)?);
+        }
+        rest = &rest[end + 1..];
+    }
+    let address = if let Some(a) = rest.strip_prefix(':') {
+        Some(parse_template(a.trim())?)
+    } else if rest.trim().is_empty() {
+        None
+    } else {
+        return Err(format!("expected `:` after `{source}`, found `{rest}`"));
+    };
+    Ok(Alt::Ref {
+        source: source.to_string(),
+        params,
+        address,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation.
+
+/// Where the variable being evaluated stands in the config.
+#[derive(Clone)]
+struct Site {
+    path: String,
+    span: Span,
+}
+
+enum Lookup {
+    Found(Node),
+    /// Not found, and why (shown if no fallback helps).
+    Missing(String),
+}
+
+struct Resolver<'a> {
+    root: Node,
+    sources: &'a mut Sources,
+    opts: &'a VarOptions,
+    in_progress: Vec<String>,
+    files: HashMap<PathBuf, Option<Node>>,
+    depth: u32,
+}
+
+fn dotted(path: &[String]) -> String {
+    if path.is_empty() {
+        "(top level)".into()
+    } else {
+        path.join(".")
+    }
+}
+
+impl Resolver<'_> {
+    fn resolve_deep(&mut self, path: &mut Vec<String>) -> Result<(), Problem> {
+        let Some(node) = self.root.at_path(path) else {
+            return Ok(());
+        };
+        if node.as_str().is_some_and(has_variable) {
+            self.resolve_site(path)?;
+        }
+        let keys: Vec<String> = match self.root.at_path(path).map(|n| &n.value) {
+            Some(Value::Map(entries)) => entries.iter().map(|e| e.key.clone()).collect(),
+            Some(Value::Seq(items)) => (0..items.len()).map(|i| i.to_string()).collect(),
+            _ => return Ok(()),
+        };
+        for k in keys {
+            path.push(k);
+            self.resolve_deep(path)?;
+            path.pop();
+        }
+        Ok(())
+    }
+
+    /// Evaluates the string at `path` and stores the result in its place.
+    fn resolve_site(&mut self, path: &[String]) -> Result<(), Problem> {
+        let here = dotted(path);
+        let Some(node) = self.root.at_path(path) else {
+            return Ok(());
+        };
+        let Some(text) = node.as_str() else {
+            return Ok(());
+        };
+        let span = node.span;
+        let site = Site {
+            path: here.clone(),
+            span,
+        };
+        if let Some(i) = self.in_progress.iter().position(|p| *p == here) {
+            let mut chain = self.in_progress[i..].to_vec();
+            chain.push(here.clone());
+            return Err(Problem::error(
+                format!("variable cycle: the value of `{here}` depends on itself"),
+                Some(span),
+            )
+            .label("this value is needed to compute itself")
+            .note(format!("the chain is {}", chain.join(" → ")))
+            .help("break the cycle by giving one of these keys a literal value"));
+        }
+        let pieces = parse_template(text).map_err(|m| {
+            Problem::error(format!("invalid variable syntax at `{here}`: {m}"), Some(span))
+                .help("variables look like ${source:address, 'fallback'}, e.g. ${opt:stage, 'dev'}")
+        })?;
+        if !pieces.iter().any(|p| matches!(p, Piece::Var(_))) {
+            return Ok(());
+        }
+        self.in_progress.push(here);
+        let result = self.eval_pieces(&pieces, &site);
+        self.in_progress.pop();
+        let value = result?;
+        if let Some(slot) = self.root.at_path_mut(path) {
+            *slot = value;
+        }
+        Ok(())
+    }
+
+    /// The fully resolved value at a `self:` path, or None when the path does not exist.
+    fn resolve_path(&mut self, path: &[String]) -> Result<Option<Node>, Problem> {
+        for i in 0..=path.len() {
+            match self.root.at_path(&path[..i]) {
+                None => return Ok(self.default_for(path)),
+                Some(n) if n.as_str().is_some_and(has_variable) => self.resolve_site(&path[..i])?,
+                Some(_) => {}
+            }
+        }
+        self.resolve_deep(&mut path.to_vec())?;
+        Ok(self.root.at_path(path).cloned())
+    }
+
+    /// `provider.stage` and `provider.region` have defaults even when not written.
+    fn default_for(&self, path: &[String]) -> Option<Node> {
+        let span = self.root.span;
+        match path {
+            [p, s] if p == "provider" && s == "stage" => {
+                Some(Node::new(Value::Str(DEFAULT_STAGE.into()), span))
+            }
+            [p, r] if p == "provider" && r == "region" => {
+                Some(Node::new(Value::Str(DEFAULT_REGION.into()), span))
+            }
+            _ => None,
+        }
+    }
+
+    fn eval_pieces(&mut self, pieces: &[Piece], site: &Site) -> Result<Node, Problem> {
+        if let [Piece::Var(v)] = pieces {
+            let mut node = self.eval_required(v, site)?;
+            if !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+                node.span = site.span;
+            }
+            return Ok(node);
+        }
+        let mut out = String::new();
+        for p in pieces {
+            match p {
+                Piece::Lit(s) => out.push_str(s),
+                Piece::Var(v) => {
+                    let node = self.eval_required(v, site)?;
+                    match (&node.value, node.scalar_text()) {
+                        (Value::Null, _) | (_, None) => {
+                            return Err(Problem::error(
+                                format!(
+                                    "`{}` at `{}` resolves to {}, which cannot be part of a string",
+                                    v.raw,
+                                    site.path,
+                                    node.kind()
+                                ),
+                                Some(self.refine(site.span, &v.raw)),
+                            )
+                            .help("use the variable as the whole value, or point it at a plain value"));
+                        }
+                        (_, Some(t)) => out.push_str(&t),
+                    }
+                }
+            }
+        }
+        Ok(Node::new(Value::Str(out), site.span))
+    }
+
+    fn eval_required(&mut self, v: &Var, site: &Site) -> Result<Node, Problem> {
+        match self.eval_var(v, site)? {
+            Lookup::Found(n) => Ok(n),
+            Lookup::Missing(why) => {
+                let mut p = Problem::error(
+                    format!("cannot resolve `{}` at `{}`: {why}", v.raw, site.path),
+                    Some(self.refine(site.span, &v.raw)),
+                )
+                .label("not resolvable");
+                if v.alts.len() == 1 {
+                    let inner = v.raw.trim_start_matches("${").trim_end_matches('}');
+                    p = p.help(format!("provide it, or add a fallback: ${{{inner}, 'default'}}"));
+                }
+                Err(p)
+            }
+        }
+    }
+
+    /// Narrows a site's span to the variable's own text when it is on the site's line.
+    fn refine(&self, span: Span, raw: &str) -> Span {
+        let Some(line) = self.sources.line(span.file, span.start.line) else {
+            return span;
+        };
+        let skip: usize = line
+            .chars()
+            .take(span.start.col.saturating_sub(1) as usize)
+            .map(char::len_utf8)
+            .sum();
+        match line.get(skip..).and_then(|rest| rest.find(raw)) {
+            Some(off) => {
+                let col = line[..skip + off].chars().count() as u32 + 1;
+                let mut s = span;
+                s.start.col = col;
+                s.end = s.start;
+                s.end.col = col + raw.chars().count() as u32;
+                s
+            }
+            None => span,
+        }
+    }
+
+    fn eval_var(&mut self, v: &Var, site: &Site) -> Result<Lookup, Problem> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.depth = 0;
+            return Err(Problem::error(
+                format!(
+                    "variables at `{}` nest more than {MAX_DEPTH} levels deep; is a file including itself?",
+                    site.path
+                ),
+                Some(site.span),
+            ));
+        }
+        let result = self.eval_alts(v, site);
+        self.depth = self.depth.saturating_sub(1);
+        result
+    }
+
+    fn eval_alts(&mut self, v: &Var, site: &Site) -> Result<Lookup, Problem> {
+        let mut reasons = Vec::new();
+        let mut null = None;
+        for alt in &v.alts {
+            let found = match alt {
+                Alt::Lit(value) => Lookup::Found(Node::new(value.clone(), site.span)),
+                Alt::Nested(inner) => self.eval_var(inner, site)?,
+                Alt::Ref {
+                    source,
+                    params,
+                    address,
+                } => self.eval_ref(source, params, address.as_deref(), site)?,
+            };
+            match found {
+                Lookup::Found(n) if n.value == Value::Null => null = Some(n),
+                Lookup::Found(n) => return Ok(Lookup::Found(n)),
+                Lookup::Missing(why) => reasons.push(why),
+            }
+        }
+        Ok(match null {
+            Some(n) => Lookup::Found(n),
+            None => Lookup::Missing(reasons.join("; ")),
+        })
+    }
+
+    fn eval_text(&mut self, pieces: &[Piece], site: &Site) -> Result<String, Problem> {
+        let node = self.eval_pieces(pieces, site)?;
+        node.scalar_text().ok_or_else(|| {
+            Problem::error(
+                format!(
+                    "a variable address at `{}` resolves to {}, expected text",
+                    site.path,
+                    node.kind()
+                ),
+                Some(site.span),
+            )
+        })
+    }
+
+    /// A value read from outside the tree may itself hold variables (a file's strings do).
+    fn finish_value(&mut self, node: Node, site: &Site) -> Result<Node, Problem> {
+        match node.as_str() {
+            Some(s) if has_variable(s) => {
+                let pieces = parse_template(s).map_err(|m| {
+                    Problem::error(format!("invalid variable syntax: {m}"), Some(node.span))
+                })?;
+                self.eval_pieces(&pieces, site)
+            }
+            _ => Ok(node),
+        }
+    }
+
+    fn eval_ref(
+        &mut self,
+        source: &str,
+        params: &[Vec<Piece>],
+        address: Option<&[Piece]>,
+        site: &Site,
+    ) -> Result<Lookup, Problem> {
+        let addr = match address {
+            Some(a) => Some(self.eval_text(a, site)?),
+            None => None,
+        };
+        let str_node = |s: &str| Lookup::Found(Node::new(Value::Str(s.to_string()), site.span));
+        let need_addr = |addr: Option<String>| -> Result<String, Problem> {
+            addr.filter(|a| !a.is_empty()).ok_or_else(|| {
+                Problem::error(
+                    format!("`${{{source}:…}}` at `{}` needs an address after the colon", site.path),
+                    Some(site.span),
+                )
+            })
+        };
+        match source {
+            "self" => {
+                let addr = addr.unwrap_or_default();
+                let path: Vec<String> = if addr.is_empty() {
+                    Vec::new()
+                } else {
+                    addr.split('.').map(str::to_string).collect()
+                };
+                Ok(match self.resolve_path(&path)? {
+                    Some(n) => Lookup::Found(n),
+                    None => Lookup::Missing(format!("`{addr}` does not exist in the configuration")),
+                })
+            }
+            "opt" => {
+                let name = need_addr(addr)?;
+                let o = self.opts;
+                let v = match name.as_str() {
+                    "stage" | "s" => o.stage.as_deref(),
+                    "region" | "r" => o.region.as_deref(),
+                    "aws-profile" | "profile" => o.profile.as_deref(),
+                    "config" | "c" => o.config.as_deref(),
+                    _ => None,
+                };
+                Ok(match v {
+                    Some(v) => str_node(v),
+                    None => Lookup::Missing(format!("no --{name} option was given")),
+                })
+            }
+            "env" => {
+                let name = need_addr(addr)?;
+                Ok(match self.opts.env.get(&name) {
+                    Some(v) => str_node(v),
+                    None => Lookup::Missing(format!("environment variable `{name}` is not set")),
+                })
+            }
+            "sls" => match need_addr(addr)?.as_str() {
+                "stage" => {
+                    let stage = self.stage()?;
+                    Ok(str_node(&stage))
+                }
+                "instanceId" => Ok(str_node(&instance_id())),
+                other => Err(Problem::error(
+                    format!("unknown `sls` variable `{other}` at `{}`; known: stage, instanceId", site.path),
+                    Some(site.span),
+                )),
+            },
+            "aws" => match need_addr(addr)?.as_str() {
+                "region" => {
+                    let region = self.region()?;
+                    Ok(str_node(&region))
+                }
+                other => Err(Problem::error(
+                    format!("`${{aws:{other}}}` at `{}` is not supported yet: it needs AWS credentials while the config is read", site.path),
+                    Some(site.span),
+                )
+                .help("pass the value with --param or an environment variable instead")),
+            },
+            "param" => {
+                let name = need_addr(addr)?;
+                self.param(&name)
+            }
+            "strToBool" => {
+                let text = match params.first() {
+                    Some(p) => self.eval_text(p, site)?,
+                    None => String::new(),
+                };
+                match text.trim() {
+                    "true" | "1" => Ok(Lookup::Found(Node::new(Value::Bool(true), site.span))),
+                    "false" | "0" => Ok(Lookup::Found(Node::new(Value::Bool(false), site.span))),
+                    other => Err(Problem::error(
+                        format!("strToBool at `{}` got `{other}`, expected true, false, 1 or 0", site.path),
+                        Some(site.span),
+                    )),
+                }
+            }
+            "file" => {
+                let Some(p) = params.first() else {
+                    return Err(Problem::error(
+                        format!("`file()` at `{}` needs a path, e.g. ${{file(./config.yml):key}}", site.path),
+                        Some(site.span),
+                    ));
+                };
+                let rel = self.eval_text(p, site)?;
+                self.file(&rel, addr.as_deref(), site)
+            }
+            other => Err(Problem::error(
+                format!("`${{{other}:…}}` variables at `{}` are not supported yet: they need AWS while the config is read", site.path),
+                Some(site.span),
+            )
+            .help("pass the value with --param, ${env:…} or ${file(…)} instead")),
+        }
+    }
+
+    fn lookup_str(&mut self, path: &[&str]) -> Result<Option<String>, Problem> {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        Ok(self
+            .resolve_path(&path)?
+            .filter(|n| n.value != Value::Null)
+            .and_then(|n| n.scalar_text()))
+    }
+
+    /// The stage in force: `--stage`, else `provider.stage`, else `dev`.
+    fn stage(&mut self) -> Result<String, Problem> {
+        if let Some(s) = &self.opts.stage {
+            return Ok(s.clone());
+        }
+        Ok(self
+            .lookup_str(&["provider", "stage"])?
+            .unwrap_or_else(|| DEFAULT_STAGE.into()))
+    }
+
+    fn region(&mut self) -> Result<String, Problem> {
+        if let Some(r) = &self.opts.region {
+            return Ok(r.clone());
+        }
+        Ok(self
+            .lookup_str(&["provider", "region"])?
+            .unwrap_or_else(|| DEFAULT_REGION.into()))
+    }
+
+    /// `--param` first, then `params.<stage>`, then `params.default`.
+    fn param(&mut self, name: &str) -> Result<Lookup, Problem> {
+        if let Some((_, v)) = self.opts.params.iter().rev().find(|(k, _)| k == name) {
+            return Ok(Lookup::Found(Node::new(Value::Str(v.clone()), self.root.span)));
+        }
+        let stage = self.stage()?;
+        for group in [stage.as_str(), "default"] {
+            let path = vec!["params".to_string(), group.to_string(), name.to_string()];
+            if let Some(n) = self.resolve_path(&path)? {
+                if n.value != Value::Null {
+                    return Ok(Lookup::Found(n));
+                }
+            }
+        }
+        Ok(Lookup::Missing(format!(
+            "no parameter `{name}` (looked in --param, params.{stage} and params.default)"
+        )))
+    }
+
+    fn file(&mut self, rel: &str, addr: Option<&str>, site: &Site) -> Result<Lookup, Problem> {
+        let rel = rel.trim();
+        let full = self.opts.base_dir.join(rel);
+        let shown = display_path(&self.opts.base_dir, rel);
+        let ext = Path::new(rel)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if matches!(ext.as_str(), "js" | "cjs" | "mjs" | "ts") {
+            return Err(Problem::error(
+                format!("`{shown}` at `{}`: JavaScript and TypeScript files cannot be used as variables by sls", site.path),
+                Some(site.span),
+            )
+            .help("export the values to a .yml or .json file"));
+        }
+        if !full.is_file() {
+            return Ok(Lookup::Missing(format!("file `{shown}` does not exist")));
+        }
+        let root = match self.files.get(&full) {
+            Some(r) => r.clone(),
+            None => {
+                let bytes = std::fs::read(&full).map_err(|e| {
+                    Problem::error(format!("cannot read `{shown}` (used at `{}`): {e}", site.path), Some(site.span))
+                })?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    Problem::error(format!("`{shown}` (used at `{}`) is not UTF-8 text", site.path), Some(site.span))
+                })?;
+                let parsed = if matches!(ext.as_str(), "yml" | "yaml" | "json") {
+                    let id = self.sources.add(shown.clone(), text);
+                    yaml::parse_any(self.sources, id)?
+                } else {
+                    Some(Node::new(Value::Str(text), site.span))
+                };
+                self.files.insert(full.clone(), parsed.clone());
+                parsed
+            }
+        };
+        let Some(mut node) = root else {
+            return Ok(Lookup::Missing(format!("file `{shown}` is empty")));
+        };
+        if let Some(addr) = addr.filter(|a| !a.is_empty()) {
+            for seg in addr.split('.') {
+                node = self.finish_value(node, site)?;
+                match node.get(seg) {
+                    Some(child) => node = child.clone(),
+                    None => {
+                        return Ok(Lookup::Missing(format!("`{addr}` does not exist in `{shown}`")));
+                    }
+                }
+            }
+        }
+        Ok(Lookup::Found(self.finish_value(node, site)?))
+    }
+}
+
+fn display_path(base: &Path, rel: &str) -> String {
+    let rel = rel.trim_start_matches("./");
+    if base.as_os_str().is_empty() || base == Path::new(".") {
+        rel.to_string()
+    } else {
+        format!("{}/{rel}", base.display())
+    }
+}
+
+/// `${sls:instanceId}`: unique per run, as in Serverless.
+fn instance_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}", nanos ^ u128::from(std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, opts: VarOptions) -> Result<Node, Problem> {
+        let mut s = Sources::default();
+        let f = s.add("serverless.yml", text);
+        let root = yaml::parse(&s, f).unwrap();
+        resolve(root, &mut s, &opts)
+    }
+
+    fn ok(text: &str) -> Node {
+        run(text, VarOptions::default()).unwrap()
+    }
+
+    fn val<'a>(n: &'a Node, path: &str) -> &'a Value {
+        let p: Vec<&str> = path.split('.').collect();
+        &n.at_path(&p).unwrap().value
+    }
+
+    #[test]
+    fn self_references_keep_types() {
+        let n = ok("custom:\n  mem: 512\n  list: [a, b]\nprovider:\n  memorySize: ${self:custom.mem}\n  x: ${self:custom.list}\n");
+        assert_eq!(val(&n, "provider.memorySize"), &Value::Int(512));
+        assert!(matches!(val(&n, "provider.x"), Value::Seq(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn interpolation_and_nesting() {
+        let mut o = VarOptions::default();
+        o.env.insert("prod_URL".into(), "https://p".into());
+        o.stage = Some("prod".into());
+        let n = run("a: svc-${sls:stage}-${self:custom.n}\nb: ${env:${opt:stage}_URL}\ncustom:\n  n: 3\n", o).unwrap();
+        assert_eq!(val(&n, "a"), &Value::Str("svc-prod-3".into()));
+        assert_eq!(val(&n, "b"), &Value::Str("https://p".into()));
+    }
+
+    #[test]
+    fn fallbacks_in_order() {
+        let n = ok("provider:\n  stage: qa\na: ${opt:stage, self:provider.stage}\nb: ${env:NOPE, 'dflt'}\nc: ${env:NOPE, 10}\nd: ${env:NOPE, self:custom.nope, \"x,y\"}\n");
+        assert_eq!(val(&n, "a"), &Value::Str("qa".into()));
+        assert_eq!(val(&n, "b"), &Value::Str("dflt".into()));
+        assert_eq!(val(&n, "c"), &Value::Int(10));
+        assert_eq!(val(&n, "d"), &Value::Str("x,y".into()));
+    }
+
+    #[test]
+    fn sls_stage_prefers_option_then_provider_then_dev() {
+        assert_eq!(val(&ok("a: ${sls:stage}\n"), "a"), &Value::Str("dev".into()));
+        assert_eq!(val(&ok("provider:\n  stage: ${opt:stage, 'qa'}\na: ${sls:stage}\n"), "a"), &Value::Str("qa".into()));
+    }
+
+    #[test]
+    fn params_by_stage_then_default_then_cli() {
+        let text = "params:\n  default:\n    d: 1\n    t: def\n  prod:\n    t: prodval\na: ${param:t}\nb: ${param:d}\n";
+        let o = VarOptions { stage: Some("prod".into()), ..Default::default() };
+        let n = run(text, o.clone()).unwrap();
+        assert_eq!(val(&n, "a"), &Value::Str("prodval".into()));
+        assert_eq!(val(&n, "b"), &Value::Int(1));
+        let o2 = VarOptions { params: vec![("t".into(), "cli".into())], ..o };
+        assert_eq!(val(&run(text, o2).unwrap(), "a"), &Value::Str("cli".into()));
+    }
+
+    #[test]
+    fn cycles_are_named() {
+        let p = run("a: ${self:b}\nb: ${self:a}\n", VarOptions::default()).unwrap_err();
+        assert!(p.message.contains("cycle"), "{}", p.message);
+        assert!(p.notes[0].contains("a → b → a"), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn missing_values_name_variable_and_column() {
+        let p = run("x:\n  y: pre-${env:SLS_TEST_NOPE}\n", VarOptions::default()).unwrap_err();
+        assert!(p.message.contains("${env:SLS_TEST_NOPE}"), "{}", p.message);
+        assert!(p.message.contains("`x.y`"), "{}", p.message);
+        let s = p.span.unwrap();
+        assert_eq!((s.start.line, s.start.col, s.end.col), (2, 10, 30));
+    }
+
+    #[test]
+    fn non_variables_stay_literal() {
+        let n = ok("a: ${AWS::Region}\nb: ${foo}\nc: $notvar\n");
+        assert_eq!(val(&n, "a"), &Value::Str("${AWS::Region}".into()));
+        assert_eq!(val(&n, "b"), &Value::Str("${foo}".into()));
+    }
+
+    #[test]
+    fn str_to_bool() {
+        let n = ok("a: ${strToBool(true)}\nb: ${strToBool(0)}\n");
+        assert_eq!(val(&n, "a"), &Value::Bool(true));
+        assert_eq!(val(&n, "b"), &Value::Bool(false));
+    }
+
+    #[test]
+    fn files_yaml_and_json_with_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.yml"), "db:\n  host: h\n  port: 5432\nstage: ${sls:stage}\n").unwrap();
+        std::fs::write(dir.path().join("c.json"), "{\"a\": {\"b\": [1, 2]}}").unwrap();
+        let o = VarOptions { base_dir: dir.path().to_path_buf(), ..Default::default() };
+        let n = run("a: ${file(./c.yml):db.port}\nb: ${file(./c.json):a.b}\nc: ${file(./c.yml)}\nd: ${file(./nope.yml), 'none'}\n", o).unwrap();
+        assert_eq!(val(&n, "a"), &Value::Int(5432));
+        assert!(matches!(val(&n, "b"), Value::Seq(v) if v.len() == 2));
+        assert_eq!(val(&n, "c.stage"), &Value::Str("dev".into()));
+        assert_eq!(val(&n, "d"), &Value::Str("none".into()));
+    }
+
+    #[test]
+    fn parses_fallback_lists_and_unknown_sources() {
+        assert!(parse_template("${opt:stage, dev}").unwrap_err().contains("quote literal fallbacks"));
+        assert!(parse_template("${foo:bar}").unwrap_err().contains("unknown variable source `foo`"));
+        assert!(parse_template("${opt:stage").unwrap_err().contains("never closed"));
+        let p = parse_template("${self:custom.${opt:stage}.x, 'a'}").unwrap();
+        let [Piece::Var(v)] = p.as_slice() else { panic!("{p:?}") };
+        assert_eq!(v.alts.len(), 2);
+    }
+}

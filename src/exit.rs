@@ -1,0 +1,10 @@
+//! Exit codes: part of the interface for release scripts, documented in docs/src/exit-codes.md.
+
+/// Success (including "nothing to do").
+pub const OK: u8 = 0;
+/// An unexpected failure (I/O and the like); the message says what.
+pub const FAILURE: u8 = 1;
+/// The command line was wrong (unknown flag, missing argument, bad `--path`).
+pub const USAGE: u8 = 2;
+/// The configuration is invalid: YAML, variables or validation. Nothing was touched.
+pub const CONFIG: u8 = 3;

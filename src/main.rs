@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    sls::cli::run(std::env::args_os())
+}
