@@ -115,11 +115,18 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-    let style = Style::detect(cli.global.no_color, env.get("NO_COLOR").is_some_and(|v| !v.is_empty()));
+    let style = Style::detect(
+        cli.global.no_color,
+        env.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    );
     let cx = Context {
         global: cli.global.clone(),
         style,
@@ -146,7 +153,8 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
             let _ = write!(err, "{}", output::render(d, cx.style));
         }
         if cx.global.json {
-            let doc = serde_json::json!({ "error": { "kind": "config", "diagnostics": ce.diagnostics } });
+            let doc =
+                serde_json::json!({ "error": { "kind": "config", "diagnostics": ce.diagnostics } });
             println!("{doc:#}");
         }
         return exit::CONFIG;
@@ -161,7 +169,11 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         let _ = writeln!(err, "  caused by: {cause}");
     }
     if cx.global.json {
-        let kind = if code == exit::USAGE { "usage" } else { "failure" };
+        let kind = if code == exit::USAGE {
+            "usage"
+        } else {
+            "failure"
+        };
         let doc = serde_json::json!({ "error": { "kind": kind, "message": format!("{e:#}") } });
         println!("{doc:#}");
     }

@@ -28,7 +28,11 @@ pub struct Span {
 impl Span {
     pub fn point(file: FileId, line: u32, col: u32) -> Span {
         let p = Pos { line, col };
-        Span { file, start: p, end: p }
+        Span {
+            file,
+            start: p,
+            end: p,
+        }
     }
 }
 
@@ -74,7 +78,10 @@ impl Sources {
     /// Turns a span into a self-contained location (file name and the line's text), so that a
     /// diagnostic can be rendered after the sources are gone.
     pub fn locate(&self, span: Span) -> Location {
-        let line_text = self.line(span.file, span.start.line).unwrap_or("").to_string();
+        let line_text = self
+            .line(span.file, span.start.line)
+            .unwrap_or("")
+            .to_string();
         let end_col = if span.end.line == span.start.line && span.end.col > span.start.col {
             span.end.col
         } else {
@@ -225,7 +232,10 @@ impl Problem {
 }
 
 /// The closest candidate to a misspelt word, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()

@@ -45,22 +45,37 @@ pub fn run(cx: &Context, args: &PrintArgs) -> anyhow::Result<()> {
                 _ => None,
             })
             .cloned()
-            .ok_or_else(|| UsageError(format!("`{path}` does not exist in the resolved configuration")))?;
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "`{path}` does not exist in the resolved configuration"
+                ))
+            })?;
     }
     if args.transform == Some(Transform::Keys) {
         let serde_json::Value::Object(m) = &value else {
-            return Err(UsageError("--transform keys needs a mapping; the selected value is not one".into()).into());
+            return Err(UsageError(
+                "--transform keys needs a mapping; the selected value is not one".into(),
+            )
+            .into());
         };
-        value = serde_json::Value::Array(m.keys().cloned().map(serde_json::Value::String).collect());
+        value =
+            serde_json::Value::Array(m.keys().cloned().map(serde_json::Value::String).collect());
     }
-    let format = if cx.global.json { PrintFormat::Json } else { args.format };
+    let format = if cx.global.json {
+        PrintFormat::Json
+    } else {
+        args.format
+    };
     let text = match (format, &value) {
         (PrintFormat::Json, v) => format!("{}\n", serde_json::to_string_pretty(v)?),
         (PrintFormat::Text, serde_json::Value::String(s)) => format!("{s}\n"),
-        (PrintFormat::Text, serde_json::Value::Array(a)) if a.iter().all(|v| !v.is_object() && !v.is_array()) => a
-            .iter()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string) + "\n")
-            .collect(),
+        (PrintFormat::Text, serde_json::Value::Array(a))
+            if a.iter().all(|v| !v.is_object() && !v.is_array()) =>
+        {
+            a.iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string) + "\n")
+                .collect()
+        }
         (PrintFormat::Text, v) if !v.is_object() && !v.is_array() => format!("{v}\n"),
         (_, v) => output::yaml::to_string(v),
     };

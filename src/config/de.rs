@@ -16,7 +16,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
 
-use crate::diag::{did_you_mean, Problem, Span};
+use crate::diag::{Problem, Span, did_you_mean};
 
 use super::yaml::{Entry, Node, Value};
 
@@ -61,7 +61,10 @@ impl de::Error for DeError {
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        let mut msg = format!("unknown value `{variant}`, expected one of {}", list(expected));
+        let mut msg = format!(
+            "unknown value `{variant}`, expected one of {}",
+            list(expected)
+        );
         if let Some(s) = did_you_mean(variant, expected.iter().copied()) {
             msg.push_str(&format!(" (did you mean `{s}`?)"));
         }
@@ -119,7 +122,9 @@ fn unexpected_words(u: &Unexpected<'_>) -> String {
         Unexpected::Unsigned(i) => format!("the number `{i}`"),
         Unexpected::Signed(i) => format!("the number `{i}`"),
         Unexpected::Float(f) => format!("the number `{f}`"),
-        Unexpected::Str(s) => format!("the string \"{s}\""),
+        // Never the text itself: it may have come from `${env:…}`, and secrets stay out of output.
+        // The snippet under the message shows what the user wrote.
+        Unexpected::Str(_) => "a string".into(),
         Unexpected::Unit => "null (an empty value)".into(),
         Unexpected::Seq => "a list".into(),
         Unexpected::Map => "a mapping".into(),
@@ -138,15 +143,50 @@ pub struct Collector {
 fn unsupported(struct_name: &str) -> &'static [&'static str] {
     match struct_name {
         "Provider" => &[
-            "vpc", "tracing", "stackTags", "stackName", "stackPolicy", "stackParameters", "cfnRole",
-            "rolePermissionsBoundary", "kmsKeyArn", "websocketsApiName", "websocketsApiRouteSelectionExpression",
-            "notificationArns", "disableRollback", "rollbackConfiguration", "eventBridge", "s3", "ecr",
-            "cloudFront", "logs", "alb", "kinesis", "resourcePolicy", "usagePlan", "apiName", "endpointType",
-            "deploymentMethod", "deploymentPrefix", "lambdaHashingVersion", "versionFunctions",
+            "vpc",
+            "tracing",
+            "stackTags",
+            "stackName",
+            "stackPolicy",
+            "stackParameters",
+            "cfnRole",
+            "rolePermissionsBoundary",
+            "kmsKeyArn",
+            "websocketsApiName",
+            "websocketsApiRouteSelectionExpression",
+            "notificationArns",
+            "disableRollback",
+            "rollbackConfiguration",
+            "eventBridge",
+            "s3",
+            "ecr",
+            "cloudFront",
+            "logs",
+            "alb",
+            "kinesis",
+            "resourcePolicy",
+            "usagePlan",
+            "apiName",
+            "endpointType",
+            "deploymentMethod",
+            "deploymentPrefix",
+            "lambdaHashingVersion",
+            "versionFunctions",
         ],
         "Function" => &[
-            "vpc", "tracing", "kmsKeyArn", "disableLogs", "logRetentionInDays", "condition", "dependsOn",
-            "snapStart", "fileSystemConfig", "runtimeManagement", "logs", "role", "tenancy",
+            "vpc",
+            "tracing",
+            "kmsKeyArn",
+            "disableLogs",
+            "logRetentionInDays",
+            "condition",
+            "dependsOn",
+            "snapStart",
+            "fileSystemConfig",
+            "runtimeManagement",
+            "logs",
+            "role",
+            "tenancy",
         ],
         _ => &[],
     }
@@ -204,7 +244,11 @@ impl<'a> NodeDe<'a> {
         }
     }
 
-    fn map_access(&self, entries: &'a [Entry], fields: Option<&'static [&'static str]>) -> MapDe<'a> {
+    fn map_access(
+        &self,
+        entries: &'a [Entry],
+        fields: Option<&'static [&'static str]>,
+    ) -> MapDe<'a> {
         MapDe {
             entries: entries.iter(),
             parent: self.path.clone(),
@@ -223,7 +267,10 @@ impl<'a> NodeDe<'a> {
         for e in entries.iter().filter(|e| !fields.contains(&e.key.as_str())) {
             let p = if unsupported(name).contains(&e.key.as_str()) {
                 Problem::warning(
-                    format!("`{}` {where_} is a Serverless setting that sls does not support; it is ignored", e.key),
+                    format!(
+                        "`{}` {where_} is a Serverless setting that sls does not support; it is ignored",
+                        e.key
+                    ),
                     Some(e.key_span),
                 )
             } else {
@@ -247,7 +294,9 @@ macro_rules! int_method {
             match self.parse_int() {
                 Some(i) => match <$t>::try_from(i) {
                     Ok(v) => self.wrap(visitor.$visit(v)),
-                    Err(_) => self.wrap(Err(de::Error::custom(format!("the number {i} is out of range")))),
+                    Err(_) => self.wrap(Err(de::Error::custom(format!(
+                        "the number {i} is out of range"
+                    )))),
                 },
                 None => self.wrap(Err(de::Error::invalid_type(self.unexpected(), &visitor))),
             }
@@ -358,14 +407,24 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         self.wrap(r)
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         let span = self.node.span;
         let path = self.path.clone();
-        visitor.visit_newtype_struct(self).map_err(|e| e.at(span, &path))
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e| e.at(span, &path))
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -383,7 +442,12 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, _: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -418,7 +482,7 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         let r = match &self.node.value {
-            Value::Str(s) => visitor.visit_enum(s.as_str().into_deserializer()),
+            Value::Str(s) => visitor.visit_enum(BareVariant { name: s }),
             Value::Map(entries) if entries.len() == 1 => visitor.visit_enum(EnumDe {
                 entry: &entries[0],
                 parent: &self,
@@ -449,13 +513,18 @@ struct SeqDe<'a, 'p> {
 impl<'de, 'a> de::SeqAccess<'de> for SeqDe<'a, '_> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
             None => Ok(None),
             Some((i, node)) => {
                 let child = self.parent.child(node, &i.to_string());
                 let path = child.path.clone();
-                seed.deserialize(child).map(Some).map_err(|e| e.at(node.span, &path))
+                seed.deserialize(child)
+                    .map(Some)
+                    .map_err(|e| e.at(node.span, &path))
             }
         }
     }
@@ -473,13 +542,17 @@ struct MapDe<'a> {
 impl<'de, 'a> de::MapAccess<'de> for MapDe<'a> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         for e in self.entries.by_ref() {
             if self.fields.is_some_and(|f| !f.contains(&e.key.as_str())) {
                 continue;
             }
             self.pending = Some(e);
-            let key_de: de::value::StrDeserializer<'_, DeError> = e.key.as_str().into_deserializer();
+            let key_de: de::value::StrDeserializer<'_, DeError> =
+                e.key.as_str().into_deserializer();
             return seed
                 .deserialize(key_de)
                 .map(Some)
@@ -489,7 +562,10 @@ impl<'de, 'a> de::MapAccess<'de> for MapDe<'a> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let e = self.pending.take().ok_or_else(|| de::Error::custom("value without a key"))?;
+        let e = self
+            .pending
+            .take()
+            .ok_or_else(|| de::Error::custom("value without a key"))?;
         let path = if self.parent.is_empty() {
             e.key.clone()
         } else {
@@ -500,7 +576,8 @@ impl<'de, 'a> de::MapAccess<'de> for MapDe<'a> {
             path: path.clone(),
             cx: self.cx,
         };
-        seed.deserialize(child).map_err(|err| err.at(e.value.span, &path))
+        seed.deserialize(child)
+            .map_err(|err| err.at(e.value.span, &path))
     }
 }
 
@@ -513,12 +590,61 @@ impl<'de, 'a, 'p> de::EnumAccess<'de> for EnumDe<'a, 'p> {
     type Error = DeError;
     type Variant = NodeDe<'a>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeDe<'a>), DeError> {
-        let key_de: de::value::StrDeserializer<'_, DeError> = self.entry.key.as_str().into_deserializer();
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, NodeDe<'a>), DeError> {
+        let key_de: de::value::StrDeserializer<'_, DeError> =
+            self.entry.key.as_str().into_deserializer();
         let v = seed
             .deserialize(key_de)
             .map_err(|e| e.at(self.entry.key_span, &self.parent.path))?;
         Ok((v, self.parent.child(&self.entry.value, &self.entry.key)))
+    }
+}
+
+/// An enum written as a bare word: fine for plain values (`arm64`), but a kind that needs settings
+/// (`- httpApi` with nothing after it) gets a message that says so.
+struct BareVariant<'a> {
+    name: &'a str,
+}
+
+impl<'de, 'a> de::EnumAccess<'de> for BareVariant<'a> {
+    type Error = DeError;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), DeError> {
+        let key_de: de::value::StrDeserializer<'_, DeError> = self.name.into_deserializer();
+        Ok((seed.deserialize(key_de)?, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for BareVariant<'_> {
+    type Error = DeError;
+
+    fn unit_variant(self) -> Result<(), DeError> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _: T) -> Result<T::Value, DeError> {
+        Err(de::Error::custom(format!(
+            "`{}` needs settings after it, e.g. `{}: …`",
+            self.name, self.name
+        )))
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, DeError> {
+        self.newtype_variant_seed(std::marker::PhantomData::<()>)
+            .map(|_| unreachable!())
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, DeError> {
+        self.newtype_variant_seed(std::marker::PhantomData::<()>)
+            .map(|_| unreachable!())
     }
 }
 
@@ -540,13 +666,19 @@ impl<'de> de::VariantAccess<'de> for NodeDe<'_> {
         de::Deserializer::deserialize_seq(self, visitor)
     }
 
-    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, DeError> {
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         de::Deserializer::deserialize_struct(self, "", fields, visitor)
     }
 }
 
 /// Deserializes `T` from a node, returning it with the unknown-key warnings found on the way.
-pub fn from_node<'de, T: serde::Deserialize<'de>>(node: &Node) -> Result<(T, Vec<Problem>), Problem> {
+pub fn from_node<'de, T: serde::Deserialize<'de>>(
+    node: &Node,
+) -> Result<(T, Vec<Problem>), Problem> {
     let cx = Collector::default();
     let value = T::deserialize(NodeDe::new(node, &cx)).map_err(DeError::into_problem)?;
     Ok((value, cx.unknown.into_inner()))

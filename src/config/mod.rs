@@ -98,8 +98,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
             let line = valid.matches('\n').count() as u32 + 1;
             let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
             let id = sources.add(shown.clone(), valid.to_string());
-            let p = Problem::error("the config file is not UTF-8 text (is it a binary file?)", Some(Span::point(id, line, col)))
-                .help("serverless.yml must be UTF-8 encoded YAML or JSON");
+            let p = Problem::error(
+                "the config file is not UTF-8 text (is it a binary file?)",
+                Some(Span::point(id, line, col)),
+            )
+            .help("serverless.yml must be UTF-8 encoded YAML or JSON");
             return Err(ConfigError::one(p.into_diagnostic(&sources)));
         }
     };
@@ -112,7 +115,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     let root = yaml::parse(&sources, file).map_err(|p| fail(p, &sources))?;
     if !matches!(root.value, Value::Map(_)) {
         let p = Problem::error(
-            format!("the config must be a mapping of keys at the top level, found {}", root.kind()),
+            format!(
+                "the config must be a mapping of keys at the top level, found {}",
+                root.kind()
+            ),
             Some(root.span),
         )
         .help("start with `service: my-service`, then `provider:` and `functions:`");
@@ -126,7 +132,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         config: Some(path.display().to_string()),
         params: opts.params.clone(),
         env: opts.env.clone(),
-        base_dir: if rel_dir.as_os_str().is_empty() { service_dir.clone() } else { opts.cwd.join(&rel_dir) },
+        base_dir: service_dir.clone(),
+        display_dir: rel_dir,
     };
     let resolved = vars::resolve(root, &mut sources, &var_opts).map_err(|p| fail(p, &sources))?;
     let mut expanded = resolved.clone();
@@ -146,7 +153,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         _ => unknown,
     };
     problems.extend(validate::check(&config, &expanded));
-    let diagnostics: Vec<Diagnostic> = problems.into_iter().map(|p| p.into_diagnostic(&sources)).collect();
+    let diagnostics: Vec<Diagnostic> = problems
+        .into_iter()
+        .map(|p| p.into_diagnostic(&sources))
+        .collect();
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(ConfigError { diagnostics });
     }
@@ -187,11 +197,8 @@ fn find(opts: &LoadOptions) -> Result<PathBuf, ConfigError> {
         .find(|p| opts.cwd.join(p).is_file())
         .ok_or_else(|| {
             ConfigError::one(
-                Diagnostic::error(format!(
-                    "no {} in this directory",
-                    DEFAULT_FILES.join(", ")
-                ))
-                .help("run sls inside a service directory, pass -c/--config, or start one with `sls create`"),
+                Diagnostic::error(format!("no {} in this directory", DEFAULT_FILES.join(", ")))
+                    .help("run sls inside a service directory, or pass -c/--config FILE"),
             )
         })
 }

@@ -439,7 +439,13 @@ macro_rules! ranged {
 }
 
 ranged!(MemorySize, 128, 10240, "memorySize", " MB");
-ranged!(Timeout, 1, 900, "timeout", " seconds (Lambda's limit is 15 minutes)");
+ranged!(
+    Timeout,
+    1,
+    900,
+    "timeout",
+    " seconds (Lambda's limit is 15 minutes)"
+);
 ranged!(EphemeralStorage, 512, 10240, "ephemeralStorageSize", " MB");
 ranged!(RetryAttempts, 0, 2, "maximumRetryAttempts", "");
 ranged!(EventAge, 60, 21600, "maximumEventAge", " seconds");

@@ -96,7 +96,12 @@ fn event(e: &mut Entry) -> Result<(), Problem> {
     Ok(())
 }
 
-fn split_route(s: &str, span: Span, kind: &str, example: &str) -> Result<(String, String), Problem> {
+fn split_route(
+    s: &str,
+    span: Span,
+    kind: &str,
+    example: &str,
+) -> Result<(String, String), Problem> {
     match s.split_once(char::is_whitespace) {
         Some((m, p)) if !p.trim().is_empty() => Ok((m.to_string(), p.trim().to_string())),
         _ => Err(Problem::error(
@@ -175,8 +180,8 @@ fn statements(list: &mut Node) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diag::Sources;
     use crate::config::yaml;
+    use crate::diag::Sources;
 
     fn expanded(text: &str) -> Result<Node, Problem> {
         let mut s = Sources::default();
@@ -189,13 +194,30 @@ mod tests {
     fn expands_event_short_forms() {
         let n = expanded("functions:\n  f:\n    url: true\n    events:\n      - httpApi: 'GET /a'\n      - httpApi: '*'\n      - http: POST b\n      - schedule: rate(1 hour)\n      - sqs: arn:aws:sqs:us-east-1:1:q\n      - sns: topic\n").unwrap();
         let ev = n.at_path(&["functions", "f", "events"]).unwrap();
-        assert_eq!(ev.at_path(&["0", "httpApi", "path"]).unwrap().as_str(), Some("/a"));
-        assert_eq!(ev.at_path(&["1", "httpApi", "method"]).unwrap().as_str(), Some("*"));
-        assert_eq!(ev.at_path(&["2", "http", "method"]).unwrap().as_str(), Some("POST"));
-        assert_eq!(ev.at_path(&["3", "schedule", "rate", "0"]).unwrap().as_str(), Some("rate(1 hour)"));
+        assert_eq!(
+            ev.at_path(&["0", "httpApi", "path"]).unwrap().as_str(),
+            Some("/a")
+        );
+        assert_eq!(
+            ev.at_path(&["1", "httpApi", "method"]).unwrap().as_str(),
+            Some("*")
+        );
+        assert_eq!(
+            ev.at_path(&["2", "http", "method"]).unwrap().as_str(),
+            Some("POST")
+        );
+        assert_eq!(
+            ev.at_path(&["3", "schedule", "rate", "0"])
+                .unwrap()
+                .as_str(),
+            Some("rate(1 hour)")
+        );
         assert!(ev.at_path(&["4", "sqs", "arn"]).is_some());
         assert!(ev.at_path(&["5", "sns", "topicName"]).is_some());
-        assert!(matches!(n.at_path(&["functions", "f", "url"]).unwrap().value, Value::Map(_)));
+        assert!(matches!(
+            n.at_path(&["functions", "f", "url"]).unwrap().value,
+            Value::Map(_)
+        ));
     }
 
     #[test]

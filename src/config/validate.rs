@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::diag::{did_you_mean, Problem, Span};
+use crate::diag::{Problem, Span, did_you_mean};
 
 use super::model::{Config, Event, Function, Statement};
 use super::yaml::Node;
@@ -14,28 +14,76 @@ pub const DEFAULT_RUNTIME: &str = "nodejs22.x";
 
 /// Runtimes Lambda accepts for new functions.
 pub const RUNTIMES: &[&str] = &[
-    "nodejs22.x", "nodejs24.x", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
-    "ruby3.3", "ruby3.4", "java11", "java17", "java21", "java25", "java8.al2", "dotnet8", "dotnet10",
-    "provided.al2", "provided.al2023",
+    "nodejs22.x",
+    "nodejs24.x",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "ruby3.3",
+    "ruby3.4",
+    "java11",
+    "java17",
+    "java21",
+    "java25",
+    "java8.al2",
+    "dotnet8",
+    "dotnet10",
+    "provided.al2",
+    "provided.al2023",
 ];
 
 /// Runtimes Lambda has deprecated: existing functions keep running, new ones cannot be created.
 pub const DEPRECATED_RUNTIMES: &[&str] = &[
-    "nodejs20.x", "nodejs18.x", "nodejs16.x", "nodejs14.x", "nodejs12.x", "nodejs10.x", "python3.9",
-    "python3.8", "python3.7", "python3.6", "python2.7", "ruby3.2", "ruby2.7", "java8", "go1.x", "provided",
-    "dotnet6", "dotnet7", "dotnetcore3.1",
+    "nodejs20.x",
+    "nodejs18.x",
+    "nodejs16.x",
+    "nodejs14.x",
+    "nodejs12.x",
+    "nodejs10.x",
+    "python3.9",
+    "python3.8",
+    "python3.7",
+    "python3.6",
+    "python2.7",
+    "ruby3.2",
+    "ruby2.7",
+    "java8",
+    "go1.x",
+    "provided",
+    "dotnet6",
+    "dotnet7",
+    "dotnetcore3.1",
 ];
 
-const HTTP_API_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY", "*"];
-const REST_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+const HTTP_API_METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY", "*",
+];
+const REST_METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+];
 
 /// Lambda refuses these environment variable names: the runtime sets them.
 const RESERVED_ENV: &[&str] = &[
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
 ];
 
 /// Lambda's limit on the total size of a function's environment variables.
@@ -65,6 +113,12 @@ impl Checker<'_> {
 
     fn error(&mut self, path: &[&str], msg: impl Into<String>) -> &mut Problem {
         let span = self.span(path);
+        self.out.push(Problem::error(msg, span));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    fn error_key(&mut self, path: &[&str], msg: impl Into<String>) -> &mut Problem {
+        let span = self.key_span(path);
         self.out.push(Problem::error(msg, span));
         self.out.last_mut().expect("just pushed")
     }
@@ -99,8 +153,11 @@ fn top_level(c: &mut Checker, config: &Config) {
             .help = Some("start with a letter and use only letters, digits and hyphens (AWS resource names are built from it)".into());
     }
     if config.provider.name != "aws" {
-        c.error(&["provider", "name"], format!("provider `{}` is not supported", config.provider.name))
-            .help = Some("sls deploys to AWS only: set `provider.name: aws`".into());
+        c.error(
+            &["provider", "name"],
+            format!("provider `{}` is not supported", config.provider.name),
+        )
+        .help = Some("sls deploys to AWS only: set `provider.name: aws`".into());
     }
     if let Some(rt) = &config.provider.runtime {
         runtime(c, &["provider", "runtime"], rt);
@@ -111,12 +168,20 @@ fn top_level(c: &mut Checker, config: &Config) {
             .help = Some("sls has packaging, aliases and local runs built in; remove `plugins` once you have checked each one is covered".into());
     }
     if config.resources.is_some() {
-        c.warn_key(&["resources"], "`resources` (CloudFormation templates) is not supported by sls; it is ignored")
-            .help = Some("create these resources with your infrastructure tool and reference them by ARN".into());
+        c.warn_key(
+            &["resources"],
+            "`resources` (CloudFormation templates) is not supported by sls; it is ignored",
+        )
+        .help = Some(
+            "create these resources with your infrastructure tool and reference them by ARN".into(),
+        );
     }
     if config.layers.is_some() {
-        c.warn_key(&["layers"], "defining layers is not supported by sls yet; `layers` is ignored")
-            .help = Some("reference published layers by ARN in `functions.<name>.layers`".into());
+        c.warn_key(
+            &["layers"],
+            "defining layers is not supported by sls yet; `layers` is ignored",
+        )
+        .help = Some("reference published layers by ARN in `functions.<name>.layers`".into());
     }
     for (key, st) in [("iamRoleStatements", &config.provider.iam_role_statements)] {
         if let Some(st) = st {
@@ -132,9 +197,17 @@ fn top_level(c: &mut Checker, config: &Config) {
     {
         statements(c, &["provider", "iam", "role", "statements"], st);
     }
-    if let Some(payload) = config.provider.http_api.as_ref().and_then(|h| h.payload.as_deref()) {
+    if let Some(payload) = config
+        .provider
+        .http_api
+        .as_ref()
+        .and_then(|h| h.payload.as_deref())
+    {
         if payload != "1.0" && payload != "2.0" {
-            c.error(&["provider", "httpApi", "payload"], format!("httpApi payload must be '1.0' or '2.0', got `{payload}`"));
+            c.error(
+                &["provider", "httpApi", "payload"],
+                format!("httpApi payload must be '1.0' or '2.0', got `{payload}`"),
+            );
         }
     }
     if let Some(env) = &config.provider.environment {
@@ -173,10 +246,17 @@ fn deprecated_package(c: &mut Checker, path: &[&str], p: &super::model::Package)
         if v.is_some() {
             let mut full = path.to_vec();
             full.push(key);
-            c.warn_key(&full, format!("`package.{key}` is the Serverless v2 form and is ignored"))
-                .help = Some(format!(
+            c.warn_key(
+                &full,
+                format!("`package.{key}` is the Serverless v2 form and is ignored"),
+            )
+            .help = Some(format!(
                 "use `patterns` instead ({} entries are written as `!pattern`)",
-                if key == "exclude" { "excluded" } else { "included" }
+                if key == "exclude" {
+                    "excluded"
+                } else {
+                    "included"
+                }
             ));
         }
     }
@@ -208,7 +288,11 @@ fn function(
     f: &Function,
     routes: &mut HashMap<String, (String, Option<Span>)>,
 ) {
-    if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
         let span = c.key_span(&["functions", name]);
         c.out.push(
             Problem::error(format!("function name `{name}` is not valid"), span)
@@ -216,8 +300,11 @@ fn function(
         );
     }
     if f.image.is_some() {
-        c.error(&["functions", name, "image"], format!("function `{name}` uses a container image, which sls does not deploy"))
-            .help = Some("give it a `handler` and a `runtime` instead".into());
+        c.error(
+            &["functions", name, "image"],
+            format!("function `{name}` uses a container image, which sls does not deploy"),
+        )
+        .help = Some("give it a `handler` and a `runtime` instead".into());
         return;
     }
     let rt = f
@@ -230,25 +317,31 @@ fn function(
     }
     match &f.handler {
         None => {
-            c.error(&["functions", name], format!("function `{name}` has no `handler`"))
+            c.error_key(&["functions", name], format!("function `{name}` has no `handler`"))
                 .help = Some("add one, for example `handler: src/handler.main` (file src/handler.js, export main)".into());
         }
         Some(h) => {
             if let Err(why) = handler_syntax(h, rt) {
-                c.error(&["functions", name, "handler"], format!("handler `{h}` is not valid for runtime {rt}: {why}"))
-                    .help = Some(handler_help(rt).into());
+                c.error(
+                    &["functions", name, "handler"],
+                    format!("handler `{h}` is not valid for runtime {rt}: {why}"),
+                )
+                .help = Some(handler_help(rt).into());
             }
         }
     }
     let mut env_size = 0;
-    for env in [config.provider.environment.as_ref(), f.environment.as_ref()].into_iter().flatten() {
+    for env in [config.provider.environment.as_ref(), f.environment.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         env_size += env.iter().map(|(k, v)| k.len() + v.0.len()).sum::<usize>();
     }
     if let Some(env) = &f.environment {
         env_names(c, &["functions", name, "environment"], env);
     }
     if env_size > ENV_LIMIT_BYTES {
-        c.error(&["functions", name, "environment"], format!(
+        c.error_key(&["functions", name, "environment"], format!(
             "the environment of function `{name}` is {env_size} bytes; Lambda allows {ENV_LIMIT_BYTES} in total (provider and function together)"
         ))
         .help = Some("move large values to SSM Parameter Store or a file in the package".into());
@@ -268,16 +361,31 @@ fn env_names(c: &mut Checker, path: &[&str], env: &super::model::Environment) {
     for key in env.keys() {
         let mut full = path.to_vec();
         full.push(key);
-        let valid = key.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
-            && key.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        let valid = key
+            .chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_alphabetic())
+            && key
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
         if RESERVED_ENV.contains(&key.as_str()) {
             let span = c.key_span(&full);
-            c.out.push(Problem::error(format!("environment variable `{key}` is reserved by Lambda"), span)
-                .help("Lambda sets it for every function; choose another name"));
+            c.out.push(
+                Problem::error(
+                    format!("environment variable `{key}` is reserved by Lambda"),
+                    span,
+                )
+                .help("Lambda sets it for every function; choose another name"),
+            );
         } else if !valid {
             let span = c.key_span(&full);
-            c.out.push(Problem::error(format!("environment variable name `{key}` is not valid"), span)
-                .help("start with a letter and use only letters, digits and `_`"));
+            c.out.push(
+                Problem::error(
+                    format!("environment variable name `{key}` is not valid"),
+                    span,
+                )
+                .help("start with a letter and use only letters, digits and `_`"),
+            );
         }
     }
 }
@@ -291,7 +399,11 @@ pub fn handler_syntax(h: &str, runtime: &str) -> Result<(), &'static str> {
         return Ok(());
     }
     if runtime.starts_with("java") || runtime.starts_with("dotnet") {
-        return if h.contains("..") { Err("it contains `..`") } else { Ok(()) };
+        return if h.contains("..") {
+            Err("it contains `..`")
+        } else {
+            Ok(())
+        };
     }
     if h.starts_with('/') || h.contains('\\') {
         return Err("the file part must be a relative path with `/` separators");
@@ -305,8 +417,13 @@ pub fn handler_syntax(h: &str, runtime: &str) -> Result<(), &'static str> {
     if file.split('/').any(|seg| seg == ".." || seg.is_empty()) {
         return Err("the file part must stay inside the service directory");
     }
-    let ident = func.chars().next().is_some_and(|ch| ch.is_alphabetic() || ch == '_' || ch == '$')
-        && func.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$');
+    let ident = func
+        .chars()
+        .next()
+        .is_some_and(|ch| ch.is_alphabetic() || ch == '_' || ch == '$')
+        && func
+            .chars()
+            .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$');
     if !ident {
         return Err("the part after the last `.` must be the exported function's name");
     }
@@ -344,16 +461,23 @@ fn event(
             let m = e.method.to_ascii_uppercase();
             let mp = at("httpApi", "method");
             if !HTTP_API_METHODS.contains(&m.as_str()) {
-                c.error(&refs(&mp), format!("unknown HTTP method `{}`", e.method)).help =
-                    Some(format!("use one of {}", HTTP_API_METHODS.join(", ")));
+                c.error(&refs(&mp), format!("unknown HTTP method `{}`", e.method))
+                    .help = Some(format!("use one of {}", HTTP_API_METHODS.join(", ")));
             }
             let pp = at("httpApi", "path");
             if !(e.path == "*" && m == "*") {
                 if let Err(why) = route_path(&e.path, true) {
-                    c.error(&refs(&pp), format!("route path `{}` is not valid: {why}", e.path));
+                    c.error(
+                        &refs(&pp),
+                        format!("route path `{}` is not valid: {why}", e.path),
+                    );
                 }
             }
-            let key = if e.path == "*" { "$default".to_string() } else { format!("{} {}", if m == "*" { "ANY" } else { &m }, e.path) };
+            let key = if e.path == "*" {
+                "$default".to_string()
+            } else {
+                format!("{} {}", if m == "*" { "ANY" } else { &m }, e.path)
+            };
             duplicate_route(c, "httpApi", key, func, &refs(&pp), routes);
             if timeout > 30 {
                 c.warn_key(&refs(&at("httpApi", "")), format!(
@@ -365,13 +489,16 @@ fn event(
             let m = e.method.to_ascii_uppercase();
             let mp = at("http", "method");
             if !REST_METHODS.contains(&m.as_str()) {
-                c.error(&refs(&mp), format!("unknown HTTP method `{}`", e.method)).help =
-                    Some(format!("use one of {}", REST_METHODS.join(", ")));
+                c.error(&refs(&mp), format!("unknown HTTP method `{}`", e.method))
+                    .help = Some(format!("use one of {}", REST_METHODS.join(", ")));
             }
             let pp = at("http", "path");
             let path = format!("/{}", e.path.trim_start_matches('/'));
             if let Err(why) = route_path(&path, false) {
-                c.error(&refs(&pp), format!("route path `{}` is not valid: {why}", e.path));
+                c.error(
+                    &refs(&pp),
+                    format!("route path `{}` is not valid: {why}", e.path),
+                );
             }
             duplicate_route(c, "http", format!("{m} {path}"), func, &refs(&pp), routes);
             if timeout > 29 {
@@ -382,7 +509,10 @@ fn event(
         }
         Event::Schedule(e) => {
             if e.rate.is_empty() {
-                c.error(&refs(&at("schedule", "rate")), "a schedule needs at least one rate or cron expression");
+                c.error(
+                    &refs(&at("schedule", "rate")),
+                    "a schedule needs at least one rate or cron expression",
+                );
             }
             for (i, r) in e.rate.iter().enumerate() {
                 if let Err(why) = schedule_expression(r) {
@@ -394,10 +524,18 @@ fn event(
             }
         }
         Event::Sqs(e) => arn(c, &refs(&at("sqs", "arn")), &e.arn, &["sqs"]),
-        Event::Stream(e) => arn(c, &refs(&at("stream", "arn")), &e.arn, &["dynamodb", "kinesis"]),
+        Event::Stream(e) => arn(
+            c,
+            &refs(&at("stream", "arn")),
+            &e.arn,
+            &["dynamodb", "kinesis"],
+        ),
         Event::Sns(e) => {
             if e.arn.is_none() && e.topic_name.is_none() {
-                c.error(&refs(&at("sns", "")), "an sns event needs `arn` or `topicName`");
+                c.error(
+                    &refs(&at("sns", "")),
+                    "an sns event needs `arn` or `topicName`",
+                );
             }
             if let Some(a) = &e.arn {
                 arn(c, &refs(&at("sns", "arn")), a, &["sns"]);
@@ -405,10 +543,18 @@ fn event(
         }
         Event::S3(e) => {
             let ok = (3..=63).contains(&e.bucket.len())
-                && e.bucket.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.');
+                && e.bucket.chars().all(|ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.'
+                });
             if !ok {
-                c.error(&refs(&at("s3", "bucket")), format!("`{}` is not a valid S3 bucket name", e.bucket)).help =
-                    Some("bucket names are 3–63 characters of lowercase letters, digits, `-` and `.`".into());
+                c.error(
+                    &refs(&at("s3", "bucket")),
+                    format!("`{}` is not a valid S3 bucket name", e.bucket),
+                )
+                .help = Some(
+                    "bucket names are 3–63 characters of lowercase letters, digits, `-` and `.`"
+                        .into(),
+                );
             }
         }
         Event::Unsupported(_) => {
@@ -420,7 +566,10 @@ fn event(
                     _ => None,
                 })
                 .unwrap_or_default();
-            c.warn_key(&[base, &[kind.as_str()]].concat(), format!("`{kind}` events are not supported by sls; this event is ignored"));
+            c.warn_key(
+                &[base, &[kind.as_str()]].concat(),
+                format!("`{kind}` events are not supported by sls; this event is ignored"),
+            );
         }
     }
 }
@@ -443,9 +592,13 @@ fn duplicate_route(
         let mut p = Problem::error(format!("route `{key}` ({kind}) is defined twice"), span)
             .label("second definition");
         if let Some(s) = first {
-            p = p.note(format!("first defined for function `{other}` on line {}", s.start.line));
+            p = p.note(format!(
+                "first defined for function `{other}` on line {}",
+                s.start.line
+            ));
         }
-        c.out.push(p.help("each method and path can go to only one function"));
+        c.out
+            .push(p.help("each method and path can go to only one function"));
     } else {
         routes.insert(full, (func.to_string(), span));
     }
@@ -468,15 +621,28 @@ pub fn route_path(p: &str, http_api: bool) -> Result<(), String> {
         if let Some(inner) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
             let name = inner.strip_suffix('+').unwrap_or(inner);
             if inner.ends_with('+') && i != n - 1 {
-                return Err(format!("the greedy parameter `{s}` must be the last segment"));
+                return Err(format!(
+                    "the greedy parameter `{s}` must be the last segment"
+                ));
             }
-            if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+            {
                 return Err(format!("`{s}` is not a valid path parameter"));
             }
         } else if s.contains(['{', '}']) {
-            return Err(format!("`{s}`: a parameter must be a whole segment, like `{{id}}`"));
-        } else if !s.chars().all(|ch| ch.is_ascii_alphanumeric() || "-._~:@!$&'()*+,;=%".contains(ch)) {
-            return Err(format!("`{s}` contains characters that are not allowed in a URL path"));
+            return Err(format!(
+                "`{s}`: a parameter must be a whole segment, like `{{id}}`"
+            ));
+        } else if !s
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-._~:@!$&'()*+,;=%".contains(ch))
+        {
+            return Err(format!(
+                "`{s}` contains characters that are not allowed in a URL path"
+            ));
         }
     }
     Ok(())
@@ -489,7 +655,9 @@ pub fn schedule_expression(e: &str) -> Result<(), String> {
         let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err("expected `rate(<number> <unit>)`".into());
         };
-        let n: u64 = n.parse().map_err(|_| format!("`{n}` is not a positive whole number"))?;
+        let n: u64 = n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a positive whole number"))?;
         if n == 0 {
             return Err("the rate must be at least 1".into());
         }
@@ -497,7 +665,10 @@ pub fn schedule_expression(e: &str) -> Result<(), String> {
         let plural = ["minutes", "hours", "days"];
         return match (n == 1, singular.contains(&unit), plural.contains(&unit)) {
             (true, true, _) | (false, _, true) => Ok(()),
-            (true, _, true) => Err(format!("use the singular unit with 1: `rate(1 {})`", unit.trim_end_matches('s'))),
+            (true, _, true) => Err(format!(
+                "use the singular unit with 1: `rate(1 {})`",
+                unit.trim_end_matches('s')
+            )),
             (false, true, _) => Err(format!("use the plural unit: `rate({n} {unit}s)`")),
             _ => Err(format!("unknown unit `{unit}`; use minutes, hours or days")),
         };
@@ -507,7 +678,9 @@ pub fn schedule_expression(e: &str) -> Result<(), String> {
         return if fields == 6 {
             Ok(())
         } else {
-            Err(format!("a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), this one has {fields}"))
+            Err(format!(
+                "a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), this one has {fields}"
+            ))
         };
     }
     Err("expected `rate(…)` or `cron(…)`".into())
@@ -517,8 +690,14 @@ fn arn(c: &mut Checker, path: &[&str], value: &str, services: &[&str]) {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     let ok = parts.len() == 6 && parts[0] == "arn" && services.contains(&parts[2]);
     if !ok {
-        c.error(path, format!("`{value}` is not an ARN of {}", services.join(" or "))).help =
-            Some(format!("write the full ARN, e.g. arn:aws:{}:us-east-1:123456789012:name", services[0]));
+        c.error(
+            path,
+            format!("`{value}` is not an ARN of {}", services.join(" or ")),
+        )
+        .help = Some(format!(
+            "write the full ARN, e.g. arn:aws:{}:us-east-1:123456789012:name",
+            services[0]
+        ));
     }
 }
 
@@ -568,10 +747,23 @@ mod tests {
 
     #[test]
     fn schedules() {
-        for ok in ["rate(1 minute)", "rate(5 minutes)", "rate(2 hours)", "cron(0 12 * * ? *)"] {
+        for ok in [
+            "rate(1 minute)",
+            "rate(5 minutes)",
+            "rate(2 hours)",
+            "cron(0 12 * * ? *)",
+        ] {
             assert!(schedule_expression(ok).is_ok(), "{ok}");
         }
-        for bad in ["rate(1 minutes)", "rate(5 minute)", "rate(0 days)", "rate(x days)", "rate(5 weeks)", "cron(0 12 * * ?)", "every 5 min"] {
+        for bad in [
+            "rate(1 minutes)",
+            "rate(5 minute)",
+            "rate(0 days)",
+            "rate(x days)",
+            "rate(5 weeks)",
+            "cron(0 12 * * ?)",
+            "every 5 min",
+        ] {
             assert!(schedule_expression(bad).is_err(), "{bad}");
         }
     }

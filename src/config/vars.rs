@@ -30,13 +30,25 @@ pub struct VarOptions {
     pub env: HashMap<String, String>,
     /// Directory `${file(…)}` paths are relative to: the config file's directory.
     pub base_dir: PathBuf,
+    /// The same directory as the user named it (relative to where sls runs), for messages.
+    pub display_dir: PathBuf,
 }
 
 pub const DEFAULT_STAGE: &str = "dev";
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 const SOURCES: &[&str] = &[
-    "self", "opt", "env", "file", "sls", "param", "aws", "strToBool", "ssm", "cf", "s3",
+    "self",
+    "opt",
+    "env",
+    "file",
+    "sls",
+    "param",
+    "aws",
+    "strToBool",
+    "ssm",
+    "cf",
+    "s3",
 ];
 const MAX_DEPTH: u32 = 64;
 
@@ -134,12 +146,10 @@ fn find_close(s: &str, from: usize, close: char) -> Result<usize, String> {
             stack.push(')');
         } else if (b == b'\'' || b == b'"') && is_quote_start(bytes, i, from) {
             quote = Some(b);
-        } else if b == b'}' || b == b')' {
-            if stack.last() == Some(&(b as char)) {
-                stack.pop();
-                if stack.is_empty() {
-                    return Ok(i);
-                }
+        } else if (b == b'}' || b == b')') && stack.last() == Some(&(b as char)) {
+            stack.pop();
+            if stack.is_empty() {
+                return Ok(i);
             }
         }
         i += 1;
@@ -249,11 +259,10 @@ fn parse_alt(t: &str) -> Result<Alt, String> {
         }
         return Ok(Alt::Nested(parse_var(&t[2..end], t)?));
     }
-    match yaml::plain_scalar(t) {
-        v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) => {
-            return Ok(Alt::Lit(v));
-        }
-        _ => {}
+    if let v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null) =
+        yaml::plain_scalar(t)
+    {
+        return Ok(Alt::Lit(v));
     }
     let ident_len = t.bytes().take_while(|b| b.is_ascii_alphanumeric()).count();
     let source = &t[..ident_len];
@@ -261,11 +270,17 @@ fn parse_alt(t: &str) -> Result<Alt, String> {
     if source.is_empty() || !SOURCES.contains(&source) {
         let shown = if source.is_empty() { t } else { source };
         return Err(if rest.is_empty() {
-            format!("`{shown}` is neither a variable source nor a quoted string; quote literal fallbacks: '{shown}'")
+            format!(
+                "`{shown}` is neither a variable source nor a quoted string; quote literal fallbacks: '{shown}'"
+            )
         } else {
             format!(
                 "unknown variable source `{shown}`; known sources are {}",
-                SOURCES.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                SOURCES
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         });
     }
@@ -373,8 +388,11 @@ impl Resolver<'_> {
             .help("break the cycle by giving one of these keys a literal value"));
         }
         let pieces = parse_template(text).map_err(|m| {
-            Problem::error(format!("invalid variable syntax at `{here}`: {m}"), Some(span))
-                .help("variables look like ${source:address, 'fallback'}, e.g. ${opt:stage, 'dev'}")
+            Problem::error(
+                format!("invalid variable syntax at `{here}`: {m}"),
+                Some(span),
+            )
+            .help("variables look like ${source:address, 'fallback'}, e.g. ${opt:stage, 'dev'}")
         })?;
         if !pieces.iter().any(|p| matches!(p, Piece::Var(_))) {
             return Ok(());
@@ -441,7 +459,9 @@ impl Resolver<'_> {
                                 ),
                                 Some(self.refine(site.span, &v.raw)),
                             )
-                            .help("use the variable as the whole value, or point it at a plain value"));
+                            .help(
+                                "use the variable as the whole value, or point it at a plain value",
+                            ));
                         }
                         (_, Some(t)) => out.push_str(&t),
                     }
@@ -462,7 +482,9 @@ impl Resolver<'_> {
                 .label("not resolvable");
                 if v.alts.len() == 1 {
                     let inner = v.raw.trim_start_matches("${").trim_end_matches('}');
-                    p = p.help(format!("provide it, or add a fallback: ${{{inner}, 'default'}}"));
+                    p = p.help(format!(
+                        "provide it, or add a fallback: ${{{inner}, 'default'}}"
+                    ));
                 }
                 Err(p)
             }
@@ -576,7 +598,10 @@ impl Resolver<'_> {
         let need_addr = |addr: Option<String>| -> Result<String, Problem> {
             addr.filter(|a| !a.is_empty()).ok_or_else(|| {
                 Problem::error(
-                    format!("`${{{source}:…}}` at `{}` needs an address after the colon", site.path),
+                    format!(
+                        "`${{{source}:…}}` at `{}` needs an address after the colon",
+                        site.path
+                    ),
                     Some(site.span),
                 )
             })
@@ -704,7 +729,10 @@ impl Resolver<'_> {
     /// `--param` first, then `params.<stage>`, then `params.default`.
     fn param(&mut self, name: &str) -> Result<Lookup, Problem> {
         if let Some((_, v)) = self.opts.params.iter().rev().find(|(k, _)| k == name) {
-            return Ok(Lookup::Found(Node::new(Value::Str(v.clone()), self.root.span)));
+            return Ok(Lookup::Found(Node::new(
+                Value::Str(v.clone()),
+                self.root.span,
+            )));
         }
         let stage = self.stage()?;
         for group in [stage.as_str(), "default"] {
@@ -723,7 +751,7 @@ impl Resolver<'_> {
     fn file(&mut self, rel: &str, addr: Option<&str>, site: &Site) -> Result<Lookup, Problem> {
         let rel = rel.trim();
         let full = self.opts.base_dir.join(rel);
-        let shown = display_path(&self.opts.base_dir, rel);
+        let shown = display_path(&self.opts.display_dir, rel);
         let ext = Path::new(rel)
             .extension()
             .and_then(|e| e.to_str())
@@ -743,10 +771,16 @@ impl Resolver<'_> {
             Some(r) => r.clone(),
             None => {
                 let bytes = std::fs::read(&full).map_err(|e| {
-                    Problem::error(format!("cannot read `{shown}` (used at `{}`): {e}", site.path), Some(site.span))
+                    Problem::error(
+                        format!("cannot read `{shown}` (used at `{}`): {e}", site.path),
+                        Some(site.span),
+                    )
                 })?;
                 let text = String::from_utf8(bytes).map_err(|_| {
-                    Problem::error(format!("`{shown}` (used at `{}`) is not UTF-8 text", site.path), Some(site.span))
+                    Problem::error(
+                        format!("`{shown}` (used at `{}`) is not UTF-8 text", site.path),
+                        Some(site.span),
+                    )
                 })?;
                 let parsed = if matches!(ext.as_str(), "yml" | "yaml" | "json") {
                     let id = self.sources.add(shown.clone(), text);
@@ -767,7 +801,9 @@ impl Resolver<'_> {
                 match node.get(seg) {
                     Some(child) => node = child.clone(),
                     None => {
-                        return Ok(Lookup::Missing(format!("`{addr}` does not exist in `{shown}`")));
+                        return Ok(Lookup::Missing(format!(
+                            "`{addr}` does not exist in `{shown}`"
+                        )));
                     }
                 }
             }
@@ -815,7 +851,9 @@ mod tests {
 
     #[test]
     fn self_references_keep_types() {
-        let n = ok("custom:\n  mem: 512\n  list: [a, b]\nprovider:\n  memorySize: ${self:custom.mem}\n  x: ${self:custom.list}\n");
+        let n = ok(
+            "custom:\n  mem: 512\n  list: [a, b]\nprovider:\n  memorySize: ${self:custom.mem}\n  x: ${self:custom.list}\n",
+        );
         assert_eq!(val(&n, "provider.memorySize"), &Value::Int(512));
         assert!(matches!(val(&n, "provider.x"), Value::Seq(v) if v.len() == 2));
     }
@@ -825,14 +863,20 @@ mod tests {
         let mut o = VarOptions::default();
         o.env.insert("prod_URL".into(), "https://p".into());
         o.stage = Some("prod".into());
-        let n = run("a: svc-${sls:stage}-${self:custom.n}\nb: ${env:${opt:stage}_URL}\ncustom:\n  n: 3\n", o).unwrap();
+        let n = run(
+            "a: svc-${sls:stage}-${self:custom.n}\nb: ${env:${opt:stage}_URL}\ncustom:\n  n: 3\n",
+            o,
+        )
+        .unwrap();
         assert_eq!(val(&n, "a"), &Value::Str("svc-prod-3".into()));
         assert_eq!(val(&n, "b"), &Value::Str("https://p".into()));
     }
 
     #[test]
     fn fallbacks_in_order() {
-        let n = ok("provider:\n  stage: qa\na: ${opt:stage, self:provider.stage}\nb: ${env:NOPE, 'dflt'}\nc: ${env:NOPE, 10}\nd: ${env:NOPE, self:custom.nope, \"x,y\"}\n");
+        let n = ok(
+            "provider:\n  stage: qa\na: ${opt:stage, self:provider.stage}\nb: ${env:NOPE, 'dflt'}\nc: ${env:NOPE, 10}\nd: ${env:NOPE, self:custom.nope, \"x,y\"}\n",
+        );
         assert_eq!(val(&n, "a"), &Value::Str("qa".into()));
         assert_eq!(val(&n, "b"), &Value::Str("dflt".into()));
         assert_eq!(val(&n, "c"), &Value::Int(10));
@@ -841,18 +885,33 @@ mod tests {
 
     #[test]
     fn sls_stage_prefers_option_then_provider_then_dev() {
-        assert_eq!(val(&ok("a: ${sls:stage}\n"), "a"), &Value::Str("dev".into()));
-        assert_eq!(val(&ok("provider:\n  stage: ${opt:stage, 'qa'}\na: ${sls:stage}\n"), "a"), &Value::Str("qa".into()));
+        assert_eq!(
+            val(&ok("a: ${sls:stage}\n"), "a"),
+            &Value::Str("dev".into())
+        );
+        assert_eq!(
+            val(
+                &ok("provider:\n  stage: ${opt:stage, 'qa'}\na: ${sls:stage}\n"),
+                "a"
+            ),
+            &Value::Str("qa".into())
+        );
     }
 
     #[test]
     fn params_by_stage_then_default_then_cli() {
         let text = "params:\n  default:\n    d: 1\n    t: def\n  prod:\n    t: prodval\na: ${param:t}\nb: ${param:d}\n";
-        let o = VarOptions { stage: Some("prod".into()), ..Default::default() };
+        let o = VarOptions {
+            stage: Some("prod".into()),
+            ..Default::default()
+        };
         let n = run(text, o.clone()).unwrap();
         assert_eq!(val(&n, "a"), &Value::Str("prodval".into()));
         assert_eq!(val(&n, "b"), &Value::Int(1));
-        let o2 = VarOptions { params: vec![("t".into(), "cli".into())], ..o };
+        let o2 = VarOptions {
+            params: vec![("t".into(), "cli".into())],
+            ..o
+        };
         assert_eq!(val(&run(text, o2).unwrap(), "a"), &Value::Str("cli".into()));
     }
 
@@ -889,9 +948,16 @@ mod tests {
     #[test]
     fn files_yaml_and_json_with_addresses() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("c.yml"), "db:\n  host: h\n  port: 5432\nstage: ${sls:stage}\n").unwrap();
+        std::fs::write(
+            dir.path().join("c.yml"),
+            "db:\n  host: h\n  port: 5432\nstage: ${sls:stage}\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("c.json"), "{\"a\": {\"b\": [1, 2]}}").unwrap();
-        let o = VarOptions { base_dir: dir.path().to_path_buf(), ..Default::default() };
+        let o = VarOptions {
+            base_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
         let n = run("a: ${file(./c.yml):db.port}\nb: ${file(./c.json):a.b}\nc: ${file(./c.yml)}\nd: ${file(./nope.yml), 'none'}\n", o).unwrap();
         assert_eq!(val(&n, "a"), &Value::Int(5432));
         assert!(matches!(val(&n, "b"), Value::Seq(v) if v.len() == 2));
@@ -901,11 +967,25 @@ mod tests {
 
     #[test]
     fn parses_fallback_lists_and_unknown_sources() {
-        assert!(parse_template("${opt:stage, dev}").unwrap_err().contains("quote literal fallbacks"));
-        assert!(parse_template("${foo:bar}").unwrap_err().contains("unknown variable source `foo`"));
-        assert!(parse_template("${opt:stage").unwrap_err().contains("never closed"));
+        assert!(
+            parse_template("${opt:stage, dev}")
+                .unwrap_err()
+                .contains("quote literal fallbacks")
+        );
+        assert!(
+            parse_template("${foo:bar}")
+                .unwrap_err()
+                .contains("unknown variable source `foo`")
+        );
+        assert!(
+            parse_template("${opt:stage")
+                .unwrap_err()
+                .contains("never closed")
+        );
         let p = parse_template("${self:custom.${opt:stage}.x, 'a'}").unwrap();
-        let [Piece::Var(v)] = p.as_slice() else { panic!("{p:?}") };
+        let [Piece::Var(v)] = p.as_slice() else {
+            panic!("{p:?}")
+        };
         assert_eq!(v.alts.len(), 2);
     }
 }

@@ -129,7 +129,11 @@ pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         ".nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+        if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
     } else {
         format!("{f:?}")
     }
@@ -148,11 +152,10 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Node, Problem> {
     }
     let root = Builder::new(file).run(text)?;
     match root {
-        None => Err(Problem::error(
-            "the config file is empty",
-            Some(Span::point(file, 1, 1)),
-        )
-        .help("a service needs at least `service:`, `provider:` and `functions:`")),
+        None => Err(
+            Problem::error("the config file is empty", Some(Span::point(file, 1, 1)))
+                .help("a service needs at least `service:`, `provider:` and `functions:`"),
+        ),
         Some(n) => Ok(n),
     }
 }
@@ -298,7 +301,10 @@ impl Builder {
     fn scan_error(&self, text: &str, e: &saphyr_parser::ScanError) -> Problem {
         let m = e.marker();
         let span = Span::point(self.file, m.line() as u32, m.col() as u32 + 1);
-        let line = text.split('\n').nth(m.line().saturating_sub(1)).unwrap_or("");
+        let line = text
+            .split('\n')
+            .nth(m.line().saturating_sub(1))
+            .unwrap_or("");
         let info = e.info();
         let indent_tab = line
             .chars()
@@ -402,16 +408,15 @@ impl Builder {
                         return Ok(());
                     }
                     if let Some(first) = entries.iter().find(|e| e.key == k) {
-                        return Err(Problem::error(
-                            format!("duplicate key `{k}`"),
-                            Some(key_span),
-                        )
-                        .label("defined again here")
-                        .note(format!(
-                            "`{k}` was first defined on line {}",
-                            first.key_span.start.line
-                        ))
-                        .help("YAML keeps only one of them; remove or rename one"));
+                        return Err(
+                            Problem::error(format!("duplicate key `{k}`"), Some(key_span))
+                                .label("defined again here")
+                                .note(format!(
+                                    "`{k}` was first defined on line {}",
+                                    first.key_span.start.line
+                                ))
+                                .help("YAML keeps only one of them; remove or rename one"),
+                        );
                     }
                     entries.push(Entry {
                         key: k,
@@ -524,7 +529,8 @@ mod tests {
 
     #[test]
     fn types_plain_scalars_but_not_quoted_ones() {
-        let n = load("a: 1\nb: '1'\nc: true\nd: 1.5\ne: ~\nf: x y\ng: 0x10\nh: 1e3\ni: 1.2.3\n").unwrap();
+        let n = load("a: 1\nb: '1'\nc: true\nd: 1.5\ne: ~\nf: x y\ng: 0x10\nh: 1e3\ni: 1.2.3\n")
+            .unwrap();
         assert_eq!(n.get("a").unwrap().value, Value::Int(1));
         assert_eq!(n.get("b").unwrap().value, Value::Str("1".into()));
         assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
@@ -569,7 +575,10 @@ mod tests {
     #[test]
     fn empty_and_comment_only_files_are_empty() {
         assert_eq!(load("").unwrap_err().message, "the config file is empty");
-        assert_eq!(load("# nothing\n").unwrap_err().message, "the config file is empty");
+        assert_eq!(
+            load("# nothing\n").unwrap_err().message,
+            "the config file is empty"
+        );
     }
 
     #[test]

@@ -17,12 +17,22 @@ pub fn render(d: &Diagnostic, style: Style) -> String {
         Severity::Error => ("error", "1;31"),
         Severity::Warning => ("warning", "1;33"),
     };
-    let mut out = format!("{}: {}\n", style.paint(color, word), style.paint("1", &d.message));
+    let mut out = format!(
+        "{}: {}\n",
+        style.paint(color, word),
+        style.paint("1", &d.message)
+    );
     if let Some(loc) = &d.location {
         let num = loc.line.to_string();
         let pad = " ".repeat(num.len());
         let blue = |s: &str| style.paint("1;34", s);
-        out.push_str(&format!("{pad}{} {}:{}:{}\n", blue("-->"), loc.file, loc.line, loc.column));
+        out.push_str(&format!(
+            "{pad}{} {}:{}:{}\n",
+            blue("-->"),
+            loc.file,
+            loc.line,
+            loc.column
+        ));
         out.push_str(&format!("{pad} {}\n", blue("|")));
         out.push_str(&format!("{} {} {}\n", blue(&num), blue("|"), loc.line_text));
         // Copy tabs from the line so the carets stay aligned in any terminal.
@@ -75,6 +85,9 @@ mod tests {
             help: Some("fix it".into()),
         };
         let r = render(&d, Style::default());
-        assert_eq!(r, "error: bad\n --> s.yml:3:5\n  |\n3 |   a: xyz\n  |     ^^^ here\n  = help: fix it\n");
+        assert_eq!(
+            r,
+            "error: bad\n --> s.yml:3:5\n  |\n3 |   a: xyz\n  |     ^^^ here\n  = help: fix it\n"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::config::yaml::{plain_scalar, Value as Y};
+use crate::config::yaml::{Value as Y, plain_scalar};
 
 pub fn to_string(v: &Value) -> String {
     let mut out = String::new();
@@ -109,7 +109,8 @@ fn is_plain_safe(s: &str) -> bool {
     if s.trim() != s || "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control()) {
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control())
+    {
         return false;
     }
     // YAML 1.1 readers would take these as booleans.
@@ -143,7 +144,8 @@ mod tests {
 
     #[test]
     fn output_reads_back_identically() {
-        let v = json!({"a": ["x", "*", "-1", "", "it's", {"b": [1, 2.5, null, false]}], "c": "${x}"});
+        let v =
+            json!({"a": ["x", "*", "-1", "", "it's", {"b": [1, 2.5, null, false]}], "c": "${x}"});
         let text = to_string(&v);
         let mut s = crate::diag::Sources::default();
         let f = s.add("t", text.clone());

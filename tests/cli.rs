@@ -1,0 +1,303 @@
+//! End-to-end tests of the built `sls` binary: each reads like a usage example.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `sls` with a clean environment (no colours, no stray variables), run in `dir`.
+fn sls_in(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sls"));
+    c.current_dir(dir).env_clear().env("NO_COLOR", "1");
+    c
+}
+
+fn sls() -> Command {
+    sls_in(&root())
+}
+
+fn stdout(c: &mut Command) -> String {
+    let out = c.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn print_resolves_the_example_for_prod() {
+    let text = stdout(sls().args(["print", "-c", "serverless.example.yml", "--stage", "prod"]));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn print_json_is_valid_json_with_typed_values() {
+    let text = stdout(sls().args([
+        "print",
+        "-c",
+        "serverless.example.yml",
+        "--stage",
+        "prod",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["provider"]["memorySize"], 1024,
+        "params.prod wins and stays a number"
+    );
+    assert_eq!(v["provider"]["environment"]["STAGE"], "prod");
+    assert_eq!(v["provider"]["environment"]["LOG_LEVEL"], "info");
+    assert_eq!(v["custom"]["reportBucket"], "sls-example-reports-prod");
+    let same = stdout(sls().args([
+        "print",
+        "-c",
+        "serverless.example.yml",
+        "--stage",
+        "prod",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(text, same, "--json and --format json agree");
+}
+
+#[test]
+fn default_stage_and_environment_fallbacks() {
+    let text = stdout(
+        sls()
+            .args([
+                "print",
+                "-c",
+                "serverless.example.yml",
+                "--json",
+                "--path",
+                "provider.environment",
+            ])
+            .env("LOG_LEVEL", "trace"),
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["STAGE"], "dev");
+    assert_eq!(
+        v["LOG_LEVEL"], "trace",
+        "${{env:LOG_LEVEL, …}} prefers the environment"
+    );
+}
+
+#[test]
+fn print_path_text_and_keys() {
+    let stage = stdout(sls().args([
+        "print",
+        "-c",
+        "serverless.example.yml",
+        "--path",
+        "provider.stage",
+        "--format",
+        "text",
+        "-s",
+        "qa",
+    ]));
+    assert_eq!(stage, "qa\n");
+    let keys = stdout(sls().args([
+        "print",
+        "-c",
+        "serverless.example.yml",
+        "--path",
+        "functions",
+        "--transform",
+        "keys",
+        "--format",
+        "text",
+    ]));
+    assert_eq!(keys, "listUsers\ngetUser\ncreateUser\nreport\n");
+    let param = stdout(sls().args([
+        "print",
+        "-c",
+        "serverless.example.yml",
+        "--param",
+        "memorySize=2048",
+        "--path",
+        "provider.memorySize",
+    ]));
+    assert_eq!(
+        param, "'2048'\n",
+        "a --param value is text, like in Serverless"
+    );
+}
+
+#[test]
+fn missing_print_path_is_a_usage_error() {
+    sls()
+        .args([
+            "print",
+            "-c",
+            "serverless.example.yml",
+            "--path",
+            "provider.nope",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("`provider.nope` does not exist"));
+}
+
+#[test]
+fn finds_serverless_yml_in_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("serverless.yaml"),
+        "service: found\nprovider:\n  name: aws\n",
+    )
+    .unwrap();
+    let out = stdout(sls_in(dir.path()).args(["print", "--path", "service", "--format", "text"]));
+    assert_eq!(out, "found\n");
+}
+
+#[test]
+fn no_config_is_a_config_error_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sls_in(dir.path())
+        .arg("print")
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn unknown_keys_warn_but_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        "service: svc\nprovider:\n  name: aws\n  vpc:\n    securityGroupIds: [sg-1]\nplugins:\n  - serverless-offline\nfunctions:\n  f:\n    handler: h.main\n    timout: 10\n",
+    )
+    .unwrap();
+    let out = sls_in(dir.path())
+        .arg("print")
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn validation_mode_off_silences_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        "configValidationMode: off\nservice: svc\nprovider:\n  name: aws\n  colour: blue\n",
+    )
+    .unwrap();
+    sls_in(dir.path())
+        .arg("print")
+        .assert()
+        .success()
+        .stderr("");
+}
+
+#[test]
+fn deprecated_runtime_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs18.x\n",
+    )
+    .unwrap();
+    sls_in(dir.path())
+        .arg("print")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "warning: runtime `nodejs18.x` is deprecated",
+        ));
+}
+
+#[test]
+fn file_variables_read_yaml_and_json_next_to_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = dir.path().join("svc");
+    std::fs::create_dir(&svc).unwrap();
+    std::fs::write(svc.join("config.prod.yml"), "db:\n  port: 5432\n").unwrap();
+    std::fs::write(svc.join("extra.json"), "{\"owner\": \"team-a\"}").unwrap();
+    std::fs::write(
+        svc.join("serverless.yml"),
+        "service: svc\nprovider:\n  name: aws\ncustom:\n  port: ${file(./config.${sls:stage}.yml):db.port}\n  all: ${file(./extra.json)}\n",
+    )
+    .unwrap();
+    let text = stdout(sls_in(dir.path()).args([
+        "print",
+        "-c",
+        "svc/serverless.yml",
+        "-s",
+        "prod",
+        "--json",
+        "--path",
+        "custom",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["port"], 5432);
+    assert_eq!(v["all"]["owner"], "team-a");
+}
+
+#[test]
+fn help_lists_only_built_commands() {
+    let help = stdout(sls().arg("--help"));
+    insta::assert_snapshot!(help);
+}
+
+#[test]
+fn version_and_completions() {
+    let v = stdout(sls().arg("--version"));
+    assert_eq!(v, format!("sls {}\n", env!("CARGO_PKG_VERSION")));
+    let bash = stdout(sls().args(["completions", "bash"]));
+    assert!(bash.contains("_sls()") && bash.contains("print"), "{bash}");
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    sls().args(["print", "--param", "novalue"]).assert().code(2);
+    sls().args(["print", "--format", "xml"]).assert().code(2);
+    sls().arg("deploy-everything").assert().code(2);
+}
+
+#[test]
+fn no_colour_codes_without_a_terminal() {
+    let out = sls_in(&root().join("tests/fixtures/bad"))
+        .env_remove("NO_COLOR")
+        .args(["print", "-c", "06-empty.yml"])
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(!out.contains(&0x1b), "escape codes in piped output");
+}
+
+#[test]
+fn environment_values_do_not_leak_into_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        "service: svc\nprovider:\n  name: aws\n  memorySize: ${env:SECRET_MEM}\n",
+    )
+    .unwrap();
+    let out = sls_in(dir.path())
+        .env("SECRET_MEM", "hunter2-secret")
+        .arg("print")
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(err.contains("memorySize"), "{err}");
+    assert!(
+        err.contains("${env:SECRET_MEM}"),
+        "points at the variable: {err}"
+    );
+    assert!(
+        !err.contains("hunter2"),
+        "the value of an environment variable leaked: {err}"
+    );
+}
