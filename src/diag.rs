@@ -116,13 +116,15 @@ pub enum Severity {
     Warning,
 }
 
-/// A problem with the user's input, with where it stands and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
+/// A problem with the user's input, with where it stands and what to do about it. `L` is where:
+/// a [`Span`] while the config is being read ([`Problem`]), a printable [`Location`] once all
+/// sources are known ([`Diagnostic`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report<L> {
     pub severity: Severity,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
+    pub location: Option<L>,
     /// Short text shown under the carets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -132,28 +134,21 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
-impl Diagnostic {
-    pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Error,
+/// Found by a library stage; points at a span.
+pub type Problem = Report<Span>;
+/// Ready to show; carries its file name and line text.
+pub type Diagnostic = Report<Location>;
+
+impl<L> Report<L> {
+    pub fn new(severity: Severity, message: impl Into<String>, location: Option<L>) -> Self {
+        Report {
+            severity,
             message: message.into(),
-            location: None,
+            location,
             label: None,
             notes: Vec::new(),
             help: None,
         }
-    }
-
-    pub fn warning(message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(message)
-        }
-    }
-
-    pub fn at(mut self, location: Location) -> Self {
-        self.location = Some(location);
-        self
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -172,58 +167,26 @@ impl Diagnostic {
     }
 }
 
-/// A problem found while reading the config, before it was made printable: it points at a span
-/// rather than a location. Library stages produce these; `config::load` turns them into
-/// [`Diagnostic`]s once all sources are known.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    pub severity: Severity,
-    pub message: String,
-    pub span: Option<Span>,
-    pub label: Option<String>,
-    pub notes: Vec<String>,
-    pub help: Option<String>,
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Report::new(Severity::Error, message, None)
+    }
 }
 
 impl Problem {
     pub fn error(message: impl Into<String>, span: Option<Span>) -> Self {
-        Problem {
-            severity: Severity::Error,
-            message: message.into(),
-            span,
-            label: None,
-            notes: Vec::new(),
-            help: None,
-        }
+        Report::new(Severity::Error, message, span)
     }
 
     pub fn warning(message: impl Into<String>, span: Option<Span>) -> Self {
-        Problem {
-            severity: Severity::Warning,
-            ..Problem::error(message, span)
-        }
-    }
-
-    pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
-
-    pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.notes.push(note.into());
-        self
-    }
-
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
+        Report::new(Severity::Warning, message, span)
     }
 
     pub fn into_diagnostic(self, sources: &Sources) -> Diagnostic {
-        Diagnostic {
+        Report {
             severity: self.severity,
             message: self.message,
-            location: self.span.map(|s| sources.locate(s)),
+            location: self.location.map(|s| sources.locate(s)),
             label: self.label,
             notes: self.notes,
             help: self.help,

@@ -224,6 +224,6 @@ mod tests {
     fn route_without_path_is_an_error() {
         let p = expanded("functions:\n  f:\n    events:\n      - httpApi: GET\n").unwrap_err();
         assert!(p.message.contains("METHOD path"), "{}", p.message);
-        assert_eq!(p.span.unwrap().start.line, 4);
+        assert_eq!(p.location.unwrap().start.line, 4);
     }
 }

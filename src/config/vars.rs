@@ -927,7 +927,7 @@ mod tests {
         let p = run("x:\n  y: pre-${env:SLS_TEST_NOPE}\n", VarOptions::default()).unwrap_err();
         assert!(p.message.contains("${env:SLS_TEST_NOPE}"), "{}", p.message);
         assert!(p.message.contains("`x.y`"), "{}", p.message);
-        let s = p.span.unwrap();
+        let s = p.location.unwrap();
         assert_eq!((s.start.line, s.start.col, s.end.col), (2, 10, 30));
     }
 

@@ -555,7 +555,7 @@ mod tests {
     fn duplicate_keys_are_errors() {
         let p = load("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(p.message, "duplicate key `a`");
-        assert_eq!(p.span.unwrap().start.line, 3);
+        assert_eq!(p.location.unwrap().start.line, 3);
     }
 
     #[test]
