@@ -15,6 +15,13 @@ fn sls_in(dir: &Path) -> Command {
     c
 }
 
+/// A temporary service directory holding `serverless.yml` with this text.
+fn service(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+    dir
+}
+
 fn sls() -> Command {
     sls_in(&root())
 }
@@ -165,12 +172,9 @@ fn no_config_is_a_config_error_with_a_hint() {
 
 #[test]
 fn unknown_keys_warn_but_succeed() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("serverless.yml"),
+    let dir = service(
         "service: svc\nprovider:\n  name: aws\n  vpc:\n    securityGroupIds: [sg-1]\nplugins:\n  - serverless-offline\nfunctions:\n  f:\n    handler: h.main\n    timout: 10\n",
-    )
-    .unwrap();
+    );
     let out = sls_in(dir.path())
         .arg("print")
         .assert()
@@ -183,12 +187,9 @@ fn unknown_keys_warn_but_succeed() {
 
 #[test]
 fn validation_mode_off_silences_unknown_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("serverless.yml"),
+    let dir = service(
         "configValidationMode: off\nservice: svc\nprovider:\n  name: aws\n  colour: blue\n",
-    )
-    .unwrap();
+    );
     sls_in(dir.path())
         .arg("print")
         .assert()
@@ -198,12 +199,7 @@ fn validation_mode_off_silences_unknown_keys() {
 
 #[test]
 fn deprecated_runtime_warns() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("serverless.yml"),
-        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs18.x\n",
-    )
-    .unwrap();
+    let dir = service("service: svc\nprovider:\n  name: aws\n  runtime: nodejs18.x\n");
     sls_in(dir.path())
         .arg("print")
         .assert()
@@ -276,12 +272,7 @@ fn no_colour_codes_without_a_terminal() {
 
 #[test]
 fn environment_values_do_not_leak_into_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("serverless.yml"),
-        "service: svc\nprovider:\n  name: aws\n  memorySize: ${env:SECRET_MEM}\n",
-    )
-    .unwrap();
+    let dir = service("service: svc\nprovider:\n  name: aws\n  memorySize: ${env:SECRET_MEM}\n");
     let out = sls_in(dir.path())
         .env("SECRET_MEM", "hunter2-secret")
         .arg("print")
