@@ -66,6 +66,8 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build the deployment artifacts (zips and a manifest) without deploying
+    Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
     Print(commands::print::PrintArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -134,6 +136,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         env,
     };
     let result = match &cli.command {
+        Command::Package(args) => commands::package::run(&cx, args),
         Command::Print(args) => commands::print::run(&cx, args),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "sls", &mut std::io::stdout());
@@ -161,6 +164,8 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
     }
     let code = if e.downcast_ref::<UsageError>().is_some() {
         exit::USAGE
+    } else if e.downcast_ref::<crate::package::PackageError>().is_some() {
+        exit::PACKAGE
     } else {
         exit::FAILURE
     };
@@ -169,10 +174,10 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         let _ = writeln!(err, "  caused by: {cause}");
     }
     if cx.global.json {
-        let kind = if code == exit::USAGE {
-            "usage"
-        } else {
-            "failure"
+        let kind = match code {
+            exit::USAGE => "usage",
+            exit::PACKAGE => "package",
+            _ => "failure",
         };
         let doc = serde_json::json!({ "error": { "kind": kind, "message": format!("{e:#}") } });
         println!("{doc:#}");

@@ -8,3 +8,6 @@ pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The configuration is invalid: YAML, variables or validation. Nothing was touched.
 pub const CONFIG: u8 = 3;
+/// Packaging failed: a file that cannot be packaged, a missing handler, a size limit. Nothing in
+/// AWS was touched.
+pub const PACKAGE: u8 = 4;

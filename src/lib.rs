@@ -14,3 +14,4 @@ pub mod config;
 pub mod diag;
 pub mod exit;
 pub mod output;
+pub mod package;

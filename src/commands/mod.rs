@@ -1,4 +1,5 @@
 //! One file per verb. Commands stay thin: they wire config → (later: package → plan → provider)
 //! → output and hold no logic of their own.
 
+pub mod package;
 pub mod print;

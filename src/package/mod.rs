@@ -1,0 +1,717 @@
+//! Packaging: which files go into which zip (Serverless v3 rules), written deterministically and
+//! in parallel, with a manifest that lets `deploy` reuse the artifacts and lets the next run skip
+//! artifacts whose inputs did not change.
+
+pub mod archive;
+pub mod devdeps;
+pub mod manifest;
+pub mod patterns;
+pub mod walk;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::config::validate::DEFAULT_RUNTIME;
+pub use manifest::{ArtifactInfo, FunctionInfo, Manifest};
+use patterns::{PatternError, Patterns};
+use walk::{Entry, Problem};
+
+/// Serverless v3's default excludes; the config file and `.env*` (with `useDotenv`) follow.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    ".git/**",
+    ".gitignore",
+    ".DS_Store",
+    "npm-debug.log",
+    "yarn-*.log",
+    ".serverless/**",
+    ".serverless_plugins/**",
+];
+
+/// The output directory when `--package` is not given, relative to the service directory.
+pub const DEFAULT_OUT_DIR: &str = ".serverless";
+
+/// Lambda's size limits for a zip deployment package.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Code and layers, unzipped: 250 MB.
+    pub unzipped: u64,
+    /// A zip sent in the API call itself; larger ones go through S3: 50 MB.
+    pub direct_upload: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            unzipped: 262_144_000,
+            direct_upload: 52_428_800,
+        }
+    }
+}
+
+/// What to package and where.
+pub struct Request<'a> {
+    pub config: &'a Config,
+    pub service_dir: &'a Path,
+    /// The config file's name relative to the service directory: never packaged.
+    pub config_file: &'a str,
+    pub out_dir: PathBuf,
+    pub stage: &'a str,
+    pub region: &'a str,
+    pub limits: Limits,
+}
+
+/// The result: the manifest written, which artifacts were (re)built, and what to warn about.
+#[derive(Debug)]
+pub struct Packaged {
+    pub manifest: Manifest,
+    pub rebuilt: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{0}")]
+    Pattern(#[from] PatternError),
+    #[error("cannot list the files of `{}`: {source}", dir.display())]
+    Walk { dir: PathBuf, source: io::Error },
+    #[error("{}", unsafe_message(path, problem))]
+    Unsafe { path: String, problem: Problem },
+    #[error("no file matches the include/exclude patterns for `{artifact}`")]
+    NoFiles { artifact: String },
+    #[error("{}", handler_message(.function, .handler, .candidates, *.excluded, .artifact))]
+    Handler {
+        function: String,
+        handler: String,
+        candidates: Vec<String>,
+        excluded: bool,
+        artifact: String,
+    },
+    #[error(
+        "`{artifact}` would be {} unzipped, over Lambda's limit of {}; the largest paths:\n{}",
+        human_bytes(*.size), human_bytes(*.limit), largest_lines(.largest)
+    )]
+    TooLarge {
+        artifact: String,
+        size: u64,
+        limit: u64,
+        largest: Vec<(String, u64)>,
+    },
+    #[error("cannot use the artifact `{path}` for {owner}: {reason}")]
+    Prebuilt {
+        owner: String,
+        path: String,
+        reason: String,
+    },
+    #[error("cannot write to `{}`: {source}", path.display())]
+    Output { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+}
+
+fn unsafe_message(path: &str, problem: &Problem) -> String {
+    match problem {
+        Problem::Outside { target, dir } => format!(
+            "`{path}` is a symlink to `{}`, outside the service directory; a package holds only \
+             files from inside it: copy what it needs in, or exclude it with `!{path}{}`",
+            target.display(),
+            if *dir { "/**" } else { "" }
+        ),
+        Problem::Broken { target } => format!(
+            "`{path}` is a broken symlink (its target `{}` does not exist): remove it or exclude \
+             it with `!{path}`",
+            target.display()
+        ),
+        Problem::Loop { target } => format!(
+            "`{path}` is a symlink to `{}`, one of its own parent directories: exclude it with \
+             `!{path}/**`",
+            target.display()
+        ),
+        Problem::NotUtf8 => {
+            format!("`{path}` has a name that is not valid UTF-8: rename it or exclude it")
+        }
+        Problem::Unreadable(e) => format!("cannot read `{path}`: {e}"),
+    }
+}
+
+fn handler_message(
+    function: &str,
+    handler: &str,
+    candidates: &[String],
+    excluded: bool,
+    artifact: &str,
+) -> String {
+    let files = candidates
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    if excluded {
+        format!(
+            "the handler `{handler}` of function `{function}` is in {files}, which \
+             package.patterns leave out of `{artifact}`: add a pattern that includes it"
+        )
+    } else {
+        format!(
+            "the handler `{handler}` of function `{function}` needs {files}, which does not exist \
+             in `{artifact}`"
+        )
+    }
+}
+
+fn largest_lines(largest: &[(String, u64)]) -> String {
+    largest
+        .iter()
+        .map(|(p, s)| format!("  {:>10}  {p}", human_bytes(*s)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `1.5 MB`, `312 KB`, `18 B` (powers of 1024, as Lambda's console shows them).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// One artifact the functions will use.
+#[derive(Debug)]
+struct Plan {
+    /// The zip's file name in the output directory, or the prebuilt path as written.
+    name: String,
+    functions: Vec<String>,
+    /// `None` for a prebuilt artifact.
+    patterns: Option<Vec<String>>,
+    exclude_dev: bool,
+}
+
+/// Works out the artifacts, builds the ones whose inputs changed and writes the manifest.
+pub fn package(
+    req: &Request<'_>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Packaged, PackageError> {
+    let plans = plan(req.config, req.config_file)?;
+    let mut warnings = Vec::new();
+    let out_dir = &req.out_dir;
+    fs::create_dir_all(out_dir).map_err(|source| PackageError::Output {
+        path: out_dir.clone(),
+        source,
+    })?;
+    let previous = Manifest::read(out_dir);
+
+    let mut artifacts = IndexMap::new();
+    let any_dev = plans.iter().any(|p| p.exclude_dev && p.patterns.is_some());
+    // The top-level lockfile is known before listing files: its dev packages need not be listed.
+    let early_dev = if any_dev {
+        devdeps::excludes(req.service_dir, &["package.json"])
+    } else {
+        Vec::new()
+    };
+    let prune_with = plans
+        .iter()
+        .filter_map(|p| Some(Patterns::new(&with_dev(p, &early_dev)?)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let entries = if prune_with.is_empty() {
+        Vec::new()
+    } else {
+        let skip = out_dir.strip_prefix(req.service_dir).unwrap_or(out_dir);
+        let prune = |dir: &str| prune_with.iter().all(|m| m.excludes_tree(dir));
+        walk::walk(req.service_dir, Some(skip), &prune).map_err(|source| PackageError::Walk {
+            dir: req.service_dir.to_path_buf(),
+            source,
+        })?
+    };
+    let dev_excludes = if any_dev {
+        let names: Vec<&str> = entries.iter().map(|e| e.rel.as_str()).collect();
+        devdeps::excludes(req.service_dir, &names)
+    } else {
+        Vec::new()
+    };
+
+    // Which entries each built artifact holds, as indices into `entries`.
+    let mut to_build: Vec<(usize, Vec<usize>, String)> = Vec::new();
+    for (pi, p) in plans.iter().enumerate() {
+        let Some(all) = with_dev(p, &dev_excludes) else {
+            let info = prebuilt(req, p)?;
+            check_prebuilt_handlers(req, p)?;
+            artifacts.insert(p.name.clone(), info);
+            continue;
+        };
+        let matcher = Patterns::new(&all)?;
+        let chosen = select(&entries, &matcher)?;
+        if chosen.is_empty() {
+            return Err(PackageError::NoFiles {
+                artifact: p.name.clone(),
+            });
+        }
+        let names: Vec<&str> = chosen.iter().map(|&i| entries[i].rel.as_str()).collect();
+        check_handlers(req.config, p, &names, &entries, &matcher)?;
+        let unzipped: u64 = chosen.iter().map(|&i| entries[i].size).sum();
+        if unzipped > req.limits.unzipped {
+            return Err(PackageError::TooLarge {
+                artifact: p.name.clone(),
+                size: unzipped,
+                limit: req.limits.unzipped,
+                largest: largest(chosen.iter().map(|&i| &entries[i])),
+            });
+        }
+        let fingerprint = fingerprint(&p.name, chosen.iter().map(|&i| &entries[i]));
+        let reusable = previous
+            .as_ref()
+            .and_then(|m| m.artifacts.get(&p.name))
+            .filter(|old| old.fingerprint.as_deref() == Some(fingerprint.as_str()))
+            .filter(|old| still_on_disk(&out_dir.join(&old.path), old));
+        match reusable {
+            Some(old) => {
+                let mut info = old.clone();
+                info.functions = p.functions.clone();
+                artifacts.insert(p.name.clone(), info);
+            }
+            None => {
+                artifacts.insert(
+                    p.name.clone(),
+                    ArtifactInfo {
+                        path: p.name.clone(),
+                        prebuilt: false,
+                        sha256: String::new(),
+                        size: 0,
+                        files: chosen.len(),
+                        unzipped_size: unzipped,
+                        fingerprint: Some(fingerprint),
+                        functions: p.functions.clone(),
+                    },
+                );
+                to_build.push((pi, chosen, p.name.clone()));
+            }
+        }
+    }
+
+    if !to_build.is_empty() {
+        let mut dests: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (d, (_, chosen, _)) in to_build.iter().enumerate() {
+            for &i in chosen {
+                dests.entry(i).or_default().push(d);
+            }
+        }
+        let mut order: Vec<usize> = dests.keys().copied().collect();
+        order.sort_unstable();
+        let sources: Vec<archive::Source> = order
+            .iter()
+            .map(|&i| {
+                let e = &entries[i];
+                archive::Source {
+                    name: e.rel.clone(),
+                    path: e.path.clone(),
+                    size: e.size,
+                    executable: e.executable || e.rel.rsplit('/').next() == Some("bootstrap"),
+                    dests: dests.remove(&i).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let total: u64 = sources.iter().map(|s| s.size).sum();
+        let outputs: Vec<PathBuf> = to_build.iter().map(|(_, _, n)| out_dir.join(n)).collect();
+        let written = archive::write(&sources, &outputs, out_dir, &|done| progress(done, total))?;
+        for ((_, _, name), w) in to_build.iter().zip(written) {
+            let info = artifacts.get_mut(name).expect("planned above");
+            info.sha256 = archive::base64(&w.sha256);
+            info.size = w.size;
+            info.files = w.files;
+            info.unzipped_size = w.unzipped_size;
+        }
+    }
+
+    for (name, info) in &artifacts {
+        if info.size > req.limits.direct_upload {
+            let mut msg = format!(
+                "`{name}` is {} zipped, over the {} Lambda accepts in one upload: deploy will \
+                 send it through S3",
+                human_bytes(info.size),
+                human_bytes(req.limits.direct_upload)
+            );
+            if let Some((_, chosen, _)) = to_build.iter().find(|(_, _, n)| n == name) {
+                msg.push_str("; the largest paths:\n");
+                msg.push_str(&largest_lines(&largest(
+                    chosen.iter().map(|&i| &entries[i]),
+                )));
+            }
+            warnings.push(msg);
+        }
+    }
+
+    let functions = functions_info(req.config, &plans);
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        service: req.config.service.clone(),
+        stage: req.stage.to_string(),
+        region: req.region.to_string(),
+        artifacts,
+        functions,
+    };
+    if let Some(old) = &previous {
+        manifest.remove_stale(old, out_dir);
+    }
+    manifest
+        .write(out_dir)
+        .map_err(|source| PackageError::Output {
+            path: out_dir.join(manifest::FILE_NAME),
+            source,
+        })?;
+    let rebuilt = to_build.into_iter().map(|(_, _, n)| n).collect();
+    Ok(Packaged {
+        manifest,
+        rebuilt,
+        warnings,
+    })
+}
+
+/// Decides the artifacts as Serverless v3 does: a function's own `package.artifact`, else its
+/// own zip when packaged individually, else the service's `package.artifact`, else the shared
+/// service zip.
+fn plan(config: &Config, config_file: &str) -> Result<Vec<Plan>, PackageError> {
+    let service_pkg = config.package.clone().unwrap_or_default();
+    let exclude_dev = service_pkg.exclude_dev_dependencies != Some(false);
+    let mut excludes: Vec<String> = DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect();
+    excludes.push(config_file.to_string());
+    if config
+        .use_dotenv
+        .as_ref()
+        .is_some_and(|v| v.as_bool() == Some(true))
+    {
+        excludes.push(".env*".into());
+    }
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut shared: Vec<String> = Vec::new();
+    for (name, f) in config.functions.iter().flatten() {
+        let fpkg = f.package.clone().unwrap_or_default();
+        let individually =
+            fpkg.individually == Some(true) || service_pkg.individually == Some(true);
+        let prebuilt = fpkg.artifact.clone().or_else(|| {
+            (!individually)
+                .then(|| service_pkg.artifact.clone())
+                .flatten()
+        });
+        if let Some(path) = prebuilt {
+            match plans.iter_mut().find(|p| p.name == path) {
+                Some(p) => p.functions.push(name.clone()),
+                None => plans.push(Plan {
+                    name: path,
+                    functions: vec![name.clone()],
+                    patterns: None,
+                    exclude_dev,
+                }),
+            }
+        } else if individually {
+            let mut ex = excludes.clone();
+            ex.extend(service_pkg.exclude.iter().flatten().cloned());
+            ex.extend(fpkg.exclude.iter().flatten().cloned());
+            let inc = [
+                &service_pkg.include,
+                &service_pkg.patterns,
+                &fpkg.include,
+                &fpkg.patterns,
+            ]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .cloned();
+            plans.push(Plan {
+                name: format!("{name}.zip"),
+                functions: vec![name.clone()],
+                patterns: Some(ordered(ex, inc)),
+                exclude_dev: fpkg.exclude_dev_dependencies.map_or(exclude_dev, |v| v),
+            });
+        } else {
+            shared.push(name.clone());
+        }
+    }
+    if !shared.is_empty() {
+        let mut ex = excludes;
+        ex.extend(service_pkg.exclude.iter().flatten().cloned());
+        let inc = [&service_pkg.include, &service_pkg.patterns]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .cloned();
+        plans.insert(
+            0,
+            Plan {
+                name: format!("{}.zip", config.service),
+                functions: shared,
+                patterns: Some(ordered(ex, inc)),
+                exclude_dev,
+            },
+        );
+    }
+    for p in &plans {
+        for pat in p.patterns.iter().flatten() {
+            patterns::check(pat)?;
+        }
+    }
+    Ok(plans)
+}
+
+/// A built artifact's patterns followed by the dev-dependency excludes, which Serverless applies
+/// last; `None` for a prebuilt artifact.
+fn with_dev(p: &Plan, dev: &[String]) -> Option<Vec<String>> {
+    let mut all = p.patterns.clone()?;
+    if p.exclude_dev {
+        all.extend(dev.iter().map(|d| format!("!{d}")));
+    }
+    Some(all)
+}
+
+/// Excludes first (written `!x`; an exclude written `!x` re-includes), then includes, each
+/// kept once in first-seen order (lodash `union`, as Serverless does).
+fn ordered(excludes: Vec<String>, includes: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for e in excludes {
+        if seen.insert(("x", e.clone())) {
+            out.push(match e.strip_prefix('!') {
+                Some(rest) => rest.to_string(),
+                None => format!("!{e}"),
+            });
+        }
+    }
+    for i in includes {
+        if seen.insert(("i", i.clone())) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// The entries the patterns include; an included entry that cannot be packaged is an error.
+fn select(entries: &[Entry], matcher: &Patterns) -> Result<Vec<usize>, PackageError> {
+    let mut scratch = Vec::new();
+    let mut chosen = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let included = matcher.state(&globset::Candidate::new(&e.rel), &mut scratch);
+        match &e.problem {
+            None if included => chosen.push(i),
+            None => {}
+            Some(problem) => {
+                // A directory symlink stands for everything below it.
+                let below = format!("{}/x", e.rel);
+                let dir = matches!(
+                    problem,
+                    Problem::Outside { dir: true, .. } | Problem::Loop { .. }
+                );
+                if included || (dir && matcher.includes(&below)) {
+                    return Err(PackageError::Unsafe {
+                        path: e.rel.clone(),
+                        problem: problem.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+/// The files a handler can live in, for runtimes whose handler names a file.
+pub fn handler_files(handler: &str, runtime: &str) -> Vec<String> {
+    let Some((module, _)) = handler.rsplit_once('.') else {
+        return Vec::new();
+    };
+    if runtime.starts_with("nodejs") {
+        ["js", "mjs", "cjs"]
+            .iter()
+            .map(|ext| format!("{module}.{ext}"))
+            .collect()
+    } else if runtime.starts_with("python") {
+        let mut v = vec![format!("{module}.py")];
+        let dotted = format!("{}.py", module.replace('.', "/"));
+        if !v.contains(&dotted) {
+            v.push(dotted);
+        }
+        v
+    } else if runtime.starts_with("ruby") {
+        vec![format!("{module}.rb")]
+    } else {
+        Vec::new()
+    }
+}
+
+fn function_runtime<'a>(config: &'a Config, f: &'a crate::config::model::Function) -> &'a str {
+    f.runtime
+        .as_deref()
+        .or(config.provider.runtime.as_deref())
+        .unwrap_or(DEFAULT_RUNTIME)
+}
+
+fn check_handlers(
+    config: &Config,
+    plan: &Plan,
+    names: &[&str],
+    entries: &[Entry],
+    matcher: &Patterns,
+) -> Result<(), PackageError> {
+    let functions = config.functions.as_ref();
+    for fname in &plan.functions {
+        let Some(f) = functions.and_then(|fs| fs.get(fname)) else {
+            continue;
+        };
+        let Some(handler) = &f.handler else { continue };
+        let candidates = handler_files(handler, function_runtime(config, f));
+        if candidates.is_empty()
+            || candidates
+                .iter()
+                .any(|c| names.binary_search(&c.as_str()).is_ok())
+        {
+            continue;
+        }
+        let exists = candidates.iter().any(|c| {
+            entries
+                .binary_search_by(|e| e.rel.as_str().cmp(c))
+                .is_ok_and(|i| !matcher.includes(&entries[i].rel))
+        });
+        return Err(PackageError::Handler {
+            function: fname.clone(),
+            handler: handler.clone(),
+            candidates,
+            excluded: exists,
+            artifact: plan.name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads a prebuilt zip's size, sha256, file count and unzipped size.
+fn prebuilt(req: &Request<'_>, p: &Plan) -> Result<ArtifactInfo, PackageError> {
+    let owner = if p.functions.len() == 1 {
+        format!("function `{}`", p.functions[0])
+    } else {
+        "the service".to_string()
+    };
+    let err = |reason: String| PackageError::Prebuilt {
+        owner: owner.clone(),
+        path: p.name.clone(),
+        reason,
+    };
+    if p.name.starts_with("s3://") || p.name.starts_with("https://") {
+        return Err(err(
+            "artifacts in S3 are not supported yet; download it and give a local path".into(),
+        ));
+    }
+    let path = req.service_dir.join(&p.name);
+    let file = fs::File::open(&path).map_err(|e| err(e.to_string()))?;
+    let archive = zip::ZipArchive::new(io::BufReader::new(file))
+        .map_err(|e| err(format!("it is not a readable zip ({e})")))?;
+    let unzipped = archive.decompressed_size().unwrap_or(0);
+    let unzipped = u64::try_from(unzipped).unwrap_or(u64::MAX);
+    if unzipped > req.limits.unzipped {
+        return Err(err(format!(
+            "it is {} unzipped, over Lambda's limit of {}",
+            human_bytes(unzipped),
+            human_bytes(req.limits.unzipped)
+        )));
+    }
+    let files = archive
+        .file_names()
+        .filter(|n| n.as_ref().is_ok_and(|n| !n.ends_with('/')))
+        .count();
+    let (size, sha) = archive::hash_file(&path).map_err(|e| err(e.to_string()))?;
+    Ok(ArtifactInfo {
+        path: p.name.clone(),
+        prebuilt: true,
+        sha256: archive::base64(&sha),
+        size,
+        files,
+        unzipped_size: unzipped,
+        fingerprint: None,
+        functions: p.functions.clone(),
+    })
+}
+
+fn check_prebuilt_handlers(req: &Request<'_>, p: &Plan) -> Result<(), PackageError> {
+    let Ok(file) = fs::File::open(req.service_dir.join(&p.name)) else {
+        return Ok(());
+    };
+    let Ok(archive) = zip::ZipArchive::new(io::BufReader::new(file)) else {
+        return Ok(());
+    };
+    let mut names: Vec<&str> = archive
+        .file_names_raw()
+        .filter_map(|n| std::str::from_utf8(n).ok())
+        .collect();
+    names.sort_unstable();
+    let empty = Patterns::new::<&str>(&[])?;
+    check_handlers(req.config, p, &names, &[], &empty)
+}
+
+/// Sizes summed by leading path (two segments, three for a scoped npm package), largest first.
+fn largest<'a>(entries: impl Iterator<Item = &'a Entry>) -> Vec<(String, u64)> {
+    let mut by: HashMap<String, u64> = HashMap::new();
+    for e in entries {
+        let segs: Vec<&str> = e.rel.splitn(4, '/').collect();
+        let take = if segs.len() > 2 && segs[1].starts_with('@') {
+            3
+        } else {
+            2
+        };
+        let key = segs[..take.min(segs.len())].join("/");
+        *by.entry(key).or_default() += e.size;
+    }
+    let mut v: Vec<(String, u64)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(8);
+    v
+}
+
+/// A digest of everything that decides an artifact's bytes: the format, the entry names, and
+/// each file's size, mode and change stamps.
+fn fingerprint<'a>(name: &str, entries: impl Iterator<Item = &'a Entry>) -> String {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "sls-package/{}/{}\0{name}\0",
+        manifest::FORMAT,
+        env!("CARGO_PKG_VERSION")
+    ));
+    for e in entries {
+        h.update(e.rel.as_bytes());
+        h.update([0, u8::from(e.executable)]);
+        h.update(e.size.to_le_bytes());
+        h.update(e.stamp.0.to_le_bytes());
+        h.update(e.stamp.1.to_le_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether the zip a manifest describes is still there, unchanged.
+fn still_on_disk(path: &Path, info: &ArtifactInfo) -> bool {
+    archive::hash_file(path)
+        .is_ok_and(|(size, sha)| size == info.size && archive::base64(&sha) == info.sha256)
+}
+
+fn functions_info(config: &Config, plans: &[Plan]) -> IndexMap<String, FunctionInfo> {
+    let mut out = IndexMap::new();
+    for (name, f) in config.functions.iter().flatten() {
+        let Some(plan) = plans.iter().find(|p| p.functions.contains(name)) else {
+            continue;
+        };
+        out.insert(
+            name.clone(),
+            FunctionInfo {
+                artifact: plan.name.clone(),
+                handler: f.handler.clone(),
+                runtime: function_runtime(config, f).to_string(),
+            },
+        );
+    }
+    out
+}
