@@ -1,35 +1,8 @@
 //! End-to-end tests of the built `sls` binary: each reads like a usage example.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `sls` with a clean environment (no colours, no stray variables), run in `dir`.
-fn sls_in(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sls"));
-    c.current_dir(dir).env_clear().env("NO_COLOR", "1");
-    c
-}
-
-/// A temporary service directory holding `serverless.yml` with this text.
-fn service(yaml: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
-    dir
-}
-
-fn sls() -> Command {
-    sls_in(&root())
-}
-
-fn stdout(c: &mut Command) -> String {
-    let out = c.assert().success().get_output().stdout.clone();
-    String::from_utf8(out).unwrap()
-}
+use common::{root, service, sls, sls_in, stdout};
 
 #[test]
 fn print_resolves_the_example_for_prod() {

@@ -213,10 +213,8 @@ fn top_level(c: &mut Checker, config: &Config) {
     if let Some(env) = &config.provider.environment {
         env_names(c, &["provider", "environment"], env);
     }
-    for (key, pkg) in [("package", config.package.as_ref())] {
-        if let Some(p) = pkg {
-            deprecated_package(c, &[key], p);
-        }
+    if let Some(p) = &config.package {
+        package_section(c, &["package"], p, false);
     }
 }
 
@@ -241,24 +239,66 @@ fn plugin_names(plugins: &serde_json::Value) -> String {
     }
 }
 
-fn deprecated_package(c: &mut Checker, path: &[&str], p: &super::model::Package) {
+/// `package` at service or function level: pattern syntax, the v2 forms, and function patterns
+/// that Serverless would ignore because the function is not packaged on its own.
+fn package_section(
+    c: &mut Checker,
+    path: &[&str],
+    p: &super::model::Package,
+    service_individually: bool,
+) {
+    let with = |key: &'static str| {
+        let mut full = path.to_vec();
+        full.push(key);
+        full
+    };
+    for (key, list) in [
+        ("patterns", &p.patterns),
+        ("include", &p.include),
+        ("exclude", &p.exclude),
+    ] {
+        for (i, pat) in list.iter().flatten().enumerate() {
+            if let Err(e) = crate::package::patterns::check(pat) {
+                let idx = i.to_string();
+                let mut at = path.to_vec();
+                at.extend([key, idx.as_str()]);
+                c.error(&at, e.to_string()).help = Some(
+                    "patterns are globs relative to the service directory, e.g. `src/**` or `!tests/**`"
+                        .into(),
+                );
+            }
+        }
+    }
     for (key, v) in [("include", &p.include), ("exclude", &p.exclude)] {
         if v.is_some() {
-            let mut full = path.to_vec();
-            full.push(key);
             c.warn_key(
-                &full,
-                format!("`package.{key}` is the Serverless v2 form and is ignored"),
+                &with(key),
+                format!("`package.{key}` is the deprecated Serverless v2 form of `patterns`"),
             )
             .help = Some(format!(
-                "use `patterns` instead ({} entries are written as `!pattern`)",
+                "it still works; move its entries to `patterns` ({})",
                 if key == "exclude" {
-                    "excluded"
+                    "excluded entries are written `!pattern`"
                 } else {
-                    "included"
+                    "as they are"
                 }
             ));
         }
+    }
+    let is_function = path.first() == Some(&"functions");
+    if is_function
+        && p.patterns.is_some()
+        && p.individually != Some(true)
+        && !service_individually
+        && p.artifact.is_none()
+    {
+        c.warn_key(
+            &with("patterns"),
+            "function-level `package.patterns` apply only when the function is packaged on its own, so they are ignored",
+        )
+        .help = Some(
+            "set `package.individually: true` for this function or for the service".into(),
+        );
     }
 }
 
@@ -347,7 +387,11 @@ fn function(
         .help = Some("move large values to SSM Parameter Store or a file in the package".into());
     }
     if let Some(p) = &f.package {
-        deprecated_package(c, &["functions", name, "package"], p);
+        let individually = config
+            .package
+            .as_ref()
+            .is_some_and(|sp| sp.individually == Some(true));
+        package_section(c, &["functions", name, "package"], p, individually);
     }
     let timeout = f.timeout.or(config.provider.timeout).map_or(6, |t| t.0);
     for (i, ev) in f.events.iter().flatten().enumerate() {

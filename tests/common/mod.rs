@@ -1,0 +1,33 @@
+//! Helpers shared by the end-to-end test files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `sls` with a clean environment (no colours, no stray variables), run in `dir`.
+pub fn sls_in(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sls"));
+    c.current_dir(dir).env_clear().env("NO_COLOR", "1");
+    c
+}
+
+/// A temporary service directory holding `serverless.yml` with this text.
+pub fn service(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+    dir
+}
+
+pub fn sls() -> Command {
+    sls_in(&root())
+}
+
+pub fn stdout(c: &mut Command) -> String {
+    let out = c.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
