@@ -29,6 +29,7 @@ fn every_exit_code_is_documented() {
         sls::exit::FAILURE,
         sls::exit::USAGE,
         sls::exit::CONFIG,
+        sls::exit::PACKAGE,
     ] {
         assert!(
             page.contains(&format!("| {code} |")),

@@ -568,3 +568,66 @@ fn json_errors_name_the_package_kind() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["kind"], "package");
 }
+
+/// The library entry point with lowered limits, so that the limit paths run on small trees.
+fn package_with(
+    dir: &Path,
+    limits: sls::package::Limits,
+) -> Result<sls::package::Packaged, sls::package::PackageError> {
+    let loaded = sls::config::load(&sls::config::LoadOptions {
+        cwd: dir.to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap();
+    sls::package::package(
+        &sls::package::Request {
+            config: &loaded.config,
+            service_dir: &loaded.service_dir,
+            config_file: "serverless.yml",
+            out_dir: dir.join(".serverless"),
+            stage: &loaded.stage,
+            region: &loaded.region,
+            limits,
+        },
+        &|_, _| {},
+    )
+}
+
+#[test]
+fn over_the_direct_upload_size_warns_that_deploy_goes_through_s3() {
+    let dir = node_service(NODE);
+    npm_project(dir.path(), true);
+    write(
+        dir.path(),
+        "node_modules/@scope/big/index.js",
+        &"x = 1;\n".repeat(5000),
+    );
+    let limits = sls::package::Limits {
+        direct_upload: 300,
+        ..Default::default()
+    };
+    let p = package_with(dir.path(), limits).unwrap();
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    let w = &p.warnings[0];
+    assert!(
+        w.contains("`svc.zip` is") && w.contains("deploy will send it through S3"),
+        "{w}"
+    );
+    // Sizes are summed per package (scoped ones included), the largest first.
+    let first = w.lines().nth(1).unwrap();
+    assert!(first.ends_with("node_modules/@scope/big"), "{w}");
+
+    let limits = sls::package::Limits {
+        unzipped: 1000,
+        ..Default::default()
+    };
+    let e = package_with(dir.path(), limits).unwrap_err();
+    assert!(
+        matches!(e, sls::package::PackageError::TooLarge { .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("34.2 KB  node_modules/@scope/big"),
+        "{e}"
+    );
+}
