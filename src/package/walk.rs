@@ -57,11 +57,7 @@ pub fn walk(
             Ok(rd) => rd,
             Err(e) if prefix.is_empty() => return Err(e),
             Err(e) => {
-                out.push(problem_entry(
-                    &prefix,
-                    &dir,
-                    Problem::Unreadable(e.to_string()),
-                ));
+                out.push(unreadable(&prefix, &dir, &e));
                 continue;
             }
         };
@@ -69,11 +65,7 @@ pub fn walk(
             let item = match item {
                 Ok(i) => i,
                 Err(e) => {
-                    out.push(problem_entry(
-                        &prefix,
-                        &dir,
-                        Problem::Unreadable(e.to_string()),
-                    ));
+                    out.push(unreadable(&prefix, &dir, &e));
                     continue;
                 }
             };
@@ -92,11 +84,7 @@ pub fn walk(
             let ft = match item.file_type() {
                 Ok(ft) => ft,
                 Err(e) => {
-                    out.push(problem_entry(
-                        &rel,
-                        &path,
-                        Problem::Unreadable(e.to_string()),
-                    ));
+                    out.push(unreadable(&rel, &path, &e));
                     continue;
                 }
             };
@@ -166,8 +154,12 @@ fn file_entry(rel: String, path: PathBuf, meta: io::Result<fs::Metadata>) -> Ent
             stamp: stamp(&m),
             problem: None,
         },
-        Err(e) => problem_entry(&rel, &path, Problem::Unreadable(e.to_string())),
+        Err(e) => unreadable(&rel, &path, &e),
     }
+}
+
+fn unreadable(rel: &str, path: &Path, e: &dyn std::fmt::Display) -> Entry {
+    problem_entry(rel, path, Problem::Unreadable(e.to_string()))
 }
 
 fn problem_entry(rel: &str, path: &Path, problem: Problem) -> Entry {
