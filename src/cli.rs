@@ -66,6 +66,12 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Deploy the service: package, show the plan, create or update what changed
+    Deploy(commands::deploy::DeployArgs),
+    /// Show what is deployed: endpoints, functions, versions behind the alias
+    Info,
+    /// Remove everything this service and stage own in AWS
+    Remove,
     /// Build the deployment artifacts (zips and a manifest) without deploying
     Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
@@ -136,6 +142,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         env,
     };
     let result = match &cli.command {
+        Command::Deploy(args) => commands::deploy::run(&cx, args),
+        Command::Info => commands::info::run(&cx),
+        Command::Remove => commands::remove::run(&cx),
         Command::Package(args) => commands::package::run(&cx, args),
         Command::Print(args) => commands::print::run(&cx, args),
         Command::Completions { shell } => {
@@ -166,6 +175,13 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         exit::USAGE
     } else if e.downcast_ref::<crate::package::PackageError>().is_some() {
         exit::PACKAGE
+    } else if e.downcast_ref::<crate::provider::aws::AwsError>().is_some() {
+        exit::AWS
+    } else if e
+        .downcast_ref::<commands::deploy::ConflictError>()
+        .is_some()
+    {
+        exit::CONFLICT
     } else {
         exit::FAILURE
     };
@@ -177,6 +193,8 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         let kind = match code {
             exit::USAGE => "usage",
             exit::PACKAGE => "package",
+            exit::AWS => "aws",
+            exit::CONFLICT => "conflict",
             _ => "failure",
         };
         let doc = serde_json::json!({ "error": { "kind": kind, "message": format!("{e:#}") } });

@@ -11,3 +11,8 @@ pub const CONFIG: u8 = 3;
 /// Packaging failed: a file that cannot be packaged, a missing handler, a size limit. Nothing in
 /// AWS was touched.
 pub const PACKAGE: u8 = 4;
+/// An AWS call failed (the message names the call, the resource and what to do), or no AWS
+/// credentials were found.
+pub const AWS: u8 = 5;
+/// A resource with our name exists without our ownership tags; nothing was changed.
+pub const CONFLICT: u8 = 6;

@@ -15,3 +15,5 @@ pub mod diag;
 pub mod exit;
 pub mod output;
 pub mod package;
+pub mod plan;
+pub mod provider;

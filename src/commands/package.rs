@@ -8,6 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Context;
+use crate::config::Loaded;
 use crate::package::{self, Limits, Packaged, Request, human_bytes};
 
 #[derive(Debug, Args)]
@@ -20,10 +21,31 @@ pub struct PackageArgs {
 pub fn run(cx: &Context, args: &PackageArgs) -> anyhow::Result<()> {
     let loaded = cx.load_config()?;
     let started = Instant::now();
-    let out_dir = match &args.out_dir {
+    let out_dir = out_dir(cx, &loaded, args.out_dir.as_deref());
+    let packaged = build(cx, &loaded, &out_dir)?;
+    if cx.global.json {
+        println!("{}", serde_json::to_string_pretty(&packaged.manifest)?);
+    } else {
+        summary(
+            cx,
+            &packaged,
+            &shown_dir(&cx.cwd, &out_dir),
+            started.elapsed(),
+        )?;
+    }
+    Ok(())
+}
+
+/// `--package DIR` relative to the working directory, else `.serverless` in the service.
+pub fn out_dir(cx: &Context, loaded: &Loaded, given: Option<&Path>) -> PathBuf {
+    match given {
         Some(d) => cx.cwd.join(d),
         None => loaded.service_dir.join(package::DEFAULT_OUT_DIR),
-    };
+    }
+}
+
+/// Packages the service (reusing unchanged artifacts) and prints the warnings.
+pub fn build(cx: &Context, loaded: &Loaded, out_dir: &Path) -> anyhow::Result<Packaged> {
     let config_file = loaded
         .path
         .file_name()
@@ -33,7 +55,7 @@ pub fn run(cx: &Context, args: &PackageArgs) -> anyhow::Result<()> {
         config: &loaded.config,
         service_dir: &loaded.service_dir,
         config_file: &config_file,
-        out_dir: out_dir.clone(),
+        out_dir: out_dir.to_path_buf(),
         stage: &loaded.stage,
         region: &loaded.region,
         limits: Limits::default(),
@@ -51,17 +73,7 @@ pub fn run(cx: &Context, args: &PackageArgs) -> anyhow::Result<()> {
     for w in &packaged.warnings {
         writeln!(err, "{}: {w}", cx.style.paint("1;33", "warning"))?;
     }
-    if cx.global.json {
-        println!("{}", serde_json::to_string_pretty(&packaged.manifest)?);
-    } else {
-        summary(
-            cx,
-            &packaged,
-            &shown_dir(&cx.cwd, &out_dir),
-            started.elapsed(),
-        )?;
-    }
-    Ok(())
+    Ok(packaged)
 }
 
 /// A bar on a terminal, for runs long enough to need one; nothing otherwise.

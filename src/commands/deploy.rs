@@ -1,0 +1,207 @@
+//! `sls deploy` (and `--dry-run`), `sls deploy function -f NAME`: package, read what exists,
+//! plan, show the plan, carry it out, print the endpoints.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::cli::{Context, UsageError};
+use crate::commands::package as pkg;
+use crate::plan::{self, Plan, Step, desired};
+use crate::provider::aws::{self, Aws};
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Use the artifacts and manifest already in DIR (from `sls package --package DIR`)
+    #[arg(short = 'p', long = "package", value_name = "DIR")]
+    pub package: Option<PathBuf>,
+    #[command(subcommand)]
+    pub what: Option<DeployWhat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployWhat {
+    /// Update one function's code and configuration only (the fast path)
+    Function {
+        /// The function's key under `functions:`
+        #[arg(short, long)]
+        function: String,
+    },
+}
+
+/// A resource with our name that we do not own blocks the deploy.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(|c| format!("{}: {}; rename it in the config or remove it yourself", c.resource, c.reason)).collect::<Vec<_>>().join("\n"))]
+pub struct ConflictError(pub Vec<plan::Conflict>);
+
+/// One tokio runtime for the whole command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let loaded = cx.load_config()?;
+    let out_dir = pkg::out_dir(cx, &loaded, args.package.as_deref());
+    let manifest = if args.package.is_some() {
+        crate::package::Manifest::read(&out_dir).ok_or_else(|| {
+            UsageError(format!(
+                "no package manifest in `{}`: run `sls package --package DIR` first",
+                out_dir.display()
+            ))
+        })?
+    } else {
+        pkg::build(cx, &loaded, &out_dir)?.manifest
+    };
+    let mut d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
+    let only = match &args.what {
+        Some(DeployWhat::Function { function }) => {
+            if !d.functions.iter().any(|f| &f.key == function) {
+                return Err(
+                    UsageError(format!("function `{function}` is not in the config")).into(),
+                );
+            }
+            d.functions.retain(|f| &f.key == function);
+            d.http_api = None;
+            Some(function.clone())
+        }
+        None => None,
+    };
+    let rt = runtime()?;
+    let aws = rt.block_on(Aws::connect(
+        &loaded.region,
+        cx.global.aws_profile.as_deref(),
+    ))?;
+    let observed = rt.block_on(aws::observe::observe(&aws, &d))?;
+    let mut the_plan = plan::plan(&d, &observed);
+    if let Some(f) = &only {
+        if !observed.functions.contains_key(&d.functions[0].name) {
+            return Err(UsageError(format!(
+                "function `{f}` has not been deployed yet: run `sls deploy` first"
+            ))
+            .into());
+        }
+        the_plan.steps.retain(|s| {
+            matches!(
+                s,
+                Step::UpdateFunctionCode { .. }
+                    | Step::UpdateFunctionConfiguration { .. }
+                    | Step::TagFunction { .. }
+                    | Step::PublishVersion { .. }
+            )
+        });
+    }
+    let mut err = std::io::stderr().lock();
+    print_plan(cx, &mut err, &the_plan)?;
+    if !the_plan.conflicts.is_empty() {
+        return Err(ConflictError(the_plan.conflicts.clone()).into());
+    }
+    if args.dry_run {
+        if cx.global.json {
+            let doc = json!({ "dryRun": true, "service": d.service, "stage": d.stage, "region": d.region,
+                              "plan": the_plan, "awsCalls": aws.calls.tally() });
+            println!("{doc:#}");
+        }
+        return Ok(());
+    }
+    let human = !cx.global.json;
+    let outcome = rt.block_on(aws::execute::execute(
+        &aws,
+        &d,
+        &observed,
+        &the_plan.steps,
+        &out_dir,
+        &mut |step, took| {
+            if human {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "  {} {step} ({:.2} s)",
+                    cx.style.paint("32", "✓"),
+                    took.as_secs_f64()
+                );
+            }
+        },
+    ))?;
+    // Endpoints of an unchanged API come from what was observed.
+    let mut endpoints = outcome.endpoints.clone();
+    if endpoints.is_empty()
+        && let (Some(api), Some(o)) = (&d.http_api, &observed.http_api)
+    {
+        endpoints = api
+            .routes
+            .keys()
+            .map(|r| match r.split_once(' ') {
+                Some((m, p)) => format!("{m} - {}{p}", o.endpoint),
+                None => format!("ANY - {}", o.endpoint),
+            })
+            .collect();
+    }
+    let tally = aws.calls.tally();
+    if cx.global.json {
+        let functions: serde_json::Map<String, serde_json::Value> = d
+            .functions
+            .iter()
+            .map(|f| (f.key.clone(), json!({ "name": f.name, "alias": d.alias, "version": outcome.versions.get(&f.key) })))
+            .collect();
+        let doc = json!({ "service": d.service, "stage": d.stage, "region": d.region, "plan": the_plan,
+                          "endpoints": endpoints, "functions": functions, "awsCalls": tally });
+        println!("{doc:#}");
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let what = if the_plan.is_empty() {
+        "no changes".to_string()
+    } else {
+        format!("{} changes", the_plan.steps.len())
+    };
+    writeln!(
+        out,
+        "Deployed {} (stage {}, {}): {what} in {:.1} s, {} AWS calls ({} changing)",
+        d.service,
+        d.stage,
+        d.region,
+        started.elapsed().as_secs_f64(),
+        tally.total,
+        tally.mutating
+    )?;
+    if !endpoints.is_empty() {
+        writeln!(out, "endpoints:")?;
+        for e in &endpoints {
+            writeln!(out, "  {e}")?;
+        }
+    }
+    writeln!(out, "functions:")?;
+    for f in &d.functions {
+        let v = outcome
+            .versions
+            .get(&f.key)
+            .map_or(String::new(), |v| format!(", version {v}"));
+        writeln!(out, "  {}: {} (alias {}{v})", f.key, f.name, d.alias)?;
+    }
+    Ok(())
+}
+
+fn print_plan(cx: &Context, w: &mut dyn Write, p: &Plan) -> std::io::Result<()> {
+    if cx.global.json {
+        return Ok(());
+    }
+    if p.is_empty() && p.conflicts.is_empty() {
+        return writeln!(w, "Plan: nothing to change");
+    }
+    writeln!(w, "Plan: {} change(s)", p.steps.len())?;
+    for s in &p.steps {
+        writeln!(w, "  {s}")?;
+    }
+    for c in &p.conflicts {
+        writeln!(w, "  ! {}: {}", c.resource, c.reason)?;
+    }
+    Ok(())
+}

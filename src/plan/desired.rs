@@ -1,0 +1,290 @@
+//! What the config asks for, as AWS will hold it: names, tags, the role's policies, each
+//! function's configuration and code digest, and the routes. Built from the config and the
+//! package manifest; no AWS calls.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::config::model::{Architecture, Event, Statement};
+use crate::config::validate::DEFAULT_RUNTIME;
+use crate::package::Manifest;
+
+pub const TAG_SERVICE: &str = "sls:service";
+pub const TAG_STAGE: &str = "sls:stage";
+pub const TAG_MANAGED_BY: &str = "sls:managed-by";
+pub const MANAGED_BY: &str = "sls";
+pub const DEFAULT_ALIAS: &str = "live";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Desired {
+    pub service: String,
+    pub stage: String,
+    pub region: String,
+    pub alias: String,
+    /// Ownership tags plus `provider.tags`.
+    pub tags: BTreeMap<String, String>,
+    pub role: RoleSpec,
+    pub functions: Vec<FunctionSpec>,
+    pub http_api: Option<HttpApiSpec>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleSpec {
+    pub name: String,
+    /// The inline policy: CloudWatch Logs plus `iam.role.statements`.
+    pub policy: Value,
+    pub managed_policies: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionConfig {
+    pub runtime: String,
+    pub handler: String,
+    pub memory_size: i32,
+    pub timeout: i32,
+    pub environment: BTreeMap<String, String>,
+    pub architecture: String,
+    pub ephemeral_storage: i32,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionSpec {
+    /// The key under `functions:`.
+    pub key: String,
+    /// The Lambda function name.
+    pub name: String,
+    pub config: FunctionConfig,
+    pub tags: BTreeMap<String, String>,
+    /// The zip to upload, relative to the service directory, and its `CodeSha256`.
+    pub zip: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpApiSpec {
+    pub name: String,
+    /// Route key (`GET /users/{id}`) → function key.
+    pub routes: BTreeMap<String, String>,
+    pub cors: bool,
+}
+
+/// Serverless v3's default function name: `{service}-{stage}-{function}`, shortened
+/// deterministically when over Lambda's 64 characters.
+pub fn function_name(service: &str, stage: &str, key: &str) -> String {
+    fit(&format!("{service}-{stage}-{key}"), 64)
+}
+
+/// Serverless v3's role name: `{service}-{stage}-{region}-lambdaRole` (IAM allows 64).
+pub fn role_name(service: &str, stage: &str, region: &str) -> String {
+    fit(&format!("{service}-{stage}-{region}-lambdaRole"), 64)
+}
+
+/// Serverless v3's API name: `{stage}-{service}`.
+pub fn api_name(service: &str, stage: &str) -> String {
+    format!("{stage}-{service}")
+}
+
+/// Keeps names within `max` characters: a prefix and 8 hex digits of the full name's sha256,
+/// so two long names never collide by truncation.
+fn fit(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let mut cut = max - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{hex}", &name[..cut])
+}
+
+/// The CloudWatch Logs statement Serverless gives every function role, then the user's.
+fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
+    let prefix = format!("{}-{stage}", config.service);
+    let mut statements = vec![json!({
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource", "logs:PutLogEvents"],
+        "Resource": [format!("arn:aws:logs:{region}:*:log-group:/aws/lambda/{prefix}*:*")]
+    })];
+    let iam = config.provider.iam.as_ref().and_then(|i| i.role.as_ref());
+    let user = iam
+        .and_then(|r| r.statements.as_ref())
+        .or(config.provider.iam_role_statements.as_ref());
+    statements.extend(user.into_iter().flatten().map(statement));
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn statement(s: &Statement) -> Value {
+    let mut m = serde_json::Map::new();
+    if let Some(sid) = &s.sid {
+        m.insert("Sid".into(), json!(sid));
+    }
+    m.insert("Effect".into(), json!(format!("{:?}", s.effect)));
+    for (k, v) in [
+        ("Action", &s.action),
+        ("NotAction", &s.not_action),
+        ("Resource", &s.resource),
+        ("NotResource", &s.not_resource),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(c) = &s.condition {
+        m.insert("Condition".into(), c.clone());
+    }
+    Value::Object(m)
+}
+
+/// Builds the desired state. `manifest` says which zip each function runs.
+pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) -> Desired {
+    let service = config.service.clone();
+    let mut tags: BTreeMap<String, String> = config
+        .provider
+        .tags
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    tags.insert(TAG_SERVICE.into(), service.clone());
+    tags.insert(TAG_STAGE.into(), stage.into());
+    tags.insert(TAG_MANAGED_BY.into(), MANAGED_BY.into());
+
+    let p = &config.provider;
+    let managed_policies = p
+        .iam
+        .as_ref()
+        .and_then(|i| i.role.as_ref())
+        .and_then(|r| r.managed_policies.clone())
+        .or_else(|| p.iam_managed_policies.clone())
+        .unwrap_or_default();
+    let role = RoleSpec {
+        name: role_name(&service, stage, region),
+        policy: role_policy(config, stage, region),
+        managed_policies,
+    };
+
+    let mut functions = Vec::new();
+    let mut routes = BTreeMap::new();
+    let mut cors = false;
+    for (key, f) in config.functions.iter().flatten() {
+        let mut environment: BTreeMap<String, String> = p
+            .environment
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect();
+        environment.extend(
+            f.environment
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.0.clone())),
+        );
+        let arch = f
+            .architecture
+            .or(p.architecture)
+            .unwrap_or(Architecture::X86_64);
+        let config_fields = FunctionConfig {
+            runtime: f
+                .runtime
+                .clone()
+                .or_else(|| p.runtime.clone())
+                .unwrap_or_else(|| DEFAULT_RUNTIME.into()),
+            handler: f.handler.clone().unwrap_or_default(),
+            memory_size: f.memory_size.or(p.memory_size).map_or(1024, |m| m.0 as i32),
+            timeout: f.timeout.or(p.timeout).map_or(6, |t| t.0 as i32),
+            environment,
+            architecture: match arch {
+                Architecture::X86_64 => "x86_64".into(),
+                Architecture::Arm64 => "arm64".into(),
+            },
+            ephemeral_storage: f.ephemeral_storage_size.map_or(512, |e| e.0 as i32),
+            description: f.description.clone().unwrap_or_default(),
+        };
+        let mut ftags = tags.clone();
+        ftags.extend(
+            f.tags
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.0.clone())),
+        );
+        let (zip, sha256, size) = manifest
+            .functions
+            .get(key)
+            .and_then(|fi| {
+                let a = manifest.artifacts.get(&fi.artifact)?;
+                Some((a.path.clone(), a.sha256.clone(), a.size))
+            })
+            .unwrap_or_default();
+        functions.push(FunctionSpec {
+            key: key.clone(),
+            name: f
+                .name
+                .clone()
+                .unwrap_or_else(|| function_name(&service, stage, key)),
+            config: config_fields,
+            tags: ftags,
+            zip,
+            sha256,
+            size,
+        });
+        for ev in f.events.iter().flatten() {
+            if let Event::HttpApi(h) = ev {
+                let method = h.method.to_uppercase();
+                let route = if method == "*" && h.path == "*" {
+                    "$default".to_string()
+                } else {
+                    format!("{} {}", if method == "*" { "ANY" } else { &method }, h.path)
+                };
+                routes.insert(route, key.clone());
+            }
+        }
+    }
+    if let Some(h) = &p.http_api {
+        cors = h.cors.is_some();
+    }
+    let http_api = (!routes.is_empty()).then(|| HttpApiSpec {
+        name: p
+            .http_api
+            .as_ref()
+            .and_then(|h| h.name.clone())
+            .unwrap_or_else(|| api_name(&service, stage)),
+        routes,
+        cors,
+    });
+    Desired {
+        service,
+        stage: stage.into(),
+        region: region.into(),
+        alias: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
+        tags,
+        role,
+        functions,
+        http_api,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_shortened_without_collisions() {
+        let a = function_name(&"s".repeat(40), "prod", &"a".repeat(30));
+        let b = function_name(&"s".repeat(40), "prod", &format!("{}b", "a".repeat(29)));
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(function_name("svc", "dev", "api"), "svc-dev-api");
+        assert_eq!(
+            role_name("svc", "dev", "eu-west-1"),
+            "svc-dev-eu-west-1-lambdaRole"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! AWS through the SDK for Rust: one connection (credentials from the standard chain, region,
+//! `AWS_ENDPOINT_URL` honoured), reading the observed state, and executing plan steps.
+
+pub mod calls;
+pub mod execute;
+pub mod observe;
+pub mod remove;
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub use calls::{CallLog, Tally};
+
+/// The clients for one region and profile, sharing one call log.
+pub struct Aws {
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub apigw2: aws_sdk_apigatewayv2::Client,
+    pub region: String,
+    pub calls: CallLog,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error(
+        "no AWS credentials found ({0}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --aws-profile NAME, or run `aws sso login`"
+    )]
+    NoCredentials(String),
+    #[error("{operation} for {resource} failed: {code}: {message}{}", advice(code))]
+    Call {
+        operation: String,
+        resource: String,
+        code: String,
+        message: String,
+    },
+    #[error("cannot read the artifact `{path}`: {source}")]
+    Artifact {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+fn advice(code: &str) -> &'static str {
+    match code {
+        "AccessDenied" | "AccessDeniedException" | "UnrecognizedClientException" => {
+            " (check that the credentials in use may manage Lambda, IAM and API Gateway)"
+        }
+        "ResourceConflictException" => " (another update is in progress: run the deploy again)",
+        "TooManyRequestsException" | "Throttling" | "ThrottlingException" => {
+            " (AWS is throttling requests: wait a moment and run the deploy again)"
+        }
+        _ => "",
+    }
+}
+
+/// Maps an SDK error to an [`AwsError`] naming the call and the resource.
+pub fn call_err<E>(operation: &str, resource: &str) -> impl FnOnce(E) -> AwsError
+where
+    E: ProvideErrorMetadata + std::fmt::Display,
+{
+    let (operation, resource) = (operation.to_string(), resource.to_string());
+    move |e| AwsError::Call {
+        operation,
+        resource,
+        code: e.code().unwrap_or("Error").to_string(),
+        message: e.message().map_or_else(|| e.to_string(), str::to_string),
+    }
+}
+
+/// Whether an SDK error is this error code (e.g. a typed "not found").
+pub fn is_code<E: ProvideErrorMetadata>(e: &E, codes: &[&str]) -> bool {
+    e.code().is_some_and(|c| codes.contains(&c))
+}
+
+impl Aws {
+    /// Loads credentials and region from the standard chain and checks, before any work, that
+    /// credentials exist.
+    pub async fn connect(region: &str, profile: Option<&str>) -> Result<Aws, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()));
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let cfg = loader.load().await;
+        let creds = cfg
+            .credentials_provider()
+            .ok_or_else(|| AwsError::NoCredentials("no credential provider".into()))?;
+        creds
+            .provide_credentials()
+            .await
+            .map_err(|e| AwsError::NoCredentials(e.to_string()))?;
+        let calls = CallLog::default();
+        let lambda = aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&cfg)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&cfg)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let apigw2 = aws_sdk_apigatewayv2::Client::from_conf(
+            aws_sdk_apigatewayv2::config::Builder::from(&cfg)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        Ok(Aws {
+            lambda,
+            iam,
+            apigw2,
+            region: region.to_string(),
+            calls,
+        })
+    }
+}
+
+/// The account id in an ARN (`arn:aws:iam::123456789012:role/x`).
+pub fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Decodes the `%XX` escapes IAM puts in policy documents.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn helpers() {
+        assert_eq!(
+            super::account_of("arn:aws:iam::123456789012:role/x"),
+            Some("123456789012")
+        );
+        assert_eq!(super::percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
+        assert_eq!(super::percent_decode("{\"a\":1}"), "{\"a\":1}");
+    }
+}

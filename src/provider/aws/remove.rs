@@ -1,0 +1,94 @@
+//! `sls remove`: deletes what this service and stage own, in reverse order of creation — the
+//! HTTP API, the functions, then the role. Anything with our names but without our tags is
+//! left alone and reported.
+
+use serde::Serialize;
+
+use super::observe::policy_name;
+use super::{Aws, AwsError, call_err, is_code};
+use crate::plan::{Desired, Observed};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Removed {
+    pub removed: Vec<String>,
+    /// Resources with our names that lack our tags: never touched.
+    pub left_alone: Vec<String>,
+}
+
+pub async fn remove(aws: &Aws, d: &Desired, o: &Observed) -> Result<Removed, AwsError> {
+    let mut r = Removed::default();
+    if let Some(api) = &o.http_api {
+        let res = format!(
+            "HTTP API {} ({})",
+            d.http_api.as_ref().map_or("", |a| a.name.as_str()),
+            api.id
+        );
+        if api.owned {
+            match aws.apigw2.delete_api().api_id(&api.id).send().await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, &["NotFoundException"]) => {}
+                Err(e) => return Err(call_err("DeleteApi", &res)(e)),
+            }
+            r.removed.push(res);
+        } else {
+            r.left_alone.push(res);
+        }
+    }
+    for (name, f) in &o.functions {
+        let res = format!("Lambda function {name}");
+        if !f.owned {
+            r.left_alone.push(res);
+            continue;
+        }
+        match aws
+            .lambda
+            .delete_function()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => {}
+            Err(e) => return Err(call_err("DeleteFunction", &res)(e)),
+        }
+        r.removed.push(res);
+    }
+    if let Some(role) = &o.role {
+        let name = &d.role.name;
+        let res = format!("IAM role {name}");
+        if !role.owned {
+            r.left_alone.push(res);
+            return Ok(r);
+        }
+        for p in &role.managed_policies {
+            aws.iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(p)
+                .send()
+                .await
+                .map_err(call_err("DetachRolePolicy", &res))?;
+        }
+        if role.policy.is_some() {
+            match aws
+                .iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy_name(d))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_code(&e, &["NoSuchEntity"]) => {}
+                Err(e) => return Err(call_err("DeleteRolePolicy", &res)(e)),
+            }
+        }
+        match aws.iam.delete_role().role_name(name).send().await {
+            Ok(_) => {}
+            Err(e) if is_code(&e, &["NoSuchEntity"]) => {}
+            Err(e) => return Err(call_err("DeleteRole", &res)(e)),
+        }
+        r.removed.push(res);
+    }
+    Ok(r)
+}

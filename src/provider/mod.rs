@@ -1,0 +1,3 @@
+//! Where plans are carried out. Only AWS for now.
+
+pub mod aws;
