@@ -80,7 +80,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         &loaded.region,
         cx.global.aws_profile.as_deref(),
     ))?;
-    let observed = rt.block_on(aws::observe::observe(&aws, &d))?;
+    let observed = rt.block_on(aws::observe::observe(&aws, &d, only.is_none()))?;
     let mut the_plan = plan::plan(&d, &observed);
     if let Some(f) = &only {
         if !observed.functions.contains_key(&d.functions[0].name) {

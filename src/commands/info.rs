@@ -26,7 +26,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         &loaded.region,
         cx.global.aws_profile.as_deref(),
     ))?;
-    let o = rt.block_on(aws::observe::observe(&aws, &d))?;
+    let o = rt.block_on(aws::observe::observe(&aws, &d, true))?;
     let endpoints: Vec<String> = match (&d.http_api, o.http_api.as_ref().filter(|a| a.owned)) {
         (_, Some(api)) => api
             .routes

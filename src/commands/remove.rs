@@ -26,7 +26,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         &loaded.region,
         cx.global.aws_profile.as_deref(),
     ))?;
-    let o = rt.block_on(aws::observe::observe(&aws, &d))?;
+    let o = rt.block_on(aws::observe::observe(&aws, &d, true))?;
     let r = rt.block_on(aws::remove::remove(&aws, &d, &o))?;
     if cx.global.json {
         println!(

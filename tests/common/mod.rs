@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end test files.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

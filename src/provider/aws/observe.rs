@@ -27,7 +27,9 @@ fn owned(tags: &BTreeMap<String, String>, d: &Desired) -> bool {
     tags.get(TAG_SERVICE) == Some(&d.service) && tags.get(TAG_STAGE) == Some(&d.stage)
 }
 
-pub async fn observe(aws: &Aws, d: &Desired) -> Result<Observed, AwsError> {
+/// Reads the observed state. `whole` also looks for functions the config no longer has and
+/// for the HTTP API; `deploy function` leaves it off and reads only its function and the role.
+pub async fn observe(aws: &Aws, d: &Desired, whole: bool) -> Result<Observed, AwsError> {
     let mut o = Observed {
         role: role(aws, d).await?,
         ..Default::default()
@@ -36,6 +38,9 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Observed, AwsError> {
         if let Some(of) = function(aws, d, &f.name).await? {
             o.functions.insert(f.name.clone(), of);
         }
+    }
+    if !whole {
+        return Ok(o);
     }
     for name in tagged_functions(aws, d).await? {
         if !o.functions.contains_key(&name)

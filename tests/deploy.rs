@@ -1,0 +1,588 @@
+//! `sls deploy`, `info` and `remove` against a real AWS API: a moto server per test. What a
+//! deploy did is checked independently through the AWS SDK, and the request log proves that a
+//! redeploy without changes makes no changing call.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::moto::Moto;
+use serde_json::Value;
+
+fn sls(moto: &Moto, dir: &Path) -> Command {
+    let mut c = common::sls_in(dir);
+    for (k, v) in moto.env() {
+        c.env(k, v);
+    }
+    c
+}
+
+/// Runs `sls ARGS --json` and returns the document.
+fn json(moto: &Moto, dir: &Path, args: &[&str]) -> Value {
+    let out = sls(moto, dir).args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "sls {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, text).unwrap();
+}
+
+/// A copy of the example service in a temporary directory.
+fn example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::root();
+    fs::copy(
+        root.join("serverless.example.yml"),
+        dir.path().join("serverless.yml"),
+    )
+    .unwrap();
+    for f in ["users.js", "report.py"] {
+        write(
+            dir.path(),
+            &format!("example/{f}"),
+            &fs::read_to_string(root.join("example").join(f)).unwrap(),
+        );
+    }
+    dir
+}
+
+const SMALL: &str = "service: small
+provider:
+  name: aws
+  runtime: nodejs22.x
+package:
+  individually: true
+functions:
+  a:
+    handler: a.main
+    package:
+      patterns: ['!b.js']
+    events:
+      - httpApi: 'GET /a'
+  b:
+    handler: b.main
+    package:
+      patterns: ['!a.js']
+    events:
+      - httpApi: 'GET /b'
+";
+
+fn small() -> tempfile::TempDir {
+    let dir = common::service(SMALL);
+    write(dir.path(), "a.js", "exports.main = async () => 'a';\n");
+    write(dir.path(), "b.js", "exports.main = async () => 'b';\n");
+    dir
+}
+
+fn mutating(doc: &Value) -> u64 {
+    doc["awsCalls"]["mutating"].as_u64().unwrap()
+}
+
+fn actions(doc: &Value) -> Vec<String> {
+    doc["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn first_deploy_of_the_example_creates_everything_and_a_redeploy_changes_nothing() {
+    let moto = Moto::start();
+    let dir = example();
+    let first = json(&moto, dir.path(), &["deploy"]);
+    let endpoints: Vec<&str> = first["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(endpoints.len(), 3, "{endpoints:?}");
+    assert!(
+        endpoints
+            .iter()
+            .any(|e| e.starts_with("GET - https://") && e.ends_with("/users/{id}")),
+        "{endpoints:?}"
+    );
+
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let iam = aws_sdk_iam::Client::new(&cfg);
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        let v2 = aws_sdk_apigatewayv2::Client::new(&cfg);
+
+        let role = iam
+            .get_role()
+            .role_name("sls-example-dev-us-east-1-lambdaRole")
+            .send()
+            .await
+            .unwrap();
+        let role = role.role().unwrap();
+        let tags: Vec<(&str, &str)> = role.tags().iter().map(|t| (t.key(), t.value())).collect();
+        assert!(
+            tags.contains(&("sls:service", "sls-example")) && tags.contains(&("sls:stage", "dev")),
+            "{tags:?}"
+        );
+        let policy = iam
+            .get_role_policy()
+            .role_name(role.role_name())
+            .policy_name("sls-example-dev-lambda")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            policy.policy_document().contains("logs"),
+            "{}",
+            policy.policy_document()
+        );
+
+        for (key, runtime) in [("listUsers", "nodejs22.x"), ("report", "python3.12")] {
+            let name = format!("sls-example-dev-{key}");
+            let f = lambda
+                .get_function()
+                .function_name(&name)
+                .send()
+                .await
+                .unwrap();
+            let c = f.configuration().unwrap();
+            assert_eq!(c.runtime().unwrap().as_str(), runtime);
+            assert_eq!(c.role(), Some(role.arn()));
+            assert_eq!(f.tags().unwrap()["sls:service"], "sls-example");
+            let alias = lambda
+                .get_alias()
+                .function_name(&name)
+                .name("live")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(alias.function_version(), Some("1"));
+            let versions = lambda
+                .list_versions_by_function()
+                .function_name(&name)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(versions.versions().len(), 2, "$LATEST and 1");
+            // API Gateway may invoke the alias, not $LATEST.
+            let p = lambda
+                .get_policy()
+                .function_name(&name)
+                .qualifier("live")
+                .send()
+                .await
+                .unwrap();
+            assert!(p.policy().unwrap().contains("apigateway.amazonaws.com"));
+        }
+
+        let apis = v2.get_apis().send().await.unwrap();
+        let api = apis
+            .items()
+            .iter()
+            .find(|a| a.name() == Some("dev-sls-example"))
+            .unwrap();
+        let id = api.api_id().unwrap();
+        let routes = v2.get_routes().api_id(id).send().await.unwrap();
+        let mut keys: Vec<&str> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.route_key())
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["GET /reports/latest", "GET /users", "GET /users/{id}"]
+        );
+        let integrations = v2.get_integrations().api_id(id).send().await.unwrap();
+        for i in integrations.items() {
+            let uri = i.integration_uri().unwrap();
+            assert!(
+                uri.ends_with(":live"),
+                "integration targets the alias: {uri}"
+            );
+            assert_eq!(i.payload_format_version(), Some("2.0"));
+        }
+        let stages = v2.get_stages().api_id(id).send().await.unwrap();
+        assert!(
+            stages
+                .items()
+                .iter()
+                .any(|s| s.stage_name() == Some("$default"))
+        );
+    });
+
+    // The same config again: nothing to change, and not one changing request.
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+    assert_eq!(again["endpoints"], first["endpoints"]);
+    println!(
+        "first deploy: {} calls ({} changing); no-op: {} calls",
+        first["awsCalls"]["total"],
+        mutating(&first),
+        again["awsCalls"]["total"]
+    );
+}
+
+#[test]
+fn a_code_change_updates_one_function_and_moves_its_alias() {
+    let moto = Moto::start();
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    write(dir.path(), "a.js", "exports.main = async () => 'a2';\n");
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&doc), ["updateFunctionCode", "publishVersion"]);
+    assert_eq!(doc["plan"]["steps"][0]["name"], "small-dev-a");
+    assert_eq!(doc["functions"]["a"]["version"], "2");
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let alias = lambda
+            .get_alias()
+            .function_name("small-dev-a")
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(alias.function_version(), Some("2"));
+        let b = lambda
+            .get_alias()
+            .function_name("small-dev-b")
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(b.function_version(), Some("1"));
+    });
+    println!(
+        "one-function code change: {} calls ({} changing)",
+        doc["awsCalls"]["total"],
+        mutating(&doc)
+    );
+}
+
+#[test]
+fn a_config_change_updates_configuration_only_and_never_prints_env_values() {
+    let moto = Moto::start();
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    let yaml = SMALL.replace("  b:\n    handler: b.main\n", "  b:\n    handler: b.main\n    memorySize: 256\n    environment:\n      TOKEN: hunter2-secret\n");
+    fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+    let out = sls(&moto, dir.path())
+        .arg("deploy")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("memorySize 1024 → 256"), "{all}");
+    assert!(all.contains("TOKEN") && !all.contains("hunter2"), "{all}");
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let c = lambda
+            .get_function_configuration()
+            .function_name("small-dev-b")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(c.memory_size(), Some(256));
+        assert_eq!(c.version(), Some("2"));
+    });
+}
+
+#[test]
+fn removed_functions_and_routes_are_deleted() {
+    let moto = Moto::start();
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    let yaml = SMALL.split("  b:\n").next().unwrap().to_string();
+    fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    let acts = actions(&doc);
+    assert!(
+        acts.contains(&"deleteRoute".to_string()) && acts.contains(&"deleteFunction".to_string()),
+        "{acts:?}"
+    );
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        assert!(
+            lambda
+                .get_function()
+                .function_name("small-dev-b")
+                .send()
+                .await
+                .is_err()
+        );
+        let v2 = aws_sdk_apigatewayv2::Client::new(&cfg);
+        let apis = v2.get_apis().send().await.unwrap();
+        let id = apis.items()[0].api_id().unwrap();
+        let routes = v2.get_routes().api_id(id).send().await.unwrap();
+        let keys: Vec<&str> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.route_key())
+            .collect();
+        assert_eq!(keys, ["GET /a"]);
+    });
+}
+
+#[test]
+fn dry_run_changes_nothing_and_deploy_function_touches_one_function() {
+    let moto = Moto::start();
+    let dir = small();
+    let dry = json(&moto, dir.path(), &["deploy", "--dry-run"]);
+    assert_eq!(dry["dryRun"], true);
+    assert!(actions(&dry).contains(&"createFunction".to_string()));
+    assert_eq!(mutating(&dry), 0);
+
+    // Not deployed yet: deploy function says what to do.
+    let out = sls(&moto, dir.path())
+        .args(["deploy", "function", "-f", "a"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `sls deploy` first"));
+
+    json(&moto, dir.path(), &["deploy"]);
+    write(dir.path(), "a.js", "exports.main = async () => 'a3';\n");
+    let doc = json(&moto, dir.path(), &["deploy", "function", "-f", "a"]);
+    assert_eq!(actions(&doc), ["updateFunctionCode", "publishVersion"]);
+    assert!(
+        doc["awsCalls"]["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| !o.as_str().unwrap().starts_with("ApiGatewayV2"))
+    );
+}
+
+#[test]
+fn info_shows_endpoints_and_versions() {
+    let moto = Moto::start();
+    let dir = small();
+    let out = sls(&moto, dir.path())
+        .arg("info")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a: small-dev-a (not deployed)"));
+    json(&moto, dir.path(), &["deploy"]);
+    let info = json(&moto, dir.path(), &["info"]);
+    assert_eq!(info["functions"][0]["version"], "1");
+    assert_eq!(info["endpoints"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn remove_deletes_what_we_own_and_leaves_look_alikes_alone() {
+    let moto = Moto::start();
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    // Someone else's function with a name in our range, without our tags.
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        let role = aws_sdk_iam::Client::new(&cfg)
+            .get_role()
+            .role_name("small-dev-us-east-1-lambdaRole")
+            .send()
+            .await
+            .unwrap();
+        lambda
+            .create_function()
+            .function_name("small-dev-theirs")
+            .runtime(aws_sdk_lambda::types::Runtime::Nodejs22x)
+            .role(role.role().unwrap().arn())
+            .handler("x.main")
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                        fs::read(dir.path().join(".serverless/a.zip")).unwrap(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let doc = json(&moto, dir.path(), &["remove"]);
+    let removed: Vec<&str> = doc["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        removed.contains(&"Lambda function small-dev-a")
+            && removed.iter().any(|r| r.starts_with("IAM role")),
+        "{removed:?}"
+    );
+    assert_eq!(
+        doc["leftAlone"],
+        serde_json::json!(["Lambda function small-dev-theirs"])
+    );
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        assert!(
+            lambda
+                .get_function()
+                .function_name("small-dev-a")
+                .send()
+                .await
+                .is_err()
+        );
+        assert!(
+            lambda
+                .get_function()
+                .function_name("small-dev-theirs")
+                .send()
+                .await
+                .is_ok()
+        );
+    });
+    // Safe to re-run.
+    let again = json(&moto, dir.path(), &["remove"]);
+    assert_eq!(again["removed"], serde_json::json!([]));
+}
+
+#[test]
+fn a_function_with_our_name_but_not_our_tags_is_a_conflict() {
+    let moto = Moto::start();
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        lambda
+            .untag_resource()
+            .resource("arn:aws:lambda:us-east-1:123456789012:function:small-dev-b")
+            .tag_keys("sls:service")
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = sls(&moto, dir.path())
+        .arg("deploy")
+        .assert()
+        .code(6)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Lambda function small-dev-b")
+            && err.contains("without the sls:service/sls:stage tags"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_interrupted_deploy_converges_when_run_again() {
+    let moto = Moto::start();
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    // What a deploy stopped half way leaves: new code in $LATEST, no version published, the
+    // alias still on the old one, and a route not created yet.
+    write(dir.path(), "a.js", "exports.main = async () => 'a4';\n");
+    sls(&moto, dir.path()).arg("package").assert().success();
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        lambda
+            .update_function_code()
+            .function_name("small-dev-a")
+            .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                fs::read(dir.path().join(".serverless/a.zip")).unwrap(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let v2 = aws_sdk_apigatewayv2::Client::new(&cfg);
+        let apis = v2.get_apis().send().await.unwrap();
+        let id = apis.items()[0].api_id().unwrap();
+        let routes = v2.get_routes().api_id(id).send().await.unwrap();
+        let b = routes
+            .items()
+            .iter()
+            .find(|r| r.route_key() == Some("GET /b"))
+            .unwrap();
+        v2.delete_route()
+            .api_id(id)
+            .route_id(b.route_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+    });
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&doc), ["publishVersion", "createRoute"]);
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0);
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let v2 = aws_sdk_apigatewayv2::Client::new(&cfg);
+        let apis = v2.get_apis().send().await.unwrap();
+        assert_eq!(apis.items().len(), 1, "no duplicate API");
+        let id = apis.items()[0].api_id().unwrap();
+        assert_eq!(
+            v2.get_routes()
+                .api_id(id)
+                .send()
+                .await
+                .unwrap()
+                .items()
+                .len(),
+            2
+        );
+        assert_eq!(
+            v2.get_integrations()
+                .api_id(id)
+                .send()
+                .await
+                .unwrap()
+                .items()
+                .len(),
+            2,
+            "no duplicate integration"
+        );
+    });
+}
+
+#[test]
+fn without_credentials_one_clear_line_before_any_work() {
+    let dir = small();
+    let out = common::sls_in(dir.path())
+        .args(["deploy"])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no AWS credentials found") && err.contains("--aws-profile"),
+        "{err}"
+    );
+}
