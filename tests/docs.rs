@@ -30,6 +30,8 @@ fn every_exit_code_is_documented() {
         sls::exit::USAGE,
         sls::exit::CONFIG,
         sls::exit::PACKAGE,
+        sls::exit::AWS,
+        sls::exit::CONFLICT,
     ] {
         assert!(
             page.contains(&format!("| {code} |")),

@@ -100,6 +100,14 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         });
     }
     let mut err = std::io::stderr().lock();
+    if !d.rest_routes_not_deployed.is_empty() {
+        writeln!(
+            err,
+            "{}: `http` (REST API) events are not deployed yet; skipped: {} (use `httpApi` events meanwhile)",
+            cx.style.paint("1;33", "warning"),
+            d.rest_routes_not_deployed.join(", ")
+        )?;
+    }
     print_plan(cx, &mut err, &the_plan)?;
     if !the_plan.conflicts.is_empty() {
         return Err(ConflictError(the_plan.conflicts.clone()).into());

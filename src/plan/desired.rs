@@ -30,6 +30,8 @@ pub struct Desired {
     pub role: RoleSpec,
     pub functions: Vec<FunctionSpec>,
     pub http_api: Option<HttpApiSpec>,
+    /// `http` (REST API v1) routes, which this version does not deploy yet: reported.
+    pub rest_routes_not_deployed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,6 +175,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
 
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
+    let mut rest = Vec::new();
     let mut cors = false;
     for (key, f) in config.functions.iter().flatten() {
         let mut environment: BTreeMap<String, String> = p
@@ -236,6 +239,13 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             size,
         });
         for ev in f.events.iter().flatten() {
+            if let Event::Http(h) = ev {
+                rest.push(format!(
+                    "{} /{} ({key})",
+                    h.method.to_uppercase(),
+                    h.path.trim_start_matches('/')
+                ));
+            }
             if let Event::HttpApi(h) = ev {
                 let method = h.method.to_uppercase();
                 let route = if method == "*" && h.path == "*" {
@@ -268,6 +278,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         role,
         functions,
         http_api,
+        rest_routes_not_deployed: rest,
     }
 }
 
