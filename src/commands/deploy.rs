@@ -40,6 +40,40 @@ pub enum DeployWhat {
 #[error("{}", .0.iter().map(|c| format!("{}: {}; rename it in the config or remove it yourself", c.resource, c.reason)).collect::<Vec<_>>().join("\n"))]
 pub struct ConflictError(pub Vec<plan::Conflict>);
 
+/// What `info` and `remove` start from: the config, its desired state (without artifacts), the
+/// one runtime, the connection and the observed state.
+pub struct Observation {
+    pub desired: plan::Desired,
+    pub rt: tokio::runtime::Runtime,
+    pub aws: Aws,
+    pub observed: plan::Observed,
+}
+
+pub fn observe_only(cx: &Context) -> anyhow::Result<Observation> {
+    let loaded = cx.load_config()?;
+    let empty = crate::package::Manifest {
+        format: crate::package::manifest::FORMAT,
+        service: loaded.config.service.clone(),
+        stage: loaded.stage.clone(),
+        region: loaded.region.clone(),
+        artifacts: Default::default(),
+        functions: Default::default(),
+    };
+    let desired = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &empty);
+    let rt = runtime()?;
+    let aws = rt.block_on(Aws::connect(
+        &loaded.region,
+        cx.global.aws_profile.as_deref(),
+    ))?;
+    let observed = rt.block_on(aws::observe::observe(&aws, &desired, true))?;
+    Ok(Observation {
+        desired,
+        rt,
+        aws,
+        observed,
+    })
+}
+
 /// One tokio runtime for the whole command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -143,14 +177,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     if endpoints.is_empty()
         && let (Some(api), Some(o)) = (&d.http_api, &observed.http_api)
     {
-        endpoints = api
-            .routes
-            .keys()
-            .map(|r| match r.split_once(' ') {
-                Some((m, p)) => format!("{m} - {}{p}", o.endpoint),
-                None => format!("ANY - {}", o.endpoint),
-            })
-            .collect();
+        endpoints = plan::endpoints(api.routes.keys(), &o.endpoint);
     }
     let tally = aws.calls.tally();
     if cx.global.json {

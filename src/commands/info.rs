@@ -5,37 +5,17 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::cli::Context;
-use crate::commands::deploy::runtime;
-use crate::package::Manifest;
-use crate::plan::desired;
-use crate::provider::aws::{self, Aws};
+use crate::commands::deploy::{Observation, observe_only};
+use crate::plan;
 
 pub fn run(cx: &Context) -> anyhow::Result<()> {
-    let loaded = cx.load_config()?;
-    let empty = Manifest {
-        format: crate::package::manifest::FORMAT,
-        service: loaded.config.service.clone(),
-        stage: loaded.stage.clone(),
-        region: loaded.region.clone(),
-        artifacts: Default::default(),
-        functions: Default::default(),
-    };
-    let d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &empty);
-    let rt = runtime()?;
-    let aws = rt.block_on(Aws::connect(
-        &loaded.region,
-        cx.global.aws_profile.as_deref(),
-    ))?;
-    let o = rt.block_on(aws::observe::observe(&aws, &d, true))?;
+    let Observation {
+        desired: d,
+        observed: o,
+        ..
+    } = observe_only(cx)?;
     let endpoints: Vec<String> = match (&d.http_api, o.http_api.as_ref().filter(|a| a.owned)) {
-        (_, Some(api)) => api
-            .routes
-            .keys()
-            .map(|r| match r.split_once(' ') {
-                Some((m, p)) => format!("{m} - {}{p}", api.endpoint),
-                None => format!("ANY - {}", api.endpoint),
-            })
-            .collect(),
+        (_, Some(api)) => plan::endpoints(api.routes.keys(), &api.endpoint),
         _ => Vec::new(),
     };
     let functions: Vec<serde_json::Value> = d

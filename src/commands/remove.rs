@@ -5,29 +5,16 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::cli::Context;
-use crate::commands::deploy::runtime;
-use crate::package::Manifest;
-use crate::plan::desired;
-use crate::provider::aws::{self, Aws};
+use crate::commands::deploy::{Observation, observe_only};
 
 pub fn run(cx: &Context) -> anyhow::Result<()> {
-    let loaded = cx.load_config()?;
-    let empty = Manifest {
-        format: crate::package::manifest::FORMAT,
-        service: loaded.config.service.clone(),
-        stage: loaded.stage.clone(),
-        region: loaded.region.clone(),
-        artifacts: Default::default(),
-        functions: Default::default(),
-    };
-    let d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &empty);
-    let rt = runtime()?;
-    let aws = rt.block_on(Aws::connect(
-        &loaded.region,
-        cx.global.aws_profile.as_deref(),
-    ))?;
-    let o = rt.block_on(aws::observe::observe(&aws, &d, true))?;
-    let r = rt.block_on(aws::remove::remove(&aws, &d, &o))?;
+    let Observation {
+        desired: d,
+        rt,
+        aws,
+        observed: o,
+    } = observe_only(cx)?;
+    let r = rt.block_on(crate::provider::aws::remove::remove(&aws, &d, &o))?;
     if cx.global.json {
         println!(
             "{:#}",

@@ -431,6 +431,16 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     p
 }
 
+/// `METHOD - URL` lines, as Serverless v3 prints endpoints, for the route keys of an HTTP API.
+pub fn endpoints<'a>(routes: impl Iterator<Item = &'a String>, base: &str) -> Vec<String> {
+    routes
+        .map(|r| match r.split_once(' ') {
+            Some((m, p)) => format!("{m} - {base}{p}"),
+            None => format!("ANY - {base}"),
+        })
+        .collect()
+}
+
 /// `function:{name}:{alias}`: how an integration URI or permission names a function's alias.
 pub fn alias_arn_suffix(d: &Desired, key: &str) -> String {
     let name = d

@@ -83,14 +83,7 @@ pub async fn execute(
         on_step(step, started.elapsed());
     }
     if let (Some(api), Some(endpoint)) = (&d.http_api, &st.endpoint) {
-        outcome.endpoints = api
-            .routes
-            .keys()
-            .map(|r| match r.split_once(' ') {
-                Some((m, p)) => format!("{m} - {endpoint}{p}"),
-                None => format!("ANY - {endpoint}"),
-            })
-            .collect();
+        outcome.endpoints = crate::plan::endpoints(api.routes.keys(), endpoint);
     }
     Ok(outcome)
 }
