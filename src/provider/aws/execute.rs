@@ -271,22 +271,7 @@ async fn run(
             st.has_alias.insert(name.clone(), true);
             out.versions.insert(function.clone(), version);
         }
-        Step::DeleteFunction { name } => match aws
-            .lambda
-            .delete_function()
-            .function_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => {}
-            Err(e) => {
-                return Err(call_err(
-                    "DeleteFunction",
-                    &format!("Lambda function {name}"),
-                )(e));
-            }
-        },
+        Step::DeleteFunction { name } => delete_function(aws, name).await?,
         Step::CreateHttpApi { name } => {
             let mut call = aws
                 .apigw2
@@ -438,6 +423,24 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// Deletes a function; one already gone counts as deleted (a re-run after an interruption).
+pub async fn delete_function(aws: &Aws, name: &str) -> Result<(), AwsError> {
+    match aws
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
+        Err(e) => Err(call_err(
+            "DeleteFunction",
+            &format!("Lambda function {name}"),
+        )(e)),
+    }
 }
 
 async fn put_policy(aws: &Aws, d: &Desired) -> Result<(), AwsError> {

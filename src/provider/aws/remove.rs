@@ -40,17 +40,7 @@ pub async fn remove(aws: &Aws, d: &Desired, o: &Observed) -> Result<Removed, Aws
             r.left_alone.push(res);
             continue;
         }
-        match aws
-            .lambda
-            .delete_function()
-            .function_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => {}
-            Err(e) => return Err(call_err("DeleteFunction", &res)(e)),
-        }
+        super::execute::delete_function(aws, name).await?;
         r.removed.push(res);
     }
     if let Some(role) = &o.role {
