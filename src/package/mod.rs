@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::config::model::Package;
 use crate::config::validate::DEFAULT_RUNTIME;
 pub use manifest::{ArtifactInfo, FunctionInfo, Manifest};
 use patterns::{PatternError, Patterns};
@@ -243,12 +244,10 @@ pub fn package(
     };
 
     // Which entries each built artifact holds, as indices into `entries`.
-    let mut to_build: Vec<(usize, Vec<usize>, String)> = Vec::new();
-    for (pi, p) in plans.iter().enumerate() {
+    let mut to_build: Vec<(Vec<usize>, String)> = Vec::new();
+    for p in &plans {
         let Some(all) = with_dev(p, &dev_excludes) else {
-            let info = prebuilt(req, p)?;
-            check_prebuilt_handlers(req, p)?;
-            artifacts.insert(p.name.clone(), info);
+            artifacts.insert(p.name.clone(), prebuilt(req, p)?);
             continue;
         };
         let matcher = Patterns::new(&all)?;
@@ -295,14 +294,14 @@ pub fn package(
                         functions: p.functions.clone(),
                     },
                 );
-                to_build.push((pi, chosen, p.name.clone()));
+                to_build.push((chosen, p.name.clone()));
             }
         }
     }
 
     if !to_build.is_empty() {
         let mut dests: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (d, (_, chosen, _)) in to_build.iter().enumerate() {
+        for (d, (chosen, _)) in to_build.iter().enumerate() {
             for &i in chosen {
                 dests.entry(i).or_default().push(d);
             }
@@ -323,9 +322,9 @@ pub fn package(
             })
             .collect();
         let total: u64 = sources.iter().map(|s| s.size).sum();
-        let outputs: Vec<PathBuf> = to_build.iter().map(|(_, _, n)| out_dir.join(n)).collect();
+        let outputs: Vec<PathBuf> = to_build.iter().map(|(_, n)| out_dir.join(n)).collect();
         let written = archive::write(&sources, &outputs, out_dir, &|done| progress(done, total))?;
-        for ((_, _, name), w) in to_build.iter().zip(written) {
+        for ((_, name), w) in to_build.iter().zip(written) {
             let info = artifacts.get_mut(name).expect("planned above");
             info.sha256 = archive::base64(&w.sha256);
             info.size = w.size;
@@ -342,7 +341,7 @@ pub fn package(
                 human_bytes(info.size),
                 human_bytes(req.limits.direct_upload)
             );
-            if let Some((_, chosen, _)) = to_build.iter().find(|(_, _, n)| n == name) {
+            if let Some((chosen, _)) = to_build.iter().find(|(_, n)| n == name) {
                 msg.push_str("; the largest paths:\n");
                 msg.push_str(&largest_lines(&largest(
                     chosen.iter().map(|&i| &entries[i]),
@@ -370,7 +369,7 @@ pub fn package(
             path: out_dir.join(manifest::FILE_NAME),
             source,
         })?;
-    let rebuilt = to_build.into_iter().map(|(_, _, n)| n).collect();
+    let rebuilt = to_build.into_iter().map(|(_, n)| n).collect();
     Ok(Packaged {
         manifest,
         rebuilt,
@@ -415,23 +414,10 @@ fn plan(config: &Config, config_file: &str) -> Result<Vec<Plan>, PackageError> {
                 }),
             }
         } else if individually {
-            let mut ex = excludes.clone();
-            ex.extend(service_pkg.exclude.iter().flatten().cloned());
-            ex.extend(fpkg.exclude.iter().flatten().cloned());
-            let inc = [
-                &service_pkg.include,
-                &service_pkg.patterns,
-                &fpkg.include,
-                &fpkg.patterns,
-            ]
-            .into_iter()
-            .flatten()
-            .flatten()
-            .cloned();
             plans.push(Plan {
                 name: format!("{name}.zip"),
                 functions: vec![name.clone()],
-                patterns: Some(ordered(ex, inc)),
+                patterns: Some(ordered(&excludes, &[&service_pkg, &fpkg])),
                 exclude_dev: fpkg.exclude_dev_dependencies.map_or(exclude_dev, |v| v),
             });
         } else {
@@ -439,27 +425,15 @@ fn plan(config: &Config, config_file: &str) -> Result<Vec<Plan>, PackageError> {
         }
     }
     if !shared.is_empty() {
-        let mut ex = excludes;
-        ex.extend(service_pkg.exclude.iter().flatten().cloned());
-        let inc = [&service_pkg.include, &service_pkg.patterns]
-            .into_iter()
-            .flatten()
-            .flatten()
-            .cloned();
         plans.insert(
             0,
             Plan {
                 name: format!("{}.zip", config.service),
                 functions: shared,
-                patterns: Some(ordered(ex, inc)),
+                patterns: Some(ordered(&excludes, &[&service_pkg])),
                 exclude_dev,
             },
         );
-    }
-    for p in &plans {
-        for pat in p.patterns.iter().flatten() {
-            patterns::check(pat)?;
-        }
     }
     Ok(plans)
 }
@@ -474,13 +448,22 @@ fn with_dev(p: &Plan, dev: &[String]) -> Option<Vec<String>> {
     Some(all)
 }
 
-/// Excludes first (written `!x`; an exclude written `!x` re-includes), then includes, each
-/// kept once in first-seen order (lodash `union`, as Serverless does).
-fn ordered(excludes: Vec<String>, includes: impl Iterator<Item = String>) -> Vec<String> {
+/// The pattern list of a built artifact: `excludes` and each package's v2 `exclude` first (an
+/// exclude is written `!x`; one written `!x` re-includes), then each package's v2 `include` and
+/// `patterns`, service before function. Each entry is kept once, in first-seen order (lodash
+/// `union`, as Serverless does).
+fn ordered(excludes: &[String], packages: &[&Package]) -> Vec<String> {
+    let extra = packages.iter().flat_map(|p| p.exclude.iter().flatten());
+    let includes = packages.iter().flat_map(|p| {
+        p.include
+            .iter()
+            .flatten()
+            .chain(p.patterns.iter().flatten())
+    });
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for e in excludes {
-        if seen.insert(("x", e.clone())) {
+    for e in excludes.iter().chain(extra) {
+        if seen.insert(("x", e)) {
             out.push(match e.strip_prefix('!') {
                 Some(rest) => rest.to_string(),
                 None => format!("!{e}"),
@@ -488,8 +471,8 @@ fn ordered(excludes: Vec<String>, includes: impl Iterator<Item = String>) -> Vec
         }
     }
     for i in includes {
-        if seen.insert(("i", i.clone())) {
-            out.push(i);
+        if seen.insert(("i", i)) {
+            out.push(i.clone());
         }
     }
     out
@@ -621,10 +604,14 @@ fn prebuilt(req: &Request<'_>, p: &Plan) -> Result<ArtifactInfo, PackageError> {
             human_bytes(req.limits.unzipped)
         )));
     }
-    let files = archive
-        .file_names()
-        .filter(|n| n.as_ref().is_ok_and(|n| !n.ends_with('/')))
-        .count();
+    let mut names: Vec<&str> = archive
+        .file_names_raw()
+        .filter_map(|n| std::str::from_utf8(n).ok())
+        .filter(|n| !n.ends_with('/'))
+        .collect();
+    names.sort_unstable();
+    check_handlers(req.config, p, &names, &[], &Patterns::new::<&str>(&[])?)?;
+    let files = names.len();
     let (size, sha) = archive::hash_file(&path).map_err(|e| err(e.to_string()))?;
     Ok(ArtifactInfo {
         path: p.name.clone(),
@@ -636,22 +623,6 @@ fn prebuilt(req: &Request<'_>, p: &Plan) -> Result<ArtifactInfo, PackageError> {
         fingerprint: None,
         functions: p.functions.clone(),
     })
-}
-
-fn check_prebuilt_handlers(req: &Request<'_>, p: &Plan) -> Result<(), PackageError> {
-    let Ok(file) = fs::File::open(req.service_dir.join(&p.name)) else {
-        return Ok(());
-    };
-    let Ok(archive) = zip::ZipArchive::new(io::BufReader::new(file)) else {
-        return Ok(());
-    };
-    let mut names: Vec<&str> = archive
-        .file_names_raw()
-        .filter_map(|n| std::str::from_utf8(n).ok())
-        .collect();
-    names.sort_unstable();
-    let empty = Patterns::new::<&str>(&[])?;
-    check_handlers(req.config, p, &names, &[], &empty)
 }
 
 /// Sizes summed by leading path (two segments, three for a scoped npm package), largest first.
