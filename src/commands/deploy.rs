@@ -172,13 +172,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             }
         },
     ))?;
-    // Endpoints of an unchanged API come from what was observed.
-    let mut endpoints = outcome.endpoints.clone();
-    if endpoints.is_empty()
-        && let (Some(api), Some(o)) = (&d.http_api, &observed.http_api)
-    {
-        endpoints = plan::endpoints(api.routes.keys(), &o.endpoint);
-    }
+    let endpoints = &outcome.endpoints;
     let tally = aws.calls.tally();
     if cx.global.json {
         let functions: serde_json::Map<String, serde_json::Value> = d
@@ -209,7 +203,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     )?;
     if !endpoints.is_empty() {
         writeln!(out, "endpoints:")?;
-        for e in &endpoints {
+        for e in endpoints {
             writeln!(out, "  {e}")?;
         }
     }

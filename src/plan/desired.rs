@@ -176,7 +176,6 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
     let mut rest = Vec::new();
-    let mut cors = false;
     for (key, f) in config.functions.iter().flatten() {
         let mut environment: BTreeMap<String, String> = p
             .environment
@@ -257,9 +256,6 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             }
         }
     }
-    if let Some(h) = &p.http_api {
-        cors = h.cors.is_some();
-    }
     let http_api = (!routes.is_empty()).then(|| HttpApiSpec {
         name: p
             .http_api
@@ -267,7 +263,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .and_then(|h| h.name.clone())
             .unwrap_or_else(|| api_name(&service, stage)),
         routes,
-        cors,
+        cors: p.http_api.as_ref().is_some_and(|h| h.cors.is_some()),
     });
     Desired {
         service,

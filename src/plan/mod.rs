@@ -212,6 +212,8 @@ impl Plan {
     }
 }
 
+const NOT_OURS: &str = "exists without the sls:service/sls:stage tags of this service";
+
 /// The statement id of the permission that lets the HTTP API invoke a function's alias.
 pub const HTTP_API_PERMISSION: &str = "sls-httpapi";
 
@@ -220,44 +222,45 @@ pub const HTTP_API_PERMISSION: &str = "sls-httpapi";
 pub fn plan(d: &Desired, o: &Observed) -> Plan {
     let mut p = Plan::default();
     let role_name = &d.role.name;
-    match &o.role {
-        None => p.steps.push(Step::CreateRole {
-            name: role_name.clone(),
-        }),
-        Some(r) if !r.owned => p.conflicts.push(Conflict {
-            resource: format!("IAM role {role_name}"),
-            reason: "exists without the sls:service/sls:stage tags of this service".into(),
-        }),
+    let attached: &[String] = match &o.role {
+        None => {
+            p.steps.push(Step::CreateRole {
+                name: role_name.clone(),
+            });
+            &[]
+        }
+        Some(r) if !r.owned => {
+            p.conflicts.push(Conflict {
+                resource: format!("IAM role {role_name}"),
+                reason: NOT_OURS.into(),
+            });
+            &[]
+        }
         Some(r) => {
             if r.policy.as_ref() != Some(&d.role.policy) {
                 p.steps.push(Step::UpdateRolePolicy {
                     name: role_name.clone(),
                 });
             }
-            for m in &d.role.managed_policies {
-                if !r.managed_policies.contains(m) {
-                    p.steps.push(Step::AttachRolePolicy {
-                        name: role_name.clone(),
-                        policy: m.clone(),
-                    });
-                }
-            }
-            for m in &r.managed_policies {
-                if !d.role.managed_policies.contains(m) {
-                    p.steps.push(Step::DetachRolePolicy {
-                        name: role_name.clone(),
-                        policy: m.clone(),
-                    });
-                }
+            &r.managed_policies
+        }
+    };
+    if o.role.as_ref().is_none_or(|r| r.owned) {
+        for m in &d.role.managed_policies {
+            if !attached.contains(m) {
+                p.steps.push(Step::AttachRolePolicy {
+                    name: role_name.clone(),
+                    policy: m.clone(),
+                });
             }
         }
-    }
-    if o.role.is_none() {
-        for m in &d.role.managed_policies {
-            p.steps.push(Step::AttachRolePolicy {
-                name: role_name.clone(),
-                policy: m.clone(),
-            });
+        for m in attached {
+            if !d.role.managed_policies.contains(m) {
+                p.steps.push(Step::DetachRolePolicy {
+                    name: role_name.clone(),
+                    policy: m.clone(),
+                });
+            }
         }
     }
 
@@ -287,7 +290,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         if !of.owned {
             p.conflicts.push(Conflict {
                 resource: format!("Lambda function {name}"),
-                reason: "exists without the sls:service/sls:stage tags of this service".into(),
+                reason: NOT_OURS.into(),
             });
             continue;
         }
@@ -329,24 +332,18 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 alias: d.alias.clone(),
             });
         }
-        if routed.contains(&f.key) && (api_new || !of.permissions.contains_key(HTTP_API_PERMISSION))
-        {
+        // Missing, or naming another API (one replaced since): grant it again.
+        let api_id = o.http_api.as_ref().map_or("", |a| a.id.as_str());
+        let granted = !api_new
+            && of
+                .permissions
+                .get(HTTP_API_PERMISSION)
+                .is_some_and(|source| source.contains(&format!(":{api_id}/")));
+        if routed.contains(&f.key) && !granted {
             p.steps.push(Step::AddPermission {
                 function: key,
                 name,
             });
-        } else if routed.contains(&f.key) {
-            let api_id = o
-                .http_api
-                .as_ref()
-                .map(|a| a.id.as_str())
-                .unwrap_or_default();
-            if !of.permissions[HTTP_API_PERMISSION].contains(&format!(":{api_id}/")) {
-                p.steps.push(Step::AddPermission {
-                    function: key,
-                    name,
-                });
-            }
         }
     }
 
@@ -355,7 +352,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         if let Some(a) = o.http_api.as_ref().filter(|a| !a.owned) {
             p.conflicts.push(Conflict {
                 resource: format!("HTTP API {} ({})", api.name, a.id),
-                reason: "exists without the sls:service/sls:stage tags of this service".into(),
+                reason: NOT_OURS.into(),
             });
         }
         if observed.is_none() {

@@ -171,7 +171,7 @@ async fn run(
                 .map_err(call_err("DetachRolePolicy", &format!("IAM role {name}")))?;
         }
         Step::CreateFunction { function, name } => {
-            create_function(aws, d, spec(d, function), name, dir, st).await?
+            create_function(aws, spec(d, function), name, dir, st).await?
         }
         Step::UpdateFunctionCode { function, name, .. } => {
             let f = spec(d, function);
@@ -232,17 +232,11 @@ async fn run(
                 .await
                 .map_err(call_err("PublishVersion", &res))?;
             let version = v.version().unwrap_or("1").to_string();
-            let exists = st.has_alias.get(name).copied().unwrap_or(false);
-            let moved = if exists {
-                aws.lambda
-                    .update_alias()
-                    .function_name(name)
-                    .name(alias)
-                    .function_version(&version)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(call_err("UpdateAlias", &format!("{res}:{alias}")))
+            let alias_res = format!("{res}:{alias}");
+            // Update when the alias exists, or when an interrupted run created it after we
+            // looked; create it otherwise.
+            let update = if st.has_alias.get(name).copied().unwrap_or(false) {
+                true
             } else {
                 match aws
                     .lambda
@@ -253,21 +247,21 @@ async fn run(
                     .send()
                     .await
                 {
-                    Ok(_) => Ok(()),
-                    Err(e) if is_code(&e, &["ResourceConflictException"]) => aws
-                        .lambda
-                        .update_alias()
-                        .function_name(name)
-                        .name(alias)
-                        .function_version(&version)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(call_err("UpdateAlias", &format!("{res}:{alias}"))),
-                    Err(e) => Err(call_err("CreateAlias", &format!("{res}:{alias}"))(e)),
+                    Ok(_) => false,
+                    Err(e) if is_code(&e, &["ResourceConflictException"]) => true,
+                    Err(e) => return Err(call_err("CreateAlias", &alias_res)(e)),
                 }
             };
-            moved?;
+            if update {
+                aws.lambda
+                    .update_alias()
+                    .function_name(name)
+                    .name(alias)
+                    .function_version(&version)
+                    .send()
+                    .await
+                    .map_err(call_err("UpdateAlias", &alias_res))?;
+            }
             st.has_alias.insert(name.clone(), true);
             out.versions.insert(function.clone(), version);
         }
@@ -481,7 +475,6 @@ fn storage(c: &crate::plan::FunctionConfig) -> Result<EphemeralStorage, AwsError
 
 async fn create_function(
     aws: &Aws,
-    d: &Desired,
     f: &FunctionSpec,
     name: &str,
     dir: &Path,
@@ -509,7 +502,6 @@ async fn create_function(
         .ephemeral_storage(storage(c)?)
         .set_tags(Some(f.tags.clone().into_iter().collect()))
         .publish(false);
-    let _ = d;
     match retry_iam(|| call.clone().send(), "CreateFunction", &res).await {
         Ok(_) => {}
         // Created by an interrupted run: the next deploy's plan updates it.
