@@ -115,11 +115,17 @@ fn first_deploy_of_the_example_creates_everything_and_a_redeploy_changes_nothing
         .iter()
         .map(|e| e.as_str().unwrap())
         .collect();
-    assert_eq!(endpoints.len(), 3, "{endpoints:?}");
+    assert_eq!(endpoints.len(), 4, "{endpoints:?}");
     assert!(
         endpoints
             .iter()
             .any(|e| e.starts_with("GET - https://") && e.ends_with("/users/{id}")),
+        "{endpoints:?}"
+    );
+    // The REST API's stage is named after the stage, as Serverless v3 does.
+    assert!(
+        endpoints.iter().any(|e| e.starts_with("POST - https://")
+            && e.ends_with(".execute-api.us-east-1.amazonaws.com/dev/users")),
         "{endpoints:?}"
     );
 
@@ -226,6 +232,52 @@ fn first_deploy_of_the_example_creates_everything_and_a_redeploy_changes_nothing
                 .iter()
                 .any(|s| s.stage_name() == Some("$default"))
         );
+
+        // The REST API: tagged, POST /users → createUser's alias through AWS_PROXY, deployed
+        // to stage `dev`, and createUser's alias lets API Gateway invoke it.
+        let v1 = aws_sdk_apigateway::Client::new(&cfg);
+        let apis = v1.get_rest_apis().send().await.unwrap();
+        let api = apis
+            .items()
+            .iter()
+            .find(|a| a.name() == Some("dev-sls-example"))
+            .unwrap();
+        assert_eq!(api.tags().unwrap()["sls:stage"], "dev");
+        let id = api.id().unwrap();
+        let resources = v1.get_resources().rest_api_id(id).send().await.unwrap();
+        let users = resources
+            .items()
+            .iter()
+            .find(|r| r.path() == Some("/users"))
+            .unwrap();
+        let method = v1
+            .get_method()
+            .rest_api_id(id)
+            .resource_id(users.id().unwrap())
+            .http_method("POST")
+            .send()
+            .await
+            .unwrap();
+        let integ = method.method_integration().unwrap();
+        assert_eq!(integ.r#type().unwrap().as_str(), "AWS_PROXY");
+        assert_eq!(integ.http_method(), Some("POST"));
+        let uri = integ.uri().unwrap();
+        assert!(
+            uri.starts_with("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:")
+                && uri.ends_with(":function:sls-example-dev-createUser:live/invocations"),
+            "{uri}"
+        );
+        let stages = v1.get_stages().rest_api_id(id).send().await.unwrap();
+        assert!(stages.item().iter().any(|s| s.stage_name() == Some("dev")));
+        let p = lambda
+            .get_policy()
+            .function_name("sls-example-dev-createUser")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        let p = p.policy().unwrap();
+        assert!(p.contains("sls-restapi") && p.contains(&format!(":{id}/")), "{p}");
     });
 
     // The same config again: nothing to change, and not one changing request.
@@ -585,4 +637,189 @@ fn without_credentials_one_clear_line_before_any_work() {
         err.contains("no AWS credentials found") && err.contains("--aws-profile"),
         "{err}"
     );
+}
+
+const REST: &str = "service: rest
+provider:
+  name: aws
+  runtime: nodejs22.x
+functions:
+  a:
+    handler: a.main
+    reservedConcurrency: 5
+    events:
+      - http:
+          method: get
+          path: items/{id}
+          cors: true
+      - http: POST items
+  b:
+    handler: b.main
+    events:
+      - http: ANY /
+";
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn rest_routes_cors_and_concurrency_are_deployed_changed_and_removed() {
+    let moto = Moto::start();
+    let dir = common::service(REST);
+    write(dir.path(), "a.js", "exports.main = async () => 'a';\n");
+    write(dir.path(), "b.js", "exports.main = async () => 'b';\n");
+    let first = json(&moto, dir.path(), &["deploy"]);
+    let acts = actions(&first);
+    for a in [
+        "createRestApi",
+        "createRestResource",
+        "putRestMethod",
+        "putRestCors",
+        "deployRestApi",
+        "setReservedConcurrency",
+        "addPermission",
+    ] {
+        assert!(acts.contains(&a.to_string()), "{a} missing from {acts:?}");
+    }
+    let endpoints: Vec<&str> = first["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    assert_eq!(endpoints.len(), 3, "{endpoints:?}");
+    assert!(
+        endpoints
+            .iter()
+            .any(|e| e.starts_with("ANY - ") && e.ends_with("/dev/"))
+    );
+
+    let id = rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let v1 = aws_sdk_apigateway::Client::new(&cfg);
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        let apis = v1.get_rest_apis().send().await.unwrap();
+        assert_eq!(apis.items().len(), 1);
+        let id = apis.items()[0].id().unwrap().to_string();
+        let resources = v1.get_resources().rest_api_id(&id).send().await.unwrap();
+        let item = resources
+            .items()
+            .iter()
+            .find(|r| r.path() == Some("/items/{id}"))
+            .unwrap();
+        let options = v1
+            .get_integration()
+            .rest_api_id(&id)
+            .resource_id(item.id().unwrap())
+            .http_method("OPTIONS")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(options.r#type().unwrap().as_str(), "MOCK");
+        let response = v1
+            .get_integration_response()
+            .rest_api_id(&id)
+            .resource_id(item.id().unwrap())
+            .http_method("OPTIONS")
+            .status_code("200")
+            .send()
+            .await
+            .unwrap();
+        let headers = response.response_parameters().unwrap();
+        assert_eq!(
+            headers["method.response.header.Access-Control-Allow-Methods"],
+            "'GET,OPTIONS'"
+        );
+        assert_eq!(
+            headers["method.response.header.Access-Control-Allow-Origin"],
+            "'*'"
+        );
+        let concurrency = lambda
+            .get_function_concurrency()
+            .function_name("rest-dev-a")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(concurrency.reserved_concurrent_executions(), Some(5));
+        id
+    });
+
+    // Everything read back as deployed: nothing to do.
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+
+    // Someone deployed another state to the stage (or a run stopped before deploying): the
+    // stage no longer serves this config, so the next deploy deploys it again.
+    rt().block_on(async {
+        let v1 = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+        v1.create_deployment()
+            .rest_api_id(&id)
+            .stage_name("dev")
+            .description("by hand")
+            .send()
+            .await
+            .unwrap();
+    });
+    let redeploy = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&redeploy), ["deployRestApi"]);
+
+    // Routes moved, one resource tree gone, the concurrency limit dropped.
+    let moved = REST
+        .replace(
+            "      - http:\n          method: get\n          path: items/{id}\n          cors: true\n      - http: POST items\n",
+            "      - http: GET things\n",
+        )
+        .replace("    reservedConcurrency: 5\n", "");
+    fs::write(dir.path().join("serverless.yml"), moved).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        sorted(actions(&doc)),
+        [
+            "createRestResource",
+            "deleteRestResource",
+            "deleteRestResource",
+            "deployRestApi",
+            "putRestMethod",
+            "setReservedConcurrency"
+        ]
+    );
+    rt().block_on(async {
+        let v1 = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+        let resources = v1.get_resources().rest_api_id(&id).send().await.unwrap();
+        let mut paths: Vec<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
+        paths.sort();
+        assert_eq!(paths, ["/", "/things"]);
+    });
+
+    // No http events left: the API and the permissions go, the functions stay.
+    let bare = "service: rest\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n  a:\n    handler: a.main\n  b:\n    handler: b.main\n";
+    fs::write(dir.path().join("serverless.yml"), bare).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        sorted(actions(&doc)),
+        ["deleteRestApi", "removePermission", "removePermission"]
+    );
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let v1 = aws_sdk_apigateway::Client::new(&cfg);
+        assert!(v1.get_rest_apis().send().await.unwrap().items().is_empty());
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        let policy = lambda
+            .get_policy()
+            .function_name("rest-dev-b")
+            .qualifier("live")
+            .send()
+            .await;
+        assert!(
+            policy.as_ref().map_or(true, |p| !p
+                .policy()
+                .unwrap_or_default()
+                .contains("sls-restapi")),
+            "{policy:?}"
+        );
+    });
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }

@@ -105,6 +105,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             }
             d.functions.retain(|f| &f.key == function);
             d.http_api = None;
+            d.rest_api = None;
             Some(function.clone())
         }
         None => None,
@@ -129,19 +130,12 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
                 Step::UpdateFunctionCode { .. }
                     | Step::UpdateFunctionConfiguration { .. }
                     | Step::TagFunction { .. }
+                    | Step::SetReservedConcurrency { .. }
                     | Step::PublishVersion { .. }
             )
         });
     }
     let mut err = std::io::stderr().lock();
-    if !d.rest_routes_not_deployed.is_empty() {
-        writeln!(
-            err,
-            "{}: `http` (REST API) events are not deployed yet; skipped: {} (use `httpApi` events meanwhile)",
-            cx.style.paint("1;33", "warning"),
-            d.rest_routes_not_deployed.join(", ")
-        )?;
-    }
     print_plan(cx, &mut err, &the_plan)?;
     if !the_plan.conflicts.is_empty() {
         return Err(ConflictError(the_plan.conflicts.clone()).into());
@@ -154,23 +148,14 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let human = !cx.global.json;
+    let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
     let outcome = rt.block_on(aws::execute::execute(
         &aws,
         &d,
         &observed,
         &the_plan.steps,
         &out_dir,
-        &mut |step, took| {
-            if human {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "  {} {step} ({:.2} s)",
-                    cx.style.paint("32", "✓"),
-                    took.as_secs_f64()
-                );
-            }
-        },
+        &progress,
     ))?;
     let endpoints = &outcome.endpoints;
     let tally = aws.calls.tally();

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::cli::Context;
 use crate::commands::deploy::{Observation, observe_only};
 use crate::plan;
+use crate::provider::aws;
 
 pub fn run(cx: &Context) -> anyhow::Result<()> {
     let Observation {
@@ -14,10 +15,31 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         observed: o,
         ..
     } = observe_only(cx)?;
-    let endpoints: Vec<String> = match (&d.http_api, o.http_api.as_ref().filter(|a| a.owned)) {
-        (_, Some(api)) => plan::endpoints(api.routes.keys(), &api.endpoint),
-        _ => Vec::new(),
-    };
+    let mut endpoints: Vec<String> = o
+        .http_api
+        .iter()
+        .filter(|a| a.owned)
+        .flat_map(|api| plan::endpoints(api.routes.keys(), &api.endpoint))
+        .collect();
+    // A REST API serves what its stage was deployed with; Lambda-backed methods only.
+    if let Some(api) = o
+        .rest_api
+        .as_ref()
+        .filter(|a| a.owned && a.deployed.is_some())
+    {
+        let routes: Vec<String> = api
+            .resources
+            .iter()
+            .flat_map(|(path, r)| {
+                r.methods
+                    .iter()
+                    .filter(|(_, target)| target.ends_with("/invocations"))
+                    .map(move |(m, _)| format!("{m} {path}"))
+            })
+            .collect();
+        let base = aws::routes::rest_base(&api.id, &d.region, &d.stage);
+        endpoints.extend(plan::endpoints(routes.iter(), &base));
+    }
     let functions: Vec<serde_json::Value> = d
         .functions
         .iter()

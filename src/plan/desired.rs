@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::config::model::{Architecture, Event, Statement};
+use crate::config::model::{Architecture, Event, RestCors, Statement};
 use crate::config::validate::DEFAULT_RUNTIME;
 use crate::package::Manifest;
 
@@ -30,8 +30,7 @@ pub struct Desired {
     pub role: RoleSpec,
     pub functions: Vec<FunctionSpec>,
     pub http_api: Option<HttpApiSpec>,
-    /// `http` (REST API v1) routes, which this version does not deploy yet: reported.
-    pub rest_routes_not_deployed: Vec<String>,
+    pub rest_api: Option<RestApiSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +65,8 @@ pub struct FunctionSpec {
     pub zip: String,
     pub sha256: String,
     pub size: u64,
+    /// `reservedConcurrency`: a setting of the function, not of its versions.
+    pub reserved_concurrency: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +75,74 @@ pub struct HttpApiSpec {
     /// Route key (`GET /users/{id}`) → function key.
     pub routes: BTreeMap<String, String>,
     pub cors: bool,
+}
+
+/// The REST API (v1) of the `http` events: one stage named after the stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestApiSpec {
+    pub name: String,
+    pub stage: String,
+    /// Route (`POST /users/{id}`, `ANY /`) → function key.
+    pub routes: BTreeMap<String, String>,
+    /// Resource path → the headers its `OPTIONS` method answers with (`cors:` on an event).
+    pub cors: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl RestApiSpec {
+    /// Every resource path the routes need, parents included, parents first ("/" excluded).
+    pub fn paths(&self) -> Vec<String> {
+        let mut all = std::collections::BTreeSet::new();
+        for route in self.routes.keys() {
+            let (_, path) = split_route(route);
+            let mut at = String::new();
+            for part in path.split('/').filter(|p| !p.is_empty()) {
+                at.push('/');
+                at.push_str(part);
+                all.insert(at.clone());
+            }
+        }
+        // Sorted by depth then name, so a parent always precedes its children.
+        let mut v: Vec<String> = all.into_iter().collect();
+        v.sort_by_key(|p| (p.matches('/').count(), p.clone()));
+        v
+    }
+}
+
+/// `POST /users` → (`POST`, `/users`).
+pub fn split_route(route: &str) -> (&str, &str) {
+    route.split_once(' ').unwrap_or(("ANY", route))
+}
+
+/// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
+fn rest_cors(c: &RestCors, methods: &[String]) -> BTreeMap<String, String> {
+    let origin = c
+        .origins
+        .as_ref()
+        .map(|o| o.join(","))
+        .or_else(|| c.origin.clone())
+        .unwrap_or_else(|| "*".into());
+    let headers = c.headers.as_ref().map_or_else(
+        || {
+            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent,X-Amzn-Trace-Id"
+                .to_string()
+        },
+        |h| h.join(","),
+    );
+    let mut allowed: Vec<&str> = methods.iter().map(String::as_str).collect();
+    allowed.push("OPTIONS");
+    allowed.sort_unstable();
+    allowed.dedup();
+    let mut m = BTreeMap::new();
+    m.insert("Access-Control-Allow-Origin".into(), origin);
+    m.insert("Access-Control-Allow-Headers".into(), headers);
+    m.insert("Access-Control-Allow-Methods".into(), allowed.join(","));
+    if c.allow_credentials == Some(true) {
+        m.insert("Access-Control-Allow-Credentials".into(), "true".into());
+    }
+    if let Some(age) = c.max_age {
+        m.insert("Access-Control-Max-Age".into(), age.to_string());
+    }
+    m
 }
 
 /// Serverless v3's default function name: `{service}-{stage}-{function}`, shortened
@@ -175,7 +244,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
 
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
-    let mut rest = Vec::new();
+    let mut rest = BTreeMap::new();
+    let mut rest_cors_of: BTreeMap<String, (RestCors, Vec<String>)> = BTreeMap::new();
     for (key, f) in config.functions.iter().flatten() {
         let mut environment: BTreeMap<String, String> = p
             .environment
@@ -236,14 +306,22 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             zip,
             sha256,
             size,
+            reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
         });
         for ev in f.events.iter().flatten() {
             if let Event::Http(h) = ev {
-                rest.push(format!(
-                    "{} /{} ({key})",
-                    h.method.to_uppercase(),
-                    h.path.trim_start_matches('/')
-                ));
+                let method = match h.method.to_uppercase().as_str() {
+                    "*" => "ANY".to_string(),
+                    m => m.to_string(),
+                };
+                let path = format!("/{}", h.path.trim_matches('/'));
+                if let Some(c) = &h.cors {
+                    let entry = rest_cors_of
+                        .entry(path.clone())
+                        .or_insert_with(|| (c.clone(), Vec::new()));
+                    entry.1.push(method.clone());
+                }
+                rest.insert(format!("{method} {path}"), key.clone());
             }
             if let Event::HttpApi(h) = ev {
                 let method = h.method.to_uppercase();
@@ -265,6 +343,20 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         routes,
         cors: p.http_api.as_ref().is_some_and(|h| h.cors.is_some()),
     });
+    let gateway = p.api_gateway.as_ref();
+    let rest_api = (!rest.is_empty()).then(|| RestApiSpec {
+        name: if gateway.and_then(|g| g.should_start_name_with_service) == Some(true) {
+            format!("{service}-{stage}")
+        } else {
+            api_name(&service, stage)
+        },
+        stage: stage.into(),
+        routes: rest,
+        cors: rest_cors_of
+            .into_iter()
+            .map(|(path, (c, methods))| (path, rest_cors(&c, &methods)))
+            .collect(),
+    });
     Desired {
         service,
         stage: stage.into(),
@@ -274,7 +366,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         role,
         functions,
         http_api,
-        rest_routes_not_deployed: rest,
+        rest_api,
     }
 }
 

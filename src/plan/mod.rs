@@ -11,7 +11,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use desired::{Desired, FunctionConfig, FunctionSpec};
+pub use desired::{Desired, FunctionConfig, FunctionSpec, split_route};
 
 /// What exists in AWS for this service and stage.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +21,7 @@ pub struct Observed {
     /// function tagged for this service and stage.
     pub functions: BTreeMap<String, ObservedFunction>,
     pub http_api: Option<ObservedApi>,
+    pub rest_api: Option<ObservedRestApi>,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +44,7 @@ pub struct ObservedFunction {
     pub alias: Option<ObservedVersion>,
     /// Statement ids in the alias' resource policy, with their source ARN.
     pub permissions: BTreeMap<String, String>,
+    pub reserved_concurrency: Option<i32>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,49 @@ pub struct ObservedApi {
     /// Integration id → its target (an alias ARN).
     pub integrations: BTreeMap<String, String>,
     pub has_default_stage: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObservedRestApi {
+    pub id: String,
+    pub owned: bool,
+    /// Resource path (`/` for the root) → its id and methods.
+    pub resources: BTreeMap<String, ObservedResource>,
+    /// The description of the deployment the stage serves; `None` when there is no stage.
+    pub deployed: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ObservedResource {
+    pub id: String,
+    /// HTTP method → what it runs: a Lambda integration URI, or [`cors_signature`] of a
+    /// CORS mock.
+    pub methods: BTreeMap<String, String>,
+}
+
+/// Which API a permission lets invoke a function's alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApiKind {
+    HttpApi,
+    RestApi,
+}
+
+impl ApiKind {
+    /// The permission's statement id: fixed, so granting again replaces rather than adds.
+    pub fn statement_id(self) -> &'static str {
+        match self {
+            ApiKind::HttpApi => "sls-httpapi",
+            ApiKind::RestApi => "sls-restapi",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ApiKind::HttpApi => "HTTP API",
+            ApiKind::RestApi => "REST API",
+        }
+    }
 }
 
 /// One field that changes.
@@ -135,9 +180,49 @@ pub enum Step {
     DeleteRoute {
         route: String,
     },
+    SetReservedConcurrency {
+        function: String,
+        name: String,
+        change: Change,
+    },
+    DeleteHttpApi {
+        name: String,
+    },
+    CreateRestApi {
+        name: String,
+    },
+    CreateRestResource {
+        path: String,
+    },
+    PutRestMethod {
+        route: String,
+        function: String,
+    },
+    PutRestCors {
+        path: String,
+    },
+    DeleteRestMethod {
+        route: String,
+    },
+    DeleteRestResource {
+        path: String,
+    },
+    DeployRestApi {
+        name: String,
+        stage: String,
+    },
+    DeleteRestApi {
+        name: String,
+    },
     AddPermission {
         function: String,
         name: String,
+        api: ApiKind,
+    },
+    RemovePermission {
+        function: String,
+        name: String,
+        api: ApiKind,
     },
 }
 
@@ -178,8 +263,33 @@ impl fmt::Display for Step {
             Step::CreateRoute { route, function } => write!(f, "+ route {route} → {function}"),
             Step::UpdateRoute { route, function } => write!(f, "~ route {route} → {function}"),
             Step::DeleteRoute { route } => write!(f, "- route {route}"),
-            Step::AddPermission { name, .. } => {
-                write!(f, "+ permission: API Gateway may invoke {name}")
+            Step::SetReservedConcurrency { name, change, .. } => {
+                write!(
+                    f,
+                    "~ function {name}: reservedConcurrency {} → {}",
+                    change.from, change.to
+                )
+            }
+            Step::DeleteHttpApi { name } => {
+                write!(f, "- HTTP API {name} (no httpApi events left)")
+            }
+            Step::CreateRestApi { name } => write!(f, "+ REST API {name}"),
+            Step::CreateRestResource { path } => write!(f, "+ REST resource {path}"),
+            Step::PutRestMethod { route, function } => {
+                write!(f, "+ REST method {route} → {function}")
+            }
+            Step::PutRestCors { path } => write!(f, "+ REST method OPTIONS {path} (CORS)"),
+            Step::DeleteRestMethod { route } => write!(f, "- REST method {route}"),
+            Step::DeleteRestResource { path } => write!(f, "- REST resource {path}"),
+            Step::DeployRestApi { name, stage } => {
+                write!(f, "+ REST API {name}: deployment to stage {stage}")
+            }
+            Step::DeleteRestApi { name } => write!(f, "- REST API {name} (no http events left)"),
+            Step::AddPermission { name, api, .. } => {
+                write!(f, "+ permission: {} may invoke {name}", api.label())
+            }
+            Step::RemovePermission { name, api, .. } => {
+                write!(f, "- permission: {} may invoke {name}", api.label())
             }
         }
     }
@@ -214,13 +324,34 @@ impl Plan {
 
 const NOT_OURS: &str = "exists without the sls:service/sls:stage tags of this service";
 
-/// The statement id of the permission that lets the HTTP API invoke a function's alias.
-pub const HTTP_API_PERMISSION: &str = "sls-httpapi";
-
 /// Compares and orders: role, functions (code, configuration, tags, version and alias), the
-/// HTTP API (API, integrations, routes, stage), permissions, then deletions.
+/// HTTP API (API, integrations, routes, stage), the REST API (API, resources, methods,
+/// deployment), permissions, then deletions.
 pub fn plan(d: &Desired, o: &Observed) -> Plan {
     let mut p = Plan::default();
+    plan_role(d, o, &mut p);
+    plan_functions(d, o, &mut p);
+    plan_http_api(d, o, &mut p);
+    plan_rest_api(d, o, &mut p);
+    let wanted: BTreeSet<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
+    for (name, of) in &o.functions {
+        if of.owned && !wanted.contains(name.as_str()) {
+            p.steps.push(Step::DeleteFunction { name: name.clone() });
+        }
+    }
+    // Permissions come after the APIs exist (they name their ids); deletions come last, so
+    // nothing still routed to a function disappears before its route.
+    let rank = |s: &Step| match s {
+        Step::AddPermission { .. } | Step::RemovePermission { .. } => 1,
+        Step::DeleteHttpApi { .. } | Step::DeleteRestApi { .. } => 2,
+        Step::DeleteFunction { .. } => 3,
+        _ => 0,
+    };
+    p.steps.sort_by_key(rank);
+    p
+}
+
+fn plan_role(d: &Desired, o: &Observed, p: &mut Plan) {
     let role_name = &d.role.name;
     let attached: &[String] = match &o.role {
         None => {
@@ -234,7 +365,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 resource: format!("IAM role {role_name}"),
                 reason: NOT_OURS.into(),
             });
-            &[]
+            return;
         }
         Some(r) => {
             if r.policy.as_ref() != Some(&d.role.policy) {
@@ -245,85 +376,120 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
             &r.managed_policies
         }
     };
-    if o.role.as_ref().is_none_or(|r| r.owned) {
-        for m in &d.role.managed_policies {
-            if !attached.contains(m) {
-                p.steps.push(Step::AttachRolePolicy {
-                    name: role_name.clone(),
-                    policy: m.clone(),
-                });
-            }
-        }
-        for m in attached {
-            if !d.role.managed_policies.contains(m) {
-                p.steps.push(Step::DetachRolePolicy {
-                    name: role_name.clone(),
-                    policy: m.clone(),
-                });
-            }
+    for m in &d.role.managed_policies {
+        if !attached.contains(m) {
+            p.steps.push(Step::AttachRolePolicy {
+                name: role_name.clone(),
+                policy: m.clone(),
+            });
         }
     }
+    for m in attached {
+        if !d.role.managed_policies.contains(m) {
+            p.steps.push(Step::DetachRolePolicy {
+                name: role_name.clone(),
+                policy: m.clone(),
+            });
+        }
+    }
+}
 
-    let routed: BTreeSet<&String> = d.http_api.iter().flat_map(|a| a.routes.values()).collect();
-    let api_new = d.http_api.is_some() && o.http_api.as_ref().is_none_or(|a| !a.owned);
+/// For each API kind: the function keys it routes to, and the id of the API we own (`None`
+/// when it will be created, so every permission is granted afresh).
+fn routed<'a>(d: &'a Desired, o: &Observed) -> [(ApiKind, BTreeSet<&'a str>, Option<String>); 2] {
+    let http: BTreeSet<&str> = d
+        .http_api
+        .iter()
+        .flat_map(|a| a.routes.values().map(String::as_str))
+        .collect();
+    let rest: BTreeSet<&str> = d
+        .rest_api
+        .iter()
+        .flat_map(|a| a.routes.values().map(String::as_str))
+        .collect();
+    [
+        (
+            ApiKind::HttpApi,
+            http,
+            o.http_api
+                .as_ref()
+                .filter(|a| a.owned)
+                .map(|a| a.id.clone()),
+        ),
+        (
+            ApiKind::RestApi,
+            rest,
+            o.rest_api
+                .as_ref()
+                .filter(|a| a.owned)
+                .map(|a| a.id.clone()),
+        ),
+    ]
+}
+
+fn plan_functions(d: &Desired, o: &Observed, p: &mut Plan) {
+    let routed = routed(d, o);
     for f in &d.functions {
         let key = f.key.clone();
         let name = f.name.clone();
-        let Some(of) = o.functions.get(&f.name) else {
-            p.steps.push(Step::CreateFunction {
-                function: key.clone(),
-                name: name.clone(),
-            });
-            p.steps.push(Step::PublishVersion {
-                function: key.clone(),
-                name: name.clone(),
-                alias: d.alias.clone(),
-            });
-            if routed.contains(&f.key) {
-                p.steps.push(Step::AddPermission {
-                    function: key,
-                    name,
-                });
-            }
-            continue;
-        };
-        if !of.owned {
+        let of = o.functions.get(&f.name);
+        if of.is_some_and(|of| !of.owned) {
             p.conflicts.push(Conflict {
                 resource: format!("Lambda function {name}"),
                 reason: NOT_OURS.into(),
             });
             continue;
         }
-        if of.sha256 != f.sha256 {
-            p.steps.push(Step::UpdateFunctionCode {
+        match of {
+            None => p.steps.push(Step::CreateFunction {
+                function: key.clone(),
+                name: name.clone(),
+            }),
+            Some(of) => {
+                if of.sha256 != f.sha256 {
+                    p.steps.push(Step::UpdateFunctionCode {
+                        function: key.clone(),
+                        name: name.clone(),
+                        change: Change {
+                            field: "code".into(),
+                            from: of.sha256.clone(),
+                            to: f.sha256.clone(),
+                        },
+                    });
+                }
+                let changes = config_changes(&of.config, &f.config);
+                if !changes.is_empty() {
+                    p.steps.push(Step::UpdateFunctionConfiguration {
+                        function: key.clone(),
+                        name: name.clone(),
+                        changes,
+                    });
+                }
+                if f.tags.iter().any(|(k, v)| of.tags.get(k) != Some(v)) {
+                    p.steps.push(Step::TagFunction {
+                        function: key.clone(),
+                        name: name.clone(),
+                    });
+                }
+            }
+        }
+        let reserved = of.and_then(|of| of.reserved_concurrency);
+        if reserved != f.reserved_concurrency {
+            let show = |c: Option<i32>| c.map_or_else(|| "none".to_string(), |c| c.to_string());
+            p.steps.push(Step::SetReservedConcurrency {
                 function: key.clone(),
                 name: name.clone(),
                 change: Change {
-                    field: "code".into(),
-                    from: of.sha256.clone(),
-                    to: f.sha256.clone(),
+                    field: "reservedConcurrency".into(),
+                    from: show(reserved),
+                    to: show(f.reserved_concurrency),
                 },
-            });
-        }
-        let changes = config_changes(&of.config, &f.config);
-        if !changes.is_empty() {
-            p.steps.push(Step::UpdateFunctionConfiguration {
-                function: key.clone(),
-                name: name.clone(),
-                changes,
-            });
-        }
-        if f.tags.iter().any(|(k, v)| of.tags.get(k) != Some(v)) {
-            p.steps.push(Step::TagFunction {
-                function: key.clone(),
-                name: name.clone(),
             });
         }
         // The alias' version, not $LATEST, is what runs: a deploy interrupted after updating
         // $LATEST still publishes and moves the alias when re-run.
         let current = of
-            .alias
-            .as_ref()
+            .and_then(|of| of.alias.as_ref())
             .is_some_and(|v| v.sha256 == f.sha256 && v.config == f.config);
         if !current {
             p.steps.push(Step::PublishVersion {
@@ -332,100 +498,215 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 alias: d.alias.clone(),
             });
         }
-        // Missing, or naming another API (one replaced since): grant it again.
-        let api_id = o.http_api.as_ref().map_or("", |a| a.id.as_str());
-        let granted = !api_new
-            && of
-                .permissions
-                .get(HTTP_API_PERMISSION)
-                .is_some_and(|source| source.contains(&format!(":{api_id}/")));
-        if routed.contains(&f.key) && !granted {
-            p.steps.push(Step::AddPermission {
-                function: key,
-                name,
+        for (api, keys, api_id) in &routed {
+            let granted = of.and_then(|of| of.permissions.get(api.statement_id()));
+            // Missing, or naming another API (one replaced since): grant it again.
+            let current = granted.is_some_and(|source| {
+                api_id
+                    .as_ref()
+                    .is_some_and(|id| source.contains(&format!(":{id}/")))
             });
-        }
-    }
-
-    if let Some(api) = &d.http_api {
-        let observed = o.http_api.as_ref().filter(|a| a.owned);
-        if let Some(a) = o.http_api.as_ref().filter(|a| !a.owned) {
-            p.conflicts.push(Conflict {
-                resource: format!("HTTP API {} ({})", api.name, a.id),
-                reason: NOT_OURS.into(),
-            });
-        }
-        if observed.is_none() {
-            p.steps.push(Step::CreateHttpApi {
-                name: api.name.clone(),
-            });
-        }
-        let wanted_fns: BTreeSet<&String> = api.routes.values().collect();
-        for fk in &wanted_fns {
-            let target = alias_arn_suffix(d, fk);
-            let has =
-                observed.is_some_and(|a| a.integrations.values().any(|u| u.ends_with(&target)));
-            if !has {
-                p.steps.push(Step::CreateIntegration {
-                    function: (*fk).clone(),
+            if keys.contains(f.key.as_str()) && !current {
+                p.steps.push(Step::AddPermission {
+                    function: key.clone(),
+                    name: name.clone(),
+                    api: *api,
+                });
+            } else if !keys.contains(f.key.as_str()) && granted.is_some() {
+                p.steps.push(Step::RemovePermission {
+                    function: key.clone(),
+                    name: name.clone(),
+                    api: *api,
                 });
             }
         }
-        for (route, fk) in &api.routes {
-            let target = alias_arn_suffix(d, fk);
-            match observed.and_then(|a| a.routes.get(route).map(|r| (a, r))) {
-                None => p.steps.push(Step::CreateRoute {
-                    route: route.clone(),
-                    function: fk.clone(),
-                }),
-                Some((a, (_, integ))) => {
-                    let points = integ
-                        .as_ref()
-                        .and_then(|i| a.integrations.get(i))
-                        .is_some_and(|u| u.ends_with(&target));
-                    if !points {
-                        p.steps.push(Step::UpdateRoute {
-                            route: route.clone(),
-                            function: fk.clone(),
-                        });
-                    }
-                }
-            }
+    }
+}
+
+fn plan_http_api(d: &Desired, o: &Observed, p: &mut Plan) {
+    let observed = o.http_api.as_ref().filter(|a| a.owned);
+    let Some(api) = &d.http_api else {
+        if observed.is_some() {
+            p.steps.push(Step::DeleteHttpApi {
+                name: desired::api_name(&d.service, &d.stage),
+            });
         }
-        if let Some(a) = observed {
-            for route in a.routes.keys() {
-                if !api.routes.contains_key(route) {
-                    p.steps.push(Step::DeleteRoute {
+        return;
+    };
+    if let Some(a) = o.http_api.as_ref().filter(|a| !a.owned) {
+        p.conflicts.push(Conflict {
+            resource: format!("HTTP API {} ({})", api.name, a.id),
+            reason: NOT_OURS.into(),
+        });
+    }
+    if observed.is_none() {
+        p.steps.push(Step::CreateHttpApi {
+            name: api.name.clone(),
+        });
+    }
+    let wanted_fns: BTreeSet<&String> = api.routes.values().collect();
+    for fk in &wanted_fns {
+        let target = alias_arn_suffix(d, fk);
+        let has = observed.is_some_and(|a| a.integrations.values().any(|u| u.ends_with(&target)));
+        if !has {
+            p.steps.push(Step::CreateIntegration {
+                function: (*fk).clone(),
+            });
+        }
+    }
+    for (route, fk) in &api.routes {
+        let target = alias_arn_suffix(d, fk);
+        match observed.and_then(|a| a.routes.get(route).map(|r| (a, r))) {
+            None => p.steps.push(Step::CreateRoute {
+                route: route.clone(),
+                function: fk.clone(),
+            }),
+            Some((a, (_, integ))) => {
+                let points = integ
+                    .as_ref()
+                    .and_then(|i| a.integrations.get(i))
+                    .is_some_and(|u| u.ends_with(&target));
+                if !points {
+                    p.steps.push(Step::UpdateRoute {
                         route: route.clone(),
+                        function: fk.clone(),
                     });
                 }
             }
         }
-        if !observed.is_some_and(|a| a.has_default_stage) {
-            p.steps.push(Step::CreateHttpStage {
-                api: api.name.clone(),
+    }
+    if let Some(a) = observed {
+        for route in a.routes.keys() {
+            if !api.routes.contains_key(route) {
+                p.steps.push(Step::DeleteRoute {
+                    route: route.clone(),
+                });
+            }
+        }
+    }
+    if !observed.is_some_and(|a| a.has_default_stage) {
+        p.steps.push(Step::CreateHttpStage {
+            api: api.name.clone(),
+        });
+    }
+}
+
+fn plan_rest_api(d: &Desired, o: &Observed, p: &mut Plan) {
+    let observed = o.rest_api.as_ref().filter(|a| a.owned);
+    let Some(api) = &d.rest_api else {
+        if observed.is_some() {
+            p.steps.push(Step::DeleteRestApi {
+                name: desired::api_name(&d.service, &d.stage),
+            });
+        }
+        return;
+    };
+    if let Some(a) = o.rest_api.as_ref().filter(|a| !a.owned) {
+        p.conflicts.push(Conflict {
+            resource: format!("REST API {} ({})", api.name, a.id),
+            reason: NOT_OURS.into(),
+        });
+    }
+    let before = p.steps.len();
+    if observed.is_none() {
+        p.steps.push(Step::CreateRestApi {
+            name: api.name.clone(),
+        });
+    }
+    let resource = |path: &str| observed.and_then(|a| a.resources.get(path));
+    let paths = api.paths();
+    for path in &paths {
+        if resource(path).is_none() {
+            p.steps
+                .push(Step::CreateRestResource { path: path.clone() });
+        }
+    }
+    for (route, fk) in &api.routes {
+        let (method, path) = split_route(route);
+        let target = format!("{}/invocations", alias_arn_suffix(d, fk));
+        let current = resource(path)
+            .and_then(|r| r.methods.get(method))
+            .is_some_and(|uri| uri.ends_with(&target));
+        if !current {
+            p.steps.push(Step::PutRestMethod {
+                route: route.clone(),
+                function: fk.clone(),
             });
         }
     }
-
-    let wanted: BTreeSet<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
-    for (name, of) in &o.functions {
-        if of.owned && !wanted.contains(name.as_str()) {
-            p.steps.push(Step::DeleteFunction { name: name.clone() });
+    for (path, headers) in &api.cors {
+        if resource(path).and_then(|r| r.methods.get("OPTIONS")) != Some(&cors_signature(headers)) {
+            p.steps.push(Step::PutRestCors { path: path.clone() });
         }
     }
-    // Permissions come after the API exists: they name its id.
-    let (perms, rest): (Vec<Step>, Vec<Step>) = p
-        .steps
-        .into_iter()
-        .partition(|s| matches!(s, Step::AddPermission { .. }));
-    let (deletes, mut rest): (Vec<Step>, Vec<Step>) = rest
-        .into_iter()
-        .partition(|s| matches!(s, Step::DeleteFunction { .. }));
-    rest.extend(perms);
-    rest.extend(deletes);
-    p.steps = rest;
-    p
+    if let Some(a) = observed {
+        let mut wanted: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+        wanted.insert("/");
+        // Children before parents: API Gateway deletes a resource's children with it, but
+        // naming each one keeps every step meaningful on endpoints that do not (moto).
+        let mut gone: Vec<&String> = a
+            .resources
+            .keys()
+            .filter(|path| !wanted.contains(path.as_str()))
+            .collect();
+        gone.sort_by_key(|path| std::cmp::Reverse((path.matches('/').count(), *path)));
+        for path in gone {
+            p.steps
+                .push(Step::DeleteRestResource { path: path.clone() });
+        }
+        for (path, r) in &a.resources {
+            if !wanted.contains(path.as_str()) {
+                continue;
+            }
+            for method in r.methods.keys() {
+                let route = format!("{method} {path}");
+                let keep = if method == "OPTIONS" {
+                    api.cors.contains_key(path) || api.routes.contains_key(&route)
+                } else {
+                    api.routes.contains_key(&route)
+                };
+                if !keep {
+                    p.steps.push(Step::DeleteRestMethod { route });
+                }
+            }
+        }
+    }
+    // A REST API serves only what was deployed: deploy after any change, and whenever the
+    // stage serves something other than this config (an interrupted run, a manual deploy).
+    let deployed = observed.and_then(|a| a.deployed.as_deref());
+    if p.steps.len() > before || deployed != Some(rest_deployment_description(d).as_str()) {
+        p.steps.push(Step::DeployRestApi {
+            name: api.name.clone(),
+            stage: api.stage.clone(),
+        });
+    }
+}
+
+/// How a CORS mock method is recognised: its response headers, in a stable order.
+pub fn cors_signature(headers: &BTreeMap<String, String>) -> String {
+    let parts: Vec<String> = headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("MOCK {}", parts.join(";"))
+}
+
+/// The description given to a REST deployment: a digest of the routes, their targets and the
+/// CORS headers, so a plan can tell whether the stage serves the current config.
+pub fn rest_deployment_description(d: &Desired) -> String {
+    use sha2::{Digest, Sha256};
+    let Some(api) = &d.rest_api else {
+        return String::new();
+    };
+    let mut h = Sha256::new();
+    for (route, fk) in &api.routes {
+        h.update(format!("{route}\t{}\n", alias_arn_suffix(d, fk)));
+    }
+    for (path, headers) in &api.cors {
+        h.update(format!("{path}\t{}\n", cors_signature(headers)));
+    }
+    let hex: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sls {hex}")
 }
 
 /// `METHOD - URL` lines, as Serverless v3 prints endpoints, for the route keys of an HTTP API.

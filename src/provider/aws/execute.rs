@@ -1,8 +1,11 @@
-//! Carries out a plan, step by step in the plan's order. Every step is safe to repeat, so a
-//! deploy interrupted anywhere converges when it is run again.
+//! Carries out a plan. Every step is safe to repeat, so a deploy interrupted anywhere converges
+//! when it is run again.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
@@ -10,12 +13,16 @@ use aws_sdk_lambda::types::{Architecture, Environment, EphemeralStorage, Functio
 use serde::Serialize;
 
 use super::observe::policy_name;
+use super::routes;
 use super::{Aws, AwsError, account_of, call_err, is_code};
-use crate::plan::{Desired, FunctionSpec, HTTP_API_PERMISSION, Observed, Step};
+use crate::plan::{Desired, FunctionSpec, Observed, Step};
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
 const IAM_WAIT: Duration = Duration::from_secs(150);
+/// How many functions are created or updated at once: enough to hide latency, few enough to
+/// stay far from Lambda's control-plane rate limits.
+const FUNCTION_PARALLELISM: usize = 4;
 
 /// What a deploy leaves behind, for the summary and `--json`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -25,67 +32,162 @@ pub struct Outcome {
     pub versions: BTreeMap<String, String>,
 }
 
-struct State {
-    role_arn: Option<String>,
-    api_id: Option<String>,
-    endpoint: Option<String>,
-    /// Function key → integration id.
-    integrations: HashMap<String, String>,
-    routes: HashMap<String, String>,
-    has_alias: HashMap<String, bool>,
+/// Told when each step starts and ends, to show progress. Called from one thread.
+pub trait Progress {
+    fn started(&self, index: usize, step: &Step);
+    fn finished(&self, index: usize, step: &Step, took: Duration);
 }
 
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, AwsError>> + 'a>>;
+
+/// Runs the plan in three phases: the role; each function's steps (functions in parallel, a
+/// function's own steps in order); then the APIs, permissions and deletions in plan order.
 pub async fn execute(
     aws: &Aws,
     d: &Desired,
     o: &Observed,
     steps: &[Step],
     artifacts_dir: &Path,
-    on_step: &mut dyn FnMut(&Step, Duration),
+    progress: &dyn Progress,
 ) -> Result<Outcome, AwsError> {
-    let mut st = State {
-        role_arn: o.role.as_ref().map(|r| r.arn.clone()),
-        api_id: o
-            .http_api
-            .as_ref()
-            .filter(|a| a.owned)
-            .map(|a| a.id.clone()),
-        endpoint: o
-            .http_api
-            .as_ref()
-            .filter(|a| a.owned)
-            .map(|a| a.endpoint.clone()),
-        integrations: HashMap::new(),
-        routes: HashMap::new(),
+    let timed = async |i: usize, step: &Step, work: Boxed<'_, ()>| {
+        progress.started(i, step);
+        let started = Instant::now();
+        work.await?;
+        progress.finished(i, step, started.elapsed());
+        Ok::<(), AwsError>(())
+    };
+    let mut role_arn = o.role.as_ref().map(|r| r.arn.clone());
+    let mut functions: Vec<(String, Vec<(usize, &Step)>)> = Vec::new();
+    let mut later = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        if let Some(key) = function_of(step) {
+            match functions.iter_mut().find(|(k, _)| k == key) {
+                Some((_, g)) => g.push((i, step)),
+                None => functions.push((key.to_string(), vec![(i, step)])),
+            }
+        } else if is_role_step(step) {
+            if let Step::CreateRole { name } = step {
+                progress.started(i, step);
+                let started = Instant::now();
+                role_arn = Some(create_role(aws, d, name).await?);
+                progress.finished(i, step, started.elapsed());
+            } else {
+                timed(i, step, Box::pin(role_step(aws, d, step))).await?;
+            }
+        } else {
+            later.push((i, step));
+        }
+    }
+
+    let fx = FunctionContext {
+        aws,
+        d,
+        dir: artifacts_dir,
+        role_arn: role_arn.clone(),
         has_alias: o
             .functions
             .iter()
             .map(|(n, f)| (n.clone(), f.alias.is_some()))
             .collect(),
     };
-    if let Some(api) = o.http_api.as_ref().filter(|a| a.owned) {
-        for f in &d.functions {
-            let suffix = crate::plan::alias_arn_suffix(d, &f.key);
-            if let Some((id, _)) = api.integrations.iter().find(|(_, u)| u.ends_with(&suffix)) {
-                st.integrations.insert(f.key.clone(), id.clone());
+    let fx = &fx;
+    let pipelines: Vec<Boxed<'_, Option<String>>> = functions
+        .iter()
+        .map(|(_, group)| {
+            Box::pin(async move {
+                let mut version = None;
+                for &(i, step) in group {
+                    progress.started(i, step);
+                    let started = Instant::now();
+                    if let Some(v) = function_step(fx, step).await? {
+                        version = Some(v);
+                    }
+                    progress.finished(i, step, started.elapsed());
+                }
+                Ok(version)
+            }) as Boxed<'_, Option<String>>
+        })
+        .collect();
+    let mut outcome = Outcome::default();
+    for ((key, _), result) in functions
+        .iter()
+        .zip(bounded(pipelines, FUNCTION_PARALLELISM).await)
+    {
+        if let Some(v) = result? {
+            outcome.versions.insert(key.clone(), v);
+        }
+    }
+
+    let mut st = routes::State::new(d, o, role_arn);
+    for (i, step) in later {
+        timed(i, step, Box::pin(routes::run(aws, d, o, step, &mut st))).await?;
+    }
+    outcome.endpoints = st.endpoints(aws, d);
+    Ok(outcome)
+}
+
+/// Polls the futures on the current task, at most `limit` at a time, and returns their
+/// results in order. Every started future runs to its end, so no function is left midway.
+async fn bounded<'a, T>(futures: Vec<Boxed<'a, T>>, limit: usize) -> Vec<Result<T, AwsError>> {
+    let n = futures.len();
+    let mut waiting = futures.into_iter().enumerate();
+    let mut running: Vec<(usize, Boxed<'a, T>)> = Vec::new();
+    let mut results: Vec<Option<Result<T, AwsError>>> = (0..n).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        loop {
+            while running.len() < limit.max(1) {
+                match waiting.next() {
+                    Some(f) => running.push(f),
+                    None => break,
+                }
+            }
+            let before = running.len();
+            let mut i = 0;
+            while i < running.len() {
+                if let Poll::Ready(r) = running[i].1.as_mut().poll(cx) {
+                    results[running[i].0] = Some(r);
+                    drop(running.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            // Something finished: start the next ones at once rather than on the next wake.
+            if running.len() == before || waiting.len() == 0 {
+                break;
             }
         }
-        st.routes = api
-            .routes
-            .iter()
-            .map(|(k, (id, _))| (k.clone(), id.clone()))
-            .collect();
+        if running.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
+}
+
+fn is_role_step(s: &Step) -> bool {
+    matches!(
+        s,
+        Step::CreateRole { .. }
+            | Step::UpdateRolePolicy { .. }
+            | Step::AttachRolePolicy { .. }
+            | Step::DetachRolePolicy { .. }
+    )
+}
+
+/// The function key of a step that changes one function only (and nothing else).
+fn function_of(s: &Step) -> Option<&str> {
+    match s {
+        Step::CreateFunction { function, .. }
+        | Step::UpdateFunctionCode { function, .. }
+        | Step::UpdateFunctionConfiguration { function, .. }
+        | Step::TagFunction { function, .. }
+        | Step::SetReservedConcurrency { function, .. }
+        | Step::PublishVersion { function, .. } => Some(function),
+        _ => None,
     }
-    let mut outcome = Outcome::default();
-    for step in steps {
-        let started = Instant::now();
-        run(aws, d, step, artifacts_dir, &mut st, &mut outcome).await?;
-        on_step(step, started.elapsed());
-    }
-    if let (Some(api), Some(endpoint)) = (&d.http_api, &st.endpoint) {
-        outcome.endpoints = crate::plan::endpoints(api.routes.keys(), endpoint);
-    }
-    Ok(outcome)
 }
 
 fn spec<'a>(d: &'a Desired, key: &str) -> &'a FunctionSpec {
@@ -95,63 +197,48 @@ fn spec<'a>(d: &'a Desired, key: &str) -> &'a FunctionSpec {
         .expect("the plan names desired functions")
 }
 
-fn function_arn(aws: &Aws, st: &State, name: &str) -> String {
-    let account = st
-        .role_arn
-        .as_deref()
-        .and_then(account_of)
-        .unwrap_or("000000000000");
-    format!("arn:aws:lambda:{}:{account}:function:{name}", aws.region)
+/// The role's ARN after creating it (or finding it created by an interrupted run), with its
+/// inline policy in place.
+async fn create_role(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> {
+    let res = format!("IAM role {name}");
+    let tags: Vec<aws_sdk_iam::types::Tag> = d
+        .tags
+        .iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect();
+    let created = aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(TRUST_POLICY)
+        .set_tags(Some(tags))
+        .send()
+        .await;
+    let arn = match created {
+        Ok(r) => r.role().map(|r| r.arn().to_string()),
+        Err(e) if is_code(&e, &["EntityAlreadyExists"]) => aws
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(call_err("GetRole", &res))?
+            .role()
+            .map(|r| r.arn().to_string()),
+        Err(e) => return Err(call_err("CreateRole", &res)(e)),
+    };
+    put_policy(aws, d).await?;
+    arn.ok_or_else(|| AwsError::Other(format!("{res}: no ARN in the answer")))
 }
 
-async fn run(
-    aws: &Aws,
-    d: &Desired,
-    step: &Step,
-    dir: &Path,
-    st: &mut State,
-    out: &mut Outcome,
-) -> Result<(), AwsError> {
+async fn role_step(aws: &Aws, d: &Desired, step: &Step) -> Result<(), AwsError> {
     match step {
-        Step::CreateRole { name } => {
-            let res = format!("IAM role {name}");
-            let tags: Vec<aws_sdk_iam::types::Tag> = d
-                .tags
-                .iter()
-                .filter_map(|(k, v)| {
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .ok()
-                })
-                .collect();
-            let created = aws
-                .iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(TRUST_POLICY)
-                .set_tags(Some(tags))
-                .send()
-                .await;
-            let arn = match created {
-                Ok(r) => r.role().map(|r| r.arn().to_string()),
-                // Created by an interrupted run: carry on with it.
-                Err(e) if is_code(&e, &["EntityAlreadyExists"]) => aws
-                    .iam
-                    .get_role()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .map_err(call_err("GetRole", &res))?
-                    .role()
-                    .map(|r| r.arn().to_string()),
-                Err(e) => return Err(call_err("CreateRole", &res)(e)),
-            };
-            st.role_arn = arn;
-            put_policy(aws, d).await?;
-        }
-        Step::UpdateRolePolicy { .. } => put_policy(aws, d).await?,
         Step::AttachRolePolicy { name, policy } => {
             aws.iam
                 .attach_role_policy()
@@ -170,26 +257,44 @@ async fn run(
                 .await
                 .map_err(call_err("DetachRolePolicy", &format!("IAM role {name}")))?;
         }
+        _ => put_policy(aws, d).await?,
+    }
+    Ok(())
+}
+
+struct FunctionContext<'a> {
+    aws: &'a Aws,
+    d: &'a Desired,
+    dir: &'a Path,
+    role_arn: Option<String>,
+    has_alias: HashMap<String, bool>,
+}
+
+/// One function step; a published version is returned.
+async fn function_step(fx: &FunctionContext<'_>, step: &Step) -> Result<Option<String>, AwsError> {
+    let (aws, d) = (fx.aws, fx.d);
+    match step {
         Step::CreateFunction { function, name } => {
-            create_function(aws, spec(d, function), name, dir, st).await?
+            create_function(fx, spec(d, function), name).await?
         }
         Step::UpdateFunctionCode { function, name, .. } => {
             let f = spec(d, function);
-            let res = format!("Lambda function {name}");
             aws.lambda
                 .update_function_code()
                 .function_name(name)
-                .zip_file(zip_bytes(dir, f)?)
+                .zip_file(zip_bytes(fx.dir, f)?)
                 .send()
                 .await
-                .map_err(call_err("UpdateFunctionCode", &res))?;
+                .map_err(call_err(
+                    "UpdateFunctionCode",
+                    &format!("Lambda function {name}"),
+                ))?;
             wait_updated(aws, name).await?;
         }
         Step::UpdateFunctionConfiguration { function, name, .. } => {
-            let f = spec(d, function);
-            let c = &f.config;
+            let c = &spec(d, function).config;
             let res = format!("Lambda function {name}");
-            let mut call = aws
+            let call = aws
                 .lambda
                 .update_function_configuration()
                 .function_name(name)
@@ -199,10 +304,8 @@ async fn run(
                 .timeout(c.timeout)
                 .description(&c.description)
                 .environment(env(c))
-                .ephemeral_storage(storage(c)?);
-            if let Some(arn) = &st.role_arn {
-                call = call.role(arn);
-            }
+                .ephemeral_storage(storage(c)?)
+                .set_role(fx.role_arn.clone());
             retry_iam(|| call.clone().send(), "UpdateFunctionConfiguration", &res).await?;
             wait_updated(aws, name).await?;
         }
@@ -210,11 +313,33 @@ async fn run(
             let f = spec(d, function);
             aws.lambda
                 .tag_resource()
-                .resource(function_arn(aws, st, name))
+                .resource(function_arn(aws, fx.role_arn.as_deref(), name))
                 .set_tags(Some(f.tags.clone().into_iter().collect()))
                 .send()
                 .await
                 .map_err(call_err("TagResource", &format!("Lambda function {name}")))?;
+        }
+        Step::SetReservedConcurrency { function, name, .. } => {
+            let res = format!("Lambda function {name}");
+            match spec(d, function).reserved_concurrency {
+                Some(n) => {
+                    aws.lambda
+                        .put_function_concurrency()
+                        .function_name(name)
+                        .reserved_concurrent_executions(n)
+                        .send()
+                        .await
+                        .map_err(call_err("PutFunctionConcurrency", &res))?;
+                }
+                None => {
+                    aws.lambda
+                        .delete_function_concurrency()
+                        .function_name(name)
+                        .send()
+                        .await
+                        .map_err(call_err("DeleteFunctionConcurrency", &res))?;
+                }
+            }
         }
         Step::PublishVersion {
             function,
@@ -232,191 +357,54 @@ async fn run(
                 .await
                 .map_err(call_err("PublishVersion", &res))?;
             let version = v.version().unwrap_or("1").to_string();
-            let alias_res = format!("{res}:{alias}");
-            // Update when the alias exists, or when an interrupted run created it after we
-            // looked; create it otherwise.
-            let update = if st.has_alias.get(name).copied().unwrap_or(false) {
-                true
-            } else {
-                match aws
-                    .lambda
-                    .create_alias()
-                    .function_name(name)
-                    .name(alias)
-                    .function_version(&version)
-                    .send()
-                    .await
-                {
-                    Ok(_) => false,
-                    Err(e) if is_code(&e, &["ResourceConflictException"]) => true,
-                    Err(e) => return Err(call_err("CreateAlias", &alias_res)(e)),
-                }
-            };
-            if update {
-                aws.lambda
-                    .update_alias()
-                    .function_name(name)
-                    .name(alias)
-                    .function_version(&version)
-                    .send()
-                    .await
-                    .map_err(call_err("UpdateAlias", &alias_res))?;
-            }
-            st.has_alias.insert(name.clone(), true);
-            out.versions.insert(function.clone(), version);
+            point_alias(aws, name, alias, &version, fx.has_alias.get(name).copied()).await?;
+            return Ok(Some(version));
         }
-        Step::DeleteFunction { name } => delete_function(aws, name).await?,
-        Step::CreateHttpApi { name } => {
-            let mut call = aws
-                .apigw2
-                .create_api()
-                .name(name)
-                .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
-                .set_tags(Some(d.tags.clone().into_iter().collect()));
-            if d.http_api.as_ref().is_some_and(|a| a.cors) {
-                call = call.cors_configuration(
-                    aws_sdk_apigatewayv2::types::Cors::builder()
-                        .allow_origins("*")
-                        .allow_headers("Content-Type")
-                        .allow_headers("Authorization")
-                        .allow_headers("X-Amz-Date")
-                        .allow_headers("X-Api-Key")
-                        .allow_headers("X-Amz-Security-Token")
-                        .allow_methods("*")
-                        .build(),
-                );
-            }
-            let api = call
-                .send()
-                .await
-                .map_err(call_err("CreateApi", &format!("HTTP API {name}")))?;
-            st.api_id = api.api_id().map(str::to_string);
-            st.endpoint = api.api_endpoint().map(str::to_string);
-        }
-        Step::CreateHttpStage { api } => {
-            let id = st.api_id.clone().unwrap_or_default();
-            match aws
-                .apigw2
-                .create_stage()
-                .api_id(&id)
-                .stage_name("$default")
-                .auto_deploy(true)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_code(&e, &["ConflictException"]) => {}
-                Err(e) => return Err(call_err("CreateStage", &format!("HTTP API {api}"))(e)),
-            }
-        }
-        Step::CreateIntegration { function } => {
-            let f = spec(d, function);
-            let id = st.api_id.clone().unwrap_or_default();
-            let uri = format!("{}:{}", function_arn(aws, st, &f.name), d.alias);
-            let integ = aws
-                .apigw2
-                .create_integration()
-                .api_id(&id)
-                .integration_type(aws_sdk_apigatewayv2::types::IntegrationType::AwsProxy)
-                .integration_uri(uri)
-                .payload_format_version("2.0")
-                .send()
-                .await
-                .map_err(call_err("CreateIntegration", &format!("HTTP API {id}")))?;
-            st.integrations.insert(
-                function.clone(),
-                integ.integration_id().unwrap_or_default().to_string(),
-            );
-        }
-        Step::CreateRoute { route, function } | Step::UpdateRoute { route, function } => {
-            let id = st.api_id.clone().unwrap_or_default();
-            let target = format!(
-                "integrations/{}",
-                st.integrations.get(function).cloned().unwrap_or_default()
-            );
-            let res = format!("route {route} of HTTP API {id}");
-            match st.routes.get(route) {
-                Some(route_id) => {
-                    aws.apigw2
-                        .update_route()
-                        .api_id(&id)
-                        .route_id(route_id)
-                        .target(target)
-                        .send()
-                        .await
-                        .map_err(call_err("UpdateRoute", &res))?;
-                }
-                None => {
-                    let r = aws
-                        .apigw2
-                        .create_route()
-                        .api_id(&id)
-                        .route_key(route)
-                        .target(target)
-                        .send()
-                        .await
-                        .map_err(call_err("CreateRoute", &res))?;
-                    st.routes
-                        .insert(route.clone(), r.route_id().unwrap_or_default().to_string());
-                }
-            }
-        }
-        Step::DeleteRoute { route } => {
-            let id = st.api_id.clone().unwrap_or_default();
-            if let Some(route_id) = st.routes.remove(route) {
-                aws.apigw2
-                    .delete_route()
-                    .api_id(&id)
-                    .route_id(route_id)
-                    .send()
-                    .await
-                    .map_err(call_err(
-                        "DeleteRoute",
-                        &format!("route {route} of HTTP API {id}"),
-                    ))?;
-            }
-        }
-        Step::AddPermission { name, .. } => {
-            let res = format!("Lambda function {name}:{}", d.alias);
-            let account = st
-                .role_arn
-                .as_deref()
-                .and_then(account_of)
-                .unwrap_or("000000000000")
-                .to_string();
-            let source = format!(
-                "arn:aws:execute-api:{}:{account}:{}/*",
-                aws.region,
-                st.api_id.clone().unwrap_or_default()
-            );
-            // Replace rather than add twice: the statement id is fixed.
-            match aws
-                .lambda
-                .remove_permission()
-                .function_name(name)
-                .qualifier(&d.alias)
-                .statement_id(HTTP_API_PERMISSION)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_code(&e, &["ResourceNotFoundException"]) => {}
-                Err(e) => return Err(call_err("RemovePermission", &res)(e)),
-            }
-            aws.lambda
-                .add_permission()
-                .function_name(name)
-                .qualifier(&d.alias)
-                .statement_id(HTTP_API_PERMISSION)
-                .action("lambda:InvokeFunction")
-                .principal("apigateway.amazonaws.com")
-                .source_arn(source)
-                .send()
-                .await
-                .map_err(call_err("AddPermission", &res))?;
+        _ => unreachable!("only function steps reach function_step"),
+    }
+    Ok(None)
+}
+
+/// Creates the alias or moves it. `exists` is what observing said; an interrupted run may
+/// have created the alias since, so a conflict on create falls back to an update.
+async fn point_alias(
+    aws: &Aws,
+    name: &str,
+    alias: &str,
+    version: &str,
+    exists: Option<bool>,
+) -> Result<(), AwsError> {
+    let res = format!("Lambda function {name}:{alias}");
+    if exists != Some(true) {
+        match aws
+            .lambda
+            .create_alias()
+            .function_name(name)
+            .name(alias)
+            .function_version(version)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if is_code(&e, &["ResourceConflictException"]) => {}
+            Err(e) => return Err(call_err("CreateAlias", &res)(e)),
         }
     }
+    aws.lambda
+        .update_alias()
+        .function_name(name)
+        .name(alias)
+        .function_version(version)
+        .send()
+        .await
+        .map_err(call_err("UpdateAlias", &res))?;
     Ok(())
+}
+
+/// A function's ARN: the account is the role's (same account, and known without a call).
+pub fn function_arn(aws: &Aws, role_arn: Option<&str>, name: &str) -> String {
+    let account = role_arn.and_then(account_of).unwrap_or("000000000000");
+    format!("arn:aws:lambda:{}:{account}:function:{name}", aws.region)
 }
 
 /// Deletes a function; one already gone counts as deleted (a re-run after an interruption).
@@ -474,15 +462,14 @@ fn storage(c: &crate::plan::FunctionConfig) -> Result<EphemeralStorage, AwsError
 }
 
 async fn create_function(
-    aws: &Aws,
+    fx: &FunctionContext<'_>,
     f: &FunctionSpec,
     name: &str,
-    dir: &Path,
-    st: &State,
 ) -> Result<(), AwsError> {
+    let (aws, dir) = (fx.aws, fx.dir);
     let res = format!("Lambda function {name}");
     let c = &f.config;
-    let role = st
+    let role = fx
         .role_arn
         .clone()
         .ok_or_else(|| AwsError::Other(format!("no role for {res}")))?;

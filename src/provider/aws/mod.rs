@@ -5,6 +5,7 @@ pub mod calls;
 pub mod execute;
 pub mod observe;
 pub mod remove;
+pub mod routes;
 
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::ProvideCredentials;
@@ -17,6 +18,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
     pub apigw2: aws_sdk_apigatewayv2::Client,
+    pub apigw: aws_sdk_apigateway::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -108,10 +110,16 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let apigw = aws_sdk_apigateway::Client::from_conf(
+            aws_sdk_apigateway::config::Builder::from(&cfg)
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
             lambda,
             iam,
             apigw2,
+            apigw,
             region: region.to_string(),
             calls,
         })

@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::{Aws, AwsError, call_err, is_code, percent_decode};
 use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, api_name};
 use crate::plan::{
-    Desired, FunctionConfig, Observed, ObservedApi, ObservedFunction, ObservedRole, ObservedVersion,
+    Desired, FunctionConfig, Observed, ObservedApi, ObservedFunction, ObservedResource,
+    ObservedRestApi, ObservedRole, ObservedVersion, cors_signature,
 };
 
 const NOT_FOUND: &[&str] = &[
@@ -54,6 +55,11 @@ pub async fn observe(aws: &Aws, d: &Desired, whole: bool) -> Result<Observed, Aw
         .as_ref()
         .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
     o.http_api = http_api(aws, d, &api).await?;
+    let rest = d
+        .rest_api
+        .as_ref()
+        .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
+    o.rest_api = rest_api(aws, d, &rest).await?;
     Ok(o)
 }
 
@@ -170,6 +176,9 @@ async fn function(
         tags,
         alias: None,
         permissions: BTreeMap::new(),
+        reserved_concurrency: got
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions()),
     };
     if !is_owned {
         return Ok(Some(of));
@@ -354,4 +363,138 @@ async fn http_api(aws: &Aws, d: &Desired, name: &str) -> Result<Option<ObservedA
         .iter()
         .any(|s| s.stage_name() == Some("$default"));
     Ok(Some(o))
+}
+
+async fn rest_api(aws: &Aws, d: &Desired, name: &str) -> Result<Option<ObservedRestApi>, AwsError> {
+    let resource = format!("REST API {name}");
+    let mut position = None;
+    let found = loop {
+        let page = aws
+            .apigw
+            .get_rest_apis()
+            .set_position(position)
+            .limit(500)
+            .send()
+            .await
+            .map_err(call_err("GetRestApis", &resource))?;
+        // Prefer ours when several share the name.
+        let mut candidates: Vec<_> = page
+            .items()
+            .iter()
+            .filter(|a| a.name() == Some(name))
+            .map(|a| {
+                let tags: BTreeMap<String, String> = a
+                    .tags()
+                    .map(|t| t.clone().into_iter().collect())
+                    .unwrap_or_default();
+                (a.id().unwrap_or_default().to_string(), owned(&tags, d))
+            })
+            .collect();
+        candidates.sort_by_key(|(_, owned)| !owned);
+        if let Some(a) = candidates.into_iter().next() {
+            break Some(a);
+        }
+        position = page.position().map(str::to_string);
+        if position.is_none() {
+            break None;
+        }
+    };
+    let Some((id, is_owned)) = found else {
+        return Ok(None);
+    };
+    let mut o = ObservedRestApi {
+        id: id.clone(),
+        owned: is_owned,
+        resources: BTreeMap::new(),
+        deployed: None,
+    };
+    if !is_owned {
+        return Ok(Some(o));
+    }
+    let mut position = None;
+    loop {
+        let page = aws
+            .apigw
+            .get_resources()
+            .rest_api_id(&id)
+            .embed("methods")
+            .limit(500)
+            .set_position(position)
+            .send()
+            .await
+            .map_err(call_err("GetResources", &resource))?;
+        for r in page.items() {
+            let methods = r
+                .resource_methods()
+                .map(|m| {
+                    m.iter()
+                        .map(|(verb, method)| (verb.clone(), method_target(method)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            o.resources.insert(
+                r.path().unwrap_or("/").to_string(),
+                ObservedResource {
+                    id: r.id().unwrap_or_default().to_string(),
+                    methods,
+                },
+            );
+        }
+        position = page.position().map(str::to_string);
+        if position.is_none() {
+            break;
+        }
+    }
+    let stage = d.stage.as_str();
+    let stages = aws
+        .apigw
+        .get_stages()
+        .rest_api_id(&id)
+        .send()
+        .await
+        .map_err(call_err("GetStages", &resource))?;
+    let deployment = stages
+        .item()
+        .iter()
+        .find(|s| s.stage_name() == Some(stage))
+        .and_then(|s| s.deployment_id().map(str::to_string));
+    if let Some(deployment) = deployment {
+        match aws
+            .apigw
+            .get_deployment()
+            .rest_api_id(&id)
+            .deployment_id(&deployment)
+            .send()
+            .await
+        {
+            Ok(got) => o.deployed = Some(got.description().unwrap_or_default().to_string()),
+            Err(e) if is_code(&e, NOT_FOUND) => {}
+            Err(e) => return Err(call_err("GetDeployment", &resource)(e)),
+        }
+    }
+    Ok(Some(o))
+}
+
+/// What a REST method runs: its Lambda integration URI, or the CORS headers of a mock.
+fn method_target(m: &aws_sdk_apigateway::types::Method) -> String {
+    let Some(i) = m.method_integration() else {
+        return String::new();
+    };
+    if i.r#type() == Some(&aws_sdk_apigateway::types::IntegrationType::Mock) {
+        let headers: BTreeMap<String, String> = i
+            .integration_responses()
+            .and_then(|r| r.get("200"))
+            .and_then(|r| r.response_parameters())
+            .map(|p| {
+                p.iter()
+                    .filter_map(|(k, v)| {
+                        let name = k.strip_prefix("method.response.header.")?;
+                        Some((name.to_string(), v.trim_matches('\'').to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        return cors_signature(&headers);
+    }
+    i.uri().unwrap_or_default().to_string()
 }

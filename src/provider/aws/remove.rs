@@ -1,11 +1,11 @@
 //! `sls remove`: deletes what this service and stage own, in reverse order of creation — the
-//! HTTP API, the functions, then the role. Anything with our names but without our tags is
+//! APIs, the functions, then the role. Anything with our names but without our tags is
 //! left alone and reported.
 
 use serde::Serialize;
 
 use super::observe::policy_name;
-use super::{Aws, AwsError, call_err, is_code};
+use super::{Aws, AwsError, call_err, is_code, routes};
 use crate::plan::{Desired, Observed};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -17,18 +17,28 @@ pub struct Removed {
 
 pub async fn remove(aws: &Aws, d: &Desired, o: &Observed) -> Result<Removed, AwsError> {
     let mut r = Removed::default();
+    let api_name = crate::plan::desired::api_name(&d.service, &d.stage);
     if let Some(api) = &o.http_api {
-        let res = format!(
-            "HTTP API {} ({})",
-            d.http_api.as_ref().map_or("", |a| a.name.as_str()),
-            api.id
-        );
+        let name = d
+            .http_api
+            .as_ref()
+            .map_or(api_name.as_str(), |a| a.name.as_str());
+        let res = format!("HTTP API {name} ({})", api.id);
         if api.owned {
-            match aws.apigw2.delete_api().api_id(&api.id).send().await {
-                Ok(_) => {}
-                Err(e) if is_code(&e, &["NotFoundException"]) => {}
-                Err(e) => return Err(call_err("DeleteApi", &res)(e)),
-            }
+            routes::delete_http_api(aws, &api.id, name).await?;
+            r.removed.push(res);
+        } else {
+            r.left_alone.push(res);
+        }
+    }
+    if let Some(api) = &o.rest_api {
+        let name = d
+            .rest_api
+            .as_ref()
+            .map_or(api_name.as_str(), |a| a.name.as_str());
+        let res = format!("REST API {name} ({})", api.id);
+        if api.owned {
+            routes::delete_rest_api(aws, &api.id, name).await?;
             r.removed.push(res);
         } else {
             r.left_alone.push(res);
