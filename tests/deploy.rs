@@ -823,3 +823,59 @@ fn rest_routes_cors_and_concurrency_are_deployed_changed_and_removed() {
     });
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
+
+#[test]
+fn throttling_and_503_answers_are_retried_and_the_deploy_converges() {
+    let moto = Moto::start();
+    let faults = common::faults::Faults::start(moto.port, 3);
+    let dir = small();
+    let through = |args: &[&str]| -> Value {
+        let out = sls(&moto, dir.path())
+            .env("AWS_ENDPOINT_URL", &faults.url)
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = through(&["deploy"]);
+    let injected = faults.injected();
+    assert!(injected >= 5, "only {injected} faults injected");
+    // Every fault was answered by a retry: more requests sent than a clean run needs.
+    let clean = json(&Moto::start(), small().path(), &["deploy"]);
+    assert_eq!(
+        first["awsCalls"]["total"].as_u64().unwrap(),
+        clean["awsCalls"]["total"].as_u64().unwrap() + injected as u64,
+        "{:#}",
+        first["awsCalls"]
+    );
+    let again = through(&["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0);
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        for name in ["small-dev-a", "small-dev-b"] {
+            let alias = lambda
+                .get_alias()
+                .function_name(name)
+                .name("live")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(alias.function_version(), Some("1"), "{name}");
+        }
+        let v2 = aws_sdk_apigatewayv2::Client::new(&cfg);
+        let apis = v2.get_apis().send().await.unwrap();
+        assert_eq!(apis.items().len(), 1, "no duplicate API");
+        let id = apis.items()[0].api_id().unwrap();
+        let routes = v2.get_routes().api_id(id).send().await.unwrap();
+        assert_eq!(routes.items().len(), 2);
+    });
+    println!("{injected} faults injected, all retried");
+}

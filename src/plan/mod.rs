@@ -797,3 +797,295 @@ fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::desired::{HttpApiSpec, RestApiSpec, RoleSpec};
+    use super::*;
+
+    fn function(key: &str) -> FunctionSpec {
+        FunctionSpec {
+            key: key.into(),
+            name: format!("svc-dev-{key}"),
+            config: FunctionConfig {
+                runtime: "nodejs22.x".into(),
+                handler: format!("{key}.main"),
+                memory_size: 1024,
+                timeout: 6,
+                environment: BTreeMap::from([("TOKEN".into(), "s3cret".into())]),
+                architecture: "x86_64".into(),
+                ephemeral_storage: 512,
+                description: String::new(),
+            },
+            tags: BTreeMap::from([("sls:service".into(), "svc".into())]),
+            zip: format!(".serverless/{key}.zip"),
+            sha256: format!("sha-{key}"),
+            size: 100,
+            reserved_concurrency: None,
+        }
+    }
+
+    fn desired() -> Desired {
+        Desired {
+            service: "svc".into(),
+            stage: "dev".into(),
+            region: "eu-west-1".into(),
+            alias: "live".into(),
+            tags: BTreeMap::new(),
+            role: RoleSpec {
+                name: "svc-dev-eu-west-1-lambdaRole".into(),
+                policy: serde_json::json!({"Statement": []}),
+                managed_policies: vec![],
+            },
+            functions: vec![function("a"), function("b")],
+            http_api: Some(HttpApiSpec {
+                name: "dev-svc".into(),
+                routes: BTreeMap::from([("GET /a".into(), "a".into())]),
+                cors: false,
+            }),
+            rest_api: Some(RestApiSpec {
+                name: "dev-svc".into(),
+                stage: "dev".into(),
+                routes: BTreeMap::from([("POST /b/{id}".into(), "b".into())]),
+                cors: BTreeMap::new(),
+            }),
+        }
+    }
+
+    /// What AWS holds after `d` was deployed completely.
+    fn deployed(d: &Desired) -> Observed {
+        let mut o = Observed {
+            role: Some(ObservedRole {
+                arn: "arn:aws:iam::123456789012:role/r".into(),
+                owned: true,
+                policy: Some(d.role.policy.clone()),
+                managed_policies: d.role.managed_policies.clone(),
+            }),
+            ..Default::default()
+        };
+        for f in &d.functions {
+            let mut permissions = BTreeMap::new();
+            if f.key == "a" {
+                permissions.insert("sls-httpapi".into(), "arn:...:h1/*".into());
+            } else {
+                permissions.insert("sls-restapi".into(), "arn:...:r1/*".into());
+            }
+            o.functions.insert(
+                f.name.clone(),
+                ObservedFunction {
+                    arn: String::new(),
+                    owned: true,
+                    sha256: f.sha256.clone(),
+                    config: f.config.clone(),
+                    role: String::new(),
+                    tags: f.tags.clone(),
+                    alias: Some(ObservedVersion {
+                        version: "3".into(),
+                        sha256: f.sha256.clone(),
+                        config: f.config.clone(),
+                    }),
+                    permissions,
+                    reserved_concurrency: None,
+                },
+            );
+        }
+        o.http_api = Some(ObservedApi {
+            id: "h1".into(),
+            endpoint: "https://h1".into(),
+            owned: true,
+            routes: BTreeMap::from([("GET /a".into(), ("r1".into(), Some("i1".into())))]),
+            integrations: BTreeMap::from([(
+                "i1".into(),
+                "arn:aws:lambda:eu-west-1:1:function:svc-dev-a:live".into(),
+            )]),
+            has_default_stage: true,
+        });
+        let target = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:1:function:svc-dev-b:live/invocations";
+        o.rest_api = Some(ObservedRestApi {
+            id: "r1".into(),
+            owned: true,
+            resources: BTreeMap::from([
+                ("/".into(), ObservedResource::default()),
+                ("/b".into(), ObservedResource::default()),
+                (
+                    "/b/{id}".into(),
+                    ObservedResource {
+                        id: "x".into(),
+                        methods: BTreeMap::from([("POST".into(), target.into())]),
+                    },
+                ),
+            ]),
+            deployed: Some(rest_deployment_description(d)),
+        });
+        o
+    }
+
+    fn actions(p: &Plan) -> Vec<String> {
+        p.steps
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s).unwrap()["action"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nothing_deployed_creates_everything_in_dependency_order() {
+        let d = desired();
+        let p = plan(&d, &Observed::default());
+        assert_eq!(
+            actions(&p),
+            [
+                "createRole",
+                "createFunction",
+                "publishVersion",
+                "createFunction",
+                "publishVersion",
+                "createHttpApi",
+                "createIntegration",
+                "createRoute",
+                "createHttpStage",
+                "createRestApi",
+                "createRestResource",
+                "createRestResource",
+                "putRestMethod",
+                "deployRestApi",
+                "addPermission",
+                "addPermission",
+            ]
+        );
+        // Parents before children.
+        let paths: Vec<String> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CreateRestResource { path } => Some(path.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(paths, ["/b", "/b/{id}"]);
+    }
+
+    #[test]
+    fn what_is_deployed_needs_no_step() {
+        let d = desired();
+        let p = plan(&d, &deployed(&d));
+        assert!(p.is_empty() && p.conflicts.is_empty(), "{:?}", p.steps);
+    }
+
+    #[test]
+    fn an_alias_behind_latest_is_moved_without_touching_code() {
+        let d = desired();
+        let mut o = deployed(&d);
+        let a = o.functions.get_mut("svc-dev-a").unwrap();
+        a.alias.as_mut().unwrap().sha256 = "old".into();
+        assert_eq!(actions(&plan(&d, &o)), ["publishVersion"]);
+    }
+
+    #[test]
+    fn code_and_config_changes_name_fields_but_never_environment_values() {
+        let mut d = desired();
+        d.functions[0].sha256 = "new".into();
+        d.functions[0].config.memory_size = 256;
+        d.functions[0]
+            .config
+            .environment
+            .insert("TOKEN".into(), "n3w-s3cret".into());
+        let p = plan(&d, &deployed(&desired()));
+        assert_eq!(
+            actions(&p),
+            [
+                "updateFunctionCode",
+                "updateFunctionConfiguration",
+                "publishVersion",
+            ]
+        );
+        let shown: Vec<String> = p.steps.iter().map(|s| s.to_string()).collect();
+        let all = format!("{shown:?}{}", serde_json::to_string(&p).unwrap());
+        assert!(all.contains("memorySize 1024 → 256") && all.contains("changed: TOKEN"));
+        assert!(!all.contains("s3cret"), "{all}");
+    }
+
+    #[test]
+    fn resources_we_do_not_own_are_conflicts_and_never_steps() {
+        let d = desired();
+        let mut o = deployed(&d);
+        o.role.as_mut().unwrap().owned = false;
+        o.functions.get_mut("svc-dev-b").unwrap().owned = false;
+        o.rest_api.as_mut().unwrap().owned = false;
+        let p = plan(&d, &o);
+        let resources: Vec<&str> = p.conflicts.iter().map(|c| c.resource.as_str()).collect();
+        assert_eq!(
+            resources,
+            [
+                "IAM role svc-dev-eu-west-1-lambdaRole",
+                "Lambda function svc-dev-b",
+                "REST API dev-svc (r1)"
+            ]
+        );
+        assert!(!actions(&p).iter().any(|a| a.contains("Role")));
+    }
+
+    #[test]
+    fn a_permission_for_a_replaced_api_is_granted_again() {
+        let d = desired();
+        let mut o = deployed(&d);
+        o.functions
+            .get_mut("svc-dev-a")
+            .unwrap()
+            .permissions
+            .insert("sls-httpapi".into(), "arn:...:old/*".into());
+        assert_eq!(actions(&plan(&d, &o)), ["addPermission"]);
+    }
+
+    #[test]
+    fn removed_things_go_last_children_before_parents() {
+        let mut d = desired();
+        let o = deployed(&d);
+        d.functions.truncate(1);
+        d.rest_api = None;
+        d.http_api.as_mut().unwrap().routes.clear();
+        d.http_api
+            .as_mut()
+            .unwrap()
+            .routes
+            .insert("GET /z".into(), "a".into());
+        let p = plan(&d, &o);
+        assert_eq!(
+            actions(&p),
+            [
+                "createRoute",
+                "deleteRoute",
+                "deleteRestApi",
+                "deleteFunction"
+            ]
+        );
+
+        let mut d = desired();
+        d.rest_api.as_mut().unwrap().routes = BTreeMap::from([("GET /c".into(), "b".into())]);
+        let p = plan(&d, &deployed(&desired()));
+        let gone: Vec<String> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::DeleteRestResource { path } => Some(path.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(gone, ["/b/{id}", "/b"]);
+        assert_eq!(actions(&p).last().unwrap(), "deployRestApi");
+    }
+
+    #[test]
+    fn a_stage_serving_another_deployment_is_deployed_again() {
+        let d = desired();
+        let mut o = deployed(&d);
+        o.rest_api.as_mut().unwrap().deployed = Some("by hand".into());
+        assert_eq!(actions(&plan(&d, &o)), ["deployRestApi"]);
+        o.rest_api.as_mut().unwrap().deployed = None;
+        assert_eq!(actions(&plan(&d, &o)), ["deployRestApi"]);
+    }
+}

@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end test files.
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod moto;
 
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     child: Child,
     pub url: String,
-    port: u16,
+    pub port: u16,
 }
 
 fn server_bin() -> PathBuf {

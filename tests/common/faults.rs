@@ -1,0 +1,121 @@
+//! A proxy in front of the moto server that answers some requests itself with the errors AWS
+//! sends under load — throttling and 503 — instead of forwarding them. The request never
+//! reaches moto, as with a real throttle, so a correct client retries and converges.
+//!
+//! Which requests: every `every`-th distinct request (method, path and body), and never the
+//! same request twice, so each faulted request succeeds on its first retry whatever the
+//! interleaving of parallel calls.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub struct Faults {
+    pub url: String,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    seen: AtomicUsize,
+    injected: AtomicUsize,
+    faulted: Mutex<HashSet<Vec<u8>>>,
+}
+
+impl Faults {
+    pub fn start(upstream_port: u16, every: usize) -> Faults {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let counts = Arc::new(Counts::default());
+        let c = counts.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let c = c.clone();
+                std::thread::spawn(move || serve(conn, upstream_port, every, &c));
+            }
+        });
+        Faults {
+            url: format!("http://127.0.0.1:{port}"),
+            counts,
+        }
+    }
+
+    /// How many answers were faults.
+    pub fn injected(&self) -> usize {
+        self.counts.injected.load(Ordering::SeqCst)
+    }
+}
+
+/// One request per connection: the answer says `Connection: close`, so clients reconnect.
+fn serve(conn: TcpStream, upstream_port: u16, every: usize, c: &Counts) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut head = Vec::new();
+    let mut length = 0usize;
+    let mut form = false;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+        assert!(
+            !lower.starts_with("transfer-encoding:"),
+            "the fault proxy reads Content-Length bodies only: {line}"
+        );
+        form |= lower.starts_with("content-type: application/x-www-form-urlencoded");
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        if line == "\r\n" {
+            head.extend_from_slice(b"Connection: close\r\n\r\n");
+            break;
+        }
+        head.extend_from_slice(line.as_bytes());
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    let mut out = conn;
+
+    let request_line = head
+        .split(|b| *b == b'\n')
+        .next()
+        .unwrap_or_default()
+        .to_vec();
+    let fingerprint = [request_line, body.clone()].concat();
+    let n = c.seen.fetch_add(1, Ordering::SeqCst) + 1;
+    if n % every == 0 && c.faulted.lock().unwrap().insert(fingerprint) {
+        let k = c.injected.fetch_add(1, Ordering::SeqCst);
+        let answer = if k % 2 == 1 {
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                .to_string()
+        } else if form {
+            // IAM speaks the query protocol: throttling is a 400 with an XML error.
+            let xml = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>";
+            format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                xml.len()
+            )
+        } else {
+            let json = r#"{"message":"Rate exceeded"}"#;
+            format!(
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nx-amzn-ErrorType: TooManyRequestsException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                json.len()
+            )
+        };
+        let _ = out.write_all(answer.as_bytes());
+        return;
+    }
+
+    let mut up = TcpStream::connect(("127.0.0.1", upstream_port)).unwrap();
+    up.write_all(&head).unwrap();
+    up.write_all(&body).unwrap();
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer).unwrap();
+    let _ = out.write_all(&answer);
+}
