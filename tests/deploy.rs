@@ -879,3 +879,85 @@ fn throttling_and_503_answers_are_retried_and_the_deploy_converges() {
     });
     println!("{injected} faults injected, all retried");
 }
+
+#[test]
+fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
+    let moto = Moto::start();
+    let dir = common::service(
+        "service: big\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n  a:\n    handler: a.main\n",
+    );
+    write(dir.path(), "a.js", "exports.main = async () => 'a';\n");
+    // Incompressible bytes, so the zip stays over Lambda's 50 MB inline limit.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..51 * 1024 * 1024 / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect();
+    fs::write(dir.path().join("model.bin"), noise).unwrap();
+
+    let first = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        actions(&first)[..3],
+        ["createRole", "prepareDeploymentBucket", "createFunction"]
+    );
+    let bucket = "big-dev-sls-123456789012-us-east-1";
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&cfg)
+                .force_path_style(true)
+                .build(),
+        );
+        let tags = s3.get_bucket_tagging().bucket(bucket).send().await.unwrap();
+        assert!(
+            tags.tag_set()
+                .iter()
+                .any(|t| t.key() == "sls:service" && t.value() == "big")
+        );
+        let objects = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+        assert_eq!(objects.contents().len(), 1);
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        let f = lambda
+            .get_function_configuration()
+            .function_name("big-dev-a")
+            .send()
+            .await
+            .unwrap();
+        let manifest: Value = serde_json::from_slice(
+            &fs::read(dir.path().join(".serverless/sls-manifest.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            f.code_sha256(),
+            manifest["artifacts"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()["sha256"]
+                .as_str()
+        );
+    });
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0);
+
+    let removed = json(&moto, dir.path(), &["remove"]);
+    let removed = removed["removed"].to_string();
+    assert!(
+        removed.contains(&format!("S3 bucket {bucket}")),
+        "{removed}"
+    );
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&cfg)
+                .force_path_style(true)
+                .build(),
+        );
+        assert!(s3.head_bucket().bucket(bucket).send().await.is_err());
+    });
+}

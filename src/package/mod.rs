@@ -50,7 +50,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             unzipped: 262_144_000,
-            direct_upload: 52_428_800,
+            direct_upload: crate::plan::INLINE_UPLOAD_LIMIT,
         }
     }
 }

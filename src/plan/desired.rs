@@ -31,6 +31,9 @@ pub struct Desired {
     pub functions: Vec<FunctionSpec>,
     pub http_api: Option<HttpApiSpec>,
     pub rest_api: Option<RestApiSpec>,
+    /// `provider.deploymentBucket.name`: the user's bucket for large artifacts (used, never
+    /// created or deleted). Without it, sls keeps a tagged bucket of its own.
+    pub deployment_bucket: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +162,18 @@ pub fn role_name(service: &str, stage: &str, region: &str) -> String {
 /// Serverless v3's API name: `{stage}-{service}`.
 pub fn api_name(service: &str, stage: &str) -> String {
     format!("{stage}-{service}")
+}
+
+/// The S3 bucket sls keeps for a service and stage's large artifacts: `{service}-{stage}-sls-
+/// {account}-{region}`, in the characters S3 allows (bucket names are global, hence the
+/// account and region).
+pub fn bucket_name(service: &str, stage: &str, account: &str, region: &str) -> String {
+    let raw: String = format!("{service}-{stage}-sls-{account}-{region}")
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    fit(&raw, 63)
 }
 
 /// Keeps names within `max` characters: a prefix and 8 hex digits of the full name's sha256,
@@ -367,6 +382,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         functions,
         http_api,
         rest_api,
+        deployment_bucket: p.deployment_bucket.as_ref().and_then(|b| b.name.clone()),
     }
 }
 

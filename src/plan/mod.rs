@@ -134,6 +134,10 @@ pub enum Step {
         name: String,
         policy: String,
     },
+    PrepareDeploymentBucket {
+        /// The user's bucket, or `None` for the one sls keeps for this service and stage.
+        bucket: Option<String>,
+    },
     CreateFunction {
         function: String,
         name: String,
@@ -233,6 +237,16 @@ impl fmt::Display for Step {
             Step::UpdateRolePolicy { name } => write!(f, "~ role {name}: inline policy"),
             Step::AttachRolePolicy { name, policy } => write!(f, "~ role {name}: attach {policy}"),
             Step::DetachRolePolicy { name, policy } => write!(f, "~ role {name}: detach {policy}"),
+            Step::PrepareDeploymentBucket { bucket } => match bucket {
+                Some(b) => write!(
+                    f,
+                    "~ deployment bucket {b}: artifacts over 50 MB go through it"
+                ),
+                None => write!(
+                    f,
+                    "+ deployment bucket (artifacts over 50 MB go through S3)"
+                ),
+            },
             Step::CreateFunction { name, .. } => write!(f, "+ function {name}"),
             Step::UpdateFunctionCode { name, change, .. } => {
                 write!(
@@ -316,6 +330,22 @@ pub struct Plan {
     pub conflicts: Vec<Conflict>,
 }
 
+/// The largest zip Lambda accepts in the API call itself; larger ones go through S3.
+pub const INLINE_UPLOAD_LIMIT: u64 = 52_428_800;
+
+impl Step {
+    /// Steps on the execution role, which everything else waits for.
+    pub fn is_role_step(&self) -> bool {
+        matches!(
+            self,
+            Step::CreateRole { .. }
+                | Step::UpdateRolePolicy { .. }
+                | Step::AttachRolePolicy { .. }
+                | Step::DetachRolePolicy { .. }
+        )
+    }
+}
+
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
@@ -331,6 +361,23 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     let mut p = Plan::default();
     plan_role(d, o, &mut p);
     plan_functions(d, o, &mut p);
+    // Uploads too large for the API call itself go through S3: have the bucket first.
+    let via_s3 = p.steps.iter().any(|s| match s {
+        Step::CreateFunction { function, .. } | Step::UpdateFunctionCode { function, .. } => d
+            .functions
+            .iter()
+            .any(|f| &f.key == function && f.size > INLINE_UPLOAD_LIMIT),
+        _ => false,
+    });
+    if via_s3 {
+        let at = p.steps.iter().take_while(|s| s.is_role_step()).count();
+        p.steps.insert(
+            at,
+            Step::PrepareDeploymentBucket {
+                bucket: d.deployment_bucket.clone(),
+            },
+        );
+    }
     plan_http_api(d, o, &mut p);
     plan_rest_api(d, o, &mut p);
     let wanted: BTreeSet<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
@@ -849,6 +896,7 @@ mod tests {
                 routes: BTreeMap::from([("POST /b/{id}".into(), "b".into())]),
                 cors: BTreeMap::new(),
             }),
+            deployment_bucket: None,
         }
     }
 

@@ -13,9 +13,9 @@ use aws_sdk_lambda::types::{Architecture, Environment, EphemeralStorage, Functio
 use serde::Serialize;
 
 use super::observe::policy_name;
-use super::routes;
 use super::{Aws, AwsError, account_of, call_err, is_code};
-use crate::plan::{Desired, FunctionSpec, Observed, Step};
+use super::{bucket, routes};
+use crate::plan::{Desired, FunctionSpec, INLINE_UPLOAD_LIMIT, Observed, Step};
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
@@ -58,6 +58,7 @@ pub async fn execute(
         Ok::<(), AwsError>(())
     };
     let mut role_arn = o.role.as_ref().map(|r| r.arn.clone());
+    let mut deployment_bucket = None;
     let mut functions: Vec<(String, Vec<(usize, &Step)>)> = Vec::new();
     let mut later = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -66,7 +67,16 @@ pub async fn execute(
                 Some((_, g)) => g.push((i, step)),
                 None => functions.push((key.to_string(), vec![(i, step)])),
             }
-        } else if is_role_step(step) {
+        } else if let Step::PrepareDeploymentBucket { .. } = step {
+            progress.started(i, step);
+            let started = Instant::now();
+            let name = bucket::name(d, role_arn.as_deref()).ok_or_else(|| {
+                AwsError::Other("the deployment bucket's name needs the role's account".into())
+            })?;
+            bucket::prepare(aws, d, &name).await?;
+            deployment_bucket = Some(name);
+            progress.finished(i, step, started.elapsed());
+        } else if step.is_role_step() {
             if let Step::CreateRole { name } = step {
                 progress.started(i, step);
                 let started = Instant::now();
@@ -85,6 +95,7 @@ pub async fn execute(
         d,
         dir: artifacts_dir,
         role_arn: role_arn.clone(),
+        bucket: deployment_bucket,
         has_alias: o
             .functions
             .iter()
@@ -165,16 +176,6 @@ async fn bounded<'a, T>(futures: Vec<Boxed<'a, T>>, limit: usize) -> Vec<Result<
     })
     .await;
     results.into_iter().flatten().collect()
-}
-
-fn is_role_step(s: &Step) -> bool {
-    matches!(
-        s,
-        Step::CreateRole { .. }
-            | Step::UpdateRolePolicy { .. }
-            | Step::AttachRolePolicy { .. }
-            | Step::DetachRolePolicy { .. }
-    )
 }
 
 /// The function key of a step that changes one function only (and nothing else).
@@ -267,7 +268,29 @@ struct FunctionContext<'a> {
     d: &'a Desired,
     dir: &'a Path,
     role_arn: Option<String>,
+    /// Set when the plan prepared a bucket for artifacts over the inline limit.
+    bucket: Option<String>,
     has_alias: HashMap<String, bool>,
+}
+
+/// Where a function's code comes from: the zip itself, or an object in the deployment bucket.
+enum Code {
+    Inline(Blob),
+    S3 { bucket: String, key: String },
+}
+
+async fn code(fx: &FunctionContext<'_>, f: &FunctionSpec) -> Result<Code, AwsError> {
+    if f.size <= INLINE_UPLOAD_LIMIT {
+        return zip_bytes(fx.dir, f).map(Code::Inline);
+    }
+    let bucket = fx.bucket.clone().ok_or_else(|| {
+        AwsError::Other(format!(
+            "{} is over the inline limit but no deployment bucket was prepared",
+            f.zip
+        ))
+    })?;
+    let key = bucket::upload(fx.aws, fx.d, &bucket, fx.dir, f).await?;
+    Ok(Code::S3 { bucket, key })
 }
 
 /// One function step; a published version is returned.
@@ -278,17 +301,15 @@ async fn function_step(fx: &FunctionContext<'_>, step: &Step) -> Result<Option<S
             create_function(fx, spec(d, function), name).await?
         }
         Step::UpdateFunctionCode { function, name, .. } => {
-            let f = spec(d, function);
-            aws.lambda
-                .update_function_code()
-                .function_name(name)
-                .zip_file(zip_bytes(fx.dir, f)?)
-                .send()
-                .await
-                .map_err(call_err(
-                    "UpdateFunctionCode",
-                    &format!("Lambda function {name}"),
-                ))?;
+            let call = aws.lambda.update_function_code().function_name(name);
+            let call = match code(fx, spec(d, function)).await? {
+                Code::Inline(zip) => call.zip_file(zip),
+                Code::S3 { bucket, key } => call.s3_bucket(bucket).s3_key(key),
+            };
+            call.send().await.map_err(call_err(
+                "UpdateFunctionCode",
+                &format!("Lambda function {name}"),
+            ))?;
             wait_updated(aws, name).await?;
         }
         Step::UpdateFunctionConfiguration { function, name, .. } => {
@@ -466,7 +487,7 @@ async fn create_function(
     f: &FunctionSpec,
     name: &str,
 ) -> Result<(), AwsError> {
-    let (aws, dir) = (fx.aws, fx.dir);
+    let aws = fx.aws;
     let res = format!("Lambda function {name}");
     let c = &f.config;
     let role = fx
@@ -480,7 +501,13 @@ async fn create_function(
         .runtime(Runtime::from(c.runtime.as_str()))
         .role(role)
         .handler(&c.handler)
-        .code(FunctionCode::builder().zip_file(zip_bytes(dir, f)?).build())
+        .code(match code(fx, f).await? {
+            Code::Inline(zip) => FunctionCode::builder().zip_file(zip).build(),
+            Code::S3 { bucket, key } => FunctionCode::builder()
+                .s3_bucket(bucket)
+                .s3_key(key)
+                .build(),
+        })
         .memory_size(c.memory_size)
         .timeout(c.timeout)
         .description(&c.description)

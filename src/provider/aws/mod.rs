@@ -1,6 +1,7 @@
 //! AWS through the SDK for Rust: one connection (credentials from the standard chain, region,
 //! `AWS_ENDPOINT_URL` honoured), reading the observed state, and executing plan steps.
 
+pub mod bucket;
 pub mod calls;
 pub mod execute;
 pub mod observe;
@@ -19,6 +20,7 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub apigw2: aws_sdk_apigatewayv2::Client,
     pub apigw: aws_sdk_apigateway::Client,
+    pub s3: aws_sdk_s3::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -115,7 +117,20 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        // A local endpoint (moto, LocalStack) has no per-bucket host names.
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&cfg)
+                .force_path_style(cfg.endpoint_url().is_some())
+                // A plain Content-Length upload: the sha256 in the object key already names
+                // the content, and streamed checksum trailers are not understood everywhere.
+                .request_checksum_calculation(
+                    aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+                )
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            s3,
             lambda,
             iam,
             apigw2,

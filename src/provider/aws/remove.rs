@@ -1,11 +1,11 @@
 //! `sls remove`: deletes what this service and stage own, in reverse order of creation — the
-//! APIs, the functions, then the role. Anything with our names but without our tags is
+//! APIs, the functions, the deployment bucket, then the role. Anything with our names but without our tags is
 //! left alone and reported.
 
 use serde::Serialize;
 
 use super::observe::policy_name;
-use super::{Aws, AwsError, call_err, is_code, routes};
+use super::{Aws, AwsError, bucket, call_err, is_code, routes};
 use crate::plan::{Desired, Observed};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -52,6 +52,12 @@ pub async fn remove(aws: &Aws, d: &Desired, o: &Observed) -> Result<Removed, Aws
         }
         super::execute::delete_function(aws, name).await?;
         r.removed.push(res);
+    }
+    let role_arn = o.role.as_ref().map(|r| r.arn.as_str());
+    match bucket::remove(aws, d, role_arn).await? {
+        Some((b, true)) => r.removed.push(format!("S3 bucket {b}")),
+        Some((b, false)) => r.left_alone.push(format!("S3 bucket {b}")),
+        None => {}
     }
     if let Some(role) = &o.role {
         let name = &d.role.name;

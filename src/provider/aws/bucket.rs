@@ -1,0 +1,215 @@
+//! Artifacts over Lambda's inline limit go through S3: a bucket per service and stage, tagged
+//! as ours (or the user's `provider.deploymentBucket`, used but never created or deleted).
+//! Objects are keyed by their sha256, so a re-run uploads nothing twice.
+
+use std::path::Path;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration, Tag,
+    Tagging,
+};
+
+use super::{Aws, AwsError, account_of, call_err, is_code};
+use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, bucket_name};
+use crate::plan::{Desired, FunctionSpec};
+
+const MISSING: &[&str] = &["NotFound", "NoSuchBucket", "NoSuchKey", "404"];
+
+/// The bucket's name for this deploy; the account comes from the role's ARN.
+pub fn name(d: &Desired, role_arn: Option<&str>) -> Option<String> {
+    if let Some(b) = &d.deployment_bucket {
+        return Some(b.clone());
+    }
+    let account = role_arn.and_then(account_of)?;
+    Some(bucket_name(&d.service, &d.stage, account, &d.region))
+}
+
+/// Creates our bucket when missing (private, tagged); refuses one with our name that is not
+/// ours. The user's bucket is only checked to exist.
+pub async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsError> {
+    let res = format!("S3 bucket {bucket}");
+    match aws.s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) if d.deployment_bucket.is_some() => return Ok(()),
+        Ok(_) => {
+            return if owned(aws, d, bucket).await? {
+                Ok(())
+            } else {
+                Err(AwsError::Other(format!(
+                    "{res} exists without the sls:service/sls:stage tags of this service; remove it or set provider.deploymentBucket.name"
+                )))
+            };
+        }
+        Err(e) if d.deployment_bucket.is_some() => return Err(call_err("HeadBucket", &res)(e)),
+        Err(e)
+            if is_code(&e, MISSING)
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
+        Err(e) => return Err(call_err("HeadBucket", &res)(e)),
+    }
+    let mut create = aws.s3.create_bucket().bucket(bucket);
+    // us-east-1 is the one region that refuses its own name as a location constraint.
+    if d.region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(d.region.as_str()))
+                .build(),
+        );
+    }
+    match create.send().await {
+        Ok(_) => {}
+        Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) => {}
+        Err(e) => return Err(call_err("CreateBucket", &res)(e)),
+    }
+    let tags: Vec<Tag> = d
+        .tags
+        .iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect();
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(tags))
+        .build()
+        .map_err(|e| AwsError::Other(e.to_string()))?;
+    aws.s3
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tagging)
+        .send()
+        .await
+        .map_err(call_err("PutBucketTagging", &res))?;
+    aws.s3
+        .put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call_err("PutPublicAccessBlock", &res))?;
+    Ok(())
+}
+
+async fn owned(aws: &Aws, d: &Desired, bucket: &str) -> Result<bool, AwsError> {
+    match aws.s3.get_bucket_tagging().bucket(bucket).send().await {
+        Ok(t) => {
+            let has = |k: &str, v: &str| t.tag_set().iter().any(|t| t.key() == k && t.value() == v);
+            Ok(has(TAG_SERVICE, &d.service) && has(TAG_STAGE, &d.stage))
+        }
+        Err(e) if is_code(&e, &["NoSuchTagSet"]) => Ok(false),
+        Err(e) => Err(call_err("GetBucketTagging", &format!("S3 bucket {bucket}"))(e)),
+    }
+}
+
+/// Uploads a function's zip unless an object with its digest is there already; returns the key.
+pub async fn upload(
+    aws: &Aws,
+    d: &Desired,
+    bucket: &str,
+    dir: &Path,
+    f: &FunctionSpec,
+) -> Result<String, AwsError> {
+    // base64 may hold `/` and `+`: make the digest a safe key segment.
+    let digest: String = f
+        .sha256
+        .chars()
+        .map(|c| match c {
+            '/' => '_',
+            '+' => '-',
+            '=' => '.',
+            c => c,
+        })
+        .collect();
+    let file = Path::new(&f.zip)
+        .file_name()
+        .map_or("artifact.zip".into(), |n| n.to_string_lossy().into_owned());
+    let key = format!("serverless/{}/{}/{digest}/{file}", d.service, d.stage);
+    let res = format!("s3://{bucket}/{key}");
+    match aws.s3.head_object().bucket(bucket).key(&key).send().await {
+        Ok(_) => return Ok(key),
+        Err(e)
+            if is_code(&e, MISSING)
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
+        Err(e) => return Err(call_err("HeadObject", &res)(e)),
+    }
+    let path = dir.join(&f.zip);
+    let body = ByteStream::from_path(&path)
+        .await
+        .map_err(|e| AwsError::Artifact {
+            path: path.display().to_string(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    aws.s3
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(body)
+        .send()
+        .await
+        .map_err(call_err("PutObject", &res))?;
+    Ok(key)
+}
+
+/// Empties and deletes our bucket; `Ok(None)` when there is none, `Err` never for the user's.
+pub async fn remove(
+    aws: &Aws,
+    d: &Desired,
+    role_arn: Option<&str>,
+) -> Result<Option<(String, bool)>, AwsError> {
+    if d.deployment_bucket.is_some() {
+        return Ok(None);
+    }
+    let Some(bucket) = name(d, role_arn) else {
+        return Ok(None);
+    };
+    let res = format!("S3 bucket {bucket}");
+    match aws.s3.head_bucket().bucket(&bucket).send().await {
+        Ok(_) => {}
+        Err(e)
+            if is_code(&e, MISSING)
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(call_err("HeadBucket", &res)(e)),
+    }
+    if !owned(aws, d, &bucket).await? {
+        return Ok(Some((bucket, false)));
+    }
+    let mut token = None;
+    loop {
+        let page = aws
+            .s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(call_err("ListObjectsV2", &res))?;
+        for o in page.contents() {
+            if let Some(key) = o.key() {
+                aws.s3
+                    .delete_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(call_err("DeleteObject", &format!("s3://{bucket}/{key}")))?;
+            }
+        }
+        token = page.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    aws.s3
+        .delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .map_err(call_err("DeleteBucket", &res))?;
+    Ok(Some((bucket, true)))
+}
