@@ -280,6 +280,15 @@ fn first_deploy_of_the_example_creates_everything_and_a_redeploy_changes_nothing
         assert!(p.contains("sls-restapi") && p.contains(&format!(":{id}/")), "{p}");
     });
 
+    // The schedule is not deployed yet, and says so rather than dropping it silently.
+    sls(&moto, dir.path())
+        .args(["deploy", "--dry-run"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "not deployed yet and were skipped: report: schedule",
+        ));
+
     // The same config again: nothing to change, and not one changing request.
     let again = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(actions(&again), Vec::<String>::new());

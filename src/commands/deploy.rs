@@ -136,6 +136,14 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         });
     }
     let mut err = std::io::stderr().lock();
+    if !d.events_not_deployed.is_empty() {
+        writeln!(
+            err,
+            "{}: these event sources are not deployed yet and were skipped: {}",
+            cx.style.paint("1;33", "warning"),
+            d.events_not_deployed.join(", ")
+        )?;
+    }
     print_plan(cx, &mut err, &the_plan)?;
     if !the_plan.conflicts.is_empty() {
         return Err(ConflictError(the_plan.conflicts.clone()).into());

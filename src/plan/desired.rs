@@ -34,6 +34,8 @@ pub struct Desired {
     /// `provider.deploymentBucket.name`: the user's bucket for large artifacts (used, never
     /// created or deleted). Without it, sls keeps a tagged bucket of its own.
     pub deployment_bucket: Option<String>,
+    /// Event sources this version does not deploy yet (`report: schedule`): warned about.
+    pub events_not_deployed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +262,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
     let mut rest = BTreeMap::new();
+    let mut pending = Vec::new();
     let mut rest_cors_of: BTreeMap<String, (RestCors, Vec<String>)> = BTreeMap::new();
     for (key, f) in config.functions.iter().flatten() {
         let mut environment: BTreeMap<String, String> = p
@@ -324,6 +327,17 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
         });
         for ev in f.events.iter().flatten() {
+            let kind = match ev {
+                Event::Schedule(_) => Some("schedule"),
+                Event::Sqs(_) => Some("sqs"),
+                Event::Sns(_) => Some("sns"),
+                Event::S3(_) => Some("s3"),
+                Event::Stream(_) => Some("stream"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                pending.push(format!("{key}: {kind}"));
+            }
             if let Event::Http(h) = ev {
                 let method = match h.method.to_uppercase().as_str() {
                     "*" => "ANY".to_string(),
@@ -383,6 +397,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         http_api,
         rest_api,
         deployment_bucket: p.deployment_bucket.as_ref().and_then(|b| b.name.clone()),
+        events_not_deployed: pending,
     }
 }
 

@@ -897,6 +897,7 @@ mod tests {
                 cors: BTreeMap::new(),
             }),
             deployment_bucket: None,
+            events_not_deployed: vec![],
         }
     }
 
