@@ -76,6 +76,8 @@ pub enum Command {
     Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
     Print(commands::print::PrintArgs),
+    /// Create a new service from a template (--list shows them)
+    Create(commands::create::CreateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -146,6 +148,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Info => commands::info::run(&cx),
         Command::Remove => commands::remove::run(&cx),
         Command::Package(args) => commands::package::run(&cx, args),
+        Command::Create(args) => commands::create::run(&cx, args),
         Command::Print(args) => commands::print::run(&cx, args),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "sls", &mut std::io::stdout());

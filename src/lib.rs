@@ -17,3 +17,4 @@ pub mod output;
 pub mod package;
 pub mod plan;
 pub mod provider;
+pub mod scaffold;

@@ -83,3 +83,12 @@ impl Progress for StepProgress {
         }
     }
 }
+
+impl Drop for StepProgress {
+    /// A failed deploy stops mid-step: leave those lines on screen, without a spinner.
+    fn drop(&mut self) {
+        for (_, bar) in self.bars.borrow_mut().drain() {
+            bar.abandon();
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The aws-rust template: the generated crate's own tests pass, it builds, and the built
+//! binary packaged as `bootstrap` deploys (against moto). Slower than the other template tests
+//! (it compiles lambda_runtime and tokio), so it has a test binary of its own; CI runs it.
+
+mod common;
+
+use std::fs;
+use std::process::Command as Process;
+
+use common::moto::Moto;
+
+#[test]
+fn the_rust_template_tests_builds_packages_and_deploys() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::sls_in(tmp.path())
+        .args(["create", "--template", "aws-rust", "--path", "rusty"])
+        .assert()
+        .success();
+    let dir = tmp.path().join("rusty");
+    assert!(
+        fs::read_to_string(dir.join("Cargo.toml"))
+            .unwrap()
+            .contains("name = \"rusty\"")
+    );
+    // Shared between runs, so only the first one compiles the dependencies.
+    let target = common::root().join("target/template-rust");
+    for args in [&["test", "--quiet"][..], &["build", "--quiet"][..]] {
+        let out = Process::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cargo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    fs::copy(target.join("debug/rusty"), dir.join("bootstrap")).unwrap();
+
+    common::sls_in(&dir).arg("package").assert().success();
+    let listing = Process::new("unzip")
+        .args(["-Z"])
+        .arg(dir.join(".serverless/rusty.zip"))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout).to_string();
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with(" bootstrap")),
+        "{listing}"
+    );
+
+    let moto = Moto::start();
+    let mut deploy = common::sls_in(&dir);
+    for (k, v) in moto.env() {
+        deploy.env(k, v);
+    }
+    let out = deploy.args(["deploy", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["endpoints"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("GET - https://")
+    );
+    assert_eq!(doc["functions"]["hello"]["version"], "1");
+}
