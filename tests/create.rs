@@ -210,3 +210,37 @@ fn a_local_template_directory_is_copied_with_the_name_substituted() {
     );
     assert!(!dir.join("node_modules").exists());
 }
+
+#[test]
+fn on_a_terminal_without_a_template_a_menu_asks() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `script` (util-linux) gives sls a pseudo-terminal; the answer `2` picks aws-python3.
+    let mut c = std::process::Command::new("script");
+    c.current_dir(tmp.path())
+        .args(["-qec"])
+        .arg(format!(
+            "{} create --name tty-svc",
+            env!("CARGO_BIN_EXE_sls")
+        ))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("`script` from util-linux");
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"2\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("5) aws-python3-sqs") && shown.contains("Template [1-5]"),
+        "{shown}"
+    );
+    assert!(
+        fs::read_to_string(tmp.path().join("serverless.yml"))
+            .unwrap()
+            .contains("service: tty-svc\n")
+    );
+    assert!(tmp.path().join("handler.py").is_file());
+}
