@@ -24,7 +24,10 @@ fn the_rust_template_tests_builds_packages_and_deploys() {
     );
     // Shared between runs, so only the first one compiles the dependencies.
     let target = common::root().join("target/template-rust");
-    for args in [&["test", "--quiet"][..], &["build", "--quiet"][..]] {
+    for args in [
+        &["test", "--quiet", "--locked"][..],
+        &["build", "--quiet", "--locked"][..],
+    ] {
         let out = Process::new(env!("CARGO"))
             .args(args)
             .current_dir(&dir)
