@@ -76,6 +76,8 @@ pub enum Command {
     Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
     Print(commands::print::PrintArgs),
+    /// Aliases for release scripts: list them with their versions and weights
+    Alias(commands::alias::AliasArgs),
     /// Create a new service from a template (--list shows them)
     Create(commands::create::CreateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -149,6 +151,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Remove => commands::remove::run(&cx),
         Command::Package(args) => commands::package::run(&cx, args),
         Command::Create(args) => commands::create::run(&cx, args),
+        Command::Alias(args) => commands::alias::run(&cx, args),
         Command::Print(args) => commands::print::run(&cx, args),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "sls", &mut std::io::stdout());

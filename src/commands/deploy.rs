@@ -50,6 +50,25 @@ pub struct Observation {
 }
 
 pub fn observe_only(cx: &Context) -> anyhow::Result<Observation> {
+    let Connection { desired, rt, aws } = connect(cx)?;
+    let observed = rt.block_on(aws::observe::observe(&aws, &desired, true))?;
+    Ok(Observation {
+        desired,
+        rt,
+        aws,
+        observed,
+    })
+}
+
+/// The config's desired state (without artifacts), the one runtime and the AWS connection:
+/// what commands that read or change existing resources start from.
+pub struct Connection {
+    pub desired: plan::Desired,
+    pub rt: tokio::runtime::Runtime,
+    pub aws: Aws,
+}
+
+pub fn connect(cx: &Context) -> anyhow::Result<Connection> {
     let loaded = cx.load_config()?;
     let empty = crate::package::Manifest {
         format: crate::package::manifest::FORMAT,
@@ -65,13 +84,7 @@ pub fn observe_only(cx: &Context) -> anyhow::Result<Observation> {
         &loaded.region,
         cx.global.aws_profile.as_deref(),
     ))?;
-    let observed = rt.block_on(aws::observe::observe(&aws, &desired, true))?;
-    Ok(Observation {
-        desired,
-        rt,
-        aws,
-        observed,
-    })
+    Ok(Connection { desired, rt, aws })
 }
 
 /// One tokio runtime for the whole command.

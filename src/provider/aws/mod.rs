@@ -1,6 +1,7 @@
 //! AWS through the SDK for Rust: one connection (credentials from the standard chain, region,
 //! `AWS_ENDPOINT_URL` honoured), reading the observed state, and executing plan steps.
 
+pub mod aliases;
 pub mod bucket;
 pub mod calls;
 pub mod execute;
