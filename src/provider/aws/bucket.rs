@@ -9,12 +9,21 @@ use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration, Tag,
     Tagging,
 };
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::{Aws, AwsError, account_of, call_err, is_code};
 use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, bucket_name};
 use crate::plan::{Desired, FunctionSpec};
 
 const MISSING: &[&str] = &["NotFound", "NoSuchBucket", "NoSuchKey", "404"];
+
+/// HEAD answers carry no body, so "not found" may be only the status code.
+fn missing<E>(e: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    is_code(e, MISSING) || e.raw_response().is_some_and(|r| r.status().as_u16() == 404)
+}
 
 /// The bucket's name for this deploy; the account comes from the role's ARN.
 pub fn name(d: &Desired, role_arn: Option<&str>) -> Option<String> {
@@ -41,9 +50,7 @@ pub async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsErro
             };
         }
         Err(e) if d.deployment_bucket.is_some() => return Err(call_err("HeadBucket", &res)(e)),
-        Err(e)
-            if is_code(&e, MISSING)
-                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
+        Err(e) if missing(&e) => {}
         Err(e) => return Err(call_err("HeadBucket", &res)(e)),
     }
     let mut create = aws.s3.create_bucket().bucket(bucket);
@@ -130,9 +137,7 @@ pub async fn upload(
     let res = format!("s3://{bucket}/{key}");
     match aws.s3.head_object().bucket(bucket).key(&key).send().await {
         Ok(_) => return Ok(key),
-        Err(e)
-            if is_code(&e, MISSING)
-                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
+        Err(e) if missing(&e) => {}
         Err(e) => return Err(call_err("HeadObject", &res)(e)),
     }
     let path = dir.join(&f.zip);
@@ -168,10 +173,7 @@ pub async fn remove(
     let res = format!("S3 bucket {bucket}");
     match aws.s3.head_bucket().bucket(&bucket).send().await {
         Ok(_) => {}
-        Err(e)
-            if is_code(&e, MISSING)
-                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
-        {
+        Err(e) if missing(&e) => {
             return Ok(None);
         }
         Err(e) => return Err(call_err("HeadBucket", &res)(e)),

@@ -50,13 +50,6 @@ pub async fn execute(
     artifacts_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Outcome, AwsError> {
-    let timed = async |i: usize, step: &Step, work: Boxed<'_, ()>| {
-        progress.started(i, step);
-        let started = Instant::now();
-        work.await?;
-        progress.finished(i, step, started.elapsed());
-        Ok::<(), AwsError>(())
-    };
     let mut role_arn = o.role.as_ref().map(|r| r.arn.clone());
     let mut deployment_bucket = None;
     let mut functions: Vec<(String, Vec<(usize, &Step)>)> = Vec::new();
@@ -68,23 +61,15 @@ pub async fn execute(
                 None => functions.push((key.to_string(), vec![(i, step)])),
             }
         } else if let Step::PrepareDeploymentBucket { .. } = step {
-            progress.started(i, step);
-            let started = Instant::now();
             let name = bucket::name(d, role_arn.as_deref()).ok_or_else(|| {
                 AwsError::Other("the deployment bucket's name needs the role's account".into())
             })?;
-            bucket::prepare(aws, d, &name).await?;
+            timed(progress, i, step, bucket::prepare(aws, d, &name)).await?;
             deployment_bucket = Some(name);
-            progress.finished(i, step, started.elapsed());
+        } else if let Step::CreateRole { name } = step {
+            role_arn = Some(timed(progress, i, step, create_role(aws, d, name)).await?);
         } else if step.is_role_step() {
-            if let Step::CreateRole { name } = step {
-                progress.started(i, step);
-                let started = Instant::now();
-                role_arn = Some(create_role(aws, d, name).await?);
-                progress.finished(i, step, started.elapsed());
-            } else {
-                timed(i, step, Box::pin(role_step(aws, d, step))).await?;
-            }
+            timed(progress, i, step, role_step(aws, d, step)).await?;
         } else {
             later.push((i, step));
         }
@@ -109,12 +94,9 @@ pub async fn execute(
             Box::pin(async move {
                 let mut version = None;
                 for &(i, step) in group {
-                    progress.started(i, step);
-                    let started = Instant::now();
-                    if let Some(v) = function_step(fx, step).await? {
+                    if let Some(v) = timed(progress, i, step, function_step(fx, step)).await? {
                         version = Some(v);
                     }
-                    progress.finished(i, step, started.elapsed());
                 }
                 Ok(version)
             }) as Boxed<'_, Option<String>>
@@ -132,10 +114,24 @@ pub async fn execute(
 
     let mut st = routes::State::new(d, o, role_arn);
     for (i, step) in later {
-        timed(i, step, Box::pin(routes::run(aws, d, o, step, &mut st))).await?;
+        timed(progress, i, step, routes::run(aws, d, o, step, &mut st)).await?;
     }
     outcome.endpoints = st.endpoints(aws, d);
     Ok(outcome)
+}
+
+/// Runs one step's work between its start and end reports.
+async fn timed<T>(
+    progress: &dyn Progress,
+    index: usize,
+    step: &Step,
+    work: impl Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    progress.started(index, step);
+    let started = Instant::now();
+    let value = work.await?;
+    progress.finished(index, step, started.elapsed());
+    Ok(value)
 }
 
 /// Polls the futures on the current task, at most `limit` at a time, and returns their

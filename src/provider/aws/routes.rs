@@ -77,6 +77,20 @@ impl State {
         out
     }
 
+    /// The ARN of a function's alias, which every integration targets.
+    fn alias_arn(&self, aws: &Aws, d: &Desired, key: &str) -> String {
+        let name = d
+            .functions
+            .iter()
+            .find(|f| f.key == key)
+            .map_or(key, |f| f.name.as_str());
+        format!(
+            "{}:{}",
+            function_arn(aws, self.role_arn.as_deref(), name),
+            d.alias
+        )
+    }
+
     fn account(&self) -> &str {
         self.role_arn
             .as_deref()
@@ -168,13 +182,7 @@ pub async fn run(
             )?;
         }
         Step::CreateIntegration { function } => {
-            let f = d.functions.iter().find(|f| &f.key == function);
-            let name = f.map_or(function.as_str(), |f| f.name.as_str());
-            let uri = format!(
-                "{}:{}",
-                function_arn(aws, st.role_arn.as_deref(), name),
-                d.alias
-            );
+            let uri = st.alias_arn(aws, d, function);
             let id = st.http_id();
             let integ = aws
                 .apigw2
@@ -294,13 +302,7 @@ pub async fn run(
                 .send()
                 .await;
             tolerate(r, &["ConflictException"], "PutMethod", &res)?;
-            let f = d.functions.iter().find(|f| &f.key == function);
-            let name = f.map_or(function.as_str(), |f| f.name.as_str());
-            let target = format!(
-                "{}:{}",
-                function_arn(aws, st.role_arn.as_deref(), name),
-                d.alias
-            );
+            let target = st.alias_arn(aws, d, function);
             aws.apigw
                 .put_integration()
                 .rest_api_id(&id)
