@@ -23,10 +23,7 @@ fn list_shows_each_alias_its_version_weights_digest_and_time() {
     std::fs::write(dir.path().join("a.js"), "exports.main = async () => 1;\n").unwrap();
     std::fs::write(dir.path().join("b.js"), "exports.main = async () => 2;\n").unwrap();
     let sls = |args: &[&str]| {
-        let mut c = common::sls_in(dir.path());
-        for (k, v) in moto.env() {
-            c.env(k, v);
-        }
+        let mut c = moto.sls(dir.path());
         c.args(args);
         c
     };
@@ -74,13 +71,7 @@ fn list_shows_each_alias_its_version_weights_digest_and_time() {
                 .unwrap();
         });
 
-    let out = sls(&["alias", "list", "--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = common::json_of(&mut sls(&["alias", "list", "--json"]));
     let a = &doc["functions"][0];
     assert_eq!(a["function"], "a");
     let aliases = a["aliases"].as_array().unwrap();

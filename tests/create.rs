@@ -110,17 +110,7 @@ fn every_template_prints_packages_answers_and_deploys() {
             }
         }
 
-        let mut deploy = common::sls_in(&dir);
-        for (k, v) in moto.env() {
-            deploy.env(k, v);
-        }
-        let out = deploy.args(["deploy", "--json"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{template}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let doc = common::json_of(moto.sls(&dir).args(["deploy", "--json"]));
         let function = doc["functions"]
             .as_object()
             .unwrap()

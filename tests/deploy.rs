@@ -7,28 +7,12 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use common::moto::Moto;
 use serde_json::Value;
 
-fn sls(moto: &Moto, dir: &Path) -> Command {
-    let mut c = common::sls_in(dir);
-    for (k, v) in moto.env() {
-        c.env(k, v);
-    }
-    c
-}
-
 /// Runs `sls ARGS --json` and returns the document.
 fn json(moto: &Moto, dir: &Path, args: &[&str]) -> Value {
-    let out = sls(moto, dir).args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "sls {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_of(moto.sls(dir).args(args).arg("--json"))
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -281,7 +265,7 @@ fn first_deploy_of_the_example_creates_everything_and_a_redeploy_changes_nothing
     });
 
     // The schedule is not deployed yet, and says so rather than dropping it silently.
-    sls(&moto, dir.path())
+    moto.sls(dir.path())
         .args(["deploy", "--dry-run"])
         .assert()
         .success()
@@ -345,7 +329,8 @@ fn a_config_change_updates_configuration_only_and_never_prints_env_values() {
     json(&moto, dir.path(), &["deploy"]);
     let yaml = SMALL.replace("  b:\n    handler: b.main\n", "  b:\n    handler: b.main\n    memorySize: 256\n    environment:\n      TOKEN: hunter2-secret\n");
     fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
-    let out = sls(&moto, dir.path())
+    let out = moto
+        .sls(dir.path())
         .arg("deploy")
         .assert()
         .success()
@@ -419,7 +404,8 @@ fn dry_run_changes_nothing_and_deploy_function_touches_one_function() {
     assert_eq!(mutating(&dry), 0);
 
     // Not deployed yet: deploy function says what to do.
-    let out = sls(&moto, dir.path())
+    let out = moto
+        .sls(dir.path())
         .args(["deploy", "function", "-f", "a"])
         .assert()
         .code(2)
@@ -444,7 +430,8 @@ fn dry_run_changes_nothing_and_deploy_function_touches_one_function() {
 fn info_shows_endpoints_and_versions() {
     let moto = Moto::start();
     let dir = small();
-    let out = sls(&moto, dir.path())
+    let out = moto
+        .sls(dir.path())
         .arg("info")
         .assert()
         .success()
@@ -544,7 +531,8 @@ fn a_function_with_our_name_but_not_our_tags_is_a_conflict() {
             .await
             .unwrap();
     });
-    let out = sls(&moto, dir.path())
+    let out = moto
+        .sls(dir.path())
         .arg("deploy")
         .assert()
         .code(6)
@@ -566,7 +554,7 @@ fn an_interrupted_deploy_converges_when_run_again() {
     // What a deploy stopped half way leaves: new code in $LATEST, no version published, the
     // alias still on the old one, and a route not created yet.
     write(dir.path(), "a.js", "exports.main = async () => 'a4';\n");
-    sls(&moto, dir.path()).arg("package").assert().success();
+    moto.sls(dir.path()).arg("package").assert().success();
     rt().block_on(async {
         let cfg = moto.sdk().await;
         let lambda = aws_sdk_lambda::Client::new(&cfg);
@@ -839,18 +827,12 @@ fn throttling_and_503_answers_are_retried_and_the_deploy_converges() {
     let faults = common::faults::Faults::start(moto.port, 3);
     let dir = small();
     let through = |args: &[&str]| -> Value {
-        let out = sls(&moto, dir.path())
-            .env("AWS_ENDPOINT_URL", &faults.url)
-            .args(args)
-            .arg("--json")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        common::json_of(
+            moto.sls(dir.path())
+                .env("AWS_ENDPOINT_URL", &faults.url)
+                .args(args)
+                .arg("--json"),
+        )
     };
     let first = through(&["deploy"]);
     let injected = faults.injected();
@@ -889,6 +871,15 @@ fn throttling_and_503_answers_are_retried_and_the_deploy_converges() {
     println!("{injected} faults injected, all retried");
 }
 
+/// An S3 client for moto, which has no per-bucket host names.
+fn s3(cfg: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(cfg)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 #[test]
 fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
     let moto = Moto::start();
@@ -916,11 +907,7 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
     let bucket = "big-dev-sls-123456789012-us-east-1";
     rt().block_on(async {
         let cfg = moto.sdk().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&cfg)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3(&cfg);
         let tags = s3.get_bucket_tagging().bucket(bucket).send().await.unwrap();
         assert!(
             tags.tag_set()
@@ -962,11 +949,7 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
     );
     rt().block_on(async {
         let cfg = moto.sdk().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&cfg)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3(&cfg);
         assert!(s3.head_bucket().bucket(bucket).send().await.is_err());
     });
 }

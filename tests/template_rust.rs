@@ -57,17 +57,7 @@ fn the_rust_template_tests_builds_packages_and_deploys() {
     );
 
     let moto = Moto::start();
-    let mut deploy = common::sls_in(&dir);
-    for (k, v) in moto.env() {
-        deploy.env(k, v);
-    }
-    let out = deploy.args(["deploy", "--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = common::json_of(moto.sls(&dir).args(["deploy", "--json"]));
     assert!(
         doc["endpoints"][0]
             .as_str()

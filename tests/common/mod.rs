@@ -34,3 +34,15 @@ pub fn stdout(c: &mut Command) -> String {
     let out = c.assert().success().get_output().stdout.clone();
     String::from_utf8(out).unwrap()
 }
+
+/// Runs a command that must succeed and prints a JSON document (`--json`); returns the document.
+pub fn json_of(c: &mut Command) -> serde_json::Value {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

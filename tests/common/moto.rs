@@ -75,6 +75,15 @@ impl Moto {
         out
     }
 
+    /// `sls`, run in `dir`, pointed at this server.
+    pub fn sls(&self, dir: &std::path::Path) -> assert_cmd::Command {
+        let mut c = super::sls_in(dir);
+        for (k, v) in self.env() {
+            c.env(k, v);
+        }
+        c
+    }
+
     /// Environment for `sls` and the SDK: this server, dummy credentials, no instance metadata.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![

@@ -272,6 +272,28 @@ async fn tagged_functions(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsErro
     }
 }
 
+/// Among the items named `name`, ours when several share the name, else the first; with
+/// whether it is ours.
+fn prefer_ours<'a, T>(
+    items: &'a [T],
+    name: &str,
+    d: &Desired,
+    name_of: impl Fn(&T) -> Option<&str>,
+    tags_of: impl Fn(&T) -> Option<&std::collections::HashMap<String, String>>,
+) -> Option<(&'a T, bool)> {
+    let is_ours = |item: &T| {
+        let tags: BTreeMap<String, String> = tags_of(item)
+            .map(|t| t.clone().into_iter().collect())
+            .unwrap_or_default();
+        owned(&tags, d)
+    };
+    let named = || items.iter().filter(|i| name_of(i) == Some(name));
+    named()
+        .find(|i| is_ours(i))
+        .map(|i| (i, true))
+        .or_else(|| named().next().map(|i| (i, false)))
+}
+
 async fn http_api(aws: &Aws, d: &Desired, name: &str) -> Result<Option<ObservedApi>, AwsError> {
     let resource = format!("HTTP API {name}");
     let mut token = None;
@@ -283,37 +305,23 @@ async fn http_api(aws: &Aws, d: &Desired, name: &str) -> Result<Option<ObservedA
             .send()
             .await
             .map_err(call_err("GetApis", &resource))?;
-        // Prefer ours when several share the name.
-        let mut candidates: Vec<_> = page
-            .items()
-            .iter()
-            .filter(|a| a.name() == Some(name))
-            .collect();
-        candidates.sort_by_key(|a| {
-            let tags: BTreeMap<String, String> = a
-                .tags()
-                .map(|t| t.clone().into_iter().collect())
-                .unwrap_or_default();
-            !owned(&tags, d)
-        });
-        if let Some(a) = candidates.first() {
-            break Some((*a).clone());
+        if let Some((a, is_owned)) = prefer_ours(page.items(), name, d, |a| a.name(), |a| a.tags())
+        {
+            break Some((a.clone(), is_owned));
         }
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             break None;
         }
     };
-    let Some(api) = found else { return Ok(None) };
+    let Some((api, is_owned)) = found else {
+        return Ok(None);
+    };
     let id = api.api_id().unwrap_or_default().to_string();
-    let tags: BTreeMap<String, String> = api
-        .tags()
-        .map(|t| t.clone().into_iter().collect())
-        .unwrap_or_default();
     let mut o = ObservedApi {
         id: id.clone(),
         endpoint: api.api_endpoint().unwrap_or_default().to_string(),
-        owned: owned(&tags, d),
+        owned: is_owned,
         routes: BTreeMap::new(),
         integrations: BTreeMap::new(),
         has_default_stage: false,
@@ -377,22 +385,9 @@ async fn rest_api(aws: &Aws, d: &Desired, name: &str) -> Result<Option<ObservedR
             .send()
             .await
             .map_err(call_err("GetRestApis", &resource))?;
-        // Prefer ours when several share the name.
-        let mut candidates: Vec<_> = page
-            .items()
-            .iter()
-            .filter(|a| a.name() == Some(name))
-            .map(|a| {
-                let tags: BTreeMap<String, String> = a
-                    .tags()
-                    .map(|t| t.clone().into_iter().collect())
-                    .unwrap_or_default();
-                (a.id().unwrap_or_default().to_string(), owned(&tags, d))
-            })
-            .collect();
-        candidates.sort_by_key(|(_, owned)| !owned);
-        if let Some(a) = candidates.into_iter().next() {
-            break Some(a);
+        if let Some((a, is_owned)) = prefer_ours(page.items(), name, d, |a| a.name(), |a| a.tags())
+        {
+            break Some((a.id().unwrap_or_default().to_string(), is_owned));
         }
         position = page.position().map(str::to_string);
         if position.is_none() {
