@@ -76,7 +76,7 @@ pub enum Command {
     Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
     Print(commands::print::PrintArgs),
-    /// Aliases for release scripts: list them with their versions and weights
+    /// Aliases for release scripts: list, promote, shift traffic, roll back
     Alias(commands::alias::AliasArgs),
     /// Create a new service from a template (--list shows them)
     Create(commands::create::CreateArgs),
@@ -177,10 +177,21 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         }
         return exit::CONFIG;
     }
+    if e.downcast_ref::<crate::release::RolledBack>().is_some() {
+        // The command already printed its report (on stdout with --json).
+        let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
+        return exit::ROLLED_BACK;
+    }
+    let changed = matches!(
+        e.downcast_ref::<crate::provider::aws::AwsError>(),
+        Some(crate::provider::aws::AwsError::AliasChanged { .. })
+    );
     let code = if e.downcast_ref::<UsageError>().is_some() {
         exit::USAGE
     } else if e.downcast_ref::<crate::package::PackageError>().is_some() {
         exit::PACKAGE
+    } else if changed {
+        exit::CONFLICT
     } else if e.downcast_ref::<crate::provider::aws::AwsError>().is_some() {
         exit::AWS
     } else if e
@@ -207,4 +218,16 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         println!("{doc:#}");
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap checks flag names, ids and relations only when a command is built: do it for
+        // every subcommand here rather than at a user's first use of one.
+        Cli::command().debug_assert();
+    }
 }

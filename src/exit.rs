@@ -14,5 +14,8 @@ pub const PACKAGE: u8 = 4;
 /// An AWS call failed (the message names the call, the resource and what to do), or no AWS
 /// credentials were found.
 pub const AWS: u8 = 5;
-/// A resource with our name exists without our ownership tags; nothing was changed.
+/// A resource with our name exists without our ownership tags, or an alias changed while the
+/// command ran (its `RevisionId` no longer matched); nothing was overwritten.
 pub const CONFLICT: u8 = 6;
+/// A gradual promote's check failed and every alias was rolled back.
+pub const ROLLED_BACK: u8 = 7;

@@ -17,4 +17,5 @@ pub mod output;
 pub mod package;
 pub mod plan;
 pub mod provider;
+pub mod release;
 pub mod scaffold;

@@ -1,13 +1,17 @@
-//! `sls alias …`: the aliases release scripts move. Today: `list`.
+//! `sls alias …`: the aliases release scripts move: list, promote (at once or in steps with a
+//! check), shift (weighted routing) and rollback.
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::cli::{Context, UsageError};
-use crate::commands::deploy::{Connection, connect};
-use crate::provider::aws::aliases;
+use crate::commands::deploy::{Connection, connect, desired_of, runtime};
+use crate::provider::aws::release::{self as ops, Member, Source};
+use crate::provider::aws::{Aws, aliases};
+use crate::release::{ReleaseError, RolledBack, check_alias_name, parse_interval, parse_steps};
 
 #[derive(Debug, Args)]
 pub struct AliasArgs {
@@ -23,12 +27,324 @@ pub enum AliasCommand {
         #[arg(short, long)]
         function: Option<String>,
     },
+    /// Point an alias at the versions another alias points to, for every function at once
+    /// (or in steps, with --steps, checking between them)
+    Promote {
+        /// The alias whose versions go live
+        #[arg(long, value_name = "ALIAS", value_parser = check_alias_name)]
+        from: String,
+        /// The alias to move [default: provider.alias, else live]
+        #[arg(long, value_name = "ALIAS", value_parser = check_alias_name)]
+        to: Option<String>,
+        /// Shift gradually through these percentages, e.g. 10,25,50,100
+        #[arg(long, value_name = "PERCENTS", value_parser = percents)]
+        steps: Option<Percents>,
+        /// Wait this long after each step, e.g. 60s, 5m [default: 60s]
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval, requires = "steps")]
+        interval: Option<Duration>,
+        /// A shell command run after each step; a non-zero exit rolls every alias back
+        #[arg(long, value_name = "CMD", requires = "steps")]
+        check: Option<String>,
+        #[command(flatten)]
+        only: Only,
+    },
+    /// Send a share of an alias' traffic to another version (weighted routing)
+    #[command(disable_version_flag = true)]
+    Shift {
+        /// The alias whose traffic is split
+        #[arg(value_parser = check_alias_name)]
+        alias: String,
+        /// Percent of the traffic for the other version (0 clears the split, 100 moves all)
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        weight: u8,
+        /// The alias pointing at the other version
+        #[arg(long, value_name = "ALIAS", value_parser = check_alias_name, conflicts_with = "target_version", required_unless_present = "target_version")]
+        from: Option<String>,
+        /// The other version's number (per function: needs -f when there are several)
+        #[arg(long = "version", id = "target_version", value_name = "N")]
+        version: Option<u32>,
+        #[command(flatten)]
+        only: Only,
+    },
+    /// Undo the last move of an alias: clear a weighted split, else go back one version
+    Rollback {
+        #[arg(value_parser = check_alias_name)]
+        alias: String,
+        #[command(flatten)]
+        only: Only,
+    },
+}
+
+/// `--steps` as one value (a `Vec` would make clap expect the flag repeated).
+#[derive(Debug, Clone)]
+pub struct Percents(Vec<u8>);
+
+fn percents(s: &str) -> Result<Percents, String> {
+    parse_steps(s).map(Percents)
+}
+
+#[derive(Debug, Args)]
+pub struct Only {
+    /// Only this function (its key under `functions:`)
+    #[arg(short, long)]
+    function: Option<String>,
 }
 
 pub fn run(cx: &Context, args: &AliasArgs) -> anyhow::Result<()> {
     match &args.command {
         AliasCommand::List { function } => list(cx, function.as_deref()),
+        AliasCommand::Promote {
+            from,
+            to,
+            steps,
+            interval,
+            check,
+            only,
+        } => {
+            let how = match steps {
+                Some(s) => How::Gradual {
+                    steps: s.0.clone(),
+                    interval: interval.unwrap_or(Duration::from_secs(60)),
+                    check: check.clone(),
+                },
+                None => How::Promote,
+            };
+            let source = Source::Alias(from.clone());
+            release(cx, to.as_deref(), Some(source), only, how)
+        }
+        AliasCommand::Shift {
+            alias,
+            weight,
+            from,
+            version,
+            only,
+        } => {
+            let source = match (from, version) {
+                (Some(a), _) => Source::Alias(a.clone()),
+                (None, Some(v)) => Source::Version(v.to_string()),
+                (None, None) => unreachable!("clap requires --from or --version"),
+            };
+            release(cx, Some(alias), Some(source), only, How::Shift(*weight))
+        }
+        AliasCommand::Rollback { alias, only } => {
+            release(cx, Some(alias), None, only, How::Rollback)
+        }
     }
+}
+
+enum How {
+    Promote,
+    Gradual {
+        steps: Vec<u8>,
+        interval: Duration,
+        check: Option<String>,
+    },
+    Shift(u8),
+    Rollback,
+}
+
+impl How {
+    fn action(&self) -> &'static str {
+        match self {
+            How::Promote | How::Gradual { .. } => "promote",
+            How::Shift(_) => "shift",
+            How::Rollback => "rollback",
+        }
+    }
+}
+
+fn release(
+    cx: &Context,
+    alias: Option<&str>,
+    source: Option<Source>,
+    only: &Only,
+    how: How,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let d = desired_of(cx)?;
+    let alias = alias.unwrap_or(&d.live).to_string();
+    let only = only.function.as_deref();
+    if let Some(f) = only
+        && !d.functions.iter().any(|x| x.key == f)
+    {
+        return Err(UsageError(format!("function `{f}` is not in the config")).into());
+    }
+    if let Some(Source::Version(_)) = &source
+        && only.is_none()
+        && d.functions.len() > 1
+    {
+        return Err(UsageError(
+            "version numbers are per function: name one with -f FUNCTION".into(),
+        )
+        .into());
+    }
+    if let Some(Source::Alias(from)) = &source
+        && *from == alias
+    {
+        return Err(UsageError(format!("--from {from} is the alias being moved")).into());
+    }
+    let rt = runtime()?;
+    let aws = rt.block_on(Aws::connect(&d.region, cx.global.aws_profile.as_deref()))?;
+    let (mut members, skipped) = rt.block_on(ops::read(&aws, &d, &alias, source.as_ref(), only))?;
+    if let (Some(Source::Alias(from)), true) = (&source, members.is_empty()) {
+        return Err(ReleaseError::NoSource(from.clone()).into());
+    }
+    let mut steps = Vec::new();
+    let passed = rt.block_on(async {
+        match &how {
+            How::Promote => ops::apply(&aws, &alias, &mut members, ops::promote).await?,
+            How::Shift(w) => ops::apply(&aws, &alias, &mut members, |m| ops::shift(m, *w)).await?,
+            How::Rollback => {
+                ops::apply(&aws, &alias, &mut members, |m| ops::rollback(m, &alias)).await?
+            }
+            How::Gradual {
+                steps: percents,
+                interval,
+                check,
+            } => {
+                // Re-running a finished promote is a no-op, not a second walk through the steps.
+                if members.iter().all(|m| matches!(ops::promote(m), Ok(None))) {
+                    return Ok(true);
+                }
+                let run_check = check.as_ref().map(|cmd| {
+                    let alias = alias.clone();
+                    move |weight: u8| {
+                        let ok = run_check(cmd, &alias, weight);
+                        async move { ok }
+                    }
+                });
+                return ops::gradual(
+                    &aws,
+                    &alias,
+                    &mut members,
+                    percents,
+                    *interval,
+                    run_check,
+                    &mut steps,
+                )
+                .await;
+            }
+        }
+        Ok::<bool, anyhow::Error>(true)
+    })?;
+    summarize(
+        cx, &aws, &d.service, &alias, &source, &how, &members, &skipped, &steps, passed, started,
+    )
+}
+
+/// Runs the check through the shell, its output on stderr (stdout stays for `--json`).
+fn run_check(cmd: &str, alias: &str, weight: u8) -> bool {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("SLS_ALIAS", alias)
+        .env("SLS_WEIGHT", weight.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::io::stderr())
+        .status();
+    match status {
+        Ok(s) => s.success(),
+        Err(e) => {
+            eprintln!("cannot run the check `{cmd}`: {e}");
+            false
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize(
+    cx: &Context,
+    aws: &Aws,
+    service: &str,
+    alias: &str,
+    source: &Option<Source>,
+    how: &How,
+    members: &[Member],
+    skipped: &[ops::Skipped],
+    steps: &[ops::StepReport],
+    passed: bool,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let reports = ops::reports(members);
+    let changed = reports.iter().any(|r| r.changed);
+    let outcome = match (passed, changed) {
+        (false, _) => "rolledBack",
+        (true, true) => "changed",
+        (true, false) => "unchanged",
+    };
+    let (from, version) = match source {
+        Some(Source::Alias(a)) => (Some(a.as_str()), None),
+        Some(Source::Version(v)) => (None, Some(v.as_str())),
+        None => (None, None),
+    };
+    let tally = aws.calls.tally();
+    let doc = json!({ "service": service, "alias": alias, "action": how.action(), "from": from,
+                      "version": version, "outcome": outcome, "functions": reports,
+                      "skipped": skipped, "steps": steps, "awsCalls": tally });
+    if cx.global.json {
+        println!("{doc:#}");
+    } else {
+        let mut out = std::io::stdout().lock();
+        let show = |t: &Option<crate::release::Target>| match t {
+            None => "(none)".to_string(),
+            Some(t) if t.weights.is_empty() => format!("version {}", t.version),
+            Some(t) => {
+                let extra: f64 = t.weights.values().sum();
+                let rest: Vec<String> = t
+                    .weights
+                    .iter()
+                    .map(|(v, w)| format!("version {v} {:.0}%", w * 100.0))
+                    .collect();
+                format!(
+                    "version {} {:.0}%, {}",
+                    t.version,
+                    (1.0 - extra) * 100.0,
+                    rest.join(", ")
+                )
+            }
+        };
+        for s in steps {
+            let check = s.check.map_or(String::new(), |c| format!(", check {c}"));
+            writeln!(out, "step {}%{check}", s.weight)?;
+        }
+        for r in &reports {
+            if r.changed {
+                writeln!(
+                    out,
+                    "  {}: {alias} {} → {}",
+                    r.function,
+                    show(&r.before),
+                    show(&r.after)
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "  {}: {alias} {} (unchanged)",
+                    r.function,
+                    show(&r.after)
+                )?;
+            }
+        }
+        for s in skipped {
+            writeln!(out, "  {}: skipped ({})", s.function, s.reason)?;
+        }
+        writeln!(
+            out,
+            "{} {alias}: {outcome} in {:.1} s, {} AWS calls ({} changing)",
+            how.action(),
+            started.elapsed().as_secs_f64(),
+            tally.total,
+            tally.mutating
+        )?;
+    }
+    if !passed {
+        return Err(RolledBack {
+            alias: alias.to_string(),
+            step: steps.last().map_or(0, |s| s.weight),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn list(cx: &Context, only: Option<&str>) -> anyhow::Result<()> {

@@ -21,6 +21,10 @@ pub struct DeployArgs {
     /// Use the artifacts and manifest already in DIR (from `sls package --package DIR`)
     #[arg(short = 'p', long = "package", value_name = "DIR")]
     pub package: Option<PathBuf>,
+    /// Publish versions and move only this alias (created if missing), with a function URL
+    /// to call it by; the live alias and the APIs keep serving the current versions
+    #[arg(long, global = true, value_name = "NAME", value_parser = crate::release::check_alias_name)]
+    pub alias: Option<String>,
     #[command(subcommand)]
     pub what: Option<DeployWhat>,
 }
@@ -69,6 +73,17 @@ pub struct Connection {
 }
 
 pub fn connect(cx: &Context) -> anyhow::Result<Connection> {
+    let desired = desired_of(cx)?;
+    let rt = runtime()?;
+    let aws = rt.block_on(Aws::connect(
+        &desired.region,
+        cx.global.aws_profile.as_deref(),
+    ))?;
+    Ok(Connection { desired, rt, aws })
+}
+
+/// The config's desired state without artifacts: names, aliases, routes.
+pub fn desired_of(cx: &Context) -> anyhow::Result<plan::Desired> {
     let loaded = cx.load_config()?;
     let empty = crate::package::Manifest {
         format: crate::package::manifest::FORMAT,
@@ -78,13 +93,12 @@ pub fn connect(cx: &Context) -> anyhow::Result<Connection> {
         artifacts: Default::default(),
         functions: Default::default(),
     };
-    let desired = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &empty);
-    let rt = runtime()?;
-    let aws = rt.block_on(Aws::connect(
+    Ok(desired::desired(
+        &loaded.config,
+        &loaded.stage,
         &loaded.region,
-        cx.global.aws_profile.as_deref(),
-    ))?;
-    Ok(Connection { desired, rt, aws })
+        &empty,
+    ))
 }
 
 /// One tokio runtime for the whole command.
@@ -109,6 +123,9 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         pkg::build(cx, &loaded, &out_dir)?.manifest
     };
     let mut d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
+    if let Some(a) = &args.alias {
+        d.alias = a.clone();
+    }
     let only = match &args.what {
         Some(DeployWhat::Function { function }) => {
             if !d.functions.iter().any(|f| &f.key == function) {
@@ -145,6 +162,8 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
                     | Step::TagFunction { .. }
                     | Step::SetReservedConcurrency { .. }
                     | Step::PublishVersion { .. }
+                    | Step::CreateFunctionUrl { .. }
+                    | Step::DeleteVersion { .. }
             )
         });
     }
@@ -178,13 +197,21 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         &out_dir,
         &progress,
     ))?;
-    let endpoints = &outcome.endpoints;
+    let staged = d.alias != d.live;
+    // A staged alias is called through its function URL; the APIs serve the live alias.
+    let mut urls = outcome.urls.clone();
+    for f in &d.functions {
+        if let Some(u) = observed.functions.get(&f.name).and_then(|o| o.url.clone()) {
+            urls.entry(f.key.clone()).or_insert(u);
+        }
+    }
+    let endpoints: &[String] = if staged { &[] } else { &outcome.endpoints };
     let tally = aws.calls.tally();
     if cx.global.json {
         let functions: serde_json::Map<String, serde_json::Value> = d
             .functions
             .iter()
-            .map(|f| (f.key.clone(), json!({ "name": f.name, "alias": d.alias, "version": outcome.versions.get(&f.key) })))
+            .map(|f| (f.key.clone(), json!({ "name": f.name, "alias": d.alias, "version": outcome.versions.get(&f.key), "url": urls.get(&f.key) })))
             .collect();
         let doc = json!({ "service": d.service, "stage": d.stage, "region": d.region, "plan": the_plan,
                           "endpoints": endpoints, "functions": functions, "awsCalls": tally });
@@ -220,6 +247,16 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             .get(&f.key)
             .map_or(String::new(), |v| format!(", version {v}"));
         writeln!(out, "  {}: {} (alias {}{v})", f.key, f.name, d.alias)?;
+        if let Some(u) = urls.get(&f.key) {
+            writeln!(out, "    {u}")?;
+        }
+    }
+    if staged {
+        writeln!(
+            out,
+            "alias {} takes no traffic from the APIs; move it live with `sls alias promote --from {} --to {}`",
+            d.alias, d.alias, d.live
+        )?;
     }
     Ok(())
 }

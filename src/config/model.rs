@@ -69,6 +69,8 @@ pub struct Provider {
     pub deployment_bucket: Option<DeploymentBucket>,
     /// The alias that receives traffic (sls extension; default `live`).
     pub alias: Option<String>,
+    /// How many versions no alias points at survive a deploy (sls extension; default: all).
+    pub version_retention: Option<VersionRetention>,
     pub layers: Option<Vec<String>>,
 }
 
@@ -449,6 +451,7 @@ ranged!(
 ranged!(EphemeralStorage, 512, 10240, "ephemeralStorageSize", " MB");
 ranged!(RetryAttempts, 0, 2, "maximumRetryAttempts", "");
 ranged!(EventAge, 60, 21600, "maximumEventAge", " seconds");
+ranged!(VersionRetention, 0, 1000, "versionRetention", " versions");
 
 /// CloudWatch Logs only accepts these retention periods.
 pub const LOG_RETENTION_DAYS: &[u32] = &[

@@ -24,7 +24,12 @@ pub struct Desired {
     pub service: String,
     pub stage: String,
     pub region: String,
+    /// The alias this deploy moves to the versions it publishes: `live`, or `--alias NAME`.
     pub alias: String,
+    /// The alias the APIs route to (`provider.alias`, default `live`).
+    pub live: String,
+    /// `provider.versionRetention`: unaliased versions kept after a deploy (`None`: all).
+    pub version_retention: Option<u32>,
     /// Ownership tags plus `provider.tags`.
     pub tags: BTreeMap<String, String>,
     pub role: RoleSpec,
@@ -391,6 +396,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         stage: stage.into(),
         region: region.into(),
         alias: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
+        live: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
+        version_retention: p.version_retention.map(|v| v.0),
         tags,
         role,
         functions,

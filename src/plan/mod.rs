@@ -45,6 +45,18 @@ pub struct ObservedFunction {
     /// Statement ids in the alias' resource policy, with their source ARN.
     pub permissions: BTreeMap<String, String>,
     pub reserved_concurrency: Option<i32>,
+    /// The alias' function URL, read only when deploying to an alias other than the live one.
+    pub url: Option<String>,
+    /// Published versions and what points at them, read only with `versionRetention`.
+    pub versions: Option<ObservedVersions>,
+}
+
+/// A function's published versions and the versions each alias routes to.
+#[derive(Debug, Clone, Default)]
+pub struct ObservedVersions {
+    pub published: Vec<String>,
+    /// Alias → its version and any weighted extra versions.
+    pub by_alias: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +235,16 @@ pub enum Step {
         name: String,
         api: ApiKind,
     },
+    CreateFunctionUrl {
+        function: String,
+        name: String,
+        alias: String,
+    },
+    DeleteVersion {
+        function: String,
+        name: String,
+        version: String,
+    },
     RemovePermission {
         function: String,
         name: String,
@@ -305,6 +327,12 @@ impl fmt::Display for Step {
             Step::RemovePermission { name, api, .. } => {
                 write!(f, "- permission: {} may invoke {name}", api.label())
             }
+            Step::CreateFunctionUrl { name, alias, .. } => {
+                write!(f, "+ function URL for {name}:{alias} (public, no auth)")
+            }
+            Step::DeleteVersion { name, version, .. } => {
+                write!(f, "- version {version} of {name} (beyond versionRetention)")
+            }
         }
     }
 }
@@ -352,6 +380,9 @@ impl Plan {
     }
 }
 
+/// The statement id of the permission that opens an alias' function URL to everyone.
+pub const URL_STATEMENT: &str = "sls-url";
+
 const NOT_OURS: &str = "exists without the sls:service/sls:stage tags of this service";
 
 /// Compares and orders: role, functions (code, configuration, tags, version and alias), the
@@ -377,6 +408,11 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
                 bucket: d.deployment_bucket.clone(),
             },
         );
+    }
+    // A deploy to another alias ships code and configuration only: the APIs route to the live
+    // alias, and a function left out of the config stays until a live deploy removes it.
+    if d.alias != d.live {
+        return p;
     }
     plan_http_api(d, o, &mut p);
     plan_rest_api(d, o, &mut p);
@@ -545,6 +581,27 @@ fn plan_functions(d: &Desired, o: &Observed, p: &mut Plan) {
                 alias: d.alias.clone(),
             });
         }
+        if let Some(keep) = d.version_retention {
+            for version in prunable(d, of, !current, keep) {
+                p.steps.push(Step::DeleteVersion {
+                    function: key.clone(),
+                    name: name.clone(),
+                    version,
+                });
+            }
+        }
+        if d.alias != d.live {
+            let open =
+                of.is_some_and(|of| of.url.is_some() && of.permissions.contains_key(URL_STATEMENT));
+            if !open {
+                p.steps.push(Step::CreateFunctionUrl {
+                    function: key.clone(),
+                    name: name.clone(),
+                    alias: d.alias.clone(),
+                });
+            }
+            continue;
+        }
         for (api, keys, api_id) in &routed {
             let granted = of.and_then(|of| of.permissions.get(api.statement_id()));
             // Missing, or naming another API (one replaced since): grant it again.
@@ -568,6 +625,30 @@ fn plan_functions(d: &Desired, o: &Observed, p: &mut Plan) {
             }
         }
     }
+}
+
+/// The versions no alias will point at once this deploy has run, oldest first, beyond the
+/// newest `keep` of them. Publishing moves `d.alias` to a new version, freeing its old one.
+fn prunable(
+    d: &Desired,
+    of: Option<&ObservedFunction>,
+    publishing: bool,
+    keep: u32,
+) -> Vec<String> {
+    let Some(v) = of.and_then(|of| of.versions.as_ref()) else {
+        return Vec::new();
+    };
+    let held: BTreeSet<&String> = v
+        .by_alias
+        .iter()
+        .filter(|(alias, _)| !(publishing && **alias == d.alias))
+        .flat_map(|(_, versions)| versions)
+        .collect();
+    let mut free: Vec<&String> = v.published.iter().filter(|x| !held.contains(x)).collect();
+    free.sort_by_key(|x| std::cmp::Reverse(x.parse::<u64>().unwrap_or(0)));
+    let mut out: Vec<String> = free.into_iter().skip(keep as usize).cloned().collect();
+    out.reverse();
+    out
 }
 
 fn plan_http_api(d: &Desired, o: &Observed, p: &mut Plan) {
@@ -773,7 +854,7 @@ pub fn alias_arn_suffix(d: &Desired, key: &str) -> String {
         .iter()
         .find(|f| f.key == key)
         .map_or(key, |f| f.name.as_str());
-    format!("function:{name}:{}", d.alias)
+    format!("function:{name}:{}", d.live)
 }
 
 fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
@@ -878,6 +959,8 @@ mod tests {
             stage: "dev".into(),
             region: "eu-west-1".into(),
             alias: "live".into(),
+            live: "live".into(),
+            version_retention: None,
             tags: BTreeMap::new(),
             role: RoleSpec {
                 name: "svc-dev-eu-west-1-lambdaRole".into(),
@@ -935,6 +1018,8 @@ mod tests {
                     }),
                     permissions,
                     reserved_concurrency: None,
+                    url: None,
+                    versions: None,
                 },
             );
         }

@@ -4,7 +4,9 @@
 //!
 //! Which requests: every `every`-th distinct request (method, path and body), and never the
 //! same request twice, so each faulted request succeeds on its first retry whatever the
-//! interleaving of parallel calls.
+//! interleaving of parallel calls. Or ([`Faults::refuse`]): every request whose request line
+//! starts with a given text, answered with a given error, as AWS does when a precondition
+//! fails.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -17,6 +19,13 @@ pub struct Faults {
     counts: Arc<Counts>,
 }
 
+#[derive(Clone)]
+enum Rule {
+    Every(usize),
+    /// Request line prefix, HTTP status line, `x-amzn-ErrorType`.
+    Refuse(&'static str, &'static str, &'static str),
+}
+
 #[derive(Default)]
 struct Counts {
     seen: AtomicUsize,
@@ -26,6 +35,21 @@ struct Counts {
 
 impl Faults {
     pub fn start(upstream_port: u16, every: usize) -> Faults {
+        Faults::with(upstream_port, Rule::Every(every))
+    }
+
+    /// Answers every request whose request line starts with `request` (e.g. `PUT /path`)
+    /// with `status` (e.g. `412 Precondition Failed`) and the error type `code`.
+    pub fn refuse(
+        upstream_port: u16,
+        request: &'static str,
+        status: &'static str,
+        code: &'static str,
+    ) -> Faults {
+        Faults::with(upstream_port, Rule::Refuse(request, status, code))
+    }
+
+    fn with(upstream_port: u16, rule: Rule) -> Faults {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let counts = Arc::new(Counts::default());
@@ -33,8 +57,8 @@ impl Faults {
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let c = c.clone();
-                std::thread::spawn(move || serve(conn, upstream_port, every, &c));
+                let (c, rule) = (c.clone(), rule.clone());
+                std::thread::spawn(move || serve(conn, upstream_port, &rule, &c));
             }
         });
         Faults {
@@ -50,7 +74,7 @@ impl Faults {
 }
 
 /// One request per connection: the answer says `Connection: close`, so clients reconnect.
-fn serve(conn: TcpStream, upstream_port: u16, every: usize, c: &Counts) {
+fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut head = Vec::new();
     let mut length = 0usize;
@@ -87,9 +111,24 @@ fn serve(conn: TcpStream, upstream_port: u16, every: usize, c: &Counts) {
         .next()
         .unwrap_or_default()
         .to_vec();
+    if let Rule::Refuse(request, status, code) = rule
+        && request_line.starts_with(request.as_bytes())
+    {
+        c.injected.fetch_add(1, Ordering::SeqCst);
+        let json = r#"{"message":"refused by the test's fault proxy"}"#;
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        );
+        let _ = out.write_all(answer.as_bytes());
+        return;
+    }
     let fingerprint = [request_line, body.clone()].concat();
     let n = c.seen.fetch_add(1, Ordering::SeqCst) + 1;
-    if n % every == 0 && c.faulted.lock().unwrap().insert(fingerprint) {
+    if let Rule::Every(every) = *rule
+        && n % every == 0
+        && c.faulted.lock().unwrap().insert(fingerprint)
+    {
         let k = c.injected.fetch_add(1, Ordering::SeqCst);
         let answer = if k % 2 == 1 {
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

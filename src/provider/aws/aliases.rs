@@ -1,12 +1,16 @@
-//! Reading the aliases of a service's functions: each alias, the version it points at, its
-//! weighted routing, and that version's code digest and time of deployment.
+//! The aliases of a service's functions: listing them (each alias, its version, weighted
+//! routing, and that version's code digest and deploy time), reading and moving one under
+//! its `RevisionId`, function URLs for aliases, and the versions aliases hold.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, FunctionUrlAuthType};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use super::{Aws, AwsError, call_err, is_code};
-use crate::plan::Desired;
+use crate::plan::{Desired, ObservedVersions, URL_STATEMENT};
+use crate::release::{AliasState, Target};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -134,5 +138,248 @@ async fn versions(aws: &Aws, name: &str) -> Result<BTreeMap<String, Version>, Aw
         if marker.is_none() {
             return Ok(out);
         }
+    }
+}
+
+/// An alias' current state; `None` when the function or the alias does not exist.
+pub async fn get(aws: &Aws, name: &str, alias: &str) -> Result<Option<AliasState>, AwsError> {
+    match aws
+        .lambda
+        .get_alias()
+        .function_name(name)
+        .name(alias)
+        .send()
+        .await
+    {
+        Ok(a) => Ok(Some(AliasState {
+            version: a.function_version().unwrap_or_default().to_string(),
+            weights: a
+                .routing_config()
+                .and_then(|r| r.additional_version_weights())
+                .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default(),
+            description: a.description().unwrap_or_default().to_string(),
+            revision_id: a.revision_id().map(str::to_string),
+        })),
+        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(None),
+        Err(e) => Err(call_err(
+            "GetAlias",
+            &format!("Lambda function {name}:{alias}"),
+        )(e)),
+    }
+}
+
+/// Points an existing alias at `t`, only if it still has `revision` (what this command read):
+/// Lambda refuses the update when someone moved the alias since, which becomes
+/// [`AwsError::AliasChanged`] instead of a silent overwrite. Returns the new revision.
+pub async fn set(
+    aws: &Aws,
+    name: &str,
+    alias: &str,
+    t: &Target,
+    revision: Option<&str>,
+) -> Result<Option<String>, AwsError> {
+    let routing = AliasRoutingConfiguration::builder()
+        .set_additional_version_weights(Some(t.weights.clone().into_iter().collect()))
+        .build();
+    let out = aws
+        .lambda
+        .update_alias()
+        .function_name(name)
+        .name(alias)
+        .function_version(&t.version)
+        .description(&t.description)
+        .routing_config(routing)
+        .set_revision_id(revision.map(str::to_string))
+        .send()
+        .await
+        .map_err(alias_err("UpdateAlias", name, alias))?;
+    Ok(out.revision_id().map(str::to_string))
+}
+
+/// Creates an alias; one created meanwhile (a re-run after an interruption, or a racing
+/// script) is a conflict for the caller to resolve by reading it again.
+pub async fn create(aws: &Aws, name: &str, alias: &str, t: &Target) -> Result<(), AwsError> {
+    aws.lambda
+        .create_alias()
+        .function_name(name)
+        .name(alias)
+        .function_version(&t.version)
+        .description(&t.description)
+        .send()
+        .await
+        .map_err(alias_err("CreateAlias", name, alias))?;
+    Ok(())
+}
+
+/// Maps Lambda's answers to a stale `RevisionId` (or an alias created under us) to
+/// [`AwsError::AliasChanged`]; everything else names the call as usual.
+pub fn alias_err<E>(operation: &str, name: &str, alias: &str) -> impl FnOnce(E) -> AwsError
+where
+    E: ProvideErrorMetadata + std::fmt::Display,
+{
+    let (operation, name, alias) = (operation.to_string(), name.to_string(), alias.to_string());
+    move |e| {
+        if is_code(
+            &e,
+            &["PreconditionFailedException", "ResourceConflictException"],
+        ) {
+            AwsError::AliasChanged {
+                function: name,
+                alias,
+            }
+        } else {
+            call_err(&operation, &format!("Lambda function {name}:{alias}"))(e)
+        }
+    }
+}
+
+/// The function URL of an alias, if it has one.
+pub async fn url(aws: &Aws, name: &str, alias: &str) -> Result<Option<String>, AwsError> {
+    match aws
+        .lambda
+        .get_function_url_config()
+        .function_name(name)
+        .qualifier(alias)
+        .send()
+        .await
+    {
+        Ok(u) => Ok(Some(u.function_url().to_string())),
+        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(None),
+        Err(e) => Err(call_err(
+            "GetFunctionUrlConfig",
+            &format!("Lambda function {name}:{alias}"),
+        )(e)),
+    }
+}
+
+/// Gives an alias a public function URL (payload 2.0, as the HTTP API sends) so it can be
+/// called before it takes traffic. Safe to repeat.
+pub async fn open_url(aws: &Aws, name: &str, alias: &str) -> Result<String, AwsError> {
+    let res = format!("Lambda function {name}:{alias}");
+    let url = match url(aws, name, alias).await? {
+        Some(u) => u,
+        None => aws
+            .lambda
+            .create_function_url_config()
+            .function_name(name)
+            .qualifier(alias)
+            .auth_type(FunctionUrlAuthType::None)
+            .send()
+            .await
+            .map_err(call_err("CreateFunctionUrlConfig", &res))?
+            .function_url()
+            .to_string(),
+    };
+    match aws
+        .lambda
+        .add_permission()
+        .function_name(name)
+        .qualifier(alias)
+        .statement_id(URL_STATEMENT)
+        .action("lambda:InvokeFunctionUrl")
+        .principal("*")
+        .function_url_auth_type(FunctionUrlAuthType::None)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if is_code(&e, &["ResourceConflictException"]) => {}
+        Err(e) => return Err(call_err("AddPermission", &res)(e)),
+    }
+    Ok(url)
+}
+
+/// A function's published versions and the versions each alias routes to.
+pub async fn versions_in_use(aws: &Aws, name: &str) -> Result<ObservedVersions, AwsError> {
+    let published = versions(aws, name)
+        .await?
+        .into_keys()
+        .filter(|v| v != "$LATEST")
+        .collect();
+    let mut by_alias = BTreeMap::new();
+    let mut marker = None;
+    loop {
+        let page = aws
+            .lambda
+            .list_aliases()
+            .function_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(call_err("ListAliases", &format!("Lambda function {name}")))?;
+        for a in page.aliases() {
+            let mut held: BTreeSet<String> = a
+                .function_version()
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            if let Some(w) = a
+                .routing_config()
+                .and_then(|r| r.additional_version_weights())
+            {
+                held.extend(w.keys().cloned());
+            }
+            by_alias.insert(a.name().unwrap_or_default().to_string(), held);
+        }
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            return Ok(ObservedVersions {
+                published,
+                by_alias,
+            });
+        }
+    }
+}
+
+/// Deletes one published version; one already gone counts as deleted.
+pub async fn delete_version(aws: &Aws, name: &str, version: &str) -> Result<(), AwsError> {
+    match aws
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .qualifier(version)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
+        Err(e) => Err(call_err(
+            "DeleteFunction",
+            &format!("Lambda function {name}:{version}"),
+        )(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn err(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder()
+            .code(code)
+            .message("The Revision Id provided does not match the latest Revision Id")
+            .build()
+    }
+
+    #[test]
+    fn a_stale_revision_is_a_conflict_not_an_overwrite() {
+        let e = alias_err("UpdateAlias", "svc-dev-a", "live")(err("PreconditionFailedException"));
+        assert!(
+            matches!(&e, AwsError::AliasChanged { function, alias } if function == "svc-dev-a" && alias == "live")
+        );
+        assert!(e.to_string().contains("nothing was overwritten"));
+        let e = alias_err("CreateAlias", "svc-dev-a", "live")(err("ResourceConflictException"));
+        assert!(matches!(e, AwsError::AliasChanged { .. }));
+    }
+
+    #[test]
+    fn other_failures_name_the_call_and_the_alias() {
+        let e = alias_err("UpdateAlias", "svc-dev-a", "live")(err("ServiceException"));
+        let text = e.to_string();
+        assert!(matches!(e, AwsError::Call { .. }));
+        assert!(text.contains("UpdateAlias for Lambda function svc-dev-a:live"));
     }
 }

@@ -1,7 +1,7 @@
 //! Carries out a plan. Every step is safe to repeat, so a deploy interrupted anywhere converges
 //! when it is run again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use super::observe::policy_name;
 use super::{Aws, AwsError, account_of, call_err, is_code};
-use super::{bucket, routes};
+use super::{aliases, bucket, routes};
 use crate::plan::{Desired, FunctionSpec, INLINE_UPLOAD_LIMIT, Observed, Step};
+use crate::release::{self, Target};
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
@@ -30,6 +31,15 @@ pub struct Outcome {
     pub endpoints: Vec<String>,
     /// Function key → the version its alias points at, when this run published one.
     pub versions: BTreeMap<String, String>,
+    /// Function key → the function URL of the alias deployed to, when it is not the live one.
+    pub urls: BTreeMap<String, String>,
+}
+
+/// What one function's steps produced.
+#[derive(Default)]
+struct FunctionDone {
+    version: Option<String>,
+    url: Option<String>,
 }
 
 /// Told when each step starts and ends, to show progress. Called from one thread.
@@ -81,25 +91,18 @@ pub async fn execute(
         dir: artifacts_dir,
         role_arn: role_arn.clone(),
         bucket: deployment_bucket,
-        has_alias: o
-            .functions
-            .iter()
-            .map(|(n, f)| (n.clone(), f.alias.is_some()))
-            .collect(),
     };
     let fx = &fx;
-    let pipelines: Vec<Boxed<'_, Option<String>>> = functions
+    let pipelines: Vec<Boxed<'_, FunctionDone>> = functions
         .iter()
         .map(|(_, group)| {
             Box::pin(async move {
-                let mut version = None;
+                let mut done = FunctionDone::default();
                 for &(i, step) in group {
-                    if let Some(v) = timed(progress, i, step, function_step(fx, step)).await? {
-                        version = Some(v);
-                    }
+                    timed(progress, i, step, function_step(fx, step, &mut done)).await?;
                 }
-                Ok(version)
-            }) as Boxed<'_, Option<String>>
+                Ok(done)
+            }) as Boxed<'_, FunctionDone>
         })
         .collect();
     let mut outcome = Outcome::default();
@@ -107,8 +110,12 @@ pub async fn execute(
         .iter()
         .zip(bounded(pipelines, FUNCTION_PARALLELISM).await)
     {
-        if let Some(v) = result? {
+        let done = result?;
+        if let Some(v) = done.version {
             outcome.versions.insert(key.clone(), v);
+        }
+        if let Some(u) = done.url {
+            outcome.urls.insert(key.clone(), u);
         }
     }
 
@@ -182,7 +189,9 @@ fn function_of(s: &Step) -> Option<&str> {
         | Step::UpdateFunctionConfiguration { function, .. }
         | Step::TagFunction { function, .. }
         | Step::SetReservedConcurrency { function, .. }
-        | Step::PublishVersion { function, .. } => Some(function),
+        | Step::PublishVersion { function, .. }
+        | Step::CreateFunctionUrl { function, .. }
+        | Step::DeleteVersion { function, .. } => Some(function),
         _ => None,
     }
 }
@@ -266,7 +275,6 @@ struct FunctionContext<'a> {
     role_arn: Option<String>,
     /// Set when the plan prepared a bucket for artifacts over the inline limit.
     bucket: Option<String>,
-    has_alias: HashMap<String, bool>,
 }
 
 /// Where a function's code comes from: the zip itself, or an object in the deployment bucket.
@@ -289,8 +297,12 @@ async fn code(fx: &FunctionContext<'_>, f: &FunctionSpec) -> Result<Code, AwsErr
     Ok(Code::S3 { bucket, key })
 }
 
-/// One function step; a published version is returned.
-async fn function_step(fx: &FunctionContext<'_>, step: &Step) -> Result<Option<String>, AwsError> {
+/// One function step; a published version or a function URL goes into `done`.
+async fn function_step(
+    fx: &FunctionContext<'_>,
+    step: &Step,
+    done: &mut FunctionDone,
+) -> Result<(), AwsError> {
     let (aws, d) = (fx.aws, fx.d);
     match step {
         Step::CreateFunction { function, name } => {
@@ -374,48 +386,44 @@ async fn function_step(fx: &FunctionContext<'_>, step: &Step) -> Result<Option<S
                 .await
                 .map_err(call_err("PublishVersion", &res))?;
             let version = v.version().unwrap_or("1").to_string();
-            point_alias(aws, name, alias, &version, fx.has_alias.get(name).copied()).await?;
-            return Ok(Some(version));
+            point_alias(aws, name, alias, &version).await?;
+            done.version = Some(version);
+        }
+        Step::CreateFunctionUrl { name, alias, .. } => {
+            done.url = Some(aliases::open_url(aws, name, alias).await?);
+        }
+        Step::DeleteVersion { name, version, .. } => {
+            // Publishing returns the existing version when nothing changed since it was
+            // published; the alias has just moved to it, so it is no longer free.
+            if done.version.as_deref() != Some(version) {
+                aliases::delete_version(aws, name, version).await?;
+            }
         }
         _ => unreachable!("only function steps reach function_step"),
     }
-    Ok(None)
+    Ok(())
 }
 
-/// Creates the alias or moves it. `exists` is what observing said; an interrupted run may
-/// have created the alias since, so a conflict on create falls back to an update.
-async fn point_alias(
-    aws: &Aws,
-    name: &str,
-    alias: &str,
-    version: &str,
-    exists: Option<bool>,
-) -> Result<(), AwsError> {
-    let res = format!("Lambda function {name}:{alias}");
-    if exists != Some(true) {
-        match aws
-            .lambda
-            .create_alias()
-            .function_name(name)
-            .name(alias)
-            .function_version(version)
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e) if is_code(&e, &["ResourceConflictException"]) => {}
-            Err(e) => return Err(call_err("CreateAlias", &res)(e)),
+/// Creates the alias or moves it, recording the version it leaves (for `sls alias rollback`)
+/// and guarding the move with the alias' `RevisionId`, so a release script moving it at the
+/// same moment is reported rather than overwritten.
+async fn point_alias(aws: &Aws, name: &str, alias: &str, version: &str) -> Result<(), AwsError> {
+    match aliases::get(aws, name, alias).await? {
+        None => {
+            let t = Target {
+                version: version.to_string(),
+                weights: BTreeMap::new(),
+                description: String::new(),
+            };
+            aliases::create(aws, name, alias, &t).await
         }
+        Some(state) => match release::promote(&state, version) {
+            Some(t) => aliases::set(aws, name, alias, &t, state.revision_id.as_deref())
+                .await
+                .map(drop),
+            None => Ok(()),
+        },
     }
-    aws.lambda
-        .update_alias()
-        .function_name(name)
-        .name(alias)
-        .function_version(version)
-        .send()
-        .await
-        .map_err(call_err("UpdateAlias", &res))?;
-    Ok(())
 }
 
 /// A function's ARN: the account is the role's (same account, and known without a call).

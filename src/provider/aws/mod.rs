@@ -6,6 +6,7 @@ pub mod bucket;
 pub mod calls;
 pub mod execute;
 pub mod observe;
+pub mod release;
 pub mod remove;
 pub mod routes;
 
@@ -44,6 +45,10 @@ pub enum AwsError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "alias {alias} of {function} changed while this command ran (another deploy or release script?); nothing was overwritten: look with `sls alias list` and run the command again"
+    )]
+    AliasChanged { function: String, alias: String },
     #[error("{0}")]
     Other(String),
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Aws, AwsError, call_err, is_code, percent_decode};
+use super::{Aws, AwsError, aliases, call_err, is_code, percent_decode};
 use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, api_name};
 use crate::plan::{
     Desired, FunctionConfig, Observed, ObservedApi, ObservedFunction, ObservedResource,
@@ -179,6 +179,8 @@ async fn function(
         reserved_concurrency: got
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions()),
+        url: None,
+        versions: None,
     };
     if !is_owned {
         return Ok(Some(of));
@@ -220,6 +222,12 @@ async fn function(
             Err(e) if is_code(&e, NOT_FOUND) => {}
             Err(e) => return Err(call_err("GetPolicy", &format!("{resource}:{}", d.alias))(e)),
         }
+        if d.alias != d.live {
+            of.url = aliases::url(aws, name, &d.alias).await?;
+        }
+    }
+    if d.version_retention.is_some() {
+        of.versions = Some(aliases::versions_in_use(aws, name).await?);
     }
     Ok(Some(of))
 }

@@ -87,7 +87,7 @@ impl State {
         format!(
             "{}:{}",
             function_arn(aws, self.role_arn.as_deref(), name),
-            d.alias
+            d.live
         )
     }
 
@@ -369,7 +369,7 @@ pub async fn run(
             }
         }
         Step::AddPermission { name, api, .. } => {
-            let res = format!("Lambda function {name}:{}", d.alias);
+            let res = format!("Lambda function {name}:{}", d.live);
             let api_id = match api {
                 ApiKind::HttpApi => st.http_id(),
                 ApiKind::RestApi => st.rest_id(),
@@ -380,11 +380,11 @@ pub async fn run(
                 st.account()
             );
             // Replace rather than add twice: the statement id is fixed.
-            remove_permission(aws, name, &d.alias, *api).await?;
+            remove_permission(aws, name, &d.live, *api).await?;
             aws.lambda
                 .add_permission()
                 .function_name(name)
-                .qualifier(&d.alias)
+                .qualifier(&d.live)
                 .statement_id(api.statement_id())
                 .action("lambda:InvokeFunction")
                 .principal("apigateway.amazonaws.com")
@@ -394,7 +394,7 @@ pub async fn run(
                 .map_err(call_err("AddPermission", &res))?;
         }
         Step::RemovePermission { name, api, .. } => {
-            remove_permission(aws, name, &d.alias, *api).await?
+            remove_permission(aws, name, &d.live, *api).await?
         }
         Step::DeleteFunction { name } => delete_function(aws, name).await?,
         other => unreachable!("{other} is run in an earlier phase"),
