@@ -473,3 +473,68 @@ fn release_commands_reject_bad_requests_before_touching_aws() {
         );
     }
 }
+
+/// The bash script of docs/src/release-scripts.md, as a user would copy it.
+fn release_script() -> String {
+    let page = std::fs::read_to_string(common::root().join("docs/src/release-scripts.md")).unwrap();
+    let start = page
+        .find("```bash\n#!/usr/bin/env bash")
+        .expect("the script's code block")
+        + 8;
+    let len = page[start..].find("```").unwrap();
+    page[start..start + len].to_string()
+}
+
+#[test]
+fn the_documented_release_script_releases_rolls_back_and_reruns_cleanly() {
+    let moto = Moto::start();
+    let dir = common::service(SMALL);
+    let script = dir.path().join("release.sh");
+    std::fs::write(&script, release_script()).unwrap();
+    let check = Check::new(&moto);
+    let release = |check_cmd: &str| {
+        let mut c = std::process::Command::new("bash");
+        c.arg(&script)
+            .arg("dev")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("NO_COLOR", "1")
+            .env("SLS", env!("CARGO_BIN_EXE_sls"))
+            // moto stores function URLs but does not serve them.
+            .env("SMOKE", "true")
+            .env("STEPS", "50,100")
+            .env("INTERVAL", "0s")
+            .env("CHECK", check_cmd);
+        for (k, v) in moto.env() {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    write_code(dir.path(), 1);
+    moto.sls(dir.path()).arg("deploy").assert().success();
+
+    write_code(dir.path(), 2);
+    let (code, err) = release("true");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("a: live 1 -> 2"), "{err}");
+    assert_eq!(both(&check), ("2".to_string(), "2".to_string()));
+
+    write_code(dir.path(), 3);
+    let (code, err) = release("false");
+    assert_eq!(code, Some(7), "{err}");
+    assert!(err.contains("the check failed at 50%"), "{err}");
+    assert_eq!(both(&check), ("2".to_string(), "2".to_string()));
+    assert!(check.alias("small-dev-a", "live").1.is_empty());
+
+    let (code, err) = release("true");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(both(&check), ("3".to_string(), "3".to_string()));
+    let (code, err) = release("false");
+    assert_eq!(code, Some(0), "nothing new: no step, no check: {err}");
+    assert!(err.contains("released: unchanged"), "{err}");
+}

@@ -32,6 +32,7 @@ fn every_exit_code_is_documented() {
         sls::exit::PACKAGE,
         sls::exit::AWS,
         sls::exit::CONFLICT,
+        sls::exit::ROLLED_BACK,
     ] {
         assert!(
             page.contains(&format!("| {code} |")),

@@ -1120,6 +1120,72 @@ mod tests {
     }
 
     #[test]
+    fn a_deploy_to_another_alias_ships_code_only_and_opens_a_url() {
+        let mut d = desired();
+        d.alias = "next".into();
+        d.functions[0].sha256 = "new".into();
+        // The APIs changed too, and a function left the config: none of it is touched.
+        d.http_api.as_mut().unwrap().routes.clear();
+        let mut o = deployed(&desired());
+        o.functions
+            .get_mut("svc-dev-b")
+            .unwrap()
+            .permissions
+            .insert(URL_STATEMENT.into(), String::new());
+        o.functions.get_mut("svc-dev-b").unwrap().url = Some("https://b".into());
+        d.functions.pop();
+        let p = plan(&d, &o);
+        assert_eq!(
+            actions(&p),
+            ["updateFunctionCode", "publishVersion", "createFunctionUrl"]
+        );
+        assert!(matches!(&p.steps[1], Step::PublishVersion { alias, .. } if alias == "next"));
+        // Integrations keep naming the live alias.
+        assert_eq!(alias_arn_suffix(&d, "a"), "function:svc-dev-a:live");
+    }
+
+    #[test]
+    fn retention_prunes_the_oldest_free_versions_counting_the_one_the_alias_leaves() {
+        let mut d = desired();
+        d.version_retention = Some(2);
+        d.functions[0].sha256 = "new".into();
+        let mut o = deployed(&desired());
+        let versions = ObservedVersions {
+            published: ["1", "2", "3", "4", "5", "10"].map(String::from).to_vec(),
+            by_alias: BTreeMap::from([
+                ("live".into(), BTreeSet::from(["3".into()])),
+                ("next".into(), BTreeSet::from(["4".into(), "1".into()])),
+            ]),
+        };
+        o.functions.get_mut("svc-dev-a").unwrap().versions = Some(versions.clone());
+        o.functions.get_mut("svc-dev-b").unwrap().versions = Some(versions);
+        let p = plan(&d, &o);
+        let deleted = |f: &str| -> Vec<&str> {
+            p.steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::DeleteVersion {
+                        function, version, ..
+                    } if function == f => Some(version.as_str()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // a publishes, so live's 3 is freed: free 2, 3, 5, 10 → keep 10 and 5.
+        assert_eq!(deleted("a"), ["2", "3"]);
+        // b is unchanged: live keeps 3; free 2, 5, 10 → keep 10 and 5.
+        assert_eq!(deleted("b"), ["2"]);
+        d.version_retention = None;
+        assert!(deleted_none(&plan(&d, &o)));
+    }
+
+    fn deleted_none(p: &Plan) -> bool {
+        !p.steps
+            .iter()
+            .any(|s| matches!(s, Step::DeleteVersion { .. }))
+    }
+
+    #[test]
     fn code_and_config_changes_name_fields_but_never_environment_values() {
         let mut d = desired();
         d.functions[0].sha256 = "new".into();
