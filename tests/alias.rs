@@ -308,19 +308,22 @@ fn a_release_moves_traffic_through_next_and_back_and_prunes_old_versions() {
     }
 
     // A passing one walks every step and lands on version 3.
-    let doc = common::json_of(&mut sls(&[
-        "alias",
-        "promote",
-        "--from",
-        "next",
-        "--steps",
-        "10,50,100",
-        "--interval",
-        "10ms",
-        "--check",
-        "true",
-        "--json",
-    ]));
+    let gradual = |check: &str| {
+        common::json_of(&mut sls(&[
+            "alias",
+            "promote",
+            "--from",
+            "next",
+            "--steps",
+            "10,50,100",
+            "--interval",
+            "10ms",
+            "--check",
+            check,
+            "--json",
+        ]))
+    };
+    let doc = gradual("true");
     assert_eq!(doc["outcome"], "changed");
     assert_eq!(doc["steps"].as_array().unwrap().len(), 3);
     assert_eq!(both(&check), (v("3"), v("3")));
@@ -328,19 +331,7 @@ fn a_release_moves_traffic_through_next_and_back_and_prunes_old_versions() {
         check.alias("small-dev-b", "live").2,
         "sls previous versions: 2 1"
     );
-    let doc = common::json_of(&mut sls(&[
-        "alias",
-        "promote",
-        "--from",
-        "next",
-        "--steps",
-        "10,50,100",
-        "--interval",
-        "10ms",
-        "--check",
-        "false",
-        "--json",
-    ]));
+    let doc = gradual("false");
     assert_eq!(
         doc["outcome"], "unchanged",
         "a finished promote does not walk again"

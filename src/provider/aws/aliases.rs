@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_lambda::types::{AliasRoutingConfiguration, FunctionUrlAuthType};
+use aws_sdk_lambda::types::{AliasConfiguration, AliasRoutingConfiguration, FunctionUrlAuthType};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
@@ -52,37 +52,14 @@ pub async fn list(
         .iter()
         .filter(|f| only.is_none_or(|o| o == f.key))
     {
-        let res = format!("Lambda function {}", f.name);
+        let listed = all_aliases(aws, &f.name).await?;
         let mut entry = FunctionAliases {
             function: f.key.clone(),
             name: f.name.clone(),
-            deployed: true,
+            deployed: listed.is_some(),
             aliases: Vec::new(),
         };
-        let mut aliases = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = match aws
-                .lambda
-                .list_aliases()
-                .function_name(&f.name)
-                .set_marker(marker)
-                .send()
-                .await
-            {
-                Ok(p) => p,
-                Err(e) if is_code(&e, &["ResourceNotFoundException"]) => {
-                    entry.deployed = false;
-                    break;
-                }
-                Err(e) => return Err(call_err("ListAliases", &res)(e)),
-            };
-            aliases.extend(page.aliases().iter().cloned());
-            marker = page.next_marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
+        let aliases = listed.unwrap_or_default();
         if entry.deployed && !aliases.is_empty() {
             let versions = versions(aws, &f.name).await?;
             for a in aliases {
@@ -90,11 +67,7 @@ pub async fn list(
                 let v = versions.get(&version);
                 entry.aliases.push(AliasInfo {
                     alias: a.name().unwrap_or_default().to_string(),
-                    weights: a
-                        .routing_config()
-                        .and_then(|r| r.additional_version_weights())
-                        .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                        .unwrap_or_default(),
+                    weights: weights_of(a.routing_config()),
                     code_sha256: v.map(|v| v.sha256.clone()),
                     deployed_at: v.map(|v| v.modified.clone()),
                     description: a.description().unwrap_or_default().to_string(),
@@ -107,6 +80,42 @@ pub async fn list(
         out.push(entry);
     }
     Ok(out)
+}
+
+/// Every alias of a function, through the pages; `None` when the function does not exist.
+async fn all_aliases(aws: &Aws, name: &str) -> Result<Option<Vec<AliasConfiguration>>, AwsError> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = match aws
+            .lambda
+            .list_aliases()
+            .function_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
+            Err(e) => {
+                return Err(call_err("ListAliases", &format!("Lambda function {name}"))(
+                    e,
+                ));
+            }
+        };
+        out.extend(page.aliases().iter().cloned());
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            return Ok(Some(out));
+        }
+    }
+}
+
+/// Version → share of the traffic, from an alias' routing configuration.
+fn weights_of(r: Option<&AliasRoutingConfiguration>) -> BTreeMap<String, f64> {
+    r.and_then(|r| r.additional_version_weights())
+        .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default()
 }
 
 /// Version number → its digest and time, in one paginated listing.
@@ -153,11 +162,7 @@ pub async fn get(aws: &Aws, name: &str, alias: &str) -> Result<Option<AliasState
     {
         Ok(a) => Ok(Some(AliasState {
             version: a.function_version().unwrap_or_default().to_string(),
-            weights: a
-                .routing_config()
-                .and_then(|r| r.additional_version_weights())
-                .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default(),
+            weights: weights_of(a.routing_config()),
             description: a.description().unwrap_or_default().to_string(),
             revision_id: a.revision_id().map(str::to_string),
         })),
@@ -298,57 +303,20 @@ pub async fn versions_in_use(aws: &Aws, name: &str) -> Result<ObservedVersions, 
         .filter(|v| v != "$LATEST")
         .collect();
     let mut by_alias = BTreeMap::new();
-    let mut marker = None;
-    loop {
-        let page = aws
-            .lambda
-            .list_aliases()
-            .function_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(call_err("ListAliases", &format!("Lambda function {name}")))?;
-        for a in page.aliases() {
-            let mut held: BTreeSet<String> = a
-                .function_version()
-                .map(str::to_string)
-                .into_iter()
-                .collect();
-            if let Some(w) = a
-                .routing_config()
-                .and_then(|r| r.additional_version_weights())
-            {
-                held.extend(w.keys().cloned());
-            }
-            by_alias.insert(a.name().unwrap_or_default().to_string(), held);
-        }
-        marker = page.next_marker().map(str::to_string);
-        if marker.is_none() {
-            return Ok(ObservedVersions {
-                published,
-                by_alias,
-            });
-        }
+    for a in all_aliases(aws, name).await?.unwrap_or_default() {
+        let mut held: BTreeSet<String> = weights_of(a.routing_config()).into_keys().collect();
+        held.extend(a.function_version().map(str::to_string));
+        by_alias.insert(a.name().unwrap_or_default().to_string(), held);
     }
+    Ok(ObservedVersions {
+        published,
+        by_alias,
+    })
 }
 
 /// Deletes one published version; one already gone counts as deleted.
 pub async fn delete_version(aws: &Aws, name: &str, version: &str) -> Result<(), AwsError> {
-    match aws
-        .lambda
-        .delete_function()
-        .function_name(name)
-        .qualifier(version)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
-        Err(e) => Err(call_err(
-            "DeleteFunction",
-            &format!("Lambda function {name}:{version}"),
-        )(e)),
-    }
+    super::execute::delete_function(aws, name, Some(version)).await
 }
 
 #[cfg(test)]

@@ -432,21 +432,26 @@ pub fn function_arn(aws: &Aws, role_arn: Option<&str>, name: &str) -> String {
     format!("arn:aws:lambda:{}:{account}:function:{name}", aws.region)
 }
 
-/// Deletes a function; one already gone counts as deleted (a re-run after an interruption).
-pub async fn delete_function(aws: &Aws, name: &str) -> Result<(), AwsError> {
+/// Deletes a function, or one version of it; one already gone counts as deleted (a re-run
+/// after an interruption).
+pub async fn delete_function(aws: &Aws, name: &str, version: Option<&str>) -> Result<(), AwsError> {
     match aws
         .lambda
         .delete_function()
         .function_name(name)
+        .set_qualifier(version.map(str::to_string))
         .send()
         .await
     {
         Ok(_) => Ok(()),
         Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
-        Err(e) => Err(call_err(
-            "DeleteFunction",
-            &format!("Lambda function {name}"),
-        )(e)),
+        Err(e) => {
+            let what = version.map_or_else(|| name.to_string(), |v| format!("{name}:{v}"));
+            Err(call_err(
+                "DeleteFunction",
+                &format!("Lambda function {what}"),
+            )(e))
+        }
     }
 }
 

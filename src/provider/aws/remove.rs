@@ -50,7 +50,7 @@ pub async fn remove(aws: &Aws, d: &Desired, o: &Observed) -> Result<Removed, Aws
             r.left_alone.push(res);
             continue;
         }
-        super::execute::delete_function(aws, name).await?;
+        super::execute::delete_function(aws, name, None).await?;
         r.removed.push(res);
     }
     let role_arn = o.role.as_ref().map(|r| r.arn.as_str());

@@ -396,7 +396,7 @@ pub async fn run(
         Step::RemovePermission { name, api, .. } => {
             remove_permission(aws, name, &d.live, *api).await?
         }
-        Step::DeleteFunction { name } => delete_function(aws, name).await?,
+        Step::DeleteFunction { name } => delete_function(aws, name, None).await?,
         other => unreachable!("{other} is run in an earlier phase"),
     }
     Ok(())
