@@ -76,6 +76,10 @@ pub enum Command {
     Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
     Print(commands::print::PrintArgs),
+    /// Run a function: `invoke local` runs it on this machine
+    Invoke(commands::local::InvokeArgs),
+    /// Serve the service's HTTP routes on this machine, on local workers
+    Offline(commands::local::OfflineArgs),
     /// Aliases for release scripts: list, promote, shift traffic, roll back
     Alias(commands::alias::AliasArgs),
     /// Create a new service from a template (--list shows them)
@@ -152,6 +156,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Package(args) => commands::package::run(&cx, args),
         Command::Create(args) => commands::create::run(&cx, args),
         Command::Alias(args) => commands::alias::run(&cx, args),
+        Command::Invoke(args) => commands::local::invoke(&cx, args),
+        Command::Offline(args) => commands::local::offline(&cx, args),
         Command::Print(args) => commands::print::run(&cx, args),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "sls", &mut std::io::stdout());
@@ -181,6 +187,11 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         // The command already printed its report (on stdout with --json).
         let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
         return exit::ROLLED_BACK;
+    }
+    if e.downcast_ref::<commands::local::FunctionError>().is_some() {
+        // The error document is the command's output, already printed.
+        let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
+        return exit::FUNCTION_ERROR;
     }
     let changed = matches!(
         e.downcast_ref::<crate::provider::aws::AwsError>(),

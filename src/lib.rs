@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod exit;
+pub mod local;
 pub mod output;
 pub mod package;
 pub mod plan;

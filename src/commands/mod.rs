@@ -1,10 +1,11 @@
-//! One file per verb. Commands stay thin: they wire config → (later: package → plan → provider)
-//! → output and hold no logic of their own.
+//! One file per verb (or pair of verbs). Commands stay thin: they wire config → package → plan →
+//! provider or local runner → output and hold no logic of their own.
 
 pub mod alias;
 pub mod create;
 pub mod deploy;
 pub mod info;
+pub mod local;
 pub mod package;
 pub mod print;
 pub mod remove;

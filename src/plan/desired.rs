@@ -18,6 +18,14 @@ pub const TAG_STAGE: &str = "sls:stage";
 pub const TAG_MANAGED_BY: &str = "sls:managed-by";
 pub const MANAGED_BY: &str = "sls";
 pub const DEFAULT_ALIAS: &str = "live";
+/// The headers `provider.httpApi.cors: true` allows, as Serverless v3 configures them.
+pub const HTTP_API_CORS_HEADERS: &[&str] = &[
+    "Content-Type",
+    "Authorization",
+    "X-Amz-Date",
+    "X-Api-Key",
+    "X-Amz-Security-Token",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Desired {

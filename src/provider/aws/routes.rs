@@ -149,11 +149,12 @@ pub async fn run(
                 call = call.cors_configuration(
                     Cors::builder()
                         .allow_origins("*")
-                        .allow_headers("Content-Type")
-                        .allow_headers("Authorization")
-                        .allow_headers("X-Amz-Date")
-                        .allow_headers("X-Api-Key")
-                        .allow_headers("X-Amz-Security-Token")
+                        .set_allow_headers(Some(
+                            crate::plan::desired::HTTP_API_CORS_HEADERS
+                                .iter()
+                                .map(|h| h.to_string())
+                                .collect(),
+                        ))
                         .allow_methods("*")
                         .build(),
                 );

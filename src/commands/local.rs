@@ -1,0 +1,171 @@
+//! `sls invoke local` and `sls offline`: package, unpack, and run the functions on this machine
+//! through the local Runtime API (see `crate::local`).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+
+use crate::cli::{Context, UsageError};
+use crate::commands::deploy::runtime;
+use crate::commands::package as pkg;
+use crate::local::{self, Outcome, Pool, gateway};
+use crate::plan::{Desired, desired};
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    #[command(subcommand)]
+    pub what: InvokeWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvokeWhat {
+    /// Run one function on this machine from its deployment package, through a local Lambda
+    /// Runtime API: the result on stdout, logs on stderr
+    Local {
+        /// The function's key under `functions:`
+        #[arg(short, long)]
+        function: String,
+        /// The event: JSON, or any other text passed as a string
+        #[arg(short, long, conflicts_with = "path")]
+        data: Option<String>,
+        /// A file holding the event (JSON)
+        #[arg(short, long, value_name = "FILE")]
+        path: Option<std::path::PathBuf>,
+        /// The client context (JSON), as `context.clientContext`
+        #[arg(long, value_name = "JSON")]
+        context: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OfflineArgs {
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+}
+
+/// The config's functions, packaged, with their local form.
+fn prepared(cx: &Context) -> anyhow::Result<(Desired, Vec<local::LocalFunction>)> {
+    let loaded = cx.load_config()?;
+    let out_dir = pkg::out_dir(cx, &loaded, None);
+    let manifest = pkg::build(cx, &loaded, &out_dir)?.manifest;
+    let d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
+    let functions = local::prepare(&d, &out_dir, &cx.env)?;
+    Ok((d, functions))
+}
+
+pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
+    let InvokeWhat::Local {
+        function,
+        data,
+        path,
+        context,
+    } = &args.what;
+    let event = match (data, path) {
+        (Some(d), _) => d.clone(),
+        (None, Some(p)) => std::fs::read_to_string(cx.cwd.join(p))
+            .map_err(|e| UsageError(format!("cannot read the event file `{}`: {e}", p.display())))?,
+        (None, None) => String::new(),
+    };
+    // As in Serverless: JSON is passed as JSON, other text as a string, nothing as `{}`.
+    let event: Value = if event.trim().is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(&event).unwrap_or(Value::String(event))
+    };
+    let client_context = match context {
+        Some(c) => Some(
+            serde_json::from_str::<Value>(c)
+                .map_err(|e| UsageError(format!("--context is not JSON: {e}")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let (_, functions) = prepared(cx)?;
+    let Some(f) = functions.into_iter().find(|f| &f.key == function) else {
+        return Err(UsageError(format!("function `{function}` is not in the config")).into());
+    };
+    let pool = Pool::new(f);
+    let rt = runtime()?;
+    let done = rt.block_on(pool.invoke(Bytes::from(event.to_string()), client_context))?;
+    let mut out = std::io::stdout().lock();
+    let (result, failed) = match &done.outcome {
+        Outcome::Ok(b) => (
+            serde_json::from_slice::<Value>(b)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned())),
+            false,
+        ),
+        Outcome::Error(doc) => (doc.clone(), true),
+    };
+    if cx.global.json {
+        let r = &done.report;
+        let doc = json!({
+            "requestId": done.request_id,
+            if failed { "error" } else { "result" }: result,
+            "report": {
+                "durationMs": r.duration.as_secs_f64() * 1000.0,
+                "billedDurationMs": r.billed_ms,
+                "memorySizeMb": r.memory_size,
+                "maxMemoryUsedMb": r.max_memory_mb,
+                "initDurationMs": r.init.map(|i| i.as_secs_f64() * 1000.0),
+            },
+        });
+        writeln!(out, "{doc:#}")?;
+    } else {
+        writeln!(out, "{result:#}")?;
+    }
+    if failed {
+        return Err(FunctionError(result["errorType"].as_str().unwrap_or("Error").to_string()).into());
+    }
+    Ok(())
+}
+
+/// The function ran and returned an error (exit code 8); its document is already printed.
+#[derive(Debug, thiserror::Error)]
+#[error("the function returned an error ({0})")]
+pub struct FunctionError(pub String);
+
+pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
+    let (d, functions) = prepared(cx)?;
+    if d.http_api.is_none() && d.rest_api.is_none() {
+        return Err(UsageError(
+            "no httpApi or http events in the config: nothing to serve (try `sls invoke local -f NAME`)"
+                .into(),
+        )
+        .into());
+    }
+    let pools: HashMap<String, Arc<Pool>> = functions
+        .into_iter()
+        .map(|f| (f.key.clone(), Arc::new(Pool::new(f))))
+        .collect();
+    let rt = runtime()?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", args.port)))
+        .map_err(|e| {
+            UsageError(format!(
+                "cannot listen on 127.0.0.1:{}: {e}; choose another port with --port N (0 picks a free one)",
+                args.port
+            ))
+        })?;
+    let base = format!("http://{}", listener.local_addr()?);
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "Serving {} (stage {}) on {base}: local workers, no AWS; Ctrl-C stops",
+            d.service, d.stage
+        )?;
+        writeln!(out, "endpoints:")?;
+        for e in gateway::endpoints(&d, &base) {
+            writeln!(out, "  {e}")?;
+        }
+        out.flush()?;
+    }
+    let gw = Arc::new(gateway::Gateway::new(&d, pools));
+    rt.block_on(gateway::serve(listener, gw));
+    Ok(())
+}

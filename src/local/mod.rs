@@ -1,0 +1,107 @@
+//! Running functions on this machine, without Docker: the code is the deployment package
+//! (unpacked), the processes speak the real Lambda Runtime API to an in-process server, and
+//! `sls offline` puts API Gateway's two payload formats in front of them.
+
+pub mod gateway;
+pub mod pool;
+pub mod runtime_api;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use pool::{Invoked, LocalError, LocalFunction, Outcome, Pool};
+
+use crate::plan::{Desired, FunctionSpec};
+
+pub const NODE_SHIM: &str = "node-bootstrap.js";
+pub const PYTHON_SHIM: &str = "python-bootstrap.py";
+const NODE_SOURCE: &str = include_str!("shims/node-bootstrap.js");
+const PYTHON_SOURCE: &str = include_str!("shims/python-bootstrap.py");
+
+/// Variables a local worker inherits from sls's environment: what finds programs, and what
+/// lets handler code call AWS with the developer's credentials.
+const INHERITED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot prepare {what} for a local run: {source}")]
+pub struct PrepareError {
+    what: String,
+    source: std::io::Error,
+}
+
+/// The local form of each function in `d`: its package unpacked under `{out}/local/`, and the
+/// bootstrap shims written next to it.
+pub fn prepare(
+    d: &Desired,
+    out_dir: &Path,
+    env: &HashMap<String, String>,
+) -> Result<Vec<LocalFunction>, PrepareError> {
+    let local = out_dir.join("local");
+    let shim_dir = local.join("runtime");
+    let err = |what: &str| {
+        let what = what.to_string();
+        move |source| PrepareError { what, source }
+    };
+    std::fs::create_dir_all(&shim_dir).map_err(err("the bootstrap shims"))?;
+    for (name, source) in [(NODE_SHIM, NODE_SOURCE), (PYTHON_SHIM, PYTHON_SOURCE)] {
+        let path = shim_dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(source) {
+            std::fs::write(&path, source).map_err(err("the bootstrap shims"))?;
+        }
+    }
+    let inherited: Vec<(String, String)> = INHERITED
+        .iter()
+        .filter_map(|k| env.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    d.functions
+        .iter()
+        .map(|f| {
+            let code_dir = unpack(out_dir, &local, f).map_err(err(&f.zip))?;
+            Ok(LocalFunction {
+                key: f.key.clone(),
+                name: f.name.clone(),
+                runtime: f.config.runtime.clone(),
+                handler: f.config.handler.clone(),
+                code_dir,
+                shim_dir: shim_dir.clone(),
+                memory_size: f.config.memory_size,
+                timeout: f.config.timeout,
+                environment: f.config.environment.clone(),
+                region: d.region.clone(),
+                inherited: inherited.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Unpacks a function's zip once per digest, so what runs locally is exactly what deploys.
+fn unpack(out_dir: &Path, local: &Path, f: &FunctionSpec) -> std::io::Result<PathBuf> {
+    let name: String = f
+        .sha256
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let target = local.join(name);
+    if target.is_dir() {
+        return Ok(target);
+    }
+    let partial = local.join(format!(".partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let file = std::fs::File::open(out_dir.join(&f.zip))?;
+    zip::ZipArchive::new(file)
+        .and_then(|mut z| z.extract(&partial))
+        .map_err(std::io::Error::other)?;
+    // Another run may have unpacked the same digest meanwhile: theirs is as good as ours.
+    if std::fs::rename(&partial, &target).is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    Ok(target)
+}
