@@ -1,4 +1,5 @@
-//! Keeps the book honest: every page in SUMMARY.md exists, and every exit code is documented.
+//! Keeps the book honest: every page in SUMMARY.md exists, every exit code is documented, and the
+//! README's first command does what it says.
 
 use std::path::PathBuf;
 
@@ -33,10 +34,40 @@ fn every_exit_code_is_documented() {
         sls::exit::AWS,
         sls::exit::CONFLICT,
         sls::exit::ROLLED_BACK,
+        sls::exit::FUNCTION_ERROR,
     ] {
         assert!(
             page.contains(&format!("| {code} |")),
             "exit code {code} is not in exit-codes.md"
         );
     }
+}
+
+#[test]
+fn the_readmes_first_command_runs_the_example_locally() {
+    let readme = std::fs::read_to_string(sls_root().join("README.md")).unwrap();
+    let block = readme.split("```sh\n").nth(1).unwrap();
+    let first = block.lines().next().unwrap();
+    assert!(first.starts_with("scripts/demo "), "{first}");
+    let out = std::process::Command::new("bash")
+        .arg("scripts/demo")
+        .current_dir(sls_root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(r#"{"stage":"dev","users":[{"id":"1","name":"Ada"}]}"#),
+        "{stdout}"
+    );
+    assert!(stdout.contains(r#"{"id":"2","name":"Grace"}"#), "{stdout}");
+    assert!(stdout.contains(r#""trigger": "http""#), "{stdout}");
+}
+
+fn sls_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

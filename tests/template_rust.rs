@@ -1,5 +1,5 @@
-//! The aws-rust template: the generated crate's own tests pass, it builds, and the built
-//! binary packaged as `bootstrap` deploys (against moto). Slower than the other template tests
+//! The aws-rust template: the generated crate's own tests pass, it builds, the built binary
+//! packaged as `bootstrap` runs locally (`invoke local`, `offline`) and deploys (against moto). Slower than the other template tests
 //! (it compiles lambda_runtime and tokio), so it has a test binary of its own; CI runs it.
 
 mod common;
@@ -55,6 +55,32 @@ fn the_rust_template_tests_builds_packages_and_deploys() {
             .any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with(" bootstrap")),
         "{listing}"
     );
+
+    // The same package runs locally: lambda_runtime speaks to sls's Runtime API unmodified.
+    let out = common::sls_in(&dir)
+        .args([
+            "invoke",
+            "local",
+            "-f",
+            "hello",
+            "--data",
+            r#"{"rawPath":"/local"}"#,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["statusCode"], 200);
+    let body: serde_json::Value = serde_json::from_str(result["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["path"], "/local");
+    assert!(stderr.contains("Init Duration:"), "{stderr}");
+    let offline = common::offline::Offline::start(&dir, &[]);
+    let (status, _, body) = offline.request("GET", "/", &[], b"");
+    assert_eq!(status, 200);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["path"], "/");
+    drop(offline);
 
     let moto = Moto::start();
     let doc = common::json_of(moto.sls(&dir).args(["deploy", "--json"]));

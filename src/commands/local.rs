@@ -67,8 +67,9 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
     } = &args.what;
     let event = match (data, path) {
         (Some(d), _) => d.clone(),
-        (None, Some(p)) => std::fs::read_to_string(cx.cwd.join(p))
-            .map_err(|e| UsageError(format!("cannot read the event file `{}`: {e}", p.display())))?,
+        (None, Some(p)) => std::fs::read_to_string(cx.cwd.join(p)).map_err(|e| {
+            UsageError(format!("cannot read the event file `{}`: {e}", p.display()))
+        })?,
         (None, None) => String::new(),
     };
     // As in Serverless: JSON is passed as JSON, other text as a string, nothing as `{}`.
@@ -119,7 +120,9 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
         writeln!(out, "{result:#}")?;
     }
     if failed {
-        return Err(FunctionError(result["errorType"].as_str().unwrap_or("Error").to_string()).into());
+        return Err(
+            FunctionError(result["errorType"].as_str().unwrap_or("Error").to_string()).into(),
+        );
     }
     Ok(())
 }
@@ -156,13 +159,14 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "Serving {} (stage {}) on {base}: local workers, no AWS; Ctrl-C stops",
+            "Serving {} (stage {}) on {base}: local workers, no AWS",
             d.service, d.stage
         )?;
         writeln!(out, "endpoints:")?;
         for e in gateway::endpoints(&d, &base) {
             writeln!(out, "  {e}")?;
         }
+        writeln!(out, "Ctrl-C stops.")?;
         out.flush()?;
     }
     let gw = Arc::new(gateway::Gateway::new(&d, pools));

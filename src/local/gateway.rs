@@ -76,7 +76,13 @@ pub fn routes(d: &Desired) -> Vec<Route> {
         let segs: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
         let greedy = segs.iter().any(|s| s.ends_with("+}"));
         let params = segs.iter().filter(|s| s.starts_with('{')).count();
-        (r.key == "$default", greedy, params, std::cmp::Reverse(segs.len()), r.method == "ANY")
+        (
+            r.key == "$default",
+            greedy,
+            params,
+            std::cmp::Reverse(segs.len()),
+            r.method == "ANY",
+        )
     });
     out
 }
@@ -132,7 +138,11 @@ impl Gateway {
     pub fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>) -> Gateway {
         Gateway {
             routes: routes(d),
-            stage: d.rest_api.as_ref().map(|a| a.stage.clone()).unwrap_or_default(),
+            stage: d
+                .rest_api
+                .as_ref()
+                .map(|a| a.stage.clone())
+                .unwrap_or_default(),
             http_cors: d.http_api.as_ref().is_some_and(|a| a.cors),
             rest_cors: d
                 .rest_api
@@ -198,7 +208,8 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         .strip_prefix(&rest_prefix)
         .filter(|p| p.is_empty() || p.starts_with('/'))
         .map(|p| if p.is_empty() { "/" } else { p });
-    let preflight = inc.method == "OPTIONS" && inc.headers.contains_key("access-control-request-method");
+    let preflight =
+        inc.method == "OPTIONS" && inc.headers.contains_key("access-control-request-method");
     for r in &gw.routes {
         let path = match r.payload {
             Payload::V2 => inc.path.as_str(),
@@ -217,7 +228,9 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                     if let Some(h) = gw.rest_cors.get(&r.path) {
                         let mut resp = plain(StatusCode::OK, "");
                         for (k, v) in h {
-                            if let (Ok(k), Ok(v)) = (k.parse::<hyper::header::HeaderName>(), v.parse()) {
+                            if let (Ok(k), Ok(v)) =
+                                (k.parse::<hyper::header::HeaderName>(), v.parse())
+                            {
                                 resp.headers_mut().insert(k, v);
                             }
                         }
@@ -242,16 +255,21 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Ok(done) => match (&done.outcome, r.payload) {
                 (Outcome::Ok(b), Payload::V2) => response_v2(b),
                 (Outcome::Ok(b), Payload::V1) => response_v1(b),
-                (Outcome::Error(_), Payload::V2) => {
-                    plain(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":"Internal Server Error"}"#)
-                }
-                (Outcome::Error(_), Payload::V1) => {
-                    plain(StatusCode::BAD_GATEWAY, r#"{"message": "Internal server error"}"#)
-                }
+                (Outcome::Error(_), Payload::V2) => plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    r#"{"message":"Internal Server Error"}"#,
+                ),
+                (Outcome::Error(_), Payload::V1) => plain(
+                    StatusCode::BAD_GATEWAY,
+                    r#"{"message": "Internal server error"}"#,
+                ),
             },
             Err(e) => {
                 eprintln!("error: {e}");
-                plain(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":"Internal Server Error"}"#)
+                plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    r#"{"message":"Internal Server Error"}"#,
+                )
             }
         };
         if r.payload == Payload::V2 && gw.http_cors && inc.headers.contains_key("origin") {
@@ -261,7 +279,10 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         return resp;
     }
     if rest_path.is_some() && gw.routes.iter().any(|r| r.payload == Payload::V1) {
-        return plain(StatusCode::FORBIDDEN, r#"{"message":"Missing Authentication Token"}"#);
+        return plain(
+            StatusCode::FORBIDDEN,
+            r#"{"message":"Missing Authentication Token"}"#,
+        );
     }
     plain(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
 }
@@ -291,9 +312,16 @@ fn body_of(inc: &Incoming1) -> (Option<String>, bool) {
         .to_ascii_lowercase();
     let textual = ct.is_empty()
         || ct.starts_with("text/")
-        || ["json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "graphql"]
-            .iter()
-            .any(|t| ct.contains(t));
+        || [
+            "json",
+            "xml",
+            "javascript",
+            "x-www-form-urlencoded",
+            "yaml",
+            "graphql",
+        ]
+        .iter()
+        .any(|t| ct.contains(t));
     match std::str::from_utf8(&inc.body) {
         Ok(s) if textual => (Some(s.to_string()), false),
         _ => (Some(base64::encode(&inc.body)), true),
@@ -305,7 +333,10 @@ fn query_pairs(q: &str) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for pair in q.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
+        let (k, v) = (
+            percent_decode(&k.replace('+', " ")),
+            percent_decode(&v.replace('+', " ")),
+        );
         match out.iter_mut().find(|(name, _)| *name == k) {
             Some((_, vs)) => vs.push(v),
             None => out.push((k, vec![v])),
@@ -430,12 +461,14 @@ fn event_v1(
     let pairs = header_values(&inc.headers);
     let headers: Map<String, Value> = pairs
         .iter()
-        .map(|(k, vs)| (k.clone(), Value::String(vs.last().cloned().unwrap_or_default())))
+        .map(|(k, vs)| {
+            (
+                k.clone(),
+                Value::String(vs.last().cloned().unwrap_or_default()),
+            )
+        })
         .collect();
-    let multi: Map<String, Value> = pairs
-        .iter()
-        .map(|(k, vs)| (k.clone(), json!(vs)))
-        .collect();
+    let multi: Map<String, Value> = pairs.iter().map(|(k, vs)| (k.clone(), json!(vs))).collect();
     let q = query_pairs(&inc.query);
     let (qs, mqs) = if q.is_empty() {
         (Value::Null, Value::Null)
@@ -443,7 +476,12 @@ fn event_v1(
         (
             Value::Object(
                 q.iter()
-                    .map(|(k, vs)| (k.clone(), Value::String(vs.last().cloned().unwrap_or_default())))
+                    .map(|(k, vs)| {
+                        (
+                            k.clone(),
+                            Value::String(vs.last().cloned().unwrap_or_default()),
+                        )
+                    })
                     .collect(),
             ),
             Value::Object(q.iter().map(|(k, vs)| (k.clone(), json!(vs))).collect()),
@@ -548,7 +586,10 @@ fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
             };
             plain(StatusCode::OK, &body)
         }
-        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":"Internal Server Error"}"#),
+        Err(_) => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal Server Error"}"#,
+        ),
     }
 }
 
@@ -556,7 +597,10 @@ fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
 fn response_v1(b: &Bytes) -> Response<Full<Bytes>> {
     match serde_json::from_slice::<Value>(b) {
         Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, false),
-        _ => plain(StatusCode::BAD_GATEWAY, r#"{"message": "Internal server error"}"#),
+        _ => plain(
+            StatusCode::BAD_GATEWAY,
+            r#"{"message": "Internal server error"}"#,
+        ),
     }
 }
 

@@ -50,13 +50,7 @@ pub fn prepare(
         let what = what.to_string();
         move |source| PrepareError { what, source }
     };
-    std::fs::create_dir_all(&shim_dir).map_err(err("the bootstrap shims"))?;
-    for (name, source) in [(NODE_SHIM, NODE_SOURCE), (PYTHON_SHIM, PYTHON_SOURCE)] {
-        let path = shim_dir.join(name);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(source) {
-            std::fs::write(&path, source).map_err(err("the bootstrap shims"))?;
-        }
-    }
+    write_shims(&shim_dir).map_err(err("the bootstrap shims"))?;
     let inherited: Vec<(String, String)> = INHERITED
         .iter()
         .filter_map(|k| env.get(*k).map(|v| (k.to_string(), v.clone())))
@@ -80,6 +74,18 @@ pub fn prepare(
             })
         })
         .collect()
+}
+
+/// Writes the Node.js and Python bootstrap shims into `dir` (unless already there).
+pub fn write_shims(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, source) in [(NODE_SHIM, NODE_SOURCE), (PYTHON_SHIM, PYTHON_SOURCE)] {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(source) {
+            std::fs::write(&path, source)?;
+        }
+    }
+    Ok(())
 }
 
 /// Unpacks a function's zip once per digest, so what runs locally is exactly what deploys.

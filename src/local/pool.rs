@@ -41,9 +41,13 @@ pub struct LocalFunction {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
-    #[error("runtime {runtime} of function {function} cannot run locally: sls runs nodejs*, python3* and provided* runtimes")]
+    #[error(
+        "runtime {runtime} of function {function} cannot run locally: sls runs nodejs*, python3* and provided* runtimes"
+    )]
     Unsupported { function: String, runtime: String },
-    #[error("cannot start a worker for {function} ({program}): {source}; is it installed and on PATH?")]
+    #[error(
+        "cannot start a worker for {function} ({program}): {source}; is it installed and on PATH?"
+    )]
     Spawn {
         function: String,
         program: String,
@@ -86,7 +90,10 @@ impl Report {
             self.max_memory_mb.unwrap_or(0)
         );
         if let Some(i) = self.init {
-            s.push_str(&format!("\tInit Duration: {:.2} ms", i.as_secs_f64() * 1000.0));
+            s.push_str(&format!(
+                "\tInit Duration: {:.2} ms",
+                i.as_secs_f64() * 1000.0
+            ));
         }
         s
     }
@@ -218,7 +225,9 @@ impl Pool {
         client_context: Option<String>,
     ) -> Outcome {
         let timeout = Duration::from_secs(self.f.timeout.max(1) as u64);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let inv = Invocation {
             request_id: request_id.to_string(),
             deadline_ms: (now + timeout).as_millis(),
@@ -242,7 +251,9 @@ impl Pool {
         let answer = tokio::time::timeout(timeout, async {
             while let Some(e) = w.events.recv().await {
                 match e {
-                    Event::Response(id, body) if id == request_id => return Some(Outcome::Ok(body)),
+                    Event::Response(id, body) if id == request_id => {
+                        return Some(Outcome::Ok(body));
+                    }
                     Event::Error(id, doc) if id == request_id => return Some(Outcome::Error(doc)),
                     Event::InitError(doc) => return Some(Outcome::Error(doc)),
                     Event::Exited(code) => return Some(exited(request_id, code)),
@@ -379,7 +390,9 @@ async fn ready(w: &mut Worker) -> Result<(), Value> {
             _ => {}
         }
     }
-    Err(json!({ "errorMessage": "the runtime went away during init", "errorType": "Runtime.ExitError" }))
+    Err(
+        json!({ "errorMessage": "the runtime went away during init", "errorType": "Runtime.ExitError" }),
+    )
 }
 
 fn exited(request_id: &str, code: Option<i32>) -> Outcome {
@@ -390,7 +403,10 @@ fn exited(request_id: &str, code: Option<i32>) -> Outcome {
 }
 
 fn describe_exit(code: Option<i32>) -> String {
-    code.map_or_else(|| "killed by a signal".into(), |c| format!("exit status {c}"))
+    code.map_or_else(
+        || "killed by a signal".into(),
+        |c| format!("exit status {c}"),
+    )
 }
 
 /// Lambda's standard environment for a function's process.
@@ -404,7 +420,10 @@ fn lambda_env(f: &LocalFunction, api: &str) -> Vec<(String, String)> {
         ("AWS_LAMBDA_FUNCTION_NAME", f.name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_size.to_string()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", f.name)),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", f.name),
+        ),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "local".into()),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
         ("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", f.runtime)),

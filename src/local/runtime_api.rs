@@ -99,9 +99,7 @@ fn error_doc(body: &Bytes, error_type: Option<&str>) -> Value {
     let mut v = serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object)
-        .unwrap_or_else(|| {
-            serde_json::json!({ "errorMessage": String::from_utf8_lossy(body) })
-        });
+        .unwrap_or_else(|| serde_json::json!({ "errorMessage": String::from_utf8_lossy(body) }));
     if v.get("errorType").is_none() {
         v["errorType"] = Value::String(error_type.unwrap_or("Unhandled").to_string());
     }
@@ -114,7 +112,10 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_string();
     let Some(rest) = path.strip_prefix(PREFIX) else {
-        return Ok(reply(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#));
+        return Ok(reply(
+            StatusCode::NOT_FOUND,
+            r#"{"errorMessage":"unknown path"}"#,
+        ));
     };
     let method = req.method().clone();
     let error_type = req
@@ -127,7 +128,10 @@ async fn handle(
         let next = api.invocations.lock().await.recv().await;
         let Some(inv) = next else {
             // The pool let this worker go: it will be killed; answer so the request ends.
-            return Ok(reply(StatusCode::GONE, r#"{"errorMessage":"shutting down"}"#));
+            return Ok(reply(
+                StatusCode::GONE,
+                r#"{"errorMessage":"shutting down"}"#,
+            ));
         };
         let mut r = Response::new(Full::new(inv.payload));
         let h = r.headers_mut();
@@ -147,11 +151,19 @@ async fn handle(
         return Ok(r);
     }
     if method != Method::POST {
-        return Ok(reply(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#));
+        return Ok(reply(
+            StatusCode::NOT_FOUND,
+            r#"{"errorMessage":"unknown path"}"#,
+        ));
     }
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(reply(StatusCode::BAD_REQUEST, r#"{"errorMessage":"bad body"}"#)),
+        Err(_) => {
+            return Ok(reply(
+                StatusCode::BAD_REQUEST,
+                r#"{"errorMessage":"bad body"}"#,
+            ));
+        }
     };
     if rest == "init/error" {
         let _ = api
@@ -165,10 +177,18 @@ async fn handle(
         let event = match what {
             "response" => Event::Response(id.to_string(), body),
             "error" => Event::Error(id.to_string(), error_doc(&body, error_type.as_deref())),
-            _ => return Ok(reply(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#)),
+            _ => {
+                return Ok(reply(
+                    StatusCode::NOT_FOUND,
+                    r#"{"errorMessage":"unknown path"}"#,
+                ));
+            }
         };
         let _ = api.events.send(event);
         return Ok(accepted());
     }
-    Ok(reply(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#))
+    Ok(reply(
+        StatusCode::NOT_FOUND,
+        r#"{"errorMessage":"unknown path"}"#,
+    ))
 }

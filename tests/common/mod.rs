@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod moto;
+pub mod offline;
 
 use std::path::{Path, PathBuf};
 

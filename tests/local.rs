@@ -1,0 +1,545 @@
+//! Local runs through the Runtime API emulator: `sls invoke local` and `sls offline`, with
+//! Node.js and Python workers (the Rust `lambda_runtime` one is in template_rust.rs).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::offline::Offline;
+use serde_json::Value;
+
+const SERVICE: &str = "service: loc
+provider:
+  name: aws
+  runtime: nodejs20.x
+  stage: test
+  environment:
+    GREETING: hello
+  httpApi:
+    cors: true
+functions:
+  echo:
+    handler: handler.echo
+    events:
+      - httpApi: 'GET /echo/{id}'
+      - httpApi: 'POST /echo'
+      - http:
+          method: post
+          path: legacy/{id}
+          cors: true
+  slow:
+    handler: handler.slow
+    timeout: 1
+    events:
+      - httpApi: 'GET /slow'
+  fail:
+    handler: handler.fail
+  missing:
+    handler: handler.nothere
+  broken:
+    handler: broken.main
+  py:
+    handler: handler_py.main
+    runtime: python3.11
+    events:
+      - httpApi: 'GET /py'
+  pyfail:
+    handler: handler_py.fail
+    runtime: python3.11
+";
+
+const NODE: &str = r#"
+let count = 0;
+exports.echo = async (event, context) => {
+  count += 1;
+  return {
+    statusCode: 200,
+    headers: { 'x-count': String(count) },
+    body: JSON.stringify({
+      event, count, pid: process.pid,
+      env: { greeting: process.env.GREETING, name: process.env.AWS_LAMBDA_FUNCTION_NAME,
+             memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, region: process.env.AWS_REGION,
+             api: process.env.AWS_LAMBDA_RUNTIME_API, handler: process.env._HANDLER,
+             root: process.env.LAMBDA_TASK_ROOT, version: process.env.AWS_LAMBDA_FUNCTION_VERSION },
+      context: { requestId: context.awsRequestId, arn: context.invokedFunctionArn,
+                 remaining: context.getRemainingTimeInMillis(), client: context.clientContext },
+    }),
+  };
+};
+exports.slow = async (event) => {
+  await new Promise((r) => setTimeout(r, (event && event.ms) || 300));
+  return { statusCode: 200, body: String(process.pid) };
+};
+exports.fail = async () => {
+  throw new TypeError('no such user');
+};
+"#;
+
+const PYTHON: &str = r#"
+import os
+calls = 0
+
+def main(event, context):
+    global calls
+    calls += 1
+    return {"statusCode": 200, "body": f"py {calls} {os.environ['GREETING']} {context.function_name}"}
+
+def fail(event, context):
+    raise ValueError("bad input")
+"#;
+
+fn service() -> tempfile::TempDir {
+    let dir = common::service(SERVICE);
+    std::fs::write(dir.path().join("handler.js"), NODE).unwrap();
+    std::fs::write(dir.path().join("handler_py.py"), PYTHON).unwrap();
+    std::fs::write(
+        dir.path().join("broken.js"),
+        "throw new Error('cannot start');\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn invoke(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, Value, String) {
+    let out = common::sls_in(dir)
+        .env("PATH", std::env::var("PATH").unwrap())
+        .args(["invoke", "local"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code(), doc, stderr)
+}
+
+fn body_of(result: &Value) -> Value {
+    serde_json::from_str(result["body"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn invoke_local_runs_node_and_python_from_the_package_with_lambdas_environment() {
+    let dir = service();
+    let (code, result, stderr) = invoke(
+        dir.path(),
+        &[
+            "-f",
+            "echo",
+            "--data",
+            r#"{"hello":"world"}"#,
+            "--context",
+            r#"{"app":"t"}"#,
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let body = body_of(&result);
+    assert_eq!(body["event"], serde_json::json!({"hello": "world"}));
+    assert_eq!(body["env"]["greeting"], "hello");
+    assert_eq!(body["env"]["name"], "loc-test-echo");
+    assert_eq!(body["env"]["memory"], "1024");
+    assert_eq!(body["env"]["region"], "us-east-1");
+    assert_eq!(body["env"]["handler"], "handler.echo");
+    assert_eq!(body["env"]["version"], "$LATEST");
+    assert!(
+        body["env"]["api"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    // What runs is the unpacked deployment package, not the source tree.
+    let root = body["env"]["root"].as_str().unwrap();
+    assert!(root.contains(".serverless/local/"), "{root}");
+    assert_eq!(body["context"]["client"]["app"], "t");
+    assert!(
+        body["context"]["arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":function:loc-test-echo")
+    );
+    let remaining = body["context"]["remaining"].as_i64().unwrap();
+    assert!(remaining > 5000 && remaining <= 6000, "{remaining}");
+    let report = stderr
+        .lines()
+        .find(|l| l.starts_with("REPORT RequestId: "))
+        .unwrap();
+    for field in [
+        "Duration: ",
+        "Billed Duration: ",
+        "Memory Size: 1024 MB",
+        "Max Memory Used: ",
+        "Init Duration: ",
+    ] {
+        assert!(report.contains(field), "{report}");
+    }
+    assert!(stderr.contains(&format!(
+        "START RequestId: {}",
+        body["context"]["requestId"].as_str().unwrap()
+    )));
+
+    // An event file; text that is not JSON arrives as a string.
+    std::fs::write(dir.path().join("event.json"), r#"{"from":"file"}"#).unwrap();
+    let (_, result, _) = invoke(dir.path(), &["-f", "echo", "--path", "event.json"]);
+    assert_eq!(body_of(&result)["event"]["from"], "file");
+    let (_, result, _) = invoke(dir.path(), &["-f", "echo", "-d", "plain text"]);
+    assert_eq!(body_of(&result)["event"], "plain text");
+
+    let (code, result, stderr) = invoke(dir.path(), &["-f", "py"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result["body"], "py 1 hello loc-test-py");
+    assert!(stderr.contains("Init Duration: "), "{stderr}");
+}
+
+#[test]
+fn errors_come_back_as_lambda_reports_them() {
+    let dir = service();
+    let (code, doc, stderr) = invoke(dir.path(), &["-f", "fail"]);
+    assert_eq!(code, Some(8), "{stderr}");
+    assert_eq!(doc["errorType"], "TypeError");
+    assert_eq!(doc["errorMessage"], "no such user");
+    assert!(
+        doc["stackTrace"][0]
+            .as_str()
+            .unwrap()
+            .contains("handler.js"),
+        "{doc}"
+    );
+    assert!(stderr.contains("REPORT RequestId: "));
+
+    let (code, doc, _) = invoke(dir.path(), &["-f", "pyfail"]);
+    assert_eq!(code, Some(8));
+    assert_eq!(doc["errorType"], "ValueError");
+    assert_eq!(doc["errorMessage"], "bad input");
+    assert!(
+        doc["stackTrace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("handler_py.py"))
+    );
+
+    // Init errors: the module throws while loading; the export does not exist.
+    let (code, doc, _) = invoke(dir.path(), &["-f", "broken"]);
+    assert_eq!(code, Some(8));
+    assert_eq!(doc["errorType"], "Error");
+    assert_eq!(doc["errorMessage"], "cannot start");
+    let (code, doc, _) = invoke(dir.path(), &["-f", "missing"]);
+    assert_eq!(code, Some(8));
+    assert_eq!(doc["errorType"], "Runtime.HandlerNotFound");
+
+    // The timeout kills the worker: 1 s configured, the handler wants 5.
+    let started = Instant::now();
+    let (code, doc, _) = invoke(dir.path(), &["-f", "slow", "--data", r#"{"ms":5000}"#]);
+    assert_eq!(code, Some(8));
+    assert_eq!(doc["errorType"], "Sandbox.Timedout");
+    assert!(
+        doc["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Task timed out after 1.00 seconds")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let out = common::sls_in(dir.path())
+        .args(["invoke", "local", "-f", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_malformed_handler_is_reported_before_anything_runs() {
+    let dir = common::service(&SERVICE.replace("handler: handler.fail", "handler: handlerfail"));
+    std::fs::write(dir.path().join("handler.js"), NODE).unwrap();
+    std::fs::write(dir.path().join("handler_py.py"), PYTHON).unwrap();
+    std::fs::write(dir.path().join("broken.js"), "").unwrap();
+    let out = common::sls_in(dir.path())
+        .args(["invoke", "local", "-f", "fail"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr.contains("serverless.yml:"), "{stderr}");
+    assert!(stderr.contains("handler"), "{stderr}");
+}
+
+#[test]
+fn offline_serves_http_api_v2_events_field_by_field() {
+    let dir = service();
+    let off = Offline::start(dir.path(), &[]);
+    let base = format!("http://127.0.0.1:{}", off.port);
+    assert!(
+        off.endpoints.contains(&format!("GET - {base}/echo/{{id}}")),
+        "{:?}",
+        off.endpoints
+    );
+    assert!(
+        off.endpoints
+            .contains(&format!("POST - {base}/test/legacy/{{id}}")),
+        "{:?}",
+        off.endpoints
+    );
+
+    let (status, headers, body) = off.request(
+        "GET",
+        "/echo/a%20b?x=1&y=2&x=3",
+        &[
+            ("Cookie", "c1=v1; c2=v2"),
+            ("X-Multi", "a"),
+            ("X-Multi", "b"),
+            ("User-Agent", "t/1"),
+        ],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(headers.contains(&("x-count".into(), "1".into())));
+    let r: Value = serde_json::from_slice(&body).unwrap();
+    let e = &r["event"];
+    // The keys of AWS's documented 2.0 example, less those only an authorizer or a stage
+    // variable adds.
+    let keys: BTreeSet<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+    let documented: BTreeSet<&str> = [
+        "version",
+        "routeKey",
+        "rawPath",
+        "rawQueryString",
+        "cookies",
+        "headers",
+        "queryStringParameters",
+        "requestContext",
+        "pathParameters",
+        "isBase64Encoded",
+    ]
+    .into();
+    assert_eq!(keys, documented);
+    assert_eq!(e["version"], "2.0");
+    assert_eq!(e["routeKey"], "GET /echo/{id}");
+    assert_eq!(e["rawPath"], "/echo/a%20b");
+    assert_eq!(e["rawQueryString"], "x=1&y=2&x=3");
+    assert_eq!(e["cookies"], serde_json::json!(["c1=v1", "c2=v2"]));
+    assert_eq!(e["headers"]["x-multi"], "a,b");
+    assert_eq!(e["headers"]["user-agent"], "t/1");
+    assert_eq!(
+        e["queryStringParameters"],
+        serde_json::json!({"x": "1,3", "y": "2"})
+    );
+    assert_eq!(e["pathParameters"], serde_json::json!({"id": "a b"}));
+    assert_eq!(e["isBase64Encoded"], false);
+    let rc = &e["requestContext"];
+    let rc_keys: BTreeSet<&str> = rc.as_object().unwrap().keys().map(String::as_str).collect();
+    let documented: BTreeSet<&str> = [
+        "accountId",
+        "apiId",
+        "domainName",
+        "domainPrefix",
+        "http",
+        "requestId",
+        "routeKey",
+        "stage",
+        "time",
+        "timeEpoch",
+    ]
+    .into();
+    assert_eq!(rc_keys, documented);
+    assert_eq!(rc["http"]["method"], "GET");
+    assert_eq!(rc["http"]["path"], "/echo/a%20b");
+    assert_eq!(rc["http"]["protocol"], "HTTP/1.1");
+    assert_eq!(rc["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(rc["http"]["userAgent"], "t/1");
+    assert_eq!(rc["stage"], "$default");
+    assert_eq!(rc["routeKey"], "GET /echo/{id}");
+    assert!(rc["timeEpoch"].as_u64().unwrap() > 1_700_000_000_000);
+
+    // Warm reuse: the same worker, its module state kept.
+    let (_, headers, body2) = off.request("GET", "/echo/2", &[], b"");
+    assert!(headers.contains(&("x-count".into(), "2".into())));
+    let r2: Value = serde_json::from_slice(&body2).unwrap();
+    assert_eq!(r2["pid"], r["pid"]);
+
+    // Binary bodies travel base64-encoded; text stays text.
+    let (_, _, body) = off.request(
+        "POST",
+        "/echo",
+        &[("Content-Type", "application/octet-stream")],
+        &[0, 159, 146, 150],
+    );
+    let e: Value = serde_json::from_slice::<Value>(&body).unwrap()["event"].clone();
+    assert_eq!(e["isBase64Encoded"], true);
+    assert_eq!(e["body"], "AJ+Slg==");
+    let (_, _, body) = off.request(
+        "POST",
+        "/echo",
+        &[("Content-Type", "application/json")],
+        br#"{"a":1}"#,
+    );
+    let e: Value = serde_json::from_slice::<Value>(&body).unwrap()["event"].clone();
+    assert_eq!(
+        (e["body"].as_str(), &e["isBase64Encoded"]),
+        (Some(r#"{"a":1}"#), &Value::Bool(false))
+    );
+    assert!(e.get("pathParameters").is_none());
+
+    // CORS as configured (httpApi.cors: true): preflight answered, responses marked.
+    let (status, headers, _) = off.request(
+        "OPTIONS",
+        "/echo/1",
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+        b"",
+    );
+    assert_eq!(status, 204);
+    assert!(headers.contains(&("access-control-allow-origin".into(), "*".into())));
+    let (_, headers, _) = off.request("GET", "/echo/1", &[("Origin", "https://app.example")], b"");
+    assert!(headers.contains(&("access-control-allow-origin".into(), "*".into())));
+
+    // Python behind the same server; unknown paths get API Gateway's answer.
+    let (status, _, body) = off.request("GET", "/py", &[], b"");
+    assert_eq!(
+        (status, String::from_utf8_lossy(&body).as_ref()),
+        (200, "py 1 hello loc-test-py")
+    );
+    let (status, _, body) = off.request("GET", "/nowhere", &[], b"");
+    assert_eq!(status, 404);
+    assert_eq!(String::from_utf8_lossy(&body), r#"{"message":"Not Found"}"#);
+}
+
+#[test]
+fn offline_serves_rest_v1_events_field_by_field() {
+    let dir = service();
+    let off = Offline::start(dir.path(), &[]);
+    let (status, _, body) = off.request(
+        "POST",
+        "/test/legacy/42?q=a&q=b",
+        &[
+            ("Content-Type", "text/plain"),
+            ("X-Multi", "a"),
+            ("X-Multi", "b"),
+        ],
+        b"hi",
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let e = serde_json::from_slice::<Value>(&body).unwrap()["event"].clone();
+    let keys: BTreeSet<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+    let documented: BTreeSet<&str> = [
+        "resource",
+        "path",
+        "httpMethod",
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "pathParameters",
+        "stageVariables",
+        "requestContext",
+        "body",
+        "isBase64Encoded",
+    ]
+    .into();
+    assert_eq!(keys, documented);
+    assert_eq!(e["resource"], "/legacy/{id}");
+    assert_eq!(e["path"], "/legacy/42");
+    assert_eq!(e["httpMethod"], "POST");
+    assert_eq!(e["headers"]["x-multi"], "b");
+    assert_eq!(
+        e["multiValueHeaders"]["x-multi"],
+        serde_json::json!(["a", "b"])
+    );
+    assert_eq!(e["queryStringParameters"], serde_json::json!({"q": "b"}));
+    assert_eq!(
+        e["multiValueQueryStringParameters"],
+        serde_json::json!({"q": ["a", "b"]})
+    );
+    assert_eq!(e["pathParameters"], serde_json::json!({"id": "42"}));
+    assert_eq!(e["stageVariables"], Value::Null);
+    assert_eq!(e["body"], "hi");
+    assert_eq!(e["isBase64Encoded"], false);
+    let rc = &e["requestContext"];
+    assert_eq!(rc["stage"], "test");
+    assert_eq!(rc["path"], "/test/legacy/42");
+    assert_eq!(rc["resourcePath"], "/legacy/{id}");
+    assert_eq!(rc["httpMethod"], "POST");
+    assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
+    assert_eq!(rc["protocol"], "HTTP/1.1");
+    assert_eq!(rc["requestTime"].as_str().unwrap().len(), 26);
+
+    // CORS on the event: the OPTIONS method answers with the configured headers.
+    let (status, headers, _) = off.request(
+        "OPTIONS",
+        "/test/legacy/42",
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "access-control-allow-methods" && v.contains("POST")),
+        "{headers:?}"
+    );
+    // REST answers a wrong method or path as API Gateway does.
+    let (status, _, _) = off.request("GET", "/test/legacy/42", &[], b"");
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn concurrent_requests_get_their_own_workers_and_warm_ones_are_reused() {
+    let dir = service();
+    let off = std::sync::Arc::new(Offline::start(dir.path(), &[]));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let off = off.clone();
+            std::thread::spawn(move || off.request("GET", "/slow", &[], b""))
+        })
+        .collect();
+    let pids: BTreeSet<String> = threads
+        .into_iter()
+        .map(|t| {
+            let (status, _, body) = t.join().unwrap();
+            assert_eq!(status, 200);
+            String::from_utf8(body).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        pids.len(),
+        3,
+        "three concurrent requests, three workers: {pids:?}"
+    );
+    // Each handler sleeps 300 ms; run one after another they would take 900 ms or more
+    // (plus three cold starts), so allow for slow machines without accepting serial runs.
+    assert!(
+        started.elapsed() < Duration::from_millis(3000),
+        "{:?}",
+        started.elapsed()
+    );
+    // Now warm: a sequential request reuses one of them.
+    let (_, _, body) = off.request("GET", "/slow", &[], b"");
+    assert!(pids.contains(&String::from_utf8(body).unwrap()));
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let dir = service();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = common::sls_in(dir.path())
+        .args(["offline", "--port", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--port"), "{stderr}");
+}
