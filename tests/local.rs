@@ -543,3 +543,26 @@ fn a_port_in_use_is_a_clear_error() {
     );
     assert!(stderr.contains("--port"), "{stderr}");
 }
+
+#[test]
+fn offline_watch_serves_edited_code_without_a_restart() {
+    let dir = service();
+    let off = Offline::start(dir.path(), &["--watch"]);
+    let (_, _, body) = off.request("GET", "/py", &[], b"");
+    assert_eq!(String::from_utf8_lossy(&body), "py 1 hello loc-test-py");
+    std::fs::write(
+        dir.path().join("handler_py.py"),
+        PYTHON.replace("f\"py {calls}", "f\"edited {calls}"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let (_, _, body) = off.request("GET", "/py", &[], b"");
+        let text = String::from_utf8_lossy(&body).to_string();
+        if text.starts_with("edited 1 ") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

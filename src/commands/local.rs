@@ -46,16 +46,60 @@ pub struct OfflineArgs {
     /// Port on 127.0.0.1 (0 picks a free one)
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
+    /// Repackage and restart the workers when a file of the service changes
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// The config's functions, packaged, with their local form.
-fn prepared(cx: &Context) -> anyhow::Result<(Desired, Vec<local::LocalFunction>)> {
+struct Prepared {
+    desired: Desired,
+    functions: Vec<local::LocalFunction>,
+    service_dir: std::path::PathBuf,
+}
+
+fn prepared(cx: &Context) -> anyhow::Result<Prepared> {
     let loaded = cx.load_config()?;
     let out_dir = pkg::out_dir(cx, &loaded, None);
     let manifest = pkg::build(cx, &loaded, &out_dir)?.manifest;
-    let d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
-    let functions = local::prepare(&d, &out_dir, &cx.env)?;
-    Ok((d, functions))
+    let desired = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
+    let functions = local::prepare(&desired, &out_dir, &cx.env)?;
+    Ok(Prepared {
+        desired,
+        functions,
+        service_dir: loaded.service_dir.clone(),
+    })
+}
+
+fn pools(functions: Vec<local::LocalFunction>) -> HashMap<String, Arc<Pool>> {
+    functions
+        .into_iter()
+        .map(|f| (f.key.clone(), Arc::new(Pool::new(f))))
+        .collect()
+}
+
+/// Polls the service's files; on a change, packages again and swaps in new workers. A broken
+/// edit is reported and the previous package keeps serving.
+async fn watch(cx: &Context, dir: &std::path::Path, gw: &gateway::Gateway) {
+    let mut seen = local::watch::fingerprint(dir);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = local::watch::fingerprint(dir);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match prepared(cx) {
+            Ok(p) => {
+                gw.replace(&p.desired, pools(p.functions));
+                eprintln!("repackaged: new requests run the changed code");
+            }
+            Err(e) => eprintln!(
+                "error: {e:#}
+  (still serving the previous package)"
+            ),
+        }
+    }
 }
 
 pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
@@ -86,7 +130,7 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let (_, functions) = prepared(cx)?;
+    let functions = prepared(cx)?.functions;
     let Some(f) = functions.into_iter().find(|f| &f.key == function) else {
         return Err(UsageError(format!("function `{function}` is not in the config")).into());
     };
@@ -133,7 +177,11 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
 pub struct FunctionError(pub String);
 
 pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
-    let (d, functions) = prepared(cx)?;
+    let Prepared {
+        desired: d,
+        functions,
+        service_dir,
+    } = prepared(cx)?;
     if d.http_api.is_none() && d.rest_api.is_none() {
         return Err(UsageError(
             "no httpApi or http events in the config: nothing to serve (try `sls invoke local -f NAME`)"
@@ -141,10 +189,6 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let pools: HashMap<String, Arc<Pool>> = functions
-        .into_iter()
-        .map(|f| (f.key.clone(), Arc::new(Pool::new(f))))
-        .collect();
     let rt = runtime()?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(("127.0.0.1", args.port)))
@@ -169,7 +213,12 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         writeln!(out, "Ctrl-C stops.")?;
         out.flush()?;
     }
-    let gw = Arc::new(gateway::Gateway::new(&d, pools));
-    rt.block_on(gateway::serve(listener, gw));
+    let gw = Arc::new(gateway::Gateway::new(&d, pools(functions)));
+    let serve = gateway::serve(listener, gw.clone());
+    if args.watch {
+        rt.block_on(async { tokio::join!(serve, watch(cx, &service_dir, &gw)) });
+    } else {
+        rt.block_on(serve);
+    }
     Ok(())
 }

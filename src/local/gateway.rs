@@ -125,7 +125,8 @@ pub fn endpoints(d: &Desired, base: &str) -> Vec<String> {
         .collect()
 }
 
-pub struct Gateway {
+/// What the gateway serves; replaced whole when `--watch` repackages.
+pub struct Served {
     pub routes: Vec<Route>,
     pub stage: String,
     pub http_cors: bool,
@@ -134,9 +135,27 @@ pub struct Gateway {
     pub region: String,
 }
 
+pub struct Gateway {
+    current: std::sync::RwLock<Arc<Served>>,
+}
+
 impl Gateway {
     pub fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>) -> Gateway {
         Gateway {
+            current: std::sync::RwLock::new(Arc::new(Served::new(d, pools))),
+        }
+    }
+
+    /// Serves `d` with `pools` from the next request on; requests in flight finish on the old
+    /// workers, which stop when their last invocation drops them.
+    pub fn replace(&self, d: &Desired, pools: HashMap<String, Arc<Pool>>) {
+        *self.current.write().unwrap() = Arc::new(Served::new(d, pools));
+    }
+}
+
+impl Served {
+    fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>) -> Served {
+        Served {
             routes: routes(d),
             stage: d
                 .rest_api
@@ -190,6 +209,8 @@ struct Incoming1 {
 }
 
 async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let served = gw.current.read().unwrap().clone();
+    let gw = &*served;
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),

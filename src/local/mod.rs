@@ -5,6 +5,7 @@
 pub mod gateway;
 pub mod pool;
 pub mod runtime_api;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
