@@ -35,6 +35,10 @@ functions:
       - httpApi: 'GET /slow'
   fail:
     handler: handler.fail
+  crashy:
+    handler: handler.crashy
+    events:
+      - httpApi: 'GET /crashy'
   missing:
     handler: handler.nothere
   broken:
@@ -69,6 +73,10 @@ exports.echo = async (event, context) => {
 };
 exports.slow = async (event) => {
   await new Promise((r) => setTimeout(r, (event && event.ms) || 300));
+  return { statusCode: 200, body: String(process.pid) };
+};
+exports.crashy = async () => {
+  setTimeout(() => process.exit(3), 20);
   return { statusCode: 200, body: String(process.pid) };
 };
 exports.fail = async () => {
@@ -565,4 +573,16 @@ fn offline_watch_serves_edited_code_without_a_restart() {
         assert!(started.elapsed() < Duration::from_secs(10), "still {text}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn a_worker_that_dies_while_idle_is_replaced_not_reused() {
+    let dir = service();
+    let off = Offline::start(dir.path(), &[]);
+    let (status, _, first) = off.request("GET", "/crashy", &[], b"");
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, _, second) = off.request("GET", "/crashy", &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&second));
+    assert_ne!(first, second, "a new worker serves the second request");
 }

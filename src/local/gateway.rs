@@ -132,7 +132,6 @@ pub struct Served {
     pub http_cors: bool,
     pub rest_cors: BTreeMap<String, BTreeMap<String, String>>,
     pub pools: HashMap<String, Arc<Pool>>,
-    pub region: String,
 }
 
 pub struct Gateway {
@@ -169,7 +168,6 @@ impl Served {
                 .map(|a| a.cors.clone())
                 .unwrap_or_default(),
             pools,
-            region: d.region.clone(),
         }
     }
 }
@@ -268,7 +266,7 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             continue;
         };
         let event = match r.payload {
-            Payload::V2 => event_v2(&inc, r, &params, &gw.region),
+            Payload::V2 => event_v2(&inc, r, &params),
             Payload::V1 => event_v1(&inc, r, &params, &gw.stage, path),
         };
         let payload = Bytes::from(event.to_string());
@@ -402,12 +400,8 @@ fn request_id() -> String {
     format!("{:x}", nanos)
 }
 
-fn params_value(params: &BTreeMap<String, String>) -> Value {
-    json!(params)
-}
-
 /// The HTTP API's payload format 2.0.
-fn event_v2(inc: &Incoming1, r: &Route, params: &BTreeMap<String, String>, _region: &str) -> Value {
+fn event_v2(inc: &Incoming1, r: &Route, params: &BTreeMap<String, String>) -> Value {
     let (epoch, time) = now();
     let mut headers = Map::new();
     let mut cookies = Vec::new();
@@ -464,7 +458,7 @@ fn event_v2(inc: &Incoming1, r: &Route, params: &BTreeMap<String, String>, _regi
         e["body"] = Value::String(b);
     }
     if !params.is_empty() {
-        e["pathParameters"] = params_value(params);
+        e["pathParameters"] = json!(params);
     }
     e["isBase64Encoded"] = Value::Bool(b64);
     e
@@ -522,7 +516,7 @@ fn event_v1(
         "multiValueHeaders": multi,
         "queryStringParameters": qs,
         "multiValueQueryStringParameters": mqs,
-        "pathParameters": if params.is_empty() { Value::Null } else { params_value(params) },
+        "pathParameters": if params.is_empty() { Value::Null } else { json!(params) },
         "stageVariables": Value::Null,
         "requestContext": {
             "accountId": "offlineContext_accountId",

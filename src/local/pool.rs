@@ -164,7 +164,7 @@ impl Pool {
         payload: Bytes,
         client_context: Option<String>,
     ) -> Result<Invoked, LocalError> {
-        let warm = self.idle.lock().unwrap().pop();
+        let warm = self.take_idle();
         let mut w = match warm {
             Some(w) => w,
             None => self.spawn().await?,
@@ -291,6 +291,21 @@ impl Pool {
                 }))
             }
         }
+    }
+
+    /// The most recently used idle worker that is still alive (one may have crashed while idle).
+    fn take_idle(&self) -> Option<Worker> {
+        let mut idle = self.idle.lock().unwrap();
+        while let Some(mut w) = idle.pop() {
+            let mut exited = false;
+            while let Ok(e) = w.events.try_recv() {
+                exited |= matches!(e, Event::Exited(_));
+            }
+            if !exited {
+                return Some(w);
+            }
+        }
+        None
     }
 
     fn request_id(&self) -> String {
