@@ -192,6 +192,16 @@ fn invoke_local_runs_node_and_python_from_the_package_with_lambdas_environment()
     let (_, result, _) = invoke(dir.path(), &["-f", "echo", "-d", "plain text"]);
     assert_eq!(body_of(&result)["event"], "plain text");
 
+    let (code, doc, _) = invoke(dir.path(), &["-f", "echo", "--json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(doc["result"]["statusCode"], 200);
+    assert!(doc["requestId"].as_str().unwrap().len() == 36, "{doc}");
+    assert!(doc["report"]["initDurationMs"].as_f64().unwrap() > 0.0);
+    assert_eq!(doc["report"]["memorySizeMb"], 1024);
+    let (code, doc, _) = invoke(dir.path(), &["-f", "fail", "--json"]);
+    assert_eq!(code, Some(8));
+    assert_eq!(doc["error"]["errorType"], "TypeError");
+
     let (code, result, stderr) = invoke(dir.path(), &["-f", "py"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(result["body"], "py 1 hello loc-test-py");
