@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::cli::{Context, UsageError};
-use crate::commands::deploy::{Connection, connect, desired_of, runtime};
+use crate::commands::deploy::{Connection, connect, desired_of};
 use crate::provider::aws::release::{self as ops, Member, Source};
 use crate::provider::aws::{Aws, aliases};
 use crate::release::{ReleaseError, RolledBack, check_alias_name, parse_interval, parse_steps};
@@ -183,50 +183,57 @@ fn release(
     {
         return Err(UsageError(format!("--from {from} is the alias being moved")).into());
     }
-    let rt = runtime()?;
-    let aws = rt.block_on(Aws::connect(&d.region, cx.global.aws_profile.as_deref()))?;
+    let Connection {
+        desired: d,
+        rt,
+        aws,
+    } = Connection::open(cx, d)?;
     let (mut members, skipped) = rt.block_on(ops::read(&aws, &d, &alias, source.as_ref(), only))?;
     if let (Some(Source::Alias(from)), true) = (&source, members.is_empty()) {
         return Err(ReleaseError::NoSource(from.clone()).into());
     }
     let mut steps = Vec::new();
-    let passed = rt.block_on(async {
-        match &how {
-            How::Promote => ops::apply(&aws, &alias, &mut members, ops::promote).await?,
-            How::Shift(w) => ops::apply(&aws, &alias, &mut members, |m| ops::shift(m, *w)).await?,
-            How::Rollback => {
-                ops::apply(&aws, &alias, &mut members, |m| ops::rollback(m, &alias)).await?
-            }
-            How::Gradual {
-                steps: percents,
-                interval,
-                check,
-            } => {
-                // Re-running a finished promote is a no-op, not a second walk through the steps.
-                if members.iter().all(|m| matches!(ops::promote(m), Ok(None))) {
-                    return Ok(true);
+    let passed = rt
+        .block_on(async {
+            match &how {
+                How::Promote => ops::apply(&aws, &alias, &mut members, ops::promote).await?,
+                How::Shift(w) => {
+                    ops::apply(&aws, &alias, &mut members, |m| ops::shift(m, *w)).await?
                 }
-                let run_check = check.as_ref().map(|cmd| {
-                    let alias = alias.clone();
-                    move |weight: u8| {
-                        let ok = run_check(cmd, &alias, weight);
-                        async move { ok }
+                How::Rollback => {
+                    ops::apply(&aws, &alias, &mut members, |m| ops::rollback(m, &alias)).await?
+                }
+                How::Gradual {
+                    steps: percents,
+                    interval,
+                    check,
+                } => {
+                    // Re-running a finished promote is a no-op, not a second walk through the steps.
+                    if members.iter().all(|m| matches!(ops::promote(m), Ok(None))) {
+                        return Ok(true);
                     }
-                });
-                return ops::gradual(
-                    &aws,
-                    &alias,
-                    &mut members,
-                    percents,
-                    *interval,
-                    run_check,
-                    &mut steps,
-                )
-                .await;
+                    let run_check = check.as_ref().map(|cmd| {
+                        let alias = alias.clone();
+                        move |weight: u8| {
+                            let ok = run_check(cmd, &alias, weight);
+                            async move { ok }
+                        }
+                    });
+                    return ops::gradual(
+                        &aws,
+                        &alias,
+                        &mut members,
+                        percents,
+                        *interval,
+                        run_check,
+                        &mut steps,
+                    )
+                    .await;
+                }
             }
-        }
-        Ok::<bool, anyhow::Error>(true)
-    })?;
+            Ok::<bool, ops::MoveError>(true)
+        })
+        .map_err(ops::MoveError::into_inner)?;
     summarize(
         cx, &aws, &d.service, &alias, &source, &how, &members, &skipped, &steps, passed, started,
     )
@@ -285,23 +292,9 @@ fn summarize(
         println!("{doc:#}");
     } else {
         let mut out = std::io::stdout().lock();
-        let show = |t: &Option<crate::release::Target>| match t {
-            None => "(none)".to_string(),
-            Some(t) if t.weights.is_empty() => format!("version {}", t.version),
-            Some(t) => {
-                let extra: f64 = t.weights.values().sum();
-                let rest: Vec<String> = t
-                    .weights
-                    .iter()
-                    .map(|(v, w)| format!("version {v} {:.0}%", w * 100.0))
-                    .collect();
-                format!(
-                    "version {} {:.0}%, {}",
-                    t.version,
-                    (1.0 - extra) * 100.0,
-                    rest.join(", ")
-                )
-            }
+        let show = |t: &Option<crate::release::Target>| {
+            t.as_ref()
+                .map_or_else(|| "(none)".to_string(), |t| routing(&t.version, &t.weights))
         };
         for s in steps {
             let check = s.check.map_or(String::new(), |c| format!(", check {c}"));
@@ -376,20 +369,7 @@ fn list(cx: &Context, only: Option<&str>) -> anyhow::Result<()> {
             writeln!(out, "  no aliases")?;
         }
         for a in &f.aliases {
-            let share: f64 = a.weights.values().sum();
-            let mut line = format!("  {} → version {}", a.alias, a.version);
-            if !a.weights.is_empty() {
-                let extra: Vec<String> = a
-                    .weights
-                    .iter()
-                    .map(|(v, w)| format!("version {v} {:.0}%", w * 100.0))
-                    .collect();
-                line.push_str(&format!(
-                    " {:.0}%, {}",
-                    (1.0 - share) * 100.0,
-                    extra.join(", ")
-                ));
-            }
+            let mut line = format!("  {} → {}", a.alias, routing(&a.version, &a.weights));
             if let Some(sha) = &a.code_sha256 {
                 line.push_str(&format!("  sha256 {}", &sha[..sha.len().min(12)]));
             }
@@ -400,4 +380,21 @@ fn list(cx: &Context, only: Option<&str>) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `version 3`, or with weighted routing `version 3 60%, version 5 40%`.
+fn routing(version: &str, weights: &std::collections::BTreeMap<String, f64>) -> String {
+    if weights.is_empty() {
+        return format!("version {version}");
+    }
+    let extra: f64 = weights.values().sum();
+    let rest: Vec<String> = weights
+        .iter()
+        .map(|(v, w)| format!("version {v} {:.0}%", w * 100.0))
+        .collect();
+    format!(
+        "version {version} {:.0}%, {}",
+        (1.0 - extra) * 100.0,
+        rest.join(", ")
+    )
 }

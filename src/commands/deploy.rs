@@ -73,13 +73,19 @@ pub struct Connection {
 }
 
 pub fn connect(cx: &Context) -> anyhow::Result<Connection> {
-    let desired = desired_of(cx)?;
-    let rt = runtime()?;
-    let aws = rt.block_on(Aws::connect(
-        &desired.region,
-        cx.global.aws_profile.as_deref(),
-    ))?;
-    Ok(Connection { desired, rt, aws })
+    Connection::open(cx, desired_of(cx)?)
+}
+
+impl Connection {
+    /// The runtime and AWS clients for `desired`'s region (checked arguments first, then this).
+    pub fn open(cx: &Context, desired: plan::Desired) -> anyhow::Result<Connection> {
+        let rt = runtime()?;
+        let aws = rt.block_on(Aws::connect(
+            &desired.region,
+            cx.global.aws_profile.as_deref(),
+        ))?;
+        Ok(Connection { desired, rt, aws })
+    }
 }
 
 /// The config's desired state without artifacts: names, aliases, routes.

@@ -14,6 +14,26 @@ use super::{Aws, AwsError};
 use crate::plan::Desired;
 use crate::release::{self, AliasState, ReleaseError, Target};
 
+/// Why moving the aliases stopped: an AWS call (a conflict included), or a decision that
+/// cannot be made (nothing to roll back to).
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+}
+
+impl MoveError {
+    /// The error itself, so the reporting path sees an [`AwsError`] (and its exit code).
+    pub fn into_inner(self) -> anyhow::Error {
+        match self {
+            MoveError::Aws(e) => e.into(),
+            MoveError::Release(e) => e.into(),
+        }
+    }
+}
+
 /// Where the new versions come from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -100,7 +120,7 @@ pub async fn apply(
     alias: &str,
     members: &mut [Member],
     decide: impl Fn(&Member) -> Result<Option<Target>, ReleaseError>,
-) -> Result<(), anyhow::Error> {
+) -> Result<(), MoveError> {
     for m in members.iter_mut() {
         let Some(t) = decide(m)? else { continue };
         move_to(aws, alias, m, t).await?;
@@ -178,7 +198,7 @@ pub async fn gradual<F, Fut>(
     interval: Duration,
     mut check: Option<F>,
     reports: &mut Vec<StepReport>,
-) -> Result<bool, anyhow::Error>
+) -> Result<bool, MoveError>
 where
     F: FnMut(u8) -> Fut,
     Fut: Future<Output = bool>,
