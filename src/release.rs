@@ -55,7 +55,7 @@ impl AliasState {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ReleaseError {
     #[error(
-        "alias {alias} of {function} has no earlier version recorded: nothing to roll back to (sls records one each time it moves the alias)"
+        "alias {alias} of function {function} has no earlier version recorded: nothing to roll back to (sls records one each time it moves the alias)"
     )]
     NoHistory { function: String, alias: String },
     #[error(
