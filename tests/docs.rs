@@ -52,6 +52,7 @@ fn the_readmes_first_command_runs_the_example_locally() {
     let out = std::process::Command::new("bash")
         .arg("scripts/demo")
         .current_dir(sls_root())
+        .env("SLS_BIN", env!("CARGO_BIN_EXE_sls"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
