@@ -272,35 +272,29 @@ fn a_release_moves_traffic_through_next_and_back_and_prunes_old_versions() {
     assert!(check.alias("small-dev-a", "live").1.is_empty());
 
     // A gradual promote whose check fails at 50%: back to version 2 only, exit 7.
-    let out = sls(&[
-        "alias",
-        "promote",
-        "--from",
-        "next",
-        "--steps",
-        "10,50,100",
-        "--interval",
-        "0s",
-        "--check",
-        "test \"$SLS_WEIGHT\" -lt 50",
-        "--json",
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(7),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (doc, stderr) = common::json_of_exit(
+        &mut sls(&[
+            "alias",
+            "promote",
+            "--from",
+            "next",
+            "--steps",
+            "10,50,100",
+            "--interval",
+            "0s",
+            "--check",
+            "test \"$SLS_WEIGHT\" -lt 50",
+            "--json",
+        ]),
+        7,
     );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["outcome"], "rolledBack");
     assert_eq!(doc["steps"][0]["weight"], 10);
     assert_eq!(doc["steps"][0]["check"], "passed");
     assert_eq!(doc["steps"][1]["weight"], 50);
     assert_eq!(doc["steps"][1]["check"], "failed");
     assert_eq!(doc["steps"].as_array().unwrap().len(), 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rolled back"));
+    assert!(stderr.contains("rolled back"));
     for f in ["small-dev-a", "small-dev-b"] {
         let (version, weights, history) = check.alias(f, "live");
         assert_eq!((version.as_str(), weights.len()), ("2", 0));
@@ -398,17 +392,10 @@ fn an_alias_moved_by_someone_else_is_a_conflict_not_an_overwrite() {
         "412 Precondition Failed",
         "PreconditionFailedException",
     );
-    let out = sls(&["alias", "promote", "--from", "next", "--json"])
-        .env("AWS_ENDPOINT_URL", &faults.url)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(6),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (doc, _) = common::json_of_exit(
+        sls(&["alias", "promote", "--from", "next", "--json"]).env("AWS_ENDPOINT_URL", &faults.url),
+        6,
     );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["error"]["kind"], "conflict");
     let message = doc["error"]["message"].as_str().unwrap();
     assert!(
