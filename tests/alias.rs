@@ -272,22 +272,25 @@ fn a_release_moves_traffic_through_next_and_back_and_prunes_old_versions() {
     assert!(check.alias("small-dev-a", "live").1.is_empty());
 
     // A gradual promote whose check fails at 50%: back to version 2 only, exit 7.
-    let (doc, stderr) = common::json_of_exit(
-        &mut sls(&[
-            "alias",
-            "promote",
-            "--from",
-            "next",
-            "--steps",
-            "10,50,100",
-            "--interval",
-            "0s",
-            "--check",
-            "test \"$SLS_WEIGHT\" -lt 50",
-            "--json",
-        ]),
-        7,
-    );
+    let gradual = |check: &str, code: i32| {
+        common::json_of_exit(
+            &mut sls(&[
+                "alias",
+                "promote",
+                "--from",
+                "next",
+                "--steps",
+                "10,50,100",
+                "--interval",
+                "10ms",
+                "--check",
+                check,
+                "--json",
+            ]),
+            code,
+        )
+    };
+    let (doc, stderr) = gradual("test \"$SLS_WEIGHT\" -lt 50", 7);
     assert_eq!(doc["outcome"], "rolledBack");
     assert_eq!(doc["steps"][0]["weight"], 10);
     assert_eq!(doc["steps"][0]["check"], "passed");
@@ -302,22 +305,7 @@ fn a_release_moves_traffic_through_next_and_back_and_prunes_old_versions() {
     }
 
     // A passing one walks every step and lands on version 3.
-    let gradual = |check: &str| {
-        common::json_of(&mut sls(&[
-            "alias",
-            "promote",
-            "--from",
-            "next",
-            "--steps",
-            "10,50,100",
-            "--interval",
-            "10ms",
-            "--check",
-            check,
-            "--json",
-        ]))
-    };
-    let doc = gradual("true");
+    let (doc, _) = gradual("true", 0);
     assert_eq!(doc["outcome"], "changed");
     assert_eq!(doc["steps"].as_array().unwrap().len(), 3);
     assert_eq!(both(&check), (v("3"), v("3")));
@@ -325,7 +313,7 @@ fn a_release_moves_traffic_through_next_and_back_and_prunes_old_versions() {
         check.alias("small-dev-b", "live").2,
         "sls previous versions: 2 1"
     );
-    let doc = gradual("false");
+    let (doc, _) = gradual("false", 0);
     assert_eq!(
         doc["outcome"], "unchanged",
         "a finished promote does not walk again"
