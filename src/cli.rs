@@ -183,15 +183,18 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         }
         return exit::CONFIG;
     }
-    if e.downcast_ref::<crate::release::RolledBack>().is_some() {
-        // The command already printed its report (on stdout with --json).
+    // Outcomes whose report is the command's own output, already printed (on stdout with
+    // --json): a rolled-back promote, a function that returned an error.
+    let printed = if e.downcast_ref::<crate::release::RolledBack>().is_some() {
+        Some(exit::ROLLED_BACK)
+    } else if e.downcast_ref::<commands::local::FunctionError>().is_some() {
+        Some(exit::FUNCTION_ERROR)
+    } else {
+        None
+    };
+    if let Some(code) = printed {
         let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
-        return exit::ROLLED_BACK;
-    }
-    if e.downcast_ref::<commands::local::FunctionError>().is_some() {
-        // The error document is the command's output, already printed.
-        let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
-        return exit::FUNCTION_ERROR;
+        return code;
     }
     let changed = matches!(
         e.downcast_ref::<crate::provider::aws::AwsError>(),

@@ -16,7 +16,6 @@ use super::observe::policy_name;
 use super::{Aws, AwsError, account_of, call_err, is_code};
 use super::{aliases, bucket, routes};
 use crate::plan::{Desired, FunctionSpec, INLINE_UPLOAD_LIMIT, Observed, Step};
-use crate::release::{self, Target};
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
@@ -386,7 +385,7 @@ async fn function_step(
                 .await
                 .map_err(call_err("PublishVersion", &res))?;
             let version = v.version().unwrap_or("1").to_string();
-            point_alias(aws, name, alias, &version).await?;
+            super::release::point(aws, name, alias, &version).await?;
             done.version = Some(version);
         }
         Step::CreateFunctionUrl { name, alias, .. } => {
@@ -402,28 +401,6 @@ async fn function_step(
         _ => unreachable!("only function steps reach function_step"),
     }
     Ok(())
-}
-
-/// Creates the alias or moves it, recording the version it leaves (for `sls alias rollback`)
-/// and guarding the move with the alias' `RevisionId`, so a release script moving it at the
-/// same moment is reported rather than overwritten.
-async fn point_alias(aws: &Aws, name: &str, alias: &str, version: &str) -> Result<(), AwsError> {
-    match aliases::get(aws, name, alias).await? {
-        None => {
-            let t = Target {
-                version: version.to_string(),
-                weights: BTreeMap::new(),
-                description: String::new(),
-            };
-            aliases::create(aws, name, alias, &t).await
-        }
-        Some(state) => match release::promote(&state, version) {
-            Some(t) => aliases::set(aws, name, alias, &t, state.revision_id.as_deref())
-                .await
-                .map(drop),
-            None => Ok(()),
-        },
-    }
 }
 
 /// A function's ARN: the account is the role's (same account, and known without a call).

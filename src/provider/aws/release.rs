@@ -145,6 +145,24 @@ async fn move_to(aws: &Aws, alias: &str, m: &mut Member, t: Target) -> Result<()
     Ok(())
 }
 
+/// Points one function's alias wholly at `version`, creating it if missing: what a deploy does
+/// after publishing. The move records the version left (for `sls alias rollback`) and is
+/// guarded by the alias' `RevisionId`, like every release command's.
+pub async fn point(aws: &Aws, name: &str, alias: &str, version: &str) -> Result<(), AwsError> {
+    let state = aliases::get(aws, name, alias).await?;
+    let mut m = Member {
+        function: name.to_string(),
+        name: name.to_string(),
+        before: state.as_ref().map(AliasState::routing),
+        state,
+        source: Some(version.to_string()),
+    };
+    match promote(&m) {
+        Ok(Some(t)) => move_to(aws, alias, &mut m, t).await,
+        _ => Ok(()),
+    }
+}
+
 /// The decision of a promote for one member: the whole alias onto its source version.
 pub fn promote(m: &Member) -> Result<Option<Target>, ReleaseError> {
     let v = m.source.as_deref().unwrap_or_default();
