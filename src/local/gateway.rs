@@ -4,7 +4,6 @@
 //! configured, in front of the local workers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,13 +11,11 @@ use aws_smithy_types::base64;
 use aws_smithy_types::date_time::{DateTime, Format};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{HeaderMap, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 
+use super::http::json as json_response;
 use super::{Outcome, Pool};
 use crate::plan::{Desired, desired::HTTP_API_CORS_HEADERS, split_route};
 use crate::provider::aws::percent_decode;
@@ -175,26 +172,12 @@ impl Served {
 /// Serves the gateway on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, gw: Arc<Gateway>) {
     while let Ok((stream, _)) = listener.accept().await {
-        let _ = stream.set_nodelay(true);
         let gw = gw.clone();
-        tokio::spawn(async move {
-            let svc = service_fn(move |req| {
-                let gw = gw.clone();
-                async move { Ok::<_, Infallible>(handle(&gw, req).await) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+        super::http::spawn_connection(stream, move |req| {
+            let gw = gw.clone();
+            async move { handle(&gw, req).await }
         });
     }
-}
-
-fn plain(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    r
 }
 
 /// What came in, read once for both payload formats.
@@ -212,7 +195,7 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return plain(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#),
+        Err(_) => return json_response(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#),
     };
     let inc = Incoming1 {
         method: parts.method.as_str().to_string(),
@@ -245,7 +228,7 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 Payload::V2 if gw.http_cors => return http_api_preflight(),
                 Payload::V1 => {
                     if let Some(h) = gw.rest_cors.get(&r.path) {
-                        let mut resp = plain(StatusCode::OK, "");
+                        let mut resp = json_response(StatusCode::OK, "");
                         for (k, v) in h {
                             if let (Ok(k), Ok(v)) =
                                 (k.parse::<hyper::header::HeaderName>(), v.parse())
@@ -274,18 +257,18 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             Ok(done) => match (&done.outcome, r.payload) {
                 (Outcome::Ok(b), Payload::V2) => response_v2(b),
                 (Outcome::Ok(b), Payload::V1) => response_v1(b),
-                (Outcome::Error(_), Payload::V2) => plain(
+                (Outcome::Error(_), Payload::V2) => json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     r#"{"message":"Internal Server Error"}"#,
                 ),
-                (Outcome::Error(_), Payload::V1) => plain(
+                (Outcome::Error(_), Payload::V1) => json_response(
                     StatusCode::BAD_GATEWAY,
                     r#"{"message": "Internal server error"}"#,
                 ),
             },
             Err(e) => {
                 eprintln!("error: {e}");
-                plain(
+                json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     r#"{"message":"Internal Server Error"}"#,
                 )
@@ -298,16 +281,16 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         return resp;
     }
     if rest_path.is_some() && gw.routes.iter().any(|r| r.payload == Payload::V1) {
-        return plain(
+        return json_response(
             StatusCode::FORBIDDEN,
             r#"{"message":"Missing Authentication Token"}"#,
         );
     }
-    plain(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
+    json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
 }
 
 fn http_api_preflight() -> Response<Full<Bytes>> {
-    let mut r = plain(StatusCode::NO_CONTENT, "");
+    let mut r = json_response(StatusCode::NO_CONTENT, "");
     let h = r.headers_mut();
     h.remove("content-type");
     h.insert("access-control-allow-origin", "*".parse().unwrap());
@@ -599,9 +582,9 @@ fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            plain(StatusCode::OK, &body)
+            json_response(StatusCode::OK, &body)
         }
-        Err(_) => plain(
+        Err(_) => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"message":"Internal Server Error"}"#,
         ),
@@ -612,7 +595,7 @@ fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
 fn response_v1(b: &Bytes) -> Response<Full<Bytes>> {
     match serde_json::from_slice::<Value>(b) {
         Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, false),
-        _ => plain(
+        _ => json_response(
             StatusCode::BAD_GATEWAY,
             r#"{"message": "Internal server error"}"#,
         ),

@@ -3,6 +3,7 @@
 //! `sls offline` puts API Gateway's two payload formats in front of them.
 
 pub mod gateway;
+mod http;
 pub mod pool;
 pub mod runtime_api;
 pub mod watch;

@@ -3,18 +3,16 @@
 //! `lambda_runtime` binaries work unmodified. Each worker gets its own listener, as each Lambda
 //! execution environment gets its own API.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, mpsc};
+
+use super::http::json;
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 
@@ -69,29 +67,15 @@ pub async fn start(
                 },
                 () = api.events.closed() => break,
             };
-            let _ = stream.set_nodelay(true);
             let api = api.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| handle(api.clone(), req));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+            super::http::spawn_connection(stream, move |req| handle(api.clone(), req));
         }
     });
     Ok(addr)
 }
 
-fn reply(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    r
-}
-
 fn accepted() -> Response<Full<Bytes>> {
-    reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+    json(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
 }
 
 /// An error document as the runtime sent it; a body that is not JSON becomes its message.
@@ -106,16 +90,10 @@ fn error_doc(body: &Bytes, error_type: Option<&str>) -> Value {
     v
 }
 
-async fn handle(
-    api: Arc<Api>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let Some(rest) = path.strip_prefix(PREFIX) else {
-        return Ok(reply(
-            StatusCode::NOT_FOUND,
-            r#"{"errorMessage":"unknown path"}"#,
-        ));
+        return json(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#);
     };
     let method = req.method().clone();
     let error_type = req
@@ -128,10 +106,7 @@ async fn handle(
         let next = api.invocations.lock().await.recv().await;
         let Some(inv) = next else {
             // The pool let this worker go: it will be killed; answer so the request ends.
-            return Ok(reply(
-                StatusCode::GONE,
-                r#"{"errorMessage":"shutting down"}"#,
-            ));
+            return json(StatusCode::GONE, r#"{"errorMessage":"shutting down"}"#);
         };
         let mut r = Response::new(Full::new(inv.payload));
         let h = r.headers_mut();
@@ -148,28 +123,22 @@ async fn handle(
         if let Some(c) = &inv.client_context {
             set("lambda-runtime-client-context", c);
         }
-        return Ok(r);
+        return r;
     }
     if method != Method::POST {
-        return Ok(reply(
-            StatusCode::NOT_FOUND,
-            r#"{"errorMessage":"unknown path"}"#,
-        ));
+        return json(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#);
     }
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return Ok(reply(
-                StatusCode::BAD_REQUEST,
-                r#"{"errorMessage":"bad body"}"#,
-            ));
+            return json(StatusCode::BAD_REQUEST, r#"{"errorMessage":"bad body"}"#);
         }
     };
     if rest == "init/error" {
         let _ = api
             .events
             .send(Event::InitError(error_doc(&body, error_type.as_deref())));
-        return Ok(accepted());
+        return accepted();
     }
     if let Some(id_and_what) = rest.strip_prefix("invocation/")
         && let Some((id, what)) = id_and_what.split_once('/')
@@ -178,17 +147,11 @@ async fn handle(
             "response" => Event::Response(id.to_string(), body),
             "error" => Event::Error(id.to_string(), error_doc(&body, error_type.as_deref())),
             _ => {
-                return Ok(reply(
-                    StatusCode::NOT_FOUND,
-                    r#"{"errorMessage":"unknown path"}"#,
-                ));
+                return json(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#);
             }
         };
         let _ = api.events.send(event);
-        return Ok(accepted());
+        return accepted();
     }
-    Ok(reply(
-        StatusCode::NOT_FOUND,
-        r#"{"errorMessage":"unknown path"}"#,
-    ))
+    json(StatusCode::NOT_FOUND, r#"{"errorMessage":"unknown path"}"#)
 }
