@@ -1,17 +1,18 @@
 //! The command line: clap definitions, one place that turns the parsed flags into a [`Context`],
-//! dispatch to a command, and the single path that reports failures and picks the exit code.
+//! dispatch to a command, and the single path that reports failures (with the exit code
+//! `exit` assigns). Commands never import from here.
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
-use crate::config::{self, ConfigError, LoadOptions, Loaded};
+use crate::config::ConfigError;
 use crate::exit;
 use crate::output::{self, Style};
+use crate::session::{Context, GlobalArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,42 +27,6 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Options every command accepts, before or after the command name (as in Serverless).
-#[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
-    /// Config file [default: serverless.yml, serverless.yaml or serverless.json]
-    #[arg(short = 'c', long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Stage of the service [default: provider.stage, else dev]
-    #[arg(short, long, global = true)]
-    pub stage: Option<String>,
-    /// AWS region [default: provider.region, else us-east-1]
-    #[arg(short, long, global = true)]
-    pub region: Option<String>,
-    /// AWS profile to use from your AWS config and credentials files
-    #[arg(long = "aws-profile", global = true, value_name = "NAME")]
-    pub aws_profile: Option<String>,
-    /// A parameter for ${param:key}, as key=value (repeatable)
-    #[arg(long = "param", global = true, value_name = "KEY=VALUE", value_parser = parse_param)]
-    pub params: Vec<(String, String)>,
-    /// Machine-readable JSON on stdout (errors included)
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// More detail about what is happening
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// No colours (also: the NO_COLOR environment variable)
-    #[arg(long, global = true)]
-    pub no_color: bool,
-}
-
-fn parse_param(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("expected key=value, got `{s}`")),
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,40 +55,6 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 }
-
-/// What every command gets: the global flags, the environment snapshot and the output style.
-pub struct Context {
-    pub global: GlobalArgs,
-    pub style: Style,
-    pub cwd: PathBuf,
-    pub env: std::collections::HashMap<String, String>,
-}
-
-impl Context {
-    /// Loads the config and shows its warnings.
-    pub fn load_config(&self) -> Result<Loaded, ConfigError> {
-        let g = &self.global;
-        let loaded = config::load(&LoadOptions {
-            config: g.config.clone(),
-            cwd: self.cwd.clone(),
-            stage: g.stage.clone(),
-            region: g.region.clone(),
-            profile: g.aws_profile.clone(),
-            params: g.params.clone(),
-            env: self.env.clone(),
-        })?;
-        let mut err = std::io::stderr().lock();
-        for w in &loaded.warnings {
-            let _ = write!(err, "{}", output::render(w, self.style));
-        }
-        Ok(loaded)
-    }
-}
-
-/// A mistake in how the command was called (exit code 2), found after clap's own checks.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Parses `args`, runs the command, reports any failure and returns the exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
@@ -170,8 +101,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     }
 }
 
+/// The one place failures are reported: the message and its causes on stderr, a JSON error
+/// document on stdout with `--json`, and the exit code [`exit::code`] gives.
 fn report(cx: &Context, e: &anyhow::Error) -> u8 {
     let mut err = std::io::stderr().lock();
+    let failure = exit::classify(e);
     if let Some(ce) = e.downcast_ref::<ConfigError>() {
         for d in &ce.diagnostics {
             let _ = write!(err, "{}", output::render(d, cx.style));
@@ -181,57 +115,23 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
                 serde_json::json!({ "error": { "kind": "config", "diagnostics": ce.diagnostics } });
             println!("{doc:#}");
         }
-        return exit::CONFIG;
+        return failure.code;
     }
+    let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
     // Outcomes whose report is the command's own output, already printed (on stdout with
     // --json): a rolled-back promote, a function that returned an error.
-    let printed = if e.downcast_ref::<crate::release::RolledBack>().is_some() {
-        Some(exit::ROLLED_BACK)
-    } else if e.downcast_ref::<commands::local::FunctionError>().is_some() {
-        Some(exit::FUNCTION_ERROR)
-    } else {
-        None
-    };
-    if let Some(code) = printed {
-        let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
-        return code;
+    if failure.printed {
+        return failure.code;
     }
-    let changed = matches!(
-        e.downcast_ref::<crate::provider::aws::AwsError>(),
-        Some(crate::provider::aws::AwsError::AliasChanged { .. })
-    );
-    let code = if e.downcast_ref::<UsageError>().is_some() {
-        exit::USAGE
-    } else if e.downcast_ref::<crate::package::PackageError>().is_some() {
-        exit::PACKAGE
-    } else if changed {
-        exit::CONFLICT
-    } else if e.downcast_ref::<crate::provider::aws::AwsError>().is_some() {
-        exit::AWS
-    } else if e
-        .downcast_ref::<commands::deploy::ConflictError>()
-        .is_some()
-    {
-        exit::CONFLICT
-    } else {
-        exit::FAILURE
-    };
-    let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
     for cause in e.chain().skip(1) {
         let _ = writeln!(err, "  caused by: {cause}");
     }
     if cx.global.json {
-        let kind = match code {
-            exit::USAGE => "usage",
-            exit::PACKAGE => "package",
-            exit::AWS => "aws",
-            exit::CONFLICT => "conflict",
-            _ => "failure",
-        };
-        let doc = serde_json::json!({ "error": { "kind": kind, "message": format!("{e:#}") } });
+        let doc =
+            serde_json::json!({ "error": { "kind": failure.kind, "message": format!("{e:#}") } });
         println!("{doc:#}");
     }
-    code
+    failure.code
 }
 
 #[cfg(test)]

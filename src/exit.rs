@@ -21,3 +21,95 @@ pub const CONFLICT: u8 = 6;
 pub const ROLLED_BACK: u8 = 7;
 /// `sls invoke local`: the function ran and returned an error (printed as its result).
 pub const FUNCTION_ERROR: u8 = 8;
+
+/// How a failure is reported: its exit code, its `kind` in the `--json` error document, and
+/// whether the command already printed its own report (then only one line is added).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub code: u8,
+    pub kind: &'static str,
+    pub printed: bool,
+}
+
+/// The exit code of an error, from its type: the one mapping from errors to codes.
+pub fn classify(e: &anyhow::Error) -> Failure {
+    use crate::provider::aws::AwsError;
+    let is = |code, kind| Failure {
+        code,
+        kind,
+        printed: false,
+    };
+    if e.downcast_ref::<crate::config::ConfigError>().is_some() {
+        return is(CONFIG, "config");
+    }
+    if e.downcast_ref::<crate::release::RolledBack>().is_some() {
+        return Failure {
+            printed: true,
+            ..is(ROLLED_BACK, "rolledBack")
+        };
+    }
+    if e.downcast_ref::<crate::local::FunctionError>().is_some() {
+        return Failure {
+            printed: true,
+            ..is(FUNCTION_ERROR, "function")
+        };
+    }
+    if e.downcast_ref::<crate::session::UsageError>().is_some() {
+        return is(USAGE, "usage");
+    }
+    if e.downcast_ref::<crate::package::PackageError>().is_some() {
+        return is(PACKAGE, "package");
+    }
+    match e.downcast_ref::<AwsError>() {
+        Some(AwsError::AliasChanged { .. }) => return is(CONFLICT, "conflict"),
+        Some(_) => return is(AWS, "aws"),
+        None => {}
+    }
+    if e.downcast_ref::<crate::plan::ConflictError>().is_some() {
+        return is(CONFLICT, "conflict");
+    }
+    is(FAILURE, "failure")
+}
+
+/// Every exit code with its name, as docs/src/exit-codes.md lists them (a test holds the two
+/// together).
+pub const ALL: &[(u8, &str)] = &[
+    (OK, "OK"),
+    (FAILURE, "FAILURE"),
+    (USAGE, "USAGE"),
+    (CONFIG, "CONFIG"),
+    (PACKAGE, "PACKAGE"),
+    (AWS, "AWS"),
+    (CONFLICT, "CONFLICT"),
+    (ROLLED_BACK, "ROLLED_BACK"),
+    (FUNCTION_ERROR, "FUNCTION_ERROR"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_their_codes() {
+        let code = |e: anyhow::Error| classify(&e).code;
+        assert_eq!(code(crate::session::UsageError("x".into()).into()), USAGE);
+        assert_eq!(code(crate::plan::ConflictError(vec![]).into()), CONFLICT);
+        assert_eq!(
+            code(
+                crate::provider::aws::AwsError::AliasChanged {
+                    function: "f".into(),
+                    alias: "live".into()
+                }
+                .into()
+            ),
+            CONFLICT
+        );
+        assert_eq!(
+            code(crate::provider::aws::AwsError::Other("x".into()).into()),
+            AWS
+        );
+        assert_eq!(code(anyhow::anyhow!("disk full")), FAILURE);
+        let f = classify(&crate::local::FunctionError("Boom".into()).into());
+        assert!(f.printed && f.code == FUNCTION_ERROR);
+    }
+}

@@ -20,3 +20,4 @@ pub mod plan;
 pub mod provider;
 pub mod release;
 pub mod scaffold;
+pub mod session;

@@ -294,7 +294,7 @@ fn a_code_change_updates_one_function_and_moves_its_alias() {
     write(dir.path(), "a.js", "exports.main = async () => 'a2';\n");
     let doc = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(actions(&doc), ["updateFunctionCode", "publishVersion"]);
-    assert_eq!(doc["plan"]["steps"][0]["name"], "small-dev-a");
+    assert_eq!(doc["plan"]["steps"][0]["functionName"], "small-dev-a");
     assert_eq!(doc["functions"]["a"]["version"], "2");
     rt().block_on(async {
         let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);

@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::{Context, UsageError};
-use crate::commands::deploy::{Connection, connect, desired_of};
 use crate::provider::aws::release::{self as ops, Member, Source};
 use crate::provider::aws::{Aws, aliases};
 use crate::release::{ReleaseError, RolledBack, check_alias_name, parse_interval, parse_steps};
+use crate::session::{Connection, Context, UsageError};
 
 #[derive(Debug, Args)]
 pub struct AliasArgs {
@@ -161,7 +160,7 @@ fn release(
     how: How,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let d = desired_of(cx)?;
+    let d = cx.desired()?;
     let alias = alias.unwrap_or(&d.live).to_string();
     let only = only.function.as_deref();
     if let Some(f) = only
@@ -187,7 +186,7 @@ fn release(
         desired: d,
         rt,
         aws,
-    } = Connection::open(cx, d)?;
+    } = cx.connect(d)?;
     let (mut members, skipped) = rt.block_on(ops::read(&aws, &d, &alias, source.as_ref(), only))?;
     if let (Some(Source::Alias(from)), true) = (&source, members.is_empty()) {
         return Err(ReleaseError::NoSource(from.clone()).into());
@@ -345,7 +344,7 @@ fn list(cx: &Context, only: Option<&str>) -> anyhow::Result<()> {
         desired: d,
         rt,
         aws,
-    } = connect(cx)?;
+    } = cx.connect(cx.desired()?)?;
     if let Some(f) = only
         && !d.functions.iter().any(|x| x.key == f)
     {

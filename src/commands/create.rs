@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::{Context, UsageError};
 use crate::scaffold::{self, CreateError, Source, TEMPLATES};
+use crate::session::{Context, UsageError};
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {

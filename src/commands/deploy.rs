@@ -8,10 +8,9 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::{Context, UsageError};
-use crate::commands::package as pkg;
-use crate::plan::{self, Plan, Step, desired};
-use crate::provider::aws::{self, Aws};
+use crate::plan::{self, ConflictError, Plan, desired};
+use crate::provider::aws::{self, Scope};
+use crate::session::{Connection, Context, UsageError};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -39,85 +38,10 @@ pub enum DeployWhat {
     },
 }
 
-/// A resource with our name that we do not own blocks the deploy.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .0.iter().map(|c| format!("{}: {}; rename it in the config or remove it yourself", c.resource, c.reason)).collect::<Vec<_>>().join("\n"))]
-pub struct ConflictError(pub Vec<plan::Conflict>);
-
-/// What `info` and `remove` start from: the config, its desired state (without artifacts), the
-/// one runtime, the connection and the observed state.
-pub struct Observation {
-    pub desired: plan::Desired,
-    pub rt: tokio::runtime::Runtime,
-    pub aws: Aws,
-    pub observed: plan::Observed,
-}
-
-pub fn observe_only(cx: &Context) -> anyhow::Result<Observation> {
-    let Connection { desired, rt, aws } = connect(cx)?;
-    let observed = rt.block_on(aws::observe::observe(&aws, &desired, true))?;
-    Ok(Observation {
-        desired,
-        rt,
-        aws,
-        observed,
-    })
-}
-
-/// The config's desired state (without artifacts), the one runtime and the AWS connection:
-/// what commands that read or change existing resources start from.
-pub struct Connection {
-    pub desired: plan::Desired,
-    pub rt: tokio::runtime::Runtime,
-    pub aws: Aws,
-}
-
-pub fn connect(cx: &Context) -> anyhow::Result<Connection> {
-    Connection::open(cx, desired_of(cx)?)
-}
-
-impl Connection {
-    /// The runtime and AWS clients for `desired`'s region (checked arguments first, then this).
-    pub fn open(cx: &Context, desired: plan::Desired) -> anyhow::Result<Connection> {
-        let rt = runtime()?;
-        let aws = rt.block_on(Aws::connect(
-            &desired.region,
-            cx.global.aws_profile.as_deref(),
-        ))?;
-        Ok(Connection { desired, rt, aws })
-    }
-}
-
-/// The config's desired state without artifacts: names, aliases, routes.
-pub fn desired_of(cx: &Context) -> anyhow::Result<plan::Desired> {
-    let loaded = cx.load_config()?;
-    let empty = crate::package::Manifest {
-        format: crate::package::manifest::FORMAT,
-        service: loaded.config.service.clone(),
-        stage: loaded.stage.clone(),
-        region: loaded.region.clone(),
-        artifacts: Default::default(),
-        functions: Default::default(),
-    };
-    Ok(desired::desired(
-        &loaded.config,
-        &loaded.stage,
-        &loaded.region,
-        &empty,
-    ))
-}
-
-/// One tokio runtime for the whole command.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let loaded = cx.load_config()?;
-    let out_dir = pkg::out_dir(cx, &loaded, args.package.as_deref());
+    let out_dir = cx.out_dir(&loaded, args.package.as_deref());
     let manifest = if args.package.is_some() {
         crate::package::Manifest::read(&out_dir).ok_or_else(|| {
             UsageError(format!(
@@ -126,7 +50,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             ))
         })?
     } else {
-        pkg::build(cx, &loaded, &out_dir)?.manifest
+        cx.package(&loaded, &out_dir)?.manifest
     };
     let mut d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
     if let Some(a) = &args.alias {
@@ -146,12 +70,17 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let rt = runtime()?;
-    let aws = rt.block_on(Aws::connect(
-        &loaded.region,
-        cx.global.aws_profile.as_deref(),
-    ))?;
-    let observed = rt.block_on(aws::observe::observe(&aws, &d, only.is_none()))?;
+    let Connection {
+        desired: d,
+        rt,
+        aws,
+    } = cx.connect(d)?;
+    let scope = if only.is_some() {
+        Scope::Functions
+    } else {
+        Scope::Service
+    };
+    let observed = rt.block_on(aws::observe(&aws, &d, scope))?;
     let mut the_plan = plan::plan(&d, &observed);
     if let Some(f) = &only {
         if !observed.functions.contains_key(&d.functions[0].name) {
@@ -160,18 +89,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             ))
             .into());
         }
-        the_plan.steps.retain(|s| {
-            matches!(
-                s,
-                Step::UpdateFunctionCode { .. }
-                    | Step::UpdateFunctionConfiguration { .. }
-                    | Step::TagFunction { .. }
-                    | Step::SetReservedConcurrency { .. }
-                    | Step::PublishVersion { .. }
-                    | Step::CreateFunctionUrl { .. }
-                    | Step::DeleteVersion { .. }
-            )
-        });
+        the_plan.steps.retain(|s| s.phase().in_function_deploy());
     }
     let mut err = std::io::stderr().lock();
     if !d.events_not_deployed.is_empty() {
@@ -195,7 +113,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
-    let outcome = rt.block_on(aws::execute::execute(
+    let outcome = rt.block_on(aws::execute(
         &aws,
         &d,
         &observed,

@@ -4,17 +4,16 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::cli::Context;
-use crate::commands::deploy::{Observation, observe_only};
 use crate::plan;
-use crate::provider::aws;
+use crate::provider::aws::Scope;
+use crate::session::{Context, Observation};
 
 pub fn run(cx: &Context) -> anyhow::Result<()> {
     let Observation {
         desired: d,
         observed: o,
         ..
-    } = observe_only(cx)?;
+    } = cx.observe(Scope::Service)?;
     let mut endpoints: Vec<String> = o
         .http_api
         .iter()
@@ -37,7 +36,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
                     .map(move |(m, _)| format!("{m} {path}"))
             })
             .collect();
-        let base = aws::routes::rest_base(&api.id, &d.region, &d.stage);
+        let base = plan::rest_api::invoke_url(&api.id, &d.region, &d.stage);
         endpoints.extend(plan::endpoints(routes.iter(), &base));
     }
     let functions: Vec<serde_json::Value> = d

@@ -9,11 +9,9 @@ use clap::{Args, Subcommand};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
-use crate::cli::{Context, UsageError};
-use crate::commands::deploy::runtime;
-use crate::commands::package as pkg;
-use crate::local::{self, Outcome, Pool, gateway};
+use crate::local::{self, FunctionError, Outcome, Pool, gateway};
 use crate::plan::{Desired, desired};
+use crate::session::{Context, UsageError, runtime};
 
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
@@ -60,8 +58,8 @@ struct Prepared {
 
 fn prepared(cx: &Context) -> anyhow::Result<Prepared> {
     let loaded = cx.load_config()?;
-    let out_dir = pkg::out_dir(cx, &loaded, None);
-    let manifest = pkg::build(cx, &loaded, &out_dir)?.manifest;
+    let out_dir = cx.out_dir(&loaded, None);
+    let manifest = cx.package(&loaded, &out_dir)?.manifest;
     let desired = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
     let functions = local::prepare(&desired, &out_dir, &cx.env)?;
     Ok(Prepared {
@@ -170,11 +168,6 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-/// The function ran and returned an error (exit code 8); its document is already printed.
-#[derive(Debug, thiserror::Error)]
-#[error("the function returned an error ({0})")]
-pub struct FunctionError(pub String);
 
 pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
     let Prepared {

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::{Context, UsageError};
 use crate::output;
+use crate::session::{Context, UsageError};
 
 #[derive(Debug, Args)]
 pub struct PrintArgs {

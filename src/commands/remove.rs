@@ -1,11 +1,14 @@
-//! `sls remove`: deletes everything this service and stage own; reports look-alikes it leaves.
+//! `sls remove`: plans against nothing desired and carries the plan out with the deploy's
+//! executor, so deletion order, ownership checks and progress are the deploy's; reports
+//! look-alikes it leaves alone.
 
 use std::io::Write;
 
 use serde_json::json;
 
-use crate::cli::Context;
-use crate::commands::deploy::{Observation, observe_only};
+use crate::plan;
+use crate::provider::aws::{self, Scope};
+use crate::session::{Context, Observation};
 
 pub fn run(cx: &Context) -> anyhow::Result<()> {
     let Observation {
@@ -13,28 +16,43 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         rt,
         aws,
         observed: o,
-    } = observe_only(cx)?;
-    let r = rt.block_on(crate::provider::aws::remove::remove(&aws, &d, &o))?;
+    } = cx.observe(Scope::Everything)?;
+    let nothing = d.nothing();
+    let the_plan = plan::plan(&nothing, &o);
+    let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
+    rt.block_on(aws::execute(
+        &aws,
+        &nothing,
+        &o,
+        &the_plan.steps,
+        &cx.cwd,
+        &progress,
+    ))?;
+    let removed: Vec<String> = the_plan
+        .steps
+        .iter()
+        .filter_map(plan::Step::removes)
+        .collect();
     if cx.global.json {
         println!(
             "{:#}",
-            json!({ "service": d.service, "stage": d.stage, "removed": r.removed,
-                                 "leftAlone": r.left_alone, "awsCalls": aws.calls.tally() })
+            json!({ "service": d.service, "stage": d.stage, "removed": removed,
+                    "leftAlone": the_plan.left_alone, "awsCalls": aws.calls.tally() })
         );
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    if r.removed.is_empty() {
+    if removed.is_empty() {
         writeln!(
             out,
             "Nothing of {} (stage {}) to remove",
             d.service, d.stage
         )?;
     }
-    for x in &r.removed {
+    for x in &removed {
         writeln!(out, "  - {x}")?;
     }
-    for x in &r.left_alone {
+    for x in &the_plan.left_alone {
         writeln!(
             out,
             "  ! {x}: left alone (it lacks this service's sls:service/sls:stage tags)"

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 use super::http::json as json_response;
 use super::{Outcome, Pool};
-use crate::plan::{Desired, desired::HTTP_API_CORS_HEADERS, split_route};
+use crate::plan::{Desired, http_api::CORS_HEADERS as HTTP_API_CORS_HEADERS, split_route};
 use crate::provider::aws::percent_decode;
 
 /// Which API Gateway a route belongs to, and so the event shape its function receives.

@@ -32,6 +32,11 @@ const INHERITED: &[&str] = &[
     "AWS_ENDPOINT_URL",
 ];
 
+/// The function ran and returned an error (exit code 8); its document is already printed.
+#[derive(Debug, thiserror::Error)]
+#[error("the function returned an error ({0})")]
+pub struct FunctionError(pub String);
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot prepare {what} for a local run: {source}")]
 pub struct PrepareError {

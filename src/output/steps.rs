@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Style;
 use crate::plan::Step;
-use crate::provider::aws::execute::Progress;
+use crate::provider::aws::Progress;
 
 pub struct StepProgress {
     mode: Mode,

@@ -37,6 +37,9 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
 /// The output directory when `--package` is not given, relative to the service directory.
 pub const DEFAULT_OUT_DIR: &str = ".serverless";
 
+/// The largest zip Lambda accepts in the API call itself; larger ones go through S3.
+pub const INLINE_UPLOAD_LIMIT: u64 = 52_428_800;
+
 /// Lambda's size limits for a zip deployment package.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -50,7 +53,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             unzipped: 262_144_000,
-            direct_upload: crate::plan::INLINE_UPLOAD_LIMIT,
+            direct_upload: INLINE_UPLOAD_LIMIT,
         }
     }
 }

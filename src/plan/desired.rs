@@ -8,25 +8,21 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::bucket::BucketSpec;
+use super::function::{FunctionConfig, FunctionSpec};
+use super::http_api::{HttpApiSpec, route_key};
+use super::rest_api::RestApiSpec;
+use super::role::RoleSpec;
 use crate::config::Config;
 use crate::config::model::{Architecture, Event, RestCors, Statement};
 use crate::config::validate::DEFAULT_RUNTIME;
-use crate::package::Manifest;
+use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
 
 pub const TAG_SERVICE: &str = "sls:service";
 pub const TAG_STAGE: &str = "sls:stage";
 pub const TAG_MANAGED_BY: &str = "sls:managed-by";
 pub const MANAGED_BY: &str = "sls";
 pub const DEFAULT_ALIAS: &str = "live";
-/// The headers `provider.httpApi.cors: true` allows, as Serverless v3 configures them.
-pub const HTTP_API_CORS_HEADERS: &[&str] = &[
-    "Content-Type",
-    "Authorization",
-    "X-Amz-Date",
-    "X-Api-Key",
-    "X-Amz-Security-Token",
-];
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Desired {
     pub service: String,
@@ -40,95 +36,14 @@ pub struct Desired {
     pub version_retention: Option<u32>,
     /// Ownership tags plus `provider.tags`.
     pub tags: BTreeMap<String, String>,
-    pub role: RoleSpec,
+    /// `None` only in [`Desired::nothing`], as for every kind below.
+    pub role: Option<RoleSpec>,
+    pub bucket: Option<BucketSpec>,
     pub functions: Vec<FunctionSpec>,
     pub http_api: Option<HttpApiSpec>,
     pub rest_api: Option<RestApiSpec>,
-    /// `provider.deploymentBucket.name`: the user's bucket for large artifacts (used, never
-    /// created or deleted). Without it, sls keeps a tagged bucket of its own.
-    pub deployment_bucket: Option<String>,
     /// Event sources this version does not deploy yet (`report: schedule`): warned about.
     pub events_not_deployed: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RoleSpec {
-    pub name: String,
-    /// The inline policy: CloudWatch Logs plus `iam.role.statements`.
-    pub policy: Value,
-    pub managed_policies: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FunctionConfig {
-    pub runtime: String,
-    pub handler: String,
-    pub memory_size: i32,
-    pub timeout: i32,
-    pub environment: BTreeMap<String, String>,
-    pub architecture: String,
-    pub ephemeral_storage: i32,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FunctionSpec {
-    /// The key under `functions:`.
-    pub key: String,
-    /// The Lambda function name.
-    pub name: String,
-    pub config: FunctionConfig,
-    pub tags: BTreeMap<String, String>,
-    /// The zip to upload, relative to the service directory, and its `CodeSha256`.
-    pub zip: String,
-    pub sha256: String,
-    pub size: u64,
-    /// `reservedConcurrency`: a setting of the function, not of its versions.
-    pub reserved_concurrency: Option<i32>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HttpApiSpec {
-    pub name: String,
-    /// Route key (`GET /users/{id}`) → function key.
-    pub routes: BTreeMap<String, String>,
-    pub cors: bool,
-}
-
-/// The REST API (v1) of the `http` events: one stage named after the stage.
-#[derive(Debug, Clone, Serialize)]
-pub struct RestApiSpec {
-    pub name: String,
-    pub stage: String,
-    /// Route (`POST /users/{id}`, `ANY /`) → function key.
-    pub routes: BTreeMap<String, String>,
-    /// Resource path → the headers its `OPTIONS` method answers with (`cors:` on an event).
-    pub cors: BTreeMap<String, BTreeMap<String, String>>,
-}
-
-impl RestApiSpec {
-    /// Every resource path the routes need, parents included, parents first ("/" excluded).
-    pub fn paths(&self) -> Vec<String> {
-        let mut all = std::collections::BTreeSet::new();
-        for route in self.routes.keys() {
-            let (_, path) = split_route(route);
-            let mut at = String::new();
-            for part in path.split('/').filter(|p| !p.is_empty()) {
-                at.push('/');
-                at.push_str(part);
-                all.insert(at.clone());
-            }
-        }
-        // Sorted by depth then name, so a parent always precedes its children.
-        let mut v: Vec<String> = all.into_iter().collect();
-        v.sort_by_key(|p| (p.matches('/').count(), p.clone()));
-        v
-    }
-}
-
-/// `POST /users` → (`POST`, `/users`).
-pub fn split_route(route: &str) -> (&str, &str) {
-    route.split_once(' ').unwrap_or(("ANY", route))
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -269,6 +184,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     let role = RoleSpec {
         name: role_name(&service, stage, region),
         policy: role_policy(config, stage, region),
+        policy_name: format!("{service}-{stage}-lambda"),
         managed_policies,
     };
 
@@ -337,6 +253,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             zip,
             sha256,
             size,
+            via_s3: size > INLINE_UPLOAD_LIMIT,
             reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
         });
         for ev in f.events.iter().flatten() {
@@ -366,13 +283,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 rest.insert(format!("{method} {path}"), key.clone());
             }
             if let Event::HttpApi(h) = ev {
-                let method = h.method.to_uppercase();
-                let route = if method == "*" && h.path == "*" {
-                    "$default".to_string()
-                } else {
-                    format!("{} {}", if method == "*" { "ANY" } else { &method }, h.path)
-                };
-                routes.insert(route, key.clone());
+                routes.insert(route_key(&h.method, &h.path), key.clone());
             }
         }
     }
@@ -407,12 +318,40 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         live: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
         version_retention: p.version_retention.map(|v| v.0),
         tags,
-        role,
+        role: Some(role),
+        bucket: Some(BucketSpec {
+            user: p.deployment_bucket.as_ref().and_then(|b| b.name.clone()),
+        }),
         functions,
         http_api,
         rest_api,
-        deployment_bucket: p.deployment_bucket.as_ref().and_then(|b| b.name.clone()),
         events_not_deployed: pending,
+    }
+}
+
+impl Desired {
+    /// The same service and stage with nothing wanted: what `sls remove` plans against.
+    pub fn nothing(&self) -> Desired {
+        Desired {
+            role: None,
+            bucket: None,
+            functions: Vec::new(),
+            http_api: None,
+            rest_api: None,
+            events_not_deployed: Vec::new(),
+            alias: self.live.clone(),
+            ..self.clone()
+        }
+    }
+
+    /// The function under this key in `functions:`.
+    pub fn function(&self, key: &str) -> Option<&FunctionSpec> {
+        self.functions.iter().find(|f| f.key == key)
+    }
+
+    /// The function with this Lambda name.
+    pub fn function_named(&self, name: &str) -> Option<&FunctionSpec> {
+        self.functions.iter().find(|f| f.name == name)
     }
 }
 

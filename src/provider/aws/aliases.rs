@@ -9,7 +9,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use super::{Aws, AwsError, call_err, is_code};
-use crate::plan::{Desired, ObservedVersions, URL_STATEMENT};
+use crate::plan::Desired;
+use crate::plan::function::{ObservedVersions, URL_STATEMENT};
 use crate::release::{AliasState, Target};
 
 #[derive(Debug, Clone, Serialize)]
@@ -316,7 +317,21 @@ pub async fn versions_in_use(aws: &Aws, name: &str) -> Result<ObservedVersions, 
 
 /// Deletes one published version; one already gone counts as deleted.
 pub async fn delete_version(aws: &Aws, name: &str, version: &str) -> Result<(), AwsError> {
-    super::execute::delete_function(aws, name, Some(version)).await
+    match aws
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .qualifier(version)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
+        Err(e) => Err(call_err(
+            "DeleteFunction",
+            &format!("Lambda function {name}:{version}"),
+        )(e)),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Artifacts over Lambda's inline limit go through S3: a bucket per service and stage, tagged
 //! as ours (or the user's `provider.deploymentBucket`, used but never created or deleted).
-//! Objects are keyed by their sha256, so a re-run uploads nothing twice.
+//! Objects are keyed by their sha256, so a re-run uploads nothing twice. Planning: `plan::bucket`.
 
 use std::path::Path;
 
@@ -11,9 +11,10 @@ use aws_sdk_s3::types::{
 };
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
+use super::context::Applying;
 use super::{Aws, AwsError, account_of, call_err, is_code};
 use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, bucket_name};
-use crate::plan::{Desired, FunctionSpec};
+use crate::plan::{BucketStep, Desired, FunctionSpec, ObservedBucket};
 
 const MISSING: &[&str] = &["NotFound", "NoSuchBucket", "NoSuchKey", "404"];
 
@@ -25,21 +26,61 @@ where
     is_code(e, MISSING) || e.raw_response().is_some_and(|r| r.status().as_u16() == 404)
 }
 
-/// The bucket's name for this deploy; the account comes from the role's ARN.
-pub fn name(d: &Desired, role_arn: Option<&str>) -> Option<String> {
-    if let Some(b) = &d.deployment_bucket {
+fn user_bucket(d: &Desired) -> Option<&String> {
+    d.bucket.as_ref().and_then(|b| b.user.as_ref())
+}
+
+/// The bucket's name for this deploy; the account comes from an ARN of the account (the role's).
+pub fn name(d: &Desired, arn: Option<&str>) -> Option<String> {
+    if let Some(b) = user_bucket(d) {
         return Some(b.clone());
     }
-    let account = role_arn.and_then(account_of)?;
+    let account = arn.and_then(account_of)?;
     Some(bucket_name(&d.service, &d.stage, account, &d.region))
+}
+
+/// Our bucket, when it exists; the user's is never observed (never ours to delete).
+pub async fn observe(
+    aws: &Aws,
+    d: &Desired,
+    arn: Option<&str>,
+) -> Result<Option<ObservedBucket>, AwsError> {
+    if user_bucket(d).is_some() {
+        return Ok(None);
+    }
+    let Some(bucket) = name(d, arn) else {
+        return Ok(None);
+    };
+    match aws.s3.head_bucket().bucket(&bucket).send().await {
+        Ok(_) => {}
+        Err(e) if missing(&e) => return Ok(None),
+        Err(e) => return Err(call_err("HeadBucket", &format!("S3 bucket {bucket}"))(e)),
+    }
+    let owned = owned(aws, d, &bucket).await?;
+    Ok(Some(ObservedBucket { bucket, owned }))
+}
+
+pub async fn apply(cx: &Applying<'_>, step: &BucketStep) -> Result<(), AwsError> {
+    match step {
+        BucketStep::PrepareDeploymentBucket { .. } => {
+            let arn = cx.known().role_arn.clone();
+            let bucket = name(cx.d, arn.as_deref()).ok_or_else(|| {
+                AwsError::Other("the deployment bucket's name needs the role's account".into())
+            })?;
+            prepare(cx.aws, cx.d, &bucket).await?;
+            cx.known().bucket = Some(bucket);
+            Ok(())
+        }
+        BucketStep::DeleteDeploymentBucket { bucket } => delete(cx.aws, bucket).await,
+    }
 }
 
 /// Creates our bucket when missing (private, tagged); refuses one with our name that is not
 /// ours. The user's bucket is only checked to exist.
-pub async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsError> {
+async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsError> {
     let res = format!("S3 bucket {bucket}");
     match aws.s3.head_bucket().bucket(bucket).send().await {
-        Ok(_) if d.deployment_bucket.is_some() => return Ok(()),
+        Ok(_) if user_bucket(d).is_some() => return Ok(()),
         Ok(_) => {
             return if owned(aws, d, bucket).await? {
                 Ok(())
@@ -49,7 +90,7 @@ pub async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsErro
                 )))
             };
         }
-        Err(e) if d.deployment_bucket.is_some() => return Err(call_err("HeadBucket", &res)(e)),
+        Err(e) if user_bucket(d).is_some() => return Err(call_err("HeadBucket", &res)(e)),
         Err(e) if missing(&e) => {}
         Err(e) => return Err(call_err("HeadBucket", &res)(e)),
     }
@@ -158,44 +199,28 @@ pub async fn upload(
     Ok(key)
 }
 
-/// Empties and deletes our bucket; `Ok(None)` when there is none, `Err` never for the user's.
-pub async fn remove(
-    aws: &Aws,
-    d: &Desired,
-    role_arn: Option<&str>,
-) -> Result<Option<(String, bool)>, AwsError> {
-    if d.deployment_bucket.is_some() {
-        return Ok(None);
-    }
-    let Some(bucket) = name(d, role_arn) else {
-        return Ok(None);
-    };
+/// Empties and deletes our bucket; one already gone counts as deleted.
+async fn delete(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
     let res = format!("S3 bucket {bucket}");
-    match aws.s3.head_bucket().bucket(&bucket).send().await {
-        Ok(_) => {}
-        Err(e) if missing(&e) => {
-            return Ok(None);
-        }
-        Err(e) => return Err(call_err("HeadBucket", &res)(e)),
-    }
-    if !owned(aws, d, &bucket).await? {
-        return Ok(Some((bucket, false)));
-    }
     let mut token = None;
     loop {
-        let page = aws
+        let page = match aws
             .s3
             .list_objects_v2()
-            .bucket(&bucket)
+            .bucket(bucket)
             .set_continuation_token(token)
             .send()
             .await
-            .map_err(call_err("ListObjectsV2", &res))?;
+        {
+            Ok(p) => p,
+            Err(e) if missing(&e) => return Ok(()),
+            Err(e) => return Err(call_err("ListObjectsV2", &res)(e)),
+        };
         for o in page.contents() {
             if let Some(key) = o.key() {
                 aws.s3
                     .delete_object()
-                    .bucket(&bucket)
+                    .bucket(bucket)
                     .key(key)
                     .send()
                     .await
@@ -207,11 +232,9 @@ pub async fn remove(
             break;
         }
     }
-    aws.s3
-        .delete_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .map_err(call_err("DeleteBucket", &res))?;
-    Ok(Some((bucket, true)))
+    match aws.s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if missing(&e) => Ok(()),
+        Err(e) => Err(call_err("DeleteBucket", &res)(e)),
+    }
 }

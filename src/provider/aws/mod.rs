@@ -1,20 +1,32 @@
 //! AWS through the SDK for Rust: one connection (credentials from the standard chain, region,
-//! `AWS_ENDPOINT_URL` honoured), reading the observed state, and executing plan steps.
+//! `AWS_ENDPOINT_URL` honoured), the errors every call maps to, and one module per resource
+//! kind — `role`, `bucket`, `function`, `http_api`, `rest_api`, `permission` — each with its
+//! `observe` and its `apply(step)`. `engine` runs them; `context` is what their steps share.
+//! `aliases` and `release` move aliases for the release commands.
 
 pub mod aliases;
 pub mod bucket;
 pub mod calls;
-pub mod execute;
-pub mod observe;
+pub mod context;
+pub mod engine;
+pub mod function;
+pub mod http_api;
+pub mod permission;
 pub mod release;
-pub mod remove;
-pub mod routes;
+pub mod rest_api;
+pub mod role;
+
+use std::collections::{BTreeMap, HashMap};
 
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use calls::{CallLog, Tally};
+pub use engine::{Outcome, Progress, Scope, execute, observe};
+
+use crate::plan::Desired;
+use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
 
 /// The clients for one region and profile, sharing one call log.
 pub struct Aws {
@@ -78,6 +90,52 @@ where
         code: e.code().unwrap_or("Error").to_string(),
         message: e.message().map_or_else(|| e.to_string(), str::to_string),
     }
+}
+
+/// The codes AWS's services use for "no such thing".
+pub const NOT_FOUND: &[&str] = &[
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "NotFoundException",
+];
+
+/// Treats the given codes (an "already there" or "already gone" on a re-run) as done.
+pub fn tolerate<T, E>(r: Result<T, E>, codes: &[&str], op: &str, res: &str) -> Result<(), AwsError>
+where
+    E: ProvideErrorMetadata + std::fmt::Display,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, codes) => Ok(()),
+        Err(e) => Err(call_err(op, res)(e)),
+    }
+}
+
+/// Whether a resource's tags say it belongs to this service and stage.
+pub fn owned(tags: &BTreeMap<String, String>, d: &Desired) -> bool {
+    tags.get(TAG_SERVICE) == Some(&d.service) && tags.get(TAG_STAGE) == Some(&d.stage)
+}
+
+/// Among the items named `name`, ours when several share the name, else the first; with
+/// whether it is ours.
+pub fn prefer_ours<'a, T>(
+    items: &'a [T],
+    name: &str,
+    d: &Desired,
+    name_of: impl Fn(&T) -> Option<&str>,
+    tags_of: impl Fn(&T) -> Option<&HashMap<String, String>>,
+) -> Option<(&'a T, bool)> {
+    let is_ours = |item: &T| {
+        let tags: BTreeMap<String, String> = tags_of(item)
+            .map(|t| t.clone().into_iter().collect())
+            .unwrap_or_default();
+        owned(&tags, d)
+    };
+    let named = || items.iter().filter(|i| name_of(i) == Some(name));
+    named()
+        .find(|i| is_ours(i))
+        .map(|i| (i, true))
+        .or_else(|| named().next().map(|i| (i, false)))
 }
 
 /// Whether an SDK error is this error code (e.g. a typed "not found").

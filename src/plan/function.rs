@@ -1,0 +1,622 @@
+//! Lambda functions: code, configuration, tags, reserved concurrency, the version behind the
+//! alias, the alias' function URL (for a staged alias) and version retention. AWS side:
+//! `provider::aws::function`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Change, Conflict, Desired, NOT_OURS, Observed, Phase, Plan};
+
+/// The statement id of the permission that opens an alias' function URL to everyone.
+pub const URL_STATEMENT: &str = "sls-url";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionConfig {
+    pub runtime: String,
+    pub handler: String,
+    pub memory_size: i32,
+    pub timeout: i32,
+    pub environment: BTreeMap<String, String>,
+    pub architecture: String,
+    pub ephemeral_storage: i32,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionSpec {
+    /// The key under `functions:`.
+    pub key: String,
+    /// The Lambda function name.
+    pub name: String,
+    pub config: FunctionConfig,
+    pub tags: BTreeMap<String, String>,
+    /// The zip to upload, relative to the service directory, and its `CodeSha256`.
+    pub zip: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Whether the zip is too large for the API call and goes through the deployment bucket.
+    pub via_s3: bool,
+    /// `reservedConcurrency`: a setting of the function, not of its versions.
+    pub reserved_concurrency: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObservedFunction {
+    pub arn: String,
+    pub owned: bool,
+    pub sha256: String,
+    pub config: FunctionConfig,
+    pub role: String,
+    pub tags: BTreeMap<String, String>,
+    /// The version the alias points at, with its code and configuration.
+    pub alias: Option<ObservedVersion>,
+    pub reserved_concurrency: Option<i32>,
+    /// The alias' function URL, read only when deploying to an alias other than the live one.
+    pub url: Option<String>,
+    /// Published versions and what points at them, read only with `versionRetention`.
+    pub versions: Option<ObservedVersions>,
+}
+
+/// A function's published versions and the versions each alias routes to.
+#[derive(Debug, Clone, Default)]
+pub struct ObservedVersions {
+    pub published: Vec<String>,
+    /// Alias → its version and any weighted extra versions.
+    pub by_alias: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObservedVersion {
+    pub version: String,
+    pub sha256: String,
+    pub config: FunctionConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum FunctionStep {
+    #[serde(rename_all = "camelCase")]
+    CreateFunction {
+        function: String,
+        function_name: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    UpdateFunctionCode {
+        function: String,
+        function_name: String,
+        change: Change,
+    },
+    #[serde(rename_all = "camelCase")]
+    UpdateFunctionConfiguration {
+        function: String,
+        function_name: String,
+        changes: Vec<Change>,
+    },
+    #[serde(rename_all = "camelCase")]
+    TagFunction {
+        function: String,
+        function_name: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    SetReservedConcurrency {
+        function: String,
+        function_name: String,
+        change: Change,
+    },
+    #[serde(rename_all = "camelCase")]
+    PublishVersion {
+        function: String,
+        function_name: String,
+        alias: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    CreateFunctionUrl {
+        function: String,
+        function_name: String,
+        alias: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    DeleteVersion {
+        function: String,
+        function_name: String,
+        version: String,
+    },
+    /// A function we own that the config no longer has (or every one, on removal).
+    #[serde(rename_all = "camelCase")]
+    DeleteFunction { function_name: String },
+}
+
+impl FunctionStep {
+    pub fn phase(&self) -> Phase {
+        match self {
+            FunctionStep::CreateFunction { .. }
+            | FunctionStep::UpdateFunctionCode { .. }
+            | FunctionStep::UpdateFunctionConfiguration { .. }
+            | FunctionStep::TagFunction { .. }
+            | FunctionStep::SetReservedConcurrency { .. }
+            | FunctionStep::PublishVersion { .. }
+            | FunctionStep::CreateFunctionUrl { .. }
+            | FunctionStep::DeleteVersion { .. } => Phase::Functions,
+            FunctionStep::DeleteFunction { .. } => Phase::DeleteFunctions,
+        }
+    }
+
+    /// The Lambda function the step acts on: a function's steps run in order, functions in
+    /// parallel.
+    pub fn function_name(&self) -> &str {
+        match self {
+            FunctionStep::CreateFunction { function_name, .. }
+            | FunctionStep::UpdateFunctionCode { function_name, .. }
+            | FunctionStep::UpdateFunctionConfiguration { function_name, .. }
+            | FunctionStep::TagFunction { function_name, .. }
+            | FunctionStep::SetReservedConcurrency { function_name, .. }
+            | FunctionStep::PublishVersion { function_name, .. }
+            | FunctionStep::CreateFunctionUrl { function_name, .. }
+            | FunctionStep::DeleteVersion { function_name, .. }
+            | FunctionStep::DeleteFunction { function_name } => function_name,
+        }
+    }
+
+    /// Whether the step sends the function's code (and so may need the deployment bucket).
+    pub fn uploads(&self) -> bool {
+        match self {
+            FunctionStep::CreateFunction { .. } | FunctionStep::UpdateFunctionCode { .. } => true,
+            FunctionStep::UpdateFunctionConfiguration { .. }
+            | FunctionStep::TagFunction { .. }
+            | FunctionStep::SetReservedConcurrency { .. }
+            | FunctionStep::PublishVersion { .. }
+            | FunctionStep::CreateFunctionUrl { .. }
+            | FunctionStep::DeleteVersion { .. }
+            | FunctionStep::DeleteFunction { .. } => false,
+        }
+    }
+
+    pub fn removes(&self) -> Option<String> {
+        match self {
+            FunctionStep::DeleteFunction { function_name } => {
+                Some(format!("Lambda function {function_name}"))
+            }
+            FunctionStep::CreateFunction { .. }
+            | FunctionStep::UpdateFunctionCode { .. }
+            | FunctionStep::UpdateFunctionConfiguration { .. }
+            | FunctionStep::TagFunction { .. }
+            | FunctionStep::SetReservedConcurrency { .. }
+            | FunctionStep::PublishVersion { .. }
+            | FunctionStep::CreateFunctionUrl { .. }
+            | FunctionStep::DeleteVersion { .. } => None,
+        }
+    }
+}
+
+fn short(sha: &str) -> &str {
+    if sha.is_empty() {
+        "(none)"
+    } else {
+        &sha[..sha.len().min(12)]
+    }
+}
+
+impl fmt::Display for FunctionStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FunctionStep::CreateFunction { function_name, .. } => {
+                write!(f, "+ function {function_name}")
+            }
+            FunctionStep::UpdateFunctionCode {
+                function_name,
+                change,
+                ..
+            } => write!(
+                f,
+                "~ function {function_name}: code {} → {}",
+                short(&change.from),
+                short(&change.to)
+            ),
+            FunctionStep::UpdateFunctionConfiguration {
+                function_name,
+                changes,
+                ..
+            } => {
+                let parts: Vec<String> = changes
+                    .iter()
+                    .map(|c| format!("{} {} → {}", c.field, c.from, c.to))
+                    .collect();
+                write!(f, "~ function {function_name}: {}", parts.join(", "))
+            }
+            FunctionStep::TagFunction { function_name, .. } => {
+                write!(f, "~ function {function_name}: tags")
+            }
+            FunctionStep::SetReservedConcurrency {
+                function_name,
+                change,
+                ..
+            } => write!(
+                f,
+                "~ function {function_name}: reservedConcurrency {} → {}",
+                change.from, change.to
+            ),
+            FunctionStep::PublishVersion {
+                function_name,
+                alias,
+                ..
+            } => write!(f, "+ version of {function_name}, alias {alias} moved to it"),
+            FunctionStep::CreateFunctionUrl {
+                function_name,
+                alias,
+                ..
+            } => write!(
+                f,
+                "+ function URL for {function_name}:{alias} (public, no auth)"
+            ),
+            FunctionStep::DeleteVersion {
+                function_name,
+                version,
+                ..
+            } => write!(
+                f,
+                "- version {version} of {function_name} (beyond versionRetention)"
+            ),
+            FunctionStep::DeleteFunction { function_name } => {
+                write!(f, "- function {function_name} (no longer in the config)")
+            }
+        }
+    }
+}
+
+/// Each desired function converged (code, configuration, tags, concurrency, a version behind
+/// `d.alias`, retention, a URL for a staged alias); then, on a deploy to the live alias or a
+/// removal, the functions we own that are no longer desired are deleted.
+pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
+    for f in &d.functions {
+        let of = o.functions.get(&f.name);
+        if of.is_some_and(|of| !of.owned) {
+            p.conflicts.push(Conflict {
+                resource: format!("Lambda function {}", f.name),
+                reason: NOT_OURS.into(),
+            });
+            continue;
+        }
+        plan_one(d, o, f, of, p);
+    }
+    // A deploy to another alias ships code and configuration only: a function left out of the
+    // config stays until a live deploy removes it.
+    if d.alias != d.live {
+        return;
+    }
+    let wanted: BTreeSet<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
+    for (name, of) in &o.functions {
+        if wanted.contains(name.as_str()) {
+            continue;
+        }
+        if of.owned {
+            p.push(FunctionStep::DeleteFunction {
+                function_name: name.clone(),
+            });
+        } else {
+            p.leave_alone(format!("Lambda function {name}"));
+        }
+    }
+}
+
+fn plan_one(
+    d: &Desired,
+    o: &Observed,
+    f: &FunctionSpec,
+    of: Option<&ObservedFunction>,
+    p: &mut Plan,
+) {
+    let (function, function_name) = (f.key.clone(), f.name.clone());
+    match of {
+        None => p.push(FunctionStep::CreateFunction {
+            function: function.clone(),
+            function_name: function_name.clone(),
+        }),
+        Some(of) => {
+            if of.sha256 != f.sha256 {
+                p.push(FunctionStep::UpdateFunctionCode {
+                    function: function.clone(),
+                    function_name: function_name.clone(),
+                    change: Change {
+                        field: "code".into(),
+                        from: of.sha256.clone(),
+                        to: f.sha256.clone(),
+                    },
+                });
+            }
+            let changes = config_changes(&of.config, &f.config);
+            if !changes.is_empty() {
+                p.push(FunctionStep::UpdateFunctionConfiguration {
+                    function: function.clone(),
+                    function_name: function_name.clone(),
+                    changes,
+                });
+            }
+            if f.tags.iter().any(|(k, v)| of.tags.get(k) != Some(v)) {
+                p.push(FunctionStep::TagFunction {
+                    function: function.clone(),
+                    function_name: function_name.clone(),
+                });
+            }
+        }
+    }
+    let reserved = of.and_then(|of| of.reserved_concurrency);
+    if reserved != f.reserved_concurrency {
+        let show = |c: Option<i32>| c.map_or_else(|| "none".to_string(), |c| c.to_string());
+        p.push(FunctionStep::SetReservedConcurrency {
+            function: function.clone(),
+            function_name: function_name.clone(),
+            change: Change {
+                field: "reservedConcurrency".into(),
+                from: show(reserved),
+                to: show(f.reserved_concurrency),
+            },
+        });
+    }
+    // The alias' version, not $LATEST, is what runs: a deploy interrupted after updating
+    // $LATEST still publishes and moves the alias when re-run.
+    let current = of
+        .and_then(|of| of.alias.as_ref())
+        .is_some_and(|v| v.sha256 == f.sha256 && v.config == f.config);
+    if !current {
+        p.push(FunctionStep::PublishVersion {
+            function: function.clone(),
+            function_name: function_name.clone(),
+            alias: d.alias.clone(),
+        });
+    }
+    if let Some(keep) = d.version_retention {
+        for version in prunable(&d.alias, of, !current, keep) {
+            p.push(FunctionStep::DeleteVersion {
+                function: function.clone(),
+                function_name: function_name.clone(),
+                version,
+            });
+        }
+    }
+    if d.alias != d.live {
+        let opened = o
+            .permissions
+            .get(&f.name)
+            .is_some_and(|s| s.contains_key(URL_STATEMENT));
+        if !(of.is_some_and(|of| of.url.is_some()) && opened) {
+            p.push(FunctionStep::CreateFunctionUrl {
+                function,
+                function_name,
+                alias: d.alias.clone(),
+            });
+        }
+    }
+}
+
+/// The versions no alias will point at once this deploy has run, oldest first, beyond the
+/// newest `keep` of them. Publishing moves `alias` to a new version, freeing its old one.
+fn prunable(
+    alias: &str,
+    of: Option<&ObservedFunction>,
+    publishing: bool,
+    keep: u32,
+) -> Vec<String> {
+    let Some(v) = of.and_then(|of| of.versions.as_ref()) else {
+        return Vec::new();
+    };
+    let held: BTreeSet<&String> = v
+        .by_alias
+        .iter()
+        .filter(|(a, _)| !(publishing && a.as_str() == alias))
+        .flat_map(|(_, versions)| versions)
+        .collect();
+    let mut free: Vec<&String> = v.published.iter().filter(|x| !held.contains(x)).collect();
+    free.sort_by_key(|x| std::cmp::Reverse(x.parse::<u64>().unwrap_or(0)));
+    let mut out: Vec<String> = free.into_iter().skip(keep as usize).cloned().collect();
+    out.reverse();
+    out
+}
+
+fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut cmp = |field: &str, a: String, b: String| {
+        if a != b {
+            out.push(Change {
+                field: field.into(),
+                from: a,
+                to: b,
+            });
+        }
+    };
+    cmp("runtime", have.runtime.clone(), want.runtime.clone());
+    cmp("handler", have.handler.clone(), want.handler.clone());
+    cmp(
+        "memorySize",
+        have.memory_size.to_string(),
+        want.memory_size.to_string(),
+    );
+    cmp(
+        "timeout",
+        have.timeout.to_string(),
+        want.timeout.to_string(),
+    );
+    cmp(
+        "architecture",
+        have.architecture.clone(),
+        want.architecture.clone(),
+    );
+    cmp(
+        "ephemeralStorageSize",
+        have.ephemeral_storage.to_string(),
+        want.ephemeral_storage.to_string(),
+    );
+    cmp(
+        "description",
+        have.description.clone(),
+        want.description.clone(),
+    );
+    if have.environment != want.environment {
+        // Names only: values may be secrets.
+        let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>().join(",");
+        let changed: Vec<&str> = want
+            .environment
+            .iter()
+            .filter(|(k, v)| have.environment.get(*k) != Some(v))
+            .map(|(k, _)| k.as_str())
+            .chain(
+                have.environment
+                    .keys()
+                    .filter(|k| !want.environment.contains_key(*k))
+                    .map(String::as_str),
+            )
+            .collect();
+        out.push(Change {
+            field: "environment".into(),
+            from: names(&have.environment),
+            to: format!(
+                "{} (changed: {})",
+                names(&want.environment),
+                changed.join(",")
+            ),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::tests::{actions, desired};
+    use super::*;
+
+    /// What AWS holds for `d`'s functions once deployed: each behind the alias at version 3.
+    pub fn converged(d: &Desired) -> BTreeMap<String, ObservedFunction> {
+        d.functions
+            .iter()
+            .map(|f| {
+                let of = ObservedFunction {
+                    arn: String::new(),
+                    owned: true,
+                    sha256: f.sha256.clone(),
+                    config: f.config.clone(),
+                    role: String::new(),
+                    tags: f.tags.clone(),
+                    alias: Some(ObservedVersion {
+                        version: "3".into(),
+                        sha256: f.sha256.clone(),
+                        config: f.config.clone(),
+                    }),
+                    reserved_concurrency: None,
+                    url: None,
+                    versions: None,
+                };
+                (f.name.clone(), of)
+            })
+            .collect()
+    }
+
+    fn run(d: &Desired, functions: BTreeMap<String, ObservedFunction>) -> Plan {
+        let o = Observed {
+            functions,
+            ..Default::default()
+        };
+        let mut p = Plan::default();
+        plan(d, &o, &mut p);
+        p
+    }
+
+    #[test]
+    fn converged_functions_need_nothing() {
+        let d = desired();
+        assert!(run(&d, converged(&d)).is_empty());
+    }
+
+    #[test]
+    fn an_alias_behind_latest_is_moved_without_touching_code() {
+        let d = desired();
+        let mut o = converged(&d);
+        o.get_mut("svc-dev-a")
+            .unwrap()
+            .alias
+            .as_mut()
+            .unwrap()
+            .sha256 = "old".into();
+        assert_eq!(actions(&run(&d, o)), ["publishVersion"]);
+    }
+
+    #[test]
+    fn code_and_config_changes_name_fields_but_never_environment_values() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.functions[0].sha256 = "new".into();
+        d.functions[0].config.memory_size = 256;
+        d.functions[0]
+            .config
+            .environment
+            .insert("TOKEN".into(), "n3w-s3cret".into());
+        let p = run(&d, o);
+        assert_eq!(
+            actions(&p),
+            [
+                "updateFunctionCode",
+                "updateFunctionConfiguration",
+                "publishVersion",
+            ]
+        );
+        let shown: Vec<String> = p.steps.iter().map(|s| s.to_string()).collect();
+        let all = format!("{shown:?}{}", serde_json::to_string(&p).unwrap());
+        assert!(all.contains("memorySize 1024 → 256") && all.contains("changed: TOKEN"));
+        assert!(!all.contains("s3cret"), "{all}");
+    }
+
+    #[test]
+    fn retention_prunes_the_oldest_free_versions_counting_the_one_the_alias_leaves() {
+        let mut d = desired();
+        let mut o = converged(&d);
+        d.version_retention = Some(2);
+        d.functions[0].sha256 = "new".into();
+        let versions = ObservedVersions {
+            published: ["1", "2", "3", "4", "5", "10"].map(String::from).to_vec(),
+            by_alias: BTreeMap::from([
+                ("live".into(), BTreeSet::from(["3".into()])),
+                ("next".into(), BTreeSet::from(["4".into(), "1".into()])),
+            ]),
+        };
+        for of in o.values_mut() {
+            of.versions = Some(versions.clone());
+        }
+        let p = run(&d, o.clone());
+        let deleted = |name: &str| -> Vec<String> {
+            p.steps
+                .iter()
+                .filter_map(|s| match s {
+                    super::super::Step::Function(FunctionStep::DeleteVersion {
+                        function,
+                        version,
+                        ..
+                    }) if function == name => Some(version.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // a publishes, so live's 3 is freed: free 2, 3, 5, 10 → keep 10 and 5.
+        assert_eq!(deleted("a"), ["2", "3"]);
+        // b is unchanged: live keeps 3; free 2, 5, 10 → keep 10 and 5.
+        assert_eq!(deleted("b"), ["2"]);
+        d.version_retention = None;
+        assert!(!actions(&run(&d, o)).contains(&"deleteVersion".to_string()));
+    }
+
+    #[test]
+    fn functions_left_out_are_deleted_if_ours_and_left_alone_if_not() {
+        let mut d = desired();
+        let mut o = converged(&d);
+        o.insert(
+            "svc-dev-theirs".into(),
+            ObservedFunction {
+                owned: false,
+                ..o["svc-dev-a"].clone()
+            },
+        );
+        d.functions.truncate(1);
+        let p = run(&d, o);
+        assert_eq!(actions(&p), ["deleteFunction"]);
+        assert_eq!(p.left_alone, ["Lambda function svc-dev-theirs"]);
+    }
+}

@@ -1,0 +1,282 @@
+//! The HTTP API (API Gateway v2) of the `httpApi` events: the API, one integration per function
+//! (on its live alias), the routes and the `$default` stage. AWS side: `provider::aws::http_api`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix};
+
+/// The headers `provider.httpApi.cors: true` allows, as Serverless v3 configures them.
+pub const CORS_HEADERS: &[&str] = &[
+    "Content-Type",
+    "Authorization",
+    "X-Amz-Date",
+    "X-Api-Key",
+    "X-Amz-Security-Token",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpApiSpec {
+    pub name: String,
+    /// Route key (`GET /users/{id}`, `$default`) → function key.
+    pub routes: BTreeMap<String, String>,
+    pub cors: bool,
+}
+
+/// The route key of an `httpApi` event, as API Gateway v2 names it: `*` for both method and
+/// path is the `$default` route, a `*` method alone is `ANY`.
+pub fn route_key(method: &str, path: &str) -> String {
+    let method = method.to_uppercase();
+    if method == "*" && path == "*" {
+        return "$default".into();
+    }
+    let method = if method == "*" { "ANY" } else { &method };
+    format!("{method} {path}")
+}
+
+#[derive(Debug, Clone)]
+pub struct ObservedHttpApi {
+    pub id: String,
+    pub name: String,
+    pub endpoint: String,
+    pub owned: bool,
+    /// Route key → (route id, integration id it targets).
+    pub routes: BTreeMap<String, (String, Option<String>)>,
+    /// Integration id → its target (an alias ARN).
+    pub integrations: BTreeMap<String, String>,
+    pub has_default_stage: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum HttpApiStep {
+    CreateHttpApi {
+        api: String,
+    },
+    CreateIntegration {
+        function: String,
+    },
+    CreateRoute {
+        route: String,
+        function: String,
+    },
+    UpdateRoute {
+        route: String,
+        function: String,
+    },
+    DeleteRoute {
+        route: String,
+    },
+    CreateHttpStage {
+        api: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    DeleteHttpApi {
+        api: String,
+        api_id: String,
+    },
+}
+
+impl HttpApiStep {
+    pub fn phase(&self) -> Phase {
+        match self {
+            HttpApiStep::CreateHttpApi { .. }
+            | HttpApiStep::CreateIntegration { .. }
+            | HttpApiStep::CreateRoute { .. }
+            | HttpApiStep::UpdateRoute { .. }
+            | HttpApiStep::DeleteRoute { .. }
+            | HttpApiStep::CreateHttpStage { .. } => Phase::Apis,
+            HttpApiStep::DeleteHttpApi { .. } => Phase::DeleteApis,
+        }
+    }
+
+    pub fn removes(&self) -> Option<String> {
+        match self {
+            HttpApiStep::DeleteHttpApi { api, api_id } => {
+                Some(format!("HTTP API {api} ({api_id})"))
+            }
+            HttpApiStep::CreateHttpApi { .. }
+            | HttpApiStep::CreateIntegration { .. }
+            | HttpApiStep::CreateRoute { .. }
+            | HttpApiStep::UpdateRoute { .. }
+            | HttpApiStep::DeleteRoute { .. }
+            | HttpApiStep::CreateHttpStage { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for HttpApiStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpApiStep::CreateHttpApi { api } => write!(f, "+ HTTP API {api}"),
+            HttpApiStep::CreateIntegration { function } => {
+                write!(f, "+ integration → {function}")
+            }
+            HttpApiStep::CreateRoute { route, function } => {
+                write!(f, "+ route {route} → {function}")
+            }
+            HttpApiStep::UpdateRoute { route, function } => {
+                write!(f, "~ route {route} → {function}")
+            }
+            HttpApiStep::DeleteRoute { route } => write!(f, "- route {route}"),
+            HttpApiStep::CreateHttpStage { api } => write!(f, "+ HTTP API {api}: stage $default"),
+            HttpApiStep::DeleteHttpApi { api, .. } => {
+                write!(f, "- HTTP API {api} (no httpApi events left)")
+            }
+        }
+    }
+}
+
+/// The API, its integrations, routes and stage; without `httpApi` events, ours is deleted.
+pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
+    let observed = o.http_api.as_ref().filter(|a| a.owned);
+    let Some(api) = &d.http_api else {
+        match &o.http_api {
+            Some(a) if a.owned => p.push(HttpApiStep::DeleteHttpApi {
+                api: a.name.clone(),
+                api_id: a.id.clone(),
+            }),
+            Some(a) => p.leave_alone(format!("HTTP API {} ({})", a.name, a.id)),
+            None => {}
+        }
+        return;
+    };
+    if let Some(a) = o.http_api.as_ref().filter(|a| !a.owned) {
+        p.conflicts.push(Conflict {
+            resource: format!("HTTP API {} ({})", api.name, a.id),
+            reason: NOT_OURS.into(),
+        });
+    }
+    if observed.is_none() {
+        p.push(HttpApiStep::CreateHttpApi {
+            api: api.name.clone(),
+        });
+    }
+    let targets = |fk: &str| alias_arn_suffix(d, fk);
+    let wanted: BTreeSet<&String> = api.routes.values().collect();
+    for fk in wanted {
+        let target = targets(fk);
+        if !observed.is_some_and(|a| a.integrations.values().any(|u| u.ends_with(&target))) {
+            p.push(HttpApiStep::CreateIntegration {
+                function: fk.clone(),
+            });
+        }
+    }
+    for (route, fk) in &api.routes {
+        let target = targets(fk);
+        match observed.and_then(|a| a.routes.get(route).map(|r| (a, r))) {
+            None => p.push(HttpApiStep::CreateRoute {
+                route: route.clone(),
+                function: fk.clone(),
+            }),
+            Some((a, (_, integration))) => {
+                let points = integration
+                    .as_ref()
+                    .and_then(|i| a.integrations.get(i))
+                    .is_some_and(|u| u.ends_with(&target));
+                if !points {
+                    p.push(HttpApiStep::UpdateRoute {
+                        route: route.clone(),
+                        function: fk.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if let Some(a) = observed {
+        for route in a.routes.keys() {
+            if !api.routes.contains_key(route) {
+                p.push(HttpApiStep::DeleteRoute {
+                    route: route.clone(),
+                });
+            }
+        }
+    }
+    if !observed.is_some_and(|a| a.has_default_stage) {
+        p.push(HttpApiStep::CreateHttpStage {
+            api: api.name.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::tests::{actions, desired};
+    use super::*;
+
+    /// What AWS holds once `d`'s HTTP API is deployed.
+    pub fn converged(d: &Desired) -> ObservedHttpApi {
+        let api = d.http_api.as_ref().unwrap();
+        let mut o = ObservedHttpApi {
+            id: "h1".into(),
+            name: api.name.clone(),
+            endpoint: "https://h1".into(),
+            owned: true,
+            routes: BTreeMap::new(),
+            integrations: BTreeMap::new(),
+            has_default_stage: true,
+        };
+        for (route, fk) in &api.routes {
+            let id = format!("i-{fk}");
+            o.integrations.insert(
+                id.clone(),
+                format!("arn:aws:lambda:eu-west-1:1:{}", alias_arn_suffix(d, fk)),
+            );
+            o.routes
+                .insert(route.clone(), (format!("r-{route}"), Some(id)));
+        }
+        o
+    }
+
+    fn run(d: &Desired, api: Option<ObservedHttpApi>) -> Plan {
+        let o = Observed {
+            http_api: api,
+            ..Default::default()
+        };
+        let mut p = Plan::default();
+        plan(d, &o, &mut p);
+        p
+    }
+
+    #[test]
+    fn route_keys_follow_api_gateway() {
+        assert_eq!(route_key("get", "/a/{id}"), "GET /a/{id}");
+        assert_eq!(route_key("*", "/a"), "ANY /a");
+        assert_eq!(route_key("*", "*"), "$default");
+    }
+
+    #[test]
+    fn converged_needs_nothing_and_nothing_creates_all_in_order() {
+        let d = desired();
+        assert!(run(&d, Some(converged(&d))).is_empty());
+        assert_eq!(
+            actions(&run(&d, None)),
+            [
+                "createHttpApi",
+                "createIntegration",
+                "createRoute",
+                "createHttpStage"
+            ]
+        );
+    }
+
+    #[test]
+    fn routes_follow_the_config_and_no_events_delete_ours_only() {
+        let mut d = desired();
+        let o = converged(&d);
+        let routes = &mut d.http_api.as_mut().unwrap().routes;
+        routes.clear();
+        routes.insert("GET /z".into(), "a".into());
+        assert_eq!(
+            actions(&run(&d, Some(o.clone()))),
+            ["createRoute", "deleteRoute"]
+        );
+        d.http_api = None;
+        assert_eq!(actions(&run(&d, Some(o.clone()))), ["deleteHttpApi"]);
+        let theirs = ObservedHttpApi { owned: false, ..o };
+        let p = run(&d, Some(theirs));
+        assert!(p.is_empty() && p.left_alone == ["HTTP API dev-svc (h1)"]);
+    }
+}

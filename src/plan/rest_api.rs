@@ -1,0 +1,361 @@
+//! The REST API (API Gateway v1) of the `http` events: the API, its resource tree, a Lambda
+//! proxy method per route (on the function's live alias), CORS mocks, and a deployment to the
+//! stage named after the stage. AWS side: `provider::aws::rest_api`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix, split_route};
+
+/// One stage named after the stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestApiSpec {
+    pub name: String,
+    pub stage: String,
+    /// Route (`POST /users/{id}`, `ANY /`) → function key.
+    pub routes: BTreeMap<String, String>,
+    /// Resource path → the headers its `OPTIONS` method answers with (`cors:` on an event).
+    pub cors: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl RestApiSpec {
+    /// Every resource path the routes need, parents included, parents first ("/" excluded).
+    pub fn paths(&self) -> Vec<String> {
+        let mut all = BTreeSet::new();
+        for route in self.routes.keys() {
+            let (_, path) = split_route(route);
+            let mut at = String::new();
+            for part in path.split('/').filter(|p| !p.is_empty()) {
+                at.push('/');
+                at.push_str(part);
+                all.insert(at.clone());
+            }
+        }
+        // Sorted by depth then name, so a parent always precedes its children.
+        let mut v: Vec<String> = all.into_iter().collect();
+        v.sort_by_key(|p| (p.matches('/').count(), p.clone()));
+        v
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ObservedRestApi {
+    pub id: String,
+    pub name: String,
+    pub owned: bool,
+    /// Resource path (`/` for the root) → its id and methods.
+    pub resources: BTreeMap<String, ObservedResource>,
+    /// The description of the deployment the stage serves; `None` when there is no stage.
+    pub deployed: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ObservedResource {
+    pub id: String,
+    /// HTTP method → what it runs: a Lambda integration URI, or [`cors_signature`] of a
+    /// CORS mock.
+    pub methods: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum RestApiStep {
+    CreateRestApi {
+        api: String,
+    },
+    CreateRestResource {
+        path: String,
+    },
+    PutRestMethod {
+        route: String,
+        function: String,
+    },
+    PutRestCors {
+        path: String,
+    },
+    DeleteRestMethod {
+        route: String,
+    },
+    DeleteRestResource {
+        path: String,
+    },
+    DeployRestApi {
+        api: String,
+        stage: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    DeleteRestApi {
+        api: String,
+        api_id: String,
+    },
+}
+
+impl RestApiStep {
+    pub fn phase(&self) -> Phase {
+        match self {
+            RestApiStep::CreateRestApi { .. }
+            | RestApiStep::CreateRestResource { .. }
+            | RestApiStep::PutRestMethod { .. }
+            | RestApiStep::PutRestCors { .. }
+            | RestApiStep::DeleteRestMethod { .. }
+            | RestApiStep::DeleteRestResource { .. }
+            | RestApiStep::DeployRestApi { .. } => Phase::Apis,
+            RestApiStep::DeleteRestApi { .. } => Phase::DeleteApis,
+        }
+    }
+
+    pub fn removes(&self) -> Option<String> {
+        match self {
+            RestApiStep::DeleteRestApi { api, api_id } => {
+                Some(format!("REST API {api} ({api_id})"))
+            }
+            RestApiStep::CreateRestApi { .. }
+            | RestApiStep::CreateRestResource { .. }
+            | RestApiStep::PutRestMethod { .. }
+            | RestApiStep::PutRestCors { .. }
+            | RestApiStep::DeleteRestMethod { .. }
+            | RestApiStep::DeleteRestResource { .. }
+            | RestApiStep::DeployRestApi { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for RestApiStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestApiStep::CreateRestApi { api } => write!(f, "+ REST API {api}"),
+            RestApiStep::CreateRestResource { path } => write!(f, "+ REST resource {path}"),
+            RestApiStep::PutRestMethod { route, function } => {
+                write!(f, "+ REST method {route} → {function}")
+            }
+            RestApiStep::PutRestCors { path } => write!(f, "+ REST method OPTIONS {path} (CORS)"),
+            RestApiStep::DeleteRestMethod { route } => write!(f, "- REST method {route}"),
+            RestApiStep::DeleteRestResource { path } => write!(f, "- REST resource {path}"),
+            RestApiStep::DeployRestApi { api, stage } => {
+                write!(f, "+ REST API {api}: deployment to stage {stage}")
+            }
+            RestApiStep::DeleteRestApi { api, .. } => {
+                write!(f, "- REST API {api} (no http events left)")
+            }
+        }
+    }
+}
+
+/// The API, its resources and methods, then a deployment when anything changed or the stage
+/// serves something else; without `http` events, ours is deleted.
+pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
+    let observed = o.rest_api.as_ref().filter(|a| a.owned);
+    let Some(api) = &d.rest_api else {
+        match &o.rest_api {
+            Some(a) if a.owned => p.push(RestApiStep::DeleteRestApi {
+                api: a.name.clone(),
+                api_id: a.id.clone(),
+            }),
+            Some(a) => p.leave_alone(format!("REST API {} ({})", a.name, a.id)),
+            None => {}
+        }
+        return;
+    };
+    if let Some(a) = o.rest_api.as_ref().filter(|a| !a.owned) {
+        p.conflicts.push(Conflict {
+            resource: format!("REST API {} ({})", api.name, a.id),
+            reason: NOT_OURS.into(),
+        });
+    }
+    let before = p.steps.len();
+    if observed.is_none() {
+        p.push(RestApiStep::CreateRestApi {
+            api: api.name.clone(),
+        });
+    }
+    let resource = |path: &str| observed.and_then(|a| a.resources.get(path));
+    let paths = api.paths();
+    for path in &paths {
+        if resource(path).is_none() {
+            p.push(RestApiStep::CreateRestResource { path: path.clone() });
+        }
+    }
+    for (route, fk) in &api.routes {
+        let (method, path) = split_route(route);
+        let target = format!("{}/invocations", alias_arn_suffix(d, fk));
+        let current = resource(path)
+            .and_then(|r| r.methods.get(method))
+            .is_some_and(|uri| uri.ends_with(&target));
+        if !current {
+            p.push(RestApiStep::PutRestMethod {
+                route: route.clone(),
+                function: fk.clone(),
+            });
+        }
+    }
+    for (path, headers) in &api.cors {
+        if resource(path).and_then(|r| r.methods.get("OPTIONS")) != Some(&cors_signature(headers)) {
+            p.push(RestApiStep::PutRestCors { path: path.clone() });
+        }
+    }
+    if let Some(a) = observed {
+        let mut wanted: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+        wanted.insert("/");
+        // Children before parents: API Gateway deletes a resource's children with it, but
+        // naming each one keeps every step meaningful on endpoints that do not (moto).
+        let mut gone: Vec<&String> = a
+            .resources
+            .keys()
+            .filter(|path| !wanted.contains(path.as_str()))
+            .collect();
+        gone.sort_by_key(|path| std::cmp::Reverse((path.matches('/').count(), *path)));
+        for path in gone {
+            p.push(RestApiStep::DeleteRestResource { path: path.clone() });
+        }
+        for (path, r) in &a.resources {
+            if !wanted.contains(path.as_str()) {
+                continue;
+            }
+            for method in r.methods.keys() {
+                let route = format!("{method} {path}");
+                let keep = if method == "OPTIONS" {
+                    api.cors.contains_key(path) || api.routes.contains_key(&route)
+                } else {
+                    api.routes.contains_key(&route)
+                };
+                if !keep {
+                    p.push(RestApiStep::DeleteRestMethod { route });
+                }
+            }
+        }
+    }
+    // A REST API serves only what was deployed: deploy after any change, and whenever the
+    // stage serves something other than this config (an interrupted run, a manual deploy).
+    let deployed = observed.and_then(|a| a.deployed.as_deref());
+    if p.steps.len() > before || deployed != Some(deployment_description(d).as_str()) {
+        p.push(RestApiStep::DeployRestApi {
+            api: api.name.clone(),
+            stage: api.stage.clone(),
+        });
+    }
+}
+
+/// How a CORS mock method is recognised: its response headers, in a stable order.
+pub fn cors_signature(headers: &BTreeMap<String, String>) -> String {
+    let parts: Vec<String> = headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("MOCK {}", parts.join(";"))
+}
+
+/// The description given to a REST deployment: a digest of the routes, their targets and the
+/// CORS headers, so a plan can tell whether the stage serves the current config.
+pub fn deployment_description(d: &Desired) -> String {
+    use sha2::{Digest, Sha256};
+    let Some(api) = &d.rest_api else {
+        return String::new();
+    };
+    let mut h = Sha256::new();
+    for (route, fk) in &api.routes {
+        h.update(format!("{route}\t{}\n", alias_arn_suffix(d, fk)));
+    }
+    for (path, headers) in &api.cors {
+        h.update(format!("{path}\t{}\n", cors_signature(headers)));
+    }
+    let hex: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sls {hex}")
+}
+
+/// The invoke URL of a REST API stage.
+pub fn invoke_url(id: &str, region: &str, stage: &str) -> String {
+    format!("https://{id}.execute-api.{region}.amazonaws.com/{stage}")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::tests::{actions, desired};
+    use super::*;
+
+    /// What AWS holds once `d`'s REST API is deployed.
+    pub fn converged(d: &Desired) -> ObservedRestApi {
+        let api = d.rest_api.as_ref().unwrap();
+        let mut resources = BTreeMap::from([("/".to_string(), ObservedResource::default())]);
+        for path in api.paths() {
+            resources.insert(path, ObservedResource::default());
+        }
+        for (route, fk) in &api.routes {
+            let (method, path) = split_route(route);
+            let target = format!(
+                "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:1:{}/invocations",
+                alias_arn_suffix(d, fk)
+            );
+            resources
+                .get_mut(path)
+                .unwrap()
+                .methods
+                .insert(method.into(), target);
+        }
+        ObservedRestApi {
+            id: "r1".into(),
+            name: api.name.clone(),
+            owned: true,
+            resources,
+            deployed: Some(deployment_description(d)),
+        }
+    }
+
+    fn run(d: &Desired, api: Option<ObservedRestApi>) -> Plan {
+        let o = Observed {
+            rest_api: api,
+            ..Default::default()
+        };
+        let mut p = Plan::default();
+        plan(d, &o, &mut p);
+        p
+    }
+
+    #[test]
+    fn converged_needs_nothing_and_parents_come_before_children() {
+        let d = desired();
+        assert!(run(&d, Some(converged(&d))).is_empty());
+        let p = run(&d, None);
+        assert_eq!(
+            actions(&p),
+            [
+                "createRestApi",
+                "createRestResource",
+                "createRestResource",
+                "putRestMethod",
+                "deployRestApi"
+            ]
+        );
+        assert_eq!(p.steps[1].to_string(), "+ REST resource /b");
+        assert_eq!(p.steps[2].to_string(), "+ REST resource /b/{id}");
+    }
+
+    #[test]
+    fn removed_resources_go_children_first_then_a_deployment() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.rest_api.as_mut().unwrap().routes = BTreeMap::from([("GET /c".into(), "b".into())]);
+        let shown: Vec<String> = run(&d, Some(o))
+            .steps
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let gone: Vec<&String> = shown
+            .iter()
+            .filter(|s| s.starts_with("- REST resource"))
+            .collect();
+        assert_eq!(gone, ["- REST resource /b/{id}", "- REST resource /b"]);
+        assert!(shown.last().unwrap().contains("deployment to stage dev"));
+    }
+
+    #[test]
+    fn a_stage_serving_another_deployment_is_deployed_again() {
+        let d = desired();
+        let mut o = converged(&d);
+        o.deployed = Some("by hand".into());
+        assert_eq!(actions(&run(&d, Some(o.clone()))), ["deployRestApi"]);
+        o.deployed = None;
+        assert_eq!(actions(&run(&d, Some(o))), ["deployRestApi"]);
+    }
+}

@@ -1,0 +1,98 @@
+//! What the steps of one run share: the connection, the desired and observed states, and what
+//! earlier steps learnt (ids and ARNs of what they created) for later steps of other kinds.
+//! Plain data, so that every kind's module may use it without using each other.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{Aws, account_of};
+use crate::plan::{Desired, Observed};
+
+/// The context every `apply` gets.
+pub struct Applying<'a> {
+    pub aws: &'a Aws,
+    pub d: &'a Desired,
+    pub o: &'a Observed,
+    /// Where the artifacts named by the manifest are.
+    pub dir: &'a Path,
+    known: Mutex<Known>,
+}
+
+/// Ids and ARNs: observed at the start, completed by the steps that create things.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub role_arn: Option<String>,
+    /// Set when the plan prepared a bucket for artifacts over the inline limit.
+    pub bucket: Option<String>,
+    pub http: HttpIds,
+    pub rest: RestIds,
+    /// Function key → the version this run published and moved the alias to.
+    pub versions: BTreeMap<String, String>,
+    /// Function key → the function URL of a staged alias.
+    pub urls: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HttpIds {
+    pub id: Option<String>,
+    pub endpoint: Option<String>,
+    /// Function key → integration id.
+    pub integrations: HashMap<String, String>,
+    /// Route key → route id.
+    pub routes: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RestIds {
+    pub id: Option<String>,
+    /// Resource path → resource id.
+    pub resources: BTreeMap<String, String>,
+}
+
+impl<'a> Applying<'a> {
+    pub fn new(
+        aws: &'a Aws,
+        d: &'a Desired,
+        o: &'a Observed,
+        dir: &'a Path,
+        known: Known,
+    ) -> Applying<'a> {
+        Applying {
+            aws,
+            d,
+            o,
+            dir,
+            known: Mutex::new(known),
+        }
+    }
+
+    /// What is known so far. Held only between awaits, never across one.
+    pub fn known(&self) -> MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The account: the role's (same account, and known without a call).
+    pub fn account(&self) -> String {
+        self.known()
+            .role_arn
+            .as_deref()
+            .and_then(account_of)
+            .unwrap_or("000000000000")
+            .to_string()
+    }
+
+    pub fn function_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            self.aws.region,
+            self.account()
+        )
+    }
+
+    /// The ARN of a function's live alias, which every integration and grant names.
+    pub fn alias_arn(&self, key: &str) -> String {
+        let name = self.d.function(key).map_or(key, |f| f.name.as_str());
+        format!("{}:{}", self.function_arn(name), self.d.live)
+    }
+}

@@ -1,0 +1,268 @@
+//! The orchestrator: reads every kind side by side into [`Observed`], and carries out a plan
+//! phase by phase — a dumb loop that hands each step to its kind's `apply`. Every step is safe
+//! to repeat, so a run interrupted anywhere converges when it is run again.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::context::{Applying, Known};
+use super::{Aws, AwsError, bucket, function, http_api, permission, rest_api, role};
+use crate::plan::{Desired, Observed, Phase, Statements, Step, endpoints, rest_api::invoke_url};
+
+/// How many lanes (functions, APIs) run at once: enough to hide latency, few enough to stay
+/// far from Lambda's control-plane rate limits.
+const PARALLELISM: usize = 4;
+/// How many functions are read at once.
+const READ_PARALLELISM: usize = 8;
+
+/// How much of the service a command reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `deploy function`: the role and the desired functions.
+    Functions,
+    /// `deploy`, `info`: also the functions the config no longer has, and the APIs.
+    Service,
+    /// `remove`: also the deployment bucket.
+    Everything,
+}
+
+/// Reads what exists, independent kinds and functions side by side. Only Get/List calls.
+pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, AwsError> {
+    let whole = scope != Scope::Functions;
+    let desired: Vec<String> = d.functions.iter().map(|f| f.name.clone()).collect();
+    let listed = async {
+        if whole {
+            function::list_in_range(aws, d).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let http = async {
+        if whole {
+            http_api::observe(aws, d).await
+        } else {
+            Ok(None)
+        }
+    };
+    let rest = async {
+        if whole {
+            rest_api::observe(aws, d).await
+        } else {
+            Ok(None)
+        }
+    };
+    let (role, read, listed, http, rest) = tokio::join!(
+        role::observe(aws, d),
+        functions(aws, d, desired.clone()),
+        listed,
+        http,
+        rest
+    );
+    let mut o = Observed {
+        role: role?,
+        http_api: http?,
+        rest_api: rest?,
+        ..Default::default()
+    };
+    for (name, of, statements) in read? {
+        o.permissions.insert(name.clone(), statements);
+        o.functions.insert(name, of);
+    }
+    let others: Vec<String> = listed?
+        .into_iter()
+        .filter(|n| !desired.contains(n))
+        .collect();
+    for (name, of, statements) in functions(aws, d, others).await? {
+        o.permissions.insert(name.clone(), statements);
+        o.functions.insert(name, of);
+    }
+    if scope == Scope::Everything {
+        let arn = o
+            .role
+            .as_ref()
+            .map(|r| r.arn.clone())
+            .or_else(|| o.functions.values().next().map(|f| f.arn.clone()));
+        o.bucket = bucket::observe(aws, d, arn.as_deref()).await?;
+    }
+    Ok(o)
+}
+
+type Read = (String, crate::plan::ObservedFunction, Statements);
+
+/// The functions that exist among `names`, each with its alias' grants.
+async fn functions(aws: &Aws, d: &Desired, names: Vec<String>) -> Result<Vec<Read>, AwsError> {
+    let reads: Vec<Boxed<'_, Option<Read>>> = names
+        .into_iter()
+        .map(|name| {
+            Box::pin(async move {
+                let Some(of) = function::observe(aws, d, &name).await? else {
+                    return Ok(None);
+                };
+                let statements = if of.owned && of.alias.is_some() {
+                    permission::observe(aws, &name, &d.alias).await?
+                } else {
+                    Statements::new()
+                };
+                Ok(Some((name, of, statements)))
+            }) as Boxed<'_, Option<Read>>
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in bounded(reads, READ_PARALLELISM).await {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// What a run leaves behind, for the summary and `--json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub endpoints: Vec<String>,
+    /// Function key → the version its alias points at, when this run published one.
+    pub versions: BTreeMap<String, String>,
+    /// Function key → the function URL of the alias deployed to, when it is not the live one.
+    pub urls: BTreeMap<String, String>,
+}
+
+/// Told when each step starts and ends, to show progress. Called from one thread.
+pub trait Progress {
+    fn started(&self, index: usize, step: &Step);
+    fn finished(&self, index: usize, step: &Step, took: Duration);
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, AwsError>> + 'a>>;
+
+/// Runs the steps phase by phase (see [`Phase`]); in a phase, each lane's steps in order and
+/// the lanes side by side. The first failure stops the run once the running lanes end.
+pub async fn execute(
+    aws: &Aws,
+    d: &Desired,
+    o: &Observed,
+    steps: &[Step],
+    artifacts_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Outcome, AwsError> {
+    let known = Known {
+        role_arn: o.role.as_ref().map(|r| r.arn.clone()),
+        http: http_api::known(d, o),
+        rest: rest_api::known(o),
+        ..Known::default()
+    };
+    let cx = Applying::new(aws, d, o, artifacts_dir, known);
+    let cx = &cx;
+    let mut phases: Vec<Phase> = steps.iter().map(Step::phase).collect();
+    phases.sort();
+    phases.dedup();
+    for phase in phases {
+        let mut lanes: Vec<(String, Vec<(usize, &Step)>)> = Vec::new();
+        for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.phase() == phase) {
+            let lane = step.lane();
+            match lanes.iter_mut().find(|(l, _)| *l == lane) {
+                Some((_, group)) => group.push((i, step)),
+                None => lanes.push((lane, vec![(i, step)])),
+            }
+        }
+        let runs: Vec<Boxed<'_, ()>> = lanes
+            .into_iter()
+            .map(|(_, group)| {
+                Box::pin(async move {
+                    for (i, step) in group {
+                        timed(progress, i, step, apply(cx, step)).await?;
+                    }
+                    Ok(())
+                }) as Boxed<'_, ()>
+            })
+            .collect();
+        for r in bounded(runs, PARALLELISM).await {
+            r?;
+        }
+    }
+    let k = cx.known().clone();
+    let mut outcome = Outcome {
+        versions: k.versions,
+        urls: k.urls,
+        ..Outcome::default()
+    };
+    if let (Some(api), Some(base)) = (&d.http_api, &k.http.endpoint) {
+        outcome.endpoints.extend(endpoints(api.routes.keys(), base));
+    }
+    if let (Some(api), Some(id)) = (&d.rest_api, &k.rest.id) {
+        let base = invoke_url(id, &aws.region, &api.stage);
+        outcome
+            .endpoints
+            .extend(endpoints(api.routes.keys(), &base));
+    }
+    Ok(outcome)
+}
+
+/// Hands a step to its kind.
+async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
+    match step {
+        Step::Role(s) => role::apply(cx, s).await,
+        Step::Bucket(s) => bucket::apply(cx, s).await,
+        Step::Function(s) => function::apply(cx, s).await,
+        Step::HttpApi(s) => http_api::apply(cx, s).await,
+        Step::RestApi(s) => rest_api::apply(cx, s).await,
+        Step::Permission(s) => permission::apply(cx, s).await,
+    }
+}
+
+/// Runs one step's work between its start and end reports.
+async fn timed<T>(
+    progress: &dyn Progress,
+    index: usize,
+    step: &Step,
+    work: impl Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    progress.started(index, step);
+    let started = Instant::now();
+    let value = work.await?;
+    progress.finished(index, step, started.elapsed());
+    Ok(value)
+}
+
+/// Polls the futures on the current task, at most `limit` at a time, and returns their
+/// results in order. Every started future runs to its end, so no function is left midway.
+async fn bounded<'a, T>(futures: Vec<Boxed<'a, T>>, limit: usize) -> Vec<Result<T, AwsError>> {
+    let n = futures.len();
+    let mut waiting = futures.into_iter().enumerate();
+    let mut running: Vec<(usize, Boxed<'a, T>)> = Vec::new();
+    let mut results: Vec<Option<Result<T, AwsError>>> = (0..n).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        loop {
+            while running.len() < limit.max(1) {
+                match waiting.next() {
+                    Some(f) => running.push(f),
+                    None => break,
+                }
+            }
+            let before = running.len();
+            let mut i = 0;
+            while i < running.len() {
+                if let Poll::Ready(r) = running[i].1.as_mut().poll(cx) {
+                    results[running[i].0] = Some(r);
+                    drop(running.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            // Something finished: start the next ones at once rather than on the next wake.
+            if running.len() == before || waiting.len() == 0 {
+                break;
+            }
+        }
+        if running.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
+}

@@ -1,0 +1,453 @@
+//! Lambda functions: read (configuration, tags, concurrency, the alias' version, its URL, the
+//! versions in use) and changed step by step — create, code, configuration, tags,
+//! concurrency, publish and move the alias, URL, version pruning, delete. Planning:
+//! `plan::function`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture, Environment, EphemeralStorage, FunctionCode, FunctionConfiguration, Runtime,
+};
+
+use super::context::Applying;
+use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned};
+use crate::plan::function::ObservedVersion;
+use crate::plan::{Desired, FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
+
+/// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
+const IAM_WAIT: Duration = Duration::from_secs(150);
+
+/// One function: `GetFunction`, then — for ours — the alias' version, the staged alias' URL and
+/// the versions in use, side by side.
+pub async fn observe(
+    aws: &Aws,
+    d: &Desired,
+    name: &str,
+) -> Result<Option<ObservedFunction>, AwsError> {
+    let res = format!("Lambda function {name}");
+    let got = match aws.lambda.get_function().function_name(name).send().await {
+        Ok(f) => f,
+        Err(e) if is_code(&e, NOT_FOUND) => return Ok(None),
+        Err(e) => return Err(call_err("GetFunction", &res)(e)),
+    };
+    let Some(c) = got.configuration() else {
+        return Ok(None);
+    };
+    let tags: BTreeMap<String, String> = got
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut of = ObservedFunction {
+        arn: c.function_arn().unwrap_or_default().to_string(),
+        owned: owned(&tags, d),
+        sha256: c.code_sha256().unwrap_or_default().to_string(),
+        config: config_of(c),
+        role: c.role().unwrap_or_default().to_string(),
+        tags,
+        alias: None,
+        reserved_concurrency: got
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions()),
+        url: None,
+        versions: None,
+    };
+    if !of.owned {
+        return Ok(Some(of));
+    }
+    let alias = async {
+        match aws
+            .lambda
+            .get_function()
+            .function_name(name)
+            .qualifier(&d.alias)
+            .send()
+            .await
+        {
+            Ok(v) => Ok(v.configuration().map(|vc| ObservedVersion {
+                version: vc.version().unwrap_or_default().to_string(),
+                sha256: vc.code_sha256().unwrap_or_default().to_string(),
+                config: config_of(vc),
+            })),
+            Err(e) if is_code(&e, NOT_FOUND) => Ok(None),
+            Err(e) => Err(call_err("GetFunction", &format!("{res}:{}", d.alias))(e)),
+        }
+    };
+    let url = async {
+        if d.alias == d.live {
+            return Ok(None);
+        }
+        aliases::url(aws, name, &d.alias).await
+    };
+    let versions = async {
+        match d.version_retention {
+            Some(_) => aliases::versions_in_use(aws, name).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (alias, url, versions) = tokio::join!(alias, url, versions);
+    of.alias = alias?;
+    of.url = url?;
+    of.versions = versions?;
+    Ok(Some(of))
+}
+
+/// Every function named like this service and stage's (`{service}-{stage}-…`); which are ours
+/// is told by their tags when each is read.
+pub async fn list_in_range(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
+    let prefix = format!("{}-{}-", d.service, d.stage);
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = aws
+            .lambda
+            .list_functions()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(call_err("ListFunctions", "Lambda functions"))?;
+        names.extend(
+            page.functions()
+                .iter()
+                .filter_map(|f| f.function_name())
+                .filter(|n| n.starts_with(&prefix))
+                .map(str::to_string),
+        );
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            return Ok(names);
+        }
+    }
+}
+
+pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsError> {
+    let aws = cx.aws;
+    let spec = |key: &str| {
+        cx.d.function(key).ok_or_else(|| {
+            AwsError::Other(format!("the plan names `{key}`, which the config lacks"))
+        })
+    };
+    match step {
+        FunctionStep::CreateFunction {
+            function,
+            function_name,
+        } => create(cx, spec(function)?, function_name).await?,
+        FunctionStep::UpdateFunctionCode {
+            function,
+            function_name,
+            ..
+        } => {
+            let call = aws
+                .lambda
+                .update_function_code()
+                .function_name(function_name);
+            let call = match code(cx, spec(function)?).await? {
+                Code::Inline(zip) => call.zip_file(zip),
+                Code::S3 { bucket, key } => call.s3_bucket(bucket).s3_key(key),
+            };
+            call.send().await.map_err(call_err(
+                "UpdateFunctionCode",
+                &format!("Lambda function {function_name}"),
+            ))?;
+            wait_updated(aws, function_name).await?;
+        }
+        FunctionStep::UpdateFunctionConfiguration {
+            function,
+            function_name,
+            ..
+        } => {
+            let c = &spec(function)?.config;
+            let res = format!("Lambda function {function_name}");
+            let role = cx.known().role_arn.clone();
+            let call = aws
+                .lambda
+                .update_function_configuration()
+                .function_name(function_name)
+                .runtime(Runtime::from(c.runtime.as_str()))
+                .handler(&c.handler)
+                .memory_size(c.memory_size)
+                .timeout(c.timeout)
+                .description(&c.description)
+                .environment(env(c))
+                .ephemeral_storage(storage(c)?)
+                .set_role(role);
+            retry_iam(|| call.clone().send(), "UpdateFunctionConfiguration", &res).await?;
+            wait_updated(aws, function_name).await?;
+        }
+        FunctionStep::TagFunction {
+            function,
+            function_name,
+        } => {
+            aws.lambda
+                .tag_resource()
+                .resource(cx.function_arn(function_name))
+                .set_tags(Some(spec(function)?.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(call_err(
+                    "TagResource",
+                    &format!("Lambda function {function_name}"),
+                ))?;
+        }
+        FunctionStep::SetReservedConcurrency {
+            function,
+            function_name,
+            ..
+        } => {
+            let res = format!("Lambda function {function_name}");
+            match spec(function)?.reserved_concurrency {
+                Some(n) => {
+                    aws.lambda
+                        .put_function_concurrency()
+                        .function_name(function_name)
+                        .reserved_concurrent_executions(n)
+                        .send()
+                        .await
+                        .map_err(call_err("PutFunctionConcurrency", &res))?;
+                }
+                None => {
+                    aws.lambda
+                        .delete_function_concurrency()
+                        .function_name(function_name)
+                        .send()
+                        .await
+                        .map_err(call_err("DeleteFunctionConcurrency", &res))?;
+                }
+            }
+        }
+        FunctionStep::PublishVersion {
+            function,
+            function_name,
+            alias,
+        } => {
+            let v = aws
+                .lambda
+                .publish_version()
+                .function_name(function_name)
+                .code_sha256(&spec(function)?.sha256)
+                .send()
+                .await
+                .map_err(call_err(
+                    "PublishVersion",
+                    &format!("Lambda function {function_name}"),
+                ))?;
+            let version = v.version().unwrap_or("1").to_string();
+            super::release::point(aws, function_name, alias, &version).await?;
+            cx.known().versions.insert(function.clone(), version);
+        }
+        FunctionStep::CreateFunctionUrl {
+            function,
+            function_name,
+            alias,
+        } => {
+            let url = aliases::open_url(aws, function_name, alias).await?;
+            cx.known().urls.insert(function.clone(), url);
+        }
+        FunctionStep::DeleteVersion {
+            function,
+            function_name,
+            version,
+        } => {
+            // Publishing returns the existing version when nothing changed since it was
+            // published; the alias has just moved to it, so it is no longer free.
+            let published = cx.known().versions.get(function) == Some(version);
+            if !published {
+                aliases::delete_version(aws, function_name, version).await?;
+            }
+        }
+        FunctionStep::DeleteFunction { function_name } => {
+            match aws
+                .lambda
+                .delete_function()
+                .function_name(function_name)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                // Gone already: a re-run after an interruption.
+                Err(e) if is_code(&e, NOT_FOUND) => {}
+                Err(e) => {
+                    return Err(call_err(
+                        "DeleteFunction",
+                        &format!("Lambda function {function_name}"),
+                    )(e));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
+    FunctionConfig {
+        runtime: c
+            .runtime()
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        handler: c.handler().unwrap_or_default().to_string(),
+        memory_size: c.memory_size().unwrap_or_default(),
+        timeout: c.timeout().unwrap_or_default(),
+        environment: c
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        architecture: c
+            .architectures()
+            .first()
+            .map_or("x86_64".to_string(), |a| a.as_str().to_string()),
+        ephemeral_storage: c.ephemeral_storage().map_or(512, |e| e.size()),
+        description: c.description().unwrap_or_default().to_string(),
+    }
+}
+
+/// Where a function's code comes from: the zip itself, or an object in the deployment bucket.
+enum Code {
+    Inline(Blob),
+    S3 { bucket: String, key: String },
+}
+
+async fn code(cx: &Applying<'_>, f: &FunctionSpec) -> Result<Code, AwsError> {
+    if !f.via_s3 {
+        return zip_bytes(cx, f).map(Code::Inline);
+    }
+    let bucket = cx.known().bucket.clone().ok_or_else(|| {
+        AwsError::Other(format!(
+            "{} is over the inline limit but no deployment bucket was prepared",
+            f.zip
+        ))
+    })?;
+    let key = bucket::upload(cx.aws, cx.d, &bucket, cx.dir, f).await?;
+    Ok(Code::S3 { bucket, key })
+}
+
+fn zip_bytes(cx: &Applying<'_>, f: &FunctionSpec) -> Result<Blob, AwsError> {
+    let path = cx.dir.join(&f.zip);
+    std::fs::read(&path)
+        .map(Blob::new)
+        .map_err(|source| AwsError::Artifact {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+fn env(c: &FunctionConfig) -> Environment {
+    Environment::builder()
+        .set_variables(Some(c.environment.clone().into_iter().collect()))
+        .build()
+}
+
+fn storage(c: &FunctionConfig) -> Result<EphemeralStorage, AwsError> {
+    EphemeralStorage::builder()
+        .size(c.ephemeral_storage)
+        .build()
+        .map_err(|e| AwsError::Other(e.to_string()))
+}
+
+async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), AwsError> {
+    let aws = cx.aws;
+    let res = format!("Lambda function {name}");
+    let c = &f.config;
+    let role = cx
+        .known()
+        .role_arn
+        .clone()
+        .ok_or_else(|| AwsError::Other(format!("no role for {res}")))?;
+    let call = aws
+        .lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::from(c.runtime.as_str()))
+        .role(role)
+        .handler(&c.handler)
+        .code(match code(cx, f).await? {
+            Code::Inline(zip) => FunctionCode::builder().zip_file(zip).build(),
+            Code::S3 { bucket, key } => FunctionCode::builder()
+                .s3_bucket(bucket)
+                .s3_key(key)
+                .build(),
+        })
+        .memory_size(c.memory_size)
+        .timeout(c.timeout)
+        .description(&c.description)
+        .environment(env(c))
+        .architectures(Architecture::from(c.architecture.as_str()))
+        .ephemeral_storage(storage(c)?)
+        .set_tags(Some(f.tags.clone().into_iter().collect()))
+        .publish(false);
+    match retry_iam(|| call.clone().send(), "CreateFunction", &res).await {
+        Ok(_) => {}
+        // Created by an interrupted run: the next deploy's plan updates it.
+        Err(AwsError::Call { code, .. }) if code == "ResourceConflictException" => {}
+        Err(e) => return Err(e),
+    }
+    wait_updated(aws, name).await
+}
+
+/// Lambda refuses a role IAM has not propagated yet; retry only on that message, bounded.
+async fn retry_iam<T, E, F, Fut>(mut call: F, op: &str, res: &str) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Display,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e)
+                if e.message().is_some_and(|m| {
+                    m.contains("cannot be assumed") || m.contains("role defined for the function")
+                }) && started.elapsed() < IAM_WAIT =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(call_err(op, res)(e)),
+        }
+    }
+}
+
+/// Waits until the function is Active and its last update Successful, so that the next call
+/// does not meet "an update is in progress".
+async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> {
+    let res = format!("Lambda function {name}");
+    let started = Instant::now();
+    loop {
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(call_err("GetFunctionConfiguration", &res))?;
+        let state = c
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        let update = c
+            .last_update_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        if state == "Failed" || update == "Failed" {
+            return Err(AwsError::Other(format!(
+                "{res} failed to update: {}",
+                c.last_update_status_reason()
+                    .or(c.state_reason())
+                    .unwrap_or("no reason given")
+            )));
+        }
+        if (state.is_empty() || state == "Active") && (update.is_empty() || update == "Successful")
+        {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(AwsError::Other(format!(
+                "{res} is still {state}/{update} after 5 minutes"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

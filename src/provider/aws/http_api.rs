@@ -1,0 +1,247 @@
+//! The HTTP API in API Gateway v2: found by name (ours preferred among look-alikes), read
+//! (routes, integrations and stages side by side), and changed step by step. Planning:
+//! `plan::http_api`.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_apigatewayv2::types::{Cors, IntegrationType, ProtocolType};
+
+use super::context::{Applying, HttpIds};
+use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
+use crate::plan::desired::api_name;
+use crate::plan::http_api::CORS_HEADERS;
+use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
+
+pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, AwsError> {
+    let name = d
+        .http_api
+        .as_ref()
+        .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
+    let res = format!("HTTP API {name}");
+    let mut token = None;
+    let found = loop {
+        let page = aws
+            .apigw2
+            .get_apis()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetApis", &res))?;
+        if let Some((a, is_owned)) = prefer_ours(page.items(), &name, d, |a| a.name(), |a| a.tags())
+        {
+            break Some((a.clone(), is_owned));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break None;
+        }
+    };
+    let Some((api, owned)) = found else {
+        return Ok(None);
+    };
+    let id = api.api_id().unwrap_or_default().to_string();
+    let mut o = ObservedHttpApi {
+        id: id.clone(),
+        name,
+        endpoint: api.api_endpoint().unwrap_or_default().to_string(),
+        owned,
+        routes: BTreeMap::new(),
+        integrations: BTreeMap::new(),
+        has_default_stage: false,
+    };
+    if !owned {
+        return Ok(Some(o));
+    }
+    let routes = aws.apigw2.get_routes().api_id(&id).send();
+    let integrations = aws.apigw2.get_integrations().api_id(&id).send();
+    let stages = aws.apigw2.get_stages().api_id(&id).send();
+    let (routes, integrations, stages) = tokio::join!(routes, integrations, stages);
+    for r in routes.map_err(call_err("GetRoutes", &res))?.items() {
+        let integration = r
+            .target()
+            .and_then(|t| t.strip_prefix("integrations/"))
+            .map(str::to_string);
+        o.routes.insert(
+            r.route_key().unwrap_or_default().to_string(),
+            (r.route_id().unwrap_or_default().to_string(), integration),
+        );
+    }
+    for i in integrations
+        .map_err(call_err("GetIntegrations", &res))?
+        .items()
+    {
+        o.integrations.insert(
+            i.integration_id().unwrap_or_default().to_string(),
+            i.integration_uri().unwrap_or_default().to_string(),
+        );
+    }
+    o.has_default_stage = stages
+        .map_err(call_err("GetStages", &res))?
+        .items()
+        .iter()
+        .any(|s| s.stage_name() == Some("$default"));
+    Ok(Some(o))
+}
+
+/// The ids of ours as observed, for the steps that add to it.
+pub fn known(d: &Desired, o: &Observed) -> HttpIds {
+    let Some(api) = o.http_api.as_ref().filter(|a| a.owned) else {
+        return HttpIds::default();
+    };
+    let mut integrations = std::collections::HashMap::new();
+    for f in &d.functions {
+        let suffix = alias_arn_suffix(d, &f.key);
+        if let Some((id, _)) = api.integrations.iter().find(|(_, u)| u.ends_with(&suffix)) {
+            integrations.insert(f.key.clone(), id.clone());
+        }
+    }
+    HttpIds {
+        id: Some(api.id.clone()),
+        endpoint: Some(api.endpoint.clone()),
+        integrations,
+        routes: api
+            .routes
+            .iter()
+            .map(|(k, (id, _))| (k.clone(), id.clone()))
+            .collect(),
+    }
+}
+
+pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError> {
+    let (aws, d) = (cx.aws, cx.d);
+    let id = || cx.known().http.id.clone().unwrap_or_default();
+    match step {
+        HttpApiStep::CreateHttpApi { api } => {
+            let mut call = aws
+                .apigw2
+                .create_api()
+                .name(api)
+                .protocol_type(ProtocolType::Http)
+                .set_tags(Some(d.tags.clone().into_iter().collect()));
+            if d.http_api.as_ref().is_some_and(|a| a.cors) {
+                call = call.cors_configuration(
+                    Cors::builder()
+                        .allow_origins("*")
+                        .set_allow_headers(Some(
+                            CORS_HEADERS.iter().map(|h| h.to_string()).collect(),
+                        ))
+                        .allow_methods("*")
+                        .build(),
+                );
+            }
+            let created = call
+                .send()
+                .await
+                .map_err(call_err("CreateApi", &format!("HTTP API {api}")))?;
+            let mut k = cx.known();
+            k.http.id = created.api_id().map(str::to_string);
+            k.http.endpoint = created.api_endpoint().map(str::to_string);
+        }
+        HttpApiStep::CreateHttpStage { api } => {
+            let r = aws
+                .apigw2
+                .create_stage()
+                .api_id(id())
+                .stage_name("$default")
+                .auto_deploy(true)
+                .send()
+                .await;
+            tolerate(
+                r,
+                &["ConflictException"],
+                "CreateStage",
+                &format!("HTTP API {api}"),
+            )?;
+        }
+        HttpApiStep::CreateIntegration { function } => {
+            let api_id = id();
+            let integration = aws
+                .apigw2
+                .create_integration()
+                .api_id(&api_id)
+                .integration_type(IntegrationType::AwsProxy)
+                .integration_uri(cx.alias_arn(function))
+                .payload_format_version("2.0")
+                .send()
+                .await
+                .map_err(call_err("CreateIntegration", &format!("HTTP API {api_id}")))?;
+            cx.known().http.integrations.insert(
+                function.clone(),
+                integration.integration_id().unwrap_or_default().to_string(),
+            );
+        }
+        HttpApiStep::CreateRoute { route, function }
+        | HttpApiStep::UpdateRoute { route, function } => {
+            let api_id = id();
+            let (integration, route_id) = {
+                let k = cx.known();
+                (
+                    k.http
+                        .integrations
+                        .get(function)
+                        .cloned()
+                        .unwrap_or_default(),
+                    k.http.routes.get(route).cloned(),
+                )
+            };
+            let target = format!("integrations/{integration}");
+            let res = format!("route {route} of HTTP API {api_id}");
+            match route_id {
+                Some(route_id) => {
+                    aws.apigw2
+                        .update_route()
+                        .api_id(&api_id)
+                        .route_id(route_id)
+                        .target(target)
+                        .send()
+                        .await
+                        .map_err(call_err("UpdateRoute", &res))?;
+                }
+                None => {
+                    let r = aws
+                        .apigw2
+                        .create_route()
+                        .api_id(&api_id)
+                        .route_key(route)
+                        .target(target)
+                        .send()
+                        .await
+                        .map_err(call_err("CreateRoute", &res))?;
+                    cx.known()
+                        .http
+                        .routes
+                        .insert(route.clone(), r.route_id().unwrap_or_default().to_string());
+                }
+            }
+        }
+        HttpApiStep::DeleteRoute { route } => {
+            let api_id = id();
+            let route_id = cx.known().http.routes.remove(route);
+            if let Some(route_id) = route_id {
+                let r = aws
+                    .apigw2
+                    .delete_route()
+                    .api_id(&api_id)
+                    .route_id(route_id)
+                    .send()
+                    .await;
+                tolerate(
+                    r,
+                    NOT_FOUND,
+                    "DeleteRoute",
+                    &format!("route {route} of HTTP API {api_id}"),
+                )?;
+            }
+        }
+        HttpApiStep::DeleteHttpApi { api, api_id } => {
+            let r = aws.apigw2.delete_api().api_id(api_id).send().await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteApi",
+                &format!("HTTP API {api} ({api_id})"),
+            )?;
+        }
+    }
+    Ok(())
+}

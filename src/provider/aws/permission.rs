@@ -1,0 +1,105 @@
+//! Grants on a function's live alias that let an API invoke it: read from the alias' resource
+//! policy (GetPolicy), added and removed under a fixed statement id. Planning:
+//! `plan::permission`.
+
+use serde_json::Value;
+
+use super::context::Applying;
+use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, tolerate};
+use crate::plan::{ApiKind, PermissionStep, Statements};
+
+/// The statements of `name:alias`'s resource policy; none when it has no policy (or no alias).
+pub async fn observe(aws: &Aws, name: &str, alias: &str) -> Result<Statements, AwsError> {
+    match aws
+        .lambda
+        .get_policy()
+        .function_name(name)
+        .qualifier(alias)
+        .send()
+        .await
+    {
+        Ok(p) => Ok(statements(p.policy().unwrap_or_default())),
+        Err(e) if is_code(&e, NOT_FOUND) => Ok(Statements::new()),
+        Err(e) => Err(call_err(
+            "GetPolicy",
+            &format!("Lambda function {name}:{alias}"),
+        )(e)),
+    }
+}
+
+/// Statement id → source ARN of a Lambda resource policy document.
+fn statements(policy: &str) -> Statements {
+    let Ok(v) = serde_json::from_str::<Value>(policy) else {
+        return Statements::new();
+    };
+    v["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let sid = s["Sid"].as_str()?.to_string();
+            let source = s["Condition"]["ArnLike"]["AWS:SourceArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            Some((sid, source))
+        })
+        .collect()
+}
+
+pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsError> {
+    let (aws, live) = (cx.aws, &cx.d.live);
+    match step {
+        PermissionStep::AddPermission {
+            function_name, api, ..
+        } => {
+            let api_id = match api {
+                ApiKind::HttpApi => cx.known().http.id.clone(),
+                ApiKind::RestApi => cx.known().rest.id.clone(),
+            }
+            .unwrap_or_default();
+            let source = format!(
+                "arn:aws:execute-api:{}:{}:{api_id}/*",
+                aws.region,
+                cx.account()
+            );
+            // Replace rather than add twice: the statement id is fixed.
+            remove(aws, function_name, live, *api).await?;
+            aws.lambda
+                .add_permission()
+                .function_name(function_name)
+                .qualifier(live)
+                .statement_id(api.statement_id())
+                .action("lambda:InvokeFunction")
+                .principal("apigateway.amazonaws.com")
+                .source_arn(source)
+                .send()
+                .await
+                .map_err(call_err(
+                    "AddPermission",
+                    &format!("Lambda function {function_name}:{live}"),
+                ))?;
+        }
+        PermissionStep::RemovePermission {
+            function_name, api, ..
+        } => remove(aws, function_name, live, *api).await?,
+    }
+    Ok(())
+}
+
+async fn remove(aws: &Aws, name: &str, alias: &str, api: ApiKind) -> Result<(), AwsError> {
+    let r = aws
+        .lambda
+        .remove_permission()
+        .function_name(name)
+        .qualifier(alias)
+        .statement_id(api.statement_id())
+        .send()
+        .await;
+    tolerate(
+        r,
+        NOT_FOUND,
+        "RemovePermission",
+        &format!("Lambda function {name}:{alias}"),
+    )
+}

@@ -1,0 +1,375 @@
+//! The REST API in API Gateway v1: found by name (ours preferred among look-alikes), read (the
+//! resource tree with its methods, the stage's deployment), and changed step by step.
+//! Planning: `plan::rest_api`.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_apigateway::types::IntegrationType;
+
+use super::context::{Applying, RestIds};
+use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, prefer_ours, tolerate};
+use crate::plan::desired::api_name;
+use crate::plan::rest_api::{ObservedResource, cors_signature, deployment_description};
+use crate::plan::{Desired, Observed, ObservedRestApi, RestApiStep, split_route};
+
+pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, AwsError> {
+    let name = d
+        .rest_api
+        .as_ref()
+        .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
+    let res = format!("REST API {name}");
+    let mut position = None;
+    let found = loop {
+        let page = aws
+            .apigw
+            .get_rest_apis()
+            .set_position(position)
+            .limit(500)
+            .send()
+            .await
+            .map_err(call_err("GetRestApis", &res))?;
+        if let Some((a, is_owned)) = prefer_ours(page.items(), &name, d, |a| a.name(), |a| a.tags())
+        {
+            break Some((a.id().unwrap_or_default().to_string(), is_owned));
+        }
+        position = page.position().map(str::to_string);
+        if position.is_none() {
+            break None;
+        }
+    };
+    let Some((id, owned)) = found else {
+        return Ok(None);
+    };
+    let mut o = ObservedRestApi {
+        id: id.clone(),
+        name,
+        owned,
+        resources: BTreeMap::new(),
+        deployed: None,
+    };
+    if !owned {
+        return Ok(Some(o));
+    }
+    let (resources, deployed) =
+        tokio::join!(resources(aws, &id, &res), deployed(aws, d, &id, &res));
+    o.resources = resources?;
+    o.deployed = deployed?;
+    Ok(Some(o))
+}
+
+async fn resources(
+    aws: &Aws,
+    id: &str,
+    res: &str,
+) -> Result<BTreeMap<String, ObservedResource>, AwsError> {
+    let mut out = BTreeMap::new();
+    let mut position = None;
+    loop {
+        let page = aws
+            .apigw
+            .get_resources()
+            .rest_api_id(id)
+            .embed("methods")
+            .limit(500)
+            .set_position(position)
+            .send()
+            .await
+            .map_err(call_err("GetResources", res))?;
+        for r in page.items() {
+            let methods = r
+                .resource_methods()
+                .map(|m| {
+                    m.iter()
+                        .map(|(verb, method)| (verb.clone(), method_target(method)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.insert(
+                r.path().unwrap_or("/").to_string(),
+                ObservedResource {
+                    id: r.id().unwrap_or_default().to_string(),
+                    methods,
+                },
+            );
+        }
+        position = page.position().map(str::to_string);
+        if position.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// The description of the deployment the stage serves.
+async fn deployed(aws: &Aws, d: &Desired, id: &str, res: &str) -> Result<Option<String>, AwsError> {
+    let stages = aws
+        .apigw
+        .get_stages()
+        .rest_api_id(id)
+        .send()
+        .await
+        .map_err(call_err("GetStages", res))?;
+    let deployment = stages
+        .item()
+        .iter()
+        .find(|s| s.stage_name() == Some(d.stage.as_str()))
+        .and_then(|s| s.deployment_id().map(str::to_string));
+    let Some(deployment) = deployment else {
+        return Ok(None);
+    };
+    match aws
+        .apigw
+        .get_deployment()
+        .rest_api_id(id)
+        .deployment_id(&deployment)
+        .send()
+        .await
+    {
+        Ok(got) => Ok(Some(got.description().unwrap_or_default().to_string())),
+        Err(e) if is_code(&e, NOT_FOUND) => Ok(None),
+        Err(e) => Err(call_err("GetDeployment", res)(e)),
+    }
+}
+
+/// What a REST method runs: its Lambda integration URI, or the CORS headers of a mock.
+fn method_target(m: &aws_sdk_apigateway::types::Method) -> String {
+    let Some(i) = m.method_integration() else {
+        return String::new();
+    };
+    if i.r#type() == Some(&IntegrationType::Mock) {
+        let headers: BTreeMap<String, String> = i
+            .integration_responses()
+            .and_then(|r| r.get("200"))
+            .and_then(|r| r.response_parameters())
+            .map(|p| {
+                p.iter()
+                    .filter_map(|(k, v)| {
+                        let name = k.strip_prefix("method.response.header.")?;
+                        Some((name.to_string(), v.trim_matches('\'').to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        return cors_signature(&headers);
+    }
+    i.uri().unwrap_or_default().to_string()
+}
+
+/// The ids of ours as observed, for the steps that add to it.
+pub fn known(o: &Observed) -> RestIds {
+    let Some(api) = o.rest_api.as_ref().filter(|a| a.owned) else {
+        return RestIds::default();
+    };
+    RestIds {
+        id: Some(api.id.clone()),
+        resources: api
+            .resources
+            .iter()
+            .map(|(p, r)| (p.clone(), r.id.clone()))
+            .collect(),
+    }
+}
+
+pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError> {
+    let (aws, d) = (cx.aws, cx.d);
+    let id = || cx.known().rest.id.clone().unwrap_or_default();
+    let resource = |path: &str| {
+        cx.known()
+            .rest
+            .resources
+            .get(path)
+            .cloned()
+            .unwrap_or_default()
+    };
+    match step {
+        RestApiStep::CreateRestApi { api } => {
+            let created = aws
+                .apigw
+                .create_rest_api()
+                .name(api)
+                .set_tags(Some(d.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(call_err("CreateRestApi", &format!("REST API {api}")))?;
+            let mut k = cx.known();
+            k.rest.id = created.id().map(str::to_string);
+            if let Some(root) = created.root_resource_id() {
+                k.rest.resources.insert("/".into(), root.to_string());
+            }
+        }
+        RestApiStep::CreateRestResource { path } => {
+            let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
+            let parent = if parent.is_empty() { "/" } else { parent };
+            let api_id = id();
+            let r = aws
+                .apigw
+                .create_resource()
+                .rest_api_id(&api_id)
+                .parent_id(resource(parent))
+                .path_part(part)
+                .send()
+                .await
+                .map_err(call_err(
+                    "CreateResource",
+                    &format!("resource {path} of REST API {api_id}"),
+                ))?;
+            cx.known()
+                .rest
+                .resources
+                .insert(path.clone(), r.id().unwrap_or_default().to_string());
+        }
+        RestApiStep::PutRestMethod { route, function } => {
+            let (method, path) = split_route(route);
+            let (api_id, resource_id) = (id(), resource(path));
+            let res = format!("method {route} of REST API {api_id}");
+            let r = aws
+                .apigw
+                .put_method()
+                .rest_api_id(&api_id)
+                .resource_id(&resource_id)
+                .http_method(method)
+                .authorization_type("NONE")
+                .send()
+                .await;
+            tolerate(r, &["ConflictException"], "PutMethod", &res)?;
+            aws.apigw
+                .put_integration()
+                .rest_api_id(&api_id)
+                .resource_id(&resource_id)
+                .http_method(method)
+                .r#type(IntegrationType::AwsProxy)
+                .integration_http_method("POST")
+                .uri(format!(
+                    "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
+                    aws.region,
+                    cx.alias_arn(function)
+                ))
+                .send()
+                .await
+                .map_err(call_err("PutIntegration", &res))?;
+        }
+        RestApiStep::PutRestCors { path } => {
+            let headers = d
+                .rest_api
+                .as_ref()
+                .and_then(|a| a.cors.get(path))
+                .cloned()
+                .unwrap_or_default();
+            put_cors(aws, &id(), &resource(path), path, &headers).await?;
+        }
+        RestApiStep::DeleteRestMethod { route } => {
+            let (method, path) = split_route(route);
+            let api_id = id();
+            let r = aws
+                .apigw
+                .delete_method()
+                .rest_api_id(&api_id)
+                .resource_id(resource(path))
+                .http_method(method)
+                .send()
+                .await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteMethod",
+                &format!("method {route} of REST API {api_id}"),
+            )?;
+        }
+        RestApiStep::DeleteRestResource { path } => {
+            let api_id = id();
+            let r = aws
+                .apigw
+                .delete_resource()
+                .rest_api_id(&api_id)
+                .resource_id(resource(path))
+                .send()
+                .await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteResource",
+                &format!("resource {path} of REST API {api_id}"),
+            )?;
+        }
+        RestApiStep::DeployRestApi { api, stage } => {
+            aws.apigw
+                .create_deployment()
+                .rest_api_id(id())
+                .stage_name(stage)
+                .description(deployment_description(d))
+                .send()
+                .await
+                .map_err(call_err("CreateDeployment", &format!("REST API {api}")))?;
+        }
+        RestApiStep::DeleteRestApi { api, api_id } => {
+            let r = aws.apigw.delete_rest_api().rest_api_id(api_id).send().await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteRestApi",
+                &format!("REST API {api} ({api_id})"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// An `OPTIONS` method answered by API Gateway itself (a mock) with the CORS headers, as
+/// Serverless v3 does for `cors:` on an `http` event.
+async fn put_cors(
+    aws: &Aws,
+    id: &str,
+    resource: &str,
+    path: &str,
+    headers: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    let res = format!("method OPTIONS {path} of REST API {id}");
+    let param = |h: &String| format!("method.response.header.{h}");
+    let r = aws
+        .apigw
+        .put_method()
+        .rest_api_id(id)
+        .resource_id(resource)
+        .http_method("OPTIONS")
+        .authorization_type("NONE")
+        .send()
+        .await;
+    tolerate(r, &["ConflictException"], "PutMethod", &res)?;
+    let r = aws
+        .apigw
+        .put_method_response()
+        .rest_api_id(id)
+        .resource_id(resource)
+        .http_method("OPTIONS")
+        .status_code("200")
+        .set_response_parameters(Some(headers.keys().map(|h| (param(h), false)).collect()))
+        .send()
+        .await;
+    tolerate(r, &["ConflictException"], "PutMethodResponse", &res)?;
+    aws.apigw
+        .put_integration()
+        .rest_api_id(id)
+        .resource_id(resource)
+        .http_method("OPTIONS")
+        .r#type(IntegrationType::Mock)
+        .request_templates("application/json", "{\"statusCode\": 200}")
+        .send()
+        .await
+        .map_err(call_err("PutIntegration", &res))?;
+    aws.apigw
+        .put_integration_response()
+        .rest_api_id(id)
+        .resource_id(resource)
+        .http_method("OPTIONS")
+        .status_code("200")
+        .set_response_parameters(Some(
+            headers
+                .iter()
+                .map(|(h, v)| (param(h), format!("'{v}'")))
+                .collect(),
+        ))
+        .response_templates("application/json", "")
+        .send()
+        .await
+        .map_err(call_err("PutIntegrationResponse", &res))?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! The execution role in IAM: read (GetRole, its inline policy, its managed policies) and
+//! changed step by step. Planning: `plan::role`.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::context::Applying;
+use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, owned, percent_decode};
+use crate::plan::{Desired, ObservedRole, RoleStep};
+
+const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
+
+/// The role named in `d` (absent in a removal's `nothing`, so observation takes the full
+/// desired state).
+pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRole>, AwsError> {
+    let Some(spec) = &d.role else { return Ok(None) };
+    let name = &spec.name;
+    let res = format!("IAM role {name}");
+    let got = match aws.iam.get_role().role_name(name).send().await {
+        Ok(r) => r,
+        Err(e) if is_code(&e, NOT_FOUND) => return Ok(None),
+        Err(e) => return Err(call_err("GetRole", &res)(e)),
+    };
+    let Some(r) = got.role() else { return Ok(None) };
+    let pairs = |tags: &[aws_sdk_iam::types::Tag]| -> BTreeMap<String, String> {
+        tags.iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    };
+    let policy = async {
+        match aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&spec.policy_name)
+            .send()
+            .await
+        {
+            Ok(p) => Ok(serde_json::from_str::<Value>(&percent_decode(p.policy_document())).ok()),
+            Err(e) if is_code(&e, NOT_FOUND) => Ok(None),
+            Err(e) => Err(call_err("GetRolePolicy", &res)(e)),
+        }
+    };
+    let attached = async {
+        aws.iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(call_err("ListAttachedRolePolicies", &res))
+    };
+    let tags = async {
+        if !r.tags().is_empty() {
+            return Ok(pairs(r.tags()));
+        }
+        // Some endpoints leave tags out of GetRole.
+        let listed = aws
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(call_err("ListRoleTags", &res))?;
+        Ok(pairs(listed.tags()))
+    };
+    let (policy, attached, tags) = tokio::join!(policy, attached, tags);
+    Ok(Some(ObservedRole {
+        name: name.clone(),
+        arn: r.arn().to_string(),
+        owned: owned(&tags?, d),
+        policy_name: spec.policy_name.clone(),
+        policy: policy?,
+        managed_policies: attached?
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect(),
+    }))
+}
+
+pub async fn apply(cx: &Applying<'_>, step: &RoleStep) -> Result<(), AwsError> {
+    let (aws, d) = (cx.aws, cx.d);
+    match step {
+        RoleStep::CreateRole { role } => {
+            let arn = create(aws, d, role).await?;
+            cx.known().role_arn = Some(arn);
+        }
+        RoleStep::UpdateRolePolicy { .. } => put_policy(aws, d).await?,
+        RoleStep::AttachRolePolicy { role, policy } => {
+            aws.iam
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(policy)
+                .send()
+                .await
+                .map_err(call_err("AttachRolePolicy", &format!("IAM role {role}")))?;
+        }
+        RoleStep::DetachRolePolicy { role, policy } => detach(aws, role, policy).await?,
+        RoleStep::DeleteRole {
+            role,
+            detach: policies,
+            inline_policy,
+        } => {
+            let res = format!("IAM role {role}");
+            for p in policies {
+                detach(aws, role, p).await?;
+            }
+            if let Some(policy) = inline_policy {
+                match aws
+                    .iam
+                    .delete_role_policy()
+                    .role_name(role)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if is_code(&e, NOT_FOUND) => {}
+                    Err(e) => return Err(call_err("DeleteRolePolicy", &res)(e)),
+                }
+            }
+            match aws.iam.delete_role().role_name(role).send().await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, NOT_FOUND) => {}
+                Err(e) => return Err(call_err("DeleteRole", &res)(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A policy already detached (a re-run after an interruption) counts as detached.
+async fn detach(aws: &Aws, role: &str, policy: &str) -> Result<(), AwsError> {
+    match aws
+        .iam
+        .detach_role_policy()
+        .role_name(role)
+        .policy_arn(policy)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, NOT_FOUND) => Ok(()),
+        Err(e) => Err(call_err("DetachRolePolicy", &format!("IAM role {role}"))(e)),
+    }
+}
+
+/// The role's ARN after creating it (or finding it created by an interrupted run), with its
+/// inline policy in place.
+async fn create(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> {
+    let res = format!("IAM role {name}");
+    let tags: Vec<aws_sdk_iam::types::Tag> = d
+        .tags
+        .iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect();
+    let created = aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(TRUST_POLICY)
+        .set_tags(Some(tags))
+        .send()
+        .await;
+    let arn = match created {
+        Ok(r) => r.role().map(|r| r.arn().to_string()),
+        Err(e) if is_code(&e, &["EntityAlreadyExists"]) => aws
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(call_err("GetRole", &res))?
+            .role()
+            .map(|r| r.arn().to_string()),
+        Err(e) => return Err(call_err("CreateRole", &res)(e)),
+    };
+    put_policy(aws, d).await?;
+    arn.ok_or_else(|| AwsError::Other(format!("{res}: no ARN in the answer")))
+}
+
+async fn put_policy(aws: &Aws, d: &Desired) -> Result<(), AwsError> {
+    let Some(spec) = &d.role else { return Ok(()) };
+    let name = &spec.name;
+    aws.iam
+        .put_role_policy()
+        .role_name(name)
+        .policy_name(&spec.policy_name)
+        .policy_document(spec.policy.to_string())
+        .send()
+        .await
+        .map_err(call_err("PutRolePolicy", &format!("IAM role {name}")))?;
+    Ok(())
+}

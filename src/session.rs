@@ -1,0 +1,206 @@
+//! What every command starts from: the global options, the [`Context`] built from them (style,
+//! environment, working directory), usage errors, and the shared plumbing — config → package →
+//! desired state → AWS connection → observed state — so that commands stay thin and never
+//! borrow from each other. `cli` builds a context; commands use it.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::{self, ConfigError, LoadOptions, Loaded};
+use crate::output::{self, Style};
+use crate::package::{self, Limits, Manifest, Packaged, Request};
+use crate::plan::{Desired, Observed, desired};
+use crate::provider::aws::{self, Aws, Scope};
+
+/// Options every command accepts, before or after the command name (as in Serverless).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: serverless.yml, serverless.yaml or serverless.json]
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Stage of the service [default: provider.stage, else dev]
+    #[arg(short, long, global = true)]
+    pub stage: Option<String>,
+    /// AWS region [default: provider.region, else us-east-1]
+    #[arg(short, long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile to use from your AWS config and credentials files
+    #[arg(long = "aws-profile", global = true, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// A parameter for ${param:key}, as key=value (repeatable)
+    #[arg(long = "param", global = true, value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Machine-readable JSON on stdout (errors included)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail about what is happening
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No colours (also: the NO_COLOR environment variable)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected key=value, got `{s}`")),
+    }
+}
+
+/// A mistake in how the command was called (exit code 2), found after clap's own checks.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// What every command gets: the global flags, the environment snapshot and the output style.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub style: Style,
+    pub cwd: PathBuf,
+    pub env: std::collections::HashMap<String, String>,
+}
+
+/// The desired state, the one runtime and the AWS connection: what commands that read or
+/// change existing resources start from.
+pub struct Connection {
+    pub desired: Desired,
+    pub rt: tokio::runtime::Runtime,
+    pub aws: Aws,
+}
+
+/// A [`Connection`] with what exists for the service and stage.
+pub struct Observation {
+    pub desired: Desired,
+    pub rt: tokio::runtime::Runtime,
+    pub aws: Aws,
+    pub observed: Observed,
+}
+
+/// One tokio runtime for the whole command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+impl Context {
+    /// Loads the config and shows its warnings.
+    pub fn load_config(&self) -> Result<Loaded, ConfigError> {
+        let g = &self.global;
+        let loaded = config::load(&LoadOptions {
+            config: g.config.clone(),
+            cwd: self.cwd.clone(),
+            stage: g.stage.clone(),
+            region: g.region.clone(),
+            profile: g.aws_profile.clone(),
+            params: g.params.clone(),
+            env: self.env.clone(),
+        })?;
+        let mut err = std::io::stderr().lock();
+        for w in &loaded.warnings {
+            let _ = write!(err, "{}", output::render(w, self.style));
+        }
+        Ok(loaded)
+    }
+
+    /// `--package DIR` relative to the working directory, else `.serverless` in the service.
+    pub fn out_dir(&self, loaded: &Loaded, given: Option<&Path>) -> PathBuf {
+        match given {
+            Some(d) => self.cwd.join(d),
+            None => loaded.service_dir.join(package::DEFAULT_OUT_DIR),
+        }
+    }
+
+    /// Packages the service (reusing unchanged artifacts) and prints the warnings.
+    pub fn package(&self, loaded: &Loaded, out_dir: &Path) -> anyhow::Result<Packaged> {
+        let config_file = loaded
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let req = Request {
+            config: &loaded.config,
+            service_dir: &loaded.service_dir,
+            config_file: &config_file,
+            out_dir: out_dir.to_path_buf(),
+            stage: &loaded.stage,
+            region: &loaded.region,
+            limits: Limits::default(),
+        };
+        let bar = self.progress_bar();
+        let result = package::package(&req, &|done, total| {
+            if bar.length() != Some(total) {
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+        });
+        bar.finish_and_clear();
+        let packaged = result?;
+        let mut err = std::io::stderr().lock();
+        for w in &packaged.warnings {
+            writeln!(err, "{}: {w}", self.style.paint("1;33", "warning"))?;
+        }
+        Ok(packaged)
+    }
+
+    /// A bar on a terminal, for runs long enough to need one; nothing otherwise.
+    fn progress_bar(&self) -> ProgressBar {
+        if self.global.json || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+        bar.set_style(
+            ProgressStyle::with_template("Packaging {bar:30} {binary_bytes}/{binary_total_bytes}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        // Short runs finish before the first frame: no flicker for small services.
+        bar.enable_steady_tick(Duration::from_millis(250));
+        bar
+    }
+
+    /// The config's desired state without artifacts: names, aliases, routes.
+    pub fn desired(&self) -> anyhow::Result<Desired> {
+        let loaded = self.load_config()?;
+        let empty = Manifest {
+            format: package::manifest::FORMAT,
+            service: loaded.config.service.clone(),
+            stage: loaded.stage.clone(),
+            region: loaded.region.clone(),
+            artifacts: Default::default(),
+            functions: Default::default(),
+        };
+        Ok(desired::desired(
+            &loaded.config,
+            &loaded.stage,
+            &loaded.region,
+            &empty,
+        ))
+    }
+
+    /// The runtime and AWS clients for `desired`'s region (check arguments first, then this).
+    pub fn connect(&self, desired: Desired) -> anyhow::Result<Connection> {
+        let rt = runtime()?;
+        let aws = rt.block_on(Aws::connect(
+            &desired.region,
+            self.global.aws_profile.as_deref(),
+        ))?;
+        Ok(Connection { desired, rt, aws })
+    }
+
+    /// The config's desired state, connected, with what exists in AWS.
+    pub fn observe(&self, scope: Scope) -> anyhow::Result<Observation> {
+        let Connection { desired, rt, aws } = self.connect(self.desired()?)?;
+        let observed = rt.block_on(aws::observe(&aws, &desired, scope))?;
+        Ok(Observation {
+            desired,
+            rt,
+            aws,
+            observed,
+        })
+    }
+}
