@@ -6,7 +6,8 @@
 //! same request twice, so each faulted request succeeds on its first retry whatever the
 //! interleaving of parallel calls. Or ([`Faults::refuse`]): every request whose request line
 //! starts with a given text, answered with a given error, as AWS does when a precondition
-//! fails.
+//! fails. Or ([`Faults::delayed`]): no fault, every request held for a while before it is
+//! forwarded — the latency model of a real AWS round trip (about 60 ms from a laptop).
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,6 +25,8 @@ enum Rule {
     Every(usize),
     /// Request line prefix, HTTP status line, `x-amzn-ErrorType`.
     Refuse(&'static str, &'static str, &'static str),
+    /// Hold every request this long, then forward it.
+    Delay(std::time::Duration),
 }
 
 #[derive(Default)]
@@ -47,6 +50,16 @@ impl Faults {
         code: &'static str,
     ) -> Faults {
         Faults::with(upstream_port, Rule::Refuse(request, status, code))
+    }
+
+    /// Forwards every request after holding it for `delay`, as a distant endpoint would.
+    pub fn delayed(upstream_port: u16, delay: std::time::Duration) -> Faults {
+        Faults::with(upstream_port, Rule::Delay(delay))
+    }
+
+    /// How many requests went through.
+    pub fn requests(&self) -> usize {
+        self.counts.seen.load(Ordering::SeqCst)
     }
 
     fn with(upstream_port: u16, rule: Rule) -> Faults {
@@ -122,6 +135,9 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         );
         let _ = out.write_all(answer.as_bytes());
         return;
+    }
+    if let Rule::Delay(delay) = rule {
+        std::thread::sleep(*delay);
     }
     let fingerprint = [request_line, body.clone()].concat();
     let n = c.seen.fetch_add(1, Ordering::SeqCst) + 1;

@@ -63,22 +63,36 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
                 aws.region,
                 cx.account()
             );
-            // Replace rather than add twice: the statement id is fixed.
-            remove(aws, function_name, live, *api).await?;
-            aws.lambda
-                .add_permission()
-                .function_name(function_name)
-                .qualifier(live)
-                .statement_id(api.statement_id())
-                .action("lambda:InvokeFunction")
-                .principal("apigateway.amazonaws.com")
-                .source_arn(source)
-                .send()
-                .await
-                .map_err(call_err(
-                    "AddPermission",
-                    &format!("Lambda function {function_name}:{live}"),
-                ))?;
+            // The statement id is fixed: replace a grant that names another API. A grant made
+            // since it was observed (an interrupted run) is a conflict: replace it too.
+            let held = cx
+                .o
+                .permissions
+                .get(function_name)
+                .is_some_and(|s| s.contains_key(api.statement_id()));
+            if held {
+                remove(aws, function_name, live, *api).await?;
+            }
+            let add = || {
+                aws.lambda
+                    .add_permission()
+                    .function_name(function_name)
+                    .qualifier(live)
+                    .statement_id(api.statement_id())
+                    .action("lambda:InvokeFunction")
+                    .principal("apigateway.amazonaws.com")
+                    .source_arn(&source)
+                    .send()
+            };
+            let res = format!("Lambda function {function_name}:{live}");
+            match add().await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, &["ResourceConflictException"]) => {
+                    remove(aws, function_name, live, *api).await?;
+                    add().await.map_err(call_err("AddPermission", &res))?;
+                }
+                Err(e) => return Err(call_err("AddPermission", &res)(e)),
+            }
         }
         PermissionStep::RemovePermission {
             function_name, api, ..

@@ -1,0 +1,132 @@
+//! What a deploy costs when every AWS call is a real round trip: a moto server behind a proxy
+//! that holds each request 60 ms (tests/common/faults.rs), the example service, and the built
+//! `sls` binary. Measures a first deploy, a no-op redeploy and a one-file code change, each as a
+//! whole process, and — in the same process — one bare request through the same proxy, the
+//! floor of any call. Prints wall times, AWS calls, and how far the wall time is below the
+//! calls made one after another. Run with `scripts/bench-deploy` (or `cargo bench --bench deploy`).
+
+// The tests' moto server and proxy, of which the bench uses a part.
+#[allow(dead_code)]
+#[path = "../tests/common/faults.rs"]
+mod faults;
+#[allow(dead_code)]
+#[path = "../tests/common/moto.rs"]
+mod moto;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const LATENCY: Duration = Duration::from_millis(60);
+const ROUNDS: usize = 7;
+
+/// What moto.rs builds its `sls` commands with (the tests' common module has the same).
+pub fn sls_in(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sls"));
+    c.current_dir(dir).env_clear().env("NO_COLOR", "1");
+    c
+}
+
+fn deploy(dir: &Path, endpoint: &str) -> (Duration, serde_json::Value) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_sls"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["deploy", "--json"])
+        .output()
+        .expect("run sls");
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (took, serde_json::from_slice(&out.stdout).expect("JSON"))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn row(what: &str, took: Duration, doc: &serde_json::Value) {
+    let calls = doc["awsCalls"]["total"].as_u64().unwrap_or(0);
+    let changing = doc["awsCalls"]["mutating"].as_u64().unwrap_or(0);
+    let serial = LATENCY * calls as u32;
+    println!(
+        "{what:<34} {:>8.0} ms  {calls:>3} calls ({changing:>2} changing)  one after another: {:>5.0} ms  ({:.1}× faster)",
+        took.as_secs_f64() * 1000.0,
+        serial.as_secs_f64() * 1000.0,
+        serial.as_secs_f64() / took.as_secs_f64()
+    );
+}
+
+fn main() {
+    let moto = moto::Moto::start();
+    let proxy = faults::Faults::delayed(moto.port, LATENCY);
+
+    // The floor: one bare request through the proxy.
+    let floor: Vec<Duration> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let port: u16 = proxy.url.rsplit(':').next().unwrap().parse().unwrap();
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            use std::io::{Read, Write};
+            s.write_all(b"GET /moto-api/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+            let mut buf = Vec::new();
+            let _ = s.read_to_end(&mut buf);
+            started.elapsed()
+        })
+        .collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fs::copy(
+        root.join("serverless.example.yml"),
+        dir.path().join("serverless.yml"),
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("example")).unwrap();
+    for f in ["users.js", "report.py"] {
+        fs::copy(root.join("example").join(f), dir.path().join("example").join(f)).unwrap();
+    }
+
+    println!(
+        "sls deploy of serverless.example.yml, every AWS call held {} ms (median of {ROUNDS})",
+        LATENCY.as_millis()
+    );
+    println!(
+        "{:<34} {:>8.0} ms",
+        "one bare call through the proxy",
+        median(floor).as_secs_f64() * 1000.0
+    );
+    let (took, doc) = deploy(dir.path(), &proxy.url);
+    row("first deploy", took, &doc);
+
+    let mut noop = Vec::new();
+    let mut last = doc;
+    for _ in 0..ROUNDS {
+        let (took, doc) = deploy(dir.path(), &proxy.url);
+        noop.push(took);
+        last = doc;
+    }
+    row("no-op redeploy", median(noop), &last);
+
+    let mut change = Vec::new();
+    let handler = dir.path().join("example/users.js");
+    let text = fs::read_to_string(&handler).unwrap();
+    for i in 0..ROUNDS {
+        fs::write(&handler, format!("{text}\n// change {i}\n")).unwrap();
+        let (took, doc) = deploy(dir.path(), &proxy.url);
+        change.push(took);
+        last = doc;
+    }
+    row("one-file code change", median(change), &last);
+}
