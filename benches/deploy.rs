@@ -95,7 +95,11 @@ fn main() {
     .unwrap();
     fs::create_dir_all(dir.path().join("example")).unwrap();
     for f in ["users.js", "report.py"] {
-        fs::copy(root.join("example").join(f), dir.path().join("example").join(f)).unwrap();
+        fs::copy(
+            root.join("example").join(f),
+            dir.path().join("example").join(f),
+        )
+        .unwrap();
     }
 
     println!(

@@ -71,20 +71,6 @@ pub fn classify(e: &anyhow::Error) -> Failure {
     is(FAILURE, "failure")
 }
 
-/// Every exit code with its name, as docs/src/exit-codes.md lists them (a test holds the two
-/// together).
-pub const ALL: &[(u8, &str)] = &[
-    (OK, "OK"),
-    (FAILURE, "FAILURE"),
-    (USAGE, "USAGE"),
-    (CONFIG, "CONFIG"),
-    (PACKAGE, "PACKAGE"),
-    (AWS, "AWS"),
-    (CONFLICT, "CONFLICT"),
-    (ROLLED_BACK, "ROLLED_BACK"),
-    (FUNCTION_ERROR, "FUNCTION_ERROR"),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,23 +22,39 @@ fn summary_links_exist() {
     assert!(n >= 5, "found only {n} links");
 }
 
+/// The codes as `src/exit.rs` declares them (`pub const NAME: u8 = N;`), read from the source
+/// so that a new code cannot be left out of the page.
+fn declared_exit_codes() -> Vec<(String, u8)> {
+    let source = std::fs::read_to_string(sls_root().join("src/exit.rs")).unwrap();
+    source
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("pub const ")?;
+            let (name, value) = rest.split_once(": u8 = ")?;
+            Some((name.to_string(), value.trim_end_matches(';').parse().ok()?))
+        })
+        .collect()
+}
+
 #[test]
-fn every_exit_code_is_documented() {
+fn every_exit_code_is_documented_and_the_page_lists_no_other() {
     let page = std::fs::read_to_string(docs().join("exit-codes.md")).unwrap();
-    for code in [
-        sls::exit::OK,
-        sls::exit::FAILURE,
-        sls::exit::USAGE,
-        sls::exit::CONFIG,
-        sls::exit::PACKAGE,
-        sls::exit::AWS,
-        sls::exit::CONFLICT,
-        sls::exit::ROLLED_BACK,
-        sls::exit::FUNCTION_ERROR,
-    ] {
+    let declared = declared_exit_codes();
+    assert!(declared.len() >= 9, "{declared:?}");
+    for (name, code) in &declared {
         assert!(
             page.contains(&format!("| {code} |")),
-            "exit code {code} is not in exit-codes.md"
+            "exit code {code} ({name}) is not in exit-codes.md"
+        );
+    }
+    let listed: Vec<u8> = page
+        .lines()
+        .filter_map(|l| l.strip_prefix("| ")?.split(' ').next()?.parse().ok())
+        .collect();
+    for code in listed {
+        assert!(
+            declared.iter().any(|(_, c)| *c == code),
+            "exit-codes.md lists {code}, which src/exit.rs does not declare"
         );
     }
 }

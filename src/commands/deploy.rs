@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::plan::{self, ConflictError, Plan, desired};
+use crate::plan::{self, ConflictError, desired};
 use crate::provider::aws::{self, Scope};
 use crate::session::{Connection, Context, UsageError};
 
@@ -100,7 +100,9 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             d.events_not_deployed.join(", ")
         )?;
     }
-    print_plan(cx, &mut err, &the_plan)?;
+    if !cx.global.json {
+        crate::output::steps::print_plan(&mut err, &the_plan)?;
+    }
     if !the_plan.conflicts.is_empty() {
         return Err(ConflictError(the_plan.conflicts.clone()).into());
     }
@@ -181,23 +183,6 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             "alias {} takes no traffic from the APIs; move it live with `sls alias promote --from {} --to {}`",
             d.alias, d.alias, d.live
         )?;
-    }
-    Ok(())
-}
-
-fn print_plan(cx: &Context, w: &mut dyn Write, p: &Plan) -> std::io::Result<()> {
-    if cx.global.json {
-        return Ok(());
-    }
-    if p.is_empty() && p.conflicts.is_empty() {
-        return writeln!(w, "Plan: nothing to change");
-    }
-    writeln!(w, "Plan: {} change(s)", p.steps.len())?;
-    for s in &p.steps {
-        writeln!(w, "  {s}")?;
-    }
-    for c in &p.conflicts {
-        writeln!(w, "  ! {}: {}", c.resource, c.reason)?;
     }
     Ok(())
 }

@@ -19,6 +19,9 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
     } = cx.observe(Scope::Everything)?;
     let nothing = d.nothing();
     let the_plan = plan::plan(&nothing, &o);
+    if !cx.global.json && !the_plan.is_empty() {
+        crate::output::steps::print_plan(&mut std::io::stderr().lock(), &the_plan)?;
+    }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
     rt.block_on(aws::execute(
         &aws,

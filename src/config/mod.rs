@@ -5,6 +5,7 @@
 
 pub mod de;
 pub mod model;
+pub mod runtime;
 pub mod shorthand;
 pub mod validate;
 pub mod vars;

@@ -3,14 +3,13 @@
 //! statements, environment limits, and Serverless features sls does not support.
 //! Every problem points at the key or value it is about, found by path in the expanded tree.
 
+use super::runtime::Family;
 use std::collections::HashMap;
 
 use crate::diag::{Problem, Span, did_you_mean};
 
 use super::model::{Config, Event, Function, Statement};
 use super::yaml::Node;
-
-pub const DEFAULT_RUNTIME: &str = "nodejs22.x";
 
 /// Runtimes Lambda accepts for new functions.
 pub const RUNTIMES: &[&str] = &[
@@ -347,11 +346,7 @@ fn function(
         .help = Some("give it a `handler` and a `runtime` instead".into());
         return;
     }
-    let rt = f
-        .runtime
-        .as_deref()
-        .or(config.provider.runtime.as_deref())
-        .unwrap_or(DEFAULT_RUNTIME);
+    let rt = super::runtime::of(config, f);
     if let Some(own) = &f.runtime {
         runtime(c, &["functions", name, "runtime"], own);
     }
@@ -439,10 +434,11 @@ pub fn handler_syntax(h: &str, runtime: &str) -> Result<(), &'static str> {
     if h.trim() != h || h.is_empty() || h.contains(char::is_whitespace) {
         return Err("it must not be empty or contain spaces");
     }
-    if runtime.starts_with("provided") {
+    let family = Family::of(runtime);
+    if family == Family::Provided {
         return Ok(());
     }
-    if runtime.starts_with("java") || runtime.starts_with("dotnet") {
+    if matches!(family, Family::Java | Family::Dotnet) {
         return if h.contains("..") {
             Err("it contains `..`")
         } else {
@@ -475,12 +471,14 @@ pub fn handler_syntax(h: &str, runtime: &str) -> Result<(), &'static str> {
 }
 
 fn handler_help(rt: &str) -> &'static str {
-    if rt.starts_with("python") {
-        "write `path/module.function`, e.g. `src/app.handler` for def handler() in src/app.py"
-    } else if rt.starts_with("ruby") {
-        "write `path/file.method`, e.g. `handler.call` for def call in handler.rb"
-    } else {
-        "write `path/file.export`, e.g. `src/handler.main` for export main in src/handler.js"
+    match Family::of(rt) {
+        Family::Python => {
+            "write `path/module.function`, e.g. `src/app.handler` for def handler() in src/app.py"
+        }
+        Family::Ruby => "write `path/file.method`, e.g. `handler.call` for def call in handler.rb",
+        Family::Node | Family::Java | Family::Dotnet | Family::Provided | Family::Other => {
+            "write `path/file.export`, e.g. `src/handler.main` for export main in src/handler.js"
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! the worker, errors come back as `errorMessage`/`errorType`/`stackTrace`, and every invocation
 //! logs `START`, `END` and `REPORT` lines as Lambda does.
 
+use crate::config::runtime::Family;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -328,17 +329,16 @@ impl Pool {
 
     async fn spawn(&self) -> Result<Worker, LocalError> {
         let f = &self.f;
-        let (program, args): (PathBuf, Vec<PathBuf>) = if f.runtime.starts_with("nodejs") {
-            ("node".into(), vec![f.shim_dir.join(super::NODE_SHIM)])
-        } else if f.runtime.starts_with("python") {
-            ("python3".into(), vec![f.shim_dir.join(super::PYTHON_SHIM)])
-        } else if f.runtime.starts_with("provided") {
-            (f.code_dir.join("bootstrap"), vec![])
-        } else {
-            return Err(LocalError::Unsupported {
-                function: f.key.clone(),
-                runtime: f.runtime.clone(),
-            });
+        let (program, args): (PathBuf, Vec<PathBuf>) = match Family::of(&f.runtime) {
+            Family::Node => ("node".into(), vec![f.shim_dir.join(super::NODE_SHIM)]),
+            Family::Python => ("python3".into(), vec![f.shim_dir.join(super::PYTHON_SHIM)]),
+            Family::Provided => (f.code_dir.join("bootstrap"), vec![]),
+            Family::Ruby | Family::Java | Family::Dotnet | Family::Other => {
+                return Err(LocalError::Unsupported {
+                    function: f.key.clone(),
+                    runtime: f.runtime.clone(),
+                });
+            }
         };
         let (inv_tx, inv_rx) = mpsc::channel(1);
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
@@ -447,7 +447,7 @@ fn lambda_env(f: &LocalFunction, api: &str) -> Vec<(String, String)> {
         ("TZ", ":UTC".into()),
         ("LANG", "en_US.UTF-8".into()),
     ];
-    if f.runtime.starts_with("python") {
+    if Family::of(&f.runtime) == Family::Python {
         v.push(("PYTHONUNBUFFERED", "1".into()));
     }
     v.into_iter().map(|(k, v)| (k.to_string(), v)).collect()

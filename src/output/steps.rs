@@ -9,8 +9,23 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Style;
-use crate::plan::Step;
+use crate::plan::{Plan, Step};
 use crate::provider::aws::Progress;
+
+/// The plan as a deploy (or a removal) shows it before changing anything.
+pub fn print_plan(w: &mut dyn Write, p: &Plan) -> std::io::Result<()> {
+    if p.is_empty() && p.conflicts.is_empty() {
+        return writeln!(w, "Plan: nothing to change");
+    }
+    writeln!(w, "Plan: {} change(s)", p.steps.len())?;
+    for s in &p.steps {
+        writeln!(w, "  {s}")?;
+    }
+    for c in &p.conflicts {
+        writeln!(w, "  ! {}: {}", c.resource, c.reason)?;
+    }
+    Ok(())
+}
 
 pub struct StepProgress {
     mode: Mode,

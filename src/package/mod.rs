@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::config::model::Package;
-use crate::config::validate::DEFAULT_RUNTIME;
+use crate::config::runtime::{self, Family};
 pub use manifest::{ArtifactInfo, FunctionInfo, Manifest};
 use patterns::{PatternError, Patterns};
 use walk::{Entry, Problem};
@@ -514,30 +514,22 @@ pub fn handler_files(handler: &str, runtime: &str) -> Vec<String> {
     let Some((module, _)) = handler.rsplit_once('.') else {
         return Vec::new();
     };
-    if runtime.starts_with("nodejs") {
-        ["js", "mjs", "cjs"]
+    match Family::of(runtime) {
+        Family::Node => ["js", "mjs", "cjs"]
             .iter()
             .map(|ext| format!("{module}.{ext}"))
-            .collect()
-    } else if runtime.starts_with("python") {
-        let mut v = vec![format!("{module}.py")];
-        let dotted = format!("{}.py", module.replace('.', "/"));
-        if !v.contains(&dotted) {
-            v.push(dotted);
+            .collect(),
+        Family::Python => {
+            let mut v = vec![format!("{module}.py")];
+            let dotted = format!("{}.py", module.replace('.', "/"));
+            if !v.contains(&dotted) {
+                v.push(dotted);
+            }
+            v
         }
-        v
-    } else if runtime.starts_with("ruby") {
-        vec![format!("{module}.rb")]
-    } else {
-        Vec::new()
+        Family::Ruby => vec![format!("{module}.rb")],
+        Family::Java | Family::Dotnet | Family::Provided | Family::Other => Vec::new(),
     }
-}
-
-fn function_runtime<'a>(config: &'a Config, f: &'a crate::config::model::Function) -> &'a str {
-    f.runtime
-        .as_deref()
-        .or(config.provider.runtime.as_deref())
-        .unwrap_or(DEFAULT_RUNTIME)
 }
 
 fn check_handlers(
@@ -553,7 +545,7 @@ fn check_handlers(
             continue;
         };
         let Some(handler) = &f.handler else { continue };
-        let candidates = handler_files(handler, function_runtime(config, f));
+        let candidates = handler_files(handler, runtime::of(config, f));
         if candidates.is_empty()
             || candidates
                 .iter()
@@ -683,7 +675,7 @@ fn functions_info(config: &Config, plans: &[Plan]) -> IndexMap<String, FunctionI
             FunctionInfo {
                 artifact: plan.name.clone(),
                 handler: f.handler.clone(),
-                runtime: function_runtime(config, f).to_string(),
+                runtime: runtime::of(config, f).to_string(),
             },
         );
     }

@@ -15,7 +15,6 @@ use super::rest_api::RestApiSpec;
 use super::role::RoleSpec;
 use crate::config::Config;
 use crate::config::model::{Architecture, Event, RestCors, Statement};
-use crate::config::validate::DEFAULT_RUNTIME;
 use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
 
 pub const TAG_SERVICE: &str = "sls:service";
@@ -211,11 +210,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .or(p.architecture)
             .unwrap_or(Architecture::X86_64);
         let config_fields = FunctionConfig {
-            runtime: f
-                .runtime
-                .clone()
-                .or_else(|| p.runtime.clone())
-                .unwrap_or_else(|| DEFAULT_RUNTIME.into()),
+            runtime: crate::config::runtime::of(config, f).to_string(),
             handler: f.handler.clone().unwrap_or_default(),
             memory_size: f.memory_size.or(p.memory_size).map_or(1024, |m| m.0 as i32),
             timeout: f.timeout.or(p.timeout).map_or(6, |t| t.0 as i32),

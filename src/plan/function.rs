@@ -259,7 +259,7 @@ impl fmt::Display for FunctionStep {
                 "- version {version} of {function_name} (beyond versionRetention)"
             ),
             FunctionStep::DeleteFunction { function_name } => {
-                write!(f, "- function {function_name} (no longer in the config)")
+                write!(f, "- function {function_name}")
             }
         }
     }

@@ -122,9 +122,7 @@ impl fmt::Display for HttpApiStep {
             }
             HttpApiStep::DeleteRoute { route } => write!(f, "- route {route}"),
             HttpApiStep::CreateHttpStage { api } => write!(f, "+ HTTP API {api}: stage $default"),
-            HttpApiStep::DeleteHttpApi { api, .. } => {
-                write!(f, "- HTTP API {api} (no httpApi events left)")
-            }
+            HttpApiStep::DeleteHttpApi { api, api_id } => write!(f, "- HTTP API {api} ({api_id})"),
         }
     }
 }

@@ -136,9 +136,7 @@ impl fmt::Display for RestApiStep {
             RestApiStep::DeployRestApi { api, stage } => {
                 write!(f, "+ REST API {api}: deployment to stage {stage}")
             }
-            RestApiStep::DeleteRestApi { api, .. } => {
-                write!(f, "- REST API {api} (no http events left)")
-            }
+            RestApiStep::DeleteRestApi { api, api_id } => write!(f, "- REST API {api} ({api_id})"),
         }
     }
 }

@@ -65,11 +65,10 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
             );
             // The statement id is fixed: replace a grant that names another API. A grant made
             // since it was observed (an interrupted run) is a conflict: replace it too.
-            let held = cx
-                .o
-                .permissions
-                .get(function_name)
-                .is_some_and(|s| s.contains_key(api.statement_id()));
+            let held =
+                cx.o.permissions
+                    .get(function_name)
+                    .is_some_and(|s| s.contains_key(api.statement_id()));
             if held {
                 remove(aws, function_name, live, *api).await?;
             }
