@@ -1,8 +1,11 @@
 //! `sls`: deploy AWS Lambda services from `serverless.yml` without CloudFormation.
 //!
-//! The pipeline, one module a stage: `config` (parse, variables, validation) → `commands`
-//! (one verb each) → `output` (what the user sees). Packaging, planning and the AWS provider
-//! join this list as they are built.
+//! The pipeline, one module a stage: `config` (parse, variables, validation) → `package` (zips,
+//! digests, manifest) → `plan` (desired against observed state, one module per resource kind,
+//! pure data) → `provider::aws` (per kind: observe and apply; `engine` runs a plan) → `output`.
+//! `cli` parses and dispatches to `commands` (one thin file per verb), which start from
+//! `session::Context`; `exit` maps errors to exit codes; `local` runs functions on this machine.
+//! docs/src/contributing.md has the module map and the recipe for adding a resource kind.
 
 // Config problems carry a span, notes and a hint, which makes them large; they are built at most a
 // few times per run, on the way out, so boxing them would buy nothing but noise.

@@ -1,0 +1,250 @@
+//! `sls offline`'s API Gateway: the service's `httpApi` routes (payload 2.0, at `/path` as on
+//! the HTTP API's `$default` stage) and `http` routes (payload 1.0, at `/{stage}/path` as on the
+//! REST API), with path parameters, query strings, headers, base64 bodies and CORS as
+//! configured, in front of the local workers.
+mod events;
+mod responses;
+mod routes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use tokio::net::TcpListener;
+
+use super::http::json as json_response;
+use super::{Outcome, Pool};
+use crate::plan::{Desired, http_api::CORS_HEADERS as HTTP_API_CORS_HEADERS};
+
+use events::*;
+use responses::*;
+use routes::matches;
+pub use routes::{Payload, Route, endpoints, routes};
+
+/// What the gateway serves; replaced whole when `--watch` repackages.
+pub struct Served {
+    pub routes: Vec<Route>,
+    pub stage: String,
+    pub http_cors: bool,
+    pub rest_cors: BTreeMap<String, BTreeMap<String, String>>,
+    pub pools: HashMap<String, Arc<Pool>>,
+}
+
+pub struct Gateway {
+    current: std::sync::RwLock<Arc<Served>>,
+}
+
+impl Gateway {
+    pub fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>) -> Gateway {
+        Gateway {
+            current: std::sync::RwLock::new(Arc::new(Served::new(d, pools))),
+        }
+    }
+
+    /// Serves `d` with `pools` from the next request on; requests in flight finish on the old
+    /// workers, which stop when their last invocation drops them.
+    pub fn replace(&self, d: &Desired, pools: HashMap<String, Arc<Pool>>) {
+        *self.current.write().unwrap() = Arc::new(Served::new(d, pools));
+    }
+}
+
+impl Served {
+    fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>) -> Served {
+        Served {
+            routes: routes(d),
+            stage: d
+                .rest_api
+                .as_ref()
+                .map(|a| a.stage.clone())
+                .unwrap_or_default(),
+            http_cors: d.http_api.as_ref().is_some_and(|a| a.cors),
+            rest_cors: d
+                .rest_api
+                .as_ref()
+                .map(|a| a.cors.clone())
+                .unwrap_or_default(),
+            pools,
+        }
+    }
+}
+
+/// Serves the gateway on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, gw: Arc<Gateway>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let gw = gw.clone();
+        super::http::spawn_connection(stream, move |req| {
+            let gw = gw.clone();
+            async move { handle(&gw, req).await }
+        });
+    }
+}
+
+/// What came in, read once for both payload formats.
+async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let served = gw.current.read().unwrap().clone();
+    let gw = &*served;
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return json_response(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#),
+    };
+    let inc = Incoming1 {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts.headers,
+        body,
+    };
+    let rest_prefix = format!("/{}", gw.stage);
+    let rest_path = inc
+        .path
+        .strip_prefix(&rest_prefix)
+        .filter(|p| p.is_empty() || p.starts_with('/'))
+        .map(|p| if p.is_empty() { "/" } else { p });
+    let preflight =
+        inc.method == "OPTIONS" && inc.headers.contains_key("access-control-request-method");
+    for r in &gw.routes {
+        let path = match r.payload {
+            Payload::V2 => inc.path.as_str(),
+            Payload::V1 => match rest_path {
+                Some(p) => p,
+                None => continue,
+            },
+        };
+        let Some(params) = matches(&r.path, path) else {
+            continue;
+        };
+        if preflight {
+            match r.payload {
+                Payload::V2 if gw.http_cors => return http_api_preflight(),
+                Payload::V1 => {
+                    if let Some(h) = gw.rest_cors.get(&r.path) {
+                        let mut resp = json_response(StatusCode::OK, "");
+                        for (k, v) in h {
+                            if let (Ok(k), Ok(v)) =
+                                (k.parse::<hyper::header::HeaderName>(), v.parse())
+                            {
+                                resp.headers_mut().insert(k, v);
+                            }
+                        }
+                        return resp;
+                    }
+                }
+                Payload::V2 => {}
+            }
+        }
+        if r.method != "ANY" && r.method != inc.method {
+            continue;
+        }
+        let Some(pool) = gw.pools.get(&r.function) else {
+            continue;
+        };
+        let event = match r.payload {
+            Payload::V2 => event_v2(&inc, r, &params),
+            Payload::V1 => event_v1(&inc, r, &params, &gw.stage, path),
+        };
+        let payload = Bytes::from(event.to_string());
+        let mut resp = match pool.invoke(payload, None).await {
+            Ok(done) => match (&done.outcome, r.payload) {
+                (Outcome::Ok(b), Payload::V2) => response_v2(b),
+                (Outcome::Ok(b), Payload::V1) => response_v1(b),
+                (Outcome::Error(_), Payload::V2) => json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    r#"{"message":"Internal Server Error"}"#,
+                ),
+                (Outcome::Error(_), Payload::V1) => json_response(
+                    StatusCode::BAD_GATEWAY,
+                    r#"{"message": "Internal server error"}"#,
+                ),
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    r#"{"message":"Internal Server Error"}"#,
+                )
+            }
+        };
+        if r.payload == Payload::V2 && gw.http_cors && inc.headers.contains_key("origin") {
+            resp.headers_mut()
+                .insert("access-control-allow-origin", "*".parse().unwrap());
+        }
+        return resp;
+    }
+    if rest_path.is_some() && gw.routes.iter().any(|r| r.payload == Payload::V1) {
+        return json_response(
+            StatusCode::FORBIDDEN,
+            r#"{"message":"Missing Authentication Token"}"#,
+        );
+    }
+    json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
+}
+
+fn http_api_preflight() -> Response<Full<Bytes>> {
+    let mut r = json_response(StatusCode::NO_CONTENT, "");
+    let h = r.headers_mut();
+    h.remove("content-type");
+    h.insert("access-control-allow-origin", "*".parse().unwrap());
+    h.insert("access-control-allow-methods", "*".parse().unwrap());
+    if let Ok(v) = HTTP_API_CORS_HEADERS.join(",").to_lowercase().parse() {
+        h.insert("access-control-allow-headers", v);
+    }
+    r
+}
+
+/// Text stays text; anything else travels base64-encoded, as API Gateway does for binary.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_literals_parameters_and_greedy_tails() {
+        assert_eq!(matches("/users", "/users"), Some(BTreeMap::new()));
+        assert_eq!(matches("/users", "/users/1"), None);
+        let p = matches("/users/{id}", "/users/a%20b").unwrap();
+        assert_eq!(p["id"], "a b");
+        let p = matches("/files/{path+}", "/files/a/b/c").unwrap();
+        assert_eq!(p["path"], "a/b/c");
+        assert_eq!(matches("/files/{path+}", "/files"), None);
+        assert_eq!(matches("/", "/"), Some(BTreeMap::new()));
+    }
+
+    #[test]
+    fn query_strings_keep_every_value_in_order() {
+        let q = query_pairs("a=1&b=x%2By&a=2&c&d=hello+world");
+        assert_eq!(q[0], ("a".into(), vec!["1".into(), "2".into()]));
+        assert_eq!(q[1], ("b".into(), vec!["x+y".into()]));
+        assert_eq!(q[2], ("c".into(), vec![String::new()]));
+        assert_eq!(q[3], ("d".into(), vec!["hello world".into()]));
+    }
+
+    #[test]
+    fn responses_follow_each_payload_format() {
+        let r = response_v2(&Bytes::from(r#"{"hello":"world"}"#));
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = response_v2(&Bytes::from(
+            r#"{"statusCode":201,"headers":{"x-a":"1"},"cookies":["a=1","b=2"],"body":"aGk=","isBase64Encoded":true}"#,
+        ));
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()["x-a"], "1");
+        assert_eq!(r.headers().get_all("set-cookie").iter().count(), 2);
+        let r = response_v1(&Bytes::from(r#"{"hello":"world"}"#));
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let r = response_v1(&Bytes::from(
+            r#"{"statusCode":404,"multiValueHeaders":{"x-b":["1","2"]},"body":"no"}"#,
+        ));
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.headers().get_all("x-b").iter().count(), 2);
+    }
+
+    #[test]
+    fn request_time_is_in_api_gateways_log_format() {
+        let (_, t) = now();
+        // 25/Nov/2026:22:48:12 +0000
+        assert_eq!(t.len(), 26, "{t}");
+        assert_eq!(&t[2..3], "/");
+        assert!(t.ends_with(" +0000"));
+    }
+}

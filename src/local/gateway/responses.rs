@@ -1,0 +1,86 @@
+//! What a function's result becomes on the wire: a proxy response (status, headers, cookies,
+//! base64 bodies) for either payload format, as API Gateway turns it into HTTP.
+
+use aws_smithy_types::base64;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::local::http::json as json_response;
+
+/// A proxy response object (`statusCode`, `headers`, `multiValueHeaders`, `cookies`, `body`,
+/// `isBase64Encoded`) as an HTTP response.
+pub(super) fn proxy_response(v: &Value, cookies: bool) -> Response<Full<Bytes>> {
+    let status = v["statusCode"]
+        .as_u64()
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = match &v["body"] {
+        Value::Null => Bytes::new(),
+        Value::String(s) if v["isBase64Encoded"] == Value::Bool(true) => {
+            base64::decode(s).map(Bytes::from).unwrap_or_default()
+        }
+        Value::String(s) => Bytes::from(s.clone()),
+        other => Bytes::from(other.to_string()),
+    };
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    let mut add = |k: &str, val: &Value| {
+        let text = match val {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if let (Ok(k), Ok(val)) = (k.parse::<hyper::header::HeaderName>(), text.parse()) {
+            h.append(k, val);
+        }
+    };
+    if let Some(m) = v["multiValueHeaders"].as_object() {
+        for (k, vs) in m {
+            for x in vs.as_array().into_iter().flatten() {
+                add(k, x);
+            }
+        }
+    }
+    if let Some(m) = v["headers"].as_object() {
+        for (k, x) in m {
+            add(k, x);
+        }
+    }
+    if cookies {
+        for c in v["cookies"].as_array().into_iter().flatten() {
+            add("set-cookie", c);
+        }
+    }
+    r
+}
+
+/// Format 2.0 responses: a proxy object, or any other JSON taken as a 200 JSON body.
+pub(super) fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
+    match serde_json::from_slice::<Value>(b) {
+        Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, true),
+        Ok(v) => {
+            let body = match &v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            json_response(StatusCode::OK, &body)
+        }
+        Err(_) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal Server Error"}"#,
+        ),
+    }
+}
+
+/// Format 1.0 responses must be proxy objects; anything else is API Gateway's 502.
+pub(super) fn response_v1(b: &Bytes) -> Response<Full<Bytes>> {
+    match serde_json::from_slice::<Value>(b) {
+        Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, false),
+        _ => json_response(
+            StatusCode::BAD_GATEWAY,
+            r#"{"message": "Internal server error"}"#,
+        ),
+    }
+}

@@ -1,0 +1,109 @@
+//! The route table: which API Gateway payload each route gets, routes ordered most specific
+//! first, path templates matched with their parameters, and the local endpoints as printed.
+
+use std::collections::BTreeMap;
+
+use crate::plan::{Desired, split_route};
+use crate::provider::aws::percent_decode;
+
+/// Which API Gateway a route belongs to, and so the event shape its function receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// HTTP API, payload format 2.0.
+    V2,
+    /// REST API proxy integration, payload format 1.0.
+    V1,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub payload: Payload,
+    /// `GET`, or `ANY`.
+    pub method: String,
+    /// The path as configured (`/users/{id}`); for REST, without the stage.
+    pub path: String,
+    /// The route key (`GET /users/{id}`, `$default`) for the event.
+    pub key: String,
+    pub function: String,
+}
+
+/// The routes of `d`, most specific first, and the REST stage prefix (`/dev`).
+pub fn routes(d: &Desired) -> Vec<Route> {
+    let mut out = Vec::new();
+    for (key, f) in d.http_api.iter().flat_map(|a| &a.routes) {
+        let (method, path) = if key == "$default" {
+            ("ANY", "/{proxy+}")
+        } else {
+            split_route(key)
+        };
+        out.push(Route {
+            payload: Payload::V2,
+            method: method.to_string(),
+            path: path.to_string(),
+            key: key.clone(),
+            function: f.clone(),
+        });
+    }
+    for (key, f) in d.rest_api.iter().flat_map(|a| &a.routes) {
+        let (method, path) = split_route(key);
+        out.push(Route {
+            payload: Payload::V1,
+            method: method.to_string(),
+            path: path.to_string(),
+            key: key.clone(),
+            function: f.clone(),
+        });
+    }
+    // Literal segments beat parameters, which beat greedy ones; `$default` comes last.
+    out.sort_by_key(|r| {
+        let segs: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
+        let greedy = segs.iter().any(|s| s.ends_with("+}"));
+        let params = segs.iter().filter(|s| s.starts_with('{')).count();
+        (
+            r.key == "$default",
+            greedy,
+            params,
+            std::cmp::Reverse(segs.len()),
+            r.method == "ANY",
+        )
+    });
+    out
+}
+
+/// The path parameters when `path` matches the route's template.
+pub(super) fn matches(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let t: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    let p: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut params = BTreeMap::new();
+    for (i, seg) in t.iter().enumerate() {
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix("+}")) {
+            if i >= p.len() {
+                return None;
+            }
+            params.insert(name.to_string(), percent_decode(&p[i..].join("/")));
+            return Some(params);
+        }
+        let got = p.get(i)?;
+        match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => {
+                params.insert(name.to_string(), percent_decode(got));
+            }
+            None if seg == got => {}
+            None => return None,
+        }
+    }
+    (t.len() == p.len()).then_some(params)
+}
+
+/// The local invoke URLs, printed like deploy prints the real endpoints.
+pub fn endpoints(d: &Desired, base: &str) -> Vec<String> {
+    let stage = d.rest_api.as_ref().map(|a| a.stage.as_str()).unwrap_or("");
+    routes(d)
+        .iter()
+        .map(|r| match r.payload {
+            Payload::V2 if r.key == "$default" => format!("ANY - {base}/"),
+            Payload::V2 => format!("{} - {base}{}", r.method, r.path),
+            Payload::V1 => format!("{} - {base}/{stage}{}", r.method, r.path),
+        })
+        .collect()
+}
