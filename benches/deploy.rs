@@ -5,13 +5,11 @@
 //! floor of any call. Prints wall times, AWS calls, and how far the wall time is below the
 //! calls made one after another. Run with `scripts/bench-deploy` (or `cargo bench --bench deploy`).
 
-// The tests' moto server and proxy, of which the bench uses a part.
-#[allow(dead_code)]
-#[path = "../tests/common/faults.rs"]
-mod faults;
-#[allow(dead_code)]
-#[path = "../tests/common/moto.rs"]
-mod moto;
+// The tests' helpers: the moto server, the proxy and the example service.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{faults, moto};
 
 use std::fs;
 use std::path::Path;
@@ -20,13 +18,6 @@ use std::time::{Duration, Instant};
 
 const LATENCY: Duration = Duration::from_millis(60);
 const ROUNDS: usize = 7;
-
-/// What moto.rs builds its `sls` commands with (the tests' common module has the same).
-pub fn sls_in(dir: &Path) -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sls"));
-    c.current_dir(dir).env_clear().env("NO_COLOR", "1");
-    c
-}
 
 fn deploy(dir: &Path, endpoint: &str) -> (Duration, serde_json::Value) {
     let started = Instant::now();
@@ -86,21 +77,7 @@ fn main() {
         })
         .collect();
 
-    let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    fs::copy(
-        root.join("serverless.example.yml"),
-        dir.path().join("serverless.yml"),
-    )
-    .unwrap();
-    fs::create_dir_all(dir.path().join("example")).unwrap();
-    for f in ["users.js", "report.py"] {
-        fs::copy(
-            root.join("example").join(f),
-            dir.path().join("example").join(f),
-        )
-        .unwrap();
-    }
+    let dir = common::example();
 
     println!(
         "sls deploy of serverless.example.yml, every AWS call held {} ms (median of {ROUNDS})",

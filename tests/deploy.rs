@@ -28,23 +28,8 @@ fn write(dir: &Path, rel: &str, text: &str) {
     fs::write(p, text).unwrap();
 }
 
-/// A copy of the example service in a temporary directory.
 fn example() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let root = common::root();
-    fs::copy(
-        root.join("serverless.example.yml"),
-        dir.path().join("serverless.yml"),
-    )
-    .unwrap();
-    for f in ["users.js", "report.py"] {
-        write(
-            dir.path(),
-            &format!("example/{f}"),
-            &fs::read_to_string(root.join("example").join(f)).unwrap(),
-        );
-    }
-    dir
+    common::example()
 }
 
 const SMALL: &str = "service: small

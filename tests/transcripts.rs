@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::fs;
-
 use common::moto::Moto;
 
 /// `exit`, `stdout` and `stderr` of one run, in that order. Steps that run side by side finish in
@@ -72,21 +70,7 @@ macro_rules! assert_transcript {
 #[test]
 fn the_example_from_plan_to_removal() {
     let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let root = common::root();
-    fs::copy(
-        root.join("serverless.example.yml"),
-        dir.path().join("serverless.yml"),
-    )
-    .unwrap();
-    fs::create_dir_all(dir.path().join("example")).unwrap();
-    for f in ["users.js", "report.py"] {
-        fs::copy(
-            root.join("example").join(f),
-            dir.path().join("example").join(f),
-        )
-        .unwrap();
-    }
+    let dir = common::example();
     let sls = |args: &[&str]| {
         let mut c = moto.sls(dir.path());
         c.args(args);

@@ -27,6 +27,26 @@ pub fn service(yaml: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the example service (`serverless.example.yml` and its handlers) in a temporary
+/// directory.
+pub fn example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("serverless.example.yml"),
+        dir.path().join("serverless.yml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("example")).unwrap();
+    for f in ["users.js", "report.py"] {
+        std::fs::copy(
+            root().join("example").join(f),
+            dir.path().join("example").join(f),
+        )
+        .unwrap();
+    }
+    dir
+}
+
 pub fn sls() -> Command {
     sls_in(&root())
 }
