@@ -1,6 +1,6 @@
 //! Whole transcripts of the AWS commands against moto, as a user sees them: exit code, stdout and
-//! stderr of `deploy --dry-run`, `deploy`, a no-op `deploy`, `info` and `remove` (twice) of the
-//! example service. Ids, times, digests and the account are filtered out, so the snapshots hold the
+//! stderr of `deploy --dry-run`, `deploy`, a no-op `deploy`, a deploy of a changed handler, `info`
+//! and `remove` (twice) of the example service. Ids, times, digests and the account are filtered out, so the snapshots hold the
 //! human output itself; read a changed snapshot like a changed page of the docs.
 
 mod common;
@@ -56,6 +56,7 @@ fn filters() -> Vec<(&'static str, &'static str)> {
         (r"\((?:[a-z0-9]{8}|[a-z0-9]{10})\)", "([API-ID])"),
         (r"\d+\.\d+ s\b", "[TIME] s"),
         (r"\b\d{12}\b", "[ACCOUNT]"),
+        (r"code [A-Za-z0-9+/]{12} → [A-Za-z0-9+/]{12}", "code [SHA256] → [SHA256]"),
     ]
 }
 
@@ -79,7 +80,12 @@ fn the_example_from_plan_to_removal() {
     assert_transcript!("1-dry-run", &mut sls(&["deploy", "--dry-run"]));
     assert_transcript!("2-deploy", &mut sls(&["deploy"]));
     assert_transcript!("3-deploy-again", &mut sls(&["deploy"]));
-    assert_transcript!("4-info", &mut sls(&["info"]));
-    assert_transcript!("5-remove", &mut sls(&["remove"]));
-    assert_transcript!("6-remove-again", &mut sls(&["remove"]));
+    // One handler file changed: the service is one artifact, so every function gets new code.
+    let handler = dir.path().join("example/users.js");
+    let text = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(&handler, format!("{text}\n// changed\n")).unwrap();
+    assert_transcript!("4-code-change", &mut sls(&["deploy"]));
+    assert_transcript!("5-info", &mut sls(&["info"]));
+    assert_transcript!("6-remove", &mut sls(&["remove"]));
+    assert_transcript!("7-remove-again", &mut sls(&["remove"]));
 }
