@@ -56,7 +56,10 @@ fn filters() -> Vec<(&'static str, &'static str)> {
         (r"\((?:[a-z0-9]{8}|[a-z0-9]{10})\)", "([API-ID])"),
         (r"\d+\.\d+ s\b", "[TIME] s"),
         (r"\b\d{12}\b", "[ACCOUNT]"),
-        (r"code [A-Za-z0-9+/]{12} → [A-Za-z0-9+/]{12}", "code [SHA256] → [SHA256]"),
+        (
+            r"code [A-Za-z0-9+/]{12} → [A-Za-z0-9+/]{12}",
+            "code [SHA256] → [SHA256]",
+        ),
     ]
 }
 
