@@ -35,6 +35,8 @@ pub enum Scope {
 /// Reads what exists, independent kinds and functions side by side. Only Get/List calls.
 pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, AwsError> {
     let whole = scope != Scope::Functions;
+    // `deploy function` changes no grant; a staged alias' URL grant is read for its plan.
+    let grants = whole || d.alias != d.live;
     let desired: Vec<String> = d.functions.iter().map(|f| f.name.clone()).collect();
     let listed = async {
         if whole {
@@ -59,7 +61,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
     };
     let (role, read, listed, http, rest) = tokio::join!(
         role::observe(aws, d),
-        functions(aws, d, desired.clone()),
+        functions(aws, d, desired.clone(), grants),
         listed,
         http,
         rest
@@ -78,7 +80,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         .into_iter()
         .filter(|n| !desired.contains(n))
         .collect();
-    for (name, of, statements) in functions(aws, d, others).await? {
+    for (name, of, statements) in functions(aws, d, others, grants).await? {
         o.permissions.insert(name.clone(), statements);
         o.functions.insert(name, of);
     }
@@ -95,8 +97,13 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
 
 type Read = (String, crate::plan::ObservedFunction, Statements);
 
-/// The functions that exist among `names`, each with its alias' grants.
-async fn functions(aws: &Aws, d: &Desired, names: Vec<String>) -> Result<Vec<Read>, AwsError> {
+/// The functions that exist among `names`, each with its alias' grants (when `grants`).
+async fn functions(
+    aws: &Aws,
+    d: &Desired,
+    names: Vec<String>,
+    grants: bool,
+) -> Result<Vec<Read>, AwsError> {
     let reads: Vec<Boxed<'_, Option<Read>>> = names
         .into_iter()
         .map(|name| {
@@ -104,7 +111,7 @@ async fn functions(aws: &Aws, d: &Desired, names: Vec<String>) -> Result<Vec<Rea
                 let Some(of) = function::observe(aws, d, &name).await? else {
                     return Ok(None);
                 };
-                let statements = if of.owned && of.alias.is_some() {
+                let statements = if grants && of.owned && of.alias.is_some() {
                     permission::observe(aws, &name, &d.alias).await?
                 } else {
                     Statements::new()
