@@ -938,3 +938,42 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
         assert!(s3.head_bucket().bucket(bucket).send().await.is_err());
     });
 }
+
+#[test]
+fn an_architecture_change_goes_with_the_code() {
+    // UpdateFunctionConfiguration has no Architectures field: AWS would keep the old one and run
+    // the code on the wrong CPU. moto ignores Architectures on UpdateFunctionCode, so what is
+    // checked is the request itself, through the test proxy.
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
+    let dir = small();
+    let via_proxy = |args: &[&str]| {
+        common::json_of(
+            moto.sls(dir.path())
+                .env("AWS_ENDPOINT_URL", &proxy.url)
+                .args(args)
+                .arg("--json"),
+        )
+    };
+    via_proxy(&["deploy"]);
+    let yaml = SMALL.replace(
+        "  b:\n    handler: b.main\n",
+        "  b:\n    handler: b.main\n    architecture: arm64\n",
+    );
+    fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+    let doc = via_proxy(&["deploy"]);
+    assert_eq!(actions(&doc), ["updateFunctionCode", "publishVersion"]);
+    assert_eq!(
+        doc["plan"]["steps"][0]["changes"][0]["field"],
+        "architecture"
+    );
+    let sent = proxy.bodies("PUT /2015-03-31/functions/small-dev-b/code");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].contains(r#""Architectures":["arm64"]"#),
+        "{}",
+        &sent[0][..200.min(sent[0].len())]
+    );
+    let configured = proxy.bodies("PUT /2015-03-31/functions/small-dev-b/configuration");
+    assert!(configured.is_empty(), "{configured:?}");
+}

@@ -82,11 +82,13 @@ pub enum FunctionStep {
         function: String,
         function_name: String,
     },
+    /// New code, or the same code for another architecture: Lambda takes the architecture with
+    /// the code (UpdateFunctionConfiguration has no such field).
     #[serde(rename_all = "camelCase")]
     UpdateFunctionCode {
         function: String,
         function_name: String,
-        change: Change,
+        changes: Vec<Change>,
     },
     #[serde(rename_all = "camelCase")]
     UpdateFunctionConfiguration {
@@ -206,14 +208,18 @@ impl fmt::Display for FunctionStep {
             }
             FunctionStep::UpdateFunctionCode {
                 function_name,
-                change,
+                changes,
                 ..
-            } => write!(
-                f,
-                "~ function {function_name}: code {} → {}",
-                short(&change.from),
-                short(&change.to)
-            ),
+            } => {
+                let parts: Vec<String> = changes
+                    .iter()
+                    .map(|c| match c.field.as_str() {
+                        "code" => format!("code {} → {}", short(&c.from), short(&c.to)),
+                        _ => format!("{} {} → {}", c.field, c.from, c.to),
+                    })
+                    .collect();
+                write!(f, "~ function {function_name}: {}", parts.join(", "))
+            }
             FunctionStep::UpdateFunctionConfiguration {
                 function_name,
                 changes,
@@ -314,15 +320,26 @@ fn plan_one(
             function_name: function_name.clone(),
         }),
         Some(of) => {
+            let mut code = Vec::new();
             if of.sha256 != f.sha256 {
+                code.push(Change {
+                    field: "code".into(),
+                    from: of.sha256.clone(),
+                    to: f.sha256.clone(),
+                });
+            }
+            if of.config.architecture != f.config.architecture {
+                code.push(Change {
+                    field: "architecture".into(),
+                    from: of.config.architecture.clone(),
+                    to: f.config.architecture.clone(),
+                });
+            }
+            if !code.is_empty() {
                 p.push(FunctionStep::UpdateFunctionCode {
                     function: function.clone(),
                     function_name: function_name.clone(),
-                    change: Change {
-                        field: "code".into(),
-                        from: of.sha256.clone(),
-                        to: f.sha256.clone(),
-                    },
+                    changes: code,
                 });
             }
             let changes = config_changes(&of.config, &f.config);
@@ -414,6 +431,7 @@ fn prunable(
     out
 }
 
+/// What UpdateFunctionConfiguration changes; the architecture goes with the code.
 fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
     let mut out = Vec::new();
     let mut cmp = |field: &str, a: String, b: String| {
@@ -436,11 +454,6 @@ fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
         "timeout",
         have.timeout.to_string(),
         want.timeout.to_string(),
-    );
-    cmp(
-        "architecture",
-        have.architecture.clone(),
-        want.architecture.clone(),
     );
     cmp(
         "ephemeralStorageSize",
@@ -563,6 +576,19 @@ pub(crate) mod tests {
         let all = format!("{shown:?}{}", serde_json::to_string(&p).unwrap());
         assert!(all.contains("memorySize 1024 → 256") && all.contains("changed: TOKEN"));
         assert!(!all.contains("s3cret"), "{all}");
+    }
+
+    #[test]
+    fn an_architecture_change_travels_with_the_code() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.functions[0].config.architecture = "arm64".into();
+        let p = run(&d, o);
+        assert_eq!(actions(&p), ["updateFunctionCode", "publishVersion"]);
+        assert_eq!(
+            p.steps[0].to_string(),
+            "~ function svc-dev-a: architecture x86_64 → arm64"
+        );
     }
 
     #[test]

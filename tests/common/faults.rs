@@ -34,6 +34,8 @@ struct Counts {
     seen: AtomicUsize,
     injected: AtomicUsize,
     faulted: Mutex<HashSet<Vec<u8>>>,
+    /// Every request line with its body, in arrival order.
+    log: Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 impl Faults {
@@ -55,6 +57,19 @@ impl Faults {
     /// Forwards every request after holding it for `delay`, as a distant endpoint would.
     pub fn delayed(upstream_port: u16, delay: std::time::Duration) -> Faults {
         Faults::with(upstream_port, Rule::Delay(delay))
+    }
+
+    /// The bodies of the requests whose request line starts with `request` (e.g. `PUT /path`),
+    /// to check what was sent where the server cannot show it.
+    pub fn bodies(&self, request: &str) -> Vec<String> {
+        self.counts
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(line, _)| line.starts_with(request))
+            .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+            .collect()
     }
 
     /// How many requests went through.
@@ -124,6 +139,10 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         .next()
         .unwrap_or_default()
         .to_vec();
+    c.log.lock().unwrap().push((
+        String::from_utf8_lossy(&request_line).into_owned(),
+        body.clone(),
+    ));
     if let Rule::Refuse(request, status, code) = rule
         && request_line.starts_with(request.as_bytes())
     {

@@ -138,11 +138,13 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             function_name,
             ..
         } => {
+            let f = spec(function)?;
             let call = aws
                 .lambda
                 .update_function_code()
-                .function_name(function_name);
-            let call = match code(cx, spec(function)?).await? {
+                .function_name(function_name)
+                .architectures(Architecture::from(f.config.architecture.as_str()));
+            let call = match code(cx, f).await? {
                 Code::Inline(zip) => call.zip_file(zip),
                 Code::S3 { bucket, key } => call.s3_bucket(bucket).s3_key(key),
             };
