@@ -977,3 +977,57 @@ fn an_architecture_change_goes_with_the_code() {
     let configured = proxy.bodies("PUT /2015-03-31/functions/small-dev-b/configuration");
     assert!(configured.is_empty(), "{configured:?}");
 }
+
+#[test]
+fn http_api_listings_are_read_to_the_last_page_and_unused_integrations_go() {
+    let moto = Moto::start();
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    // AWS pages GetRoutes; moto does not. A proxy answers the first GetRoutes with a page of
+    // one route and a nextToken; the next request goes to moto, which answers with every route.
+    // Reading the first page only would plan a second `GET /b` route.
+    let (api, page) = rt().block_on(async {
+        let v2 = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+        let apis = v2.get_apis().send().await.unwrap();
+        let api = apis
+            .items()
+            .iter()
+            .find(|a| a.name() == Some("dev-small"))
+            .unwrap()
+            .api_id()
+            .unwrap()
+            .to_string();
+        let routes = v2.get_routes().api_id(&api).send().await.unwrap();
+        let a = routes
+            .items()
+            .iter()
+            .find(|r| r.route_key() == Some("GET /a"))
+            .unwrap();
+        let page = serde_json::json!({
+            "items": [{ "routeId": a.route_id(), "routeKey": "GET /a", "target": a.target() }],
+            "nextToken": "page-2"
+        });
+        // An integration no route uses, as an interrupted run leaves one.
+        v2.create_integration()
+            .api_id(&api)
+            .integration_type(aws_sdk_apigatewayv2::types::IntegrationType::AwsProxy)
+            .integration_uri("arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live")
+            .payload_format_version("2.0")
+            .send()
+            .await
+            .unwrap();
+        (api, page.to_string())
+    });
+    let proxy =
+        common::faults::Faults::answer(moto.port, format!("GET /v2/apis/{api}/routes HTTP"), page);
+    let doc = common::json_of(
+        moto.sls(dir.path())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .args(["deploy", "--json"]),
+    );
+    assert_eq!(proxy.injected(), 1);
+    assert_eq!(actions(&doc), ["deleteIntegration"]);
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0);
+}

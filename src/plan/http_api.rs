@@ -69,6 +69,11 @@ pub enum HttpApiStep {
     DeleteRoute {
         route: String,
     },
+    /// An integration no route will use: left by an interrupted run, or for a function no
+    /// longer routed.
+    DeleteIntegration {
+        integration: String,
+    },
     CreateHttpStage {
         api: String,
     },
@@ -87,6 +92,7 @@ impl HttpApiStep {
             | HttpApiStep::CreateRoute { .. }
             | HttpApiStep::UpdateRoute { .. }
             | HttpApiStep::DeleteRoute { .. }
+            | HttpApiStep::DeleteIntegration { .. }
             | HttpApiStep::CreateHttpStage { .. } => Phase::Apis,
             HttpApiStep::DeleteHttpApi { .. } => Phase::DeleteApis,
         }
@@ -102,6 +108,7 @@ impl HttpApiStep {
             | HttpApiStep::CreateRoute { .. }
             | HttpApiStep::UpdateRoute { .. }
             | HttpApiStep::DeleteRoute { .. }
+            | HttpApiStep::DeleteIntegration { .. }
             | HttpApiStep::CreateHttpStage { .. } => None,
         }
     }
@@ -121,10 +128,27 @@ impl fmt::Display for HttpApiStep {
                 write!(f, "~ route {route} → {function}")
             }
             HttpApiStep::DeleteRoute { route } => write!(f, "- route {route}"),
+            HttpApiStep::DeleteIntegration { integration } => {
+                write!(f, "- integration {integration} (no route uses it)")
+            }
             HttpApiStep::CreateHttpStage { api } => write!(f, "+ HTTP API {api}: stage $default"),
             HttpApiStep::DeleteHttpApi { api, api_id } => write!(f, "- HTTP API {api} ({api_id})"),
         }
     }
+}
+
+/// The integration that routes to `target` (an alias ARN's `function:…:alias` end) go through:
+/// one a route already uses, else the first; the executor uses the same one.
+pub fn integration_for<'a>(a: &'a ObservedHttpApi, target: &str) -> Option<&'a String> {
+    let mut candidates = a
+        .integrations
+        .iter()
+        .filter(|(_, uri)| uri.ends_with(target))
+        .map(|(id, _)| id)
+        .peekable();
+    let first = *candidates.peek()?;
+    let used = |id: &&String| a.routes.values().any(|(_, i)| i.as_ref() == Some(*id));
+    Some(candidates.find(used).unwrap_or(first))
 }
 
 /// The API, its integrations, routes and stage; without `httpApi` events, ours is deleted.
@@ -188,6 +212,30 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             if !api.routes.contains_key(route) {
                 p.push(HttpApiStep::DeleteRoute {
                     route: route.clone(),
+                });
+            }
+        }
+        // Kept: the integration each function's routes go through (the first one targeting its
+        // alias, as the executor picks it) and whatever a route left as it is still uses.
+        let mut keep: BTreeSet<&String> = BTreeSet::new();
+        for fk in api.routes.values() {
+            keep.extend(integration_for(a, &targets(fk)));
+        }
+        for (route, (_, integration)) in &a.routes {
+            let untouched = api.routes.get(route).is_some_and(|fk| {
+                integration
+                    .as_ref()
+                    .and_then(|i| a.integrations.get(i))
+                    .is_some_and(|u| u.ends_with(&targets(fk)))
+            });
+            if untouched {
+                keep.extend(integration.as_ref());
+            }
+        }
+        for id in a.integrations.keys() {
+            if !keep.contains(id) {
+                p.push(HttpApiStep::DeleteIntegration {
+                    integration: id.clone(),
                 });
             }
         }
@@ -257,6 +305,46 @@ pub(crate) mod tests {
                 "createRoute",
                 "createHttpStage"
             ]
+        );
+    }
+
+    #[test]
+    fn integrations_no_route_uses_are_deleted_after_the_routes_move() {
+        let mut d = desired();
+        let mut o = converged(&d);
+        // A duplicate left by an interrupted run, and one for a function no longer routed.
+        o.integrations
+            .insert("i-dup".into(), o.integrations["i-a"].clone());
+        // A duplicate that sorts first is not the one the route uses: it goes too.
+        o.integrations
+            .insert("i-0".into(), o.integrations["i-a"].clone());
+        o.integrations.insert(
+            "i-gone".into(),
+            "arn:aws:lambda:eu-west-1:1:function:svc-dev-gone:live".into(),
+        );
+        let shown: Vec<String> = run(&d, Some(o.clone()))
+            .steps
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "- integration i-0 (no route uses it)",
+                "- integration i-dup (no route uses it)",
+                "- integration i-gone (no route uses it)"
+            ]
+        );
+        // A route moved to another function: its old integration goes once the route moved.
+        d.http_api
+            .as_mut()
+            .unwrap()
+            .routes
+            .insert("GET /a".into(), "b".into());
+        let p = run(&d, Some(converged(&desired())));
+        assert_eq!(
+            actions(&p),
+            ["createIntegration", "updateRoute", "deleteIntegration"]
         );
     }
 

@@ -27,6 +27,9 @@ enum Rule {
     Refuse(&'static str, &'static str, &'static str),
     /// Hold every request this long, then forward it.
     Delay(std::time::Duration),
+    /// Request line prefix and a JSON body: such requests are answered 200 with the body, as a
+    /// first page AWS would send (with its `nextToken`); the rest are forwarded.
+    Answer(String, String),
 }
 
 #[derive(Default)]
@@ -52,6 +55,12 @@ impl Faults {
         code: &'static str,
     ) -> Faults {
         Faults::with(upstream_port, Rule::Refuse(request, status, code))
+    }
+
+    /// Answers requests whose request line starts with `request` with `json` (status 200), and
+    /// forwards every other: to give a client a page that moto, which does not page, never sends.
+    pub fn answer(upstream_port: u16, request: String, json: String) -> Faults {
+        Faults::with(upstream_port, Rule::Answer(request, json))
     }
 
     /// Forwards every request after holding it for `delay`, as a distant endpoint would.
@@ -150,6 +159,17 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         let json = r#"{"message":"refused by the test's fault proxy"}"#;
         let answer = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        );
+        let _ = out.write_all(answer.as_bytes());
+        return;
+    }
+    if let Rule::Answer(request, json) = rule
+        && request_line.starts_with(request.as_bytes())
+    {
+        c.injected.fetch_add(1, Ordering::SeqCst);
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
             json.len()
         );
         let _ = out.write_all(answer.as_bytes());

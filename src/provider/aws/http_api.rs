@@ -9,7 +9,7 @@ use aws_sdk_apigatewayv2::types::{Cors, IntegrationType, ProtocolType};
 use super::context::{Applying, HttpIds};
 use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
 use crate::plan::desired::api_name;
-use crate::plan::http_api::CORS_HEADERS;
+use crate::plan::http_api::{CORS_HEADERS, integration_for};
 use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
 
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, AwsError> {
@@ -52,11 +52,66 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
     if !owned {
         return Ok(Some(o));
     }
-    let routes = aws.apigw2.get_routes().api_id(&id).send();
-    let integrations = aws.apigw2.get_integrations().api_id(&id).send();
-    let stages = aws.apigw2.get_stages().api_id(&id).send();
+    // Each listing is paged (AWS answers at most 100 items a page by default).
+    let routes = async {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let page = aws
+                .apigw2
+                .get_routes()
+                .api_id(&id)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(call_err("GetRoutes", &res))?;
+            all.extend(page.items().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok::<_, AwsError>(all);
+            }
+        }
+    };
+    let integrations = async {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let page = aws
+                .apigw2
+                .get_integrations()
+                .api_id(&id)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(call_err("GetIntegrations", &res))?;
+            all.extend(page.items().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok::<_, AwsError>(all);
+            }
+        }
+    };
+    let stages = async {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let page = aws
+                .apigw2
+                .get_stages()
+                .api_id(&id)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(call_err("GetStages", &res))?;
+            all.extend(page.items().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok::<_, AwsError>(all);
+            }
+        }
+    };
     let (routes, integrations, stages) = tokio::join!(routes, integrations, stages);
-    for r in routes.map_err(call_err("GetRoutes", &res))?.items() {
+    for r in &routes? {
         let integration = r
             .target()
             .and_then(|t| t.strip_prefix("integrations/"))
@@ -66,20 +121,13 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
             (r.route_id().unwrap_or_default().to_string(), integration),
         );
     }
-    for i in integrations
-        .map_err(call_err("GetIntegrations", &res))?
-        .items()
-    {
+    for i in &integrations? {
         o.integrations.insert(
             i.integration_id().unwrap_or_default().to_string(),
             i.integration_uri().unwrap_or_default().to_string(),
         );
     }
-    o.has_default_stage = stages
-        .map_err(call_err("GetStages", &res))?
-        .items()
-        .iter()
-        .any(|s| s.stage_name() == Some("$default"));
+    o.has_default_stage = stages?.iter().any(|s| s.stage_name() == Some("$default"));
     Ok(Some(o))
 }
 
@@ -91,7 +139,7 @@ pub fn known(d: &Desired, o: &Observed) -> HttpIds {
     let mut integrations = std::collections::HashMap::new();
     for f in &d.functions {
         let suffix = alias_arn_suffix(d, &f.key);
-        if let Some((id, _)) = api.integrations.iter().find(|(_, u)| u.ends_with(&suffix)) {
+        if let Some(id) = integration_for(api, &suffix) {
             integrations.insert(f.key.clone(), id.clone());
         }
     }
@@ -232,6 +280,22 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                     &format!("route {route} of HTTP API {api_id}"),
                 )?;
             }
+        }
+        HttpApiStep::DeleteIntegration { integration } => {
+            let api_id = id();
+            let r = aws
+                .apigw2
+                .delete_integration()
+                .api_id(&api_id)
+                .integration_id(integration)
+                .send()
+                .await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteIntegration",
+                &format!("integration {integration} of HTTP API {api_id}"),
+            )?;
         }
         HttpApiStep::DeleteHttpApi { api, api_id } => {
             let r = aws.apigw2.delete_api().api_id(api_id).send().await;
