@@ -19,7 +19,9 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
         .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
     let res = format!("HTTP API {name}");
     let mut token = None;
-    let found = loop {
+    // Every page first: ours may be on a later page than a look-alike of the same name.
+    let mut all = Vec::new();
+    loop {
         let page = aws
             .apigw2
             .get_apis()
@@ -27,15 +29,14 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
             .send()
             .await
             .map_err(call_err("GetApis", &res))?;
-        if let Some((a, is_owned)) = prefer_ours(page.items(), &name, d, |a| a.name(), |a| a.tags())
-        {
-            break Some((a.clone(), is_owned));
-        }
+        all.extend(page.items().iter().cloned());
         token = page.next_token().map(str::to_string);
         if token.is_none() {
-            break None;
+            break;
         }
-    };
+    }
+    let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags())
+        .map(|(a, is_owned)| (a.clone(), is_owned));
     let Some((api, owned)) = found else {
         return Ok(None);
     };

@@ -19,7 +19,9 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
         .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
     let res = format!("REST API {name}");
     let mut position = None;
-    let found = loop {
+    // Every page first: ours may be on a later page than a look-alike of the same name.
+    let mut all = Vec::new();
+    loop {
         let page = aws
             .apigw
             .get_rest_apis()
@@ -28,15 +30,14 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
             .send()
             .await
             .map_err(call_err("GetRestApis", &res))?;
-        if let Some((a, is_owned)) = prefer_ours(page.items(), &name, d, |a| a.name(), |a| a.tags())
-        {
-            break Some((a.id().unwrap_or_default().to_string(), is_owned));
-        }
+        all.extend(page.items().iter().cloned());
         position = page.position().map(str::to_string);
         if position.is_none() {
-            break None;
+            break;
         }
-    };
+    }
+    let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags())
+        .map(|(a, is_owned)| (a.id().unwrap_or_default().to_string(), is_owned));
     let Some((id, owned)) = found else {
         return Ok(None);
     };
