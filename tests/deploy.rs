@@ -926,6 +926,19 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
     let again = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(mutating(&again), 0);
 
+    // The fast path takes the same road for a large artifact.
+    write(dir.path(), "a.js", "exports.main = async () => 'a2';\n");
+    let fast = json(&moto, dir.path(), &["deploy", "function", "-f", "a"]);
+    assert_eq!(
+        actions(&fast),
+        ["prepareDeploymentBucket", "updateFunctionCode", "publishVersion"]
+    );
+    rt().block_on(async {
+        let s3 = s3(&moto.sdk().await);
+        let objects = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+        assert_eq!(objects.contents().len(), 2);
+    });
+
     let removed = json(&moto, dir.path(), &["remove"]);
     let removed = removed["removed"].to_string();
     assert!(
