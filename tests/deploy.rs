@@ -931,7 +931,11 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
     let fast = json(&moto, dir.path(), &["deploy", "function", "-f", "a"]);
     assert_eq!(
         actions(&fast),
-        ["prepareDeploymentBucket", "updateFunctionCode", "publishVersion"]
+        [
+            "prepareDeploymentBucket",
+            "updateFunctionCode",
+            "publishVersion"
+        ]
     );
     rt().block_on(async {
         let s3 = s3(&moto.sdk().await);
@@ -1043,4 +1047,159 @@ fn http_api_listings_are_read_to_the_last_page_and_unused_integrations_go() {
     let again = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(actions(&again), Vec::<String>::new());
     assert_eq!(mutating(&again), 0);
+}
+
+#[test]
+fn on_error_sends_a_dead_letter_config_and_lets_the_role_send_there() {
+    // moto does not model DeadLetterConfig: what is checked is the request, through the proxy.
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
+    let dir = small();
+    let dlq = "arn:aws:sqs:us-east-1:123456789012:failed";
+    let yaml = SMALL.replace(
+        "  a:\n    handler: a.main\n",
+        &format!("  a:\n    handler: a.main\n    onError: {dlq}\n"),
+    );
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    common::json_of(
+        moto.sls(dir.path())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .args(["deploy", "--json"]),
+    );
+    let created = proxy.bodies("POST /2015-03-31/functions ");
+    let a: Vec<&String> = created
+        .iter()
+        .filter(|b| b.contains("small-dev-a"))
+        .collect();
+    assert_eq!(a.len(), 1);
+    assert!(
+        a[0].contains(&format!(r#""DeadLetterConfig":{{"TargetArn":"{dlq}"}}"#)),
+        "{}",
+        &a[0][..300.min(a[0].len())]
+    );
+    let b: Vec<&String> = created
+        .iter()
+        .filter(|b| b.contains("small-dev-b"))
+        .collect();
+    assert!(!b[0].contains("DeadLetterConfig"));
+    let policy = proxy.bodies("POST / ");
+    assert!(
+        policy
+            .iter()
+            .any(|p| p.contains("Action=PutRolePolicy") && p.contains("sqs%3ASendMessage")),
+        "{policy:?}"
+    );
+}
+
+#[test]
+fn layers_and_asynchronous_invocation_are_deployed_and_removed() {
+    let moto = Moto::start();
+    let dir = small();
+    let layer = rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let zip = fs::read(common::root().join("tests/fixtures/layer.zip"))
+            .unwrap_or_else(|_| minimal_zip());
+        lambda
+            .publish_layer_version()
+            .layer_name("shared")
+            .content(
+                aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .layer_version_arn()
+            .unwrap()
+            .to_string()
+    });
+    let yaml = SMALL
+        .replace(
+            "  runtime: nodejs22.x\n",
+            &format!("  runtime: nodejs22.x\n  layers:\n    - {layer}\n"),
+        )
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    maximumRetryAttempts: 0\n    maximumEventAge: 3600\n    destinations:\n      onFailure: b\n",
+        );
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    let first = json(&moto, dir.path(), &["deploy"]);
+    assert!(
+        actions(&first).contains(&"putAsyncInvokeConfig".to_string()),
+        "{:?}",
+        actions(&first)
+    );
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        for name in ["small-dev-a", "small-dev-b"] {
+            let c = lambda
+                .get_function_configuration()
+                .function_name(name)
+                .qualifier("live")
+                .send()
+                .await
+                .unwrap();
+            let layers: Vec<&str> = c.layers().iter().filter_map(|l| l.arn()).collect();
+            assert_eq!(layers, [layer.as_str()], "{name}");
+        }
+        let e = lambda
+            .get_function_event_invoke_config()
+            .function_name("small-dev-a")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(e.maximum_retry_attempts(), Some(0));
+        assert_eq!(e.maximum_event_age_in_seconds(), Some(3600));
+        let target = e
+            .destination_config()
+            .and_then(|d| d.on_failure())
+            .and_then(|f| f.destination())
+            .unwrap();
+        assert!(target.ends_with(":function:small-dev-b"), "{target}");
+    });
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+
+    // Taken out of the config: taken out of AWS.
+    fs::write(dir.path().join("serverless.yml"), SMALL).unwrap();
+    let removed = json(&moto, dir.path(), &["deploy"]);
+    assert!(
+        actions(&removed).contains(&"deleteAsyncInvokeConfig".to_string()),
+        "{:?}",
+        actions(&removed)
+    );
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let a = lambda
+            .get_function_configuration()
+            .function_name("small-dev-a")
+            .send()
+            .await
+            .unwrap();
+        assert!(a.layers().is_empty());
+        assert!(
+            lambda
+                .get_function_event_invoke_config()
+                .function_name("small-dev-a")
+                .qualifier("live")
+                .send()
+                .await
+                .is_err()
+        );
+    });
+    let settled = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&settled), 0, "{:?}", actions(&settled));
+}
+
+/// A zip with one file, for a layer's content.
+fn minimal_zip() -> Vec<u8> {
+    let dir = small();
+    common::json_of(common::sls_in(dir.path()).args(["package", "--json"]));
+    fs::read(dir.path().join(".serverless/small.zip"))
+        .or_else(|_| fs::read(dir.path().join(".serverless/a.zip")))
+        .unwrap()
 }

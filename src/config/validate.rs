@@ -388,6 +388,37 @@ fn function(
             .is_some_and(|sp| sp.individually == Some(true));
         package_section(c, &["functions", name, "package"], p, individually);
     }
+    if let Some(target) = &f.on_error
+        && !matches!(arn_service(target), Some("sns" | "sqs"))
+    {
+        c.error(
+            &["functions", name, "onError"],
+            format!("onError must be the ARN of an SNS topic or an SQS queue, got `{target}`"),
+        )
+        .help = Some("e.g. arn:aws:sqs:us-east-1:123456789012:failed-events".into());
+    }
+    for (key, target) in f
+        .destinations
+        .iter()
+        .flat_map(|d| [("onSuccess", &d.on_success), ("onFailure", &d.on_failure)])
+    {
+        let Some(target) = target else { continue };
+        let known = config
+            .functions
+            .as_ref()
+            .is_some_and(|fs| fs.contains_key(target.as_str()));
+        if !known
+            && !matches!(
+                arn_service(target),
+                Some("sns" | "sqs" | "lambda" | "events")
+            )
+        {
+            c.error(
+                &["functions", name, "destinations", key],
+                format!("destination `{target}` is neither a function of this service nor the ARN of an SNS topic, SQS queue, Lambda function or EventBridge bus"),
+            );
+        }
+    }
     let timeout = f.timeout.or(config.provider.timeout).map_or(6, |t| t.0);
     for (i, ev) in f.events.iter().flatten().enumerate() {
         let idx = i.to_string();
@@ -427,6 +458,15 @@ fn env_names(c: &mut Checker, path: &[&str], env: &super::model::Environment) {
             );
         }
     }
+}
+
+/// The service of an ARN (`arn:aws:sqs:…` → `sqs`), in any partition.
+pub fn arn_service(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn") && parts.next().is_some_and(|p| !p.is_empty()))
+        .then(|| parts.next())
+        .flatten()
+        .filter(|s| !s.is_empty())
 }
 
 /// Checks the handler's form for the runtime's family.

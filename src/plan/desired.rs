@@ -9,12 +9,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::bucket::BucketSpec;
-use super::function::{FunctionConfig, FunctionSpec};
+use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec};
 use super::http_api::{HttpApiSpec, route_key};
 use super::rest_api::RestApiSpec;
 use super::role::RoleSpec;
 use crate::config::Config;
-use crate::config::model::{Architecture, Event, RestCors, Statement};
+use crate::config::model::{Architecture, Event, Function, RestCors, Statement};
+use crate::config::validate::arn_service;
 use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
 
 pub const TAG_SERVICE: &str = "sls:service";
@@ -133,6 +134,40 @@ fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
         .and_then(|r| r.statements.as_ref())
         .or(config.provider.iam_role_statements.as_ref());
     statements.extend(user.into_iter().flatten().map(statement));
+    // Where failed (and succeeded) asynchronous events go: the role must be allowed to send
+    // there, as Serverless v3 grants it.
+    let mut targets: Vec<&str> = Vec::new();
+    for f in config.functions.iter().flat_map(|fs| fs.values()) {
+        targets.extend(f.on_error.as_deref());
+        if let Some(d) = &f.destinations {
+            targets.extend(d.on_success.as_deref());
+            targets.extend(d.on_failure.as_deref());
+        }
+    }
+    targets.sort_unstable();
+    targets.dedup();
+    let mut to_own_functions = false;
+    for arn in targets {
+        let action = match arn_service(arn) {
+            Some("sns") => "sns:Publish",
+            Some("sqs") => "sqs:SendMessage",
+            Some("lambda") => "lambda:InvokeFunction",
+            Some("events") => "events:PutEvents",
+            // A function of this service, named by its key.
+            _ => {
+                to_own_functions = true;
+                continue;
+            }
+        };
+        statements.push(json!({ "Effect": "Allow", "Action": [action], "Resource": [arn] }));
+    }
+    if to_own_functions {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [format!("arn:aws:lambda:{region}:*:function:{prefix}-*")]
+        }));
+    }
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -156,6 +191,33 @@ fn statement(s: &Statement) -> Value {
         m.insert("Condition".into(), c.clone());
     }
     Value::Object(m)
+}
+
+/// `maximumRetryAttempts`, `maximumEventAge` and `destinations`, when any is set. A destination
+/// naming a function of this service becomes `function:{its Lambda name}`.
+fn async_invoke(config: &Config, stage: &str, f: &Function) -> Option<AsyncInvoke> {
+    let destination = |target: &Option<String>| {
+        target.as_ref().map(
+            |t| match config.functions.as_ref().and_then(|fs| fs.get(t.as_str())) {
+                Some(other) => format!(
+                    "function:{}",
+                    other
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| function_name(&config.service, stage, t))
+                ),
+                None => t.clone(),
+            },
+        )
+    };
+    let d = f.destinations.clone().unwrap_or_default();
+    let a = AsyncInvoke {
+        maximum_retry_attempts: f.maximum_retry_attempts.map(|r| r.0 as i32),
+        maximum_event_age: f.maximum_event_age.map(|a| a.0 as i32),
+        on_success: destination(&d.on_success),
+        on_failure: destination(&d.on_failure),
+    };
+    (a != AsyncInvoke::default()).then_some(a)
 }
 
 /// Builds the desired state. `manifest` says which zip each function runs.
@@ -221,6 +283,13 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             },
             ephemeral_storage: f.ephemeral_storage_size.map_or(512, |e| e.0 as i32),
             description: f.description.clone().unwrap_or_default(),
+            // As Serverless v3: a function's own list replaces the provider's.
+            layers: f
+                .layers
+                .clone()
+                .or_else(|| p.layers.clone())
+                .unwrap_or_default(),
+            dead_letter_target: f.on_error.clone().unwrap_or_default(),
         };
         let mut ftags = tags.clone();
         ftags.extend(
@@ -250,6 +319,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             size,
             via_s3: size > INLINE_UPLOAD_LIMIT,
             reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
+            async_invoke: async_invoke(config, stage, f),
         });
         for ev in f.events.iter().flatten() {
             let kind = match ev {

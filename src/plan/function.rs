@@ -22,6 +22,69 @@ pub struct FunctionConfig {
     pub architecture: String,
     pub ephemeral_storage: i32,
     pub description: String,
+    /// Layer version ARNs, in order (`layers`, function over provider).
+    pub layers: Vec<String>,
+    /// `onError`: the dead-letter queue or topic of failed asynchronous events; empty for none.
+    pub dead_letter_target: String,
+}
+
+/// Asynchronous invocation of the live alias (where every event source sends): how often Lambda
+/// retries a failed event, how old an event may get, and where results go. A destination is an
+/// ARN, or `function:NAME` for a function of this service (its ARN needs the account).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AsyncInvoke {
+    pub maximum_retry_attempts: Option<i32>,
+    pub maximum_event_age: Option<i32>,
+    pub on_success: Option<String>,
+    pub on_failure: Option<String>,
+}
+
+impl AsyncInvoke {
+    /// The fields that differ from `have`, as a plan shows them.
+    fn changes(&self, have: &AsyncInvoke) -> Vec<Change> {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+        let num = |v: Option<i32>| v.map_or_else(|| "default".into(), |n| n.to_string());
+        // A destination of this service is written `function:NAME`; AWS answers with its ARN.
+        let same = |want: &Option<String>, got: &Option<String>| match (want, got) {
+            (Some(w), Some(g)) if w.starts_with("function:") => g.ends_with(&format!(":{w}")),
+            (w, g) => w == g,
+        };
+        let mut out = Vec::new();
+        let mut cmp = |field: &str, changed: bool, from: String, to: String| {
+            if changed {
+                out.push(Change {
+                    field: field.into(),
+                    from,
+                    to,
+                });
+            }
+        };
+        cmp(
+            "maximumRetryAttempts",
+            self.maximum_retry_attempts != have.maximum_retry_attempts,
+            num(have.maximum_retry_attempts),
+            num(self.maximum_retry_attempts),
+        );
+        cmp(
+            "maximumEventAge",
+            self.maximum_event_age != have.maximum_event_age,
+            num(have.maximum_event_age),
+            num(self.maximum_event_age),
+        );
+        cmp(
+            "destinations.onSuccess",
+            !same(&self.on_success, &have.on_success),
+            show(&have.on_success),
+            show(&self.on_success),
+        );
+        cmp(
+            "destinations.onFailure",
+            !same(&self.on_failure, &have.on_failure),
+            show(&have.on_failure),
+            show(&self.on_failure),
+        );
+        out
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +103,8 @@ pub struct FunctionSpec {
     pub via_s3: bool,
     /// `reservedConcurrency`: a setting of the function, not of its versions.
     pub reserved_concurrency: Option<i32>,
+    /// `None` when the config sets none of the asynchronous invocation keys.
+    pub async_invoke: Option<AsyncInvoke>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +118,8 @@ pub struct ObservedFunction {
     /// The version the alias points at, with its code and configuration.
     pub alias: Option<ObservedVersion>,
     pub reserved_concurrency: Option<i32>,
+    /// The live alias' asynchronous invocation settings, when it has any (read on live deploys).
+    pub async_invoke: Option<AsyncInvoke>,
     /// The alias' function URL, read only when deploying to an alias other than the live one.
     pub url: Option<String>,
     /// Published versions and what points at them, read only with `versionRetention`.
@@ -113,6 +180,20 @@ pub enum FunctionStep {
         function_name: String,
         alias: String,
     },
+    /// Sets the live alias' asynchronous invocation settings (all of them: AWS drops any left out).
+    #[serde(rename_all = "camelCase")]
+    PutAsyncInvokeConfig {
+        function: String,
+        function_name: String,
+        alias: String,
+        changes: Vec<Change>,
+    },
+    #[serde(rename_all = "camelCase")]
+    DeleteAsyncInvokeConfig {
+        function: String,
+        function_name: String,
+        alias: String,
+    },
     #[serde(rename_all = "camelCase")]
     CreateFunctionUrl {
         function: String,
@@ -139,6 +220,8 @@ impl FunctionStep {
             | FunctionStep::TagFunction { .. }
             | FunctionStep::SetReservedConcurrency { .. }
             | FunctionStep::PublishVersion { .. }
+            | FunctionStep::PutAsyncInvokeConfig { .. }
+            | FunctionStep::DeleteAsyncInvokeConfig { .. }
             | FunctionStep::CreateFunctionUrl { .. }
             | FunctionStep::DeleteVersion { .. } => Phase::Functions,
             FunctionStep::DeleteFunction { .. } => Phase::DeleteFunctions,
@@ -155,6 +238,8 @@ impl FunctionStep {
             | FunctionStep::TagFunction { function_name, .. }
             | FunctionStep::SetReservedConcurrency { function_name, .. }
             | FunctionStep::PublishVersion { function_name, .. }
+            | FunctionStep::PutAsyncInvokeConfig { function_name, .. }
+            | FunctionStep::DeleteAsyncInvokeConfig { function_name, .. }
             | FunctionStep::CreateFunctionUrl { function_name, .. }
             | FunctionStep::DeleteVersion { function_name, .. }
             | FunctionStep::DeleteFunction { function_name } => function_name,
@@ -169,6 +254,8 @@ impl FunctionStep {
             | FunctionStep::TagFunction { .. }
             | FunctionStep::SetReservedConcurrency { .. }
             | FunctionStep::PublishVersion { .. }
+            | FunctionStep::PutAsyncInvokeConfig { .. }
+            | FunctionStep::DeleteAsyncInvokeConfig { .. }
             | FunctionStep::CreateFunctionUrl { .. }
             | FunctionStep::DeleteVersion { .. }
             | FunctionStep::DeleteFunction { .. } => false,
@@ -186,6 +273,8 @@ impl FunctionStep {
             | FunctionStep::TagFunction { .. }
             | FunctionStep::SetReservedConcurrency { .. }
             | FunctionStep::PublishVersion { .. }
+            | FunctionStep::PutAsyncInvokeConfig { .. }
+            | FunctionStep::DeleteAsyncInvokeConfig { .. }
             | FunctionStep::CreateFunctionUrl { .. }
             | FunctionStep::DeleteVersion { .. } => None,
         }
@@ -248,6 +337,30 @@ impl fmt::Display for FunctionStep {
                 alias,
                 ..
             } => write!(f, "+ version of {function_name}, alias {alias} moved to it"),
+            FunctionStep::PutAsyncInvokeConfig {
+                function_name,
+                alias,
+                changes,
+                ..
+            } => {
+                let parts: Vec<String> = changes
+                    .iter()
+                    .map(|c| format!("{} {} → {}", c.field, c.from, c.to))
+                    .collect();
+                write!(
+                    f,
+                    "~ function {function_name}:{alias}: asynchronous invocation {}",
+                    parts.join(", ")
+                )
+            }
+            FunctionStep::DeleteAsyncInvokeConfig {
+                function_name,
+                alias,
+                ..
+            } => write!(
+                f,
+                "- function {function_name}:{alias}: asynchronous invocation settings"
+            ),
             FunctionStep::CreateFunctionUrl {
                 function_name,
                 alias,
@@ -383,6 +496,29 @@ fn plan_one(
             alias: d.alias.clone(),
         });
     }
+    // The live alias is where asynchronous events arrive; a staged alias gets none of it.
+    if d.alias == d.live {
+        let have = of.and_then(|of| of.async_invoke.as_ref());
+        match (&f.async_invoke, have) {
+            (Some(want), have) => {
+                let changes = want.changes(have.unwrap_or(&AsyncInvoke::default()));
+                if have.is_none() || !changes.is_empty() {
+                    p.push(FunctionStep::PutAsyncInvokeConfig {
+                        function: function.clone(),
+                        function_name: function_name.clone(),
+                        alias: d.live.clone(),
+                        changes,
+                    });
+                }
+            }
+            (None, Some(_)) => p.push(FunctionStep::DeleteAsyncInvokeConfig {
+                function: function.clone(),
+                function_name: function_name.clone(),
+                alias: d.live.clone(),
+            }),
+            (None, None) => {}
+        }
+    }
     if let Some(keep) = d.version_retention {
         for version in prunable(&d.alias, of, !current, keep) {
             p.push(FunctionStep::DeleteVersion {
@@ -465,6 +601,12 @@ fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
         have.description.clone(),
         want.description.clone(),
     );
+    cmp("layers", have.layers.join(","), want.layers.join(","));
+    cmp(
+        "onError",
+        have.dead_letter_target.clone(),
+        want.dead_letter_target.clone(),
+    );
     if have.environment != want.environment {
         // Names only: values may be secrets.
         let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>().join(",");
@@ -516,6 +658,7 @@ pub(crate) mod tests {
                         config: f.config.clone(),
                     }),
                     reserved_concurrency: None,
+                    async_invoke: f.async_invoke.clone(),
                     url: None,
                     versions: None,
                 };
@@ -589,6 +732,36 @@ pub(crate) mod tests {
             p.steps[0].to_string(),
             "~ function svc-dev-a: architecture x86_64 → arm64"
         );
+    }
+
+    #[test]
+    fn asynchronous_invocation_is_set_changed_and_removed_on_the_live_alias() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.functions[0].async_invoke = Some(AsyncInvoke {
+            maximum_retry_attempts: Some(0),
+            on_failure: Some("function:svc-dev-b".into()),
+            ..Default::default()
+        });
+        let p = run(&d, o);
+        assert_eq!(actions(&p), ["putAsyncInvokeConfig"]);
+        assert_eq!(
+            p.steps[0].to_string(),
+            "~ function svc-dev-a:live: asynchronous invocation maximumRetryAttempts default → 0, destinations.onFailure none → function:svc-dev-b"
+        );
+        // AWS answers with the destination's ARN: the same setting, nothing to do.
+        let mut o = converged(&d);
+        o.get_mut("svc-dev-a").unwrap().async_invoke = Some(AsyncInvoke {
+            maximum_retry_attempts: Some(0),
+            on_failure: Some("arn:aws:lambda:eu-west-1:1:function:svc-dev-b".into()),
+            ..Default::default()
+        });
+        assert!(run(&d, o.clone()).is_empty());
+        // Left out of the config: removed. On a staged deploy: untouched.
+        d.functions[0].async_invoke = None;
+        assert_eq!(actions(&run(&d, o.clone())), ["deleteAsyncInvokeConfig"]);
+        d.alias = "next".into();
+        assert!(!actions(&run(&d, o)).contains(&"deleteAsyncInvokeConfig".to_string()));
     }
 
     #[test]

@@ -278,6 +278,8 @@ pub(crate) mod tests {
                 architecture: "x86_64".into(),
                 ephemeral_storage: 512,
                 description: String::new(),
+                layers: vec![],
+                dead_letter_target: String::new(),
             },
             tags: BTreeMap::from([("sls:service".into(), "svc".into())]),
             zip: format!(".serverless/{key}.zip"),
@@ -285,6 +287,7 @@ pub(crate) mod tests {
             size: 100,
             via_s3: false,
             reserved_concurrency: None,
+            async_invoke: None,
         }
     }
 

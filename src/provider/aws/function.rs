@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Environment, EphemeralStorage, FunctionCode, FunctionConfiguration, Runtime,
+    Architecture, DeadLetterConfig, DestinationConfig, Environment, EphemeralStorage, FunctionCode,
+    FunctionConfiguration, OnFailure, OnSuccess, Runtime,
 };
 
 use super::context::Applying;
-use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned};
-use crate::plan::function::ObservedVersion;
+use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned, tolerate};
+use crate::plan::function::{AsyncInvoke, ObservedVersion};
 use crate::plan::{Desired, FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
@@ -50,6 +51,7 @@ pub async fn observe(
         reserved_concurrency: got
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions()),
+        async_invoke: None,
         url: None,
         versions: None,
     };
@@ -86,10 +88,44 @@ pub async fn observe(
             None => Ok(None),
         }
     };
-    let (alias, url, versions) = tokio::join!(alias, url, versions);
+    let async_invoke = async {
+        if d.alias != d.live {
+            return Ok(None);
+        }
+        match aws
+            .lambda
+            .get_function_event_invoke_config()
+            .function_name(name)
+            .qualifier(&d.live)
+            .send()
+            .await
+        {
+            Ok(c) => Ok(Some(AsyncInvoke {
+                maximum_retry_attempts: c.maximum_retry_attempts(),
+                maximum_event_age: c.maximum_event_age_in_seconds(),
+                on_success: c
+                    .destination_config()
+                    .and_then(|d| d.on_success())
+                    .and_then(|s| s.destination())
+                    .map(str::to_string),
+                on_failure: c
+                    .destination_config()
+                    .and_then(|d| d.on_failure())
+                    .and_then(|s| s.destination())
+                    .map(str::to_string),
+            })),
+            Err(e) if is_code(&e, NOT_FOUND) => Ok(None),
+            Err(e) => Err(call_err(
+                "GetFunctionEventInvokeConfig",
+                &format!("{res}:{}", d.live),
+            )(e)),
+        }
+    };
+    let (alias, url, versions, async_invoke) = tokio::join!(alias, url, versions, async_invoke);
     of.alias = alias?;
     of.url = url?;
     of.versions = versions?;
+    of.async_invoke = async_invoke?;
     Ok(Some(of))
 }
 
@@ -173,6 +209,8 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .description(&c.description)
                 .environment(env(c))
                 .ephemeral_storage(storage(c)?)
+                .set_layers(Some(c.layers.clone()))
+                .dead_letter_config(dead_letter(c))
                 .set_role(role);
             retry_iam(|| call.clone().send(), "UpdateFunctionConfiguration", &res).await?;
             wait_updated(aws, function_name).await?;
@@ -238,6 +276,61 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             super::release::point(aws, function_name, alias, &version).await?;
             cx.known().versions.insert(function.clone(), version);
         }
+        FunctionStep::PutAsyncInvokeConfig {
+            function,
+            function_name,
+            alias,
+            ..
+        } => {
+            let a = spec(function)?.async_invoke.clone().unwrap_or_default();
+            // A destination of this service is `function:NAME`: its ARN, in this account.
+            let arn = |t: Option<String>| {
+                t.map(|t| match t.strip_prefix("function:") {
+                    Some(name) => cx.function_arn(name),
+                    None => t,
+                })
+            };
+            let destinations = DestinationConfig::builder()
+                .set_on_success(
+                    arn(a.on_success).map(|d| OnSuccess::builder().destination(d).build()),
+                )
+                .set_on_failure(
+                    arn(a.on_failure).map(|d| OnFailure::builder().destination(d).build()),
+                )
+                .build();
+            aws.lambda
+                .put_function_event_invoke_config()
+                .function_name(function_name)
+                .qualifier(alias)
+                .set_maximum_retry_attempts(a.maximum_retry_attempts)
+                .set_maximum_event_age_in_seconds(a.maximum_event_age)
+                .destination_config(destinations)
+                .send()
+                .await
+                .map_err(call_err(
+                    "PutFunctionEventInvokeConfig",
+                    &format!("Lambda function {function_name}:{alias}"),
+                ))?;
+        }
+        FunctionStep::DeleteAsyncInvokeConfig {
+            function_name,
+            alias,
+            ..
+        } => {
+            let r = aws
+                .lambda
+                .delete_function_event_invoke_config()
+                .function_name(function_name)
+                .qualifier(alias)
+                .send()
+                .await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteFunctionEventInvokeConfig",
+                &format!("Lambda function {function_name}:{alias}"),
+            )?;
+        }
         FunctionStep::CreateFunctionUrl {
             function,
             function_name,
@@ -301,6 +394,16 @@ fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
             .map_or("x86_64".to_string(), |a| a.as_str().to_string()),
         ephemeral_storage: c.ephemeral_storage().map_or(512, |e| e.size()),
         description: c.description().unwrap_or_default().to_string(),
+        layers: c
+            .layers()
+            .iter()
+            .filter_map(|l| l.arn().map(str::to_string))
+            .collect(),
+        dead_letter_target: c
+            .dead_letter_config()
+            .and_then(|d| d.target_arn())
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 
@@ -340,6 +443,13 @@ fn env(c: &FunctionConfig) -> Environment {
         .build()
 }
 
+/// An empty target clears the dead-letter configuration.
+fn dead_letter(c: &FunctionConfig) -> DeadLetterConfig {
+    DeadLetterConfig::builder()
+        .target_arn(&c.dead_letter_target)
+        .build()
+}
+
 fn storage(c: &FunctionConfig) -> Result<EphemeralStorage, AwsError> {
     EphemeralStorage::builder()
         .size(c.ephemeral_storage)
@@ -376,6 +486,8 @@ async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), A
         .environment(env(c))
         .architectures(Architecture::from(c.architecture.as_str()))
         .ephemeral_storage(storage(c)?)
+        .set_layers(Some(c.layers.clone()))
+        .set_dead_letter_config((!c.dead_letter_target.is_empty()).then(|| dead_letter(c)))
         .set_tags(Some(f.tags.clone().into_iter().collect()))
         .publish(false);
     match retry_iam(|| call.clone().send(), "CreateFunction", &res).await {
