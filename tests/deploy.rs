@@ -1203,3 +1203,52 @@ fn minimal_zip() -> Vec<u8> {
         .or_else(|_| fs::read(dir.path().join(".serverless/a.zip")))
         .unwrap()
 }
+
+#[test]
+fn http_api_payload_version_is_deployed_and_changed() {
+    let moto = Moto::start();
+    let dir = small();
+    let v1 = SMALL.replace(
+        "  runtime: nodejs22.x\n",
+        "  runtime: nodejs22.x\n  httpApi:\n    payload: '1.0'\n",
+    );
+    fs::write(dir.path().join("serverless.yml"), &v1).unwrap();
+    json(&moto, dir.path(), &["deploy"]);
+    let versions = || {
+        rt().block_on(async {
+            let v2 = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+            let apis = v2.get_apis().send().await.unwrap();
+            let id = apis.items()[0].api_id().unwrap().to_string();
+            let all = v2.get_integrations().api_id(&id).send().await.unwrap();
+            let mut v: Vec<String> = all
+                .items()
+                .iter()
+                .filter_map(|i| i.payload_format_version().map(str::to_string))
+                .collect();
+            v.sort();
+            v
+        })
+    };
+    assert_eq!(versions(), ["1.0", "1.0"]);
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    // Back to the default: new integrations, routes moved to them, the old ones deleted.
+    fs::write(dir.path().join("serverless.yml"), SMALL).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        sorted(actions(&doc)),
+        sorted(
+            [
+                "createIntegration",
+                "createIntegration",
+                "updateRoute",
+                "updateRoute",
+                "deleteIntegration",
+                "deleteIntegration"
+            ]
+            .map(String::from)
+            .to_vec()
+        )
+    );
+    assert_eq!(versions(), ["2.0", "2.0"]);
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+}

@@ -596,3 +596,26 @@ fn a_worker_that_dies_while_idle_is_replaced_not_reused() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&second));
     assert_ne!(first, second, "a new worker serves the second request");
 }
+
+#[test]
+fn offline_sends_payload_1_0_from_an_http_api_that_asks_for_it() {
+    // `provider.httpApi.payload: '1.0'`: the HTTP API's routes, at /path, with format 1.0 events.
+    let dir = service();
+    let yaml = SERVICE.replace(
+        "  httpApi:\n    cors: true\n",
+        "  httpApi:\n    cors: true\n    payload: '1.0'\n",
+    );
+    std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    let (status, _, body) = off.request("GET", "/echo/7?x=1", &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let e = serde_json::from_slice::<Value>(&body).unwrap()["event"].clone();
+    assert_eq!(e["httpMethod"], "GET");
+    assert_eq!(e["path"], "/echo/7");
+    assert_eq!(e["resource"], "/echo/{id}");
+    assert_eq!(e["pathParameters"]["id"], "7");
+    assert_eq!(e["queryStringParameters"]["x"], "1");
+    assert_eq!(e["requestContext"]["stage"], "$default");
+    assert_eq!(e["requestContext"]["path"], "/echo/7");
+    assert!(e.get("rawPath").is_none(), "{e}");
+}

@@ -360,6 +360,11 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .unwrap_or_else(|| api_name(&service, stage)),
         routes,
         cors: p.http_api.as_ref().is_some_and(|h| h.cors.is_some()),
+        payload: p
+            .http_api
+            .as_ref()
+            .and_then(|h| h.payload.clone())
+            .unwrap_or_else(|| "2.0".into()),
     });
     let gateway = p.api_gateway.as_ref();
     let rest_api = (!rest.is_empty()).then(|| RestApiSpec {

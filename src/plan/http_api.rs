@@ -23,6 +23,8 @@ pub struct HttpApiSpec {
     /// Route key (`GET /users/{id}`, `$default`) → function key.
     pub routes: BTreeMap<String, String>,
     pub cors: bool,
+    /// `provider.httpApi.payload`: the event format every integration sends, `2.0` or `1.0`.
+    pub payload: String,
 }
 
 /// The route key of an `httpApi` event, as API Gateway v2 names it: `*` for both method and
@@ -36,6 +38,20 @@ pub fn route_key(method: &str, path: &str) -> String {
     format!("{method} {path}")
 }
 
+/// A Lambda proxy integration: the ARN it invokes and its payload format version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integration {
+    pub uri: String,
+    pub payload: String,
+}
+
+impl Integration {
+    /// Whether it invokes `target` (an alias ARN's `function:…:alias` end) with `payload`.
+    pub fn serves(&self, target: &str, payload: &str) -> bool {
+        self.uri.ends_with(target) && self.payload == payload
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ObservedHttpApi {
     pub id: String,
@@ -44,8 +60,8 @@ pub struct ObservedHttpApi {
     pub owned: bool,
     /// Route key → (route id, integration id it targets).
     pub routes: BTreeMap<String, (String, Option<String>)>,
-    /// Integration id → its target (an alias ARN).
-    pub integrations: BTreeMap<String, String>,
+    /// Integration id → what it invokes and how.
+    pub integrations: BTreeMap<String, Integration>,
     pub has_default_stage: bool,
 }
 
@@ -137,13 +153,17 @@ impl fmt::Display for HttpApiStep {
     }
 }
 
-/// The integration that routes to `target` (an alias ARN's `function:…:alias` end) go through:
-/// one a route already uses, else the first; the executor uses the same one.
-pub fn integration_for<'a>(a: &'a ObservedHttpApi, target: &str) -> Option<&'a String> {
+/// The integration that routes to `target` (an alias ARN's `function:…:alias` end) with
+/// `payload` go through: one a route already uses, else the first; the executor uses the same.
+pub fn integration_for<'a>(
+    a: &'a ObservedHttpApi,
+    target: &str,
+    payload: &str,
+) -> Option<&'a String> {
     let mut candidates = a
         .integrations
         .iter()
-        .filter(|(_, uri)| uri.ends_with(target))
+        .filter(|(_, i)| i.serves(target, payload))
         .map(|(id, _)| id)
         .peekable();
     let first = *candidates.peek()?;
@@ -180,7 +200,11 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     let wanted: BTreeSet<&String> = api.routes.values().collect();
     for fk in wanted {
         let target = targets(fk);
-        if !observed.is_some_and(|a| a.integrations.values().any(|u| u.ends_with(&target))) {
+        if !observed.is_some_and(|a| {
+            a.integrations
+                .values()
+                .any(|i| i.serves(&target, &api.payload))
+        }) {
             p.push(HttpApiStep::CreateIntegration {
                 function: fk.clone(),
             });
@@ -197,7 +221,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 let points = integration
                     .as_ref()
                     .and_then(|i| a.integrations.get(i))
-                    .is_some_and(|u| u.ends_with(&target));
+                    .is_some_and(|i| i.serves(&target, &api.payload));
                 if !points {
                     p.push(HttpApiStep::UpdateRoute {
                         route: route.clone(),
@@ -219,14 +243,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         // alias, as the executor picks it) and whatever a route left as it is still uses.
         let mut keep: BTreeSet<&String> = BTreeSet::new();
         for fk in api.routes.values() {
-            keep.extend(integration_for(a, &targets(fk)));
+            keep.extend(integration_for(a, &targets(fk), &api.payload));
         }
         for (route, (_, integration)) in &a.routes {
             let untouched = api.routes.get(route).is_some_and(|fk| {
                 integration
                     .as_ref()
                     .and_then(|i| a.integrations.get(i))
-                    .is_some_and(|u| u.ends_with(&targets(fk)))
+                    .is_some_and(|i| i.serves(&targets(fk), &api.payload))
             });
             if untouched {
                 keep.extend(integration.as_ref());
@@ -268,7 +292,10 @@ pub(crate) mod tests {
             let id = format!("i-{fk}");
             o.integrations.insert(
                 id.clone(),
-                format!("arn:aws:lambda:eu-west-1:1:{}", alias_arn_suffix(d, fk)),
+                Integration {
+                    uri: format!("arn:aws:lambda:eu-west-1:1:{}", alias_arn_suffix(d, fk)),
+                    payload: api.payload.clone(),
+                },
             );
             o.routes
                 .insert(route.clone(), (format!("r-{route}"), Some(id)));
@@ -320,7 +347,10 @@ pub(crate) mod tests {
             .insert("i-0".into(), o.integrations["i-a"].clone());
         o.integrations.insert(
             "i-gone".into(),
-            "arn:aws:lambda:eu-west-1:1:function:svc-dev-gone:live".into(),
+            Integration {
+                uri: "arn:aws:lambda:eu-west-1:1:function:svc-dev-gone:live".into(),
+                payload: "2.0".into(),
+            },
         );
         let shown: Vec<String> = run(&d, Some(o.clone()))
             .steps
@@ -344,6 +374,17 @@ pub(crate) mod tests {
         let p = run(&d, Some(converged(&desired())));
         assert_eq!(
             actions(&p),
+            ["createIntegration", "updateRoute", "deleteIntegration"]
+        );
+    }
+
+    #[test]
+    fn a_new_payload_version_means_new_integrations_and_the_old_ones_go() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.http_api.as_mut().unwrap().payload = "1.0".into();
+        assert_eq!(
+            actions(&run(&d, Some(o))),
             ["createIntegration", "updateRoute", "deleteIntegration"]
         );
     }

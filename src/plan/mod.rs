@@ -314,6 +314,7 @@ pub(crate) mod tests {
                 name: "dev-svc".into(),
                 routes: BTreeMap::from([("GET /a".into(), "a".into())]),
                 cors: false,
+                payload: "2.0".into(),
             }),
             rest_api: Some(RestApiSpec {
                 name: "dev-svc".into(),

@@ -167,12 +167,14 @@ pub(super) fn event_v2(inc: &Incoming1, r: &Route, params: &BTreeMap<String, Str
     e
 }
 
-/// The REST API's proxy integration payload (format 1.0).
+/// Payload format 1.0: the REST API's proxy integration (`context_path` with the stage), or an
+/// HTTP API's with `payload: '1.0'` (stage `$default`, the path as requested).
 pub(super) fn event_v1(
     inc: &Incoming1,
     r: &Route,
     params: &BTreeMap<String, String>,
     stage: &str,
+    context_path: &str,
     path: &str,
 ) -> Value {
     let (epoch, time) = now();
@@ -232,7 +234,7 @@ pub(super) fn event_v1(
                 "sourceIp": "127.0.0.1",
                 "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null),
             },
-            "path": format!("/{stage}{path}"),
+            "path": context_path,
             "protocol": "HTTP/1.1",
             "requestId": request_id(),
             "requestTime": time,

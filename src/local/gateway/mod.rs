@@ -21,7 +21,7 @@ use crate::plan::{Desired, http_api::CORS_HEADERS as HTTP_API_CORS_HEADERS};
 use events::*;
 use responses::*;
 use routes::matches;
-pub use routes::{Payload, Route, endpoints, routes};
+pub use routes::{Api, Payload, Route, endpoints, routes};
 
 /// What the gateway serves; replaced whole when `--watch` repackages.
 pub struct Served {
@@ -106,9 +106,9 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let preflight =
         inc.method == "OPTIONS" && inc.headers.contains_key("access-control-request-method");
     for r in &gw.routes {
-        let path = match r.payload {
-            Payload::V2 => inc.path.as_str(),
-            Payload::V1 => match rest_path {
+        let path = match r.api {
+            Api::Http => inc.path.as_str(),
+            Api::Rest => match rest_path {
                 Some(p) => p,
                 None => continue,
             },
@@ -117,9 +117,9 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             continue;
         };
         if preflight {
-            match r.payload {
-                Payload::V2 if gw.http_cors => return http_api_preflight(),
-                Payload::V1 => {
+            match r.api {
+                Api::Http if gw.http_cors => return http_api_preflight(),
+                Api::Rest => {
                     if let Some(h) = gw.rest_cors.get(&r.path) {
                         let mut resp = json_response(StatusCode::OK, "");
                         for (k, v) in h {
@@ -132,7 +132,7 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                         return resp;
                     }
                 }
-                Payload::V2 => {}
+                Api::Http => {}
             }
         }
         if r.method != "ANY" && r.method != inc.method {
@@ -141,20 +141,28 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let Some(pool) = gw.pools.get(&r.function) else {
             continue;
         };
-        let event = match r.payload {
-            Payload::V2 => event_v2(&inc, r, &params),
-            Payload::V1 => event_v1(&inc, r, &params, &gw.stage, path),
+        let event = match (r.payload, r.api) {
+            (Payload::V2, _) => event_v2(&inc, r, &params),
+            (Payload::V1, Api::Rest) => event_v1(
+                &inc,
+                r,
+                &params,
+                &gw.stage,
+                &format!("/{}{path}", gw.stage),
+                path,
+            ),
+            (Payload::V1, Api::Http) => event_v1(&inc, r, &params, "$default", path, path),
         };
         let payload = Bytes::from(event.to_string());
         let mut resp = match pool.invoke(payload, None).await {
-            Ok(done) => match (&done.outcome, r.payload) {
-                (Outcome::Ok(b), Payload::V2) => response_v2(b),
-                (Outcome::Ok(b), Payload::V1) => response_v1(b),
-                (Outcome::Error(_), Payload::V2) => json_response(
+            Ok(done) => match (&done.outcome, r.payload, r.api) {
+                (Outcome::Ok(b), Payload::V2, _) => response_v2(b),
+                (Outcome::Ok(b), Payload::V1, _) => response_v1(b),
+                (Outcome::Error(_), _, Api::Http) => json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     r#"{"message":"Internal Server Error"}"#,
                 ),
-                (Outcome::Error(_), Payload::V1) => json_response(
+                (Outcome::Error(_), _, Api::Rest) => json_response(
                     StatusCode::BAD_GATEWAY,
                     r#"{"message": "Internal server error"}"#,
                 ),
@@ -167,13 +175,13 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 )
             }
         };
-        if r.payload == Payload::V2 && gw.http_cors && inc.headers.contains_key("origin") {
+        if r.api == Api::Http && gw.http_cors && inc.headers.contains_key("origin") {
             resp.headers_mut()
                 .insert("access-control-allow-origin", "*".parse().unwrap());
         }
         return resp;
     }
-    if rest_path.is_some() && gw.routes.iter().any(|r| r.payload == Payload::V1) {
+    if rest_path.is_some() && gw.routes.iter().any(|r| r.api == Api::Rest) {
         return json_response(
             StatusCode::FORBIDDEN,
             r#"{"message":"Missing Authentication Token"}"#,

@@ -6,17 +6,28 @@ use std::collections::BTreeMap;
 use crate::plan::{Desired, split_route};
 use crate::provider::aws::percent_decode;
 
-/// Which API Gateway a route belongs to, and so the event shape its function receives.
+/// Which API Gateway a route belongs to: where it is served and how errors and CORS look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The HTTP API, at `/path` as on its `$default` stage.
+    Http,
+    /// The REST API, at `/{stage}/path`.
+    Rest,
+}
+
+/// The event shape a route's function receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payload {
-    /// HTTP API, payload format 2.0.
+    /// Payload format 2.0: the HTTP API's default.
     V2,
-    /// REST API proxy integration, payload format 1.0.
+    /// Payload format 1.0: the REST API's proxy integration, and an HTTP API with
+    /// `provider.httpApi.payload: '1.0'`.
     V1,
 }
 
 #[derive(Debug, Clone)]
 pub struct Route {
+    pub api: Api,
     pub payload: Payload,
     /// `GET`, or `ANY`.
     pub method: String,
@@ -30,6 +41,10 @@ pub struct Route {
 /// The routes of `d`, most specific first, and the REST stage prefix (`/dev`).
 pub fn routes(d: &Desired) -> Vec<Route> {
     let mut out = Vec::new();
+    let http_payload = match d.http_api.as_ref().map(|a| a.payload.as_str()) {
+        Some("1.0") => Payload::V1,
+        _ => Payload::V2,
+    };
     for (key, f) in d.http_api.iter().flat_map(|a| &a.routes) {
         let (method, path) = if key == "$default" {
             ("ANY", "/{proxy+}")
@@ -37,7 +52,8 @@ pub fn routes(d: &Desired) -> Vec<Route> {
             split_route(key)
         };
         out.push(Route {
-            payload: Payload::V2,
+            api: Api::Http,
+            payload: http_payload,
             method: method.to_string(),
             path: path.to_string(),
             key: key.clone(),
@@ -47,6 +63,7 @@ pub fn routes(d: &Desired) -> Vec<Route> {
     for (key, f) in d.rest_api.iter().flat_map(|a| &a.routes) {
         let (method, path) = split_route(key);
         out.push(Route {
+            api: Api::Rest,
             payload: Payload::V1,
             method: method.to_string(),
             path: path.to_string(),
@@ -100,10 +117,10 @@ pub fn endpoints(d: &Desired, base: &str) -> Vec<String> {
     let stage = d.rest_api.as_ref().map(|a| a.stage.as_str()).unwrap_or("");
     routes(d)
         .iter()
-        .map(|r| match r.payload {
-            Payload::V2 if r.key == "$default" => format!("ANY - {base}/"),
-            Payload::V2 => format!("{} - {base}{}", r.method, r.path),
-            Payload::V1 => format!("{} - {base}/{stage}{}", r.method, r.path),
+        .map(|r| match r.api {
+            Api::Http if r.key == "$default" => format!("ANY - {base}/"),
+            Api::Http => format!("{} - {base}{}", r.method, r.path),
+            Api::Rest => format!("{} - {base}/{stage}{}", r.method, r.path),
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use aws_sdk_apigatewayv2::types::{Cors, IntegrationType, ProtocolType};
 use super::context::{Applying, HttpIds};
 use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
 use crate::plan::desired::api_name;
-use crate::plan::http_api::{CORS_HEADERS, integration_for};
+use crate::plan::http_api::{CORS_HEADERS, Integration, integration_for};
 use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
 
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, AwsError> {
@@ -125,7 +125,10 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
     for i in &integrations? {
         o.integrations.insert(
             i.integration_id().unwrap_or_default().to_string(),
-            i.integration_uri().unwrap_or_default().to_string(),
+            Integration {
+                uri: i.integration_uri().unwrap_or_default().to_string(),
+                payload: i.payload_format_version().unwrap_or_default().to_string(),
+            },
         );
     }
     o.has_default_stage = stages?.iter().any(|s| s.stage_name() == Some("$default"));
@@ -140,7 +143,8 @@ pub fn known(d: &Desired, o: &Observed) -> HttpIds {
     let mut integrations = std::collections::HashMap::new();
     for f in &d.functions {
         let suffix = alias_arn_suffix(d, &f.key);
-        if let Some(id) = integration_for(api, &suffix) {
+        let payload = d.http_api.as_ref().map_or("2.0", |a| a.payload.as_str());
+        if let Some(id) = integration_for(api, &suffix, payload) {
             integrations.insert(f.key.clone(), id.clone());
         }
     }
@@ -210,7 +214,7 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                 .api_id(&api_id)
                 .integration_type(IntegrationType::AwsProxy)
                 .integration_uri(cx.alias_arn(function))
-                .payload_format_version("2.0")
+                .payload_format_version(d.http_api.as_ref().map_or("2.0", |a| a.payload.as_str()))
                 .send()
                 .await
                 .map_err(call_err("CreateIntegration", &format!("HTTP API {api_id}")))?;
