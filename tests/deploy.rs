@@ -1252,3 +1252,55 @@ fn http_api_payload_version_is_deployed_and_changed() {
     assert_eq!(versions(), ["2.0", "2.0"]);
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
+
+#[test]
+fn http_api_cors_mapping_is_deployed_and_follows_the_config() {
+    let moto = Moto::start();
+    let dir = small();
+    let with = |cors: &str| {
+        SMALL.replace(
+            "  runtime: nodejs22.x\n",
+            &format!("  runtime: nodejs22.x\n  httpApi:\n    cors:\n{cors}"),
+        )
+    };
+    fs::write(
+        dir.path().join("serverless.yml"),
+        with("      allowedOrigins: ['https://example.com']\n      allowCredentials: true\n      maxAge: 600\n"),
+    )
+    .unwrap();
+    json(&moto, dir.path(), &["deploy"]);
+    let cors = || {
+        rt().block_on(async {
+            let v2 = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+            let apis = v2.get_apis().send().await.unwrap();
+            apis.items()[0].cors_configuration().cloned()
+        })
+    };
+    let c = cors().unwrap();
+    assert_eq!(c.allow_origins(), ["https://example.com"]);
+    assert_eq!(c.allow_credentials(), Some(true));
+    assert_eq!(c.max_age(), Some(600));
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    // Changed on a redeploy, not only at creation.
+    fs::write(
+        dir.path().join("serverless.yml"),
+        with("      allowedOrigins: ['https://a.example', 'https://b.example']\n"),
+    )
+    .unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&doc), ["updateHttpApiCors"]);
+    let c = cors().unwrap();
+    assert_eq!(
+        c.allow_origins(),
+        ["https://a.example", "https://b.example"]
+    );
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    // Taken out of the config: taken off the API.
+    fs::write(dir.path().join("serverless.yml"), SMALL).unwrap();
+    assert_eq!(
+        actions(&json(&moto, dir.path(), &["deploy"])),
+        ["updateHttpApiCors"]
+    );
+    assert!(cors().is_none_or(|c| c.allow_origins().is_empty()));
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+}

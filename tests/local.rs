@@ -619,3 +619,41 @@ fn offline_sends_payload_1_0_from_an_http_api_that_asks_for_it() {
     assert_eq!(e["requestContext"]["path"], "/echo/7");
     assert!(e.get("rawPath").is_none(), "{e}");
 }
+
+#[test]
+fn offline_answers_cors_as_the_http_api_is_configured() {
+    let dir = service();
+    let yaml = SERVICE.replace(
+        "  httpApi:\n    cors: true\n",
+        "  httpApi:\n    cors:\n      allowedOrigins: ['https://example.com']\n      allowCredentials: true\n      maxAge: 600\n",
+    );
+    std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    let header = |headers: &[(String, String)], name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let preflight = [
+        ("Origin", "https://example.com"),
+        ("Access-Control-Request-Method", "GET"),
+    ];
+    let (status, headers, _) = off.request("OPTIONS", "/echo/1", &preflight, b"");
+    assert_eq!(status, 204);
+    assert_eq!(
+        header(&headers, "access-control-allow-origin").as_deref(),
+        Some("https://example.com")
+    );
+    assert_eq!(
+        header(&headers, "access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        header(&headers, "access-control-max-age").as_deref(),
+        Some("600")
+    );
+    // An origin the API does not allow gets no CORS header.
+    let (_, headers, _) = off.request("GET", "/echo/1", &[("Origin", "https://evil.example")], b"");
+    assert_eq!(header(&headers, "access-control-allow-origin"), None);
+}

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::bucket::BucketSpec;
 use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec};
-use super::http_api::{HttpApiSpec, route_key};
+use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::rest_api::RestApiSpec;
 use super::role::RoleSpec;
 use crate::config::Config;
@@ -76,6 +76,31 @@ fn rest_cors(c: &RestCors, methods: &[String]) -> BTreeMap<String, String> {
         m.insert("Access-Control-Max-Age".into(), age.to_string());
     }
     m
+}
+
+/// `provider.httpApi.cors`: `true` (an empty mapping) allows every origin and method with the
+/// headers Serverless v3 allows; each key of a mapping replaces its part.
+fn http_api_cors(c: &crate::config::model::Cors) -> CorsSpec {
+    CorsSpec {
+        allow_origins: c
+            .allowed_origins
+            .clone()
+            .unwrap_or_else(|| vec!["*".into()]),
+        allow_headers: c.allowed_headers.clone().unwrap_or_else(|| {
+            super::http_api::CORS_HEADERS
+                .iter()
+                .map(|h| h.to_string())
+                .collect()
+        }),
+        allow_methods: c
+            .allowed_methods
+            .clone()
+            .unwrap_or_else(|| vec!["*".into()]),
+        allow_credentials: c.allow_credentials == Some(true),
+        expose_headers: c.exposed_response_headers.clone().unwrap_or_default(),
+        max_age: c.max_age.map(|m| m as i32),
+    }
+    .normalised()
 }
 
 /// Serverless v3's default function name: `{service}-{stage}-{function}`, shortened
@@ -359,7 +384,11 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .and_then(|h| h.name.clone())
             .unwrap_or_else(|| api_name(&service, stage)),
         routes,
-        cors: p.http_api.as_ref().is_some_and(|h| h.cors.is_some()),
+        cors: p
+            .http_api
+            .as_ref()
+            .and_then(|h| h.cors.as_ref())
+            .map(http_api_cors),
         payload: p
             .http_api
             .as_ref()

@@ -17,12 +17,42 @@ pub const CORS_HEADERS: &[&str] = &[
     "X-Amz-Security-Token",
 ];
 
+/// `provider.httpApi.cors`, as API Gateway holds it: `true` allows any origin and method with
+/// [`CORS_HEADERS`]; a mapping overrides each part. Lists are kept normalised (sorted; header
+/// names lower-case, methods upper-case), as they are compared with what AWS answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorsSpec {
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_credentials: bool,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<i32>,
+}
+
+impl CorsSpec {
+    /// Puts lists in the one order and case used for comparing.
+    pub fn normalised(mut self) -> CorsSpec {
+        let tidy = |v: &mut Vec<String>, f: fn(&str) -> String| {
+            *v = v.iter().map(|s| f(s.trim())).collect();
+            v.sort();
+            v.dedup();
+        };
+        tidy(&mut self.allow_origins, str::to_string);
+        tidy(&mut self.allow_headers, str::to_ascii_lowercase);
+        tidy(&mut self.allow_methods, str::to_ascii_uppercase);
+        tidy(&mut self.expose_headers, str::to_ascii_lowercase);
+        self
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpApiSpec {
     pub name: String,
     /// Route key (`GET /users/{id}`, `$default`) → function key.
     pub routes: BTreeMap<String, String>,
-    pub cors: bool,
+    pub cors: Option<CorsSpec>,
     /// `provider.httpApi.payload`: the event format every integration sends, `2.0` or `1.0`.
     pub payload: String,
 }
@@ -58,6 +88,8 @@ pub struct ObservedHttpApi {
     pub name: String,
     pub endpoint: String,
     pub owned: bool,
+    /// Its CORS configuration, normalised.
+    pub cors: Option<CorsSpec>,
     /// Route key → (route id, integration id it targets).
     pub routes: BTreeMap<String, (String, Option<String>)>,
     /// Integration id → what it invokes and how.
@@ -93,6 +125,10 @@ pub enum HttpApiStep {
     CreateHttpStage {
         api: String,
     },
+    /// Sets the API's CORS configuration to the config's, or removes it.
+    UpdateHttpApiCors {
+        api: String,
+    },
     #[serde(rename_all = "camelCase")]
     DeleteHttpApi {
         api: String,
@@ -109,7 +145,8 @@ impl HttpApiStep {
             | HttpApiStep::UpdateRoute { .. }
             | HttpApiStep::DeleteRoute { .. }
             | HttpApiStep::DeleteIntegration { .. }
-            | HttpApiStep::CreateHttpStage { .. } => Phase::Apis,
+            | HttpApiStep::CreateHttpStage { .. }
+            | HttpApiStep::UpdateHttpApiCors { .. } => Phase::Apis,
             HttpApiStep::DeleteHttpApi { .. } => Phase::DeleteApis,
         }
     }
@@ -125,7 +162,8 @@ impl HttpApiStep {
             | HttpApiStep::UpdateRoute { .. }
             | HttpApiStep::DeleteRoute { .. }
             | HttpApiStep::DeleteIntegration { .. }
-            | HttpApiStep::CreateHttpStage { .. } => None,
+            | HttpApiStep::CreateHttpStage { .. }
+            | HttpApiStep::UpdateHttpApiCors { .. } => None,
         }
     }
 }
@@ -148,6 +186,7 @@ impl fmt::Display for HttpApiStep {
                 write!(f, "- integration {integration} (no route uses it)")
             }
             HttpApiStep::CreateHttpStage { api } => write!(f, "+ HTTP API {api}: stage $default"),
+            HttpApiStep::UpdateHttpApiCors { api } => write!(f, "~ HTTP API {api}: CORS"),
             HttpApiStep::DeleteHttpApi { api, api_id } => write!(f, "- HTTP API {api} ({api_id})"),
         }
     }
@@ -264,6 +303,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             }
         }
     }
+    // Created with its CORS configuration; an existing API follows the config.
+    if let Some(a) = observed
+        && a.cors != api.cors
+    {
+        p.push(HttpApiStep::UpdateHttpApiCors {
+            api: api.name.clone(),
+        });
+    }
     if !observed.is_some_and(|a| a.has_default_stage) {
         p.push(HttpApiStep::CreateHttpStage {
             api: api.name.clone(),
@@ -284,6 +331,7 @@ pub(crate) mod tests {
             name: api.name.clone(),
             endpoint: "https://h1".into(),
             owned: true,
+            cors: api.cors.clone(),
             routes: BTreeMap::new(),
             integrations: BTreeMap::new(),
             has_default_stage: true,
@@ -387,6 +435,22 @@ pub(crate) mod tests {
             actions(&run(&d, Some(o))),
             ["createIntegration", "updateRoute", "deleteIntegration"]
         );
+    }
+
+    #[test]
+    fn cors_follows_the_config_on_an_existing_api() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.http_api.as_mut().unwrap().cors = Some(CorsSpec {
+            allow_origins: vec!["https://example.com".into()],
+            ..Default::default()
+        });
+        assert_eq!(actions(&run(&d, Some(o.clone()))), ["updateHttpApiCors"]);
+        let mut now = o;
+        now.cors = d.http_api.as_ref().unwrap().cors.clone();
+        assert!(run(&d, Some(now.clone())).is_empty());
+        d.http_api.as_mut().unwrap().cors = None;
+        assert_eq!(actions(&run(&d, Some(now))), ["updateHttpApiCors"]);
     }
 
     #[test]

@@ -313,7 +313,7 @@ pub(crate) mod tests {
             http_api: Some(HttpApiSpec {
                 name: "dev-svc".into(),
                 routes: BTreeMap::from([("GET /a".into(), "a".into())]),
-                cors: false,
+                cors: None,
                 payload: "2.0".into(),
             }),
             rest_api: Some(RestApiSpec {

@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode};
+use hyper::{HeaderMap, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::http::json as json_response;
 use super::{Outcome, Pool};
-use crate::plan::{Desired, http_api::CORS_HEADERS as HTTP_API_CORS_HEADERS};
+use crate::plan::Desired;
+use crate::plan::http_api::CorsSpec;
 
 use events::*;
 use responses::*;
@@ -27,7 +28,7 @@ pub use routes::{Api, Payload, Route, endpoints, routes};
 pub struct Served {
     pub routes: Vec<Route>,
     pub stage: String,
-    pub http_cors: bool,
+    pub http_cors: Option<CorsSpec>,
     pub rest_cors: BTreeMap<String, BTreeMap<String, String>>,
     pub pools: HashMap<String, Arc<Pool>>,
 }
@@ -59,7 +60,7 @@ impl Served {
                 .as_ref()
                 .map(|a| a.stage.clone())
                 .unwrap_or_default(),
-            http_cors: d.http_api.as_ref().is_some_and(|a| a.cors),
+            http_cors: d.http_api.as_ref().and_then(|a| a.cors.clone()),
             rest_cors: d
                 .rest_api
                 .as_ref()
@@ -118,7 +119,11 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         };
         if preflight {
             match r.api {
-                Api::Http if gw.http_cors => return http_api_preflight(),
+                Api::Http => {
+                    if let Some(c) = &gw.http_cors {
+                        return http_api_preflight(c, &inc.headers);
+                    }
+                }
                 Api::Rest => {
                     if let Some(h) = gw.rest_cors.get(&r.path) {
                         let mut resp = json_response(StatusCode::OK, "");
@@ -132,7 +137,6 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                         return resp;
                     }
                 }
-                Api::Http => {}
             }
         }
         if r.method != "ANY" && r.method != inc.method {
@@ -175,9 +179,10 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 )
             }
         };
-        if r.api == Api::Http && gw.http_cors && inc.headers.contains_key("origin") {
-            resp.headers_mut()
-                .insert("access-control-allow-origin", "*".parse().unwrap());
+        if r.api == Api::Http
+            && let Some(c) = &gw.http_cors
+        {
+            cors_headers(c, &inc.headers, resp.headers_mut());
         }
         return resp;
     }
@@ -190,16 +195,50 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
     json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
 }
 
-fn http_api_preflight() -> Response<Full<Bytes>> {
+/// An HTTP API's answer to a CORS preflight: API Gateway answers it itself, from the API's
+/// CORS configuration.
+fn http_api_preflight(c: &CorsSpec, request: &HeaderMap) -> Response<Full<Bytes>> {
     let mut r = json_response(StatusCode::NO_CONTENT, "");
     let h = r.headers_mut();
     h.remove("content-type");
-    h.insert("access-control-allow-origin", "*".parse().unwrap());
-    h.insert("access-control-allow-methods", "*".parse().unwrap());
-    if let Ok(v) = HTTP_API_CORS_HEADERS.join(",").to_lowercase().parse() {
-        h.insert("access-control-allow-headers", v);
+    cors_headers(c, request, h);
+    let mut set = |name: &'static str, v: String| {
+        if let Ok(v) = v.parse() {
+            h.insert(name, v);
+        }
+    };
+    set("access-control-allow-methods", c.allow_methods.join(","));
+    set("access-control-allow-headers", c.allow_headers.join(","));
+    if let Some(age) = c.max_age {
+        set("access-control-max-age", age.to_string());
     }
     r
+}
+
+/// The CORS headers of an answer to a request with an `Origin` it allows.
+fn cors_headers(c: &CorsSpec, request: &HeaderMap, h: &mut HeaderMap) {
+    let Some(origin) = request.get("origin").and_then(|o| o.to_str().ok()) else {
+        return;
+    };
+    let allowed = if c.allow_origins.iter().any(|o| o == "*") {
+        "*"
+    } else if c.allow_origins.iter().any(|o| o == origin) {
+        origin
+    } else {
+        return;
+    };
+    let mut set = |name: &'static str, v: &str| {
+        if let Ok(v) = v.parse() {
+            h.insert(name, v);
+        }
+    };
+    set("access-control-allow-origin", allowed);
+    if c.allow_credentials {
+        set("access-control-allow-credentials", "true");
+    }
+    if !c.expose_headers.is_empty() {
+        set("access-control-expose-headers", &c.expose_headers.join(","));
+    }
 }
 
 /// Text stays text; anything else travels base64-encoded, as API Gateway does for binary.

@@ -9,7 +9,7 @@ use aws_sdk_apigatewayv2::types::{Cors, IntegrationType, ProtocolType};
 use super::context::{Applying, HttpIds};
 use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
 use crate::plan::desired::api_name;
-use crate::plan::http_api::{CORS_HEADERS, Integration, integration_for};
+use crate::plan::http_api::{CorsSpec, Integration, integration_for};
 use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
 
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, AwsError> {
@@ -46,6 +46,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
         name,
         endpoint: api.api_endpoint().unwrap_or_default().to_string(),
         owned,
+        cors: api.cors_configuration().map(cors_of),
         routes: BTreeMap::new(),
         integrations: BTreeMap::new(),
         has_default_stage: false,
@@ -135,6 +136,30 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
     Ok(Some(o))
 }
 
+fn cors(c: &CorsSpec) -> Cors {
+    Cors::builder()
+        .set_allow_origins(Some(c.allow_origins.clone()))
+        .set_allow_headers(Some(c.allow_headers.clone()))
+        .set_allow_methods(Some(c.allow_methods.clone()))
+        .allow_credentials(c.allow_credentials)
+        .set_expose_headers(Some(c.expose_headers.clone()))
+        .set_max_age(c.max_age)
+        .build()
+}
+
+/// What API Gateway holds, in the form the plan compares.
+fn cors_of(c: &Cors) -> CorsSpec {
+    CorsSpec {
+        allow_origins: c.allow_origins().to_vec(),
+        allow_headers: c.allow_headers().to_vec(),
+        allow_methods: c.allow_methods().to_vec(),
+        allow_credentials: c.allow_credentials().unwrap_or(false),
+        expose_headers: c.expose_headers().to_vec(),
+        max_age: c.max_age(),
+    }
+    .normalised()
+}
+
 /// The ids of ours as observed, for the steps that add to it.
 pub fn known(d: &Desired, o: &Observed) -> HttpIds {
     let Some(api) = o.http_api.as_ref().filter(|a| a.owned) else {
@@ -171,16 +196,8 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                 .name(api)
                 .protocol_type(ProtocolType::Http)
                 .set_tags(Some(d.tags.clone().into_iter().collect()));
-            if d.http_api.as_ref().is_some_and(|a| a.cors) {
-                call = call.cors_configuration(
-                    Cors::builder()
-                        .allow_origins("*")
-                        .set_allow_headers(Some(
-                            CORS_HEADERS.iter().map(|h| h.to_string()).collect(),
-                        ))
-                        .allow_methods("*")
-                        .build(),
-                );
+            if let Some(c) = d.http_api.as_ref().and_then(|a| a.cors.as_ref()) {
+                call = call.cors_configuration(cors(c));
             }
             let created = call
                 .send()
@@ -189,6 +206,29 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
             let mut k = cx.known();
             k.http.id = created.api_id().map(str::to_string);
             k.http.endpoint = created.api_endpoint().map(str::to_string);
+        }
+        HttpApiStep::UpdateHttpApiCors { api } => {
+            let res = format!("HTTP API {api}");
+            match d.http_api.as_ref().and_then(|a| a.cors.as_ref()) {
+                Some(c) => {
+                    aws.apigw2
+                        .update_api()
+                        .api_id(id())
+                        .cors_configuration(cors(c))
+                        .send()
+                        .await
+                        .map_err(call_err("UpdateApi", &res))?;
+                }
+                None => {
+                    let r = aws
+                        .apigw2
+                        .delete_cors_configuration()
+                        .api_id(id())
+                        .send()
+                        .await;
+                    tolerate(r, NOT_FOUND, "DeleteCorsConfiguration", &res)?;
+                }
+            }
         }
         HttpApiStep::CreateHttpStage { api } => {
             let r = aws
