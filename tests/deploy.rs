@@ -1304,3 +1304,70 @@ fn http_api_cors_mapping_is_deployed_and_follows_the_config() {
     assert!(cors().is_none_or(|c| c.allow_origins().is_empty()));
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
+
+#[test]
+fn function_urls_on_the_live_alias_are_deployed_with_their_grants_and_removed() {
+    let moto = Moto::start();
+    let dir = small();
+    let yaml = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    url: true\n",
+        )
+        .replace(
+            "  b:\n    handler: b.main\n",
+            "  b:\n    handler: b.main\n    url:\n      authorizer: aws_iam\n      invokeMode: RESPONSE_STREAM\n",
+        );
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    let first = json(&moto, dir.path(), &["deploy"]);
+    let url = first["functions"]["a"]["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with("https://"), "{url}");
+    let grants = |name: &str| -> String {
+        rt().block_on(async {
+            let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+            lambda
+                .get_policy()
+                .function_name(name)
+                .qualifier("live")
+                .send()
+                .await
+                .map(|p| p.policy().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        })
+    };
+    // Public: both grants Lambda wants since October 2025.
+    let a = grants("small-dev-a");
+    assert!(
+        a.contains("sls-url")
+            && a.contains("sls-url-invoke")
+            && a.contains("lambda:InvokeFunctionUrl"),
+        "{a}"
+    );
+    // Behind IAM: none.
+    assert!(!grants("small-dev-b").contains("sls-url"));
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let b = lambda
+            .get_function_url_config()
+            .function_name("small-dev-b")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(b.auth_type().as_str(), "AWS_IAM");
+        assert_eq!(b.invoke_mode().map(|m| m.as_str()), Some("RESPONSE_STREAM"));
+    });
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0);
+    assert_eq!(again["functions"]["a"]["url"], url.as_str());
+    // Taken out of the config: the URLs and their grants go.
+    fs::write(dir.path().join("serverless.yml"), SMALL).unwrap();
+    let removed = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        actions(&removed),
+        ["deleteFunctionUrl", "deleteFunctionUrl"]
+    );
+    assert!(!grants("small-dev-a").contains("sls-url"));
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+}

@@ -127,7 +127,12 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     // A staged alias is called through its function URL; the APIs serve the live alias.
     let mut urls = outcome.urls.clone();
     for f in &d.functions {
-        if let Some(u) = observed.functions.get(&f.name).and_then(|o| o.url.clone()) {
+        if let Some(u) = observed
+            .functions
+            .get(&f.name)
+            .and_then(|o| o.url.as_ref())
+            .map(|u| u.url.clone())
+        {
             urls.entry(f.key.clone()).or_insert(u);
         }
     }

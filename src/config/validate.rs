@@ -419,6 +419,24 @@ fn function(
             );
         }
     }
+    if let Some(u) = &f.url {
+        if let Some(a) = u.authorizer.as_deref().filter(|a| *a != "aws_iam") {
+            c.error(
+                &["functions", name, "url", "authorizer"],
+                format!("a function URL's authorizer is `aws_iam` or nothing, got `{a}`"),
+            );
+        }
+        if let Some(m) = u
+            .invoke_mode
+            .as_deref()
+            .filter(|m| !matches!(*m, "BUFFERED" | "RESPONSE_STREAM"))
+        {
+            c.error(
+                &["functions", name, "url", "invokeMode"],
+                format!("invokeMode is BUFFERED or RESPONSE_STREAM, got `{m}`"),
+            );
+        }
+    }
     let timeout = f.timeout.or(config.provider.timeout).map_or(6, |t| t.0);
     for (i, ev) in f.events.iter().flatten().enumerate() {
         let idx = i.to_string();

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::bucket::BucketSpec;
-use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec};
+use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec, UrlSpec};
 use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::rest_api::RestApiSpec;
 use super::role::RoleSpec;
@@ -345,6 +345,14 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             via_s3: size > INLINE_UPLOAD_LIMIT,
             reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
             async_invoke: async_invoke(config, stage, f),
+            url: f.url.as_ref().map(|u| UrlSpec {
+                auth: match u.authorizer.as_deref() {
+                    Some("aws_iam") => "AWS_IAM".into(),
+                    _ => "NONE".into(),
+                },
+                cors: u.cors.as_ref().map(http_api_cors),
+                invoke_mode: u.invoke_mode.clone().unwrap_or_else(|| "BUFFERED".into()),
+            }),
         });
         for ev in f.events.iter().flatten() {
             let kind = match ev {

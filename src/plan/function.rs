@@ -9,8 +9,40 @@ use serde::Serialize;
 
 use super::{Change, Conflict, Desired, NOT_OURS, Observed, Phase, Plan};
 
-/// The statement id of the permission that opens an alias' function URL to everyone.
+/// The statement ids of the two grants that open an alias' function URL to everyone: since
+/// October 2025 Lambda wants `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` (the latter
+/// only through the URL) both.
 pub const URL_STATEMENT: &str = "sls-url";
+pub const URL_INVOKE_STATEMENT: &str = "sls-url-invoke";
+
+/// A function URL on an alias: `url:` on the live alias, or the public preview URL of a staged
+/// alias (no auth, buffered, no CORS).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UrlSpec {
+    /// `NONE` (public: the two grants above) or `AWS_IAM`.
+    pub auth: String,
+    pub cors: Option<super::http_api::CorsSpec>,
+    /// `BUFFERED` or `RESPONSE_STREAM`.
+    pub invoke_mode: String,
+}
+
+impl UrlSpec {
+    pub fn public() -> UrlSpec {
+        UrlSpec {
+            auth: "NONE".into(),
+            cors: None,
+            invoke_mode: "BUFFERED".into(),
+        }
+    }
+}
+
+/// An alias' function URL as AWS holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedUrl {
+    pub url: String,
+    pub spec: UrlSpec,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionConfig {
@@ -105,6 +137,8 @@ pub struct FunctionSpec {
     pub reserved_concurrency: Option<i32>,
     /// `None` when the config sets none of the asynchronous invocation keys.
     pub async_invoke: Option<AsyncInvoke>,
+    /// `url:`: a function URL on the live alias.
+    pub url: Option<UrlSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,8 +154,8 @@ pub struct ObservedFunction {
     pub reserved_concurrency: Option<i32>,
     /// The live alias' asynchronous invocation settings, when it has any (read on live deploys).
     pub async_invoke: Option<AsyncInvoke>,
-    /// The alias' function URL, read only when deploying to an alias other than the live one.
-    pub url: Option<String>,
+    /// The function URL of the alias deployed to.
+    pub url: Option<ObservedUrl>,
     /// Published versions and what points at them, read only with `versionRetention`.
     pub versions: Option<ObservedVersions>,
 }
@@ -200,6 +234,20 @@ pub enum FunctionStep {
         function_name: String,
         alias: String,
     },
+    /// Sets an existing URL's auth, CORS and invoke mode, and its public grants to match.
+    #[serde(rename_all = "camelCase")]
+    UpdateFunctionUrl {
+        function: String,
+        function_name: String,
+        alias: String,
+        changes: Vec<Change>,
+    },
+    #[serde(rename_all = "camelCase")]
+    DeleteFunctionUrl {
+        function: String,
+        function_name: String,
+        alias: String,
+    },
     #[serde(rename_all = "camelCase")]
     DeleteVersion {
         function: String,
@@ -223,6 +271,8 @@ impl FunctionStep {
             | FunctionStep::PutAsyncInvokeConfig { .. }
             | FunctionStep::DeleteAsyncInvokeConfig { .. }
             | FunctionStep::CreateFunctionUrl { .. }
+            | FunctionStep::UpdateFunctionUrl { .. }
+            | FunctionStep::DeleteFunctionUrl { .. }
             | FunctionStep::DeleteVersion { .. } => Phase::Functions,
             FunctionStep::DeleteFunction { .. } => Phase::DeleteFunctions,
         }
@@ -241,6 +291,8 @@ impl FunctionStep {
             | FunctionStep::PutAsyncInvokeConfig { function_name, .. }
             | FunctionStep::DeleteAsyncInvokeConfig { function_name, .. }
             | FunctionStep::CreateFunctionUrl { function_name, .. }
+            | FunctionStep::UpdateFunctionUrl { function_name, .. }
+            | FunctionStep::DeleteFunctionUrl { function_name, .. }
             | FunctionStep::DeleteVersion { function_name, .. }
             | FunctionStep::DeleteFunction { function_name } => function_name,
         }
@@ -257,6 +309,8 @@ impl FunctionStep {
             | FunctionStep::PutAsyncInvokeConfig { .. }
             | FunctionStep::DeleteAsyncInvokeConfig { .. }
             | FunctionStep::CreateFunctionUrl { .. }
+            | FunctionStep::UpdateFunctionUrl { .. }
+            | FunctionStep::DeleteFunctionUrl { .. }
             | FunctionStep::DeleteVersion { .. }
             | FunctionStep::DeleteFunction { .. } => false,
         }
@@ -276,6 +330,8 @@ impl FunctionStep {
             | FunctionStep::PutAsyncInvokeConfig { .. }
             | FunctionStep::DeleteAsyncInvokeConfig { .. }
             | FunctionStep::CreateFunctionUrl { .. }
+            | FunctionStep::UpdateFunctionUrl { .. }
+            | FunctionStep::DeleteFunctionUrl { .. }
             | FunctionStep::DeleteVersion { .. } => None,
         }
     }
@@ -365,10 +421,28 @@ impl fmt::Display for FunctionStep {
                 function_name,
                 alias,
                 ..
-            } => write!(
-                f,
-                "+ function URL for {function_name}:{alias} (public, no auth)"
-            ),
+            } => write!(f, "+ function URL for {function_name}:{alias}"),
+            FunctionStep::UpdateFunctionUrl {
+                function_name,
+                alias,
+                changes,
+                ..
+            } => {
+                let parts: Vec<String> = changes
+                    .iter()
+                    .map(|c| format!("{} {} → {}", c.field, c.from, c.to))
+                    .collect();
+                write!(
+                    f,
+                    "~ function URL for {function_name}:{alias}: {}",
+                    parts.join(", ")
+                )
+            }
+            FunctionStep::DeleteFunctionUrl {
+                function_name,
+                alias,
+                ..
+            } => write!(f, "- function URL for {function_name}:{alias}"),
             FunctionStep::DeleteVersion {
                 function_name,
                 version,
@@ -528,18 +602,85 @@ fn plan_one(
             });
         }
     }
-    if d.alias != d.live {
-        let opened = o
-            .permissions
+    plan_url(d, o, f, of, p);
+}
+
+/// The function URL of the alias deployed to: `url:` on the live alias, a public preview URL on
+/// a staged one; public URLs carry both grants, IAM ones neither.
+fn plan_url(
+    d: &Desired,
+    o: &Observed,
+    f: &FunctionSpec,
+    of: Option<&ObservedFunction>,
+    p: &mut Plan,
+) {
+    let want = if d.alias == d.live {
+        f.url.clone()
+    } else {
+        Some(UrlSpec::public())
+    };
+    let have = of.and_then(|of| of.url.as_ref());
+    let granted = |sid: &str| {
+        o.permissions
             .get(&f.name)
-            .is_some_and(|s| s.contains_key(URL_STATEMENT));
-        if !(of.is_some_and(|of| of.url.is_some()) && opened) {
-            p.push(FunctionStep::CreateFunctionUrl {
-                function,
-                function_name,
-                alias: d.alias.clone(),
-            });
+            .is_some_and(|s| s.contains_key(sid))
+    };
+    let grants = (granted(URL_STATEMENT), granted(URL_INVOKE_STATEMENT));
+    let (function, function_name, alias) = (f.key.clone(), f.name.clone(), d.alias.clone());
+    match (want, have) {
+        (Some(_), None) => p.push(FunctionStep::CreateFunctionUrl {
+            function,
+            function_name,
+            alias,
+        }),
+        (Some(want), Some(have)) => {
+            let mut changes = Vec::new();
+            let mut cmp = |field: &str, a: String, b: String| {
+                if a != b {
+                    changes.push(Change {
+                        field: field.into(),
+                        from: a,
+                        to: b,
+                    });
+                }
+            };
+            cmp("authorizer", have.spec.auth.clone(), want.auth.clone());
+            cmp(
+                "invokeMode",
+                have.spec.invoke_mode.clone(),
+                want.invoke_mode.clone(),
+            );
+            let cors = |c: &Option<super::http_api::CorsSpec>| {
+                c.as_ref()
+                    .map_or_else(|| "none".to_string(), |c| c.allow_origins.join(","))
+            };
+            if have.spec.cors != want.cors {
+                cmp("cors", cors(&have.spec.cors), cors(&want.cors));
+            }
+            let public = want.auth == "NONE";
+            if grants != (public, public) {
+                let show = |g: (bool, bool)| match g {
+                    (true, true) => "public",
+                    (false, false) => "none",
+                    _ => "partial",
+                };
+                cmp("grants", show(grants).into(), show((public, public)).into());
+            }
+            if !changes.is_empty() {
+                p.push(FunctionStep::UpdateFunctionUrl {
+                    function,
+                    function_name,
+                    alias,
+                    changes,
+                });
+            }
         }
+        (None, Some(_)) => p.push(FunctionStep::DeleteFunctionUrl {
+            function,
+            function_name,
+            alias,
+        }),
+        (None, None) => {}
     }
 }
 
@@ -659,7 +800,10 @@ pub(crate) mod tests {
                     }),
                     reserved_concurrency: None,
                     async_invoke: f.async_invoke.clone(),
-                    url: None,
+                    url: f.url.clone().map(|spec| ObservedUrl {
+                        url: format!("https://{}.lambda-url.eu-west-1.on.aws/", f.key),
+                        spec,
+                    }),
                     versions: None,
                 };
                 (f.name.clone(), of)
@@ -762,6 +906,47 @@ pub(crate) mod tests {
         assert_eq!(actions(&run(&d, o.clone())), ["deleteAsyncInvokeConfig"]);
         d.alias = "next".into();
         assert!(!actions(&run(&d, o)).contains(&"deleteAsyncInvokeConfig".to_string()));
+    }
+
+    #[test]
+    fn a_function_url_is_created_changed_and_removed_with_its_grants() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.functions[0].url = Some(UrlSpec::public());
+        let p = run(&d, o);
+        assert_eq!(actions(&p), ["createFunctionUrl"]);
+        // Public, with only the older grant (made before October 2025): both are made.
+        let mut o = converged(&d);
+        o.get_mut("svc-dev-a").unwrap().url = Some(ObservedUrl {
+            url: "https://a".into(),
+            spec: UrlSpec::public(),
+        });
+        let mut p = Plan::default();
+        let mut observed = Observed {
+            functions: o,
+            ..Default::default()
+        };
+        observed.permissions.insert(
+            "svc-dev-a".into(),
+            [(URL_STATEMENT.to_string(), String::new())].into(),
+        );
+        plan(&d, &observed, &mut p);
+        assert_eq!(
+            p.steps[0].to_string(),
+            "~ function URL for svc-dev-a:live: grants partial → public"
+        );
+        // Behind IAM: no public grant at all.
+        d.functions[0].url.as_mut().unwrap().auth = "AWS_IAM".into();
+        let mut p = Plan::default();
+        plan(&d, &observed, &mut p);
+        assert_eq!(
+            p.steps[0].to_string(),
+            "~ function URL for svc-dev-a:live: authorizer NONE → AWS_IAM, grants partial → none"
+        );
+        d.functions[0].url = None;
+        let mut p = Plan::default();
+        plan(&d, &observed, &mut p);
+        assert_eq!(actions(&p), ["deleteFunctionUrl"]);
     }
 
     #[test]

@@ -288,6 +288,7 @@ pub(crate) mod tests {
             via_s3: false,
             reserved_concurrency: None,
             async_invoke: None,
+            url: None,
         }
     }
 
@@ -428,7 +429,10 @@ pub(crate) mod tests {
             .entry("svc-dev-b".into())
             .or_default()
             .insert(function::URL_STATEMENT.into(), String::new());
-        o.functions.get_mut("svc-dev-b").unwrap().url = Some("https://b".into());
+        o.functions.get_mut("svc-dev-b").unwrap().url = Some(function::ObservedUrl {
+            url: "https://b".into(),
+            spec: function::UrlSpec::public(),
+        });
         d.functions.pop();
         let p = plan(&d, &o);
         assert_eq!(

@@ -1,16 +1,16 @@
 //! The aliases of a service's functions: listing them (each alias, its version, weighted
 //! routing, and that version's code digest and deploy time), reading and moving one under
-//! its `RevisionId`, function URLs for aliases, and the versions aliases hold.
+//! its `RevisionId`, and the versions aliases hold.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_lambda::types::{AliasConfiguration, AliasRoutingConfiguration, FunctionUrlAuthType};
+use aws_sdk_lambda::types::{AliasConfiguration, AliasRoutingConfiguration};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use super::{Aws, AwsError, call_err, is_code};
 use crate::plan::Desired;
-use crate::plan::function::{ObservedVersions, URL_STATEMENT};
+use crate::plan::function::ObservedVersions;
 use crate::release::{AliasState, Target};
 
 #[derive(Debug, Clone, Serialize)]
@@ -238,62 +238,6 @@ where
             call_err(&operation, &format!("Lambda function {name}:{alias}"))(e)
         }
     }
-}
-
-/// The function URL of an alias, if it has one.
-pub async fn url(aws: &Aws, name: &str, alias: &str) -> Result<Option<String>, AwsError> {
-    match aws
-        .lambda
-        .get_function_url_config()
-        .function_name(name)
-        .qualifier(alias)
-        .send()
-        .await
-    {
-        Ok(u) => Ok(Some(u.function_url().to_string())),
-        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(None),
-        Err(e) => Err(call_err(
-            "GetFunctionUrlConfig",
-            &format!("Lambda function {name}:{alias}"),
-        )(e)),
-    }
-}
-
-/// Gives an alias a public function URL (payload 2.0, as the HTTP API sends) so it can be
-/// called before it takes traffic. Safe to repeat.
-pub async fn open_url(aws: &Aws, name: &str, alias: &str) -> Result<String, AwsError> {
-    let res = format!("Lambda function {name}:{alias}");
-    let url = match url(aws, name, alias).await? {
-        Some(u) => u,
-        None => aws
-            .lambda
-            .create_function_url_config()
-            .function_name(name)
-            .qualifier(alias)
-            .auth_type(FunctionUrlAuthType::None)
-            .send()
-            .await
-            .map_err(call_err("CreateFunctionUrlConfig", &res))?
-            .function_url()
-            .to_string(),
-    };
-    match aws
-        .lambda
-        .add_permission()
-        .function_name(name)
-        .qualifier(alias)
-        .statement_id(URL_STATEMENT)
-        .action("lambda:InvokeFunctionUrl")
-        .principal("*")
-        .function_url_auth_type(FunctionUrlAuthType::None)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if is_code(&e, &["ResourceConflictException"]) => {}
-        Err(e) => return Err(call_err("AddPermission", &res)(e)),
-    }
-    Ok(url)
 }
 
 /// A function's published versions and the versions each alias routes to.

@@ -35,8 +35,8 @@ pub enum Scope {
 /// Reads what exists, independent kinds and functions side by side. Only Get/List calls.
 pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, AwsError> {
     let whole = scope != Scope::Functions;
-    // `deploy function` changes no grant; a staged alias' URL grant is read for its plan.
-    let grants = whole || d.alias != d.live;
+    // `deploy function` changes no API grant; URL grants are read for the URL's plan.
+    let grants = whole || d.alias != d.live || d.functions.iter().any(|f| f.url.is_some());
     let desired: Vec<String> = d.functions.iter().map(|f| f.name.clone()).collect();
     let listed = async {
         if whole {

@@ -8,13 +8,17 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, DeadLetterConfig, DestinationConfig, Environment, EphemeralStorage, FunctionCode,
-    FunctionConfiguration, OnFailure, OnSuccess, Runtime,
+    Architecture, Cors, DeadLetterConfig, DestinationConfig, Environment, EphemeralStorage,
+    FunctionCode, FunctionConfiguration, FunctionUrlAuthType, InvokeMode, OnFailure, OnSuccess,
+    Runtime,
 };
 
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned, tolerate};
-use crate::plan::function::{AsyncInvoke, ObservedVersion};
+use crate::plan::function::{
+    AsyncInvoke, ObservedUrl, ObservedVersion, URL_INVOKE_STATEMENT, URL_STATEMENT, UrlSpec,
+};
+use crate::plan::http_api::CorsSpec;
 use crate::plan::{Desired, FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
@@ -76,12 +80,7 @@ pub async fn observe(
             Err(e) => Err(call_err("GetFunction", &format!("{res}:{}", d.alias))(e)),
         }
     };
-    let url = async {
-        if d.alias == d.live {
-            return Ok(None);
-        }
-        aliases::url(aws, name, &d.alias).await
-    };
+    let url = url(aws, name, &d.alias);
     let versions = async {
         match d.version_retention {
             Some(_) => aliases::versions_in_use(aws, name).await.map(Some),
@@ -335,9 +334,36 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             function,
             function_name,
             alias,
+        }
+        | FunctionStep::UpdateFunctionUrl {
+            function,
+            function_name,
+            alias,
+            ..
         } => {
-            let url = aliases::open_url(aws, function_name, alias).await?;
+            let want = url_spec(cx, function, alias)?;
+            let url = put_url(aws, function_name, alias, &want).await?;
             cx.known().urls.insert(function.clone(), url);
+        }
+        FunctionStep::DeleteFunctionUrl {
+            function_name,
+            alias,
+            ..
+        } => {
+            let r = aws
+                .lambda
+                .delete_function_url_config()
+                .function_name(function_name)
+                .qualifier(alias)
+                .send()
+                .await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteFunctionUrlConfig",
+                &format!("Lambda function {function_name}:{alias}"),
+            )?;
+            grant_url(aws, function_name, alias, false).await?;
         }
         FunctionStep::DeleteVersion {
             function,
@@ -372,6 +398,149 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
         }
     }
     Ok(())
+}
+
+/// The URL the plan wants on `alias`: `url:` on the live alias, a public preview elsewhere.
+fn url_spec(cx: &Applying<'_>, key: &str, alias: &str) -> Result<UrlSpec, AwsError> {
+    if alias != cx.d.live {
+        return Ok(UrlSpec::public());
+    }
+    cx.d.function(key)
+        .and_then(|f| f.url.clone())
+        .ok_or_else(|| AwsError::Other(format!("the plan gives `{key}` a URL its config lacks")))
+}
+
+/// An alias' function URL and how it is set up; `None` when it has none.
+async fn url(aws: &Aws, name: &str, alias: &str) -> Result<Option<ObservedUrl>, AwsError> {
+    match aws
+        .lambda
+        .get_function_url_config()
+        .function_name(name)
+        .qualifier(alias)
+        .send()
+        .await
+    {
+        Ok(u) => Ok(Some(ObservedUrl {
+            url: u.function_url().to_string(),
+            spec: UrlSpec {
+                auth: u.auth_type().as_str().to_string(),
+                cors: u.cors().map(cors_of),
+                invoke_mode: u
+                    .invoke_mode()
+                    .map_or("BUFFERED", |m| m.as_str())
+                    .to_string(),
+            },
+        })),
+        Err(e) if is_code(&e, NOT_FOUND) => Ok(None),
+        Err(e) => Err(call_err(
+            "GetFunctionUrlConfig",
+            &format!("Lambda function {name}:{alias}"),
+        )(e)),
+    }
+}
+
+/// Creates the URL, or sets an existing one to `want`; then its grants. Returns the URL.
+async fn put_url(aws: &Aws, name: &str, alias: &str, want: &UrlSpec) -> Result<String, AwsError> {
+    let res = format!("Lambda function {name}:{alias}");
+    let auth = FunctionUrlAuthType::from(want.auth.as_str());
+    let mode = InvokeMode::from(want.invoke_mode.as_str());
+    let cors = want.cors.as_ref().map(cors);
+    let url = match url(aws, name, alias).await? {
+        None => aws
+            .lambda
+            .create_function_url_config()
+            .function_name(name)
+            .qualifier(alias)
+            .auth_type(auth)
+            .invoke_mode(mode)
+            .set_cors(cors)
+            .send()
+            .await
+            .map_err(call_err("CreateFunctionUrlConfig", &res))?
+            .function_url()
+            .to_string(),
+        Some(have) => {
+            if have.spec != *want {
+                aws.lambda
+                    .update_function_url_config()
+                    .function_name(name)
+                    .qualifier(alias)
+                    .auth_type(auth)
+                    .invoke_mode(mode)
+                    // No CORS in the config: an empty one clears what is there.
+                    .cors(cors.unwrap_or_else(|| Cors::builder().build()))
+                    .send()
+                    .await
+                    .map_err(call_err("UpdateFunctionUrlConfig", &res))?;
+            }
+            have.url
+        }
+    };
+    grant_url(aws, name, alias, want.auth == "NONE").await?;
+    Ok(url)
+}
+
+/// A public URL needs both grants (`lambda:InvokeFunctionUrl`, and `lambda:InvokeFunction`
+/// through the URL only); any other has neither. Safe to repeat.
+async fn grant_url(aws: &Aws, name: &str, alias: &str, public: bool) -> Result<(), AwsError> {
+    let res = format!("Lambda function {name}:{alias}");
+    for sid in [URL_STATEMENT, URL_INVOKE_STATEMENT] {
+        if !public {
+            let r = aws
+                .lambda
+                .remove_permission()
+                .function_name(name)
+                .qualifier(alias)
+                .statement_id(sid)
+                .send()
+                .await;
+            tolerate(r, NOT_FOUND, "RemovePermission", &res)?;
+            continue;
+        }
+        let call = aws
+            .lambda
+            .add_permission()
+            .function_name(name)
+            .qualifier(alias)
+            .statement_id(sid)
+            .principal("*");
+        let call = if sid == URL_STATEMENT {
+            call.action("lambda:InvokeFunctionUrl")
+                .function_url_auth_type(FunctionUrlAuthType::None)
+        } else {
+            call.action("lambda:InvokeFunction")
+                .invoked_via_function_url(true)
+        };
+        match call.send().await {
+            Ok(_) => {}
+            Err(e) if is_code(&e, &["ResourceConflictException"]) => {}
+            Err(e) => return Err(call_err("AddPermission", &res)(e)),
+        }
+    }
+    Ok(())
+}
+
+fn cors(c: &CorsSpec) -> Cors {
+    Cors::builder()
+        .set_allow_origins(Some(c.allow_origins.clone()))
+        .set_allow_headers(Some(c.allow_headers.clone()))
+        .set_allow_methods(Some(c.allow_methods.clone()))
+        .allow_credentials(c.allow_credentials)
+        .set_expose_headers(Some(c.expose_headers.clone()))
+        .set_max_age(c.max_age)
+        .build()
+}
+
+fn cors_of(c: &Cors) -> CorsSpec {
+    CorsSpec {
+        allow_origins: c.allow_origins().to_vec(),
+        allow_headers: c.allow_headers().to_vec(),
+        allow_methods: c.allow_methods().to_vec(),
+        allow_credentials: c.allow_credentials().unwrap_or(false),
+        expose_headers: c.expose_headers().to_vec(),
+        max_age: c.max_age(),
+    }
+    .normalised()
 }
 
 fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
