@@ -1371,3 +1371,125 @@ fn function_urls_on_the_live_alias_are_deployed_with_their_grants_and_removed() 
     assert!(!grants("small-dev-a").contains("sls-url"));
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
+
+#[test]
+fn the_role_is_named_placed_bounded_and_tagged_as_configured_or_an_existing_one_is_used() {
+    let moto = Moto::start();
+    let dir = small();
+    let boundary = "arn:aws:iam::aws:policy/PowerUserAccess";
+    let custom = SMALL.replace(
+        "  runtime: nodejs22.x\n",
+        &format!(
+            "  runtime: nodejs22.x\n  iam:\n    role:\n      name: small-custom\n      path: /team/\n      permissionsBoundary: {boundary}\n      tags:\n        team: a\n"
+        ),
+    );
+    fs::write(dir.path().join("serverless.yml"), &custom).unwrap();
+    json(&moto, dir.path(), &["deploy"]);
+    let role_of = |name: &str| {
+        rt().block_on(async {
+            let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+            let c = lambda
+                .get_function_configuration()
+                .function_name(name)
+                .qualifier("live")
+                .send()
+                .await
+                .unwrap();
+            c.role().unwrap().to_string()
+        })
+    };
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        let r = iam
+            .get_role()
+            .role_name("small-custom")
+            .send()
+            .await
+            .unwrap();
+        let r = r.role().unwrap();
+        assert_eq!(r.path(), "/team/");
+        assert_eq!(
+            r.permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn()),
+            Some(boundary)
+        );
+        let tags: Vec<(&str, &str)> = r.tags().iter().map(|t| (t.key(), t.value())).collect();
+        assert!(
+            tags.contains(&("team", "a")) && tags.contains(&("sls:stage", "dev")),
+            "{tags:?}"
+        );
+    });
+    assert!(role_of("small-dev-a").ends_with(":role/team/small-custom"));
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    // Renamed (here: back to the default name): a new role, the functions move, the old goes.
+    fs::write(dir.path().join("serverless.yml"), SMALL).unwrap();
+    let renamed = actions(&json(&moto, dir.path(), &["deploy"]));
+    assert_eq!(renamed.first().map(String::as_str), Some("createRole"));
+    assert_eq!(renamed.last().map(String::as_str), Some("deleteRole"));
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        assert!(
+            iam.get_role()
+                .role_name("small-custom")
+                .send()
+                .await
+                .is_err()
+        );
+    });
+    assert!(role_of("small-dev-a").ends_with(":role/small-dev-us-east-1-lambdaRole"));
+
+    // An existing role: the functions move to it, and the role sls made goes.
+    let theirs = rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        iam.create_role()
+            .role_name("platform-lambda")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .arn()
+            .to_string()
+    });
+    let existing = SMALL.replace(
+        "  runtime: nodejs22.x\n",
+        &format!("  runtime: nodejs22.x\n  iam:\n    role: {theirs}\n"),
+    );
+    fs::write(dir.path().join("serverless.yml"), &existing).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    let acts = actions(&doc);
+    assert!(acts.contains(&"deleteRole".to_string()), "{acts:?}");
+    assert!(!acts.contains(&"createRole".to_string()), "{acts:?}");
+    assert_eq!(role_of("small-dev-a"), theirs);
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        assert!(
+            iam.get_role()
+                .role_name("small-custom")
+                .send()
+                .await
+                .is_err()
+        );
+        assert!(
+            iam.get_role()
+                .role_name("platform-lambda")
+                .send()
+                .await
+                .is_ok()
+        );
+    });
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    // `remove` never touches the role it did not make.
+    json(&moto, dir.path(), &["remove"]);
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        assert!(
+            iam.get_role()
+                .role_name("platform-lambda")
+                .send()
+                .await
+                .is_ok()
+        );
+    });
+}

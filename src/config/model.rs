@@ -63,6 +63,8 @@ pub struct Provider {
     pub iam_managed_policies: Option<Vec<String>>,
     /// Older form of `iam.role` as an existing role's ARN or name.
     pub role: Option<String>,
+    /// Older form of `iam.role.permissionsBoundary`.
+    pub role_permissions_boundary: Option<String>,
     pub http_api: Option<HttpApi>,
     pub api_gateway: Option<ApiGateway>,
     pub log_retention_in_days: Option<LogRetention>,
@@ -188,6 +190,8 @@ pub struct Function {
     pub destinations: Option<Destinations>,
     pub on_error: Option<String>,
     pub url: Option<FunctionUrl>,
+    /// An existing role (its ARN) this function runs as instead of the service's.
+    pub role: Option<String>,
     pub package: Option<Package>,
     pub events: Option<Vec<Event>>,
     pub tags: Option<Tags>,

@@ -196,6 +196,54 @@ fn top_level(c: &mut Checker, config: &Config) {
     {
         statements(c, &["provider", "iam", "role", "statements"], st);
     }
+    let iam_role = config.provider.iam.as_ref().and_then(|i| i.role.as_ref());
+    let existing = [
+        (
+            &["provider", "iam", "role"][..],
+            iam_role.and_then(|r| r.arn.as_ref()),
+        ),
+        (&["provider", "role"][..], config.provider.role.as_ref()),
+    ];
+    for (path, role) in existing {
+        if let Some(role) = role {
+            role_arn(c, path, role);
+        }
+    }
+    if existing.iter().any(|(_, r)| r.is_some()) {
+        let given = [
+            (
+                "statements",
+                iam_role.is_some_and(|r| r.statements.is_some()),
+            ),
+            (
+                "managedPolicies",
+                iam_role.is_some_and(|r| r.managed_policies.is_some()),
+            ),
+            (
+                "iamRoleStatements",
+                config.provider.iam_role_statements.is_some(),
+            ),
+            (
+                "iamManagedPolicies",
+                config.provider.iam_managed_policies.is_some(),
+            ),
+        ];
+        for (key, _) in given.iter().filter(|(_, set)| *set) {
+            let path: &[&str] = match *key {
+                "statements" | "managedPolicies" => &["provider", "iam", "role", key],
+                _ => &["provider", key],
+            };
+            c.error(
+                path,
+                format!(
+                    "`{key}` shape the role sls creates, but the config names an existing role"
+                ),
+            )
+            .help = Some(
+                "give that role these permissions yourself, or let sls create the role".into(),
+            );
+        }
+    }
     if let Some(payload) = config
         .provider
         .http_api
@@ -419,6 +467,9 @@ fn function(
             );
         }
     }
+    if let Some(role) = &f.role {
+        role_arn(c, &["functions", name, "role"], role);
+    }
     if let Some(u) = &f.url {
         if let Some(a) = u.authorizer.as_deref().filter(|a| *a != "aws_iam") {
             c.error(
@@ -475,6 +526,18 @@ fn env_names(c: &mut Checker, path: &[&str], env: &super::model::Environment) {
                 .help("start with a letter and use only letters, digits and `_`"),
             );
         }
+    }
+}
+
+/// A role the config names must be an IAM role's ARN: a bare name is, in Serverless, a
+/// CloudFormation resource of the stack, which sls does not deploy.
+fn role_arn(c: &mut Checker, path: &[&str], role: &str) {
+    if arn_service(role) != Some("iam") || !role.contains(":role/") {
+        c.error(path, format!("`{role}` is not an IAM role's ARN"))
+            .help = Some(
+            "give the role's ARN (arn:aws:iam::ACCOUNT:role/NAME); to have sls create the role, leave this out"
+                .into(),
+        );
     }
 }
 

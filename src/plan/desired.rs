@@ -36,8 +36,11 @@ pub struct Desired {
     pub version_retention: Option<u32>,
     /// Ownership tags plus `provider.tags`.
     pub tags: BTreeMap<String, String>,
-    /// `None` only in [`Desired::nothing`], as for every kind below.
+    /// The role sls keeps for the service: `None` in [`Desired::nothing`], and when every
+    /// function runs as a role the config names.
     pub role: Option<RoleSpec>,
+    /// `iam.role` (or `provider.role`) as an existing role's ARN.
+    pub existing_role: Option<String>,
     pub bucket: Option<BucketSpec>,
     pub functions: Vec<FunctionSpec>,
     pub http_api: Option<HttpApiSpec>,
@@ -101,6 +104,13 @@ fn http_api_cors(c: &crate::config::model::Cors) -> CorsSpec {
         max_age: c.max_age.map(|m| m as i32),
     }
     .normalised()
+}
+
+/// A role ARN's `/path/name` (`arn:aws:iam::1:role/team/r` → `/team/r`), as a function's
+/// configuration is compared.
+pub fn role_ref(arn: &str) -> String {
+    arn.split_once(":role")
+        .map_or_else(|| arn.to_string(), |(_, r)| r.to_string())
 }
 
 /// Serverless v3's default function name: `{service}-{stage}-{function}`, shortened
@@ -267,12 +277,35 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         .and_then(|r| r.managed_policies.clone())
         .or_else(|| p.iam_managed_policies.clone())
         .unwrap_or_default();
+    let iam_role = p.iam.as_ref().and_then(|i| i.role.as_ref());
+    // An existing role (`iam.role: arn:…`, or the older `provider.role`): none is created.
+    let existing_role = iam_role
+        .and_then(|r| r.arn.clone())
+        .or_else(|| p.role.clone());
+    let mut role_tags = tags.clone();
+    role_tags.extend(
+        iam_role
+            .and_then(|r| r.tags.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.0.clone())),
+    );
     let role = RoleSpec {
-        name: role_name(&service, stage, region),
+        name: iam_role
+            .and_then(|r| r.name.clone())
+            .unwrap_or_else(|| role_name(&service, stage, region)),
         policy: role_policy(config, stage, region),
         policy_name: format!("{service}-{stage}-lambda"),
         managed_policies,
+        path: iam_role
+            .and_then(|r| r.path.clone())
+            .unwrap_or_else(|| "/".into()),
+        permissions_boundary: iam_role
+            .and_then(|r| r.permissions_boundary.clone())
+            .or_else(|| p.role_permissions_boundary.clone()),
+        tags: role_tags,
     };
+    let own_role = format!("{}{}", role.path, role.name);
 
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
@@ -315,6 +348,11 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 .or_else(|| p.layers.clone())
                 .unwrap_or_default(),
             dead_letter_target: f.on_error.clone().unwrap_or_default(),
+            role: f
+                .role
+                .as_ref()
+                .or(existing_role.as_ref())
+                .map_or_else(|| own_role.clone(), |arn| role_ref(arn)),
         };
         let mut ftags = tags.clone();
         ftags.extend(
@@ -345,6 +383,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             via_s3: size > INLINE_UPLOAD_LIMIT,
             reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
             async_invoke: async_invoke(config, stage, f),
+            role_arn: f.role.clone().or_else(|| existing_role.clone()),
             url: f.url.as_ref().map(|u| UrlSpec {
                 auth: match u.authorizer.as_deref() {
                     Some("aws_iam") => "AWS_IAM".into(),
@@ -425,7 +464,11 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         live: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
         version_retention: p.version_retention.map(|v| v.0),
         tags,
-        role: Some(role),
+        // The service's role, unless every function runs as a role the config names.
+        role: (existing_role.is_none()
+            && (functions.is_empty() || functions.iter().any(|f| f.role_arn.is_none())))
+        .then_some(role),
+        existing_role,
         bucket: Some(BucketSpec {
             user: p.deployment_bucket.as_ref().and_then(|b| b.name.clone()),
         }),

@@ -58,6 +58,9 @@ pub struct FunctionConfig {
     pub layers: Vec<String>,
     /// `onError`: the dead-letter queue or topic of failed asynchronous events; empty for none.
     pub dead_letter_target: String,
+    /// The execution role as `/path/name` (an ARN's part after `:role`): the service's role or
+    /// the one `role:` names. Compared without the account, which the plan does not know.
+    pub role: String,
 }
 
 /// Asynchronous invocation of the live alias (where every event source sends): how often Lambda
@@ -139,6 +142,9 @@ pub struct FunctionSpec {
     pub async_invoke: Option<AsyncInvoke>,
     /// `url:`: a function URL on the live alias.
     pub url: Option<UrlSpec>,
+    /// The ARN of an existing role to run as (`role:`, else `provider.iam.role`); `None`: the
+    /// role sls keeps for the service.
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -743,6 +749,7 @@ fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
         want.description.clone(),
     );
     cmp("layers", have.layers.join(","), want.layers.join(","));
+    cmp("role", have.role.clone(), want.role.clone());
     cmp(
         "onError",
         have.dead_letter_target.clone(),

@@ -33,6 +33,9 @@ pub use role::{ObservedRole, RoleSpec, RoleStep};
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     pub role: Option<ObservedRole>,
+    /// Other roles of ours that our functions run as: the service's role under an earlier
+    /// `iam.role.name`, deleted once no function needs it.
+    pub former_roles: Vec<ObservedRole>,
     /// Read only for a removal: a deploy prepares the bucket when it needs it.
     pub bucket: Option<ObservedBucket>,
     /// Keyed by Lambda function name: the desired functions that exist, and every other
@@ -214,6 +217,7 @@ const NOT_OURS: &str = "exists without the sls:service/sls:stage tags of this se
 pub fn plan(d: &Desired, o: &Observed) -> Plan {
     let mut p = Plan::default();
     role::plan(d.role.as_ref(), o.role.as_ref(), &mut p);
+    role::plan_former(&o.former_roles, &mut p);
     function::plan(d, o, &mut p);
     let uploads = p.steps.iter().any(|s| match s {
         Step::Function(f) => {
@@ -280,6 +284,7 @@ pub(crate) mod tests {
                 description: String::new(),
                 layers: vec![],
                 dead_letter_target: String::new(),
+                role: "/svc-dev-eu-west-1-lambdaRole".into(),
             },
             tags: BTreeMap::from([("sls:service".into(), "svc".into())]),
             zip: format!(".serverless/{key}.zip"),
@@ -289,6 +294,7 @@ pub(crate) mod tests {
             reserved_concurrency: None,
             async_invoke: None,
             url: None,
+            role_arn: None,
         }
     }
 
@@ -308,7 +314,11 @@ pub(crate) mod tests {
                 policy: serde_json::json!({"Statement": []}),
                 policy_name: "svc-dev-lambda".into(),
                 managed_policies: vec![],
+                path: "/".into(),
+                permissions_boundary: None,
+                tags: BTreeMap::new(),
             }),
+            existing_role: None,
             bucket: Some(BucketSpec { user: None }),
             functions: vec![function("a"), function("b")],
             http_api: Some(HttpApiSpec {
@@ -338,7 +348,11 @@ pub(crate) mod tests {
                 policy_name: role.policy_name.clone(),
                 policy: Some(role.policy.clone()),
                 managed_policies: role.managed_policies.clone(),
+                path: role.path.clone(),
+                permissions_boundary: None,
+                tags: role.tags.clone(),
             }),
+            former_roles: vec![],
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

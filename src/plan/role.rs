@@ -1,6 +1,7 @@
 //! The execution role every function of the service runs as: its desired spec, what AWS holds,
 //! its steps and how they are planned. AWS side: `provider::aws::role`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -16,6 +17,12 @@ pub struct RoleSpec {
     /// The inline policy's name (Serverless v3: `{service}-{stage}-lambda`).
     pub policy_name: String,
     pub managed_policies: Vec<String>,
+    /// `iam.role.path` (default `/`): set at creation; IAM cannot move a role.
+    pub path: String,
+    /// `iam.role.permissionsBoundary` (or `provider.rolePermissionsBoundary`).
+    pub permissions_boundary: Option<String>,
+    /// Ownership tags, `provider.tags` and `iam.role.tags`.
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +30,9 @@ pub struct ObservedRole {
     pub name: String,
     pub arn: String,
     pub owned: bool,
+    pub path: String,
+    pub permissions_boundary: Option<String>,
+    pub tags: BTreeMap<String, String>,
     /// The name our inline policy has on it, and that policy when it exists.
     pub policy_name: String,
     pub policy: Option<Value>,
@@ -46,6 +56,16 @@ pub enum RoleStep {
         role: String,
         policy: String,
     },
+    PutRolePermissionsBoundary {
+        role: String,
+        boundary: String,
+    },
+    DeleteRolePermissionsBoundary {
+        role: String,
+    },
+    TagRole {
+        role: String,
+    },
     /// Detaches the managed policies, deletes the inline one, then the role.
     #[serde(rename_all = "camelCase")]
     DeleteRole {
@@ -61,7 +81,10 @@ impl RoleStep {
             RoleStep::CreateRole { .. }
             | RoleStep::UpdateRolePolicy { .. }
             | RoleStep::AttachRolePolicy { .. }
-            | RoleStep::DetachRolePolicy { .. } => Phase::Role,
+            | RoleStep::DetachRolePolicy { .. }
+            | RoleStep::PutRolePermissionsBoundary { .. }
+            | RoleStep::DeleteRolePermissionsBoundary { .. }
+            | RoleStep::TagRole { .. } => Phase::Role,
             RoleStep::DeleteRole { .. } => Phase::DeleteRole,
         }
     }
@@ -73,7 +96,10 @@ impl RoleStep {
             RoleStep::CreateRole { .. }
             | RoleStep::UpdateRolePolicy { .. }
             | RoleStep::AttachRolePolicy { .. }
-            | RoleStep::DetachRolePolicy { .. } => None,
+            | RoleStep::DetachRolePolicy { .. }
+            | RoleStep::PutRolePermissionsBoundary { .. }
+            | RoleStep::DeleteRolePermissionsBoundary { .. }
+            | RoleStep::TagRole { .. } => None,
         }
     }
 }
@@ -89,6 +115,13 @@ impl fmt::Display for RoleStep {
             RoleStep::DetachRolePolicy { role, policy } => {
                 write!(f, "~ role {role}: detach {policy}")
             }
+            RoleStep::PutRolePermissionsBoundary { role, boundary } => {
+                write!(f, "~ role {role}: permissions boundary {boundary}")
+            }
+            RoleStep::DeleteRolePermissionsBoundary { role } => {
+                write!(f, "~ role {role}: no permissions boundary")
+            }
+            RoleStep::TagRole { role } => write!(f, "~ role {role}: tags"),
             RoleStep::DeleteRole { role, .. } => write!(f, "- role {role}"),
         }
     }
@@ -121,9 +154,34 @@ pub fn plan(spec: Option<&RoleSpec>, observed: Option<&ObservedRole>, p: &mut Pl
             });
             return;
         }
+        Some(r) if r.path != spec.path => {
+            p.conflicts.push(Conflict {
+                resource: format!("IAM role {role}"),
+                reason: format!(
+                    "has the path {}, the config says {}; IAM cannot move a role: keep the path, or remove the role (`sls remove`) and deploy again",
+                    r.path, spec.path
+                ),
+            });
+            return;
+        }
         Some(r) => {
             if r.policy.as_ref() != Some(&spec.policy) {
                 p.push(RoleStep::UpdateRolePolicy { role: role.clone() });
+            }
+            match (&spec.permissions_boundary, &r.permissions_boundary) {
+                (Some(want), have) if have.as_ref() != Some(want) => {
+                    p.push(RoleStep::PutRolePermissionsBoundary {
+                        role: role.clone(),
+                        boundary: want.clone(),
+                    })
+                }
+                (None, Some(_)) => {
+                    p.push(RoleStep::DeleteRolePermissionsBoundary { role: role.clone() })
+                }
+                _ => {}
+            }
+            if spec.tags.iter().any(|(k, v)| r.tags.get(k) != Some(v)) {
+                p.push(RoleStep::TagRole { role: role.clone() });
             }
             &r.managed_policies
         }
@@ -146,6 +204,18 @@ pub fn plan(spec: Option<&RoleSpec>, observed: Option<&ObservedRole>, p: &mut Pl
     }
 }
 
+/// Roles of ours the service no longer names (see [`super::Observed::former_roles`]): deleted
+/// last, once the functions run as the role they name now.
+pub fn plan_former(former: &[ObservedRole], p: &mut Plan) {
+    for r in former.iter().filter(|r| r.owned) {
+        p.push(RoleStep::DeleteRole {
+            role: r.name.clone(),
+            detach: r.managed_policies.clone(),
+            inline_policy: r.policy.as_ref().map(|_| r.policy_name.clone()),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +226,9 @@ mod tests {
             policy: serde_json::json!({"Statement": []}),
             policy_name: "svc-dev-lambda".into(),
             managed_policies: vec!["arn:aws:iam::aws:policy/A".into()],
+            path: "/".into(),
+            permissions_boundary: None,
+            tags: BTreeMap::from([("sls:service".into(), "svc".into())]),
         }
     }
 
@@ -168,6 +241,9 @@ mod tests {
             policy_name: s.policy_name.clone(),
             policy: Some(s.policy.clone()),
             managed_policies: s.managed_policies.clone(),
+            path: s.path.clone(),
+            permissions_boundary: s.permissions_boundary.clone(),
+            tags: s.tags.clone(),
         }
     }
 
@@ -213,6 +289,32 @@ mod tests {
                 "~ role svc-dev-eu-west-1-lambdaRole: detach arn:aws:iam::aws:policy/A",
             ]
         );
+    }
+
+    #[test]
+    fn boundary_and_tags_follow_the_config_and_a_new_path_is_refused() {
+        let mut s = spec();
+        let o = converged(&s);
+        s.permissions_boundary = Some("arn:aws:iam::1:policy/boundary".into());
+        s.tags.insert("team".into(), "a".into());
+        let shown: Vec<String> = steps(Some(&s), Some(&o))
+            .steps
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "~ role svc-dev-eu-west-1-lambdaRole: permissions boundary arn:aws:iam::1:policy/boundary",
+                "~ role svc-dev-eu-west-1-lambdaRole: tags",
+            ]
+        );
+        let mut o = converged(&s);
+        s.permissions_boundary = None;
+        assert_eq!(steps(Some(&s), Some(&o)).steps.len(), 1);
+        o.path = "/team/".into();
+        let p = steps(Some(&s), Some(&o));
+        assert!(p.is_empty() && p.conflicts[0].reason.contains("cannot move"));
     }
 
     #[test]

@@ -84,6 +84,28 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         o.permissions.insert(name.clone(), statements);
         o.functions.insert(name, of);
     }
+    if whole {
+        // Roles of ours our functions still run as, other than the one the config names.
+        let named = o.role.as_ref().map(|r| r.name.clone());
+        let mut former: Vec<String> = o
+            .functions
+            .values()
+            .filter(|f| f.owned)
+            .filter_map(|f| f.role.rsplit('/').next().map(str::to_string))
+            .filter(|n| !n.is_empty() && Some(n) != named.as_ref())
+            .filter(|n| d.role.as_ref().is_none_or(|r| &r.name != n))
+            .collect();
+        former.sort();
+        former.dedup();
+        for name in former {
+            // Best effort: a role we may not read is not one we made.
+            if let Ok(Some(r)) = role::observe_named(aws, d, &name).await
+                && r.owned
+            {
+                o.former_roles.push(r);
+            }
+        }
+    }
     if scope == Scope::Everything {
         let arn = o
             .role
@@ -156,7 +178,11 @@ pub async fn execute(
     progress: &dyn Progress,
 ) -> Result<Outcome, AwsError> {
     let known = Known {
-        role_arn: o.role.as_ref().map(|r| r.arn.clone()),
+        // The role functions run as: the service's, or the one the config names.
+        role_arn: match &d.role {
+            Some(_) => o.role.as_ref().map(|r| r.arn.clone()),
+            None => d.existing_role.clone(),
+        },
         http: http_api::known(d, o),
         rest: rest_api::known(o),
         ..Known::default()

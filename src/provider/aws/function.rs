@@ -15,6 +15,7 @@ use aws_sdk_lambda::types::{
 
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned, tolerate};
+use crate::plan::desired::role_ref;
 use crate::plan::function::{
     AsyncInvoke, ObservedUrl, ObservedVersion, URL_INVOKE_STATEMENT, URL_STATEMENT, UrlSpec,
 };
@@ -194,9 +195,10 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             function_name,
             ..
         } => {
-            let c = &spec(function)?.config;
+            let f = spec(function)?;
+            let c = &f.config;
             let res = format!("Lambda function {function_name}");
-            let role = cx.known().role_arn.clone();
+            let role = f.role_arn.clone().or_else(|| cx.known().role_arn.clone());
             let call = aws
                 .lambda
                 .update_function_configuration()
@@ -573,6 +575,7 @@ fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
             .and_then(|d| d.target_arn())
             .unwrap_or_default()
             .to_string(),
+        role: role_ref(c.role().unwrap_or_default()),
     }
 }
 
@@ -630,10 +633,10 @@ async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), A
     let aws = cx.aws;
     let res = format!("Lambda function {name}");
     let c = &f.config;
-    let role = cx
-        .known()
+    let role = f
         .role_arn
         .clone()
+        .or_else(|| cx.known().role_arn.clone())
         .ok_or_else(|| AwsError::Other(format!("no role for {res}")))?;
     let call = aws
         .lambda

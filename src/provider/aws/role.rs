@@ -6,16 +6,32 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::context::Applying;
-use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, owned, percent_decode};
+use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, owned, percent_decode, tolerate};
+use crate::plan::desired::role_name;
 use crate::plan::{Desired, ObservedRole, RoleStep};
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
 
-/// The role named in `d` (absent in a removal's `nothing`, so observation takes the full
-/// desired state).
+/// The service's role: the one `d` names, else the default name (a role left from before the
+/// config named an existing one, to be deleted).
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRole>, AwsError> {
-    let Some(spec) = &d.role else { return Ok(None) };
-    let name = &spec.name;
+    let name = match &d.role {
+        Some(spec) => spec.name.clone(),
+        None => role_name(&d.service, &d.stage, &d.region),
+    };
+    observe_named(aws, d, &name).await
+}
+
+/// A role by name, with what the plan needs of it.
+pub async fn observe_named(
+    aws: &Aws,
+    d: &Desired,
+    name: &str,
+) -> Result<Option<ObservedRole>, AwsError> {
+    let policy_name = d.role.as_ref().map_or_else(
+        || format!("{}-{}-lambda", d.service, d.stage),
+        |s| s.policy_name.clone(),
+    );
     let res = format!("IAM role {name}");
     let got = match aws.iam.get_role().role_name(name).send().await {
         Ok(r) => r,
@@ -28,12 +44,43 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRole>, Aws
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect()
     };
+    let tags: BTreeMap<String, String> = if !r.tags().is_empty() {
+        pairs(r.tags())
+    } else {
+        // Some endpoints leave tags out of GetRole.
+        let listed = aws
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(call_err("ListRoleTags", &res))?;
+        pairs(listed.tags())
+    };
+    let mut o = ObservedRole {
+        name: name.to_string(),
+        arn: r.arn().to_string(),
+        owned: owned(&tags, d),
+        path: r.path().to_string(),
+        permissions_boundary: r
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
+        tags,
+        policy_name: policy_name.clone(),
+        policy: None,
+        managed_policies: Vec::new(),
+    };
+    // Nothing more of a role that is not ours: it is only reported.
+    if !o.owned {
+        return Ok(Some(o));
+    }
     let policy = async {
         match aws
             .iam
             .get_role_policy()
             .role_name(name)
-            .policy_name(&spec.policy_name)
+            .policy_name(&policy_name)
             .send()
             .await
         {
@@ -50,33 +97,14 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRole>, Aws
             .await
             .map_err(call_err("ListAttachedRolePolicies", &res))
     };
-    let tags = async {
-        if !r.tags().is_empty() {
-            return Ok(pairs(r.tags()));
-        }
-        // Some endpoints leave tags out of GetRole.
-        let listed = aws
-            .iam
-            .list_role_tags()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(call_err("ListRoleTags", &res))?;
-        Ok(pairs(listed.tags()))
-    };
-    let (policy, attached, tags) = tokio::join!(policy, attached, tags);
-    Ok(Some(ObservedRole {
-        name: name.clone(),
-        arn: r.arn().to_string(),
-        owned: owned(&tags?, d),
-        policy_name: spec.policy_name.clone(),
-        policy: policy?,
-        managed_policies: attached?
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect(),
-    }))
+    let (policy, attached) = tokio::join!(policy, attached);
+    o.policy = policy?;
+    o.managed_policies = attached?
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect();
+    Ok(Some(o))
 }
 
 pub async fn apply(cx: &Applying<'_>, step: &RoleStep) -> Result<(), AwsError> {
@@ -97,6 +125,46 @@ pub async fn apply(cx: &Applying<'_>, step: &RoleStep) -> Result<(), AwsError> {
                 .map_err(call_err("AttachRolePolicy", &format!("IAM role {role}")))?;
         }
         RoleStep::DetachRolePolicy { role, policy } => detach(aws, role, policy).await?,
+        RoleStep::PutRolePermissionsBoundary { role, boundary } => {
+            aws.iam
+                .put_role_permissions_boundary()
+                .role_name(role)
+                .permissions_boundary(boundary)
+                .send()
+                .await
+                .map_err(call_err(
+                    "PutRolePermissionsBoundary",
+                    &format!("IAM role {role}"),
+                ))?;
+        }
+        RoleStep::DeleteRolePermissionsBoundary { role } => {
+            let r = aws
+                .iam
+                .delete_role_permissions_boundary()
+                .role_name(role)
+                .send()
+                .await;
+            tolerate(
+                r,
+                NOT_FOUND,
+                "DeleteRolePermissionsBoundary",
+                &format!("IAM role {role}"),
+            )?;
+        }
+        RoleStep::TagRole { role } => {
+            let tags = d
+                .role
+                .as_ref()
+                .map(|s| iam_tags(&s.tags))
+                .unwrap_or_default();
+            aws.iam
+                .tag_role()
+                .role_name(role)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(call_err("TagRole", &format!("IAM role {role}")))?;
+        }
         RoleStep::DeleteRole {
             role,
             detach: policies,
@@ -150,23 +218,17 @@ async fn detach(aws: &Aws, role: &str, policy: &str) -> Result<(), AwsError> {
 /// inline policy in place.
 async fn create(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> {
     let res = format!("IAM role {name}");
-    let tags: Vec<aws_sdk_iam::types::Tag> = d
-        .tags
-        .iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect();
+    let spec = d.role.as_ref().ok_or_else(|| {
+        AwsError::Other(format!("{res}: the plan creates a role the config lacks"))
+    })?;
     let created = aws
         .iam
         .create_role()
         .role_name(name)
+        .path(&spec.path)
+        .set_permissions_boundary(spec.permissions_boundary.clone())
         .assume_role_policy_document(TRUST_POLICY)
-        .set_tags(Some(tags))
+        .set_tags(Some(iam_tags(&spec.tags)))
         .send()
         .await;
     let arn = match created {
@@ -184,6 +246,18 @@ async fn create(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> 
     };
     put_policy(aws, d).await?;
     arn.ok_or_else(|| AwsError::Other(format!("{res}: no ARN in the answer")))
+}
+
+fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
 }
 
 async fn put_policy(aws: &Aws, d: &Desired) -> Result<(), AwsError> {
