@@ -143,14 +143,11 @@ pub struct Collector {
 fn unsupported(struct_name: &str) -> &'static [&'static str] {
     match struct_name {
         "Provider" => &[
-            "vpc",
-            "tracing",
             "stackTags",
             "stackName",
             "stackPolicy",
             "stackParameters",
             "cfnRole",
-            "kmsKeyArn",
             "websocketsApiName",
             "websocketsApiRouteSelectionExpression",
             "notificationArns",
@@ -173,9 +170,6 @@ fn unsupported(struct_name: &str) -> &'static [&'static str] {
             "versionFunctions",
         ],
         "Function" => &[
-            "vpc",
-            "tracing",
-            "kmsKeyArn",
             "disableLogs",
             "logRetentionInDays",
             "condition",

@@ -65,6 +65,10 @@ pub struct Provider {
     pub role: Option<String>,
     /// Older form of `iam.role.permissionsBoundary`.
     pub role_permissions_boundary: Option<String>,
+    /// `tracing: {lambda: true | Active | PassThrough, apiGateway: bool}`.
+    pub tracing: Option<Tracing>,
+    pub kms_key_arn: Option<String>,
+    pub vpc: Option<Vpc>,
     pub http_api: Option<HttpApi>,
     pub api_gateway: Option<ApiGateway>,
     pub log_retention_in_days: Option<LogRetention>,
@@ -192,9 +196,29 @@ pub struct Function {
     pub url: Option<FunctionUrl>,
     /// An existing role (its ARN) this function runs as instead of the service's.
     pub role: Option<String>,
+    /// `Active`, `PassThrough`, or a boolean.
+    pub tracing: Option<Json>,
+    pub kms_key_arn: Option<String>,
+    pub vpc: Option<Vpc>,
     pub package: Option<Package>,
     pub events: Option<Vec<Event>>,
     pub tags: Option<Tags>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tracing {
+    /// `true`, `Active`, `PassThrough`.
+    pub lambda: Option<Json>,
+    pub api_gateway: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vpc {
+    pub security_group_ids: Option<Vec<String>>,
+    pub subnet_ids: Option<Vec<String>>,
+    pub ipv6_allowed_for_dual_stack: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

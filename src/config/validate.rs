@@ -196,6 +196,23 @@ fn top_level(c: &mut Checker, config: &Config) {
     {
         statements(c, &["provider", "iam", "role", "statements"], st);
     }
+    if let Some(t) = &config.provider.tracing {
+        if let Some(v) = &t.lambda {
+            tracing_value(c, &["provider", "tracing", "lambda"], v);
+        }
+        if t.api_gateway == Some(true) {
+            c.error(
+                &["provider", "tracing", "apiGateway"],
+                "X-Ray tracing of the REST API is not deployed by sls yet",
+            )
+            .help = Some(
+                "leave it out (or false); Lambda tracing (`tracing.lambda`) is deployed".into(),
+            );
+        }
+    }
+    if let Some(v) = &config.provider.vpc {
+        vpc(c, &["provider", "vpc"], v);
+    }
     let iam_role = config.provider.iam.as_ref().and_then(|i| i.role.as_ref());
     let existing = [
         (
@@ -470,6 +487,12 @@ fn function(
     if let Some(role) = &f.role {
         role_arn(c, &["functions", name, "role"], role);
     }
+    if let Some(v) = &f.tracing {
+        tracing_value(c, &["functions", name, "tracing"], v);
+    }
+    if let Some(v) = &f.vpc {
+        vpc(c, &["functions", name, "vpc"], v);
+    }
     if let Some(u) = &f.url {
         if let Some(a) = u.authorizer.as_deref().filter(|a| *a != "aws_iam") {
             c.error(
@@ -526,6 +549,23 @@ fn env_names(c: &mut Checker, path: &[&str], env: &super::model::Environment) {
                 .help("start with a letter and use only letters, digits and `_`"),
             );
         }
+    }
+}
+
+fn tracing_value(c: &mut Checker, path: &[&str], v: &serde_json::Value) {
+    let ok = matches!(v, serde_json::Value::Bool(_))
+        || matches!(v.as_str(), Some("Active" | "PassThrough"));
+    if !ok {
+        c.error(path, "tracing is `Active`, `PassThrough`, true or false");
+    }
+}
+
+/// Lambda attaches a function to a VPC through both subnets and security groups.
+fn vpc(c: &mut Checker, path: &[&str], v: &super::model::Vpc) {
+    let empty = |l: &Option<Vec<String>>| l.as_ref().is_none_or(Vec::is_empty);
+    if empty(&v.subnet_ids) || empty(&v.security_group_ids) {
+        c.error(path, "a vpc needs both `subnetIds` and `securityGroupIds`")
+            .help = Some("list at least one of each, or leave `vpc` out".into());
     }
 }
 

@@ -106,6 +106,34 @@ fn http_api_cors(c: &crate::config::model::Cors) -> CorsSpec {
     .normalised()
 }
 
+/// `Active` when the function's `tracing` (else `provider.tracing.lambda`) is `true` or
+/// `Active`, else Lambda's default `PassThrough`.
+pub fn tracing_mode(config: &Config, f: &Function) -> &'static str {
+    let setting = f.tracing.as_ref().or_else(|| {
+        config
+            .provider
+            .tracing
+            .as_ref()
+            .and_then(|t| t.lambda.as_ref())
+    });
+    match setting {
+        Some(serde_json::Value::Bool(true)) => "Active",
+        Some(serde_json::Value::String(s)) if s == "Active" => "Active",
+        _ => "PassThrough",
+    }
+}
+
+fn sorted(v: Option<Vec<String>>) -> Vec<String> {
+    let mut v = v.unwrap_or_default();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The managed policy Lambda needs to attach a function to a VPC (Serverless v3 adds it).
+pub const VPC_ACCESS_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
+
 /// A role ARN's `/path/name` (`arn:aws:iam::1:role/team/r` → `/team/r`), as a function's
 /// configuration is compared.
 pub fn role_ref(arn: &str) -> String {
@@ -169,6 +197,18 @@ fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
         .and_then(|r| r.statements.as_ref())
         .or(config.provider.iam_role_statements.as_ref());
     statements.extend(user.into_iter().flatten().map(statement));
+    if config
+        .functions
+        .iter()
+        .flatten()
+        .any(|(_, f)| tracing_mode(config, f) == "Active")
+    {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": ["*"]
+        }));
+    }
     // Where failed (and succeeded) asynchronous events go: the role must be allowed to send
     // there, as Serverless v3 grants it.
     let mut targets: Vec<&str> = Vec::new();
@@ -270,13 +310,22 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     tags.insert(TAG_MANAGED_BY.into(), MANAGED_BY.into());
 
     let p = &config.provider;
-    let managed_policies = p
+    let mut managed_policies = p
         .iam
         .as_ref()
         .and_then(|i| i.role.as_ref())
         .and_then(|r| r.managed_policies.clone())
         .or_else(|| p.iam_managed_policies.clone())
         .unwrap_or_default();
+    let in_vpc = p.vpc.is_some()
+        || config
+            .functions
+            .iter()
+            .flatten()
+            .any(|(_, f)| f.vpc.is_some());
+    if in_vpc && !managed_policies.iter().any(|m| m == VPC_ACCESS_POLICY) {
+        managed_policies.push(VPC_ACCESS_POLICY.into());
+    }
     let iam_role = p.iam.as_ref().and_then(|i| i.role.as_ref());
     // An existing role (`iam.role: arn:…`, or the older `provider.role`): none is created.
     let existing_role = iam_role
@@ -325,6 +374,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.0.clone())),
         );
+        // A function's own `vpc` replaces the provider's, as in Serverless v3.
+        let vpc = f.vpc.as_ref().or(p.vpc.as_ref());
         let arch = f
             .architecture
             .or(p.architecture)
@@ -353,6 +404,15 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 .as_ref()
                 .or(existing_role.as_ref())
                 .map_or_else(|| own_role.clone(), |arn| role_ref(arn)),
+            tracing: tracing_mode(config, f).into(),
+            kms_key_arn: f
+                .kms_key_arn
+                .clone()
+                .or_else(|| p.kms_key_arn.clone())
+                .unwrap_or_default(),
+            vpc_subnets: sorted(vpc.and_then(|v| v.subnet_ids.clone())),
+            vpc_security_groups: sorted(vpc.and_then(|v| v.security_group_ids.clone())),
+            vpc_ipv6: vpc.and_then(|v| v.ipv6_allowed_for_dual_stack) == Some(true),
         };
         let mut ftags = tags.clone();
         ftags.extend(

@@ -61,6 +61,14 @@ pub struct FunctionConfig {
     /// The execution role as `/path/name` (an ARN's part after `:role`): the service's role or
     /// the one `role:` names. Compared without the account, which the plan does not know.
     pub role: String,
+    /// X-Ray: `Active` or `PassThrough` (Lambda's default).
+    pub tracing: String,
+    /// `kmsKeyArn`: the key that encrypts the environment; empty for Lambda's own.
+    pub kms_key_arn: String,
+    /// `vpc`: subnets and security groups (sorted; both empty for none).
+    pub vpc_subnets: Vec<String>,
+    pub vpc_security_groups: Vec<String>,
+    pub vpc_ipv6: bool,
 }
 
 /// Asynchronous invocation of the live alias (where every event source sends): how often Lambda
@@ -750,6 +758,27 @@ fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
     );
     cmp("layers", have.layers.join(","), want.layers.join(","));
     cmp("role", have.role.clone(), want.role.clone());
+    cmp("tracing", have.tracing.clone(), want.tracing.clone());
+    cmp(
+        "kmsKeyArn",
+        have.kms_key_arn.clone(),
+        want.kms_key_arn.clone(),
+    );
+    cmp(
+        "vpc.subnetIds",
+        have.vpc_subnets.join(","),
+        want.vpc_subnets.join(","),
+    );
+    cmp(
+        "vpc.securityGroupIds",
+        have.vpc_security_groups.join(","),
+        want.vpc_security_groups.join(","),
+    );
+    cmp(
+        "vpc.ipv6AllowedForDualStack",
+        have.vpc_ipv6.to_string(),
+        want.vpc_ipv6.to_string(),
+    );
     cmp(
         "onError",
         have.dead_letter_target.clone(),

@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Cors, DeadLetterConfig, DestinationConfig, Environment, EphemeralStorage,
     FunctionCode, FunctionConfiguration, FunctionUrlAuthType, InvokeMode, OnFailure, OnSuccess,
-    Runtime,
+    Runtime, TracingConfig, TracingMode, VpcConfig,
 };
 
 use super::context::Applying;
@@ -212,6 +212,10 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .ephemeral_storage(storage(c)?)
                 .set_layers(Some(c.layers.clone()))
                 .dead_letter_config(dead_letter(c))
+                .tracing_config(tracing(c))
+                // Empty values clear a key or a VPC set earlier.
+                .kms_key_arn(&c.kms_key_arn)
+                .vpc_config(vpc(c))
                 .set_role(role);
             retry_iam(|| call.clone().send(), "UpdateFunctionConfiguration", &res).await?;
             wait_updated(aws, function_name).await?;
@@ -576,6 +580,32 @@ fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
             .unwrap_or_default()
             .to_string(),
         role: role_ref(c.role().unwrap_or_default()),
+        tracing: c
+            .tracing_config()
+            .and_then(|t| t.mode())
+            .map_or("PassThrough", |m| m.as_str())
+            .to_string(),
+        kms_key_arn: c.kms_key_arn().unwrap_or_default().to_string(),
+        vpc_subnets: {
+            let mut v: Vec<String> = c
+                .vpc_config()
+                .map(|v| v.subnet_ids().to_vec())
+                .unwrap_or_default();
+            v.sort();
+            v
+        },
+        vpc_security_groups: {
+            let mut v: Vec<String> = c
+                .vpc_config()
+                .map(|v| v.security_group_ids().to_vec())
+                .unwrap_or_default();
+            v.sort();
+            v
+        },
+        vpc_ipv6: c
+            .vpc_config()
+            .and_then(|v| v.ipv6_allowed_for_dual_stack())
+            .unwrap_or(false),
     }
 }
 
@@ -612,6 +642,20 @@ fn zip_bytes(cx: &Applying<'_>, f: &FunctionSpec) -> Result<Blob, AwsError> {
 fn env(c: &FunctionConfig) -> Environment {
     Environment::builder()
         .set_variables(Some(c.environment.clone().into_iter().collect()))
+        .build()
+}
+
+fn tracing(c: &FunctionConfig) -> TracingConfig {
+    TracingConfig::builder()
+        .mode(TracingMode::from(c.tracing.as_str()))
+        .build()
+}
+
+fn vpc(c: &FunctionConfig) -> VpcConfig {
+    VpcConfig::builder()
+        .set_subnet_ids(Some(c.vpc_subnets.clone()))
+        .set_security_group_ids(Some(c.vpc_security_groups.clone()))
+        .ipv6_allowed_for_dual_stack(c.vpc_ipv6)
         .build()
 }
 
@@ -660,6 +704,9 @@ async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), A
         .ephemeral_storage(storage(c)?)
         .set_layers(Some(c.layers.clone()))
         .set_dead_letter_config((!c.dead_letter_target.is_empty()).then(|| dead_letter(c)))
+        .tracing_config(tracing(c))
+        .set_kms_key_arn((!c.kms_key_arn.is_empty()).then(|| c.kms_key_arn.clone()))
+        .set_vpc_config((!c.vpc_subnets.is_empty()).then(|| vpc(c)))
         .set_tags(Some(f.tags.clone().into_iter().collect()))
         .publish(false);
     match retry_iam(|| call.clone().send(), "CreateFunction", &res).await {
