@@ -655,7 +655,8 @@ fn vpc(c: &FunctionConfig) -> VpcConfig {
     VpcConfig::builder()
         .set_subnet_ids(Some(c.vpc_subnets.clone()))
         .set_security_group_ids(Some(c.vpc_security_groups.clone()))
-        .ipv6_allowed_for_dual_stack(c.vpc_ipv6)
+        // Only with subnets: an empty VpcConfig detaches the function and carries nothing else.
+        .set_ipv6_allowed_for_dual_stack((!c.vpc_subnets.is_empty()).then_some(c.vpc_ipv6))
         .build()
 }
 
