@@ -886,8 +886,13 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
 
     let first = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(
-        actions(&first)[..3],
-        ["createRole", "prepareDeploymentBucket", "createFunction"]
+        actions(&first)[..4],
+        [
+            "createRole",
+            "createLogGroup",
+            "prepareDeploymentBucket",
+            "createFunction"
+        ]
     );
     let bucket = "big-dev-sls-123456789012-us-east-1";
     rt().block_on(async {
@@ -1564,4 +1569,76 @@ fn tracing_kms_key_and_vpc_are_deployed_and_cleared() {
     );
     assert!(last.contains(r#""KMSKeyArn":"""#), "{last}");
     assert!(last.contains(r#""SubnetIds":[]"#), "{last}");
+}
+
+#[test]
+fn log_groups_are_made_with_their_retention_and_removed_with_the_service() {
+    let moto = Moto::start();
+    let dir = example();
+    json(&moto, dir.path(), &["deploy"]);
+    let groups = || {
+        rt().block_on(async {
+            let logs = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk().await);
+            let all = logs
+                .describe_log_groups()
+                .log_group_name_prefix("/aws/lambda/sls-example-dev-")
+                .send()
+                .await
+                .unwrap();
+            all.log_groups()
+                .iter()
+                .map(|g| {
+                    (
+                        g.log_group_name().unwrap().to_string(),
+                        g.retention_in_days(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    // serverless.example.yml sets provider.logRetentionInDays: 14.
+    let made = groups();
+    assert_eq!(made.len(), 4, "{made:?}");
+    assert!(made.iter().all(|(_, days)| *days == Some(14)), "{made:?}");
+    json(&moto, dir.path(), &["remove"]);
+    assert_eq!(groups(), Vec::new());
+}
+
+#[test]
+fn disable_logs_means_no_group_and_no_permission_and_custom_names_can_log() {
+    let moto = Moto::start();
+    let dir = small();
+    let yaml = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    disableLogs: true\n",
+        )
+        .replace(
+            "  b:\n    handler: b.main\n",
+            "  b:\n    handler: b.main\n    name: custom-b\n    logRetentionInDays: 7\n",
+        );
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    json(&moto, dir.path(), &["deploy"]);
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
+        let all = logs.describe_log_groups().send().await.unwrap();
+        let names: Vec<(&str, Option<i32>)> = all
+            .log_groups()
+            .iter()
+            .map(|g| (g.log_group_name().unwrap(), g.retention_in_days()))
+            .collect();
+        assert_eq!(names, [("/aws/lambda/custom-b", Some(7))]);
+        let policy = aws_sdk_iam::Client::new(&cfg)
+            .get_role_policy()
+            .role_name("small-dev-us-east-1-lambdaRole")
+            .policy_name("small-dev-lambda")
+            .send()
+            .await
+            .unwrap();
+        let doc = sls::provider::aws::percent_decode(policy.policy_document());
+        assert!(doc.contains("log-group:/aws/lambda/custom-b:"), "{doc}");
+        assert!(!doc.contains("small-dev-a"), "{doc}");
+    });
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }

@@ -170,8 +170,6 @@ fn unsupported(struct_name: &str) -> &'static [&'static str] {
             "versionFunctions",
         ],
         "Function" => &[
-            "disableLogs",
-            "logRetentionInDays",
             "condition",
             "dependsOn",
             "snapStart",

@@ -198,6 +198,8 @@ pub struct Function {
     pub role: Option<String>,
     /// `Active`, `PassThrough`, or a boolean.
     pub tracing: Option<Json>,
+    pub disable_logs: Option<bool>,
+    pub log_retention_in_days: Option<LogRetention>,
     pub kms_key_arn: Option<String>,
     pub vpc: Option<Vpc>,
     pub package: Option<Package>,

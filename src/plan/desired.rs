@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::bucket::BucketSpec;
 use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec, UrlSpec};
 use super::http_api::{CorsSpec, HttpApiSpec, route_key};
+use super::log_group::{LogGroupSpec, name_of as log_group_of};
 use super::rest_api::RestApiSpec;
 use super::role::RoleSpec;
 use crate::config::Config;
@@ -45,6 +46,8 @@ pub struct Desired {
     pub functions: Vec<FunctionSpec>,
     pub http_api: Option<HttpApiSpec>,
     pub rest_api: Option<RestApiSpec>,
+    /// One per function that logs (not `disableLogs`).
+    pub log_groups: Vec<LogGroupSpec>,
     /// Event sources this version does not deploy yet (`report: schedule`): warned about.
     pub events_not_deployed: Vec<String>,
 }
@@ -187,11 +190,31 @@ fn fit(name: &str, max: usize) -> String {
 /// The CloudWatch Logs statement Serverless gives every function role, then the user's.
 fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
     let prefix = format!("{}-{stage}", config.service);
-    let mut statements = vec![json!({
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource", "logs:PutLogEvents"],
-        "Resource": [format!("arn:aws:logs:{region}:*:log-group:/aws/lambda/{prefix}*:*")]
-    })];
+    // Each function's own group, custom `name:`s included; none for `disableLogs`.
+    let groups: Vec<String> = config
+        .functions
+        .iter()
+        .flatten()
+        .filter(|(_, f)| f.disable_logs != Some(true))
+        .map(|(key, f)| {
+            let name = f
+                .name
+                .clone()
+                .unwrap_or_else(|| function_name(&config.service, stage, key));
+            format!(
+                "arn:aws:logs:{region}:*:log-group:{}:*",
+                log_group_of(&name)
+            )
+        })
+        .collect();
+    let mut statements = Vec::new();
+    if !groups.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource", "logs:PutLogEvents"],
+            "Resource": groups
+        }));
+    }
     let iam = config.provider.iam.as_ref().and_then(|i| i.role.as_ref());
     let user = iam
         .and_then(|r| r.statements.as_ref())
@@ -357,6 +380,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     let own_role = format!("{}{}", role.path, role.name);
 
     let mut functions = Vec::new();
+    let mut log_groups = Vec::new();
     let mut routes = BTreeMap::new();
     let mut rest = BTreeMap::new();
     let mut pending = Vec::new();
@@ -429,12 +453,22 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 Some((a.path.clone(), a.sha256.clone(), a.size))
             })
             .unwrap_or_default();
+        let name = f
+            .name
+            .clone()
+            .unwrap_or_else(|| function_name(&service, stage, key));
+        if f.disable_logs != Some(true) {
+            log_groups.push(LogGroupSpec {
+                log_group: log_group_of(&name),
+                retention_days: f
+                    .log_retention_in_days
+                    .or(p.log_retention_in_days)
+                    .map(|r| r.0 as i32),
+            });
+        }
         functions.push(FunctionSpec {
             key: key.clone(),
-            name: f
-                .name
-                .clone()
-                .unwrap_or_else(|| function_name(&service, stage, key)),
+            name,
             config: config_fields,
             tags: ftags,
             zip,
@@ -535,6 +569,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         functions,
         http_api,
         rest_api,
+        log_groups,
         events_not_deployed: pending,
     }
 }
@@ -548,6 +583,7 @@ impl Desired {
             functions: Vec::new(),
             http_api: None,
             rest_api: None,
+            log_groups: Vec::new(),
             events_not_deployed: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()

@@ -12,6 +12,7 @@ pub mod bucket;
 pub mod desired;
 pub mod function;
 pub mod http_api;
+pub mod log_group;
 pub mod permission;
 pub mod rest_api;
 pub mod role;
@@ -25,6 +26,7 @@ pub use bucket::{BucketSpec, BucketStep, ObservedBucket};
 pub use desired::Desired;
 pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
+pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
 pub use permission::{ApiKind, PermissionStep, Statements};
 pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
@@ -43,6 +45,9 @@ pub struct Observed {
     pub functions: BTreeMap<String, ObservedFunction>,
     /// Keyed by Lambda function name: the resource policy of its alias.
     pub permissions: BTreeMap<String, Statements>,
+    /// Keyed by group name: the log groups of the desired functions and of the other
+    /// functions of ours, where they exist.
+    pub log_groups: BTreeMap<String, ObservedLogGroup>,
     pub http_api: Option<ObservedHttpApi>,
     pub rest_api: Option<ObservedRestApi>,
 }
@@ -53,6 +58,8 @@ pub struct Observed {
 pub enum Phase {
     /// The execution role, which every function names.
     Role,
+    /// The functions' log groups, made before Lambda makes them untagged at the first call.
+    LogGroups,
     /// The bucket large artifacts go through.
     Bucket,
     /// Each function's code, configuration, version and alias.
@@ -64,6 +71,7 @@ pub enum Phase {
     /// Deletions come last, so nothing still routed disappears before its route.
     DeleteApis,
     DeleteFunctions,
+    DeleteLogGroups,
     DeleteBucket,
     DeleteRole,
 }
@@ -75,10 +83,12 @@ impl Phase {
         match self {
             Phase::Bucket | Phase::Functions => true,
             Phase::Role
+            | Phase::LogGroups
             | Phase::Apis
             | Phase::Permissions
             | Phase::DeleteApis
             | Phase::DeleteFunctions
+            | Phase::DeleteLogGroups
             | Phase::DeleteBucket
             | Phase::DeleteRole => false,
         }
@@ -104,6 +114,7 @@ pub enum Step {
     HttpApi(HttpApiStep),
     RestApi(RestApiStep),
     Permission(PermissionStep),
+    LogGroup(LogGroupStep),
 }
 
 impl Step {
@@ -115,6 +126,7 @@ impl Step {
             Step::HttpApi(s) => s.phase(),
             Step::RestApi(s) => s.phase(),
             Step::Permission(s) => s.phase(),
+            Step::LogGroup(s) => s.phase(),
         }
     }
 
@@ -127,6 +139,7 @@ impl Step {
             Step::HttpApi(_) => "http api".into(),
             Step::RestApi(_) => "rest api".into(),
             Step::Permission(s) => format!("function {}", s.function_name()),
+            Step::LogGroup(s) => format!("log group {}", s.log_group()),
         }
     }
 
@@ -139,6 +152,7 @@ impl Step {
             Step::HttpApi(s) => s.removes(),
             Step::RestApi(s) => s.removes(),
             Step::Permission(_) => None,
+            Step::LogGroup(s) => s.removes(),
         }
     }
 }
@@ -152,6 +166,7 @@ impl fmt::Display for Step {
             Step::HttpApi(s) => s.fmt(f),
             Step::RestApi(s) => s.fmt(f),
             Step::Permission(s) => s.fmt(f),
+            Step::LogGroup(s) => s.fmt(f),
         }
     }
 }
@@ -171,7 +186,8 @@ step_from!(
     Function(FunctionStep),
     HttpApi(HttpApiStep),
     RestApi(RestApiStep),
-    Permission(PermissionStep)
+    Permission(PermissionStep),
+    LogGroup(LogGroupStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -229,7 +245,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Bucket(_)
         | Step::HttpApi(_)
         | Step::RestApi(_)
-        | Step::Permission(_) => false,
+        | Step::Permission(_)
+        | Step::LogGroup(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -239,6 +256,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         rest_api::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
+    log_group::plan(d, o, &mut p);
     p.steps.sort_by_key(Step::phase);
     p
 }
@@ -338,6 +356,12 @@ pub(crate) mod tests {
                 routes: BTreeMap::from([("POST /b/{id}".into(), "b".into())]),
                 cors: BTreeMap::new(),
             }),
+            log_groups: ["a", "b"]
+                .map(|k| LogGroupSpec {
+                    log_group: log_group::name_of(&format!("svc-dev-{k}")),
+                    retention_days: None,
+                })
+                .to_vec(),
             events_not_deployed: vec![],
         }
     }
@@ -363,6 +387,16 @@ pub(crate) mod tests {
             permissions: permission::tests::converged(d),
             http_api: Some(http_api::tests::converged(d)),
             rest_api: Some(rest_api::tests::converged(d)),
+            log_groups: d
+                .log_groups
+                .iter()
+                .map(|g| {
+                    let o = ObservedLogGroup {
+                        retention_days: g.retention_days,
+                    };
+                    (g.log_group.clone(), o)
+                })
+                .collect(),
         }
     }
 
@@ -386,6 +420,8 @@ pub(crate) mod tests {
             actions(&p),
             [
                 "createRole",
+                "createLogGroup",
+                "createLogGroup",
                 "createFunction",
                 "publishVersion",
                 "createFunction",
@@ -431,8 +467,14 @@ pub(crate) mod tests {
         d.functions[1].via_s3 = true;
         let p = plan(&d, &Observed::default());
         assert_eq!(
-            &actions(&p)[..3],
-            ["createRole", "prepareDeploymentBucket", "createFunction"]
+            &actions(&p)[..5],
+            [
+                "createRole",
+                "createLogGroup",
+                "createLogGroup",
+                "prepareDeploymentBucket",
+                "createFunction"
+            ]
         );
     }
 
@@ -522,6 +564,8 @@ pub(crate) mod tests {
                 "deleteRestApi",
                 "deleteFunction",
                 "deleteFunction",
+                "deleteLogGroup",
+                "deleteLogGroup",
                 "deleteDeploymentBucket",
                 "deleteRole"
             ]
@@ -534,6 +578,8 @@ pub(crate) mod tests {
                 "REST API dev-svc (r1)",
                 "Lambda function svc-dev-a",
                 "Lambda function svc-dev-b",
+                "log group /aws/lambda/svc-dev-a",
+                "log group /aws/lambda/svc-dev-b",
                 "S3 bucket svc-dev-sls-1-eu-west-1",
                 "IAM role svc-dev-eu-west-1-lambdaRole"
             ]

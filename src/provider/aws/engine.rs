@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::context::{Applying, Known};
-use super::{Aws, AwsError, bucket, function, http_api, permission, rest_api, role};
+use super::{Aws, AwsError, bucket, function, http_api, log_group, permission, rest_api, role};
 use crate::plan::{Desired, Observed, Phase, Statements, Step, endpoints, rest_api::invoke_url};
 
 /// How many lanes (functions, APIs) run at once: enough to hide latency, few enough to stay
@@ -59,12 +59,14 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(None)
         }
     };
-    let (role, read, listed, http, rest) = tokio::join!(
+    let groups: Vec<String> = d.log_groups.iter().map(|g| g.log_group.clone()).collect();
+    let (role, read, listed, http, rest, wanted_groups) = tokio::join!(
         role::observe(aws, d),
         functions(aws, d, desired.clone(), grants),
         listed,
         http,
-        rest
+        rest,
+        log_groups(aws, groups)
     );
     let mut o = Observed {
         role: role?,
@@ -84,6 +86,15 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         o.permissions.insert(name.clone(), statements);
         o.functions.insert(name, of);
     }
+    o.log_groups = wanted_groups?;
+    // The groups of the other functions of ours, which go with them.
+    let theirs: Vec<String> = o
+        .functions
+        .iter()
+        .filter(|(name, of)| of.owned && !desired.contains(name))
+        .map(|(name, _)| crate::plan::log_group::name_of(name))
+        .collect();
+    o.log_groups.extend(log_groups(aws, theirs).await?);
     if whole {
         // Roles of ours our functions still run as, other than the one the config names.
         let named = o.role.as_ref().map(|r| r.name.clone());
@@ -115,6 +126,25 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         o.bucket = bucket::observe(aws, d, arn.as_deref()).await?;
     }
     Ok(o)
+}
+
+/// The log groups among `names` that exist.
+async fn log_groups(
+    aws: &Aws,
+    names: Vec<String>,
+) -> Result<BTreeMap<String, crate::plan::ObservedLogGroup>, AwsError> {
+    let reads: Vec<Boxed<'_, Option<(String, crate::plan::ObservedLogGroup)>>> = names
+        .into_iter()
+        .map(|name| {
+            Box::pin(async move { Ok(log_group::observe(aws, &name).await?.map(|g| (name, g))) })
+                as Boxed<'_, _>
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for r in bounded(reads, READ_PARALLELISM).await {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 type Read = (String, crate::plan::ObservedFunction, Statements);
@@ -243,6 +273,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::HttpApi(s) => http_api::apply(cx, s).await,
         Step::RestApi(s) => rest_api::apply(cx, s).await,
         Step::Permission(s) => permission::apply(cx, s).await,
+        Step::LogGroup(s) => log_group::apply(cx, s).await,
     }
 }
 

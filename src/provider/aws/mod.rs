@@ -1,6 +1,6 @@
 //! AWS through the SDK for Rust: one connection (credentials from the standard chain, region,
 //! `AWS_ENDPOINT_URL` honoured), the errors every call maps to, and one module per resource
-//! kind — `role`, `bucket`, `function`, `http_api`, `rest_api`, `permission` — each with its
+//! kind — `role`, `bucket`, `function`, `log_group`, `http_api`, `rest_api`, `permission` — each with its
 //! `observe` and its `apply(step)`. `engine` runs them; `context` is what their steps share.
 //! `aliases` and `release` move aliases for the release commands.
 
@@ -11,6 +11,7 @@ pub mod context;
 pub mod engine;
 pub mod function;
 pub mod http_api;
+pub mod log_group;
 pub mod permission;
 pub mod release;
 pub mod rest_api;
@@ -35,6 +36,7 @@ pub struct Aws {
     pub apigw2: aws_sdk_apigatewayv2::Client,
     pub apigw: aws_sdk_apigateway::Client,
     pub s3: aws_sdk_s3::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -193,8 +195,14 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&cfg)
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
             s3,
+            logs,
             lambda,
             iam,
             apigw2,
