@@ -61,7 +61,9 @@ pub fn classify(e: &anyhow::Error) -> Failure {
         return is(PACKAGE, "package");
     }
     match e.downcast_ref::<AwsError>() {
-        Some(AwsError::AliasChanged { .. }) => return is(CONFLICT, "conflict"),
+        Some(AwsError::AliasChanged { .. } | AwsError::NotOurs(_)) => {
+            return is(CONFLICT, "conflict");
+        }
         Some(_) => return is(AWS, "aws"),
         None => {}
     }

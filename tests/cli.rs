@@ -146,7 +146,7 @@ fn no_config_is_a_config_error_with_a_hint() {
 #[test]
 fn unknown_keys_warn_but_succeed() {
     let dir = service(
-        "service: svc\nprovider:\n  name: aws\n  vpc:\n    securityGroupIds: [sg-1]\nplugins:\n  - serverless-offline\nfunctions:\n  f:\n    handler: h.main\n    timout: 10\n",
+        "service: svc\nprovider:\n  name: aws\n  stackTags:\n    team: a\nplugins:\n  - serverless-offline\nfunctions:\n  f:\n    handler: h.main\n    timout: 10\n",
     );
     let out = sls_in(dir.path())
         .arg("print")

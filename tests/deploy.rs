@@ -1642,3 +1642,62 @@ fn disable_logs_means_no_group_and_no_permission_and_custom_names_can_log() {
     });
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
+
+#[test]
+fn a_function_made_by_someone_else_during_the_deploy_is_never_adopted() {
+    // The plan saw no function (the proxy hides it), CreateFunction then meets one without our
+    // tags: the deploy stops with a conflict and leaves it untouched.
+    let moto = Moto::start();
+    let dir = small();
+    common::json_of(common::sls_in(dir.path()).args(["package", "--json"]));
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let role = aws_sdk_iam::Client::new(&cfg)
+            .create_role()
+            .role_name("someone")
+            .assume_role_policy_document("{}")
+            .send()
+            .await
+            .unwrap();
+        aws_sdk_lambda::Client::new(&cfg)
+            .create_function()
+            .function_name("small-dev-a")
+            .runtime(aws_sdk_lambda::types::Runtime::Nodejs22x)
+            .role(role.role().unwrap().arn())
+            .handler("x.main")
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                        fs::read(dir.path().join(".serverless/a.zip")).unwrap(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let proxy = common::faults::Faults::refuse(
+        moto.port,
+        "GET /2015-03-31/functions/small-dev-a HTTP",
+        "404 Not Found",
+        "ResourceNotFoundException",
+    );
+    let (doc, stderr) = common::json_of_exit(
+        moto.sls(dir.path())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .args(["deploy", "--json"]),
+        6,
+    );
+    assert_eq!(doc["error"]["kind"], "conflict", "{doc}");
+    assert!(stderr.contains("small-dev-a"), "{stderr}");
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let f = lambda
+            .get_function()
+            .function_name("small-dev-a")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(f.configuration().unwrap().handler(), Some("x.main"));
+    });
+}

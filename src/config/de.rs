@@ -136,11 +136,13 @@ fn unexpected_words(u: &Unexpected<'_>) -> String {
 #[derive(Default)]
 pub struct Collector {
     pub unknown: RefCell<Vec<Problem>>,
+    /// Keys that are known but not deployed: errors in every validation mode.
+    pub refused: RefCell<Vec<Problem>>,
 }
 
-/// Keys Serverless knows but `sls` does not act on: reported as "not supported" rather than
-/// "unknown", so a user does not go hunting for a typo.
-fn unsupported(struct_name: &str) -> &'static [&'static str] {
+/// Keys Serverless knows that only shape its CloudFormation stack, which sls does not have:
+/// nothing in AWS would differ, so they are noted and ignored.
+fn cloudformation_only(struct_name: &str) -> &'static [&'static str] {
     match struct_name {
         "Provider" => &[
             "stackTags",
@@ -148,11 +150,25 @@ fn unsupported(struct_name: &str) -> &'static [&'static str] {
             "stackPolicy",
             "stackParameters",
             "cfnRole",
-            "websocketsApiName",
-            "websocketsApiRouteSelectionExpression",
             "notificationArns",
             "disableRollback",
             "rollbackConfiguration",
+            "deploymentMethod",
+            "lambdaHashingVersion",
+        ],
+        "Function" => &["condition", "dependsOn"],
+        _ => &[],
+    }
+}
+
+/// Keys Serverless deploys and sls does not yet: refused, whatever `configValidationMode`
+/// says, because a service deployed without them would run differently from what its config
+/// says.
+fn not_deployed(struct_name: &str) -> &'static [&'static str] {
+    match struct_name {
+        "Provider" => &[
+            "websocketsApiName",
+            "websocketsApiRouteSelectionExpression",
             "eventBridge",
             "s3",
             "ecr",
@@ -164,14 +180,10 @@ fn unsupported(struct_name: &str) -> &'static [&'static str] {
             "usagePlan",
             "apiName",
             "endpointType",
-            "deploymentMethod",
             "deploymentPrefix",
-            "lambdaHashingVersion",
             "versionFunctions",
         ],
         "Function" => &[
-            "condition",
-            "dependsOn",
             "snapStart",
             "fileSystemConfig",
             "runtimeManagement",
@@ -255,10 +267,20 @@ impl<'a> NodeDe<'a> {
             format!("in `{}`", self.path)
         };
         for e in entries.iter().filter(|e| !fields.contains(&e.key.as_str())) {
-            let p = if unsupported(name).contains(&e.key.as_str()) {
+            if not_deployed(name).contains(&e.key.as_str()) {
+                self.cx.refused.borrow_mut().push(
+                    Problem::error(
+                        format!("`{}` {where_} is not deployed by sls yet", e.key),
+                        Some(e.key_span),
+                    )
+                    .help("remove it, or keep deploying this service with the Serverless Framework for now"),
+                );
+                continue;
+            }
+            let p = if cloudformation_only(name).contains(&e.key.as_str()) {
                 Problem::warning(
                     format!(
-                        "`{}` {where_} is a Serverless setting that sls does not support; it is ignored",
+                        "`{}` {where_} shapes Serverless' CloudFormation stack, which sls does not use; it has no effect",
                         e.key
                     ),
                     Some(e.key_span),
@@ -666,10 +688,11 @@ impl<'de> de::VariantAccess<'de> for NodeDe<'_> {
 }
 
 /// Deserializes `T` from a node, returning it with the unknown-key warnings found on the way.
+/// The typed value, the unknown keys (warnings) and the refused ones (errors).
 pub fn from_node<'de, T: serde::Deserialize<'de>>(
     node: &Node,
-) -> Result<(T, Vec<Problem>), Problem> {
+) -> Result<(T, Vec<Problem>, Vec<Problem>), Problem> {
     let cx = Collector::default();
     let value = T::deserialize(NodeDe::new(node, &cx)).map_err(DeError::into_problem)?;
-    Ok((value, cx.unknown.into_inner()))
+    Ok((value, cx.unknown.into_inner(), cx.refused.into_inner()))
 }

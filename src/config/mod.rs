@@ -139,7 +139,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     let resolved = vars::resolve(root, &mut sources, &var_opts).map_err(|p| fail(p, &sources))?;
     let mut expanded = resolved.clone();
     shorthand::expand(&mut expanded).map_err(|p| fail(p, &sources))?;
-    let (config, unknown): (Config, Vec<Problem>) =
+    let (config, unknown, refused): (Config, Vec<Problem>, Vec<Problem>) =
         de::from_node(&expanded).map_err(|p| fail(p, &sources))?;
 
     let mut problems = match config.config_validation_mode {
@@ -153,6 +153,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
             .collect(),
         _ => unknown,
     };
+    problems.extend(refused);
     problems.extend(validate::check(&config, &expanded));
     let diagnostics: Vec<Diagnostic> = problems
         .into_iter()

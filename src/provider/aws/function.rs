@@ -712,8 +712,13 @@ async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), A
         .publish(false);
     match retry_iam(|| call.clone().send(), "CreateFunction", &res).await {
         Ok(_) => {}
-        // Created by an interrupted run: the next deploy's plan updates it.
-        Err(AwsError::Call { code, .. }) if code == "ResourceConflictException" => {}
+        // Made meanwhile: by an interrupted run of ours (the next deploy's plan updates it), or
+        // by someone else, whose function is never touched.
+        Err(AwsError::Call { code, .. }) if code == "ResourceConflictException" => {
+            if !observe(aws, cx.d, name).await?.is_some_and(|of| of.owned) {
+                return Err(AwsError::NotOurs(res));
+            }
+        }
         Err(e) => return Err(e),
     }
     wait_updated(aws, name).await

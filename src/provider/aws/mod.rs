@@ -63,6 +63,10 @@ pub enum AwsError {
         "alias {alias} of {function} changed while this command ran (another deploy or release script?); nothing was overwritten: look with `sls alias list` and run the command again"
     )]
     AliasChanged { function: String, alias: String },
+    #[error(
+        "{0} appeared while this command ran, without the sls:service/sls:stage tags of this service; nothing of it was changed: rename yours in the config or remove that one yourself"
+    )]
+    NotOurs(String),
     #[error("{0}")]
     Other(String),
 }

@@ -233,15 +233,12 @@ async fn create(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> 
         .await;
     let arn = match created {
         Ok(r) => r.role().map(|r| r.arn().to_string()),
-        Err(e) if is_code(&e, &["EntityAlreadyExists"]) => aws
-            .iam
-            .get_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(call_err("GetRole", &res))?
-            .role()
-            .map(|r| r.arn().to_string()),
+        // Made meanwhile: ours (an interrupted run) is used, anyone else's never touched.
+        Err(e) if is_code(&e, &["EntityAlreadyExists"]) => match observe_named(aws, d, name).await?
+        {
+            Some(r) if r.owned => Some(r.arn),
+            _ => return Err(AwsError::NotOurs(res)),
+        },
         Err(e) => return Err(call_err("CreateRole", &res)(e)),
     };
     put_policy(aws, d).await?;
