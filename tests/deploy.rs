@@ -1701,3 +1701,73 @@ fn a_function_made_by_someone_else_during_the_deploy_is_never_adopted() {
         assert_eq!(f.configuration().unwrap().handler(), Some("x.main"));
     });
 }
+
+#[test]
+fn provisioned_concurrency_is_set_on_the_live_alias_waited_for_and_removed() {
+    // moto does not model provisioned concurrency: the proxy answers as AWS does (IN_PROGRESS on
+    // the put, READY once allocated) and forwards everything else.
+    use common::faults::{Canned, Faults};
+    let moto = Moto::start();
+    let dir = small();
+    let path = "/2019-09-30/functions/small-dev-a/provisioned-concurrency";
+    let ready = r#"{"RequestedProvisionedConcurrentExecutions":2,"AvailableProvisionedConcurrentExecutions":2,"AllocatedProvisionedConcurrentExecutions":2,"Status":"READY"}"#;
+    let proxy = Faults::answers(
+        moto.port,
+        vec![
+            Canned {
+                request: format!("PUT {path}"),
+                json: r#"{"RequestedProvisionedConcurrentExecutions":2,"AllocatedProvisionedConcurrentExecutions":0,"Status":"IN_PROGRESS"}"#.into(),
+                after: None,
+            },
+            Canned {
+                request: format!("GET {path}"),
+                json: ready.into(),
+                after: Some(format!("PUT {path}")),
+            },
+            Canned {
+                request: format!("DELETE {path}"),
+                json: "{}".into(),
+                after: None,
+            },
+        ],
+    );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        common::json_of(
+            moto.sls(dir.path())
+                .env("AWS_ENDPOINT_URL", &proxy.url)
+                .args(["deploy", "--json"]),
+        )
+    };
+    let with = SMALL.replace(
+        "  a:\n    handler: a.main\n",
+        "  a:\n    handler: a.main\n    provisionedConcurrency: 2\n",
+    );
+    let first = deploy(&with);
+    let step = first["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"] == "setProvisionedConcurrency")
+        .unwrap()
+        .clone();
+    assert_eq!(step["alias"], "live");
+    assert!(step["hourlyCostUsd"].as_f64().unwrap() > 0.0, "{step}");
+    let put = proxy.bodies(&format!("PUT {path}?Qualifier=live"));
+    assert_eq!(put.len(), 1);
+    assert!(
+        put[0].contains(r#""ProvisionedConcurrentExecutions":2"#),
+        "{}",
+        put[0]
+    );
+    // Waited for: the deploy read it back until READY.
+    assert!(!proxy.bodies(&format!("GET {path}")).is_empty());
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", actions(&again));
+    let without = deploy(SMALL);
+    assert!(actions(&without).contains(&"setProvisionedConcurrency".to_string()));
+    assert_eq!(
+        proxy.bodies(&format!("DELETE {path}?Qualifier=live")).len(),
+        1
+    );
+}

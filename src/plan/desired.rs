@@ -478,6 +478,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
             async_invoke: async_invoke(config, stage, f),
             role_arn: f.role.clone().or_else(|| existing_role.clone()),
+            provisioned_concurrency: f.provisioned_concurrency.map(|c| c as i32),
             url: f.url.as_ref().map(|u| UrlSpec {
                 auth: match u.authorizer.as_deref() {
                     Some("aws_iam") => "AWS_IAM".into(),

@@ -153,6 +153,20 @@ pub struct FunctionSpec {
     /// The ARN of an existing role to run as (`role:`, else `provider.iam.role`); `None`: the
     /// role sls keeps for the service.
     pub role_arn: Option<String>,
+    /// `provisionedConcurrency`: instances kept initialised on the live alias.
+    pub provisioned_concurrency: Option<i32>,
+}
+
+/// What provisioned concurrency costs an hour per GB of memory, in us-east-1, by architecture:
+/// $0.0000041667 (x86_64) and $0.0000033334 (arm64) per GB-second, from AWS Lambda's pricing
+/// page as of 2026-11. Other regions differ by a few percent; the plan says which it used.
+pub fn provisioned_hourly_cost(instances: i32, memory_mb: i32, architecture: &str) -> f64 {
+    let per_gb_second = if architecture == "arm64" {
+        0.000_003_333_4
+    } else {
+        0.000_004_166_7
+    };
+    f64::from(instances) * f64::from(memory_mb) / 1024.0 * per_gb_second * 3600.0
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +182,8 @@ pub struct ObservedFunction {
     pub reserved_concurrency: Option<i32>,
     /// The live alias' asynchronous invocation settings, when it has any (read on live deploys).
     pub async_invoke: Option<AsyncInvoke>,
+    /// The live alias' requested provisioned concurrency (read on live deploys).
+    pub provisioned_concurrency: Option<i32>,
     /// The function URL of the alias deployed to.
     pub url: Option<ObservedUrl>,
     /// Published versions and what points at them, read only with `versionRetention`.
@@ -242,6 +258,16 @@ pub enum FunctionStep {
         function_name: String,
         alias: String,
     },
+    /// Sets (and waits until READY) or removes the live alias' provisioned concurrency.
+    #[serde(rename_all = "camelCase")]
+    SetProvisionedConcurrency {
+        function: String,
+        function_name: String,
+        alias: String,
+        change: Change,
+        /// What the new setting costs an hour (us-east-1 prices), for the plan.
+        hourly_cost_usd: f64,
+    },
     #[serde(rename_all = "camelCase")]
     CreateFunctionUrl {
         function: String,
@@ -284,6 +310,7 @@ impl FunctionStep {
             | FunctionStep::PublishVersion { .. }
             | FunctionStep::PutAsyncInvokeConfig { .. }
             | FunctionStep::DeleteAsyncInvokeConfig { .. }
+            | FunctionStep::SetProvisionedConcurrency { .. }
             | FunctionStep::CreateFunctionUrl { .. }
             | FunctionStep::UpdateFunctionUrl { .. }
             | FunctionStep::DeleteFunctionUrl { .. }
@@ -304,6 +331,7 @@ impl FunctionStep {
             | FunctionStep::PublishVersion { function_name, .. }
             | FunctionStep::PutAsyncInvokeConfig { function_name, .. }
             | FunctionStep::DeleteAsyncInvokeConfig { function_name, .. }
+            | FunctionStep::SetProvisionedConcurrency { function_name, .. }
             | FunctionStep::CreateFunctionUrl { function_name, .. }
             | FunctionStep::UpdateFunctionUrl { function_name, .. }
             | FunctionStep::DeleteFunctionUrl { function_name, .. }
@@ -322,6 +350,7 @@ impl FunctionStep {
             | FunctionStep::PublishVersion { .. }
             | FunctionStep::PutAsyncInvokeConfig { .. }
             | FunctionStep::DeleteAsyncInvokeConfig { .. }
+            | FunctionStep::SetProvisionedConcurrency { .. }
             | FunctionStep::CreateFunctionUrl { .. }
             | FunctionStep::UpdateFunctionUrl { .. }
             | FunctionStep::DeleteFunctionUrl { .. }
@@ -343,6 +372,7 @@ impl FunctionStep {
             | FunctionStep::PublishVersion { .. }
             | FunctionStep::PutAsyncInvokeConfig { .. }
             | FunctionStep::DeleteAsyncInvokeConfig { .. }
+            | FunctionStep::SetProvisionedConcurrency { .. }
             | FunctionStep::CreateFunctionUrl { .. }
             | FunctionStep::UpdateFunctionUrl { .. }
             | FunctionStep::DeleteFunctionUrl { .. }
@@ -430,6 +460,17 @@ impl fmt::Display for FunctionStep {
             } => write!(
                 f,
                 "- function {function_name}:{alias}: asynchronous invocation settings"
+            ),
+            FunctionStep::SetProvisionedConcurrency {
+                function_name,
+                alias,
+                change,
+                hourly_cost_usd,
+                ..
+            } => write!(
+                f,
+                "~ function {function_name}:{alias}: provisionedConcurrency {} → {} (about ${hourly_cost_usd:.3} an hour at us-east-1 prices)",
+                change.from, change.to
             ),
             FunctionStep::CreateFunctionUrl {
                 function_name,
@@ -605,6 +646,28 @@ fn plan_one(
                 alias: d.live.clone(),
             }),
             (None, None) => {}
+        }
+    }
+    // Provisioned concurrency lives on the live alias, like the traffic it serves.
+    if d.alias == d.live {
+        let have = of.and_then(|of| of.provisioned_concurrency);
+        if have != f.provisioned_concurrency {
+            let show = |c: Option<i32>| c.map_or_else(|| "none".to_string(), |c| c.to_string());
+            p.push(FunctionStep::SetProvisionedConcurrency {
+                function: function.clone(),
+                function_name: function_name.clone(),
+                alias: d.live.clone(),
+                change: Change {
+                    field: "provisionedConcurrency".into(),
+                    from: show(have),
+                    to: show(f.provisioned_concurrency),
+                },
+                hourly_cost_usd: provisioned_hourly_cost(
+                    f.provisioned_concurrency.unwrap_or(0),
+                    f.config.memory_size,
+                    &f.config.architecture,
+                ),
+            });
         }
     }
     if let Some(keep) = d.version_retention {
@@ -836,6 +899,7 @@ pub(crate) mod tests {
                     }),
                     reserved_concurrency: None,
                     async_invoke: f.async_invoke.clone(),
+                    provisioned_concurrency: f.provisioned_concurrency,
                     url: f.url.clone().map(|spec| ObservedUrl {
                         url: format!("https://{}.lambda-url.eu-west-1.on.aws/", f.key),
                         spec,
@@ -983,6 +1047,26 @@ pub(crate) mod tests {
         let mut p = Plan::default();
         plan(&d, &observed, &mut p);
         assert_eq!(actions(&p), ["deleteFunctionUrl"]);
+    }
+
+    #[test]
+    fn provisioned_concurrency_is_planned_on_the_live_alias_with_its_cost() {
+        let mut d = desired();
+        let o = converged(&d);
+        d.functions[0].provisioned_concurrency = Some(5);
+        let p = run(&d, o);
+        assert_eq!(
+            p.steps[0].to_string(),
+            "~ function svc-dev-a:live: provisionedConcurrency none → 5 (about $0.075 an hour at us-east-1 prices)"
+        );
+        let mut o = converged(&d);
+        assert!(run(&d, o.clone()).is_empty());
+        d.functions[0].provisioned_concurrency = None;
+        assert_eq!(actions(&run(&d, o.clone())), ["setProvisionedConcurrency"]);
+        // A staged deploy leaves the live alias' instances alone.
+        d.alias = "next".into();
+        o.get_mut("svc-dev-a").unwrap().provisioned_concurrency = Some(5);
+        assert!(!actions(&run(&d, o)).contains(&"setProvisionedConcurrency".to_string()));
     }
 
     #[test]

@@ -318,6 +318,7 @@ pub(crate) mod tests {
             async_invoke: None,
             url: None,
             role_arn: None,
+            provisioned_concurrency: None,
         }
     }
 

@@ -27,9 +27,17 @@ enum Rule {
     Refuse(&'static str, &'static str, &'static str),
     /// Hold every request this long, then forward it.
     Delay(std::time::Duration),
-    /// Request line prefix and a JSON body: such requests are answered 200 with the body, as a
-    /// first page AWS would send (with its `nextToken`); the rest are forwarded.
-    Answer(String, String),
+    /// Canned answers (status 200, JSON), the first that applies; the rest are forwarded.
+    Answer(Vec<Canned>),
+}
+
+/// One canned answer: to requests whose request line starts with `request`, and — with `after` —
+/// only once a request starting with that was seen (forwarded before).
+#[derive(Clone)]
+pub struct Canned {
+    pub request: String,
+    pub json: String,
+    pub after: Option<String>,
 }
 
 #[derive(Default)]
@@ -60,7 +68,19 @@ impl Faults {
     /// Answers requests whose request line starts with `request` with `json` (status 200), and
     /// forwards every other: to give a client a page that moto, which does not page, never sends.
     pub fn answer(upstream_port: u16, request: String, json: String) -> Faults {
-        Faults::with(upstream_port, Rule::Answer(request, json))
+        Faults::answers(
+            upstream_port,
+            vec![Canned {
+                request,
+                json,
+                after: None,
+            }],
+        )
+    }
+
+    /// Several canned answers: for calls moto does not model at all, in the order AWS answers.
+    pub fn answers(upstream_port: u16, canned: Vec<Canned>) -> Faults {
+        Faults::with(upstream_port, Rule::Answer(canned))
     }
 
     /// Forwards every request after holding it for `delay`, as a distant endpoint would.
@@ -164,9 +184,21 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         let _ = out.write_all(answer.as_bytes());
         return;
     }
-    if let Rule::Answer(request, json) = rule
-        && request_line.starts_with(request.as_bytes())
-    {
+    let seen = |prefix: &str| {
+        c.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(line, _)| line.starts_with(prefix))
+    };
+    let canned = match rule {
+        Rule::Answer(all) => all.iter().find(|a| {
+            request_line.starts_with(a.request.as_bytes())
+                && a.after.as_deref().is_none_or(&seen)
+        }),
+        _ => None,
+    };
+    if let Some(Canned { json, .. }) = canned {
         c.injected.fetch_add(1, Ordering::SeqCst);
         let answer = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",

@@ -57,6 +57,7 @@ pub async fn observe(
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions()),
         async_invoke: None,
+        provisioned_concurrency: None,
         url: None,
         versions: None,
     };
@@ -121,7 +122,17 @@ pub async fn observe(
             )(e)),
         }
     };
-    let (alias, url, versions, async_invoke) = tokio::join!(alias, url, versions, async_invoke);
+    let provisioned = async {
+        if d.alias != d.live {
+            return Ok(None);
+        }
+        provisioned(aws, name, &d.live)
+            .await
+            .map(|p| p.map(|(n, _, _)| n))
+    };
+    let (alias, url, versions, async_invoke, provisioned) =
+        tokio::join!(alias, url, versions, async_invoke, provisioned);
+    of.provisioned_concurrency = provisioned?;
     of.alias = alias?;
     of.url = url?;
     of.versions = versions?;
@@ -317,6 +328,45 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                     &format!("Lambda function {function_name}:{alias}"),
                 ))?;
         }
+        FunctionStep::SetProvisionedConcurrency {
+            function,
+            function_name,
+            alias,
+            ..
+        } => {
+            let res = format!("Lambda function {function_name}:{alias}");
+            match spec(function)?.provisioned_concurrency {
+                Some(n) => {
+                    aws.lambda
+                        .put_provisioned_concurrency_config()
+                        .function_name(function_name)
+                        .qualifier(alias)
+                        .provisioned_concurrent_executions(n)
+                        .send()
+                        .await
+                        .map_err(call_err("PutProvisionedConcurrencyConfig", &res))?;
+                    wait_provisioned(aws, function_name, alias).await?;
+                }
+                None => {
+                    let r = aws
+                        .lambda
+                        .delete_provisioned_concurrency_config()
+                        .function_name(function_name)
+                        .qualifier(alias)
+                        .send()
+                        .await;
+                    tolerate(
+                        r,
+                        &[
+                            "ResourceNotFoundException",
+                            "ProvisionedConcurrencyConfigNotFoundException",
+                        ],
+                        "DeleteProvisionedConcurrencyConfig",
+                        &res,
+                    )?;
+                }
+            }
+        }
         FunctionStep::DeleteAsyncInvokeConfig {
             function_name,
             alias,
@@ -404,6 +454,63 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
         }
     }
     Ok(())
+}
+
+/// The requested provisioned concurrency of `alias` and its status; `None` when it has none.
+/// Any 404 counts as none: AWS answers ProvisionedConcurrencyConfigNotFoundException, and an
+/// endpoint that does not model the call (moto) answers a bare 404.
+async fn provisioned(
+    aws: &Aws,
+    name: &str,
+    alias: &str,
+) -> Result<Option<(i32, String, String)>, AwsError> {
+    match aws
+        .lambda
+        .get_provisioned_concurrency_config()
+        .function_name(name)
+        .qualifier(alias)
+        .send()
+        .await
+    {
+        Ok(c) => Ok(Some((
+            c.requested_provisioned_concurrent_executions().unwrap_or(0),
+            c.status().map_or("", |s| s.as_str()).to_string(),
+            c.status_reason().unwrap_or_default().to_string(),
+        ))),
+        Err(e)
+            if is_code(&e, &["ProvisionedConcurrencyConfigNotFoundException"])
+                || is_code(&e, NOT_FOUND)
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(call_err(
+            "GetProvisionedConcurrencyConfig",
+            &format!("Lambda function {name}:{alias}"),
+        )(e)),
+    }
+}
+
+/// Waits until the alias' instances are READY (allocating takes minutes), bounded.
+async fn wait_provisioned(aws: &Aws, name: &str, alias: &str) -> Result<(), AwsError> {
+    let res = format!("Lambda function {name}:{alias}");
+    let started = Instant::now();
+    loop {
+        match provisioned(aws, name, alias).await? {
+            Some((_, status, _)) if status == "READY" => return Ok(()),
+            Some((_, status, reason)) if status == "FAILED" => {
+                return Err(AwsError::Other(format!(
+                    "{res}: provisioned concurrency failed: {reason}"
+                )));
+            }
+            _ if started.elapsed() > Duration::from_secs(15 * 60) => {
+                return Err(AwsError::Other(format!(
+                    "{res}: provisioned concurrency is not READY after 15 minutes; run the deploy again to keep waiting"
+                )));
+            }
+            _ => tokio::time::sleep(Duration::from_secs(5)).await,
+        }
+    }
 }
 
 /// The URL the plan wants on `alias`: `url:` on the live alias, a public preview elsewhere.
