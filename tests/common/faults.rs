@@ -193,8 +193,7 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     };
     let canned = match rule {
         Rule::Answer(all) => all.iter().find(|a| {
-            request_line.starts_with(a.request.as_bytes())
-                && a.after.as_deref().is_none_or(&seen)
+            request_line.starts_with(a.request.as_bytes()) && a.after.as_deref().is_none_or(&seen)
         }),
         _ => None,
     };
