@@ -64,6 +64,8 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
                 );
             }
             d.functions.retain(|f| &f.key == function);
+            let group = plan::log_group::name_of(&d.functions[0].name);
+            d.log_groups.retain(|g| g.log_group == group);
             d.http_api = None;
             d.rest_api = None;
             Some(function.clone())

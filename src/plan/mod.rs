@@ -77,13 +77,12 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// What `deploy function -f` carries out: that function's own steps (and the bucket its
-    /// code may need).
+    /// What `deploy function -f` carries out: that function's own steps (its log group, and the
+    /// bucket its code may need).
     pub fn in_function_deploy(self) -> bool {
         match self {
-            Phase::Bucket | Phase::Functions => true,
+            Phase::LogGroups | Phase::Bucket | Phase::Functions => true,
             Phase::Role
-            | Phase::LogGroups
             | Phase::Apis
             | Phase::Permissions
             | Phase::DeleteApis
