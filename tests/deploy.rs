@@ -435,32 +435,7 @@ fn remove_deletes_what_we_own_and_leaves_look_alikes_alone() {
     let dir = small();
     json(&moto, dir.path(), &["deploy"]);
     // Someone else's function with a name in our range, without our tags.
-    rt().block_on(async {
-        let cfg = moto.sdk().await;
-        let lambda = aws_sdk_lambda::Client::new(&cfg);
-        let role = aws_sdk_iam::Client::new(&cfg)
-            .get_role()
-            .role_name("small-dev-us-east-1-lambdaRole")
-            .send()
-            .await
-            .unwrap();
-        lambda
-            .create_function()
-            .function_name("small-dev-theirs")
-            .runtime(aws_sdk_lambda::types::Runtime::Nodejs22x)
-            .role(role.role().unwrap().arn())
-            .handler("x.main")
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
-                        fs::read(dir.path().join(".serverless/a.zip")).unwrap(),
-                    ))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
+    someone_elses_function(&moto, dir.path(), "small-dev-theirs");
     let doc = json(&moto, dir.path(), &["remove"]);
     let removed: Vec<&str> = doc["removed"]
         .as_array()
@@ -1650,32 +1625,7 @@ fn a_function_made_by_someone_else_during_the_deploy_is_never_adopted() {
     let moto = Moto::start();
     let dir = small();
     common::json_of(common::sls_in(dir.path()).args(["package", "--json"]));
-    rt().block_on(async {
-        let cfg = moto.sdk().await;
-        let role = aws_sdk_iam::Client::new(&cfg)
-            .create_role()
-            .role_name("someone")
-            .assume_role_policy_document("{}")
-            .send()
-            .await
-            .unwrap();
-        aws_sdk_lambda::Client::new(&cfg)
-            .create_function()
-            .function_name("small-dev-a")
-            .runtime(aws_sdk_lambda::types::Runtime::Nodejs22x)
-            .role(role.role().unwrap().arn())
-            .handler("x.main")
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
-                        fs::read(dir.path().join(".serverless/a.zip")).unwrap(),
-                    ))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
+    someone_elses_function(&moto, dir.path(), "small-dev-a");
     let proxy = common::faults::Faults::refuse(
         moto.port,
         "GET /2015-03-31/functions/small-dev-a HTTP",
@@ -1770,4 +1720,43 @@ fn provisioned_concurrency_is_set_on_the_live_alias_waited_for_and_removed() {
         proxy.bodies(&format!("DELETE {path}?Qualifier=live")).len(),
         1
     );
+}
+
+/// A function made without sls (no tags of ours), running the packaged `a.zip` of `dir`, as
+/// another team's function with a name in our range.
+fn someone_elses_function(moto: &Moto, dir: &Path, name: &str) {
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let iam = aws_sdk_iam::Client::new(&cfg);
+        let role = match iam.get_role().role_name("someone").send().await {
+            Ok(r) => r.role().unwrap().arn().to_string(),
+            Err(_) => iam
+                .create_role()
+                .role_name("someone")
+                .assume_role_policy_document("{}")
+                .send()
+                .await
+                .unwrap()
+                .role()
+                .unwrap()
+                .arn()
+                .to_string(),
+        };
+        aws_sdk_lambda::Client::new(&cfg)
+            .create_function()
+            .function_name(name)
+            .runtime(aws_sdk_lambda::types::Runtime::Nodejs22x)
+            .role(role)
+            .handler("x.main")
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                        fs::read(dir.join(".serverless/a.zip")).unwrap(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
 }

@@ -19,7 +19,6 @@ use crate::plan::desired::role_ref;
 use crate::plan::function::{
     AsyncInvoke, ObservedUrl, ObservedVersion, URL_INVOKE_STATEMENT, URL_STATEMENT, UrlSpec,
 };
-use crate::plan::http_api::CorsSpec;
 use crate::plan::{Desired, FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
@@ -633,28 +632,7 @@ async fn grant_url(aws: &Aws, name: &str, alias: &str, public: bool) -> Result<(
     Ok(())
 }
 
-fn cors(c: &CorsSpec) -> Cors {
-    Cors::builder()
-        .set_allow_origins(Some(c.allow_origins.clone()))
-        .set_allow_headers(Some(c.allow_headers.clone()))
-        .set_allow_methods(Some(c.allow_methods.clone()))
-        .allow_credentials(c.allow_credentials)
-        .set_expose_headers(Some(c.expose_headers.clone()))
-        .set_max_age(c.max_age)
-        .build()
-}
-
-fn cors_of(c: &Cors) -> CorsSpec {
-    CorsSpec {
-        allow_origins: c.allow_origins().to_vec(),
-        allow_headers: c.allow_headers().to_vec(),
-        allow_methods: c.allow_methods().to_vec(),
-        allow_credentials: c.allow_credentials().unwrap_or(false),
-        expose_headers: c.expose_headers().to_vec(),
-        max_age: c.max_age(),
-    }
-    .normalised()
-}
+super::cors_conversions!(Cors);
 
 fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
     FunctionConfig {

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use aws_sdk_apigatewayv2::types::{Cors, IntegrationType, ProtocolType};
 
 use super::context::{Applying, HttpIds};
-use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
+use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, prefer_ours, tolerate};
 use crate::plan::desired::api_name;
-use crate::plan::http_api::{CorsSpec, Integration, integration_for};
+use crate::plan::http_api::{Integration, integration_for};
 use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
 
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, AwsError> {
@@ -18,23 +18,18 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
         .as_ref()
         .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
     let res = format!("HTTP API {name}");
-    let mut token = None;
     // Every page first: ours may be on a later page than a look-alike of the same name.
-    let mut all = Vec::new();
-    loop {
-        let page = aws
+    let all = all_pages(|token| async {
+        let p = aws
             .apigw2
             .get_apis()
             .set_next_token(token)
             .send()
             .await
             .map_err(call_err("GetApis", &res))?;
-        all.extend(page.items().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
+    })
+    .await?;
     let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags())
         .map(|(a, is_owned)| (a.clone(), is_owned));
     let Some((api, owned)) = found else {
@@ -55,63 +50,39 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
         return Ok(Some(o));
     }
     // Each listing is paged (AWS answers at most 100 items a page by default).
-    let routes = async {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let page = aws
-                .apigw2
-                .get_routes()
-                .api_id(&id)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(call_err("GetRoutes", &res))?;
-            all.extend(page.items().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok::<_, AwsError>(all);
-            }
-        }
-    };
-    let integrations = async {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let page = aws
-                .apigw2
-                .get_integrations()
-                .api_id(&id)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(call_err("GetIntegrations", &res))?;
-            all.extend(page.items().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok::<_, AwsError>(all);
-            }
-        }
-    };
-    let stages = async {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let page = aws
-                .apigw2
-                .get_stages()
-                .api_id(&id)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(call_err("GetStages", &res))?;
-            all.extend(page.items().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok::<_, AwsError>(all);
-            }
-        }
-    };
+    let routes = all_pages(|token| async {
+        let p = aws
+            .apigw2
+            .get_routes()
+            .api_id(&id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetRoutes", &res))?;
+        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
+    });
+    let integrations = all_pages(|token| async {
+        let p = aws
+            .apigw2
+            .get_integrations()
+            .api_id(&id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetIntegrations", &res))?;
+        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
+    });
+    let stages = all_pages(|token| async {
+        let p = aws
+            .apigw2
+            .get_stages()
+            .api_id(&id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetStages", &res))?;
+        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
+    });
     let (routes, integrations, stages) = tokio::join!(routes, integrations, stages);
     for r in &routes? {
         let integration = r
@@ -136,29 +107,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
     Ok(Some(o))
 }
 
-fn cors(c: &CorsSpec) -> Cors {
-    Cors::builder()
-        .set_allow_origins(Some(c.allow_origins.clone()))
-        .set_allow_headers(Some(c.allow_headers.clone()))
-        .set_allow_methods(Some(c.allow_methods.clone()))
-        .allow_credentials(c.allow_credentials)
-        .set_expose_headers(Some(c.expose_headers.clone()))
-        .set_max_age(c.max_age)
-        .build()
-}
-
-/// What API Gateway holds, in the form the plan compares.
-fn cors_of(c: &Cors) -> CorsSpec {
-    CorsSpec {
-        allow_origins: c.allow_origins().to_vec(),
-        allow_headers: c.allow_headers().to_vec(),
-        allow_methods: c.allow_methods().to_vec(),
-        allow_credentials: c.allow_credentials().unwrap_or(false),
-        expose_headers: c.expose_headers().to_vec(),
-        max_age: c.max_age(),
-    }
-    .normalised()
-}
+super::cors_conversions!(Cors);
 
 /// The ids of ours as observed, for the steps that add to it.
 pub fn known(d: &Desired, o: &Observed) -> HttpIds {

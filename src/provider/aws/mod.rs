@@ -117,6 +117,56 @@ where
     }
 }
 
+/// Every item of a listing AWS pages with a next token: `page(token)` answers one page and the
+/// next token.
+pub async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let (items, next) = page(token).await?;
+        all.extend(items);
+        token = next;
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+/// `cors(&CorsSpec) -> T` and `cors_of(&T) -> CorsSpec` for an SDK's CORS type: API Gateway v2
+/// and Lambda function URLs hold CORS in the same shape, in types of their own.
+macro_rules! cors_conversions {
+    ($cors:ty) => {
+        fn cors(c: &crate::plan::http_api::CorsSpec) -> $cors {
+            <$cors>::builder()
+                .set_allow_origins(Some(c.allow_origins.clone()))
+                .set_allow_headers(Some(c.allow_headers.clone()))
+                .set_allow_methods(Some(c.allow_methods.clone()))
+                .allow_credentials(c.allow_credentials)
+                .set_expose_headers(Some(c.expose_headers.clone()))
+                .set_max_age(c.max_age)
+                .build()
+        }
+
+        /// What AWS holds, in the form the plan compares.
+        fn cors_of(c: &$cors) -> crate::plan::http_api::CorsSpec {
+            crate::plan::http_api::CorsSpec {
+                allow_origins: c.allow_origins().to_vec(),
+                allow_headers: c.allow_headers().to_vec(),
+                allow_methods: c.allow_methods().to_vec(),
+                allow_credentials: c.allow_credentials().unwrap_or(false),
+                expose_headers: c.expose_headers().to_vec(),
+                max_age: c.max_age(),
+            }
+            .normalised()
+        }
+    };
+}
+pub(crate) use cors_conversions;
+
 /// Whether a resource's tags say it belongs to this service and stage.
 pub fn owned(tags: &BTreeMap<String, String>, d: &Desired) -> bool {
     tags.get(TAG_SERVICE) == Some(&d.service) && tags.get(TAG_STAGE) == Some(&d.stage)

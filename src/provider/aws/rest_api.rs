@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_apigateway::types::IntegrationType;
 
 use super::context::{Applying, RestIds};
-use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, prefer_ours, tolerate};
+use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, prefer_ours, tolerate};
 use crate::plan::desired::api_name;
 use crate::plan::rest_api::{ObservedResource, cors_signature, deployment_description};
 use crate::plan::{Desired, Observed, ObservedRestApi, RestApiStep, split_route};
@@ -18,11 +18,9 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
         .as_ref()
         .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
     let res = format!("REST API {name}");
-    let mut position = None;
     // Every page first: ours may be on a later page than a look-alike of the same name.
-    let mut all = Vec::new();
-    loop {
-        let page = aws
+    let all = all_pages(|position| async {
+        let p = aws
             .apigw
             .get_rest_apis()
             .set_position(position)
@@ -30,12 +28,9 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
             .send()
             .await
             .map_err(call_err("GetRestApis", &res))?;
-        all.extend(page.items().iter().cloned());
-        position = page.position().map(str::to_string);
-        if position.is_none() {
-            break;
-        }
-    }
+        Ok((p.items().to_vec(), p.position().map(str::to_string)))
+    })
+    .await?;
     let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags())
         .map(|(a, is_owned)| (a.id().unwrap_or_default().to_string(), is_owned));
     let Some((id, owned)) = found else {
