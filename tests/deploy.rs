@@ -1523,10 +1523,8 @@ fn tracing_kms_key_and_vpc_are_deployed_and_cleared() {
             .await
             .unwrap();
         assert!(
-            attached
-                .attached_policies()
-                .iter()
-                .any(|p| p.policy_arn() == Some(sls::plan::desired::VPC_ACCESS_POLICY))
+            attached.attached_policies().iter().any(|p| p.policy_arn()
+                == Some(sls::plan::desired::vpc_access_policy("us-east-1").as_str()))
         );
     });
     let again = via_proxy(&["deploy"]);

@@ -133,9 +133,12 @@ fn sorted(v: Option<Vec<String>>) -> Vec<String> {
     v
 }
 
-/// The managed policy Lambda needs to attach a function to a VPC (Serverless v3 adds it).
-pub const VPC_ACCESS_POLICY: &str =
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
+/// The managed policy Lambda needs to attach a function to a VPC (Serverless v3 adds it), in
+/// the region's partition.
+pub fn vpc_access_policy(region: &str) -> String {
+    let (partition, _) = super::partition(region);
+    format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+}
 
 /// A role ARN's `/path/name` (`arn:aws:iam::1:role/team/r` → `/team/r`), as a function's
 /// configuration is compared.
@@ -190,6 +193,7 @@ fn fit(name: &str, max: usize) -> String {
 /// The CloudWatch Logs statement Serverless gives every function role, then the user's.
 fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
     let prefix = format!("{}-{stage}", config.service);
+    let (partition, _) = super::partition(region);
     // Each function's own group, custom `name:`s included; none for `disableLogs`.
     let groups: Vec<String> = config
         .functions
@@ -202,7 +206,7 @@ fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
                 .clone()
                 .unwrap_or_else(|| function_name(&config.service, stage, key));
             format!(
-                "arn:aws:logs:{region}:*:log-group:{}:*",
+                "arn:{partition}:logs:{region}:*:log-group:{}:*",
                 log_group_of(&name)
             )
         })
@@ -263,7 +267,7 @@ fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
         statements.push(json!({
             "Effect": "Allow",
             "Action": ["lambda:InvokeFunction"],
-            "Resource": [format!("arn:aws:lambda:{region}:*:function:{prefix}-*")]
+            "Resource": [format!("arn:{partition}:lambda:{region}:*:function:{prefix}-*")]
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
@@ -346,8 +350,9 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .iter()
             .flatten()
             .any(|(_, f)| f.vpc.is_some());
-    if in_vpc && !managed_policies.iter().any(|m| m == VPC_ACCESS_POLICY) {
-        managed_policies.push(VPC_ACCESS_POLICY.into());
+    let vpc_policy = vpc_access_policy(region);
+    if in_vpc && !managed_policies.contains(&vpc_policy) {
+        managed_policies.push(vpc_policy);
     }
     let iam_role = p.iam.as_ref().and_then(|i| i.role.as_ref());
     // An existing role (`iam.role: arn:…`, or the older `provider.role`): none is created.

@@ -260,6 +260,19 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     p
 }
 
+/// The AWS partition of a region, which every ARN names, and the DNS suffix of its endpoints:
+/// `aws` and `amazonaws.com`, except in China (`aws-cn`, `amazonaws.com.cn`) and GovCloud
+/// (`aws-us-gov`).
+pub fn partition(region: &str) -> (&'static str, &'static str) {
+    if region.starts_with("cn-") {
+        ("aws-cn", "amazonaws.com.cn")
+    } else if region.starts_with("us-gov-") {
+        ("aws-us-gov", "amazonaws.com")
+    } else {
+        ("aws", "amazonaws.com")
+    }
+}
+
 /// `POST /users` → (`POST`, `/users`).
 pub fn split_route(route: &str) -> (&str, &str) {
     route.split_once(' ').unwrap_or(("ANY", route))
@@ -438,6 +451,17 @@ pub(crate) mod tests {
                 "addPermission",
                 "addPermission",
             ]
+        );
+    }
+
+    #[test]
+    fn partitions_follow_the_region() {
+        assert_eq!(partition("eu-west-1"), ("aws", "amazonaws.com"));
+        assert_eq!(partition("cn-north-1"), ("aws-cn", "amazonaws.com.cn"));
+        assert_eq!(partition("us-gov-west-1"), ("aws-us-gov", "amazonaws.com"));
+        assert_eq!(
+            rest_api::invoke_url("x", "cn-north-1", "dev"),
+            "https://x.execute-api.cn-north-1.amazonaws.com.cn/dev"
         );
     }
 

@@ -264,7 +264,8 @@ pub fn deployment_description(d: &Desired) -> String {
 
 /// The invoke URL of a REST API stage.
 pub fn invoke_url(id: &str, region: &str, stage: &str) -> String {
-    format!("https://{id}.execute-api.{region}.amazonaws.com/{stage}")
+    let (_, dns) = super::partition(region);
+    format!("https://{id}.execute-api.{region}.{dns}/{stage}")
 }
 
 #[cfg(test)]

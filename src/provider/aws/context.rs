@@ -83,8 +83,9 @@ impl<'a> Applying<'a> {
     }
 
     pub fn function_arn(&self, name: &str) -> String {
+        let (partition, _) = crate::plan::partition(&self.aws.region);
         format!(
-            "arn:aws:lambda:{}:{}:function:{name}",
+            "arn:{partition}:lambda:{}:{}:function:{name}",
             self.aws.region,
             self.account()
         )

@@ -58,8 +58,9 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
                 ApiKind::RestApi => cx.known().rest.id.clone(),
             }
             .unwrap_or_default();
+            let (partition, _) = crate::plan::partition(&aws.region);
             let source = format!(
-                "arn:aws:execute-api:{}:{}:{api_id}/*",
+                "arn:{partition}:execute-api:{}:{}:{api_id}/*",
                 aws.region,
                 cx.account()
             );

@@ -235,7 +235,8 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
                 .r#type(IntegrationType::AwsProxy)
                 .integration_http_method("POST")
                 .uri(format!(
-                    "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
+                    "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
+                    crate::plan::partition(&aws.region).0,
                     aws.region,
                     cx.alias_arn(function)
                 ))
