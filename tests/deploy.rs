@@ -859,7 +859,22 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
         .collect();
     fs::write(dir.path().join("model.bin"), noise).unwrap();
 
-    let first = json(&moto, dir.path(), &["deploy"]);
+    // Through the proxy, to see that every S3 call names the account that must own the bucket.
+    let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
+    let first = common::json_of(
+        moto.sls(dir.path())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .args(["deploy", "--json"]),
+    );
+    let put = proxy.heads("PUT /big-dev-sls-123456789012-us-east-1/serverless/");
+    assert_eq!(put.len(), 1);
+    assert!(
+        put[0]
+            .to_ascii_lowercase()
+            .contains("x-amz-expected-bucket-owner: 123456789012"),
+        "{}",
+        put[0]
+    );
     assert_eq!(
         actions(&first)[..4],
         [

@@ -45,8 +45,9 @@ struct Counts {
     seen: AtomicUsize,
     injected: AtomicUsize,
     faulted: Mutex<HashSet<Vec<u8>>>,
-    /// Every request line with its body, in arrival order.
+    /// Every request line with its body, and its header block, in arrival order.
     log: Mutex<Vec<(String, Vec<u8>)>>,
+    heads: Mutex<Vec<String>>,
 }
 
 impl Faults {
@@ -98,6 +99,19 @@ impl Faults {
             .iter()
             .filter(|(line, _)| line.starts_with(request))
             .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+            .collect()
+    }
+
+    /// The header blocks (request line included) of the requests whose request line starts
+    /// with `request`.
+    pub fn heads(&self, request: &str) -> Vec<String> {
+        self.counts
+            .heads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h.starts_with(request))
+            .cloned()
             .collect()
     }
 
@@ -172,6 +186,10 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         String::from_utf8_lossy(&request_line).into_owned(),
         body.clone(),
     ));
+    c.heads
+        .lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&head).into_owned());
     if let Rule::Refuse(request, status, code) = rule
         && request_line.starts_with(request.as_bytes())
     {

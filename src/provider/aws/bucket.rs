@@ -1,6 +1,8 @@
 //! Artifacts over Lambda's inline limit go through S3: a bucket per service and stage, tagged
 //! as ours (or the user's `provider.deploymentBucket`, used but never created or deleted).
-//! Objects are keyed by their sha256, so a re-run uploads nothing twice. Planning: `plan::bucket`.
+//! Objects are keyed by their sha256, so a re-run uploads nothing twice. Every call names the
+//! account that must own the bucket (`ExpectedBucketOwner`): a bucket of that name in another
+//! account is refused, never written to. Planning: `plan::bucket`.
 
 use std::path::Path;
 
@@ -51,12 +53,20 @@ pub async fn observe(
     let Some(bucket) = name(d, arn) else {
         return Ok(None);
     };
-    match aws.s3.head_bucket().bucket(&bucket).send().await {
+    let owner = arn.and_then(account_of).unwrap_or_default();
+    match aws
+        .s3
+        .head_bucket()
+        .bucket(&bucket)
+        .expected_bucket_owner(owner)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(e) if missing(&e) => return Ok(None),
         Err(e) => return Err(call_err("HeadBucket", &format!("S3 bucket {bucket}"))(e)),
     }
-    let owned = owned(aws, d, &bucket).await?;
+    let owned = owned(aws, d, &bucket, owner).await?;
     Ok(Some(ObservedBucket { bucket, owned }))
 }
 
@@ -67,22 +77,31 @@ pub async fn apply(cx: &Applying<'_>, step: &BucketStep) -> Result<(), AwsError>
             let bucket = name(cx.d, arn.as_deref()).ok_or_else(|| {
                 AwsError::Other("the deployment bucket's name needs the role's account".into())
             })?;
-            prepare(cx.aws, cx.d, &bucket).await?;
+            prepare(cx.aws, cx.d, &bucket, &cx.account()).await?;
             cx.known().bucket = Some(bucket);
             Ok(())
         }
-        BucketStep::DeleteDeploymentBucket { bucket } => delete(cx.aws, bucket).await,
+        BucketStep::DeleteDeploymentBucket { bucket } => {
+            delete(cx.aws, bucket, &cx.account()).await
+        }
     }
 }
 
 /// Creates our bucket when missing (private, tagged); refuses one with our name that is not
 /// ours. The user's bucket is only checked to exist.
-async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsError> {
+async fn prepare(aws: &Aws, d: &Desired, bucket: &str, owner: &str) -> Result<(), AwsError> {
     let res = format!("S3 bucket {bucket}");
-    match aws.s3.head_bucket().bucket(bucket).send().await {
+    match aws
+        .s3
+        .head_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .send()
+        .await
+    {
         Ok(_) if user_bucket(d).is_some() => return Ok(()),
         Ok(_) => {
-            return if owned(aws, d, bucket).await? {
+            return if owned(aws, d, bucket, owner).await? {
                 Ok(())
             } else {
                 Err(AwsError::Other(format!(
@@ -120,6 +139,7 @@ async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsError> {
     aws.s3
         .put_bucket_tagging()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .tagging(tagging)
         .send()
         .await
@@ -127,6 +147,7 @@ async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsError> {
     aws.s3
         .put_public_access_block()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .public_access_block_configuration(
             PublicAccessBlockConfiguration::builder()
                 .block_public_acls(true)
@@ -141,8 +162,15 @@ async fn prepare(aws: &Aws, d: &Desired, bucket: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-async fn owned(aws: &Aws, d: &Desired, bucket: &str) -> Result<bool, AwsError> {
-    match aws.s3.get_bucket_tagging().bucket(bucket).send().await {
+async fn owned(aws: &Aws, d: &Desired, bucket: &str, owner: &str) -> Result<bool, AwsError> {
+    match aws
+        .s3
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .send()
+        .await
+    {
         Ok(t) => {
             let has = |k: &str, v: &str| t.tag_set().iter().any(|t| t.key() == k && t.value() == v);
             Ok(has(TAG_SERVICE, &d.service) && has(TAG_STAGE, &d.stage))
@@ -157,6 +185,7 @@ pub async fn upload(
     aws: &Aws,
     d: &Desired,
     bucket: &str,
+    owner: &str,
     dir: &Path,
     f: &FunctionSpec,
 ) -> Result<String, AwsError> {
@@ -176,7 +205,15 @@ pub async fn upload(
         .map_or("artifact.zip".into(), |n| n.to_string_lossy().into_owned());
     let key = format!("serverless/{}/{}/{digest}/{file}", d.service, d.stage);
     let res = format!("s3://{bucket}/{key}");
-    match aws.s3.head_object().bucket(bucket).key(&key).send().await {
+    match aws
+        .s3
+        .head_object()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .key(&key)
+        .send()
+        .await
+    {
         Ok(_) => return Ok(key),
         Err(e) if missing(&e) => {}
         Err(e) => return Err(call_err("HeadObject", &res)(e)),
@@ -191,6 +228,7 @@ pub async fn upload(
     aws.s3
         .put_object()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .key(&key)
         .body(body)
         .send()
@@ -200,7 +238,7 @@ pub async fn upload(
 }
 
 /// Empties and deletes our bucket; one already gone counts as deleted.
-async fn delete(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
+async fn delete(aws: &Aws, bucket: &str, owner: &str) -> Result<(), AwsError> {
     let res = format!("S3 bucket {bucket}");
     let mut token = None;
     loop {
@@ -208,6 +246,7 @@ async fn delete(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
             .s3
             .list_objects_v2()
             .bucket(bucket)
+            .expected_bucket_owner(owner)
             .set_continuation_token(token)
             .send()
             .await
@@ -221,6 +260,7 @@ async fn delete(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
                 aws.s3
                     .delete_object()
                     .bucket(bucket)
+                    .expected_bucket_owner(owner)
                     .key(key)
                     .send()
                     .await
@@ -232,7 +272,14 @@ async fn delete(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
             break;
         }
     }
-    match aws.s3.delete_bucket().bucket(bucket).send().await {
+    match aws
+        .s3
+        .delete_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if missing(&e) => Ok(()),
         Err(e) => Err(call_err("DeleteBucket", &res)(e)),

@@ -710,7 +710,7 @@ async fn code(cx: &Applying<'_>, f: &FunctionSpec) -> Result<Code, AwsError> {
             f.zip
         ))
     })?;
-    let key = bucket::upload(cx.aws, cx.d, &bucket, cx.dir, f).await?;
+    let key = bucket::upload(cx.aws, cx.d, &bucket, &cx.account(), cx.dir, f).await?;
     Ok(Code::S3 { bucket, key })
 }
 
