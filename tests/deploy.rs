@@ -1773,3 +1773,41 @@ fn someone_elses_function(moto: &Moto, dir: &Path, name: &str) {
             .unwrap();
     });
 }
+
+#[test]
+fn a_new_role_is_waited_for_by_one_function_while_the_others_wait_their_turn() {
+    // IAM is eventually consistent: Lambda refuses a role made a moment ago. One function retries
+    // (re-sending its code); the others wait for it instead of each re-sending theirs.
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::refuse_first(
+        moto.port,
+        "POST /2015-03-31/functions ",
+        2,
+        "400 Bad Request",
+        "InvalidParameterValueException",
+        "The role defined for the function cannot be assumed by Lambda.",
+    );
+    let dir = small();
+    let doc = common::json_of(
+        moto.sls(dir.path())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .args(["deploy", "--json"]),
+    );
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    let ops: Vec<&str> = doc["awsCalls"]["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.as_str())
+        .filter(|o| o.ends_with("CreateFunction"))
+        .collect();
+    assert_eq!(ops.len(), 4, "two refused, two created");
+    let sent = proxy.bodies("POST /2015-03-31/functions ");
+    let named = |b: &String| if b.contains("small-dev-a") { 'a' } else { 'b' };
+    let order: String = sent.iter().map(named).collect();
+    // The first three requests (two refused, one through) are the same function's.
+    assert!(
+        order.starts_with("aaa") || order.starts_with("bbb"),
+        "{order}"
+    );
+}

@@ -25,6 +25,15 @@ enum Rule {
     Every(usize),
     /// Request line prefix, HTTP status line, `x-amzn-ErrorType`.
     Refuse(&'static str, &'static str, &'static str),
+    /// Request line prefix, how many to refuse, HTTP status line, error type, message: the
+    /// first `n` such requests are refused, later ones forwarded (as IAM propagation does).
+    RefuseFirst(
+        &'static str,
+        usize,
+        &'static str,
+        &'static str,
+        &'static str,
+    ),
     /// Hold every request this long, then forward it.
     Delay(std::time::Duration),
     /// Canned answers (status 200, JSON), the first that applies; the rest are forwarded.
@@ -82,6 +91,22 @@ impl Faults {
     /// Several canned answers: for calls moto does not model at all, in the order AWS answers.
     pub fn answers(upstream_port: u16, canned: Vec<Canned>) -> Faults {
         Faults::with(upstream_port, Rule::Answer(canned))
+    }
+
+    /// Refuses the first `n` requests whose request line starts with `request` with `status`,
+    /// error type `code` and `message`, then forwards them.
+    pub fn refuse_first(
+        upstream_port: u16,
+        request: &'static str,
+        n: usize,
+        status: &'static str,
+        code: &'static str,
+        message: &'static str,
+    ) -> Faults {
+        Faults::with(
+            upstream_port,
+            Rule::RefuseFirst(request, n, status, code, message),
+        )
     }
 
     /// Forwards every request after holding it for `delay`, as a distant endpoint would.
@@ -195,6 +220,18 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     {
         c.injected.fetch_add(1, Ordering::SeqCst);
         let json = r#"{"message":"refused by the test's fault proxy"}"#;
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        );
+        let _ = out.write_all(answer.as_bytes());
+        return;
+    }
+    if let Rule::RefuseFirst(request, n, status, code, message) = rule
+        && request_line.starts_with(request.as_bytes())
+        && c.injected.fetch_add(1, Ordering::SeqCst) < *n
+    {
+        let json = format!(r#"{{"message":"{message}"}}"#);
         let answer = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
             json.len()

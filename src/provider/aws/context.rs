@@ -17,6 +17,10 @@ pub struct Applying<'a> {
     /// Where the artifacts named by the manifest are.
     pub dir: &'a Path,
     known: Mutex<Known>,
+    /// Whether Lambda may already use the role: false after this run created it. The first
+    /// function created waits out IAM's propagation holding it; the others wait on it instead of
+    /// each re-sending its code until IAM catches up.
+    pub role_ready: tokio::sync::Mutex<bool>,
 }
 
 /// Ids and ARNs: observed at the start, completed by the steps that create things.
@@ -64,6 +68,7 @@ impl<'a> Applying<'a> {
             o,
             dir,
             known: Mutex::new(known),
+            role_ready: tokio::sync::Mutex::new(true),
         }
     }
 

@@ -795,7 +795,18 @@ async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), A
         .set_vpc_config((!c.vpc_subnets.is_empty()).then(|| vpc(c)))
         .set_tags(Some(f.tags.clone().into_iter().collect()))
         .publish(false);
-    match retry_iam(|| call.clone().send(), "CreateFunction", &res).await {
+    // A role made by this run: one function waits for IAM, holding the gate; the rest follow
+    // once it got through, side by side.
+    let mut gate = cx.role_ready.lock().await;
+    let created = if *gate {
+        drop(gate);
+        retry_iam(|| call.clone().send(), "CreateFunction", &res).await
+    } else {
+        let created = retry_iam(|| call.clone().send(), "CreateFunction", &res).await;
+        *gate = created.is_ok();
+        created
+    };
+    match created {
         Ok(_) => {}
         // Made meanwhile: by an interrupted run of ours (the next deploy's plan updates it), or
         // by someone else, whose function is never touched.

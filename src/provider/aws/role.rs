@@ -113,6 +113,7 @@ pub async fn apply(cx: &Applying<'_>, step: &RoleStep) -> Result<(), AwsError> {
         RoleStep::CreateRole { role } => {
             let arn = create(aws, d, role).await?;
             cx.known().role_arn = Some(arn);
+            *cx.role_ready.lock().await = false;
         }
         RoleStep::UpdateRolePolicy { .. } => put_policy(aws, d).await?,
         RoleStep::AttachRolePolicy { role, policy } => {
