@@ -189,6 +189,8 @@ fn not_deployed(struct_name: &str) -> &'static [&'static str] {
             "runtimeManagement",
             "logs",
             "tenancy",
+            "iamRoleStatements",
+            "iam",
         ],
         _ => &[],
     }

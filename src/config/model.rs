@@ -311,6 +311,17 @@ pub struct HttpApiEvent {
     pub authorizer: Option<Json>,
 }
 
+/// The route key of an `httpApi` event, as API Gateway v2 names it: `*` for both method and
+/// path is the `$default` route, a `*` method alone is `ANY`.
+pub fn http_api_route_key(method: &str, path: &str) -> String {
+    let method = method.to_uppercase();
+    if method == "*" && path == "*" {
+        return "$default".into();
+    }
+    let method = if method == "*" { "ANY" } else { &method };
+    format!("{method} {path}")
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpEvent {

@@ -196,6 +196,69 @@ fn top_level(c: &mut Checker, config: &Config) {
     {
         statements(c, &["provider", "iam", "role", "statements"], st);
     }
+    let p = &config.provider;
+    if let Some(h) = &p.http_api {
+        for (key, set) in [
+            ("id", h.id.is_some()),
+            ("authorizers", h.authorizers.is_some()),
+            (
+                "disableDefaultEndpoint",
+                h.disable_default_endpoint == Some(true),
+            ),
+            ("metrics", h.metrics == Some(true)),
+        ] {
+            if set {
+                refuse(
+                    c,
+                    &["provider", "httpApi", key],
+                    &format!("`httpApi.{key}`"),
+                );
+            }
+        }
+    }
+    if let Some(g) = &p.api_gateway {
+        for (key, set) in [
+            ("apiKeys", g.api_keys.is_some()),
+            ("binaryMediaTypes", g.binary_media_types.is_some()),
+            (
+                "minimumCompressionSize",
+                g.minimum_compression_size.is_some(),
+            ),
+            (
+                "disableDefaultEndpoint",
+                g.disable_default_endpoint == Some(true),
+            ),
+            ("metrics", g.metrics == Some(true)),
+            ("description", g.description.is_some()),
+        ] {
+            if set {
+                refuse(
+                    c,
+                    &["provider", "apiGateway", key],
+                    &format!("`apiGateway.{key}`"),
+                );
+            }
+        }
+    }
+    if let Some(b) = &p.deployment_bucket {
+        for (key, set) in [
+            ("serverSideEncryption", b.server_side_encryption.is_some()),
+            ("blockPublicAccess", b.block_public_access == Some(false)),
+            (
+                "maxPreviousDeploymentArtifacts",
+                b.max_previous_deployment_artifacts.is_some(),
+            ),
+            ("tags", b.tags.is_some()),
+        ] {
+            if set {
+                refuse(
+                    c,
+                    &["provider", "deploymentBucket", key],
+                    &format!("`deploymentBucket.{key}`"),
+                );
+            }
+        }
+    }
     if let Some(t) = &config.provider.tracing {
         if let Some(v) = &t.lambda {
             tracing_value(c, &["provider", "tracing", "lambda"], v);
@@ -552,6 +615,15 @@ fn env_names(c: &mut Checker, path: &[&str], env: &super::model::Environment) {
     }
 }
 
+/// A key Serverless deploys and sls does not yet: refused, so that nothing of the config is
+/// silently left out of AWS (an authorizer left out would leave a route open).
+fn refuse(c: &mut Checker, path: &[&str], what: &str) {
+    c.error_key(path, format!("{what} are not deployed by sls yet"))
+        .help = Some(
+        "remove it, or keep deploying this service with the Serverless Framework for now".into(),
+    );
+}
+
 fn tracing_value(c: &mut Checker, path: &[&str], v: &serde_json::Value) {
     let ok = matches!(v, serde_json::Value::Bool(_))
         || matches!(v.as_str(), Some("Active" | "PassThrough"));
@@ -676,12 +748,15 @@ fn event(
                     );
                 }
             }
-            let key = if e.path == "*" {
-                "$default".to_string()
-            } else {
-                format!("{} {}", if m == "*" { "ANY" } else { &m }, e.path)
-            };
+            let key = super::model::http_api_route_key(&e.method, &e.path);
             duplicate_route(c, "httpApi", key, func, &refs(&pp), routes);
+            if e.authorizer.is_some() {
+                refuse(
+                    c,
+                    &refs(&at("httpApi", "authorizer")),
+                    "authorizers on HTTP API routes",
+                );
+            }
             if timeout > 30 {
                 c.warn_key(&refs(&at("httpApi", "")), format!(
                     "function `{func}` has a {timeout} s timeout, but HTTP API requests time out after 30 s"
@@ -704,6 +779,29 @@ fn event(
                 );
             }
             duplicate_route(c, "http", format!("{m} {path}"), func, &refs(&pp), routes);
+            for (key, set) in [
+                ("private", e.private == Some(true)),
+                ("authorizer", e.authorizer.is_some()),
+                ("request", e.request.is_some()),
+                ("async", e.is_async == Some(true)),
+                (
+                    "integration",
+                    e.integration.as_deref().is_some_and(|i| {
+                        !matches!(
+                            i.to_ascii_lowercase().as_str(),
+                            "lambda-proxy" | "aws_proxy"
+                        )
+                    }),
+                ),
+            ] {
+                if set {
+                    refuse(
+                        c,
+                        &refs(&at("http", key)),
+                        &format!("`{key}` on REST routes"),
+                    );
+                }
+            }
             if timeout > 29 {
                 c.warn_key(&refs(&at("http", "")), format!(
                     "function `{func}` has a {timeout} s timeout, but REST API requests time out after 29 s"

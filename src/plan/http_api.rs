@@ -57,16 +57,7 @@ pub struct HttpApiSpec {
     pub payload: String,
 }
 
-/// The route key of an `httpApi` event, as API Gateway v2 names it: `*` for both method and
-/// path is the `$default` route, a `*` method alone is `ANY`.
-pub fn route_key(method: &str, path: &str) -> String {
-    let method = method.to_uppercase();
-    if method == "*" && path == "*" {
-        return "$default".into();
-    }
-    let method = if method == "*" { "ANY" } else { &method };
-    format!("{method} {path}")
-}
+pub use crate::config::model::http_api_route_key as route_key;
 
 /// A Lambda proxy integration: the ARN it invokes and its payload format version.
 #[derive(Debug, Clone, PartialEq)]
