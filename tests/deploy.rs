@@ -1811,3 +1811,27 @@ fn a_new_role_is_waited_for_by_one_function_while_the_others_wait_their_turn() {
         "{order}"
     );
 }
+
+#[test]
+fn api_gateway_quotas_are_waited_out_within_one_run() {
+    // API Gateway allows about one CreateRestApi per 30 s per account and answers 429 beyond
+    // it; its clients retry more often and longer than the SDK's default three attempts.
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::refuse_first(
+        moto.port,
+        "POST /restapis ",
+        4,
+        "429 Too Many Requests",
+        "TooManyRequestsException",
+        "Too Many Requests",
+    );
+    let dir = example();
+    let doc = common::json_of(
+        moto.sls(dir.path())
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .args(["deploy", "--json"]),
+    );
+    assert_eq!(proxy.injected(), 5, "four refused, then one through");
+    assert!(actions(&doc).contains(&"createRestApi".to_string()));
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+}

@@ -219,21 +219,25 @@ impl Aws {
         let calls = CallLog::default();
         let lambda = aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
                 .interceptor(calls.clone())
                 .build(),
         );
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
                 .interceptor(calls.clone())
                 .build(),
         );
         let apigw2 = aws_sdk_apigatewayv2::Client::from_conf(
             aws_sdk_apigatewayv2::config::Builder::from(&cfg)
+                .retry_config(retries(10, 35))
                 .interceptor(calls.clone())
                 .build(),
         );
         let apigw = aws_sdk_apigateway::Client::from_conf(
             aws_sdk_apigateway::config::Builder::from(&cfg)
+                .retry_config(retries(10, 35))
                 .interceptor(calls.clone())
                 .build(),
         );
@@ -265,6 +269,16 @@ impl Aws {
             calls,
         })
     }
+}
+
+/// Retries with exponential backoff for throttling and 5xx, per service: API Gateway's quotas
+/// are fixed per account and slow (CreateRestApi and DeleteRestApi about one per 30 s,
+/// CreateDeployment one per 5 s), so its clients wait longer and more often than the SDK's
+/// default of 3 attempts; Lambda and IAM throttle by rate and recover within seconds.
+fn retries(attempts: u32, max_backoff_secs: u64) -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_max_backoff(std::time::Duration::from_secs(max_backoff_secs))
 }
 
 /// The account id in an ARN (`arn:aws:iam::123456789012:role/x`).
