@@ -598,15 +598,7 @@ async fn grant_url(aws: &Aws, name: &str, alias: &str, public: bool) -> Result<(
     let res = format!("Lambda function {name}:{alias}");
     for sid in [URL_STATEMENT, URL_INVOKE_STATEMENT] {
         if !public {
-            let r = aws
-                .lambda
-                .remove_permission()
-                .function_name(name)
-                .qualifier(alias)
-                .statement_id(sid)
-                .send()
-                .await;
-            tolerate(r, NOT_FOUND, "RemovePermission", &res)?;
+            super::remove_statement(aws, name, alias, sid).await?;
             continue;
         }
         let call = aws

@@ -167,6 +167,29 @@ macro_rules! cors_conversions {
 }
 pub(crate) use cors_conversions;
 
+/// Removes one statement of `name:alias`'s resource policy; one already gone counts as removed.
+pub async fn remove_statement(
+    aws: &Aws,
+    name: &str,
+    alias: &str,
+    sid: &str,
+) -> Result<(), AwsError> {
+    let r = aws
+        .lambda
+        .remove_permission()
+        .function_name(name)
+        .qualifier(alias)
+        .statement_id(sid)
+        .send()
+        .await;
+    tolerate(
+        r,
+        NOT_FOUND,
+        "RemovePermission",
+        &format!("Lambda function {name}:{alias}"),
+    )
+}
+
 /// Whether a resource's tags say it belongs to this service and stage.
 pub fn owned(tags: &BTreeMap<String, String>, d: &Desired) -> bool {
     tags.get(TAG_SERVICE) == Some(&d.service) && tags.get(TAG_STAGE) == Some(&d.stage)

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::context::Applying;
-use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, tolerate};
+use super::{Aws, AwsError, NOT_FOUND, call_err, is_code};
 use crate::plan::{ApiKind, PermissionStep, Statements};
 
 /// The statements of `name:alias`'s resource policy; none when it has no policy (or no alias).
@@ -102,18 +102,5 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
 }
 
 async fn remove(aws: &Aws, name: &str, alias: &str, api: ApiKind) -> Result<(), AwsError> {
-    let r = aws
-        .lambda
-        .remove_permission()
-        .function_name(name)
-        .qualifier(alias)
-        .statement_id(api.statement_id())
-        .send()
-        .await;
-    tolerate(
-        r,
-        NOT_FOUND,
-        "RemovePermission",
-        &format!("Lambda function {name}:{alias}"),
-    )
+    super::remove_statement(aws, name, alias, api.statement_id()).await
 }
