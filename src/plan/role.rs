@@ -131,11 +131,7 @@ impl fmt::Display for RoleStep {
 pub fn plan(spec: Option<&RoleSpec>, observed: Option<&ObservedRole>, p: &mut Plan) {
     let Some(spec) = spec else {
         match observed {
-            Some(r) if r.owned => p.push(RoleStep::DeleteRole {
-                role: r.name.clone(),
-                detach: r.managed_policies.clone(),
-                inline_policy: r.policy.as_ref().map(|_| r.policy_name.clone()),
-            }),
+            Some(r) if r.owned => p.push(delete(r)),
             Some(r) => p.leave_alone(format!("IAM role {}", r.name)),
             None => {}
         }
@@ -208,11 +204,16 @@ pub fn plan(spec: Option<&RoleSpec>, observed: Option<&ObservedRole>, p: &mut Pl
 /// last, once the functions run as the role they name now.
 pub fn plan_former(former: &[ObservedRole], p: &mut Plan) {
     for r in former.iter().filter(|r| r.owned) {
-        p.push(RoleStep::DeleteRole {
-            role: r.name.clone(),
-            detach: r.managed_policies.clone(),
-            inline_policy: r.policy.as_ref().map(|_| r.policy_name.clone()),
-        });
+        p.push(delete(r));
+    }
+}
+
+/// Deleting a role of ours: its managed policies detached and its inline policy deleted first.
+fn delete(r: &ObservedRole) -> RoleStep {
+    RoleStep::DeleteRole {
+        role: r.name.clone(),
+        detach: r.managed_policies.clone(),
+        inline_policy: r.policy.as_ref().map(|_| r.policy_name.clone()),
     }
 }
 
