@@ -121,9 +121,7 @@ fn weights_of(r: Option<&AliasRoutingConfiguration>) -> BTreeMap<String, f64> {
 
 /// Version number → its digest and time, in one paginated listing.
 async fn versions(aws: &Aws, name: &str) -> Result<BTreeMap<String, Version>, AwsError> {
-    let mut out = BTreeMap::new();
-    let mut marker = None;
-    loop {
+    let all = super::all_pages(|marker| async {
         let page = aws
             .lambda
             .list_versions_by_function()
@@ -135,20 +133,22 @@ async fn versions(aws: &Aws, name: &str) -> Result<BTreeMap<String, Version>, Aw
                 "ListVersionsByFunction",
                 &format!("Lambda function {name}"),
             ))?;
-        for v in page.versions() {
-            out.insert(
-                v.version().unwrap_or_default().to_string(),
-                Version {
-                    sha256: v.code_sha256().unwrap_or_default().to_string(),
-                    modified: v.last_modified().unwrap_or_default().to_string(),
-                },
-            );
-        }
-        marker = page.next_marker().map(str::to_string);
-        if marker.is_none() {
-            return Ok(out);
-        }
-    }
+        Ok((
+            page.versions().to_vec(),
+            page.next_marker().map(str::to_string),
+        ))
+    })
+    .await?;
+    Ok(all
+        .iter()
+        .map(|v| {
+            let version = Version {
+                sha256: v.code_sha256().unwrap_or_default().to_string(),
+                modified: v.last_modified().unwrap_or_default().to_string(),
+            };
+            (v.version().unwrap_or_default().to_string(), version)
+        })
+        .collect())
 }
 
 /// An alias' current state; `None` when the function or the alias does not exist.

@@ -143,9 +143,7 @@ pub async fn observe(
 /// is told by their tags when each is read.
 pub async fn list_in_range(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
     let prefix = format!("{}-{}-", d.service, d.stage);
-    let mut names = Vec::new();
-    let mut marker = None;
-    loop {
+    super::all_pages(|marker| async {
         let page = aws
             .lambda
             .list_functions()
@@ -153,18 +151,16 @@ pub async fn list_in_range(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsErr
             .send()
             .await
             .map_err(call_err("ListFunctions", "Lambda functions"))?;
-        names.extend(
-            page.functions()
-                .iter()
-                .filter_map(|f| f.function_name())
-                .filter(|n| n.starts_with(&prefix))
-                .map(str::to_string),
-        );
-        marker = page.next_marker().map(str::to_string);
-        if marker.is_none() {
-            return Ok(names);
-        }
-    }
+        let names = page
+            .functions()
+            .iter()
+            .filter_map(|f| f.function_name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(str::to_string)
+            .collect();
+        Ok((names, page.next_marker().map(str::to_string)))
+    })
+    .await
 }
 
 pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsError> {

@@ -58,9 +58,7 @@ async fn resources(
     id: &str,
     res: &str,
 ) -> Result<BTreeMap<String, ObservedResource>, AwsError> {
-    let mut out = BTreeMap::new();
-    let mut position = None;
-    loop {
+    let all = all_pages(|position| async {
         let page = aws
             .apigw
             .get_resources()
@@ -71,7 +69,12 @@ async fn resources(
             .send()
             .await
             .map_err(call_err("GetResources", res))?;
-        for r in page.items() {
+        Ok((page.items().to_vec(), page.position().map(str::to_string)))
+    })
+    .await?;
+    Ok(all
+        .iter()
+        .map(|r| {
             let methods = r
                 .resource_methods()
                 .map(|m| {
@@ -80,19 +83,13 @@ async fn resources(
                         .collect()
                 })
                 .unwrap_or_default();
-            out.insert(
-                r.path().unwrap_or("/").to_string(),
-                ObservedResource {
-                    id: r.id().unwrap_or_default().to_string(),
-                    methods,
-                },
-            );
-        }
-        position = page.position().map(str::to_string);
-        if position.is_none() {
-            return Ok(out);
-        }
-    }
+            let resource = ObservedResource {
+                id: r.id().unwrap_or_default().to_string(),
+                methods,
+            };
+            (r.path().unwrap_or("/").to_string(), resource)
+        })
+        .collect())
 }
 
 /// The description of the deployment the stage serves.
