@@ -58,16 +58,9 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     }
     let only = match &args.what {
         Some(DeployWhat::Function { function }) => {
-            if !d.functions.iter().any(|f| &f.key == function) {
-                return Err(
-                    UsageError(format!("function `{function}` is not in the config")).into(),
-                );
-            }
-            d.functions.retain(|f| &f.key == function);
-            let group = plan::log_group::name_of(&d.functions[0].name);
-            d.log_groups.retain(|g| g.log_group == group);
-            d.http_api = None;
-            d.rest_api = None;
+            d = d
+                .only_function(function)
+                .ok_or_else(|| UsageError(format!("function `{function}` is not in the config")))?;
             Some(function.clone())
         }
         None => None,

@@ -126,7 +126,9 @@ pub fn tracing_mode(config: &Config, f: &Function) -> &'static str {
     }
 }
 
-fn sorted(v: Option<Vec<String>>) -> Vec<String> {
+/// A list in the one order (sorted, without repeats) in which desired and observed lists are
+/// compared.
+pub fn sorted(v: Option<Vec<String>>) -> Vec<String> {
     let mut v = v.unwrap_or_default();
     v.sort();
     v.dedup();
@@ -581,6 +583,17 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
 }
 
 impl Desired {
+    /// Narrowed to one function, for `deploy function`: that function and its log group, no APIs.
+    /// `None` when the config has no such function.
+    pub fn only_function(mut self, key: &str) -> Option<Desired> {
+        self.functions.retain(|f| f.key == key);
+        let group = super::log_group::name_of(&self.functions.first()?.name);
+        self.log_groups.retain(|g| g.log_group == group);
+        self.http_api = None;
+        self.rest_api = None;
+        Some(self)
+    }
+
     /// The same service and stage with nothing wanted: what `sls remove` plans against.
     pub fn nothing(&self) -> Desired {
         Desired {

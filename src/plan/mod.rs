@@ -466,6 +466,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn deploy_function_narrows_to_the_function_and_its_log_group() {
+        let d = desired().only_function("b").unwrap();
+        assert_eq!(d.functions.len(), 1);
+        assert_eq!(d.log_groups[0].log_group, "/aws/lambda/svc-dev-b");
+        assert_eq!(d.log_groups.len(), 1);
+        assert!(d.http_api.is_none() && d.rest_api.is_none());
+        assert!(desired().only_function("nope").is_none());
+    }
+
+    #[test]
     fn what_is_deployed_needs_no_step() {
         let d = desired();
         let p = plan(&d, &deployed(&d));

@@ -15,7 +15,7 @@ use aws_sdk_lambda::types::{
 
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned, tolerate};
-use crate::plan::desired::role_ref;
+use crate::plan::desired::{role_ref, sorted};
 use crate::plan::function::{
     AsyncInvoke, ObservedUrl, ObservedVersion, URL_INVOKE_STATEMENT, URL_STATEMENT, UrlSpec,
 };
@@ -659,22 +659,8 @@ fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
             .map_or("PassThrough", |m| m.as_str())
             .to_string(),
         kms_key_arn: c.kms_key_arn().unwrap_or_default().to_string(),
-        vpc_subnets: {
-            let mut v: Vec<String> = c
-                .vpc_config()
-                .map(|v| v.subnet_ids().to_vec())
-                .unwrap_or_default();
-            v.sort();
-            v
-        },
-        vpc_security_groups: {
-            let mut v: Vec<String> = c
-                .vpc_config()
-                .map(|v| v.security_group_ids().to_vec())
-                .unwrap_or_default();
-            v.sort();
-            v
-        },
+        vpc_subnets: sorted(c.vpc_config().map(|v| v.subnet_ids().to_vec())),
+        vpc_security_groups: sorted(c.vpc_config().map(|v| v.security_group_ids().to_vec())),
         vpc_ipv6: c
             .vpc_config()
             .and_then(|v| v.ipv6_allowed_for_dual_stack())
