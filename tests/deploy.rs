@@ -15,6 +15,16 @@ fn json(moto: &Moto, dir: &Path, args: &[&str]) -> Value {
     common::json_of(moto.sls(dir).args(args).arg("--json"))
 }
 
+/// The same, with every AWS request going through the test proxy at `proxy`.
+fn json_via(moto: &Moto, proxy: &common::faults::Faults, dir: &Path, args: &[&str]) -> Value {
+    common::json_of(
+        moto.sls(dir)
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .args(args)
+            .arg("--json"),
+    )
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -786,14 +796,7 @@ fn throttling_and_503_answers_are_retried_and_the_deploy_converges() {
     let moto = Moto::start();
     let faults = common::faults::Faults::start(moto.port, 3);
     let dir = small();
-    let through = |args: &[&str]| -> Value {
-        common::json_of(
-            moto.sls(dir.path())
-                .env("AWS_ENDPOINT_URL", &faults.url)
-                .args(args)
-                .arg("--json"),
-        )
-    };
+    let through = |args: &[&str]| -> Value { json_via(&moto, &faults, dir.path(), args) };
     let first = through(&["deploy"]);
     let injected = faults.injected();
     assert!(injected >= 5, "only {injected} faults injected");
@@ -861,11 +864,7 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
 
     // Through the proxy, to see that every S3 call names the account that must own the bucket.
     let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
-    let first = common::json_of(
-        moto.sls(dir.path())
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(["deploy", "--json"]),
-    );
+    let first = json_via(&moto, &proxy, dir.path(), &["deploy"]);
     let put = proxy.heads("PUT /big-dev-sls-123456789012-us-east-1/serverless/");
     assert_eq!(put.len(), 1);
     assert!(
@@ -959,14 +958,7 @@ fn an_architecture_change_goes_with_the_code() {
     let moto = Moto::start();
     let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
     let dir = small();
-    let via_proxy = |args: &[&str]| {
-        common::json_of(
-            moto.sls(dir.path())
-                .env("AWS_ENDPOINT_URL", &proxy.url)
-                .args(args)
-                .arg("--json"),
-        )
-    };
+    let via_proxy = |args: &[&str]| json_via(&moto, &proxy, dir.path(), args);
     via_proxy(&["deploy"]);
     let yaml = SMALL.replace(
         "  b:\n    handler: b.main\n",
@@ -1032,11 +1024,7 @@ fn http_api_listings_are_read_to_the_last_page_and_unused_integrations_go() {
     });
     let proxy =
         common::faults::Faults::answer(moto.port, format!("GET /v2/apis/{api}/routes HTTP"), page);
-    let doc = common::json_of(
-        moto.sls(dir.path())
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(["deploy", "--json"]),
-    );
+    let doc = json_via(&moto, &proxy, dir.path(), &["deploy"]);
     assert_eq!(proxy.injected(), 1);
     assert_eq!(actions(&doc), ["deleteIntegration"]);
     let again = json(&moto, dir.path(), &["deploy"]);
@@ -1056,11 +1044,7 @@ fn on_error_sends_a_dead_letter_config_and_lets_the_role_send_there() {
         &format!("  a:\n    handler: a.main\n    onError: {dlq}\n"),
     );
     fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
-    common::json_of(
-        moto.sls(dir.path())
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(["deploy", "--json"]),
-    );
+    json_via(&moto, &proxy, dir.path(), &["deploy"]);
     let created = proxy.bodies("POST /2015-03-31/functions ");
     let a: Vec<&String> = created
         .iter()
@@ -1502,14 +1486,7 @@ fn tracing_kms_key_and_vpc_are_deployed_and_cleared() {
         ),
     );
     fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
-    let via_proxy = |args: &[&str]| {
-        common::json_of(
-            moto.sls(dir.path())
-                .env("AWS_ENDPOINT_URL", &proxy.url)
-                .args(args)
-                .arg("--json"),
-        )
-    };
+    let via_proxy = |args: &[&str]| json_via(&moto, &proxy, dir.path(), args);
     via_proxy(&["deploy"]);
     rt().block_on(async {
         let cfg = moto.sdk().await;
@@ -1696,11 +1673,7 @@ fn provisioned_concurrency_is_set_on_the_live_alias_waited_for_and_removed() {
     );
     let deploy = |yaml: &str| {
         fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
-        common::json_of(
-            moto.sls(dir.path())
-                .env("AWS_ENDPOINT_URL", &proxy.url)
-                .args(["deploy", "--json"]),
-        )
+        json_via(&moto, &proxy, dir.path(), &["deploy"])
     };
     let with = SMALL.replace(
         "  a:\n    handler: a.main\n",
@@ -1788,11 +1761,7 @@ fn a_new_role_is_waited_for_by_one_function_while_the_others_wait_their_turn() {
         "The role defined for the function cannot be assumed by Lambda.",
     );
     let dir = small();
-    let doc = common::json_of(
-        moto.sls(dir.path())
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(["deploy", "--json"]),
-    );
+    let doc = json_via(&moto, &proxy, dir.path(), &["deploy"]);
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
     let ops: Vec<&str> = doc["awsCalls"]["operations"]
         .as_array()
@@ -1826,11 +1795,7 @@ fn api_gateway_quotas_are_waited_out_within_one_run() {
         "Too Many Requests",
     );
     let dir = example();
-    let doc = common::json_of(
-        moto.sls(dir.path())
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(["deploy", "--json"]),
-    );
+    let doc = json_via(&moto, &proxy, dir.path(), &["deploy"]);
     assert_eq!(proxy.injected(), 5, "four refused, then one through");
     assert!(actions(&doc).contains(&"createRestApi".to_string()));
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);

@@ -220,11 +220,7 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     {
         c.injected.fetch_add(1, Ordering::SeqCst);
         let json = r#"{"message":"refused by the test's fault proxy"}"#;
-        let answer = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-            json.len()
-        );
-        let _ = out.write_all(answer.as_bytes());
+        let _ = out.write_all(json_answer(status, Some(code), json).as_bytes());
         return;
     }
     if let Rule::RefuseFirst(request, n, status, code, message) = rule
@@ -232,11 +228,7 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         && c.injected.fetch_add(1, Ordering::SeqCst) < *n
     {
         let json = format!(r#"{{"message":"{message}"}}"#);
-        let answer = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-            json.len()
-        );
-        let _ = out.write_all(answer.as_bytes());
+        let _ = out.write_all(json_answer(status, Some(code), &json).as_bytes());
         return;
     }
     let seen = |prefix: &str| {
@@ -254,11 +246,7 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     };
     if let Some(Canned { json, .. }) = canned {
         c.injected.fetch_add(1, Ordering::SeqCst);
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-            json.len()
-        );
-        let _ = out.write_all(answer.as_bytes());
+        let _ = out.write_all(json_answer("200 OK", None, json).as_bytes());
         return;
     }
     if let Rule::Delay(delay) = rule {
@@ -282,10 +270,10 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
                 xml.len()
             )
         } else {
-            let json = r#"{"message":"Rate exceeded"}"#;
-            format!(
-                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nx-amzn-ErrorType: TooManyRequestsException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-                json.len()
+            json_answer(
+                "429 Too Many Requests",
+                Some("TooManyRequestsException"),
+                r#"{"message":"Rate exceeded"}"#,
             )
         };
         let _ = out.write_all(answer.as_bytes());
@@ -298,4 +286,13 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     let mut answer = Vec::new();
     up.read_to_end(&mut answer).unwrap();
     let _ = out.write_all(&answer);
+}
+
+/// A JSON answer as AWS's REST-JSON services send it, with the error type header for errors.
+fn json_answer(status: &str, error_type: Option<&str>, json: &str) -> String {
+    let error = error_type.map_or_else(String::new, |t| format!("x-amzn-ErrorType: {t}\r\n"));
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{error}Content-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
+    )
 }
