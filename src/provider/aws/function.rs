@@ -393,7 +393,12 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             ..
         } => {
             let want = url_spec(cx, function, alias)?;
-            let url = put_url(aws, function_name, alias, &want).await?;
+            // The URL as this run observed it: an earlier run's is in there already.
+            let have =
+                cx.o.functions
+                    .get(function_name)
+                    .and_then(|of| of.url.clone());
+            let url = put_url(aws, function_name, alias, &want, have).await?;
             cx.known().urls.insert(function.clone(), url);
         }
         FunctionStep::DeleteFunctionUrl {
@@ -547,13 +552,20 @@ async fn url(aws: &Aws, name: &str, alias: &str) -> Result<Option<ObservedUrl>, 
     }
 }
 
-/// Creates the URL, or sets an existing one to `want`; then its grants. Returns the URL.
-async fn put_url(aws: &Aws, name: &str, alias: &str, want: &UrlSpec) -> Result<String, AwsError> {
+/// Creates the URL (`have` is none), or sets the existing one to `want`; then its grants.
+/// Returns the URL.
+async fn put_url(
+    aws: &Aws,
+    name: &str,
+    alias: &str,
+    want: &UrlSpec,
+    have: Option<ObservedUrl>,
+) -> Result<String, AwsError> {
     let res = format!("Lambda function {name}:{alias}");
     let auth = FunctionUrlAuthType::from(want.auth.as_str());
     let mode = InvokeMode::from(want.invoke_mode.as_str());
     let cors = want.cors.as_ref().map(cors);
-    let url = match url(aws, name, alias).await? {
+    let url = match have {
         None => aws
             .lambda
             .create_function_url_config()
