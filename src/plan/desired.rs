@@ -192,12 +192,10 @@ fn fit(name: &str, max: usize) -> String {
     format!("{}-{hex}", &name[..cut])
 }
 
-/// The CloudWatch Logs statement Serverless gives every function role, then the user's.
-fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
-    let prefix = format!("{}-{stage}", config.service);
-    let (partition, _) = super::partition(region);
-    // Each function's own group, custom `name:`s included; none for `disableLogs`.
-    let groups: Vec<String> = config
+/// The log group of every function that logs (not `disableLogs`), custom `name:`s included,
+/// with its retention (the function's, else the provider's).
+fn log_groups(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
+    config
         .functions
         .iter()
         .flatten()
@@ -207,9 +205,28 @@ fn role_policy(config: &Config, stage: &str, region: &str) -> Value {
                 .name
                 .clone()
                 .unwrap_or_else(|| function_name(&config.service, stage, key));
+            LogGroupSpec {
+                log_group: log_group_of(&name),
+                retention_days: f
+                    .log_retention_in_days
+                    .or(config.provider.log_retention_in_days)
+                    .map(|r| r.0 as i32),
+            }
+        })
+        .collect()
+}
+
+/// The CloudWatch Logs statement Serverless gives every function role (on each function's own
+/// group), then the user's.
+fn role_policy(config: &Config, stage: &str, region: &str, logs: &[LogGroupSpec]) -> Value {
+    let prefix = format!("{}-{stage}", config.service);
+    let (partition, _) = super::partition(region);
+    let groups: Vec<String> = logs
+        .iter()
+        .map(|g| {
             format!(
                 "arn:{partition}:logs:{region}:*:log-group:{}:*",
-                log_group_of(&name)
+                g.log_group
             )
         })
         .collect();
@@ -356,6 +373,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     if in_vpc && !managed_policies.contains(&vpc_policy) {
         managed_policies.push(vpc_policy);
     }
+    let log_groups = log_groups(config, stage);
     let iam_role = p.iam.as_ref().and_then(|i| i.role.as_ref());
     // An existing role (`iam.role: arn:…`, or the older `provider.role`): none is created.
     let existing_role = iam_role
@@ -373,7 +391,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         name: iam_role
             .and_then(|r| r.name.clone())
             .unwrap_or_else(|| role_name(&service, stage, region)),
-        policy: role_policy(config, stage, region),
+        policy: role_policy(config, stage, region, &log_groups),
         policy_name: format!("{service}-{stage}-lambda"),
         managed_policies,
         path: iam_role
@@ -387,7 +405,6 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     let own_role = format!("{}{}", role.path, role.name);
 
     let mut functions = Vec::new();
-    let mut log_groups = Vec::new();
     let mut routes = BTreeMap::new();
     let mut rest = BTreeMap::new();
     let mut pending = Vec::new();
@@ -464,15 +481,6 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .name
             .clone()
             .unwrap_or_else(|| function_name(&service, stage, key));
-        if f.disable_logs != Some(true) {
-            log_groups.push(LogGroupSpec {
-                log_group: log_group_of(&name),
-                retention_days: f
-                    .log_retention_in_days
-                    .or(p.log_retention_in_days)
-                    .map(|r| r.0 as i32),
-            });
-        }
         functions.push(FunctionSpec {
             key: key.clone(),
             name,
