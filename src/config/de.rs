@@ -275,7 +275,7 @@ impl<'a> NodeDe<'a> {
                         format!("`{}` {where_} is not deployed by sls yet", e.key),
                         Some(e.key_span),
                     )
-                    .help("remove it, or keep deploying this service with the Serverless Framework for now"),
+                    .help(super::validate::NOT_DEPLOYED_HELP),
                 );
                 continue;
             }

@@ -615,13 +615,15 @@ fn env_names(c: &mut Checker, path: &[&str], env: &super::model::Environment) {
     }
 }
 
+/// What to do about a key sls does not deploy yet.
+pub const NOT_DEPLOYED_HELP: &str =
+    "remove it, or keep deploying this service with the Serverless Framework for now";
+
 /// A key Serverless deploys and sls does not yet: refused, so that nothing of the config is
 /// silently left out of AWS (an authorizer left out would leave a route open).
 fn refuse(c: &mut Checker, path: &[&str], what: &str) {
     c.error_key(path, format!("{what} are not deployed by sls yet"))
-        .help = Some(
-        "remove it, or keep deploying this service with the Serverless Framework for now".into(),
-    );
+        .help = Some(NOT_DEPLOYED_HELP.into());
 }
 
 fn tracing_value(c: &mut Checker, path: &[&str], v: &serde_json::Value) {
