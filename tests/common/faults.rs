@@ -140,11 +140,6 @@ impl Faults {
             .collect()
     }
 
-    /// How many requests went through.
-    pub fn requests(&self) -> usize {
-        self.counts.seen.load(Ordering::SeqCst)
-    }
-
     fn with(upstream_port: u16, rule: Rule) -> Faults {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
