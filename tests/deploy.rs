@@ -1800,3 +1800,25 @@ fn api_gateway_quotas_are_waited_out_within_one_run() {
     assert!(actions(&doc).contains(&"createRestApi".to_string()));
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
+
+#[test]
+fn a_function_urls_cors_is_changed_and_cleared_in_place() {
+    let moto = Moto::start();
+    let dir = small();
+    let with = SMALL.replace(
+        "  a:\n    handler: a.main\n",
+        "  a:\n    handler: a.main\n    url:\n      cors:\n        allowedOrigins: ['https://example.com']\n",
+    );
+    fs::write(dir.path().join("serverless.yml"), &with).unwrap();
+    json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    let plain = SMALL.replace(
+        "  a:\n    handler: a.main\n",
+        "  a:\n    handler: a.main\n    url: true\n",
+    );
+    fs::write(dir.path().join("serverless.yml"), &plain).unwrap();
+    let cleared = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&cleared), ["updateFunctionUrl"]);
+    assert_eq!(cleared["plan"]["steps"][0]["changes"][0]["field"], "cors");
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+}

@@ -19,6 +19,7 @@ use crate::plan::desired::{role_ref, sorted};
 use crate::plan::function::{
     AsyncInvoke, ObservedUrl, ObservedVersion, URL_INVOKE_STATEMENT, URL_STATEMENT, UrlSpec,
 };
+use crate::plan::http_api::CorsSpec;
 use crate::plan::{Desired, FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).
@@ -537,7 +538,8 @@ async fn url(aws: &Aws, name: &str, alias: &str) -> Result<Option<ObservedUrl>, 
             url: u.function_url().to_string(),
             spec: UrlSpec {
                 auth: u.auth_type().as_str().to_string(),
-                cors: u.cors().map(cors_of),
+                // A cleared CORS may come back as an empty one: the same as none.
+                cors: u.cors().map(cors_of).filter(|c| *c != CorsSpec::default()),
                 invoke_mode: u
                     .invoke_mode()
                     .map_or("BUFFERED", |m| m.as_str())
@@ -564,7 +566,7 @@ async fn put_url(
     let res = format!("Lambda function {name}:{alias}");
     let auth = FunctionUrlAuthType::from(want.auth.as_str());
     let mode = InvokeMode::from(want.invoke_mode.as_str());
-    let cors = want.cors.as_ref().map(cors);
+    let want_cors = want.cors.as_ref().map(cors);
     let url = match have {
         None => aws
             .lambda
@@ -573,7 +575,7 @@ async fn put_url(
             .qualifier(alias)
             .auth_type(auth)
             .invoke_mode(mode)
-            .set_cors(cors)
+            .set_cors(want_cors)
             .send()
             .await
             .map_err(call_err("CreateFunctionUrlConfig", &res))?
@@ -587,8 +589,8 @@ async fn put_url(
                     .qualifier(alias)
                     .auth_type(auth)
                     .invoke_mode(mode)
-                    // No CORS in the config: an empty one clears what is there.
-                    .cors(cors.unwrap_or_else(|| Cors::builder().build()))
+                    // No CORS in the config: every list empty, stated, clears what is there.
+                    .cors(want_cors.unwrap_or_else(|| cors(&CorsSpec::default())))
                     .send()
                     .await
                     .map_err(call_err("UpdateFunctionUrlConfig", &res))?;
