@@ -1822,3 +1822,63 @@ fn a_function_urls_cors_is_changed_and_cleared_in_place() {
     assert_eq!(cleared["plan"]["steps"][0]["changes"][0]["field"], "cors");
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
+
+#[test]
+fn logging_configuration_is_sent_and_a_group_of_the_users_is_written_to_not_created() {
+    // moto does not keep LoggingConfig: what is checked is the request, through the proxy (the
+    // read back is covered by the provider's unit tests).
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
+    let dir = small();
+    let yaml = SMALL
+        .replace(
+            "  runtime: nodejs22.x\n",
+            "  runtime: nodejs22.x\n  logs:\n    lambda:\n      logFormat: JSON\n      systemLogLevel: WARN\n",
+        )
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    logs:\n      applicationLogLevel: DEBUG\n      logGroup: /shared/app\n",
+        );
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    json_via(&moto, &proxy, dir.path(), &["deploy"]);
+    let created = proxy.bodies("POST /2015-03-31/functions ");
+    let body = |name: &str| {
+        created
+            .iter()
+            .find(|b| b.contains(&format!(r#""FunctionName":"{name}""#)))
+            .unwrap()
+            .clone()
+    };
+    let a = body("small-dev-a");
+    assert!(
+        a.contains(r#""LoggingConfig":{"LogFormat":"JSON","ApplicationLogLevel":"DEBUG","SystemLogLevel":"WARN","LogGroup":"/shared/app"}"#),
+        "{a}"
+    );
+    let b = body("small-dev-b");
+    assert!(
+        b.contains(r#""LoggingConfig":{"LogFormat":"JSON","ApplicationLogLevel":"INFO","SystemLogLevel":"WARN","LogGroup":"/aws/lambda/small-dev-b"}"#),
+        "{b}"
+    );
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
+        let all = logs.describe_log_groups().send().await.unwrap();
+        let names: Vec<&str> = all
+            .log_groups()
+            .iter()
+            .map(|g| g.log_group_name().unwrap())
+            .collect();
+        // The user's group is theirs: not created, and never removed.
+        assert_eq!(names, ["/aws/lambda/small-dev-b"]);
+        let policy = aws_sdk_iam::Client::new(&cfg)
+            .get_role_policy()
+            .role_name("small-dev-us-east-1-lambdaRole")
+            .policy_name("small-dev-lambda")
+            .send()
+            .await
+            .unwrap();
+        let doc = sls::provider::aws::percent_decode(policy.policy_document());
+        assert!(doc.contains("log-group:/shared/app:"), "{doc}");
+        assert!(!doc.contains("log-group:/aws/lambda/small-dev-a:"), "{doc}");
+    });
+}

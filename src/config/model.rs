@@ -78,6 +78,51 @@ pub struct Provider {
     /// How many versions no alias points at survive a deploy (sls extension; default: all).
     pub version_retention: Option<VersionRetention>,
     pub layers: Option<Vec<String>>,
+    pub logs: Option<ProviderLogs>,
+}
+
+/// `provider.logs`: Lambda's logging configuration for every function (`lambda`), and the API
+/// access logs (refused by validation until they are deployed).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderLogs {
+    pub lambda: Option<LambdaLogs>,
+    pub rest_api: Option<Json>,
+    pub http_api: Option<Json>,
+    pub websocket: Option<Json>,
+    /// Logging of the Framework's own helper functions; sls deploys none.
+    pub framework_lambda: Option<Json>,
+}
+
+/// Lambda's `LoggingConfig` (`provider.logs.lambda`, function `logs`); a function's own keys
+/// take priority over the provider's, key by key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LambdaLogs {
+    /// `Text` (Lambda's default) or `JSON`.
+    pub log_format: Option<String>,
+    pub application_log_level: Option<String>,
+    pub system_log_level: Option<String>,
+    /// A log group of the user's, written to instead of `/aws/lambda/{name}` (not created).
+    pub log_group: Option<String>,
+    pub log_group_class: Option<String>,
+}
+
+impl LambdaLogs {
+    /// A function's `logs` over the provider's `logs.lambda`, key by key.
+    pub fn over(own: Option<&LambdaLogs>, provider: Option<&LambdaLogs>) -> LambdaLogs {
+        let pick = |f: fn(&LambdaLogs) -> &Option<String>| {
+            own.and_then(|l| f(l).clone())
+                .or_else(|| provider.and_then(|l| f(l).clone()))
+        };
+        LambdaLogs {
+            log_format: pick(|l| &l.log_format),
+            application_log_level: pick(|l| &l.application_log_level),
+            system_log_level: pick(|l| &l.system_log_level),
+            log_group: pick(|l| &l.log_group),
+            log_group_class: pick(|l| &l.log_group_class),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -200,6 +245,7 @@ pub struct Function {
     pub tracing: Option<Json>,
     pub disable_logs: Option<bool>,
     pub log_retention_in_days: Option<LogRetention>,
+    pub logs: Option<LambdaLogs>,
     pub kms_key_arn: Option<String>,
     pub vpc: Option<Vpc>,
     pub package: Option<Package>,

@@ -276,6 +276,30 @@ fn top_level(c: &mut Checker, config: &Config) {
     if let Some(v) = &config.provider.vpc {
         vpc(c, &["provider", "vpc"], v);
     }
+    if let Some(logs) = &config.provider.logs {
+        if let Some(l) = &logs.lambda {
+            lambda_logs(c, &["provider", "logs", "lambda"], l, None);
+        }
+        for (key, set) in [
+            ("restApi", logs.rest_api.is_some()),
+            ("httpApi", logs.http_api.is_some()),
+            ("websocket", logs.websocket.is_some()),
+        ] {
+            if set {
+                refuse(
+                    c,
+                    &["provider", "logs", key],
+                    &format!("access logs of the {key} (`logs.{key}`)"),
+                );
+            }
+        }
+        if logs.framework_lambda.is_some() {
+            c.warn_key(
+                &["provider", "logs", "frameworkLambda"],
+                "`logs.frameworkLambda` concerns the Framework's own helper functions; sls deploys none, so it changes nothing",
+            );
+        }
+    }
     let iam_role = config.provider.iam.as_ref().and_then(|i| i.role.as_ref());
     let existing = [
         (
@@ -553,6 +577,15 @@ fn function(
     if let Some(v) = &f.tracing {
         tracing_value(c, &["functions", name, "tracing"], v);
     }
+    if let Some(l) = &f.logs {
+        let provider_format = config
+            .provider
+            .logs
+            .as_ref()
+            .and_then(|p| p.lambda.as_ref())
+            .and_then(|l| l.log_format.as_deref());
+        lambda_logs(c, &["functions", name, "logs"], l, provider_format);
+    }
     if let Some(v) = &f.vpc {
         vpc(c, &["functions", name, "vpc"], v);
     }
@@ -624,6 +657,79 @@ pub const NOT_DEPLOYED_HELP: &str =
 fn refuse(c: &mut Checker, path: &[&str], what: &str) {
     c.error_key(path, format!("{what} are not deployed by sls yet"))
         .help = Some(NOT_DEPLOYED_HELP.into());
+}
+
+const LOG_FORMATS: &[&str] = &["Text", "JSON"];
+const APPLICATION_LOG_LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+const SYSTEM_LOG_LEVELS: &[&str] = &["DEBUG", "INFO", "WARN"];
+
+/// Lambda's logging configuration: known values, levels only with JSON (Lambda refuses them on
+/// text logs), and a log group name Logs accepts. `inherited_format` is the provider's, which a
+/// function's own `logs` falls back to.
+fn lambda_logs(
+    c: &mut Checker,
+    path: &[&str],
+    l: &super::model::LambdaLogs,
+    inherited_format: Option<&str>,
+) {
+    let at = |key: &'static str| {
+        let mut p = path.to_vec();
+        p.push(key);
+        p
+    };
+    let one_of = |c: &mut Checker, key: &'static str, v: &Option<String>, allowed: &[&str]| {
+        if let Some(v) = v
+            && !allowed.contains(&v.as_str())
+        {
+            let mut msg = format!("`{key}` must be one of {}, got `{v}`", allowed.join(", "));
+            if let Some(s) = did_you_mean(v, allowed.iter().copied()) {
+                msg.push_str(&format!(" (did you mean `{s}`?)"));
+            }
+            c.error(&at(key), msg);
+        }
+    };
+    one_of(c, "logFormat", &l.log_format, LOG_FORMATS);
+    one_of(
+        c,
+        "applicationLogLevel",
+        &l.application_log_level,
+        APPLICATION_LOG_LEVELS,
+    );
+    one_of(c, "systemLogLevel", &l.system_log_level, SYSTEM_LOG_LEVELS);
+    let format = l
+        .log_format
+        .as_deref()
+        .or(inherited_format)
+        .unwrap_or("Text");
+    for (key, set) in [
+        ("applicationLogLevel", l.application_log_level.is_some()),
+        ("systemLogLevel", l.system_log_level.is_some()),
+    ] {
+        if set && format != "JSON" {
+            c.error(&at(key), format!("`{key}` applies only to JSON logs"))
+                .help = Some("set `logFormat: JSON` beside it, or remove the level".into());
+        }
+    }
+    if let Some(g) = &l.log_group {
+        let ok = !g.is_empty()
+            && g.len() <= 512
+            && g.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "._-/#".contains(ch));
+        if !ok {
+            c.error(&at("logGroup"), format!("`{g}` is not a log group name"))
+                .help =
+                Some("1–512 letters, digits and `. _ - / #`, e.g. /aws/lambda/shared".into());
+        }
+    }
+    if let Some(class) = &l.log_group_class
+        && !class.eq_ignore_ascii_case("standard")
+    {
+        refuse(
+            c,
+            &at("logGroupClass"),
+            "log group classes other than standard",
+        );
+    }
 }
 
 fn tracing_value(c: &mut Checker, path: &[&str], v: &serde_json::Value) {

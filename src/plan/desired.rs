@@ -15,7 +15,7 @@ use super::log_group::{LogGroupSpec, name_of as log_group_of};
 use super::rest_api::RestApiSpec;
 use super::role::RoleSpec;
 use crate::config::Config;
-use crate::config::model::{Architecture, Event, Function, RestCors, Statement};
+use crate::config::model::{Architecture, Event, Function, LambdaLogs, RestCors, Statement};
 use crate::config::validate::arn_service;
 use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
 
@@ -192,14 +192,26 @@ fn fit(name: &str, max: usize) -> String {
     format!("{}-{hex}", &name[..cut])
 }
 
-/// The log group of every function that logs (not `disableLogs`), custom `name:`s included,
-/// with its retention (the function's, else the provider's).
+/// A function's logging configuration: its own `logs` over the provider's `logs.lambda`.
+fn lambda_logs(config: &Config, f: &Function) -> LambdaLogs {
+    let provider = config
+        .provider
+        .logs
+        .as_ref()
+        .and_then(|l| l.lambda.as_ref());
+    LambdaLogs::over(f.logs.as_ref(), provider)
+}
+
+/// The log group sls creates for every function that logs (not `disableLogs`) to Lambda's own
+/// group (no `logs.logGroup` of the user's), custom `name:`s included, with its retention (the
+/// function's, else the provider's).
 fn log_groups(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
     config
         .functions
         .iter()
         .flatten()
         .filter(|(_, f)| f.disable_logs != Some(true))
+        .filter(|(_, f)| lambda_logs(config, f).log_group.is_none())
         .map(|(key, f)| {
             let name = f
                 .name
@@ -221,14 +233,21 @@ fn log_groups(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
 fn role_policy(config: &Config, stage: &str, region: &str, logs: &[LogGroupSpec]) -> Value {
     let prefix = format!("{}-{stage}", config.service);
     let (partition, _) = super::partition(region);
-    let groups: Vec<String> = logs
+    // The groups functions write to: those sls creates, and the user's own `logs.logGroup`s.
+    let mut names: Vec<String> = logs.iter().map(|g| g.log_group.clone()).collect();
+    for (_, f) in config.functions.iter().flatten() {
+        if f.disable_logs == Some(true) {
+            continue;
+        }
+        if let Some(g) = lambda_logs(config, f).log_group
+            && !names.contains(&g)
+        {
+            names.push(g);
+        }
+    }
+    let groups: Vec<String> = names
         .iter()
-        .map(|g| {
-            format!(
-                "arn:{partition}:logs:{region}:*:log-group:{}:*",
-                g.log_group
-            )
-        })
+        .map(|g| format!("arn:{partition}:logs:{region}:*:log-group:{g}:*"))
         .collect();
     let mut statements = Vec::new();
     if !groups.is_empty() {
@@ -428,6 +447,12 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .architecture
             .or(p.architecture)
             .unwrap_or(Architecture::X86_64);
+        let logs = lambda_logs(config, f);
+        let json_level = |level: &Option<String>| match logs.log_format.as_deref() {
+            // Lambda answers INFO for a level JSON logs leave unset.
+            Some("JSON") => level.clone().unwrap_or_else(|| "INFO".into()),
+            _ => String::new(),
+        };
         let config_fields = FunctionConfig {
             runtime: crate::config::runtime::of(config, f).to_string(),
             handler: f.handler.clone().unwrap_or_default(),
@@ -461,6 +486,10 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             vpc_subnets: sorted(vpc.and_then(|v| v.subnet_ids.clone())),
             vpc_security_groups: sorted(vpc.and_then(|v| v.security_group_ids.clone())),
             vpc_ipv6: vpc.and_then(|v| v.ipv6_allowed_for_dual_stack) == Some(true),
+            log_format: logs.log_format.clone().unwrap_or_else(|| "Text".into()),
+            application_log_level: json_level(&logs.application_log_level),
+            system_log_level: json_level(&logs.system_log_level),
+            log_group: logs.log_group.clone().unwrap_or_default(),
         };
         let mut ftags = tags.clone();
         ftags.extend(

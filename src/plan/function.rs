@@ -69,6 +69,13 @@ pub struct FunctionConfig {
     pub vpc_subnets: Vec<String>,
     pub vpc_security_groups: Vec<String>,
     pub vpc_ipv6: bool,
+    /// `logs.logFormat`: `Text` (Lambda's default) or `JSON`.
+    pub log_format: String,
+    /// With JSON logs: the levels (Lambda's default for both is `INFO`); empty with text logs.
+    pub application_log_level: String,
+    pub system_log_level: String,
+    /// `logs.logGroup`: a group of the user's; empty for Lambda's `/aws/lambda/{name}`.
+    pub log_group: String,
 }
 
 /// Asynchronous invocation of the live alias (where every event source sends): how often Lambda
@@ -846,6 +853,26 @@ fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
         "onError",
         have.dead_letter_target.clone(),
         want.dead_letter_target.clone(),
+    );
+    cmp(
+        "logs.logFormat",
+        have.log_format.clone(),
+        want.log_format.clone(),
+    );
+    cmp(
+        "logs.applicationLogLevel",
+        have.application_log_level.clone(),
+        want.application_log_level.clone(),
+    );
+    cmp(
+        "logs.systemLogLevel",
+        have.system_log_level.clone(),
+        want.system_log_level.clone(),
+    );
+    cmp(
+        "logs.logGroup",
+        have.log_group.clone(),
+        want.log_group.clone(),
     );
     if have.environment != want.environment {
         // Names only: values may be secrets.

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    Architecture, Cors, DeadLetterConfig, DestinationConfig, Environment, EphemeralStorage,
-    FunctionCode, FunctionConfiguration, FunctionUrlAuthType, InvokeMode, OnFailure, OnSuccess,
-    Runtime, TracingConfig, TracingMode, VpcConfig,
+    ApplicationLogLevel, Architecture, Cors, DeadLetterConfig, DestinationConfig, Environment,
+    EphemeralStorage, FunctionCode, FunctionConfiguration, FunctionUrlAuthType, InvokeMode,
+    LogFormat, LoggingConfig, OnFailure, OnSuccess, Runtime, SystemLogLevel, TracingConfig,
+    TracingMode, VpcConfig,
 };
 
 use super::context::Applying;
@@ -220,6 +221,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .set_layers(Some(c.layers.clone()))
                 .dead_letter_config(dead_letter(c))
                 .tracing_config(tracing(c))
+                .logging_config(logging(c, function_name))
                 // Empty values clear a key or a VPC set earlier.
                 .kms_key_arn(&c.kms_key_arn)
                 .vpc_config(vpc(c))
@@ -637,6 +639,18 @@ async fn grant_url(aws: &Aws, name: &str, alias: &str, public: bool) -> Result<(
 super::cors_conversions!(Cors);
 
 fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
+    let logging = c.logging_config();
+    let json = logging
+        .and_then(|l| l.log_format())
+        .is_some_and(|f| *f == LogFormat::Json);
+    // Levels mean something only with JSON logs; text logs read as none.
+    let level = |l: Option<&str>| {
+        if json {
+            l.unwrap_or("INFO").to_string()
+        } else {
+            String::new()
+        }
+    };
     FunctionConfig {
         runtime: c
             .runtime()
@@ -679,6 +693,28 @@ fn config_of(c: &FunctionConfiguration) -> FunctionConfig {
             .vpc_config()
             .and_then(|v| v.ipv6_allowed_for_dual_stack())
             .unwrap_or(false),
+        log_format: logging
+            .and_then(|l| l.log_format())
+            .map_or("Text", |f| f.as_str())
+            .to_string(),
+        application_log_level: level(
+            logging
+                .and_then(|l| l.application_log_level())
+                .map(|l| l.as_str()),
+        ),
+        system_log_level: level(
+            logging
+                .and_then(|l| l.system_log_level())
+                .map(|l| l.as_str()),
+        ),
+        // Lambda's own group reads as none, as the config leaves it unnamed.
+        log_group: logging
+            .and_then(|l| l.log_group())
+            .filter(|g| {
+                *g != crate::plan::log_group::name_of(c.function_name().unwrap_or_default())
+            })
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 
@@ -721,6 +757,25 @@ fn env(c: &FunctionConfig) -> Environment {
 fn tracing(c: &FunctionConfig) -> TracingConfig {
     TracingConfig::builder()
         .mode(TracingMode::from(c.tracing.as_str()))
+        .build()
+}
+
+/// Lambda's logging configuration, stated in full: the group is named even when it is
+/// Lambda's own, so that a deploy moves a function back from a group of the user's.
+fn logging(c: &FunctionConfig, function_name: &str) -> LoggingConfig {
+    let json = c.log_format == "JSON";
+    let group = if c.log_group.is_empty() {
+        crate::plan::log_group::name_of(function_name)
+    } else {
+        c.log_group.clone()
+    };
+    LoggingConfig::builder()
+        .log_format(LogFormat::from(c.log_format.as_str()))
+        .set_application_log_level(
+            json.then(|| ApplicationLogLevel::from(c.application_log_level.as_str())),
+        )
+        .set_system_log_level(json.then(|| SystemLogLevel::from(c.system_log_level.as_str())))
+        .log_group(group)
         .build()
 }
 
@@ -779,6 +834,7 @@ async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), A
         .set_layers(Some(c.layers.clone()))
         .set_dead_letter_config((!c.dead_letter_target.is_empty()).then(|| dead_letter(c)))
         .tracing_config(tracing(c))
+        .logging_config(logging(c, name))
         .set_kms_key_arn((!c.kms_key_arn.is_empty()).then(|| c.kms_key_arn.clone()))
         .set_vpc_config((!c.vpc_subnets.is_empty()).then(|| vpc(c)))
         .set_tags(Some(f.tags.clone().into_iter().collect()))
@@ -872,5 +928,73 @@ async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> {
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_lambda::types::{
+        ApplicationLogLevel, FunctionConfiguration, LogFormat, LoggingConfig, SystemLogLevel,
+    };
+
+    use super::{config_of, logging};
+
+    fn answered(logging: Option<LoggingConfig>) -> FunctionConfiguration {
+        FunctionConfiguration::builder()
+            .function_name("svc-dev-a")
+            .set_logging_config(logging)
+            .build()
+    }
+
+    #[test]
+    fn lambdas_default_logging_reads_as_the_configs_default() {
+        // What GetFunction answers for a function created without LoggingConfig.
+        let c = config_of(&answered(Some(
+            LoggingConfig::builder()
+                .log_format(LogFormat::Text)
+                .log_group("/aws/lambda/svc-dev-a")
+                .build(),
+        )));
+        assert_eq!(
+            (
+                c.log_format.as_str(),
+                c.application_log_level.as_str(),
+                c.system_log_level.as_str(),
+                c.log_group.as_str()
+            ),
+            ("Text", "", "", "")
+        );
+        // An answer without the field (older accounts, emulators) means the same.
+        let none = config_of(&answered(None));
+        assert_eq!(none.log_format, "Text");
+        assert_eq!(none.log_group, "");
+    }
+
+    #[test]
+    fn json_logging_reads_back_with_its_levels_and_the_users_group() {
+        let c = config_of(&answered(Some(
+            LoggingConfig::builder()
+                .log_format(LogFormat::Json)
+                .application_log_level(ApplicationLogLevel::Debug)
+                .system_log_level(SystemLogLevel::Warn)
+                .log_group("/shared/app")
+                .build(),
+        )));
+        assert_eq!(c.log_format, "JSON");
+        assert_eq!(c.application_log_level, "DEBUG");
+        assert_eq!(c.system_log_level, "WARN");
+        assert_eq!(c.log_group, "/shared/app");
+        // And what is sent is what was read: the next deploy compares equal.
+        let sent = logging(&c, "svc-dev-a");
+        assert_eq!(config_of(&answered(Some(sent))), c);
+    }
+
+    #[test]
+    fn text_logging_sends_no_levels_and_names_lambdas_own_group() {
+        let c = config_of(&answered(None));
+        let sent = logging(&c, "svc-dev-a");
+        assert_eq!(sent.log_format(), Some(&LogFormat::Text));
+        assert_eq!(sent.application_log_level(), None);
+        assert_eq!(sent.log_group(), Some("/aws/lambda/svc-dev-a"));
     }
 }
