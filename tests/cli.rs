@@ -183,6 +183,25 @@ fn deprecated_runtime_warns() {
 }
 
 #[test]
+fn a_long_retired_runtime_is_printed_and_packaged_with_its_dates() {
+    // Serverless v3 prints a service on nodejs8.10; so does sls, saying what AWS will refuse.
+    let dir = service(
+        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs8.10\nfunctions:\n  a:\n    handler: a.main\n",
+    );
+    std::fs::write(dir.path().join("a.js"), "exports.main = async () => 1;\n").unwrap();
+    for cmd in ["print", "package"] {
+        sls_in(dir.path())
+            .arg(cmd)
+            .assert()
+            .success()
+            .stderr(predicates::str::contains(
+                "warning: runtime `nodejs8.10` is deprecated by AWS Lambda: it neither creates nor updates functions with it since 2020-03-06",
+            ))
+            .stderr(predicates::str::contains("move to `nodejs"));
+    }
+}
+
+#[test]
 fn file_variables_read_yaml_and_json_next_to_the_config() {
     let dir = tempfile::tempdir().unwrap();
     let svc = dir.path().join("svc");

@@ -12,50 +12,6 @@ use super::model::{Config, Event, Function, Statement};
 use super::yaml::Node;
 
 /// Runtimes Lambda accepts for new functions.
-pub const RUNTIMES: &[&str] = &[
-    "nodejs22.x",
-    "nodejs24.x",
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "python3.14",
-    "ruby3.3",
-    "ruby3.4",
-    "java11",
-    "java17",
-    "java21",
-    "java25",
-    "java8.al2",
-    "dotnet8",
-    "dotnet10",
-    "provided.al2",
-    "provided.al2023",
-];
-
-/// Runtimes Lambda has deprecated: existing functions keep running, new ones cannot be created.
-pub const DEPRECATED_RUNTIMES: &[&str] = &[
-    "nodejs20.x",
-    "nodejs18.x",
-    "nodejs16.x",
-    "nodejs14.x",
-    "nodejs12.x",
-    "nodejs10.x",
-    "python3.9",
-    "python3.8",
-    "python3.7",
-    "python3.6",
-    "python2.7",
-    "ruby3.2",
-    "ruby2.7",
-    "java8",
-    "go1.x",
-    "provided",
-    "dotnet6",
-    "dotnet7",
-    "dotnetcore3.1",
-];
-
 const HTTP_API_METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY", "*",
 ];
@@ -453,23 +409,54 @@ fn package_section(
     }
 }
 
+/// A runtime Lambda knows, with a warning once AWS has deprecated it (with its dates, so that a
+/// deploy says before any call that Lambda will refuse to create or update the function). Old
+/// runtimes are warned, not refused: `print` and `package` work on any service Serverless reads.
 fn runtime(c: &mut Checker, path: &[&str], rt: &str) {
-    if RUNTIMES.contains(&rt) {
+    use super::runtime::{Lifecycle, Stage};
+    let Some(life) = Lifecycle::find(rt) else {
+        let mut msg = format!("unknown runtime `{rt}`");
+        let supported = super::runtime::LIFECYCLES.iter().map(|l| l.id);
+        if let Some(s) = did_you_mean(rt, supported) {
+            msg.push_str(&format!(" (did you mean `{s}`?)"));
+        }
+        let today = super::runtime::today();
+        let current: Vec<&str> = super::runtime::LIFECYCLES
+            .iter()
+            .filter(|l| l.stage(&today) == Stage::Supported)
+            .map(|l| l.id)
+            .collect();
+        c.error(path, msg).help = Some(format!("supported runtimes: {}", current.join(", ")));
         return;
-    }
-    if DEPRECATED_RUNTIMES.contains(&rt) {
-        let span = c.span(path);
-        c.out.push(
-            Problem::warning(format!("runtime `{rt}` is deprecated by AWS Lambda"), span)
-                .help("Lambda no longer creates functions with it; move to a supported runtime such as nodejs22.x or python3.12"),
-        );
-        return;
-    }
-    let mut msg = format!("unknown runtime `{rt}`");
-    if let Some(s) = did_you_mean(rt, RUNTIMES.iter().copied()) {
-        msg.push_str(&format!(" (did you mean `{s}`?)"));
-    }
-    c.error(path, msg).help = Some(format!("supported runtimes: {}", RUNTIMES.join(", ")));
+    };
+    let today = super::runtime::today();
+    let date = |d: Option<&str>| d.unwrap_or("a date AWS has not published").to_string();
+    let msg = match life.stage(&today) {
+        Stage::Supported => return,
+        Stage::Deprecated => format!(
+            "runtime `{rt}` is deprecated by AWS Lambda since {}; Lambda stops creating functions with it on {} and updating them on {}",
+            date(life.deprecated),
+            date(life.create_blocked),
+            date(life.update_blocked)
+        ),
+        Stage::CreateBlocked => format!(
+            "runtime `{rt}` is deprecated by AWS Lambda: it creates no new functions with it since {}, and stops updating them on {}",
+            date(life.create_blocked),
+            date(life.update_blocked)
+        ),
+        Stage::UpdateBlocked => format!(
+            "runtime `{rt}` is deprecated by AWS Lambda: it neither creates nor updates functions with it since {} (they still run)",
+            date(life.update_blocked)
+        ),
+    };
+    let help = match life.successor(&today) {
+        Some(next) => format!(
+            "move to `{next}`; a deploy that creates or changes a function on `{rt}` is refused by AWS once those dates have passed"
+        ),
+        None => "move to a supported runtime".to_string(),
+    };
+    let span = c.span(path);
+    c.out.push(Problem::warning(msg, span).help(help));
 }
 
 fn function(
