@@ -1882,3 +1882,99 @@ fn logging_configuration_is_sent_and_a_group_of_the_users_is_written_to_not_crea
         assert!(!doc.contains("log-group:/aws/lambda/small-dev-a:"), "{doc}");
     });
 }
+
+#[test]
+fn a_function_with_its_own_statements_gets_its_own_role_which_follows_the_config() {
+    let moto = Moto::start();
+    let dir = small();
+    let own = SMALL
+        .replace(
+            "  runtime: nodejs22.x\n",
+            "  runtime: nodejs22.x\n  iamRoleStatements:\n    - Effect: Allow\n      Action: sqs:SendMessage\n      Resource: arn:aws:sqs:us-east-1:123456789012:q\n",
+        )
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    iamRoleStatementsInherit: true\n    iamRoleStatements:\n      - Effect: Allow\n        Action: s3:GetObject\n        Resource: arn:aws:s3:::bucket/*\n",
+        );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let state = || {
+        rt().block_on(async {
+            let cfg = moto.sdk().await;
+            let iam = aws_sdk_iam::Client::new(&cfg);
+            let lambda = aws_sdk_lambda::Client::new(&cfg);
+            let mut roles = Vec::new();
+            for r in iam.list_roles().send().await.unwrap().roles() {
+                let doc = iam
+                    .get_role_policy()
+                    .role_name(r.role_name())
+                    .policy_name("small-dev-lambda")
+                    .send()
+                    .await
+                    .map(|p| sls::provider::aws::percent_decode(p.policy_document()))
+                    .unwrap_or_default();
+                roles.push((r.role_name().to_string(), doc));
+            }
+            let mut runs_as = Vec::new();
+            for f in ["small-dev-a", "small-dev-b"] {
+                let c = lambda.get_function().function_name(f).send().await.unwrap();
+                let role = c.configuration().unwrap().role().unwrap().to_string();
+                runs_as.push(role.rsplit('/').next().unwrap().to_string());
+            }
+            (roles, runs_as)
+        })
+    };
+    deploy(&own);
+    let (roles, runs_as) = state();
+    assert_eq!(
+        runs_as,
+        [
+            "small-dev-a-us-east-1-lambdaRole",
+            "small-dev-us-east-1-lambdaRole"
+        ]
+    );
+    let policy = |name: &str| {
+        roles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| panic!("no role {name} in {roles:?}"))
+    };
+    let a = policy("small-dev-a-us-east-1-lambdaRole");
+    assert!(a.contains("log-group:/aws/lambda/small-dev-a:"), "{a}");
+    assert!(!a.contains("small-dev-b"), "{a}");
+    assert!(
+        a.contains("s3:GetObject") && a.contains("sqs:SendMessage"),
+        "{a}"
+    );
+    let shared = policy("small-dev-us-east-1-lambdaRole");
+    assert!(
+        shared.contains("log-group:/aws/lambda/small-dev-b:"),
+        "{shared}"
+    );
+    assert!(
+        !shared.contains("small-dev-a") && !shared.contains("s3:GetObject"),
+        "{shared}"
+    );
+    let again = deploy(&own);
+    assert_eq!(mutating(&again), 0, "{:?}", actions(&again));
+    // Without its statements the function moves to the service's role; its own is deleted.
+    let back = deploy(&own.replace("    iamRoleStatementsInherit: true\n    iamRoleStatements:\n      - Effect: Allow\n        Action: s3:GetObject\n        Resource: arn:aws:s3:::bucket/*\n", ""));
+    assert!(
+        actions(&back).contains(&"deleteRole".to_string()),
+        "{:?}",
+        actions(&back)
+    );
+    let (roles, runs_as) = state();
+    assert_eq!(runs_as, ["small-dev-us-east-1-lambdaRole"; 2]);
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    deploy(&own);
+    json(&moto, dir.path(), &["remove"]);
+    let roles = rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        iam.list_roles().send().await.unwrap().roles().len()
+    });
+    assert_eq!(roles, 0);
+}

@@ -187,8 +187,6 @@ fn not_deployed(struct_name: &str) -> &'static [&'static str] {
             "fileSystemConfig",
             "runtimeManagement",
             "tenancy",
-            "iamRoleStatements",
-            "iam",
         ],
         _ => &[],
     }

@@ -154,6 +154,23 @@ pub struct IamRole {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionIam {
+    pub role: Option<FunctionIamRole>,
+}
+
+/// A function's own role: `statements` (over the provider's only if inherited), a `name`
+/// (default `{service}-{stage}-{function}-{region}-lambdaRole`) and `managedPolicies` added to
+/// the provider's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionIamRole {
+    pub name: Option<String>,
+    pub statements: Option<Vec<Statement>>,
+    pub managed_policies: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Statement {
     pub sid: Option<String>,
@@ -241,6 +258,14 @@ pub struct Function {
     pub url: Option<FunctionUrl>,
     /// An existing role (its ARN) this function runs as instead of the service's.
     pub role: Option<String>,
+    /// A role of its own with these statements (serverless-iam-roles-per-function's keys).
+    pub iam_role_statements: Option<Vec<Statement>>,
+    pub iam_role_statements_name: Option<String>,
+    /// Whether the provider's statements are added to the function's own (default: no, or
+    /// `custom.serverless-iam-roles-per-function.defaultInherit`).
+    pub iam_role_statements_inherit: Option<bool>,
+    /// `iam.role`: the same own role in the provider's shape.
+    pub iam: Option<FunctionIam>,
     /// `Active`, `PassThrough`, or a boolean.
     pub tracing: Option<Json>,
     pub disable_logs: Option<bool>,

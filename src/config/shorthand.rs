@@ -36,6 +36,16 @@ pub fn expand(root: &mut Node) -> Result<(), Problem> {
 }
 
 fn function(f: &mut Node) -> Result<(), Problem> {
+    if let Some(st) = f.get_mut("iamRoleStatements") {
+        statements(st);
+    }
+    if let Some(st) = f
+        .get_mut("iam")
+        .and_then(|i| i.get_mut("role"))
+        .and_then(|r| r.get_mut("statements"))
+    {
+        statements(st);
+    }
     bool_to_map(f, "url");
     if let Some(url) = f.get_mut("url") {
         bool_to_map(url, "cors");

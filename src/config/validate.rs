@@ -561,6 +561,24 @@ fn function(
     if let Some(role) = &f.role {
         role_arn(c, &["functions", name, "role"], role);
     }
+    if let Some(st) = &f.iam_role_statements {
+        statements(c, &["functions", name, "iamRoleStatements"], st);
+    }
+    if let Some(st) = f
+        .iam
+        .as_ref()
+        .and_then(|i| i.role.as_ref())
+        .and_then(|r| r.statements.as_ref())
+    {
+        statements(c, &["functions", name, "iam", "role", "statements"], st);
+    }
+    if f.role.is_some() && crate::plan::desired::asks_own_role(f) {
+        c.error(
+            &["functions", name, "role"],
+            format!("function `{name}` names an existing role and asks for a role of its own"),
+        )
+        .help = Some("keep `role` (and give that role the permissions) or the function's statements, not both".into());
+    }
     if let Some(v) = &f.tracing {
         tracing_value(c, &["functions", name, "tracing"], v);
     }

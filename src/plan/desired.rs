@@ -42,6 +42,8 @@ pub struct Desired {
     pub role: Option<RoleSpec>,
     /// `iam.role` (or `provider.role`) as an existing role's ARN.
     pub existing_role: Option<String>,
+    /// The roles of functions with their own statements (`iamRoleStatements`), by role name.
+    pub function_roles: Vec<RoleSpec>,
     pub bucket: Option<BucketSpec>,
     pub functions: Vec<FunctionSpec>,
     pub http_api: Option<HttpApiSpec>,
@@ -160,6 +162,27 @@ pub fn role_name(service: &str, stage: &str, region: &str) -> String {
     fit(&format!("{service}-{stage}-{region}-lambdaRole"), 64)
 }
 
+/// The name serverless-iam-roles-per-function gives a function's own role:
+/// `{service}-{stage}-{function}-{region}-lambdaRole`, without `-lambdaRole` when that is over
+/// IAM's 64 characters (validation refuses a name still too long).
+pub fn function_role_name(service: &str, stage: &str, key: &str, region: &str) -> String {
+    let full = format!("{service}-{stage}-{key}-{region}-lambdaRole");
+    if full.len() <= 64 {
+        return full;
+    }
+    fit(&format!("{service}-{stage}-{key}-{region}"), 64)
+}
+
+/// Whether a function asks for a role of its own: `iamRoleStatements` (even empty) or
+/// `iam.role` statements or managed policies.
+pub fn asks_own_role(f: &Function) -> bool {
+    f.iam_role_statements.is_some()
+        || f.iam
+            .as_ref()
+            .and_then(|i| i.role.as_ref())
+            .is_some_and(|r| r.statements.is_some() || r.managed_policies.is_some())
+}
+
 /// Serverless v3's API name: `{stage}-{service}`.
 pub fn api_name(service: &str, stage: &str) -> String {
     format!("{stage}-{service}")
@@ -228,20 +251,35 @@ fn log_groups(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
         .collect()
 }
 
-/// The CloudWatch Logs statement Serverless gives every function role (on each function's own
-/// group), then the user's.
-fn role_policy(config: &Config, stage: &str, region: &str, logs: &[LogGroupSpec]) -> Value {
+/// The functions of the config, by key.
+type Members<'a> = Vec<(&'a String, &'a Function)>;
+
+/// A role's inline policy, as Serverless v3 writes it for the functions that run as it
+/// (`members`): CloudWatch Logs on each one's group, then the user's `statements`, then what
+/// the members' settings need (X-Ray, where asynchronous results go).
+fn role_policy(
+    config: &Config,
+    stage: &str,
+    region: &str,
+    members: &Members<'_>,
+    user: &[&Statement],
+) -> Value {
     let prefix = format!("{}-{stage}", config.service);
     let (partition, _) = super::partition(region);
-    // The groups functions write to: those sls creates, and the user's own `logs.logGroup`s.
-    let mut names: Vec<String> = logs.iter().map(|g| g.log_group.clone()).collect();
-    for (_, f) in config.functions.iter().flatten() {
+    // The groups they write to: Lambda's own per function, or the user's `logs.logGroup`.
+    let mut names: Vec<String> = Vec::new();
+    for (key, f) in members {
         if f.disable_logs == Some(true) {
             continue;
         }
-        if let Some(g) = lambda_logs(config, f).log_group
-            && !names.contains(&g)
-        {
+        let g = lambda_logs(config, f).log_group.unwrap_or_else(|| {
+            log_group_of(
+                &f.name
+                    .clone()
+                    .unwrap_or_else(|| function_name(&config.service, stage, key)),
+            )
+        });
+        if !names.contains(&g) {
             names.push(g);
         }
     }
@@ -257,15 +295,9 @@ fn role_policy(config: &Config, stage: &str, region: &str, logs: &[LogGroupSpec]
             "Resource": groups
         }));
     }
-    let iam = config.provider.iam.as_ref().and_then(|i| i.role.as_ref());
-    let user = iam
-        .and_then(|r| r.statements.as_ref())
-        .or(config.provider.iam_role_statements.as_ref());
-    statements.extend(user.into_iter().flatten().map(statement));
-    if config
-        .functions
+    statements.extend(user.iter().map(|s| statement(s)));
+    if members
         .iter()
-        .flatten()
         .any(|(_, f)| tracing_mode(config, f) == "Active")
     {
         statements.push(json!({
@@ -277,7 +309,7 @@ fn role_policy(config: &Config, stage: &str, region: &str, logs: &[LogGroupSpec]
     // Where failed (and succeeded) asynchronous events go: the role must be allowed to send
     // there, as Serverless v3 grants it.
     let mut targets: Vec<&str> = Vec::new();
-    for f in config.functions.iter().flat_map(|fs| fs.values()) {
+    for (_, f) in members {
         targets.extend(f.on_error.as_deref());
         if let Some(d) = &f.destinations {
             targets.extend(d.on_success.as_deref());
@@ -406,11 +438,20 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .flatten()
             .map(|(k, v)| (k.clone(), v.0.clone())),
     );
+    let provider_statements: Vec<&Statement> = iam_role
+        .and_then(|r| r.statements.as_ref())
+        .or(p.iam_role_statements.as_ref())
+        .into_iter()
+        .flatten()
+        .collect();
+    let all: Members<'_> = config.functions.iter().flatten().collect();
+    let (with_own, shared): (Members<'_>, Members<'_>) =
+        all.iter().partition(|(_, f)| asks_own_role(f));
     let role = RoleSpec {
         name: iam_role
             .and_then(|r| r.name.clone())
             .unwrap_or_else(|| role_name(&service, stage, region)),
-        policy: role_policy(config, stage, region, &log_groups),
+        policy: role_policy(config, stage, region, &shared, &provider_statements),
         policy_name: format!("{service}-{stage}-lambda"),
         managed_policies,
         path: iam_role
@@ -422,6 +463,57 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         tags: role_tags,
     };
     let own_role = format!("{}{}", role.path, role.name);
+    // Roles of their own (serverless-iam-roles-per-function): the service role as a template
+    // (path, boundary, tags, managed policies) with only this function's logs and statements.
+    let inherit_default = config
+        .custom
+        .as_ref()
+        .and_then(|c| c.get("serverless-iam-roles-per-function"))
+        .and_then(|c| c.get("defaultInherit"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut function_roles: BTreeMap<String, RoleSpec> = BTreeMap::new();
+    for (key, f) in &with_own {
+        let iam = f.iam.as_ref().and_then(|i| i.role.as_ref());
+        let mut user: Vec<&Statement> = Vec::new();
+        if f.iam_role_statements_inherit.unwrap_or(inherit_default) {
+            user.extend(provider_statements.iter().copied());
+        }
+        user.extend(f.iam_role_statements.iter().flatten());
+        user.extend(
+            iam.and_then(|r| r.statements.as_ref())
+                .into_iter()
+                .flatten(),
+        );
+        let mut managed = role.managed_policies.clone();
+        managed.retain(|m| *m != vpc_access_policy(region) || f.vpc.is_some() || p.vpc.is_some());
+        for m in iam
+            .and_then(|r| r.managed_policies.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            if !managed.contains(m) {
+                managed.push(m.clone());
+            }
+        }
+        let name = f
+            .iam_role_statements_name
+            .clone()
+            .or_else(|| iam.and_then(|r| r.name.clone()))
+            .unwrap_or_else(|| function_role_name(&service, stage, key, region));
+        function_roles.insert(
+            (*key).clone(),
+            RoleSpec {
+                name,
+                policy: role_policy(config, stage, region, &vec![(*key, *f)], &user),
+                policy_name: role.policy_name.clone(),
+                managed_policies: managed,
+                path: role.path.clone(),
+                permissions_boundary: role.permissions_boundary.clone(),
+                tags: role.tags.clone(),
+            },
+        );
+    }
 
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
@@ -472,11 +564,14 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 .or_else(|| p.layers.clone())
                 .unwrap_or_default(),
             dead_letter_target: f.on_error.clone().unwrap_or_default(),
-            role: f
-                .role
-                .as_ref()
-                .or(existing_role.as_ref())
-                .map_or_else(|| own_role.clone(), |arn| role_ref(arn)),
+            role: match function_roles.get(key) {
+                Some(r) => format!("{}{}", r.path, r.name),
+                None => f
+                    .role
+                    .as_ref()
+                    .or(existing_role.as_ref())
+                    .map_or_else(|| own_role.clone(), |arn| role_ref(arn)),
+            },
             tracing: tracing_mode(config, f).into(),
             kms_key_arn: f
                 .kms_key_arn
@@ -521,7 +616,11 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             via_s3: size > INLINE_UPLOAD_LIMIT,
             reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
             async_invoke: async_invoke(config, stage, f),
-            role_arn: f.role.clone().or_else(|| existing_role.clone()),
+            role_arn: match function_roles.contains_key(key) {
+                true => None,
+                false => f.role.clone().or_else(|| existing_role.clone()),
+            },
+            own_role: function_roles.get(key).map(|r| r.name.clone()),
             provisioned_concurrency: f.provisioned_concurrency.map(|c| c as i32),
             url: f.url.as_ref().map(|u| UrlSpec {
                 auth: match u.authorizer.as_deref() {
@@ -603,11 +702,16 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         live: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
         version_retention: p.version_retention.map(|v| v.0),
         tags,
-        // The service's role, unless every function runs as a role the config names.
+        // The service's role, unless every function runs as a role the config names or one
+        // of its own.
         role: (existing_role.is_none()
-            && (functions.is_empty() || functions.iter().any(|f| f.role_arn.is_none())))
+            && (functions.is_empty()
+                || functions
+                    .iter()
+                    .any(|f| f.role_arn.is_none() && f.own_role.is_none())))
         .then_some(role),
         existing_role,
+        function_roles: function_roles.into_values().collect(),
         bucket: Some(BucketSpec {
             user: p.deployment_bucket.as_ref().and_then(|b| b.name.clone()),
         }),
@@ -626,6 +730,9 @@ impl Desired {
         self.functions.retain(|f| f.key == key);
         let group = super::log_group::name_of(&self.functions.first()?.name);
         self.log_groups.retain(|g| g.log_group == group);
+        let own = self.functions.first()?.own_role.clone();
+        self.function_roles
+            .retain(|r| Some(&r.name) == own.as_ref());
         self.http_api = None;
         self.rest_api = None;
         Some(self)
@@ -635,6 +742,7 @@ impl Desired {
     pub fn nothing(&self) -> Desired {
         Desired {
             role: None,
+            function_roles: Vec::new(),
             bucket: None,
             functions: Vec::new(),
             http_api: None,
@@ -672,5 +780,79 @@ mod tests {
             role_name("svc", "dev", "eu-west-1"),
             "svc-dev-eu-west-1-lambdaRole"
         );
+    }
+
+    fn desired_of(yaml: &str) -> Desired {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        let loaded = crate::config::load(&crate::config::LoadOptions {
+            cwd: dir.path().to_path_buf(),
+            ..Default::default()
+        })
+        .unwrap();
+        let manifest = Manifest {
+            format: 1,
+            service: "svc".into(),
+            stage: "dev".into(),
+            region: "us-east-1".into(),
+            artifacts: Default::default(),
+            functions: Default::default(),
+        };
+        desired(&loaded.config, "dev", "us-east-1", &manifest)
+    }
+
+    #[test]
+    fn own_roles_take_the_service_role_as_template_and_inherit_only_when_asked() {
+        let d = desired_of(
+            "service: svc
+provider:
+  name: aws
+  iam:
+    role:
+      path: /team/
+      managedPolicies: [arn:aws:iam::aws:policy/P]
+      statements:
+        - {Effect: Allow, Action: 'sqs:*', Resource: '*'}
+custom:
+  serverless-iam-roles-per-function:
+    defaultInherit: true
+functions:
+  a:
+    handler: a.main
+    iamRoleStatements: []
+  b:
+    handler: b.main
+    iamRoleStatementsInherit: false
+    iamRoleStatementsName: b-role
+    iamRoleStatements:
+      - {Effect: Allow, Action: 's3:GetObject', Resource: '*'}
+",
+        );
+        // Every function has its own role: none for the service.
+        assert!(d.role.is_none());
+        let names: Vec<&str> = d.function_roles.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["svc-dev-a-us-east-1-lambdaRole", "b-role"]);
+        let text = |i: usize| d.function_roles[i].policy.to_string();
+        // `a` inherits (the custom default), `b` opted out.
+        assert!(text(0).contains("sqs:*") && !text(0).contains("s3:GetObject"));
+        assert!(!text(1).contains("sqs:*") && text(1).contains("s3:GetObject"));
+        for r in &d.function_roles {
+            assert_eq!(r.path, "/team/");
+            assert_eq!(r.managed_policies, ["arn:aws:iam::aws:policy/P"]);
+        }
+        assert_eq!(d.functions[1].config.role, "/team/b-role");
+        assert_eq!(d.functions[1].own_role.as_deref(), Some("b-role"));
+        // `deploy function -f b` keeps b's role only.
+        let only = d.only_function("b").unwrap();
+        assert_eq!(only.function_roles.len(), 1);
+        assert_eq!(only.function_roles[0].name, "b-role");
+    }
+
+    #[test]
+    fn an_own_role_name_over_64_characters_drops_its_suffix_then_shortens() {
+        let n = function_role_name("service", "production", "handler", "ap-southeast-2");
+        assert_eq!(n, "service-production-handler-ap-southeast-2-lambdaRole");
+        let long = function_role_name(&"s".repeat(30), "production", "handler", "ap-southeast-2");
+        assert!(!long.ends_with("lambdaRole") && long.len() <= 64, "{long}");
     }
 }

@@ -160,6 +160,8 @@ pub struct FunctionSpec {
     /// The ARN of an existing role to run as (`role:`, else `provider.iam.role`); `None`: the
     /// role sls keeps for the service.
     pub role_arn: Option<String>,
+    /// The name of the function's own role (`iamRoleStatements`), which sls keeps.
+    pub own_role: Option<String>,
     /// `provisionedConcurrency`: instances kept initialised on the live alias.
     pub provisioned_concurrency: Option<i32>,
 }

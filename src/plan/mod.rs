@@ -38,6 +38,8 @@ pub struct Observed {
     /// Other roles of ours that our functions run as: the service's role under an earlier
     /// `iam.role.name`, deleted once no function needs it.
     pub former_roles: Vec<ObservedRole>,
+    /// The functions' own roles (`iamRoleStatements`) the config names, as they exist.
+    pub function_roles: Vec<ObservedRole>,
     /// Read only for a removal: a deploy prepares the bucket when it needs it.
     pub bucket: Option<ObservedBucket>,
     /// Keyed by Lambda function name: the desired functions that exist, and every other
@@ -232,6 +234,16 @@ const NOT_OURS: &str = "exists without the sls:service/sls:stage tags of this se
 pub fn plan(d: &Desired, o: &Observed) -> Plan {
     let mut p = Plan::default();
     role::plan(d.role.as_ref(), o.role.as_ref(), &mut p);
+    for spec in &d.function_roles {
+        let have = o.function_roles.iter().find(|r| r.name == spec.name);
+        role::plan(Some(spec), have, &mut p);
+    }
+    // Own roles the config no longer names (a removal): deleted when ours.
+    for r in &o.function_roles {
+        if !d.function_roles.iter().any(|s| s.name == r.name) {
+            role::plan(None, Some(r), &mut p);
+        }
+    }
     role::plan_former(&o.former_roles, &mut p);
     function::plan(d, o, &mut p);
     let uploads = p.steps.iter().any(|s| match s {
@@ -334,6 +346,7 @@ pub(crate) mod tests {
             async_invoke: None,
             url: None,
             role_arn: None,
+            own_role: None,
             provisioned_concurrency: None,
         }
     }
@@ -359,6 +372,7 @@ pub(crate) mod tests {
                 tags: BTreeMap::new(),
             }),
             existing_role: None,
+            function_roles: Vec::new(),
             bucket: Some(BucketSpec { user: None }),
             functions: vec![function("a"), function("b")],
             http_api: Some(HttpApiSpec {
@@ -399,6 +413,7 @@ pub(crate) mod tests {
                 tags: role.tags.clone(),
             }),
             former_roles: vec![],
+            function_roles: vec![],
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

@@ -26,7 +26,10 @@ pub struct Applying<'a> {
 /// Ids and ARNs: observed at the start, completed by the steps that create things.
 #[derive(Debug, Clone, Default)]
 pub struct Known {
+    /// The service's role (or the existing one the config names).
     pub role_arn: Option<String>,
+    /// Functions' own roles: name → ARN.
+    pub role_arns: BTreeMap<String, String>,
     /// Set when the plan prepared a bucket for artifacts over the inline limit.
     pub bucket: Option<String>,
     pub http: HttpIds,

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{Aws, AwsError, bucket, function, http_api, log_group, permission, rest_api, role};
-use crate::plan::{Desired, Observed, Phase, Statements, Step, endpoints, rest_api::invoke_url};
+use crate::plan::{
+    Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
+};
 
 /// How many lanes (functions, APIs) run at once: enough to hide latency, few enough to stay
 /// far from Lambda's control-plane rate limits.
@@ -60,8 +62,9 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         }
     };
     let groups: Vec<String> = d.log_groups.iter().map(|g| g.log_group.clone()).collect();
-    let (role, read, listed, http, rest, wanted_groups) = tokio::join!(
+    let (role, own_roles, read, listed, http, rest, wanted_groups) = tokio::join!(
         role::observe(aws, d),
+        function_roles(aws, d),
         functions(aws, d, desired.clone(), grants),
         listed,
         http,
@@ -70,6 +73,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
     );
     let mut o = Observed {
         role: role?,
+        function_roles: own_roles?,
         http_api: http?,
         rest_api: rest?,
         ..Default::default()
@@ -105,12 +109,13 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             .filter_map(|f| f.role.rsplit('/').next().map(str::to_string))
             .filter(|n| !n.is_empty() && Some(n) != named.as_ref())
             .filter(|n| d.role.as_ref().is_none_or(|r| &r.name != n))
+            .filter(|n| !d.function_roles.iter().any(|r| &r.name == n))
             .collect();
         former.sort();
         former.dedup();
         for name in former {
             // Best effort: a role we may not read is not one we made.
-            if let Ok(Some(r)) = role::observe_named(aws, d, &name).await
+            if let Ok(Some(r)) = role::observe_named(aws, d, &name, &role::policy_name(d)).await
                 && r.owned
             {
                 o.former_roles.push(r);
@@ -141,6 +146,20 @@ async fn log_groups(
         })
         .collect();
     let mut out = BTreeMap::new();
+    for r in bounded(reads, READ_PARALLELISM).await {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// The functions' own roles the config names, as they exist.
+async fn function_roles(aws: &Aws, d: &Desired) -> Result<Vec<ObservedRole>, AwsError> {
+    let reads: Vec<Boxed<'_, Option<ObservedRole>>> = d
+        .function_roles
+        .iter()
+        .map(|s| Box::pin(role::observe_named(aws, d, &s.name, &s.policy_name)) as Boxed<'_, _>)
+        .collect();
+    let mut out = Vec::new();
     for r in bounded(reads, READ_PARALLELISM).await {
         out.extend(r?);
     }
@@ -213,6 +232,11 @@ pub async fn execute(
             Some(_) => o.role.as_ref().map(|r| r.arn.clone()),
             None => d.existing_role.clone(),
         },
+        role_arns: o
+            .function_roles
+            .iter()
+            .map(|r| (r.name.clone(), r.arn.clone()))
+            .collect(),
         http: http_api::known(d, o),
         rest: rest_api::known(o),
         ..Known::default()

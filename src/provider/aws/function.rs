@@ -206,7 +206,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             let f = spec(function)?;
             let c = &f.config;
             let res = format!("Lambda function {function_name}");
-            let role = f.role_arn.clone().or_else(|| cx.known().role_arn.clone());
+            let role = role_of(cx, f);
             let call = aws
                 .lambda
                 .update_function_configuration()
@@ -802,15 +802,20 @@ fn storage(c: &FunctionConfig) -> Result<EphemeralStorage, AwsError> {
         .map_err(|e| AwsError::Other(e.to_string()))
 }
 
+/// The ARN a function runs as: the existing role it names, its own, or the service's.
+fn role_of(cx: &Applying<'_>, f: &FunctionSpec) -> Option<String> {
+    let known = cx.known();
+    f.role_arn.clone().or_else(|| match &f.own_role {
+        Some(own) => known.role_arns.get(own).cloned(),
+        None => known.role_arn.clone(),
+    })
+}
+
 async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), AwsError> {
     let aws = cx.aws;
     let res = format!("Lambda function {name}");
     let c = &f.config;
-    let role = f
-        .role_arn
-        .clone()
-        .or_else(|| cx.known().role_arn.clone())
-        .ok_or_else(|| AwsError::Other(format!("no role for {res}")))?;
+    let role = role_of(cx, f).ok_or_else(|| AwsError::Other(format!("no role for {res}")))?;
     let call = aws
         .lambda
         .create_function()

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, owned, percent_decode, tolerate};
 use crate::plan::desired::role_name;
-use crate::plan::{Desired, ObservedRole, RoleStep};
+use crate::plan::{Desired, ObservedRole, RoleSpec, RoleStep};
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
 
@@ -19,7 +19,15 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRole>, Aws
         Some(spec) => spec.name.clone(),
         None => role_name(&d.service, &d.stage, &d.region),
     };
-    observe_named(aws, d, &name).await
+    observe_named(aws, d, name.as_str(), &policy_name(d)).await
+}
+
+/// The name of the inline policy sls puts on its roles.
+pub fn policy_name(d: &Desired) -> String {
+    d.role.as_ref().map_or_else(
+        || format!("{}-{}-lambda", d.service, d.stage),
+        |s| s.policy_name.clone(),
+    )
 }
 
 /// A role by name, with what the plan needs of it.
@@ -27,11 +35,9 @@ pub async fn observe_named(
     aws: &Aws,
     d: &Desired,
     name: &str,
+    policy_name: &str,
 ) -> Result<Option<ObservedRole>, AwsError> {
-    let policy_name = d.role.as_ref().map_or_else(
-        || format!("{}-{}-lambda", d.service, d.stage),
-        |s| s.policy_name.clone(),
-    );
+    let policy_name = policy_name.to_string();
     let res = format!("IAM role {name}");
     let got = match aws.iam.get_role().role_name(name).send().await {
         Ok(r) => r,
@@ -112,10 +118,14 @@ pub async fn apply(cx: &Applying<'_>, step: &RoleStep) -> Result<(), AwsError> {
     match step {
         RoleStep::CreateRole { role } => {
             let arn = create(aws, d, role).await?;
-            cx.known().role_arn = Some(arn);
+            if d.role.as_ref().is_some_and(|s| &s.name == role) {
+                cx.known().role_arn = Some(arn);
+            } else {
+                cx.known().role_arns.insert(role.clone(), arn);
+            }
             *cx.role_ready.lock().await = false;
         }
-        RoleStep::UpdateRolePolicy { .. } => put_policy(aws, d).await?,
+        RoleStep::UpdateRolePolicy { role } => put_policy(aws, spec(d, role)?).await?,
         RoleStep::AttachRolePolicy { role, policy } => {
             aws.iam
                 .attach_role_policy()
@@ -153,11 +163,7 @@ pub async fn apply(cx: &Applying<'_>, step: &RoleStep) -> Result<(), AwsError> {
             )?;
         }
         RoleStep::TagRole { role } => {
-            let tags = d
-                .role
-                .as_ref()
-                .map(|s| iam_tags(&s.tags))
-                .unwrap_or_default();
+            let tags = iam_tags(&spec(d, role)?.tags);
             aws.iam
                 .tag_role()
                 .role_name(role)
@@ -219,9 +225,7 @@ async fn detach(aws: &Aws, role: &str, policy: &str) -> Result<(), AwsError> {
 /// inline policy in place.
 async fn create(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> {
     let res = format!("IAM role {name}");
-    let spec = d.role.as_ref().ok_or_else(|| {
-        AwsError::Other(format!("{res}: the plan creates a role the config lacks"))
-    })?;
+    let spec = spec(d, name)?;
     let created = aws
         .iam
         .create_role()
@@ -235,14 +239,15 @@ async fn create(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> 
     let arn = match created {
         Ok(r) => r.role().map(|r| r.arn().to_string()),
         // Made meanwhile: ours (an interrupted run) is used, anyone else's never touched.
-        Err(e) if is_code(&e, &["EntityAlreadyExists"]) => match observe_named(aws, d, name).await?
-        {
-            Some(r) if r.owned => Some(r.arn),
-            _ => return Err(AwsError::NotOurs(res)),
-        },
+        Err(e) if is_code(&e, &["EntityAlreadyExists"]) => {
+            match observe_named(aws, d, name, &spec.policy_name).await? {
+                Some(r) if r.owned => Some(r.arn),
+                _ => return Err(AwsError::NotOurs(res)),
+            }
+        }
         Err(e) => return Err(call_err("CreateRole", &res)(e)),
     };
-    put_policy(aws, d).await?;
+    put_policy(aws, spec).await?;
     arn.ok_or_else(|| AwsError::Other(format!("{res}: no ARN in the answer")))
 }
 
@@ -258,8 +263,20 @@ fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
         .collect()
 }
 
-async fn put_policy(aws: &Aws, d: &Desired) -> Result<(), AwsError> {
-    let Some(spec) = &d.role else { return Ok(()) };
+/// The spec of a role the config names: the service's or a function's own.
+fn spec<'d>(d: &'d Desired, name: &str) -> Result<&'d RoleSpec, AwsError> {
+    d.role
+        .iter()
+        .chain(&d.function_roles)
+        .find(|s| s.name == name)
+        .ok_or_else(|| {
+            AwsError::Other(format!(
+                "IAM role {name}: the plan changes a role the config lacks"
+            ))
+        })
+}
+
+async fn put_policy(aws: &Aws, spec: &RoleSpec) -> Result<(), AwsError> {
     let name = &spec.name;
     aws.iam
         .put_role_policy()
