@@ -1890,7 +1890,7 @@ fn a_function_with_its_own_statements_gets_its_own_role_which_follows_the_config
     let own = SMALL
         .replace(
             "  runtime: nodejs22.x\n",
-            "  runtime: nodejs22.x\n  iamRoleStatements:\n    - Effect: Allow\n      Action: sqs:SendMessage\n      Resource: arn:aws:sqs:us-east-1:123456789012:q\n",
+            "  runtime: nodejs22.x\n  iamManagedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n  rolePermissionsBoundary: arn:aws:iam::aws:policy/PowerUserAccess\n  iamRoleStatements:\n    - Effect: Allow\n      Action: sqs:SendMessage\n      Resource: arn:aws:sqs:us-east-1:123456789012:q\n",
         )
         .replace(
             "  a:\n    handler: a.main\n",
@@ -1958,6 +1958,29 @@ fn a_function_with_its_own_statements_gets_its_own_role_which_follows_the_config
         !shared.contains("small-dev-a") && !shared.contains("s3:GetObject"),
         "{shared}"
     );
+    // The service role is the template: its managed policies and boundary.
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        let role = "small-dev-a-us-east-1-lambdaRole";
+        let got = iam.get_role().role_name(role).send().await.unwrap();
+        let boundary = got.role().unwrap().permissions_boundary().unwrap();
+        assert_eq!(
+            boundary.permissions_boundary_arn(),
+            Some("arn:aws:iam::aws:policy/PowerUserAccess")
+        );
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        let arns: Vec<&str> = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn())
+            .collect();
+        assert_eq!(arns, ["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
+    });
     let again = deploy(&own);
     assert_eq!(mutating(&again), 0, "{:?}", actions(&again));
     // Without its statements the function moves to the service's role; its own is deleted.
@@ -1977,4 +2000,45 @@ fn a_function_with_its_own_statements_gets_its_own_role_which_follows_the_config
         iam.list_roles().send().await.unwrap().roles().len()
     });
     assert_eq!(roles, 0);
+}
+
+#[test]
+fn a_config_with_most_documented_keys_deploys_and_redeploys_with_no_change() {
+    let moto = Moto::start();
+    let yaml = fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/every-key.yml"),
+    )
+    .unwrap();
+    // The layer must exist: publish one and name it.
+    let layer = rt().block_on(async {
+        aws_sdk_lambda::Client::new(&moto.sdk().await)
+            .publish_layer_version()
+            .layer_name("shared")
+            .content(
+                aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(minimal_zip()))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .layer_version_arn()
+            .unwrap()
+            .to_string()
+    });
+    let yaml = yaml.replace(
+        "arn:aws:lambda:us-east-1:123456789012:layer:shared:1",
+        &layer,
+    );
+    let dir = common::service(&yaml);
+    write(dir.path(), "api.js", "exports.main = async () => 'api';\n");
+    write(
+        dir.path(),
+        "worker.js",
+        "exports.main = async () => 'worker';\n",
+    );
+    let first = json(&moto, dir.path(), &["deploy"]);
+    assert!(mutating(&first) > 20, "{:?}", actions(&first));
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
 }

@@ -88,3 +88,66 @@ fn the_readmes_first_command_runs_the_example_locally() {
 fn sls_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The keys `configuration.md` documents for the provider and for functions, without those it
+/// documents as refused, accepted or without effect.
+fn documented_deployed_keys() -> Vec<String> {
+    let page = std::fs::read_to_string(docs().join("configuration.md")).unwrap();
+    let mut keys = Vec::new();
+    let mut in_section = false;
+    for line in page.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            in_section = h == "provider" || h.starts_with("functions.");
+            continue;
+        }
+        if !in_section || !line.starts_with("| `") {
+            continue;
+        }
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let notes = cells.last().unwrap_or(&"").to_ascii_lowercase();
+        if notes.contains("refused with their location")
+            || notes.contains("are refused")
+            || notes.starts_with("accepted")
+            || notes.contains("a one-line note")
+            || notes.contains("**refused**")
+        {
+            continue;
+        }
+        for key in cells[0].trim_start_matches("| ").split(", ") {
+            let key = key.trim_matches('`');
+            keys.push(key.split(':').next().unwrap().trim().to_string());
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_documented_key_is_used_by_a_config_that_deploys_against_moto() {
+    let root = sls_root();
+    let corpus: String = [
+        "tests/deploy.rs",
+        "tests/alias.rs",
+        "tests/transcripts.rs",
+        "tests/fixtures/every-key.yml",
+        "serverless.example.yml",
+    ]
+    .iter()
+    .map(|p| std::fs::read_to_string(root.join(p)).unwrap())
+    .collect();
+    // Keys that choose where to deploy rather than what: they never reach AWS as a setting.
+    let not_settings = ["profile", "name", "stage", "region"];
+    let keys = documented_deployed_keys();
+    assert!(keys.len() > 40, "{keys:?}");
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| !not_settings.contains(&k.as_str()))
+        .filter(|k| {
+            let last = k.rsplit('.').next().unwrap();
+            !corpus.contains(&format!("{last}:"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "documented as deployed, but no test config that deploys uses them: {missing:?}"
+    );
+}
