@@ -2042,3 +2042,36 @@ fn a_config_with_most_documented_keys_deploys_and_redeploys_with_no_change() {
     let again = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
 }
+
+#[test]
+fn a_step_waiting_out_a_quota_says_so_once() {
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::refuse_first(
+        moto.port,
+        "POST /restapis ",
+        2,
+        "429 Too Many Requests",
+        "TooManyRequestsException",
+        "Too Many Requests",
+    );
+    let dir = example();
+    let out = moto
+        .sls(dir.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .arg("deploy")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let notices: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("is throttling"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stderr}");
+    assert!(
+        notices[0].contains(
+            "CreateRestApi: waiting it out with backoff (API Gateway's per-account quotas"
+        ),
+        "{stderr}"
+    );
+}

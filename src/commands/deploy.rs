@@ -110,6 +110,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
+    aws.calls.on_throttle(progress.notifier());
     let outcome = rt.block_on(aws::execute(
         &aws,
         &d,

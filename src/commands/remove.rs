@@ -23,6 +23,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         crate::output::steps::print_plan(&mut std::io::stderr().lock(), &the_plan)?;
     }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
+    aws.calls.on_throttle(progress.notifier());
     rt.block_on(aws::execute(
         &aws,
         &nothing,

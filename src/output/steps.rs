@@ -57,6 +57,23 @@ impl StepProgress {
         }
     }
 
+    /// Where notices during the steps go: above the spinners, as a plain line, or nowhere
+    /// (`--json`).
+    pub fn notifier(&self) -> crate::provider::aws::calls::Notify {
+        match &self.mode {
+            Mode::Spinners(multi) => {
+                let multi = multi.clone();
+                std::sync::Arc::new(move |line: String| {
+                    let _ = multi.println(line);
+                })
+            }
+            Mode::Lines => std::sync::Arc::new(|line: String| {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }),
+            Mode::Quiet => std::sync::Arc::new(|_| {}),
+        }
+    }
+
     fn done_line(&self, step: &Step, took: Duration) -> String {
         format!(
             "  {} {step} ({:.2} s)",

@@ -1,18 +1,39 @@
 //! Counts every request sent to AWS (retries included), by service and operation, so that
-//! `--json` can report them and tests can prove that a no-op deploy changes nothing.
+//! `--json` can report them and tests can prove that a no-op deploy changes nothing; and says
+//! once per operation when AWS throttles it, so that a step waiting out a quota is explained.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Default)]
-pub struct CallLog(Arc<Mutex<Vec<String>>>);
+#[derive(Clone, Default)]
+pub struct CallLog(Arc<Mutex<Calls>>);
+
+/// Where a throttling notice goes (the progress display).
+pub type Notify = Arc<dyn Fn(String) + Send + Sync>;
+
+#[derive(Default)]
+struct Calls {
+    ops: Vec<String>,
+    /// Operations already said to be throttled in this run.
+    throttled: BTreeSet<String>,
+    notify: Option<Notify>,
+}
+
+impl std::fmt::Debug for CallLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CallLog").field(&self.tally()).finish()
+    }
+}
 
 /// The tally reported with `--json`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -23,8 +44,17 @@ pub struct Tally {
 }
 
 impl CallLog {
+    fn calls(&self) -> std::sync::MutexGuard<'_, Calls> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where to say that an operation is being throttled.
+    pub fn on_throttle(&self, notify: Notify) {
+        self.calls().notify = Some(notify);
+    }
+
     pub fn tally(&self) -> Tally {
-        let ops = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let ops = self.calls().ops.clone();
         Tally {
             total: ops.len(),
             mutating: ops.iter().filter(|o| is_mutating(o)).count(),
@@ -53,13 +83,59 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+            self.calls()
+                .ops
                 .push(format!("{}.{}", m.service(), m.name()));
         }
         Ok(())
     }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let r = context.response();
+        let status = r.status().as_u16();
+        // JSON services name their error in a header; 429 is API Gateway's and Lambda's answer.
+        let kind = r.headers().get("x-amzn-errortype").unwrap_or_default();
+        let throttled =
+            status == 429 || kind.starts_with("TooManyRequests") || kind.starts_with("Throttling");
+        let Some(m) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        if !throttled {
+            return Ok(());
+        }
+        let op = format!("{}.{}", m.service(), m.name());
+        let notify = {
+            let mut calls = self.calls();
+            if !calls.throttled.insert(op.clone()) {
+                return Ok(());
+            }
+            calls.notify.clone()
+        };
+        if let Some(notify) = notify {
+            notify(throttle_notice(m.service(), m.name()));
+        }
+        Ok(())
+    }
+}
+
+/// What a user is told while a step waits out a quota.
+fn throttle_notice(service: &str, op: &str) -> String {
+    let api_gateway = service
+        .to_ascii_lowercase()
+        .replace(' ', "")
+        .contains("apigateway");
+    let why = match api_gateway {
+        true => {
+            "API Gateway's per-account quotas are slow (about one CreateRestApi per 30 s, one CreateDeployment per 5 s)"
+        }
+        false => "the account's request rate is over its quota",
+    };
+    format!("  … {service} is throttling {op}: waiting it out with backoff ({why})")
 }
 
 #[cfg(test)]
