@@ -2075,3 +2075,36 @@ fn a_step_waiting_out_a_quota_says_so_once() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_http_apis_default_endpoint_is_disabled_and_enabled_with_the_config() {
+    let moto = Moto::start();
+    let dir = small();
+    let off = SMALL.replace(
+        "  runtime: nodejs22.x\n",
+        "  runtime: nodejs22.x\n  httpApi:\n    disableDefaultEndpoint: true\n",
+    );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let disabled = || {
+        rt().block_on(async {
+            let apis = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await)
+                .get_apis()
+                .send()
+                .await
+                .unwrap();
+            apis.items()[0].disable_execute_api_endpoint()
+        })
+    };
+    let first = deploy(&off);
+    assert_eq!(disabled(), Some(true));
+    // Its URLs answer nothing: none is printed.
+    assert_eq!(first["endpoints"], serde_json::json!([]), "{first}");
+    assert_eq!(mutating(&deploy(&off)), 0);
+    let on = deploy(SMALL);
+    assert!(actions(&on).contains(&"updateHttpApiEndpoint".to_string()));
+    assert_eq!(disabled(), Some(false));
+    assert_eq!(on["endpoints"].as_array().unwrap().len(), 2, "{on}");
+}

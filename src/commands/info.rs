@@ -17,7 +17,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
     let mut endpoints: Vec<String> = o
         .http_api
         .iter()
-        .filter(|a| a.owned)
+        .filter(|a| a.owned && !a.default_endpoint_disabled)
         .flat_map(|api| plan::endpoints(api.routes.keys(), &api.endpoint))
         .collect();
     // A REST API serves what its stage was deployed with; Lambda-backed methods only.

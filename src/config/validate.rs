@@ -157,10 +157,6 @@ fn top_level(c: &mut Checker, config: &Config) {
         for (key, set) in [
             ("id", h.id.is_some()),
             ("authorizers", h.authorizers.is_some()),
-            (
-                "disableDefaultEndpoint",
-                h.disable_default_endpoint == Some(true),
-            ),
             ("metrics", h.metrics == Some(true)),
         ] {
             if set {

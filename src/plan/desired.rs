@@ -668,6 +668,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .as_ref()
             .and_then(|h| h.name.clone())
             .unwrap_or_else(|| api_name(&service, stage)),
+        disable_default_endpoint: p.http_api.as_ref().and_then(|h| h.disable_default_endpoint)
+            == Some(true),
         routes,
         cors: p
             .http_api

@@ -55,6 +55,8 @@ pub struct HttpApiSpec {
     pub cors: Option<CorsSpec>,
     /// `provider.httpApi.payload`: the event format every integration sends, `2.0` or `1.0`.
     pub payload: String,
+    /// `disableDefaultEndpoint`: the `execute-api` URL answers nothing (a custom domain serves).
+    pub disable_default_endpoint: bool,
 }
 
 pub use crate::config::model::http_api_route_key as route_key;
@@ -86,6 +88,7 @@ pub struct ObservedHttpApi {
     /// Integration id → what it invokes and how.
     pub integrations: BTreeMap<String, Integration>,
     pub has_default_stage: bool,
+    pub default_endpoint_disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,6 +123,11 @@ pub enum HttpApiStep {
     UpdateHttpApiCors {
         api: String,
     },
+    /// Turns the default `execute-api` endpoint off or on again.
+    UpdateHttpApiEndpoint {
+        api: String,
+        disabled: bool,
+    },
     #[serde(rename_all = "camelCase")]
     DeleteHttpApi {
         api: String,
@@ -137,7 +145,8 @@ impl HttpApiStep {
             | HttpApiStep::DeleteRoute { .. }
             | HttpApiStep::DeleteIntegration { .. }
             | HttpApiStep::CreateHttpStage { .. }
-            | HttpApiStep::UpdateHttpApiCors { .. } => Phase::Apis,
+            | HttpApiStep::UpdateHttpApiCors { .. }
+            | HttpApiStep::UpdateHttpApiEndpoint { .. } => Phase::Apis,
             HttpApiStep::DeleteHttpApi { .. } => Phase::DeleteApis,
         }
     }
@@ -154,7 +163,8 @@ impl HttpApiStep {
             | HttpApiStep::DeleteRoute { .. }
             | HttpApiStep::DeleteIntegration { .. }
             | HttpApiStep::CreateHttpStage { .. }
-            | HttpApiStep::UpdateHttpApiCors { .. } => None,
+            | HttpApiStep::UpdateHttpApiCors { .. }
+            | HttpApiStep::UpdateHttpApiEndpoint { .. } => None,
         }
     }
 }
@@ -178,6 +188,11 @@ impl fmt::Display for HttpApiStep {
             }
             HttpApiStep::CreateHttpStage { api } => write!(f, "+ HTTP API {api}: stage $default"),
             HttpApiStep::UpdateHttpApiCors { api } => write!(f, "~ HTTP API {api}: CORS"),
+            HttpApiStep::UpdateHttpApiEndpoint { api, disabled } => write!(
+                f,
+                "~ HTTP API {api}: default endpoint {}",
+                if *disabled { "disabled" } else { "enabled" }
+            ),
             HttpApiStep::DeleteHttpApi { api, api_id } => write!(f, "- HTTP API {api} ({api_id})"),
         }
     }
@@ -302,6 +317,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             api: api.name.clone(),
         });
     }
+    if let Some(a) = observed
+        && a.default_endpoint_disabled != api.disable_default_endpoint
+    {
+        p.push(HttpApiStep::UpdateHttpApiEndpoint {
+            api: api.name.clone(),
+            disabled: api.disable_default_endpoint,
+        });
+    }
     if !observed.is_some_and(|a| a.has_default_stage) {
         p.push(HttpApiStep::CreateHttpStage {
             api: api.name.clone(),
@@ -326,6 +349,7 @@ pub(crate) mod tests {
             routes: BTreeMap::new(),
             integrations: BTreeMap::new(),
             has_default_stage: true,
+            default_endpoint_disabled: api.disable_default_endpoint,
         };
         for (route, fk) in &api.routes {
             let id = format!("i-{fk}");

@@ -380,6 +380,7 @@ pub(crate) mod tests {
                 routes: BTreeMap::from([("GET /a".into(), "a".into())]),
                 cors: None,
                 payload: "2.0".into(),
+                disable_default_endpoint: false,
             }),
             rest_api: Some(RestApiSpec {
                 name: "dev-svc".into(),

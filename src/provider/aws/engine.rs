@@ -276,7 +276,10 @@ pub async fn execute(
         urls: k.urls,
         ..Outcome::default()
     };
-    if let (Some(api), Some(base)) = (&d.http_api, &k.http.endpoint) {
+    // A disabled default endpoint answers nothing: its URLs are not shown.
+    if let (Some(api), Some(base)) = (&d.http_api, &k.http.endpoint)
+        && !api.disable_default_endpoint
+    {
         outcome.endpoints.extend(endpoints(api.routes.keys(), base));
     }
     if let (Some(api), Some(id)) = (&d.rest_api, &k.rest.id) {

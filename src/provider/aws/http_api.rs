@@ -45,6 +45,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
         routes: BTreeMap::new(),
         integrations: BTreeMap::new(),
         has_default_stage: false,
+        default_endpoint_disabled: api.disable_execute_api_endpoint().unwrap_or(false),
     };
     if !owned {
         return Ok(Some(o));
@@ -144,7 +145,12 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                 .create_api()
                 .name(api)
                 .protocol_type(ProtocolType::Http)
-                .set_tags(Some(d.tags.clone().into_iter().collect()));
+                .set_tags(Some(d.tags.clone().into_iter().collect()))
+                .disable_execute_api_endpoint(
+                    d.http_api
+                        .as_ref()
+                        .is_some_and(|a| a.disable_default_endpoint),
+                );
             if let Some(c) = d.http_api.as_ref().and_then(|a| a.cors.as_ref()) {
                 call = call.cors_configuration(cors(c));
             }
@@ -178,6 +184,15 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                     tolerate(r, NOT_FOUND, "DeleteCorsConfiguration", &res)?;
                 }
             }
+        }
+        HttpApiStep::UpdateHttpApiEndpoint { api, disabled } => {
+            aws.apigw2
+                .update_api()
+                .api_id(id())
+                .disable_execute_api_endpoint(*disabled)
+                .send()
+                .await
+                .map_err(call_err("UpdateApi", &format!("HTTP API {api}")))?;
         }
         HttpApiStep::CreateHttpStage { api } => {
             let r = aws
