@@ -153,6 +153,19 @@ pub struct IamRole {
     pub tags: Option<Tags>,
 }
 
+impl Function {
+    /// Whether the function asks for a role of its own: `iamRoleStatements` (even empty) or
+    /// `iam.role` statements or managed policies.
+    pub fn asks_own_role(&self) -> bool {
+        self.iam_role_statements.is_some()
+            || self
+                .iam
+                .as_ref()
+                .and_then(|i| i.role.as_ref())
+                .is_some_and(|r| r.statements.is_some() || r.managed_policies.is_some())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FunctionIam {

@@ -568,7 +568,7 @@ fn function(
     {
         statements(c, &["functions", name, "iam", "role", "statements"], st);
     }
-    if f.role.is_some() && crate::plan::desired::asks_own_role(f) {
+    if f.role.is_some() && f.asks_own_role() {
         c.error(
             &["functions", name, "role"],
             format!("function `{name}` names an existing role and asks for a role of its own"),

@@ -173,16 +173,6 @@ pub fn function_role_name(service: &str, stage: &str, key: &str, region: &str) -
     fit(&format!("{service}-{stage}-{key}-{region}"), 64)
 }
 
-/// Whether a function asks for a role of its own: `iamRoleStatements` (even empty) or
-/// `iam.role` statements or managed policies.
-pub fn asks_own_role(f: &Function) -> bool {
-    f.iam_role_statements.is_some()
-        || f.iam
-            .as_ref()
-            .and_then(|i| i.role.as_ref())
-            .is_some_and(|r| r.statements.is_some() || r.managed_policies.is_some())
-}
-
 /// Serverless v3's API name: `{stage}-{service}`.
 pub fn api_name(service: &str, stage: &str) -> String {
     format!("{stage}-{service}")
@@ -446,7 +436,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         .collect();
     let all: Members<'_> = config.functions.iter().flatten().collect();
     let (with_own, shared): (Members<'_>, Members<'_>) =
-        all.iter().partition(|(_, f)| asks_own_role(f));
+        all.iter().partition(|(_, f)| f.asks_own_role());
     let role = RoleSpec {
         name: iam_role
             .and_then(|r| r.name.clone())
