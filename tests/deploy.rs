@@ -458,9 +458,10 @@ fn remove_deletes_what_we_own_and_leaves_look_alikes_alone() {
             && removed.iter().any(|r| r.starts_with("IAM role")),
         "{removed:?}"
     );
-    assert_eq!(
-        doc["leftAlone"],
-        serde_json::json!(["Lambda function small-dev-theirs"])
+    // Functions are found by our tags, so an untagged one in our name range is not even read.
+    assert!(
+        !removed.iter().any(|r| r.contains("theirs")) && doc["leftAlone"] == serde_json::json!([]),
+        "{doc}"
     );
     rt().block_on(async {
         let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
@@ -1658,16 +1659,19 @@ fn provisioned_concurrency_is_set_on_the_live_alias_waited_for_and_removed() {
                 request: format!("PUT {path}"),
                 json: r#"{"RequestedProvisionedConcurrentExecutions":2,"AllocatedProvisionedConcurrentExecutions":0,"Status":"IN_PROGRESS"}"#.into(),
                 after: None,
+                with: None,
             },
             Canned {
                 request: format!("GET {path}"),
                 json: ready.into(),
                 after: Some(format!("PUT {path}")),
+                with: None,
             },
             Canned {
                 request: format!("DELETE {path}"),
                 json: "{}".into(),
                 after: None,
+                with: None,
             },
         ],
     );
@@ -2107,4 +2111,65 @@ fn the_http_apis_default_endpoint_is_disabled_and_enabled_with_the_config() {
     assert!(actions(&on).contains(&"updateHttpApiEndpoint".to_string()));
     assert_eq!(disabled(), Some(false));
     assert_eq!(on["endpoints"].as_array().unwrap().len(), 2, "{on}");
+}
+
+#[test]
+fn functions_that_left_the_config_are_found_by_tags_across_pages() {
+    use common::faults::{Canned, Faults};
+    let moto = Moto::start();
+    let dir = small();
+    let three = SMALL.replace(
+        "  b:\n    handler: b.main\n",
+        "  b:\n    handler: b.main\n  c:\n    handler: b.main\n",
+    );
+    fs::write(dir.path().join("serverless.yml"), &three).unwrap();
+    json(&moto, dir.path(), &["deploy"]);
+    fs::write(
+        dir.path().join("serverless.yml"),
+        SMALL.replace("  b:\n    handler: b.main\n    package:\n      patterns: ['!a.js']\n    events:\n      - httpApi: 'GET /b'\n", ""),
+    )
+    .unwrap();
+    // The tagging API answers b on the first page and c on the second, as AWS pages it.
+    let arn = |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
+    let page = |name: &str, token: &str| {
+        format!(
+            r#"{{"PaginationToken":"{token}","ResourceTagMappingList":[{{"ResourceARN":"{}","Tags":[]}}]}}"#,
+            arn(name)
+        )
+    };
+    let target = "ResourceGroupsTaggingAPI_20170126.GetResources";
+    let proxy = Faults::answers(
+        moto.port,
+        vec![
+            Canned {
+                request: "POST / ".into(),
+                json: page("small-dev-c", ""),
+                after: None,
+                with: Some("\"PaginationToken\":\"page-2\"".into()),
+            },
+            Canned {
+                request: "POST / ".into(),
+                json: page("small-dev-b", "page-2"),
+                after: None,
+                with: Some(target.into()),
+            },
+        ],
+    );
+    let doc = json_via(&moto, &proxy, dir.path(), &["deploy"]);
+    let deleted: Vec<String> = doc["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "deleteFunction")
+        .map(|s| s["functionName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(deleted, ["small-dev-b", "small-dev-c"], "{doc}");
+    assert_eq!(
+        proxy
+            .heads("POST / ")
+            .iter()
+            .filter(|h| h.contains(target))
+            .count(),
+        2
+    );
 }

@@ -47,6 +47,8 @@ pub struct Canned {
     pub request: String,
     pub json: String,
     pub after: Option<String>,
+    /// Only requests whose headers or body contain this (e.g. an `X-Amz-Target`, a token).
+    pub with: Option<String>,
 }
 
 #[derive(Default)]
@@ -84,6 +86,7 @@ impl Faults {
                 request,
                 json,
                 after: None,
+                with: None,
             }],
         )
     }
@@ -235,7 +238,16 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     };
     let canned = match rule {
         Rule::Answer(all) => all.iter().find(|a| {
-            request_line.starts_with(a.request.as_bytes()) && a.after.as_deref().is_none_or(&seen)
+            let has = |text: &str| {
+                let (h, b) = (
+                    String::from_utf8_lossy(&head),
+                    String::from_utf8_lossy(&body),
+                );
+                h.contains(text) || b.contains(text)
+            };
+            request_line.starts_with(a.request.as_bytes())
+                && a.after.as_deref().is_none_or(&seen)
+                && a.with.as_deref().is_none_or(has)
         }),
         _ => None,
     };

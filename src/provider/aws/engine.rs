@@ -42,7 +42,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
     let desired: Vec<String> = d.functions.iter().map(|f| f.name.clone()).collect();
     let listed = async {
         if whole {
-            function::list_in_range(aws, d).await
+            function::list_ours(aws, d).await
         } else {
             Ok(Vec::new())
         }

@@ -37,6 +37,8 @@ pub struct Aws {
     pub apigw: aws_sdk_apigateway::Client,
     pub s3: aws_sdk_s3::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The Resource Groups Tagging API: what we own, found by our tags.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -281,9 +283,16 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
             s3,
             logs,
+            tagging,
             lambda,
             iam,
             apigw2,
