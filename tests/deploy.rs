@@ -2173,3 +2173,86 @@ fn functions_that_left_the_config_are_found_by_tags_across_pages() {
         2
     );
 }
+
+#[test]
+fn rest_api_settings_are_deployed_and_changed_with_a_new_deployment() {
+    let moto = Moto::start();
+    // moto fails on API Gateway's JSON Pointer patches of binaryMediaTypes: the proxy answers those
+    // as AWS does, and the request is checked as sent.
+    let proxy = common::faults::Faults::answers(
+        moto.port,
+        vec![common::faults::Canned {
+            request: "PATCH /restapis/".into(),
+            json: "{}".into(),
+            after: None,
+            with: Some("binaryMediaTypes".into()),
+        }],
+    );
+    let dir = small();
+    let with = |settings: &str| {
+        SMALL
+            .replace(
+                "  runtime: nodejs22.x\n",
+                &format!("  runtime: nodejs22.x\n  apiGateway:\n{settings}"),
+            )
+            .replace("      - httpApi: 'GET /a'\n", "      - http: GET a\n")
+    };
+    let first = with(
+        "    description: the items API\n    binaryMediaTypes: [image/png]\n    minimumCompressionSize: 1024\n",
+    );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json_via(&moto, &proxy, dir.path(), &["deploy"])
+    };
+    deploy(&first);
+    let created = proxy.bodies("POST /restapis ");
+    assert!(
+        created[0].contains(r#""binaryMediaTypes":["image/png"]"#),
+        "{}",
+        created[0]
+    );
+    let api = rt().block_on(async {
+        let gw = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+        let api = gw.get_rest_apis().send().await.unwrap().items()[0].clone();
+        // moto drops binaryMediaTypes at creation; give it what AWS holds after that request.
+        gw.update_rest_api()
+            .rest_api_id(api.id().unwrap())
+            .patch_operations(
+                aws_sdk_apigateway::types::PatchOperation::builder()
+                    .op(aws_sdk_apigateway::types::Op::Replace)
+                    .path("/binaryMediaTypes")
+                    .value("image/png")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        api
+    });
+    assert_eq!(api.description(), Some("the items API"));
+    assert_eq!(api.minimum_compression_size(), Some(1024));
+    let again = deploy(&first);
+    assert_eq!(mutating(&again), 0, "{:?}", actions(&again));
+    // The change: API Gateway's JSON Pointer paths, then a deployment so the stage serves it.
+    let changed = deploy(&with("    binaryMediaTypes: ['*/*']\n"));
+    let acts = actions(&changed);
+    assert!(
+        acts.contains(&"updateRestApiSettings".to_string())
+            && acts.contains(&"deployRestApi".to_string()),
+        "{acts:?}"
+    );
+    let patch: Vec<String> = proxy
+        .bodies("PATCH /restapis/")
+        .into_iter()
+        .filter(|b| b.contains("binaryMediaTypes"))
+        .collect();
+    assert_eq!(patch.len(), 1, "{patch:?}");
+    for part in [
+        r#"{"op":"replace","path":"/description","value":""}"#,
+        r#"{"op":"replace","path":"/minimumCompressionSize","value":""}"#,
+        r#"{"op":"remove","path":"/binaryMediaTypes/image~1png"}"#,
+        r#"{"op":"add","path":"/binaryMediaTypes/*~1*"}"#,
+    ] {
+        assert!(patch[0].contains(part), "{part} not in {}", patch[0]);
+    }
+}

@@ -171,17 +171,11 @@ fn top_level(c: &mut Checker, config: &Config) {
     if let Some(g) = &p.api_gateway {
         for (key, set) in [
             ("apiKeys", g.api_keys.is_some()),
-            ("binaryMediaTypes", g.binary_media_types.is_some()),
-            (
-                "minimumCompressionSize",
-                g.minimum_compression_size.is_some(),
-            ),
             (
                 "disableDefaultEndpoint",
                 g.disable_default_endpoint == Some(true),
             ),
             ("metrics", g.metrics == Some(true)),
-            ("description", g.description.is_some()),
         ] {
             if set {
                 refuse(
@@ -189,6 +183,33 @@ fn top_level(c: &mut Checker, config: &Config) {
                     &["provider", "apiGateway", key],
                     &format!("`apiGateway.{key}`"),
                 );
+            }
+        }
+    }
+    if let Some(size) = p
+        .api_gateway
+        .as_ref()
+        .and_then(|g| g.minimum_compression_size)
+        && size > 10_485_760
+    {
+        c.error(
+            &["provider", "apiGateway", "minimumCompressionSize"],
+            format!("minimumCompressionSize is at most 10485760 bytes (10 MiB), got {size}"),
+        );
+    }
+    if let Some(types) = p
+        .api_gateway
+        .as_ref()
+        .and_then(|g| g.binary_media_types.as_ref())
+    {
+        for (i, t) in types.iter().enumerate() {
+            if !t.contains('/') {
+                let idx = i.to_string();
+                c.error(
+                    &["provider", "apiGateway", "binaryMediaTypes", &idx],
+                    format!("`{t}` is not a media type"),
+                )
+                .help = Some("write `type/subtype`, e.g. image/png or */*".into());
             }
         }
     }

@@ -12,7 +12,7 @@ use super::bucket::BucketSpec;
 use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec, UrlSpec};
 use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::log_group::{LogGroupSpec, name_of as log_group_of};
-use super::rest_api::RestApiSpec;
+use super::rest_api::{RestApiSpec, RestSettings};
 use super::role::RoleSpec;
 use crate::config::Config;
 use crate::config::model::{Architecture, Event, Function, LambdaLogs, RestCors, Statement};
@@ -685,6 +685,15 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .into_iter()
             .map(|(path, (c, methods))| (path, rest_cors(&c, &methods)))
             .collect(),
+        settings: RestSettings {
+            description: gateway
+                .and_then(|g| g.description.clone())
+                .unwrap_or_default(),
+            binary_media_types: sorted(gateway.and_then(|g| g.binary_media_types.clone())),
+            minimum_compression_size: gateway
+                .and_then(|g| g.minimum_compression_size)
+                .map(|n| n as i32),
+        },
     });
     Desired {
         service,

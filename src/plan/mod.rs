@@ -387,6 +387,7 @@ pub(crate) mod tests {
                 stage: "dev".into(),
                 routes: BTreeMap::from([("POST /b/{id}".into(), "b".into())]),
                 cors: BTreeMap::new(),
+                settings: Default::default(),
             }),
             log_groups: ["a", "b"]
                 .map(|k| LogGroupSpec {

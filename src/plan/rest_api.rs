@@ -18,6 +18,36 @@ pub struct RestApiSpec {
     pub routes: BTreeMap<String, String>,
     /// Resource path → the headers its `OPTIONS` method answers with (`cors:` on an event).
     pub cors: BTreeMap<String, BTreeMap<String, String>>,
+    pub settings: RestSettings,
+}
+
+/// The API's own settings (`provider.apiGateway`): they take effect with the next deployment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestSettings {
+    /// Empty for none.
+    pub description: String,
+    /// Sorted, as compared.
+    pub binary_media_types: Vec<String>,
+    /// Bytes above which responses are compressed; `None`: never.
+    pub minimum_compression_size: Option<i32>,
+}
+
+impl RestSettings {
+    /// The names of the settings that differ.
+    pub fn changed(&self, have: &RestSettings) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.description != have.description {
+            out.push("description".to_string());
+        }
+        if self.binary_media_types != have.binary_media_types {
+            out.push("binaryMediaTypes".to_string());
+        }
+        if self.minimum_compression_size != have.minimum_compression_size {
+            out.push("minimumCompressionSize".to_string());
+        }
+        out
+    }
 }
 
 impl RestApiSpec {
@@ -49,6 +79,7 @@ pub struct ObservedRestApi {
     pub resources: BTreeMap<String, ObservedResource>,
     /// The description of the deployment the stage serves; `None` when there is no stage.
     pub deployed: Option<String>,
+    pub settings: RestSettings,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -67,6 +98,11 @@ pub enum RestApiStep {
     },
     CreateRestResource {
         path: String,
+    },
+    /// Brings `description`, `binaryMediaTypes`, `minimumCompressionSize` to the config's.
+    UpdateRestApiSettings {
+        api: String,
+        settings: Vec<String>,
     },
     PutRestMethod {
         route: String,
@@ -97,6 +133,7 @@ impl RestApiStep {
         match self {
             RestApiStep::CreateRestApi { .. }
             | RestApiStep::CreateRestResource { .. }
+            | RestApiStep::UpdateRestApiSettings { .. }
             | RestApiStep::PutRestMethod { .. }
             | RestApiStep::PutRestCors { .. }
             | RestApiStep::DeleteRestMethod { .. }
@@ -113,6 +150,7 @@ impl RestApiStep {
             }
             RestApiStep::CreateRestApi { .. }
             | RestApiStep::CreateRestResource { .. }
+            | RestApiStep::UpdateRestApiSettings { .. }
             | RestApiStep::PutRestMethod { .. }
             | RestApiStep::PutRestCors { .. }
             | RestApiStep::DeleteRestMethod { .. }
@@ -127,6 +165,9 @@ impl fmt::Display for RestApiStep {
         match self {
             RestApiStep::CreateRestApi { api } => write!(f, "+ REST API {api}"),
             RestApiStep::CreateRestResource { path } => write!(f, "+ REST resource {path}"),
+            RestApiStep::UpdateRestApiSettings { api, settings } => {
+                write!(f, "~ REST API {api}: {}", settings.join(", "))
+            }
             RestApiStep::PutRestMethod { route, function } => {
                 write!(f, "+ REST method {route} → {function}")
             }
@@ -167,6 +208,15 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         p.push(RestApiStep::CreateRestApi {
             api: api.name.clone(),
         });
+    }
+    if let Some(a) = observed {
+        let settings = api.settings.changed(&a.settings);
+        if !settings.is_empty() {
+            p.push(RestApiStep::UpdateRestApiSettings {
+                api: api.name.clone(),
+                settings,
+            });
+        }
     }
     let resource = |path: &str| observed.and_then(|a| a.resources.get(path));
     let paths = api.paths();
@@ -255,6 +305,10 @@ pub fn deployment_description(d: &Desired) -> String {
     for (path, headers) in &api.cors {
         h.update(format!("{path}\t{}\n", cors_signature(headers)));
     }
+    // Settings count only when set, so that digests of configs without them stay as they were.
+    if api.settings != RestSettings::default() {
+        h.update(serde_json::to_string(&api.settings).unwrap_or_default());
+    }
     let hex: String = h.finalize()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -298,6 +352,7 @@ pub(crate) mod tests {
             owned: true,
             resources,
             deployed: Some(deployment_description(d)),
+            settings: api.settings.clone(),
         }
     }
 

@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_apigateway::types::IntegrationType;
+use aws_sdk_apigateway::types::{IntegrationType, Op, PatchOperation};
 
 use super::context::{Applying, RestIds};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, prefer_ours, tolerate};
-use crate::plan::desired::api_name;
-use crate::plan::rest_api::{ObservedResource, cors_signature, deployment_description};
+use crate::plan::desired::{api_name, sorted};
+use crate::plan::rest_api::{
+    ObservedResource, RestSettings, cors_signature, deployment_description,
+};
 use crate::plan::{Desired, Observed, ObservedRestApi, RestApiStep, split_route};
 
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, AwsError> {
@@ -31,9 +33,15 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
         Ok((p.items().to_vec(), p.position().map(str::to_string)))
     })
     .await?;
-    let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags())
-        .map(|(a, is_owned)| (a.id().unwrap_or_default().to_string(), is_owned));
-    let Some((id, owned)) = found else {
+    let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags()).map(|(a, is_owned)| {
+        let settings = RestSettings {
+            description: a.description().unwrap_or_default().to_string(),
+            binary_media_types: sorted(Some(a.binary_media_types().to_vec())),
+            minimum_compression_size: a.minimum_compression_size(),
+        };
+        (a.id().unwrap_or_default().to_string(), is_owned, settings)
+    });
+    let Some((id, owned, settings)) = found else {
         return Ok(None);
     };
     let mut o = ObservedRestApi {
@@ -42,6 +50,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
         owned,
         resources: BTreeMap::new(),
         deployed: None,
+        settings,
     };
     if !owned {
         return Ok(Some(o));
@@ -175,10 +184,21 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
     };
     match step {
         RestApiStep::CreateRestApi { api } => {
+            let settings = d
+                .rest_api
+                .as_ref()
+                .map(|a| a.settings.clone())
+                .unwrap_or_default();
             let created = aws
                 .apigw
                 .create_rest_api()
                 .name(api)
+                .set_description((!settings.description.is_empty()).then_some(settings.description))
+                .set_binary_media_types(
+                    (!settings.binary_media_types.is_empty())
+                        .then_some(settings.binary_media_types),
+                )
+                .set_minimum_compression_size(settings.minimum_compression_size)
                 .set_tags(Some(d.tags.clone().into_iter().collect()))
                 .send()
                 .await
@@ -188,6 +208,25 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
             if let Some(root) = created.root_resource_id() {
                 k.rest.resources.insert("/".into(), root.to_string());
             }
+        }
+        RestApiStep::UpdateRestApiSettings { api, .. } => {
+            let want = d
+                .rest_api
+                .as_ref()
+                .map(|a| a.settings.clone())
+                .unwrap_or_default();
+            let have =
+                cx.o.rest_api
+                    .as_ref()
+                    .map(|a| a.settings.clone())
+                    .unwrap_or_default();
+            aws.apigw
+                .update_rest_api()
+                .rest_api_id(id())
+                .set_patch_operations(Some(settings_patch(&want, &have)))
+                .send()
+                .await
+                .map_err(call_err("UpdateRestApi", &format!("REST API {api}")))?;
         }
         RestApiStep::CreateRestResource { path } => {
             let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
@@ -366,4 +405,92 @@ async fn put_cors(
         .await
         .map_err(call_err("PutIntegrationResponse", &res))?;
     Ok(())
+}
+
+/// The patch operations that take the API's settings from `have` to `want`. A media type sits in
+/// the path with `/` written `~1` (JSON Pointer), as API Gateway expects; an empty value
+/// removes the description or turns compression off.
+fn settings_patch(want: &RestSettings, have: &RestSettings) -> Vec<PatchOperation> {
+    let op = |op: Op, path: String, value: Option<String>| {
+        PatchOperation::builder()
+            .op(op)
+            .path(path)
+            .set_value(value)
+            .build()
+    };
+    let mut ops = Vec::new();
+    if want.description != have.description {
+        ops.push(op(
+            Op::Replace,
+            "/description".into(),
+            Some(want.description.clone()),
+        ));
+    }
+    if want.minimum_compression_size != have.minimum_compression_size {
+        let value = want
+            .minimum_compression_size
+            .map_or_else(String::new, |n| n.to_string());
+        ops.push(op(
+            Op::Replace,
+            "/minimumCompressionSize".into(),
+            Some(value),
+        ));
+    }
+    let pointer = |t: &str| {
+        format!(
+            "/binaryMediaTypes/{}",
+            t.replace('~', "~0").replace('/', "~1")
+        )
+    };
+    for t in &have.binary_media_types {
+        if !want.binary_media_types.contains(t) {
+            ops.push(op(Op::Remove, pointer(t), None));
+        }
+    }
+    for t in &want.binary_media_types {
+        if !have.binary_media_types.contains(t) {
+            ops.push(op(Op::Add, pointer(t), None));
+        }
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_become_api_gateways_patch_operations() {
+        let have = RestSettings {
+            description: "old".into(),
+            binary_media_types: vec!["image/png".into()],
+            minimum_compression_size: Some(1024),
+        };
+        let want = RestSettings {
+            description: String::new(),
+            binary_media_types: vec!["application/octet-stream".into()],
+            minimum_compression_size: None,
+        };
+        let shown: Vec<String> = settings_patch(&want, &have)
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {} {}",
+                    o.op().map_or("", |o| o.as_str()),
+                    o.path().unwrap_or_default(),
+                    o.value().unwrap_or("-")
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "replace /description ",
+                "replace /minimumCompressionSize ",
+                "remove /binaryMediaTypes/image~1png -",
+                "add /binaryMediaTypes/application~1octet-stream -",
+            ]
+        );
+        assert!(settings_patch(&want, &want).is_empty());
+    }
 }
