@@ -493,6 +493,19 @@ pub struct StreamEvent {
     pub parallelization_factor: Option<u32>,
     pub function_response_type: Option<String>,
     pub filter_patterns: Option<Json>,
+    /// With `startingPosition: AT_TIMESTAMP` (Kinesis): seconds since the epoch.
+    pub starting_position_timestamp: Option<i64>,
+    pub tumbling_window_in_seconds: Option<u32>,
+    /// `onFailure`: an SQS queue or SNS topic ARN (or `{arn, type}`) for failed batches.
+    pub destinations: Option<StreamDestinations>,
+    /// Kinesis enhanced fan-out: refused by validation until it is deployed.
+    pub consumer: Option<Json>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamDestinations {
+    pub on_failure: Option<Json>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

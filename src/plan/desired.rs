@@ -9,13 +9,16 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::bucket::BucketSpec;
+use super::event_source::{MappingSettings, MappingSpec, SourceKind};
 use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec, UrlSpec};
 use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::log_group::{LogGroupSpec, name_of as log_group_of};
 use super::rest_api::{RestApiSpec, RestSettings};
 use super::role::RoleSpec;
 use crate::config::Config;
-use crate::config::model::{Architecture, Event, Function, LambdaLogs, RestCors, Statement};
+use crate::config::model::{
+    Architecture, Event, Function, LambdaLogs, RestCors, SqsEvent, Statement, StreamEvent,
+};
 use crate::config::validate::arn_service;
 use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
 
@@ -52,6 +55,8 @@ pub struct Desired {
     pub log_groups: Vec<LogGroupSpec>,
     /// Event sources this version does not deploy yet (`report: schedule`): warned about.
     pub events_not_deployed: Vec<String>,
+    /// `sqs` and `stream` events: what polls each function's live alias.
+    pub mappings: Vec<MappingSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -241,6 +246,167 @@ fn log_groups(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
         .collect()
 }
 
+/// A function's `sqs` and `stream` events as mappings, with Lambda's defaults filled in where
+/// the config leaves a setting out (so that a mapping read back compares equal).
+fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
+    let patterns = |p: &Option<Value>| {
+        let mut out: Vec<String> = p
+            .as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(Value::to_string)
+            .collect();
+        out.sort();
+        out
+    };
+    let response = |t: &Option<String>| t.iter().cloned().collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for ev in f.events.iter().flatten() {
+        let spec = match ev {
+            Event::Sqs(SqsEvent {
+                arn,
+                batch_size,
+                maximum_batching_window,
+                maximum_concurrency,
+                enabled,
+                function_response_type,
+                filter_patterns,
+            }) => MappingSpec {
+                function: key.to_string(),
+                source: arn.clone(),
+                kind: SourceKind::Sqs,
+                settings: MappingSettings {
+                    batch_size: batch_size.map_or(10, |n| n as i32),
+                    maximum_batching_window: maximum_batching_window.unwrap_or(0) as i32,
+                    enabled: enabled.unwrap_or(true),
+                    function_response_types: response(function_response_type),
+                    filter_patterns: patterns(filter_patterns),
+                    maximum_concurrency: maximum_concurrency.map(|n| n as i32),
+                    starting_position: None,
+                    starting_position_timestamp: None,
+                    maximum_retry_attempts: None,
+                    maximum_record_age: None,
+                    bisect_batch_on_function_error: None,
+                    parallelization_factor: None,
+                    tumbling_window: None,
+                    on_failure: None,
+                },
+            },
+            Event::Stream(s) => stream_mapping(key, s, patterns(&s.filter_patterns)),
+            _ => continue,
+        };
+        out.push(spec);
+    }
+    out
+}
+
+fn stream_mapping(key: &str, s: &StreamEvent, filter_patterns: Vec<String>) -> MappingSpec {
+    let kind = SourceKind::of(&s.arn).unwrap_or(SourceKind::Kinesis);
+    MappingSpec {
+        function: key.to_string(),
+        source: s.arn.clone(),
+        kind,
+        settings: MappingSettings {
+            batch_size: s
+                .batch_size
+                .map_or(kind.default_batch_size(), |n| n as i32),
+            maximum_batching_window: s.batch_window.unwrap_or(0) as i32,
+            enabled: s.enabled.unwrap_or(true),
+            function_response_types: s.function_response_type.iter().cloned().collect(),
+            filter_patterns,
+            maximum_concurrency: None,
+            // Serverless v3's default: read the stream from its oldest record.
+            starting_position: Some(
+                s.starting_position
+                    .clone()
+                    .unwrap_or_else(|| "TRIM_HORIZON".into()),
+            ),
+            starting_position_timestamp: s.starting_position_timestamp,
+            maximum_retry_attempts: s.maximum_retry_attempts.map(|n| n as i32),
+            maximum_record_age: s.maximum_record_age_in_seconds.map(|n| n as i32),
+            bisect_batch_on_function_error: s.bisect_batch_on_function_error,
+            parallelization_factor: s.parallelization_factor.map(|n| n as i32),
+            tumbling_window: s.tumbling_window_in_seconds.map(|n| n as i32),
+            on_failure: stream_on_failure(s),
+        },
+    }
+}
+
+/// A stream's `destinations.onFailure`: an ARN, or `{arn, type}`.
+fn stream_on_failure(s: &StreamEvent) -> Option<String> {
+    let v = s.destinations.as_ref()?.on_failure.as_ref()?;
+    v.as_str()
+        .or_else(|| v.get("arn").and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+/// What the members' event sources need of the role, as Serverless v3 grants it: reading
+/// their queues and streams, and sending failed stream batches on.
+fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
+    let mut queues = Vec::new();
+    let mut dynamodb = Vec::new();
+    let mut kinesis = Vec::new();
+    let mut failures = Vec::new();
+    for (key, f) in members {
+        for m in mappings_of(key, f) {
+            let list = match m.kind {
+                SourceKind::Sqs => &mut queues,
+                SourceKind::Dynamodb => &mut dynamodb,
+                SourceKind::Kinesis => &mut kinesis,
+            };
+            if !list.contains(&m.source) {
+                list.push(m.source.clone());
+            }
+            if let Some(t) = m.settings.on_failure
+                && !failures.contains(&t)
+            {
+                failures.push(t);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (actions, resources) in [
+        (
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"].as_slice(),
+            &queues,
+        ),
+        (
+            &[
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:DescribeStream",
+                "dynamodb:ListStreams",
+            ],
+            &dynamodb,
+        ),
+        (
+            &[
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:ListShards",
+                "kinesis:ListStreams",
+            ],
+            &kinesis,
+        ),
+    ] {
+        if !resources.is_empty() {
+            out.push(json!({ "Effect": "Allow", "Action": actions, "Resource": resources }));
+        }
+    }
+    for t in failures {
+        let action = if arn_service(&t) == Some("sns") {
+            "sns:Publish"
+        } else {
+            "sqs:SendMessage"
+        };
+        out.push(json!({ "Effect": "Allow", "Action": [action], "Resource": [t] }));
+    }
+    out
+}
+
 /// The functions of the config, by key.
 type Members<'a> = Vec<(&'a String, &'a Function)>;
 
@@ -286,6 +452,7 @@ fn role_policy(
         }));
     }
     statements.extend(user.iter().map(|s| statement(s)));
+    statements.extend(event_source_statements(members));
     if members
         .iter()
         .any(|(_, f)| tracing_mode(config, f) == "Active")
@@ -505,6 +672,12 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         );
     }
 
+    let mappings: Vec<MappingSpec> = config
+        .functions
+        .iter()
+        .flatten()
+        .flat_map(|(key, f)| mappings_of(key, f))
+        .collect();
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
     let mut rest = BTreeMap::new();
@@ -624,10 +797,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         for ev in f.events.iter().flatten() {
             let kind = match ev {
                 Event::Schedule(_) => Some("schedule"),
-                Event::Sqs(_) => Some("sqs"),
                 Event::Sns(_) => Some("sns"),
                 Event::S3(_) => Some("s3"),
-                Event::Stream(_) => Some("stream"),
                 _ => None,
             };
             if let Some(kind) = kind {
@@ -721,6 +892,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         rest_api,
         log_groups,
         events_not_deployed: pending,
+        mappings,
     }
 }
 
@@ -731,6 +903,7 @@ impl Desired {
         self.functions.retain(|f| f.key == key);
         let group = super::log_group::name_of(&self.functions.first()?.name);
         self.log_groups.retain(|g| g.log_group == group);
+        self.mappings.retain(|m| m.function == key);
         let own = self.functions.first()?.own_role.clone();
         self.function_roles
             .retain(|r| Some(&r.name) == own.as_ref());
@@ -750,6 +923,7 @@ impl Desired {
             rest_api: None,
             log_groups: Vec::new(),
             events_not_deployed: Vec::new(),
+            mappings: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()
         }

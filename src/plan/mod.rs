@@ -10,6 +10,7 @@
 
 pub mod bucket;
 pub mod desired;
+pub mod event_source;
 pub mod function;
 pub mod http_api;
 pub mod log_group;
@@ -24,6 +25,7 @@ use serde::Serialize;
 
 pub use bucket::{BucketSpec, BucketStep, ObservedBucket};
 pub use desired::Desired;
+pub use event_source::{MappingSpec, MappingStep, ObservedMapping};
 pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
 pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
@@ -38,6 +40,8 @@ pub struct Observed {
     /// Other roles of ours that our functions run as: the service's role under an earlier
     /// `iam.role.name`, deleted once no function needs it.
     pub former_roles: Vec<ObservedRole>,
+    /// Event source mappings on each function's live alias, by Lambda function name.
+    pub mappings: BTreeMap<String, Vec<ObservedMapping>>,
     /// The functions' own roles (`iamRoleStatements`) the config names, as they exist.
     pub function_roles: Vec<ObservedRole>,
     /// Read only for a removal: a deploy prepares the bucket when it needs it.
@@ -70,8 +74,11 @@ pub enum Phase {
     Apis,
     /// Grants naming the APIs' ids.
     Permissions,
+    /// What sends events to the aliases (event source mappings), once the role may read them.
+    Triggers,
     /// Deletions come last, so nothing still routed disappears before its route.
     DeleteApis,
+    DeleteTriggers,
     DeleteFunctions,
     DeleteLogGroups,
     DeleteBucket,
@@ -83,7 +90,11 @@ impl Phase {
     /// bucket its code may need).
     pub fn in_function_deploy(self) -> bool {
         match self {
-            Phase::LogGroups | Phase::Bucket | Phase::Functions => true,
+            Phase::LogGroups
+            | Phase::Bucket
+            | Phase::Functions
+            | Phase::Triggers
+            | Phase::DeleteTriggers => true,
             Phase::Role
             | Phase::Apis
             | Phase::Permissions
@@ -116,6 +127,7 @@ pub enum Step {
     RestApi(RestApiStep),
     Permission(PermissionStep),
     LogGroup(LogGroupStep),
+    Mapping(MappingStep),
 }
 
 impl Step {
@@ -128,6 +140,7 @@ impl Step {
             Step::RestApi(s) => s.phase(),
             Step::Permission(s) => s.phase(),
             Step::LogGroup(s) => s.phase(),
+            Step::Mapping(s) => s.phase(),
         }
     }
 
@@ -141,6 +154,7 @@ impl Step {
             Step::RestApi(_) => "rest api".into(),
             Step::Permission(s) => format!("function {}", s.function_name()),
             Step::LogGroup(s) => format!("log group {}", s.log_group()),
+            Step::Mapping(s) => format!("function {}", s.function_name()),
         }
     }
 
@@ -154,6 +168,7 @@ impl Step {
             Step::RestApi(s) => s.removes(),
             Step::Permission(_) => None,
             Step::LogGroup(s) => s.removes(),
+            Step::Mapping(s) => s.removes(),
         }
     }
 }
@@ -168,6 +183,7 @@ impl fmt::Display for Step {
             Step::RestApi(s) => s.fmt(f),
             Step::Permission(s) => s.fmt(f),
             Step::LogGroup(s) => s.fmt(f),
+            Step::Mapping(s) => s.fmt(f),
         }
     }
 }
@@ -188,7 +204,8 @@ step_from!(
     HttpApi(HttpApiStep),
     RestApi(RestApiStep),
     Permission(PermissionStep),
-    LogGroup(LogGroupStep)
+    LogGroup(LogGroupStep),
+    Mapping(MappingStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -257,14 +274,16 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::HttpApi(_)
         | Step::RestApi(_)
         | Step::Permission(_)
-        | Step::LogGroup(_) => false,
+        | Step::LogGroup(_)
+        | Step::Mapping(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
-    // live alias.
+    // live alias, and so do the event sources.
     if d.alias == d.live {
         http_api::plan(d, o, &mut p);
         rest_api::plan(d, o, &mut p);
+        event_source::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -396,6 +415,7 @@ pub(crate) mod tests {
                 })
                 .to_vec(),
             events_not_deployed: vec![],
+            mappings: vec![],
         }
     }
 
@@ -416,6 +436,7 @@ pub(crate) mod tests {
             }),
             former_roles: vec![],
             function_roles: vec![],
+            mappings: BTreeMap::new(),
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::context::{Applying, Known};
-use super::{Aws, AwsError, bucket, function, http_api, log_group, permission, rest_api, role};
+use super::{
+    Aws, AwsError, bucket, event_source, function, http_api, log_group, permission, rest_api, role,
+};
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
 };
@@ -78,16 +80,22 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         rest_api: rest?,
         ..Default::default()
     };
-    for (name, of, statements) in read? {
+    for (name, of, statements, mappings) in read? {
         o.permissions.insert(name.clone(), statements);
+        if !mappings.is_empty() {
+            o.mappings.insert(name.clone(), mappings);
+        }
         o.functions.insert(name, of);
     }
     let others: Vec<String> = listed?
         .into_iter()
         .filter(|n| !desired.contains(n))
         .collect();
-    for (name, of, statements) in functions(aws, d, others, grants).await? {
+    for (name, of, statements, mappings) in functions(aws, d, others, grants).await? {
         o.permissions.insert(name.clone(), statements);
+        if !mappings.is_empty() {
+            o.mappings.insert(name.clone(), mappings);
+        }
         o.functions.insert(name, of);
     }
     o.log_groups = wanted_groups?;
@@ -166,7 +174,12 @@ async fn function_roles(aws: &Aws, d: &Desired) -> Result<Vec<ObservedRole>, Aws
     Ok(out)
 }
 
-type Read = (String, crate::plan::ObservedFunction, Statements);
+type Read = (
+    String,
+    crate::plan::ObservedFunction,
+    Statements,
+    Vec<crate::plan::ObservedMapping>,
+);
 
 /// The functions that exist among `names`, each with its alias' grants (when `grants`).
 async fn functions(
@@ -182,12 +195,24 @@ async fn functions(
                 let Some(of) = function::observe(aws, d, &name).await? else {
                     return Ok(None);
                 };
-                let statements = if grants && of.owned && of.alias.is_some() {
-                    permission::observe(aws, &name, &d.alias).await?
-                } else {
-                    Statements::new()
+                let live = of.owned && of.alias.is_some();
+                let statements = async {
+                    if grants && live {
+                        permission::observe(aws, &name, &d.alias).await
+                    } else {
+                        Ok(Statements::new())
+                    }
                 };
-                Ok(Some((name, of, statements)))
+                // What polls the live alias: planned only when deploying to it.
+                let mappings = async {
+                    if live && d.alias == d.live {
+                        event_source::observe(aws, &format!("{}:{}", of.arn, d.live)).await
+                    } else {
+                        Ok(Vec::new())
+                    }
+                };
+                let (statements, mappings) = tokio::join!(statements, mappings);
+                Ok(Some((name, of, statements?, mappings?)))
             }) as Boxed<'_, Option<Read>>
         })
         .collect();
@@ -301,6 +326,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::RestApi(s) => rest_api::apply(cx, s).await,
         Step::Permission(s) => permission::apply(cx, s).await,
         Step::LogGroup(s) => log_group::apply(cx, s).await,
+        Step::Mapping(s) => event_source::apply(cx, s).await,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod bucket;
 pub mod calls;
 pub mod context;
 pub mod engine;
+pub mod event_source;
 pub mod function;
 pub mod http_api;
 pub mod log_group;

@@ -1,0 +1,475 @@
+//! Event source mappings: Lambda polling an SQS queue, a DynamoDB stream or a Kinesis stream
+//! (`sqs` and `stream` events) for a function's live alias, so that promoting or rolling back
+//! the alias moves where records go. AWS side: `provider::aws::event_source`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Change, Desired, Observed, Phase, Plan};
+
+/// What polls: the source's service, as its ARN names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Sqs,
+    Dynamodb,
+    Kinesis,
+}
+
+impl SourceKind {
+    pub fn of(arn: &str) -> Option<SourceKind> {
+        match arn.split(':').nth(2)? {
+            "sqs" => Some(SourceKind::Sqs),
+            "dynamodb" => Some(SourceKind::Dynamodb),
+            "kinesis" => Some(SourceKind::Kinesis),
+            _ => None,
+        }
+    }
+
+    /// Lambda's batch size when none is given (what AWS answers back).
+    pub fn default_batch_size(self) -> i32 {
+        match self {
+            SourceKind::Sqs => 10,
+            SourceKind::Dynamodb | SourceKind::Kinesis => 100,
+        }
+    }
+}
+
+/// The settings of one mapping as compared: each field holds what AWS answers when the config
+/// leaves it out, so that a mapping read back equals the one deployed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingSettings {
+    pub batch_size: i32,
+    pub maximum_batching_window: i32,
+    pub enabled: bool,
+    /// `ReportBatchItemFailures`, or none.
+    pub function_response_types: Vec<String>,
+    /// Each filter pattern as compact JSON, sorted.
+    pub filter_patterns: Vec<String>,
+    /// SQS: the most concurrent invocations the queue may cause (`None`: no limit).
+    pub maximum_concurrency: Option<i32>,
+    /// Streams: where to start reading (set at creation only).
+    pub starting_position: Option<String>,
+    pub starting_position_timestamp: Option<i64>,
+    /// Streams: -1 (Lambda's default) means until the record expires.
+    pub maximum_retry_attempts: Option<i32>,
+    pub maximum_record_age: Option<i32>,
+    pub bisect_batch_on_function_error: Option<bool>,
+    pub parallelization_factor: Option<i32>,
+    pub tumbling_window: Option<i32>,
+    /// Streams: where failed batches' metadata goes (an SQS or SNS ARN).
+    pub on_failure: Option<String>,
+}
+
+impl MappingSettings {
+    /// The settings that differ from `have`, as a plan shows them. Only settings the config
+    /// states are compared for streams' optional fields, since Lambda fills in its own.
+    pub fn changes(&self, have: &MappingSettings) -> Vec<Change> {
+        let mut out = Vec::new();
+        let mut cmp = |field: &str, from: String, to: String| {
+            if from != to {
+                out.push(Change {
+                    field: field.into(),
+                    from,
+                    to,
+                });
+            }
+        };
+        let opt = |v: &Option<i32>| v.map_or_else(|| "default".into(), |n| n.to_string());
+        cmp(
+            "batchSize",
+            have.batch_size.to_string(),
+            self.batch_size.to_string(),
+        );
+        cmp(
+            "maximumBatchingWindow",
+            have.maximum_batching_window.to_string(),
+            self.maximum_batching_window.to_string(),
+        );
+        cmp(
+            "enabled",
+            have.enabled.to_string(),
+            self.enabled.to_string(),
+        );
+        cmp(
+            "functionResponseType",
+            have.function_response_types.join(","),
+            self.function_response_types.join(","),
+        );
+        cmp(
+            "filterPatterns",
+            have.filter_patterns.join(" "),
+            self.filter_patterns.join(" "),
+        );
+        cmp(
+            "maximumConcurrency",
+            opt(&have.maximum_concurrency),
+            opt(&self.maximum_concurrency),
+        );
+        let stated = |want: &Option<i32>, got: &Option<i32>| match want {
+            Some(_) => (opt(got), opt(want)),
+            None => (String::new(), String::new()),
+        };
+        for (field, want, got) in [
+            (
+                "maximumRetryAttempts",
+                &self.maximum_retry_attempts,
+                &have.maximum_retry_attempts,
+            ),
+            (
+                "maximumRecordAgeInSeconds",
+                &self.maximum_record_age,
+                &have.maximum_record_age,
+            ),
+            (
+                "parallelizationFactor",
+                &self.parallelization_factor,
+                &have.parallelization_factor,
+            ),
+            (
+                "tumblingWindowInSeconds",
+                &self.tumbling_window,
+                &have.tumbling_window,
+            ),
+        ] {
+            let (from, to) = stated(want, got);
+            cmp(field, from, to);
+        }
+        if let Some(want) = self.bisect_batch_on_function_error {
+            cmp(
+                "bisectBatchOnFunctionError",
+                have.bisect_batch_on_function_error
+                    .unwrap_or(false)
+                    .to_string(),
+                want.to_string(),
+            );
+        }
+        let dest = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+        cmp(
+            "destinations.onFailure",
+            dest(&have.on_failure),
+            dest(&self.on_failure),
+        );
+        out
+    }
+
+    /// What cannot change in place: a stream mapping starts where it was told once.
+    fn needs_replacement(&self, have: &MappingSettings) -> bool {
+        self.starting_position.is_some()
+            && have.starting_position.is_some()
+            && (self.starting_position != have.starting_position
+                || self.starting_position_timestamp != have.starting_position_timestamp)
+    }
+}
+
+/// One mapping the config asks for: a function's alias polling one source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingSpec {
+    /// The function's key under `functions:`.
+    pub function: String,
+    pub source: String,
+    pub kind: SourceKind,
+    pub settings: MappingSettings,
+}
+
+/// A mapping as Lambda holds it, on a function's alias.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedMapping {
+    pub uuid: String,
+    pub source: String,
+    pub settings: MappingSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum MappingStep {
+    #[serde(rename_all = "camelCase")]
+    CreateEventSourceMapping {
+        function: String,
+        function_name: String,
+        source: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    UpdateEventSourceMapping {
+        function: String,
+        function_name: String,
+        source: String,
+        uuid: String,
+        changes: Vec<Change>,
+    },
+    /// Before a mapping that must be made anew (a stream's starting position), or when its
+    /// source left the config.
+    #[serde(rename_all = "camelCase")]
+    DeleteEventSourceMapping {
+        function_name: String,
+        source: String,
+        uuid: String,
+        /// Deleted to be created again with settings that cannot change in place.
+        replaced: bool,
+    },
+}
+
+impl MappingStep {
+    pub fn phase(&self) -> Phase {
+        match self {
+            MappingStep::CreateEventSourceMapping { .. }
+            | MappingStep::UpdateEventSourceMapping { .. } => Phase::Triggers,
+            MappingStep::DeleteEventSourceMapping { replaced: true, .. } => Phase::Triggers,
+            MappingStep::DeleteEventSourceMapping { replaced: false, .. } => {
+                Phase::DeleteTriggers
+            }
+        }
+    }
+
+    pub fn function_name(&self) -> &str {
+        match self {
+            MappingStep::CreateEventSourceMapping { function_name, .. }
+            | MappingStep::UpdateEventSourceMapping { function_name, .. }
+            | MappingStep::DeleteEventSourceMapping { function_name, .. } => function_name,
+        }
+    }
+
+    pub fn removes(&self) -> Option<String> {
+        match self {
+            MappingStep::DeleteEventSourceMapping {
+                function_name,
+                source,
+                replaced: false,
+                ..
+            } => Some(format!(
+                "event source mapping {source} → {function_name}"
+            )),
+            MappingStep::DeleteEventSourceMapping { replaced: true, .. }
+            | MappingStep::CreateEventSourceMapping { .. }
+            | MappingStep::UpdateEventSourceMapping { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for MappingStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MappingStep::CreateEventSourceMapping {
+                function_name,
+                source,
+                ..
+            } => write!(f, "+ event source {source} → {function_name}"),
+            MappingStep::UpdateEventSourceMapping {
+                function_name,
+                source,
+                changes,
+                ..
+            } => {
+                let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+                write!(
+                    f,
+                    "~ event source {source} → {function_name}: {}",
+                    fields.join(", ")
+                )
+            }
+            MappingStep::DeleteEventSourceMapping {
+                function_name,
+                source,
+                replaced,
+                ..
+            } => {
+                write!(f, "- event source {source} → {function_name}")?;
+                if *replaced {
+                    // A new stream mapping starts where it is told: records may be skipped or
+                    // read again.
+                    write!(
+                        f,
+                        " (replaced: the new starting position may skip or replay records)"
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Mappings of each function that exists: created, changed in place, replaced when a stream's
+/// starting position changed, and deleted when their source left the config (or the function
+/// did, for `remove`).
+pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
+    let mut wanted: BTreeMap<(&str, &str), &MappingSpec> = BTreeMap::new();
+    for m in &d.mappings {
+        if let Some(f) = d.function(&m.function) {
+            wanted.insert((f.name.as_str(), m.source.as_str()), m);
+        }
+    }
+    for (function_name, mappings) in &o.mappings {
+        for m in mappings {
+            let Some(spec) = wanted.get(&(function_name.as_str(), m.source.as_str())) else {
+                p.push(MappingStep::DeleteEventSourceMapping {
+                    function_name: function_name.clone(),
+                    source: m.source.clone(),
+                    uuid: m.uuid.clone(),
+                    replaced: false,
+                });
+                continue;
+            };
+            if spec.settings.needs_replacement(&m.settings) {
+                p.push(MappingStep::DeleteEventSourceMapping {
+                    function_name: function_name.clone(),
+                    source: m.source.clone(),
+                    uuid: m.uuid.clone(),
+                    replaced: true,
+                });
+                p.push(MappingStep::CreateEventSourceMapping {
+                    function: spec.function.clone(),
+                    function_name: function_name.clone(),
+                    source: spec.source.clone(),
+                });
+                continue;
+            }
+            let changes = spec.settings.changes(&m.settings);
+            if !changes.is_empty() {
+                p.push(MappingStep::UpdateEventSourceMapping {
+                    function: spec.function.clone(),
+                    function_name: function_name.clone(),
+                    source: spec.source.clone(),
+                    uuid: m.uuid.clone(),
+                    changes,
+                });
+            }
+        }
+    }
+    for ((function_name, source), spec) in wanted {
+        let exists = o
+            .mappings
+            .get(function_name)
+            .is_some_and(|ms| ms.iter().any(|m| m.source == source));
+        if !exists {
+            p.push(MappingStep::CreateEventSourceMapping {
+                function: spec.function.clone(),
+                function_name: function_name.to_string(),
+                source: source.to_string(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::desired;
+
+    fn sqs(function: &str, queue: &str) -> MappingSpec {
+        MappingSpec {
+            function: function.into(),
+            source: format!("arn:aws:sqs:eu-west-1:1:{queue}"),
+            kind: SourceKind::Sqs,
+            settings: MappingSettings {
+                batch_size: 10,
+                maximum_batching_window: 0,
+                enabled: true,
+                function_response_types: vec![],
+                filter_patterns: vec![],
+                maximum_concurrency: None,
+                starting_position: None,
+                starting_position_timestamp: None,
+                maximum_retry_attempts: None,
+                maximum_record_age: None,
+                bisect_batch_on_function_error: None,
+                parallelization_factor: None,
+                tumbling_window: None,
+                on_failure: None,
+            },
+        }
+    }
+
+    /// What Lambda holds once `d`'s mappings are deployed.
+    fn converged(d: &Desired) -> Observed {
+        let mut o = Observed::default();
+        for (i, m) in d.mappings.iter().enumerate() {
+            let name = d.function(&m.function).unwrap().name.clone();
+            o.mappings.entry(name).or_default().push(ObservedMapping {
+                uuid: format!("u{i}"),
+                source: m.source.clone(),
+                settings: m.settings.clone(),
+            });
+        }
+        o
+    }
+
+    fn shown(d: &Desired, o: &Observed) -> Vec<String> {
+        let mut p = Plan::default();
+        plan(d, o, &mut p);
+        p.steps.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn missing_mappings_are_created_and_converged_ones_left_alone() {
+        let mut d = desired();
+        d.mappings = vec![sqs("a", "q1"), sqs("b", "q2")];
+        assert_eq!(
+            shown(&d, &Observed::default()),
+            [
+                "+ event source arn:aws:sqs:eu-west-1:1:q1 → svc-dev-a",
+                "+ event source arn:aws:sqs:eu-west-1:1:q2 → svc-dev-b",
+            ]
+        );
+        assert!(shown(&d, &converged(&d)).is_empty());
+    }
+
+    #[test]
+    fn changed_settings_update_in_place_and_a_new_start_replaces() {
+        let mut d = desired();
+        d.mappings = vec![sqs("a", "q1")];
+        let o = converged(&d);
+        d.mappings[0].settings.batch_size = 5;
+        d.mappings[0].settings.enabled = false;
+        assert_eq!(
+            shown(&d, &o),
+            ["~ event source arn:aws:sqs:eu-west-1:1:q1 → svc-dev-a: batchSize, enabled"]
+        );
+        let mut d = desired();
+        let mut stream = sqs("a", "q1");
+        stream.source = "arn:aws:kinesis:eu-west-1:1:stream/s".into();
+        stream.kind = SourceKind::Kinesis;
+        stream.settings.batch_size = 100;
+        stream.settings.starting_position = Some("TRIM_HORIZON".into());
+        d.mappings = vec![stream];
+        let o = converged(&d);
+        d.mappings[0].settings.starting_position = Some("LATEST".into());
+        let steps = shown(&d, &o);
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        assert!(steps[0].contains("replaced: the new starting position may skip or replay"));
+        assert!(steps[1].starts_with("+ event source arn:aws:kinesis"));
+    }
+
+    #[test]
+    fn a_source_that_left_the_config_is_deleted_last() {
+        let mut d = desired();
+        d.mappings = vec![sqs("a", "q1"), sqs("a", "q2")];
+        let o = converged(&d);
+        d.mappings.pop();
+        let mut p = Plan::default();
+        plan(&d, &o, &mut p);
+        assert_eq!(p.steps.len(), 1);
+        assert_eq!(p.steps[0].phase(), Phase::DeleteTriggers);
+        assert_eq!(
+            p.steps[0].to_string(),
+            "- event source arn:aws:sqs:eu-west-1:1:q2 → svc-dev-a"
+        );
+        // A removal deletes every mapping of ours.
+        let mut p = Plan::default();
+        plan(&d.nothing(), &o, &mut p);
+        assert_eq!(p.steps.len(), 2);
+    }
+
+    #[test]
+    fn unstated_stream_settings_are_lambdas_to_choose() {
+        let want = sqs("a", "q").settings;
+        let mut have = want.clone();
+        have.maximum_retry_attempts = Some(-1);
+        have.parallelization_factor = Some(1);
+        have.bisect_batch_on_function_error = Some(false);
+        assert!(want.changes(&have).is_empty());
+    }
+}

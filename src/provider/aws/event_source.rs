@@ -1,0 +1,295 @@
+//! Event source mappings in Lambda: read (every mapping on a function's live alias, paged) and
+//! created, updated or deleted step by step. Planning: `plan::event_source`.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::types::{
+    DestinationConfig, EventSourceMappingConfiguration, EventSourcePosition, Filter,
+    FilterCriteria, FunctionResponseType, OnFailure, ScalingConfig,
+};
+
+use super::context::Applying;
+use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code};
+use crate::plan::event_source::{MappingSettings, MappingSpec, SourceKind};
+use crate::plan::{Desired, MappingStep, ObservedMapping};
+
+/// The mappings on `alias_arn` (a function's live alias).
+pub async fn observe(aws: &Aws, alias_arn: &str) -> Result<Vec<ObservedMapping>, AwsError> {
+    let res = format!("event source mappings of {alias_arn}");
+    let all = all_pages(|marker| async {
+        let page = aws
+            .lambda
+            .list_event_source_mappings()
+            .function_name(alias_arn)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(call_err("ListEventSourceMappings", &res))?;
+        Ok((
+            page.event_source_mappings().to_vec(),
+            page.next_marker().map(str::to_string),
+        ))
+    })
+    .await?;
+    Ok(all.iter().filter_map(observed).collect())
+}
+
+fn observed(m: &EventSourceMappingConfiguration) -> Option<ObservedMapping> {
+    let source = m.event_source_arn()?.to_string();
+    let kind = SourceKind::of(&source)?;
+    let mut patterns: Vec<String> = m
+        .filter_criteria()
+        .map(|c| c.filters())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| f.pattern())
+        // Compared as compact JSON, however AWS spaces it.
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(p).map_or(p.to_string(), |v| v.to_string())
+        })
+        .collect();
+    patterns.sort();
+    let state = m.state().unwrap_or_default();
+    let stream = kind != SourceKind::Sqs;
+    Some(ObservedMapping {
+        uuid: m.uuid()?.to_string(),
+        source,
+        settings: MappingSettings {
+            batch_size: m.batch_size().unwrap_or(kind.default_batch_size()),
+            maximum_batching_window: m.maximum_batching_window_in_seconds().unwrap_or(0),
+            // Enabling and Creating lead to Enabled; Disabling to Disabled.
+            enabled: !matches!(state, "Disabled" | "Disabling"),
+            function_response_types: m
+                .function_response_types()
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
+            filter_patterns: patterns,
+            maximum_concurrency: m.scaling_config().and_then(|s| s.maximum_concurrency()),
+            starting_position: stream
+                .then(|| m.starting_position().map(|p| p.as_str().to_string()))
+                .flatten(),
+            starting_position_timestamp: m.starting_position_timestamp().map(|t| t.secs()),
+            maximum_retry_attempts: m.maximum_retry_attempts(),
+            maximum_record_age: m.maximum_record_age_in_seconds(),
+            bisect_batch_on_function_error: m.bisect_batch_on_function_error(),
+            parallelization_factor: m.parallelization_factor(),
+            tumbling_window: m.tumbling_window_in_seconds(),
+            on_failure: m
+                .destination_config()
+                .and_then(|d| d.on_failure())
+                .and_then(|f| f.destination())
+                .map(str::to_string),
+        },
+    })
+}
+
+pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError> {
+    let aws = cx.aws;
+    match step {
+        MappingStep::CreateEventSourceMapping {
+            function, source, ..
+        } => {
+            let spec = spec(cx.d, function, source)?;
+            let alias = cx.alias_arn(function);
+            let res = format!("event source mapping {source} → {alias}");
+            let s = &spec.settings;
+            let created = aws
+                .lambda
+                .create_event_source_mapping()
+                .function_name(&alias)
+                .event_source_arn(source)
+                .batch_size(s.batch_size)
+                .maximum_batching_window_in_seconds(s.maximum_batching_window)
+                .enabled(s.enabled)
+                .set_function_response_types(response_types(s))
+                .set_filter_criteria(filters(s))
+                .set_scaling_config(scaling(s))
+                .set_starting_position(
+                    s.starting_position
+                        .as_deref()
+                        .map(EventSourcePosition::from),
+                )
+                .set_starting_position_timestamp(
+                    s.starting_position_timestamp
+                        .map(aws_sdk_lambda::primitives::DateTime::from_secs),
+                )
+                .set_maximum_retry_attempts(s.maximum_retry_attempts)
+                .set_maximum_record_age_in_seconds(s.maximum_record_age)
+                .set_bisect_batch_on_function_error(s.bisect_batch_on_function_error)
+                .set_parallelization_factor(s.parallelization_factor)
+                .set_tumbling_window_in_seconds(s.tumbling_window)
+                .set_destination_config(destination(s))
+                .send()
+                .await;
+            let uuid = match created {
+                Ok(m) => m.uuid().unwrap_or_default().to_string(),
+                // Made by an interrupted run of ours, or another mapping of this alias and
+                // source: Lambda allows one. The next deploy's plan converges it.
+                Err(e) if is_code(&e, &["ResourceConflictException"]) => {
+                    match observe(aws, &alias)
+                        .await?
+                        .into_iter()
+                        .find(|m| &m.source == source)
+                    {
+                        Some(m) => m.uuid,
+                        None => return Err(call_err("CreateEventSourceMapping", &res)(e)),
+                    }
+                }
+                Err(e) => return Err(call_err("CreateEventSourceMapping", &res)(e)),
+            };
+            wait_settled(aws, &uuid, &res).await?;
+        }
+        MappingStep::UpdateEventSourceMapping {
+            function,
+            source,
+            uuid,
+            ..
+        } => {
+            let spec = spec(cx.d, function, source)?;
+            let res = format!("event source mapping {uuid} ({source})");
+            let s = &spec.settings;
+            // Every updatable setting is sent, so that one left out of the config returns to
+            // Lambda's default (empty lists and objects clear them).
+            let streams = spec.kind != SourceKind::Sqs;
+            aws.lambda
+                .update_event_source_mapping()
+                .uuid(uuid)
+                .batch_size(s.batch_size)
+                .maximum_batching_window_in_seconds(s.maximum_batching_window)
+                .enabled(s.enabled)
+                .set_function_response_types(Some(response_types(s).unwrap_or_default()))
+                .filter_criteria(filters(s).unwrap_or_else(|| FilterCriteria::builder().build()))
+                .set_scaling_config((!streams).then(|| {
+                    scaling(s).unwrap_or_else(|| ScalingConfig::builder().build())
+                }))
+                .set_maximum_retry_attempts(s.maximum_retry_attempts)
+                .set_maximum_record_age_in_seconds(s.maximum_record_age)
+                .set_bisect_batch_on_function_error(s.bisect_batch_on_function_error)
+                .set_parallelization_factor(s.parallelization_factor)
+                .set_tumbling_window_in_seconds(s.tumbling_window)
+                .set_destination_config(streams.then(|| {
+                    destination(s).unwrap_or_else(|| {
+                        DestinationConfig::builder()
+                            .on_failure(OnFailure::builder().build())
+                            .build()
+                    })
+                }))
+                .send()
+                .await
+                .map_err(call_err("UpdateEventSourceMapping", &res))?;
+            wait_settled(aws, uuid, &res).await?;
+        }
+        MappingStep::DeleteEventSourceMapping { uuid, source, .. } => {
+            let res = format!("event source mapping {uuid} ({source})");
+            match aws
+                .lambda
+                .delete_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_code(&e, NOT_FOUND) => {}
+                Err(e) => return Err(call_err("DeleteEventSourceMapping", &res)(e)),
+            }
+            wait_gone(aws, uuid, &res).await?;
+        }
+    }
+    Ok(())
+}
+
+fn spec<'d>(d: &'d Desired, function: &str, source: &str) -> Result<&'d MappingSpec, AwsError> {
+    d.mappings
+        .iter()
+        .find(|m| m.function == function && m.source == source)
+        .ok_or_else(|| {
+            AwsError::Other(format!(
+                "the plan maps {source} to `{function}`, which the config does not"
+            ))
+        })
+}
+
+fn response_types(s: &MappingSettings) -> Option<Vec<FunctionResponseType>> {
+    (!s.function_response_types.is_empty()).then(|| {
+        s.function_response_types
+            .iter()
+            .map(|t| FunctionResponseType::from(t.as_str()))
+            .collect()
+    })
+}
+
+fn filters(s: &MappingSettings) -> Option<FilterCriteria> {
+    (!s.filter_patterns.is_empty()).then(|| {
+        FilterCriteria::builder()
+            .set_filters(Some(
+                s.filter_patterns
+                    .iter()
+                    .map(|p| Filter::builder().pattern(p).build())
+                    .collect(),
+            ))
+            .build()
+    })
+}
+
+fn scaling(s: &MappingSettings) -> Option<ScalingConfig> {
+    s.maximum_concurrency
+        .map(|n| ScalingConfig::builder().maximum_concurrency(n).build())
+}
+
+fn destination(s: &MappingSettings) -> Option<DestinationConfig> {
+    s.on_failure.as_ref().map(|arn| {
+        DestinationConfig::builder()
+            .on_failure(OnFailure::builder().destination(arn).build())
+            .build()
+    })
+}
+
+/// Lambda refuses to change a mapping while it is Creating, Updating, Enabling or Disabling:
+/// wait (bounded) until it settles, so that a following step or run finds it usable.
+async fn wait_settled(aws: &Aws, uuid: &str, res: &str) -> Result<(), AwsError> {
+    let started = Instant::now();
+    loop {
+        let m = aws
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .map_err(call_err("GetEventSourceMapping", res))?;
+        let state = m.state().unwrap_or_default();
+        if !matches!(state, "Creating" | "Updating" | "Enabling" | "Disabling") {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(AwsError::Other(format!(
+                "{res} is still {state} after 2 minutes; run the deploy again"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// A deleted mapping goes through Deleting: wait until it is gone, so that a mapping of the
+/// same source and alias can be created (a replacement) without a conflict.
+async fn wait_gone(aws: &Aws, uuid: &str, res: &str) -> Result<(), AwsError> {
+    let started = Instant::now();
+    loop {
+        match aws
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+        {
+            Err(e) if is_code(&e, NOT_FOUND) => return Ok(()),
+            Err(e) => return Err(call_err("GetEventSourceMapping", res)(e)),
+            Ok(_) if started.elapsed() > Duration::from_secs(120) => {
+                return Err(AwsError::Other(format!(
+                    "{res} is still being deleted after 2 minutes; run the deploy again"
+                )));
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+        }
+    }
+}
