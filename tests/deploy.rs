@@ -2256,3 +2256,96 @@ fn rest_api_settings_are_deployed_and_changed_with_a_new_deployment() {
         assert!(patch[0].contains(part), "{part} not in {}", patch[0]);
     }
 }
+
+#[test]
+fn queue_and_stream_events_poll_the_live_alias_and_follow_the_config() {
+    let moto = Moto::start();
+    let queue = moto.create_queue("jobs");
+    let stream = moto.create_kinesis_stream("clicks");
+    let dir = small();
+    let events = format!(
+        "    events:\n      - sqs:\n          arn: {queue}\n          batchSize: 5\n          functionResponseType: ReportBatchItemFailures\n          filterPatterns:\n            - body: {{kind: [job]}}\n      - stream:\n          arn: {stream}\n          startingPosition: LATEST\n          maximumRetryAttempts: 3\n"
+    );
+    let with = SMALL.replace(
+        "  b:\n    handler: b.main\n    package:\n      patterns: ['!a.js']\n    events:\n      - httpApi: 'GET /b'\n",
+        &format!("  b:\n    handler: b.main\n    package:\n      patterns: ['!a.js']\n{events}"),
+    );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let mappings = || {
+        rt().block_on(async {
+            let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+            let listed = lambda
+                .list_event_source_mappings()
+                .function_name("arn:aws:lambda:us-east-1:123456789012:function:small-dev-b:live")
+                .send()
+                .await
+                .unwrap();
+            let mut out: Vec<(String, i32, String)> = listed
+                .event_source_mappings()
+                .iter()
+                .map(|m| {
+                    (
+                        m.event_source_arn().unwrap().to_string(),
+                        m.batch_size().unwrap(),
+                        m.state().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            out.sort();
+            out
+        })
+    };
+    let first = deploy(&with);
+    assert_eq!(
+        actions(&first)
+            .iter()
+            .filter(|a| *a == "createEventSourceMapping")
+            .count(),
+        2
+    );
+    assert_eq!(
+        mappings(),
+        [
+            (stream.clone(), 100, "Enabled".to_string()),
+            (queue.clone(), 5, "Enabled".to_string())
+        ]
+    );
+    // The role may read the queue and the stream.
+    let policy = rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        let p = iam
+            .get_role_policy()
+            .role_name("small-dev-us-east-1-lambdaRole")
+            .policy_name("small-dev-lambda")
+            .send()
+            .await
+            .unwrap();
+        sls::provider::aws::percent_decode(p.policy_document())
+    });
+    assert!(
+        policy.contains("sqs:ReceiveMessage") && policy.contains(&queue),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("kinesis:GetRecords") && policy.contains(&stream),
+        "{policy}"
+    );
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    // A change in place, then the queue leaves the config.
+    let changed = deploy(&with.replace("batchSize: 5", "batchSize: 7\n          enabled: false"));
+    assert_eq!(actions(&changed), ["updateEventSourceMapping"]);
+    assert_eq!(mappings()[1], (queue.clone(), 7, "Disabled".to_string()));
+    let fewer = with.replace(
+        &format!("      - sqs:\n          arn: {queue}\n          batchSize: 5\n          functionResponseType: ReportBatchItemFailures\n          filterPatterns:\n            - body: {{kind: [job]}}\n"),
+        "",
+    );
+    let gone = deploy(&fewer);
+    assert!(actions(&gone).contains(&"deleteEventSourceMapping".to_string()));
+    assert_eq!(mappings().len(), 1);
+    json(&moto, dir.path(), &["remove"]);
+    assert!(mappings().is_empty());
+}

@@ -954,13 +954,54 @@ fn event(
                 }
             }
         }
-        Event::Sqs(e) => arn(c, &refs(&at("sqs", "arn")), &e.arn, &["sqs"]),
-        Event::Stream(e) => arn(
-            c,
-            &refs(&at("stream", "arn")),
-            &e.arn,
-            &["dynamodb", "kinesis"],
-        ),
+        Event::Sqs(e) => {
+            arn(c, &refs(&at("sqs", "arn")), &e.arn, &["sqs"]);
+            let fifo = e.arn.ends_with(".fifo");
+            let most = if fifo { 10 } else { 10_000 };
+            let window = e.maximum_batching_window.unwrap_or(0);
+            let checks = [
+                (
+                    "batchSize",
+                    e.batch_size.is_some_and(|n| n < 1 || n > most),
+                    format!("batchSize is 1–{most} for this queue"),
+                ),
+                (
+                    "batchSize",
+                    e.batch_size.is_some_and(|n| n > 10) && window == 0,
+                    "a batchSize over 10 needs `maximumBatchingWindow` of at least 1 second (Lambda refuses it otherwise)".into(),
+                ),
+                (
+                    "maximumBatchingWindow",
+                    window > 300,
+                    "maximumBatchingWindow is 0–300 seconds".into(),
+                ),
+                (
+                    "maximumConcurrency",
+                    e.maximum_concurrency.is_some_and(|n| !(2..=1000).contains(&n)),
+                    "maximumConcurrency is 2–1000".into(),
+                ),
+            ];
+            for (key, bad, msg) in checks {
+                if bad {
+                    c.error(&refs(&at("sqs", key)), msg);
+                }
+            }
+            response_type(
+                c,
+                &refs(&at("sqs", "functionResponseType")),
+                &e.function_response_type,
+            );
+            filter_patterns(c, &refs(&at("sqs", "filterPatterns")), &e.filter_patterns);
+        }
+        Event::Stream(e) => {
+            arn(
+                c,
+                &refs(&at("stream", "arn")),
+                &e.arn,
+                &["dynamodb", "kinesis"],
+            );
+            stream_event(c, &|k: &str| at("stream", k), e);
+        }
         Event::Sns(e) => {
             if e.arn.is_none() && e.topic_name.is_none() {
                 c.error(
@@ -1002,6 +1043,127 @@ fn event(
                 format!("`{kind}` events are not supported by sls; this event is ignored"),
             );
         }
+    }
+}
+
+const STARTING_POSITIONS: &[&str] = &["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"];
+
+fn stream_event(c: &mut Checker, at: &dyn Fn(&str) -> Vec<String>, e: &super::model::StreamEvent) {
+    let kinesis = e.arn.split(':').nth(2) == Some("kinesis");
+    if let Some(kind) = e.kind {
+        let said = matches!(kind, super::model::StreamKind::Kinesis);
+        if said != kinesis && e.arn.starts_with("arn:") {
+            c.error(
+                &refs(&at("type")),
+                format!(
+                    "`type` says {}, but the ARN is a {} stream",
+                    if said { "kinesis" } else { "dynamodb" },
+                    if kinesis { "Kinesis" } else { "DynamoDB" }
+                ),
+            );
+        }
+    }
+    if let Some(p) = &e.starting_position {
+        if !STARTING_POSITIONS.contains(&p.as_str()) {
+            c.error(
+                &refs(&at("startingPosition")),
+                format!(
+                    "startingPosition is one of {}, got `{p}`",
+                    STARTING_POSITIONS.join(", ")
+                ),
+            );
+        } else if p == "AT_TIMESTAMP" && (!kinesis || e.starting_position_timestamp.is_none()) {
+            c.error(
+                &refs(&at("startingPosition")),
+                "AT_TIMESTAMP is for Kinesis streams, with `startingPositionTimestamp` (seconds since the epoch)",
+            );
+        }
+    }
+    let checks = [
+        (
+            "batchSize",
+            e.batch_size.is_some_and(|n| !(1..=10_000).contains(&n)),
+            "batchSize is 1–10000",
+        ),
+        (
+            "batchWindow",
+            e.batch_window.is_some_and(|n| n > 300),
+            "batchWindow is 0–300 seconds",
+        ),
+        (
+            "maximumRetryAttempts",
+            e.maximum_retry_attempts
+                .is_some_and(|n| !(-1..=10_000).contains(&n)),
+            "maximumRetryAttempts is -1 (until the record expires) to 10000",
+        ),
+        (
+            "maximumRecordAgeInSeconds",
+            e.maximum_record_age_in_seconds
+                .is_some_and(|n| n != -1 && !(60..=604_800).contains(&n)),
+            "maximumRecordAgeInSeconds is -1 (no limit) or 60–604800",
+        ),
+        (
+            "parallelizationFactor",
+            e.parallelization_factor
+                .is_some_and(|n| !(1..=10).contains(&n)),
+            "parallelizationFactor is 1–10",
+        ),
+        (
+            "tumblingWindowInSeconds",
+            e.tumbling_window_in_seconds.is_some_and(|n| n > 900),
+            "tumblingWindowInSeconds is 0–900",
+        ),
+    ];
+    for (key, bad, msg) in checks {
+        if bad {
+            c.error(&refs(&at(key)), msg);
+        }
+    }
+    response_type(
+        c,
+        &refs(&at("functionResponseType")),
+        &e.function_response_type,
+    );
+    filter_patterns(c, &refs(&at("filterPatterns")), &e.filter_patterns);
+    if let Some(target) = e.destinations.as_ref().and_then(|d| d.on_failure.as_ref()) {
+        let arn_of = target
+            .as_str()
+            .or_else(|| target.get("arn").and_then(|a| a.as_str()));
+        if !matches!(arn_of.and_then(arn_service), Some("sqs" | "sns")) {
+            c.error(
+                &refs(&at("destinations")),
+                "a stream's `destinations.onFailure` is the ARN of an SQS queue or SNS topic (or `{arn, type}`)",
+            );
+        }
+    }
+    if e.consumer.is_some() {
+        refuse(
+            c,
+            &refs(&at("consumer")),
+            "Kinesis enhanced fan-out consumers",
+        );
+    }
+}
+
+fn response_type(c: &mut Checker, path: &[&str], t: &Option<String>) {
+    if let Some(t) = t
+        && t != "ReportBatchItemFailures"
+    {
+        c.error(
+            path,
+            format!("functionResponseType is `ReportBatchItemFailures`, got `{t}`"),
+        );
+    }
+}
+
+/// Lambda's event filters: a list of patterns, each a mapping (`{body: {…}}`), at most 5.
+fn filter_patterns(c: &mut Checker, path: &[&str], p: &Option<serde_json::Value>) {
+    let Some(p) = p else { return };
+    let ok = p
+        .as_array()
+        .is_some_and(|l| l.len() <= 5 && l.iter().all(serde_json::Value::is_object));
+    if !ok {
+        c.error(path, "filterPatterns is a list of at most 5 patterns, each a mapping such as `{body: {state: [ready]}}`");
     }
 }
 

@@ -308,9 +308,7 @@ fn stream_mapping(key: &str, s: &StreamEvent, filter_patterns: Vec<String>) -> M
         source: s.arn.clone(),
         kind,
         settings: MappingSettings {
-            batch_size: s
-                .batch_size
-                .map_or(kind.default_batch_size(), |n| n as i32),
+            batch_size: s.batch_size.map_or(kind.default_batch_size(), |n| n as i32),
             maximum_batching_window: s.batch_window.unwrap_or(0) as i32,
             enabled: s.enabled.unwrap_or(true),
             function_response_types: s.function_response_type.iter().cloned().collect(),
@@ -368,7 +366,12 @@ fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
     let mut out = Vec::new();
     for (actions, resources) in [
         (
-            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"].as_slice(),
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ]
+            .as_slice(),
             &queues,
         ),
         (

@@ -219,9 +219,9 @@ impl MappingStep {
             MappingStep::CreateEventSourceMapping { .. }
             | MappingStep::UpdateEventSourceMapping { .. } => Phase::Triggers,
             MappingStep::DeleteEventSourceMapping { replaced: true, .. } => Phase::Triggers,
-            MappingStep::DeleteEventSourceMapping { replaced: false, .. } => {
-                Phase::DeleteTriggers
-            }
+            MappingStep::DeleteEventSourceMapping {
+                replaced: false, ..
+            } => Phase::DeleteTriggers,
         }
     }
 
@@ -240,9 +240,7 @@ impl MappingStep {
                 source,
                 replaced: false,
                 ..
-            } => Some(format!(
-                "event source mapping {source} → {function_name}"
-            )),
+            } => Some(format!("event source mapping {source} → {function_name}")),
             MappingStep::DeleteEventSourceMapping { replaced: true, .. }
             | MappingStep::CreateEventSourceMapping { .. }
             | MappingStep::UpdateEventSourceMapping { .. } => None,

@@ -75,6 +75,44 @@ impl Moto {
         out
     }
 
+    /// An SQS queue in moto (query protocol), for event source tests; returns its ARN.
+    pub fn create_queue(&self, name: &str) -> String {
+        self.call(
+            "sqs",
+            "application/x-www-form-urlencoded",
+            "",
+            &format!("Action=CreateQueue&QueueName={name}&Version=2012-11-05"),
+        );
+        format!("arn:aws:sqs:us-east-1:123456789012:{name}")
+    }
+
+    /// A Kinesis stream in moto (JSON protocol); returns its ARN.
+    pub fn create_kinesis_stream(&self, name: &str) -> String {
+        self.call(
+            "kinesis",
+            "application/x-amz-json-1.1",
+            "X-Amz-Target: Kinesis_20131202.CreateStream\r\n",
+            &format!(r#"{{"StreamName":"{name}","ShardCount":1}}"#),
+        );
+        format!("arn:aws:kinesis:us-east-1:123456789012:stream/{name}")
+    }
+
+    /// One signed-looking request to moto, which finds the service and region in the
+    /// credential scope.
+    fn call(&self, service: &str, content_type: &str, extra: &str, body: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n{extra}Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 20"), "{out}");
+        out
+    }
+
     /// `sls`, run in `dir`, pointed at this server.
     pub fn sls(&self, dir: &std::path::Path) -> assert_cmd::Command {
         let mut c = super::sls_in(dir);

@@ -160,9 +160,10 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
                 .enabled(s.enabled)
                 .set_function_response_types(Some(response_types(s).unwrap_or_default()))
                 .filter_criteria(filters(s).unwrap_or_else(|| FilterCriteria::builder().build()))
-                .set_scaling_config((!streams).then(|| {
-                    scaling(s).unwrap_or_else(|| ScalingConfig::builder().build())
-                }))
+                .set_scaling_config(
+                    (!streams)
+                        .then(|| scaling(s).unwrap_or_else(|| ScalingConfig::builder().build())),
+                )
                 .set_maximum_retry_attempts(s.maximum_retry_attempts)
                 .set_maximum_record_age_in_seconds(s.maximum_record_age)
                 .set_bisect_batch_on_function_error(s.bisect_batch_on_function_error)
