@@ -110,7 +110,25 @@ fn every_template_prints_packages_answers_and_deploys() {
             }
         }
 
+        if template == "aws-python3-sqs" {
+            // The queue is the user's: the params' placeholder, made in moto.
+            moto.create_queue(&format!("{name}-jobs"));
+        }
         let doc = common::json_of(moto.sls(&dir).args(["deploy", "--json"]));
+        let actions: Vec<&str> = doc["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["action"].as_str())
+            .collect();
+        // The templates' triggers are deployed with them.
+        match template {
+            "aws-nodejs-schedule" => assert!(actions.contains(&"putRule"), "{actions:?}"),
+            "aws-python3-sqs" => {
+                assert!(actions.contains(&"createEventSourceMapping"), "{actions:?}")
+            }
+            _ => {}
+        }
         let function = doc["functions"]
             .as_object()
             .unwrap()

@@ -259,14 +259,24 @@ fn first_deploy_of_the_example_creates_everything_and_a_redeploy_changes_nothing
         assert!(p.contains("sls-restapi") && p.contains(&format!(":{id}/")), "{p}");
     });
 
-    // The schedule is not deployed yet, and says so rather than dropping it silently.
-    moto.sls(dir.path())
-        .args(["deploy", "--dry-run"])
-        .assert()
-        .success()
-        .stderr(predicates::str::contains(
-            "not deployed yet and were skipped: report: schedule",
-        ));
+    // The example's schedule: a rule on the report function's live alias.
+    rt().block_on(async {
+        let events = aws_sdk_eventbridge::Client::new(&moto.sdk().await);
+        let rules = events.list_rules().send().await.unwrap();
+        let names: Vec<&str> = rules.rules().iter().filter_map(|r| r.name()).collect();
+        assert_eq!(names, ["sls-example-dev-report-schedule-1"]);
+        let targets = events
+            .list_targets_by_rule()
+            .rule("sls-example-dev-report-schedule-1")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            targets.targets()[0]
+                .arn()
+                .ends_with(":sls-example-dev-report:live")
+        );
+    });
 
     // The same config again: nothing to change, and not one changing request.
     let again = json(&moto, dir.path(), &["deploy"]);
@@ -2348,4 +2358,95 @@ fn queue_and_stream_events_poll_the_live_alias_and_follow_the_config() {
     assert_eq!(mappings().len(), 1);
     json(&moto, dir.path(), &["remove"]);
     assert!(mappings().is_empty());
+}
+
+#[test]
+fn schedules_are_rules_targeting_the_live_alias_under_one_grant() {
+    let moto = Moto::start();
+    let dir = small();
+    let with = SMALL.replace(
+        "  a:\n    handler: a.main\n",
+        "  a:\n    handler: a.main\n    events:\n      - schedule: rate(5 minutes)\n      - schedule:\n          rate: ['cron(0 12 * * ? *)', 'rate(1 hour)']\n          enabled: false\n          input: {k: 1}\n",
+    )
+    .replace("    events:\n      - httpApi: 'GET /a'\n", "");
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let state = || {
+        rt().block_on(async {
+            let cfg = moto.sdk().await;
+            let events = aws_sdk_eventbridge::Client::new(&cfg);
+            let mut rules = Vec::new();
+            for r in events.list_rules().send().await.unwrap().rules() {
+                let name = r.name().unwrap().to_string();
+                let targets = events
+                    .list_targets_by_rule()
+                    .rule(&name)
+                    .send()
+                    .await
+                    .unwrap();
+                let t = &targets.targets()[0];
+                rules.push((
+                    name,
+                    r.schedule_expression().unwrap().to_string(),
+                    r.state().unwrap().as_str().to_string(),
+                    t.arn().to_string(),
+                    t.input().map(str::to_string),
+                ));
+            }
+            rules.sort();
+            let policy = aws_sdk_lambda::Client::new(&cfg)
+                .get_policy()
+                .function_name("small-dev-a")
+                .qualifier("live")
+                .send()
+                .await
+                .map(|p| p.policy().unwrap_or_default().to_string())
+                .unwrap_or_default();
+            (rules, policy)
+        })
+    };
+    deploy(&with);
+    let (rules, policy) = state();
+    let alias = "arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live";
+    let names: Vec<&str> = rules.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "small-dev-a-schedule-1",
+            "small-dev-a-schedule-2",
+            "small-dev-a-schedule-3"
+        ]
+    );
+    assert!(rules.iter().all(|r| r.3 == alias), "{rules:?}");
+    assert_eq!(rules[0].2, "ENABLED");
+    assert_eq!(
+        (
+            rules[1].1.as_str(),
+            rules[1].2.as_str(),
+            rules[1].4.as_deref()
+        ),
+        ("cron(0 12 * * ? *)", "DISABLED", Some(r#"{"k":1}"#))
+    );
+    // One grant covers every rule of the service.
+    assert_eq!(policy.matches("\"sls-schedule\"").count(), 1, "{policy}");
+    assert!(policy.contains("rule/small-dev-*"), "{policy}");
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    let changed = deploy(&with.replace("rate(5 minutes)", "rate(10 minutes)"));
+    assert_eq!(actions(&changed), ["putRule"]);
+    let without = deploy(SMALL);
+    let acts = actions(&without);
+    assert_eq!(
+        acts.iter().filter(|a| *a == "deleteRule").count(),
+        3,
+        "{acts:?}"
+    );
+    assert!(acts.contains(&"removePermission".to_string()), "{acts:?}");
+    let (rules, _) = state();
+    assert!(rules.is_empty(), "{rules:?}");
+    deploy(&with);
+    json(&moto, dir.path(), &["remove"]);
+    assert!(state().0.is_empty());
 }

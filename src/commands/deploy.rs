@@ -87,14 +87,6 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         the_plan.steps.retain(|s| s.phase().in_function_deploy());
     }
     let mut err = std::io::stderr().lock();
-    if !d.events_not_deployed.is_empty() {
-        writeln!(
-            err,
-            "{}: these event sources are not deployed yet and were skipped: {}",
-            cx.style.paint("1;33", "warning"),
-            d.events_not_deployed.join(", ")
-        )?;
-    }
     if !cx.global.json {
         crate::output::steps::print_plan(&mut err, &the_plan)?;
     }

@@ -154,7 +154,12 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         _ => unknown,
     };
     problems.extend(refused);
-    problems.extend(validate::check(&config, &expanded));
+    let stage = opts
+        .stage
+        .clone()
+        .or_else(|| config.provider.stage.clone())
+        .unwrap_or_else(|| vars::DEFAULT_STAGE.to_string());
+    problems.extend(validate::check(&config, &expanded, &stage));
     let diagnostics: Vec<Diagnostic> = problems
         .into_iter()
         .map(|p| p.into_diagnostic(&sources))
@@ -162,11 +167,6 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(ConfigError { diagnostics });
     }
-    let stage = opts
-        .stage
-        .clone()
-        .or_else(|| config.provider.stage.clone())
-        .unwrap_or_else(|| vars::DEFAULT_STAGE.to_string());
     let region = opts
         .region
         .clone()

@@ -442,6 +442,9 @@ pub struct ScheduleEvent {
     pub input: Option<Json>,
     pub input_path: Option<String>,
     pub input_transformer: Option<Json>,
+    /// `scheduler` (EventBridge Scheduler) is refused by validation until it is deployed.
+    pub method: Option<String>,
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -47,6 +47,8 @@ const ENV_LIMIT_BYTES: usize = 4096;
 struct Checker<'a> {
     tree: &'a Node,
     out: Vec<Problem>,
+    stage: String,
+    service: String,
 }
 
 impl Checker<'_> {
@@ -86,10 +88,13 @@ impl Checker<'_> {
 }
 
 /// Returns every problem found (errors and warnings).
-pub fn check(config: &Config, tree: &Node) -> Vec<Problem> {
+/// `stage` is the one this run deploys to (rule names must start with the service's prefix).
+pub fn check(config: &Config, tree: &Node, stage: &str) -> Vec<Problem> {
     let mut c = Checker {
         tree,
         out: Vec::new(),
+        stage: stage.to_string(),
+        service: config.service.clone(),
     };
     top_level(&mut c, config);
     let mut routes: HashMap<String, (String, Option<Span>)> = HashMap::new();
@@ -939,6 +944,30 @@ fn event(
             }
         }
         Event::Schedule(e) => {
+            let prefix = format!("{}-{}-", c.service, c.stage);
+            if let Some(name) = &e.name
+                && (!name.starts_with(&prefix) || name.len() > 64)
+            {
+                c.error(
+                    &refs(&at("schedule", "name")),
+                    format!("rule name `{name}` must start with `{prefix}` and be at most 64 characters"),
+                )
+                .help = Some("one permission on the function covers every rule named with the service's prefix (a statement per rule overflows Lambda's 20 KB policy at about 30 schedules); leave `name` out for `{service}-{stage}-{function}-schedule-{n}`".into());
+            }
+            if e.method.as_deref().is_some_and(|m| m != "eventBus") {
+                refuse(
+                    c,
+                    &refs(&at("schedule", "method")),
+                    "schedules through EventBridge Scheduler (`method: scheduler`)",
+                );
+            }
+            if e.timezone.is_some() {
+                refuse(
+                    c,
+                    &refs(&at("schedule", "timezone")),
+                    "schedule time zones (EventBridge Scheduler)",
+                );
+            }
             if e.rate.is_empty() {
                 c.error(
                     &refs(&at("schedule", "rate")),
@@ -1003,6 +1032,7 @@ fn event(
             stream_event(c, &|k: &str| at("stream", k), e);
         }
         Event::Sns(e) => {
+            refuse(c, &refs(&at("sns", "")), "`sns` events");
             if e.arn.is_none() && e.topic_name.is_none() {
                 c.error(
                     &refs(&at("sns", "")),
@@ -1014,6 +1044,7 @@ fn event(
             }
         }
         Event::S3(e) => {
+            refuse(c, &refs(&at("s3", "")), "`s3` events");
             let ok = (3..=63).contains(&e.bucket.len())
                 && e.bucket.chars().all(|ch| {
                     ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.'
@@ -1038,9 +1069,10 @@ fn event(
                     _ => None,
                 })
                 .unwrap_or_default();
-            c.warn_key(
+            refuse(
+                c,
                 &[base, &[kind.as_str()]].concat(),
-                format!("`{kind}` events are not supported by sls; this event is ignored"),
+                &format!("`{kind}` events"),
             );
         }
     }

@@ -15,6 +15,7 @@ use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::log_group::{LogGroupSpec, name_of as log_group_of};
 use super::rest_api::{RestApiSpec, RestSettings};
 use super::role::RoleSpec;
+use super::schedule::{RuleSpec, TargetInput};
 use crate::config::Config;
 use crate::config::model::{
     Architecture, Event, Function, LambdaLogs, RestCors, SqsEvent, Statement, StreamEvent,
@@ -53,10 +54,10 @@ pub struct Desired {
     pub rest_api: Option<RestApiSpec>,
     /// One per function that logs (not `disableLogs`).
     pub log_groups: Vec<LogGroupSpec>,
-    /// Event sources this version does not deploy yet (`report: schedule`): warned about.
-    pub events_not_deployed: Vec<String>,
     /// `sqs` and `stream` events: what polls each function's live alias.
     pub mappings: Vec<MappingSpec>,
+    /// `schedule` events: one EventBridge rule per expression.
+    pub rules: Vec<RuleSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -244,6 +245,61 @@ fn log_groups(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
             }
         })
         .collect()
+}
+
+/// The prefix of every rule name sls gives: `{service}-{stage}-`. The schedule grant on each
+/// function covers `rule/{prefix}*`, so one statement serves every rule of the service.
+pub fn rule_prefix(service: &str, stage: &str) -> String {
+    format!("{service}-{stage}-")
+}
+
+/// A function's `schedule` events as rules, one per expression: named
+/// `{service}-{stage}-{function}-schedule-{n}` (n from 1 over the function's expressions) unless
+/// the event names it.
+fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec> {
+    let mut out = Vec::new();
+    let mut n = 0;
+    for ev in f.events.iter().flatten() {
+        let Event::Schedule(s) = ev else { continue };
+        let input = TargetInput {
+            input: s.input.as_ref().map(|v| match v {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            }),
+            input_path: s.input_path.clone(),
+            transformer: s.input_transformer.as_ref().map(|t| {
+                (
+                    t.get("inputPathsMap")
+                        .map_or_else(|| "{}".to_string(), Value::to_string),
+                    t.get("inputTemplate")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            }),
+        };
+        for (i, expression) in s.rate.iter().enumerate() {
+            n += 1;
+            let name = match &s.name {
+                // A list of expressions under one name: numbered after the first.
+                Some(given) if i == 0 => given.clone(),
+                Some(given) => format!("{given}-{}", i + 1),
+                None => fit(
+                    &format!("{}{key}-schedule-{n}", rule_prefix(service, stage)),
+                    64,
+                ),
+            };
+            out.push(RuleSpec {
+                function: key.to_string(),
+                name,
+                expression: expression.clone(),
+                enabled: s.enabled.unwrap_or(true),
+                description: s.description.clone().unwrap_or_default(),
+                input: input.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// A function's `sqs` and `stream` events as mappings, with Lambda's defaults filled in where
@@ -675,6 +731,12 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         );
     }
 
+    let rules: Vec<RuleSpec> = config
+        .functions
+        .iter()
+        .flatten()
+        .flat_map(|(key, f)| rules_of(&service, stage, key, f))
+        .collect();
     let mappings: Vec<MappingSpec> = config
         .functions
         .iter()
@@ -684,7 +746,6 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
     let mut rest = BTreeMap::new();
-    let mut pending = Vec::new();
     let mut rest_cors_of: BTreeMap<String, (RestCors, Vec<String>)> = BTreeMap::new();
     for (key, f) in config.functions.iter().flatten() {
         let mut environment: BTreeMap<String, String> = p
@@ -798,15 +859,6 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             }),
         });
         for ev in f.events.iter().flatten() {
-            let kind = match ev {
-                Event::Schedule(_) => Some("schedule"),
-                Event::Sns(_) => Some("sns"),
-                Event::S3(_) => Some("s3"),
-                _ => None,
-            };
-            if let Some(kind) = kind {
-                pending.push(format!("{key}: {kind}"));
-            }
             if let Event::Http(h) = ev {
                 let method = match h.method.to_uppercase().as_str() {
                     "*" => "ANY".to_string(),
@@ -894,8 +946,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         http_api,
         rest_api,
         log_groups,
-        events_not_deployed: pending,
         mappings,
+        rules,
     }
 }
 
@@ -907,6 +959,7 @@ impl Desired {
         let group = super::log_group::name_of(&self.functions.first()?.name);
         self.log_groups.retain(|g| g.log_group == group);
         self.mappings.retain(|m| m.function == key);
+        self.rules.retain(|r| r.function == key);
         let own = self.functions.first()?.own_role.clone();
         self.function_roles
             .retain(|r| Some(&r.name) == own.as_ref());
@@ -925,8 +978,8 @@ impl Desired {
             http_api: None,
             rest_api: None,
             log_groups: Vec::new(),
-            events_not_deployed: Vec::new(),
             mappings: Vec::new(),
+            rules: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()
         }

@@ -17,6 +17,7 @@ pub mod log_group;
 pub mod permission;
 pub mod rest_api;
 pub mod role;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +33,7 @@ pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
 pub use permission::{ApiKind, PermissionStep, Statements};
 pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
+pub use schedule::{ObservedRule, RuleSpec, ScheduleStep};
 
 /// What exists in AWS for this service and stage.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +42,8 @@ pub struct Observed {
     /// Other roles of ours that our functions run as: the service's role under an earlier
     /// `iam.role.name`, deleted once no function needs it.
     pub former_roles: Vec<ObservedRole>,
+    /// EventBridge rules in this service's names (and those the config names), by rule name.
+    pub rules: BTreeMap<String, ObservedRule>,
     /// Event source mappings on each function's live alias, by Lambda function name.
     pub mappings: BTreeMap<String, Vec<ObservedMapping>>,
     /// The functions' own roles (`iamRoleStatements`) the config names, as they exist.
@@ -128,6 +132,7 @@ pub enum Step {
     Permission(PermissionStep),
     LogGroup(LogGroupStep),
     Mapping(MappingStep),
+    Schedule(ScheduleStep),
 }
 
 impl Step {
@@ -141,6 +146,7 @@ impl Step {
             Step::Permission(s) => s.phase(),
             Step::LogGroup(s) => s.phase(),
             Step::Mapping(s) => s.phase(),
+            Step::Schedule(s) => s.phase(),
         }
     }
 
@@ -155,6 +161,7 @@ impl Step {
             Step::Permission(s) => format!("function {}", s.function_name()),
             Step::LogGroup(s) => format!("log group {}", s.log_group()),
             Step::Mapping(s) => format!("function {}", s.function_name()),
+            Step::Schedule(s) => format!("rule {}", s.rule()),
         }
     }
 
@@ -169,6 +176,7 @@ impl Step {
             Step::Permission(_) => None,
             Step::LogGroup(s) => s.removes(),
             Step::Mapping(s) => s.removes(),
+            Step::Schedule(s) => s.removes(),
         }
     }
 }
@@ -184,6 +192,7 @@ impl fmt::Display for Step {
             Step::Permission(s) => s.fmt(f),
             Step::LogGroup(s) => s.fmt(f),
             Step::Mapping(s) => s.fmt(f),
+            Step::Schedule(s) => s.fmt(f),
         }
     }
 }
@@ -205,7 +214,8 @@ step_from!(
     RestApi(RestApiStep),
     Permission(PermissionStep),
     LogGroup(LogGroupStep),
-    Mapping(MappingStep)
+    Mapping(MappingStep),
+    Schedule(ScheduleStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -275,7 +285,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::RestApi(_)
         | Step::Permission(_)
         | Step::LogGroup(_)
-        | Step::Mapping(_) => false,
+        | Step::Mapping(_)
+        | Step::Schedule(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -284,6 +295,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         http_api::plan(d, o, &mut p);
         rest_api::plan(d, o, &mut p);
         event_source::plan(d, o, &mut p);
+        schedule::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -414,8 +426,8 @@ pub(crate) mod tests {
                     retention_days: None,
                 })
                 .to_vec(),
-            events_not_deployed: vec![],
             mappings: vec![],
+            rules: vec![],
         }
     }
 
@@ -437,6 +449,7 @@ pub(crate) mod tests {
             former_roles: vec![],
             function_roles: vec![],
             mappings: BTreeMap::new(),
+            rules: BTreeMap::new(),
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

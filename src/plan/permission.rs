@@ -17,6 +17,8 @@ pub type Statements = BTreeMap<String, String>;
 pub enum ApiKind {
     HttpApi,
     RestApi,
+    /// The service's EventBridge rules (`schedule` events).
+    Schedule,
 }
 
 impl ApiKind {
@@ -25,6 +27,7 @@ impl ApiKind {
         match self {
             ApiKind::HttpApi => "sls-httpapi",
             ApiKind::RestApi => "sls-restapi",
+            ApiKind::Schedule => "sls-schedule",
         }
     }
 
@@ -32,6 +35,7 @@ impl ApiKind {
         match self {
             ApiKind::HttpApi => "HTTP API",
             ApiKind::RestApi => "REST API",
+            ApiKind::Schedule => "EventBridge schedules",
         }
     }
 }
@@ -122,16 +126,27 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 .map(|a| a.id.as_str()),
         ),
     ];
+    let scheduled: BTreeSet<String> = d.rules.iter().map(|r| r.function.clone()).collect();
+    // The schedule grant covers every rule named with the service's prefix.
+    let rules_source = format!(
+        ":rule/{}*",
+        super::desired::rule_prefix(&d.service, &d.stage)
+    );
     for f in &d.functions {
         // A function that is not ours is a conflict of the function room, never touched.
         if o.functions.get(&f.name).is_some_and(|of| !of.owned) {
             continue;
         }
         let statements = o.permissions.get(&f.name);
-        for (api, keys, api_id) in &apis {
+        let schedule = (ApiKind::Schedule, scheduled.clone(), None);
+        for (api, keys, api_id) in apis.iter().chain([&schedule]) {
             let granted = statements.and_then(|s| s.get(api.statement_id()));
-            let current = granted
-                .is_some_and(|source| api_id.is_some_and(|id| source.contains(&format!(":{id}/"))));
+            let current = granted.is_some_and(|source| match api {
+                ApiKind::Schedule => source.ends_with(&rules_source),
+                ApiKind::HttpApi | ApiKind::RestApi => {
+                    api_id.is_some_and(|id| source.contains(&format!(":{id}/")))
+                }
+            });
             let (function, function_name, api) = (f.key.clone(), f.name.clone(), *api);
             if keys.contains(&f.key) && !current {
                 p.push(PermissionStep::AddPermission {

@@ -3,17 +3,15 @@
 //! to repeat, so a run interrupted anywhere converges when it is run again.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, bucket, event_source, function, http_api, log_group, permission, rest_api, role,
+    Aws, AwsError, Boxed, bounded, bucket, event_source, function, http_api, log_group, permission,
+    rest_api, role, schedule,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -64,18 +62,28 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         }
     };
     let groups: Vec<String> = d.log_groups.iter().map(|g| g.log_group.clone()).collect();
-    let (role, own_roles, read, listed, http, rest, wanted_groups) = tokio::join!(
+    // Schedules deliver to the live alias: read when deploying to it.
+    let rules = async {
+        if d.alias == d.live {
+            schedule::observe(aws, d).await
+        } else {
+            Ok(BTreeMap::new())
+        }
+    };
+    let (role, own_roles, read, listed, http, rest, wanted_groups, rules) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
         functions(aws, d, desired.clone(), grants),
         listed,
         http,
         rest,
-        log_groups(aws, groups)
+        log_groups(aws, groups),
+        rules
     );
     let mut o = Observed {
         role: role?,
         function_roles: own_roles?,
+        rules: rules?,
         http_api: http?,
         rest_api: rest?,
         ..Default::default()
@@ -99,6 +107,16 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         o.functions.insert(name, of);
     }
     o.log_groups = wanted_groups?;
+    if !whole {
+        // `deploy function`: only that function's rules are its to change.
+        let prefix = crate::plan::desired::rule_prefix(&d.service, &d.stage);
+        o.rules.retain(|name, _| {
+            d.rules.iter().any(|r| &r.name == name)
+                || d.functions
+                    .iter()
+                    .any(|f| name.starts_with(&format!("{prefix}{}-schedule-", f.key)))
+        });
+    }
     // The groups of the other functions of ours, which go with them.
     let theirs: Vec<String> = o
         .functions
@@ -239,8 +257,6 @@ pub trait Progress {
     fn finished(&self, index: usize, step: &Step, took: Duration);
 }
 
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, AwsError>> + 'a>>;
-
 /// Runs the steps phase by phase (see [`Phase`]); in a phase, each lane's steps in order and
 /// the lanes side by side. The first failure stops the run once the running lanes end.
 pub async fn execute(
@@ -327,6 +343,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Permission(s) => permission::apply(cx, s).await,
         Step::LogGroup(s) => log_group::apply(cx, s).await,
         Step::Mapping(s) => event_source::apply(cx, s).await,
+        Step::Schedule(s) => schedule::apply(cx, s).await,
     }
 }
 
@@ -342,44 +359,4 @@ async fn timed<T>(
     let value = work.await?;
     progress.finished(index, step, started.elapsed());
     Ok(value)
-}
-
-/// Polls the futures on the current task, at most `limit` at a time, and returns their
-/// results in order. Every started future runs to its end, so no function is left midway.
-async fn bounded<'a, T>(futures: Vec<Boxed<'a, T>>, limit: usize) -> Vec<Result<T, AwsError>> {
-    let n = futures.len();
-    let mut waiting = futures.into_iter().enumerate();
-    let mut running: Vec<(usize, Boxed<'a, T>)> = Vec::new();
-    let mut results: Vec<Option<Result<T, AwsError>>> = (0..n).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        loop {
-            while running.len() < limit.max(1) {
-                match waiting.next() {
-                    Some(f) => running.push(f),
-                    None => break,
-                }
-            }
-            let before = running.len();
-            let mut i = 0;
-            while i < running.len() {
-                if let Poll::Ready(r) = running[i].1.as_mut().poll(cx) {
-                    results[running[i].0] = Some(r);
-                    drop(running.swap_remove(i));
-                } else {
-                    i += 1;
-                }
-            }
-            // Something finished: start the next ones at once rather than on the next wake.
-            if running.len() == before || waiting.len() == 0 {
-                break;
-            }
-        }
-        if running.is_empty() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await;
-    results.into_iter().flatten().collect()
 }

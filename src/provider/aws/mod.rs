@@ -17,6 +17,7 @@ pub mod permission;
 pub mod release;
 pub mod rest_api;
 pub mod role;
+pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -38,6 +39,8 @@ pub struct Aws {
     pub apigw: aws_sdk_apigateway::Client,
     pub s3: aws_sdk_s3::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// EventBridge: the rules of `schedule` events.
+    pub events: aws_sdk_eventbridge::Client,
     /// The Resource Groups Tagging API: what we own, found by our tags.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub region: String,
@@ -284,6 +287,12 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let events = aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
             aws_sdk_resourcegroupstagging::config::Builder::from(&cfg)
                 .retry_config(retries(6, 20))
@@ -293,6 +302,7 @@ impl Aws {
         Ok(Aws {
             s3,
             logs,
+            events,
             tagging,
             lambda,
             iam,
@@ -312,6 +322,50 @@ fn retries(attempts: u32, max_backoff_secs: u64) -> aws_config::retry::RetryConf
     aws_config::retry::RetryConfig::standard()
         .with_max_attempts(attempts)
         .with_max_backoff(std::time::Duration::from_secs(max_backoff_secs))
+}
+
+/// A boxed future of one read or step, as [`bounded`] runs them.
+pub type Boxed<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, AwsError>> + 'a>>;
+
+/// Polls the futures on the current task, at most `limit` at a time, and returns their
+/// results in order. Every started future runs to its end, so no function is left midway.
+pub async fn bounded<'a, T>(futures: Vec<Boxed<'a, T>>, limit: usize) -> Vec<Result<T, AwsError>> {
+    let n = futures.len();
+    let mut waiting = futures.into_iter().enumerate();
+    let mut running: Vec<(usize, Boxed<'a, T>)> = Vec::new();
+    let mut results: Vec<Option<Result<T, AwsError>>> = (0..n).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        loop {
+            while running.len() < limit.max(1) {
+                match waiting.next() {
+                    Some(f) => running.push(f),
+                    None => break,
+                }
+            }
+            let before = running.len();
+            let mut i = 0;
+            while i < running.len() {
+                if let std::task::Poll::Ready(r) = running[i].1.as_mut().poll(cx) {
+                    results[running[i].0] = Some(r);
+                    drop(running.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            // Something finished: start the next ones at once rather than on the next wake.
+            if running.len() == before || waiting.len() == 0 {
+                break;
+            }
+        }
+        if running.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
 }
 
 /// The account id in an ARN (`arn:aws:iam::123456789012:role/x`).

@@ -53,17 +53,35 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
         PermissionStep::AddPermission {
             function_name, api, ..
         } => {
-            let api_id = match api {
-                ApiKind::HttpApi => cx.known().http.id.clone(),
-                ApiKind::RestApi => cx.known().rest.id.clone(),
-            }
-            .unwrap_or_default();
             let (partition, _) = crate::plan::partition(&aws.region);
-            let source = format!(
-                "arn:{partition}:execute-api:{}:{}:{api_id}/*",
-                aws.region,
-                cx.account()
-            );
+            let (source, principal) = match api {
+                ApiKind::HttpApi | ApiKind::RestApi => {
+                    let api_id = match api {
+                        ApiKind::HttpApi => cx.known().http.id.clone(),
+                        _ => cx.known().rest.id.clone(),
+                    }
+                    .unwrap_or_default();
+                    (
+                        format!(
+                            "arn:{partition}:execute-api:{}:{}:{api_id}/*",
+                            aws.region,
+                            cx.account()
+                        ),
+                        "apigateway.amazonaws.com",
+                    )
+                }
+                // One grant for every rule of the service, however many (a statement per rule
+                // overflows Lambda's 20 KB policy at about 30 schedules).
+                ApiKind::Schedule => (
+                    format!(
+                        "arn:{partition}:events:{}:{}:rule/{}*",
+                        aws.region,
+                        cx.account(),
+                        crate::plan::desired::rule_prefix(&cx.d.service, &cx.d.stage)
+                    ),
+                    "events.amazonaws.com",
+                ),
+            };
             // The statement id is fixed: replace a grant that names another API. A grant made
             // since it was observed (an interrupted run) is a conflict: replace it too.
             let held =
@@ -80,7 +98,7 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
                     .qualifier(live)
                     .statement_id(api.statement_id())
                     .action("lambda:InvokeFunction")
-                    .principal("apigateway.amazonaws.com")
+                    .principal(principal)
                     .source_arn(&source)
                     .send()
             };
