@@ -2450,3 +2450,34 @@ fn schedules_are_rules_targeting_the_live_alias_under_one_grant() {
     json(&moto, dir.path(), &["remove"]);
     assert!(state().0.is_empty());
 }
+
+#[test]
+fn forty_schedules_share_one_grant_and_stay_far_below_the_policy_limit() {
+    let moto = Moto::start();
+    let dir = small();
+    let rates: String = (1..=40)
+        .map(|n| format!("      - schedule: rate({n} minutes)\n"))
+        .collect::<String>()
+        .replace("rate(1 minutes)", "rate(1 minute)");
+    let yaml = SMALL
+        .replace("    events:\n      - httpApi: 'GET /a'\n", &format!("    events:\n{rates}"));
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    let puts = actions(&doc).iter().filter(|a| *a == "putRule").count();
+    assert_eq!(puts, 40);
+    let policy = rt().block_on(async {
+        aws_sdk_lambda::Client::new(&moto.sdk().await)
+            .get_policy()
+            .function_name("small-dev-a")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap_or_default()
+            .to_string()
+    });
+    assert_eq!(policy.matches("sls-schedule").count(), 1, "{policy}");
+    // Lambda's resource policy holds 20 KB.
+    assert!(policy.len() < 2_000, "{} bytes", policy.len());
+}
