@@ -2459,8 +2459,10 @@ fn forty_schedules_share_one_grant_and_stay_far_below_the_policy_limit() {
         .map(|n| format!("      - schedule: rate({n} minutes)\n"))
         .collect::<String>()
         .replace("rate(1 minutes)", "rate(1 minute)");
-    let yaml = SMALL
-        .replace("    events:\n      - httpApi: 'GET /a'\n", &format!("    events:\n{rates}"));
+    let yaml = SMALL.replace(
+        "    events:\n      - httpApi: 'GET /a'\n",
+        &format!("    events:\n{rates}"),
+    );
     fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
     let doc = json(&moto, dir.path(), &["deploy"]);
     let puts = actions(&doc).iter().filter(|a| *a == "putRule").count();
@@ -2480,4 +2482,95 @@ fn forty_schedules_share_one_grant_and_stay_far_below_the_policy_limit() {
     assert_eq!(policy.matches("sls-schedule").count(), 1, "{policy}");
     // Lambda's resource policy holds 20 KB.
     assert!(policy.len() < 2_000, "{} bytes", policy.len());
+}
+
+#[test]
+fn event_bridge_rules_match_patterns_on_the_default_bus_and_on_a_bus_sls_makes() {
+    let moto = Moto::start();
+    let dir = small();
+    let with = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    events:\n      - eventBridge:\n          pattern: {source: [shop.orders]}\n      - eventBridge:\n          eventBus: orders\n          pattern: {detail-type: [created]}\n          retryPolicy: {maximumEventAge: 3600, maximumRetryAttempts: 2}\n          deadLetterQueueArn: arn:aws:sqs:us-east-1:123456789012:dead\n",
+        )
+        .replace("    events:\n      - httpApi: 'GET /a'\n", "");
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let state = || {
+        rt().block_on(async {
+            let cfg = moto.sdk().await;
+            let events = aws_sdk_eventbridge::Client::new(&cfg);
+            let buses: Vec<String> = events
+                .list_event_buses()
+                .send()
+                .await
+                .unwrap()
+                .event_buses()
+                .iter()
+                .filter_map(|b| b.name().map(str::to_string))
+                .filter(|n| n != "default")
+                .collect();
+            let mut rules = Vec::new();
+            for bus in ["default", "orders"] {
+                let Ok(listed) = events.list_rules().event_bus_name(bus).send().await else {
+                    continue;
+                };
+                for r in listed.rules() {
+                    let targets = events
+                        .list_targets_by_rule()
+                        .rule(r.name().unwrap())
+                        .event_bus_name(bus)
+                        .send()
+                        .await
+                        .unwrap();
+                    let t = targets.targets()[0].clone();
+                    rules.push((bus.to_string(), r.name().unwrap().to_string(), t));
+                }
+            }
+            let policy = aws_sdk_lambda::Client::new(&cfg)
+                .get_policy()
+                .function_name("small-dev-a")
+                .qualifier("live")
+                .send()
+                .await
+                .map(|p| p.policy().unwrap_or_default().to_string())
+                .unwrap_or_default();
+            (buses, rules, policy)
+        })
+    };
+    deploy(&with);
+    let (buses, rules, policy) = state();
+    assert_eq!(buses, ["orders"]);
+    let names: Vec<(&str, &str)> = rules
+        .iter()
+        .map(|(b, n, _)| (b.as_str(), n.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("default", "small-dev-a-rule-1"),
+            ("orders", "small-dev-a-rule-2")
+        ]
+    );
+    let on_bus = &rules[1].2;
+    assert!(on_bus.arn().ends_with(":small-dev-a:live"));
+    assert_eq!(
+        on_bus.retry_policy().unwrap().maximum_retry_attempts(),
+        Some(2)
+    );
+    assert_eq!(
+        on_bus.dead_letter_config().unwrap().arn(),
+        Some("arn:aws:sqs:us-east-1:123456789012:dead")
+    );
+    assert!(
+        policy.contains("rule/small-dev-*") && policy.contains("rule/*/small-dev-*"),
+        "{policy}"
+    );
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    json(&moto, dir.path(), &["remove"]);
+    let (buses, rules, _) = state();
+    assert!(buses.is_empty() && rules.is_empty(), "{buses:?} {rules:?}");
 }

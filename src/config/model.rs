@@ -351,11 +351,12 @@ pub enum Event {
     S3(S3Event),
     #[serde(rename = "stream")]
     Stream(StreamEvent),
+    #[serde(rename = "eventBridge")]
+    EventBridge(EventBridgeEvent),
     /// Serverless event kinds sls does not deploy: accepted, reported, ignored.
     #[serde(
         rename = "websocket",
         alias = "alb",
-        alias = "eventBridge",
         alias = "cloudwatchEvent",
         alias = "cloudwatchLog",
         alias = "cognitoUserPool",
@@ -382,6 +383,7 @@ impl Event {
             Event::Sns(_) => "sns",
             Event::S3(_) => "s3",
             Event::Stream(_) => "stream",
+            Event::EventBridge(_) => "eventBridge",
             Event::Unsupported(_) => "unsupported",
         }
     }
@@ -509,6 +511,31 @@ pub struct StreamEvent {
 #[serde(rename_all = "camelCase")]
 pub struct StreamDestinations {
     pub on_failure: Option<Json>,
+}
+
+/// An EventBridge rule on a bus: matching a `pattern`, or on a `schedule`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventBridgeEvent {
+    /// `default`, a bus name (created when it does not exist) or a bus ARN (used as it is).
+    pub event_bus: Option<String>,
+    pub pattern: Option<Json>,
+    pub schedule: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub input: Option<Json>,
+    pub input_path: Option<String>,
+    pub input_transformer: Option<Json>,
+    pub retry_policy: Option<RetryPolicy>,
+    pub dead_letter_queue_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    pub maximum_event_age: Option<u32>,
+    pub maximum_retry_attempts: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1031,6 +1031,86 @@ fn event(
             );
             stream_event(c, &|k: &str| at("stream", k), e);
         }
+        Event::EventBridge(e) => {
+            let key = |k: &str| at("eventBridge", k);
+            match (&e.pattern, &e.schedule) {
+                (None, None) => {
+                    c.error(
+                        &refs(&at("eventBridge", "")),
+                        "an eventBridge event needs a `pattern` or a `schedule`",
+                    );
+                }
+                (Some(p), _) if !p.is_object() => {
+                    c.error(
+                        &refs(&key("pattern")),
+                        "`pattern` is a mapping, e.g. `{source: [my.app]}`",
+                    );
+                }
+                _ => {}
+            }
+            if let Some(r) = &e.schedule
+                && let Err(why) = schedule_expression(r)
+            {
+                c.error(
+                    &refs(&key("schedule")),
+                    format!("schedule `{r}` is not valid: {why}"),
+                );
+            }
+            let prefix = format!("{}-{}-", c.service, c.stage);
+            if let Some(name) = &e.name
+                && (!name.starts_with(&prefix) || name.len() > 64)
+            {
+                c.error(
+                    &refs(&key("name")),
+                    format!("rule name `{name}` must start with `{prefix}` and be at most 64 characters"),
+                )
+                .help = Some("one permission on the function covers every rule named with the service's prefix; leave `name` out for `{service}-{stage}-{function}-rule-{n}`".into());
+            }
+            if let Some(bus) = &e.event_bus
+                && bus.starts_with("arn:")
+                && arn_service(bus) != Some("events")
+            {
+                c.error(
+                    &refs(&key("eventBus")),
+                    format!("`{bus}` is not an EventBridge bus ARN"),
+                );
+            }
+            if let Some(r) = &e.retry_policy {
+                if r.maximum_event_age
+                    .is_some_and(|n| !(60..=86_400).contains(&n))
+                {
+                    c.error(
+                        &refs(&[key("retryPolicy"), vec!["maximumEventAge".into()]].concat()),
+                        "maximumEventAge is 60–86400 seconds",
+                    );
+                }
+                if r.maximum_retry_attempts.is_some_and(|n| n > 185) {
+                    c.error(
+                        &refs(&[key("retryPolicy"), vec!["maximumRetryAttempts".into()]].concat()),
+                        "maximumRetryAttempts is 0–185",
+                    );
+                }
+            }
+            if let Some(q) = &e.dead_letter_queue_arn
+                && arn_service(q) != Some("sqs")
+            {
+                c.error(
+                    &refs(&key("deadLetterQueueArn")),
+                    format!("`{q}` is not an SQS queue ARN"),
+                );
+            }
+            let inputs = [
+                e.input.is_some(),
+                e.input_path.is_some(),
+                e.input_transformer.is_some(),
+            ];
+            if inputs.iter().filter(|b| **b).count() > 1 {
+                c.error(
+                    &refs(&at("eventBridge", "")),
+                    "give at most one of `input`, `inputPath` and `inputTransformer`",
+                );
+            }
+        }
         Event::Sns(e) => {
             refuse(c, &refs(&at("sns", "")), "`sns` events");
             if e.arn.is_none() && e.topic_name.is_none() {

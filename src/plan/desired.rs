@@ -56,8 +56,10 @@ pub struct Desired {
     pub log_groups: Vec<LogGroupSpec>,
     /// `sqs` and `stream` events: what polls each function's live alias.
     pub mappings: Vec<MappingSpec>,
-    /// `schedule` events: one EventBridge rule per expression.
+    /// `schedule` and `eventBridge` events: one EventBridge rule per expression or pattern.
     pub rules: Vec<RuleSpec>,
+    /// The event buses the rules name (not ARNs, not `default`): created when missing.
+    pub buses: Vec<String>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -259,25 +261,39 @@ pub fn rule_prefix(service: &str, stage: &str) -> String {
 fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec> {
     let mut out = Vec::new();
     let mut n = 0;
+    let mut rule_n = 0;
     for ev in f.events.iter().flatten() {
+        if let Event::EventBridge(e) = ev {
+            rule_n += 1;
+            let bus = e.event_bus.clone().filter(|b| b != "default");
+            out.push(RuleSpec {
+                function: key.to_string(),
+                name: e.name.clone().unwrap_or_else(|| {
+                    fit(
+                        &format!("{}{key}-rule-{rule_n}", rule_prefix(service, stage)),
+                        64,
+                    )
+                }),
+                bus,
+                expression: e.schedule.clone().unwrap_or_default(),
+                pattern: e.pattern.as_ref().map(Value::to_string),
+                enabled: e.enabled.unwrap_or(true),
+                description: e.description.clone().unwrap_or_default(),
+                input: TargetInput {
+                    retry: e.retry_policy.as_ref().map(|r| {
+                        (
+                            r.maximum_event_age.unwrap_or(86_400) as i32,
+                            r.maximum_retry_attempts.unwrap_or(185) as i32,
+                        )
+                    }),
+                    dead_letter: e.dead_letter_queue_arn.clone(),
+                    ..target_input(&e.input, &e.input_path, &e.input_transformer)
+                },
+            });
+            continue;
+        }
         let Event::Schedule(s) = ev else { continue };
-        let input = TargetInput {
-            input: s.input.as_ref().map(|v| match v {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            }),
-            input_path: s.input_path.clone(),
-            transformer: s.input_transformer.as_ref().map(|t| {
-                (
-                    t.get("inputPathsMap")
-                        .map_or_else(|| "{}".to_string(), Value::to_string),
-                    t.get("inputTemplate")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                )
-            }),
-        };
+        let input = target_input(&s.input, &s.input_path, &s.input_transformer);
         for (i, expression) in s.rate.iter().enumerate() {
             n += 1;
             let name = match &s.name {
@@ -292,7 +308,9 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
             out.push(RuleSpec {
                 function: key.to_string(),
                 name,
+                bus: None,
                 expression: expression.clone(),
+                pattern: None,
                 enabled: s.enabled.unwrap_or(true),
                 description: s.description.clone().unwrap_or_default(),
                 input: input.clone(),
@@ -300,6 +318,34 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
         }
     }
     out
+}
+
+/// What a rule's target sends: `input` (a string as it is, anything else as compact JSON),
+/// `inputPath`, or `inputTransformer`.
+fn target_input(
+    input: &Option<Value>,
+    input_path: &Option<String>,
+    transformer: &Option<Value>,
+) -> TargetInput {
+    TargetInput {
+        input: input.as_ref().map(|v| match v {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }),
+        input_path: input_path.clone(),
+        transformer: transformer.as_ref().map(|t| {
+            (
+                t.get("inputPathsMap")
+                    .map_or_else(|| "{}".to_string(), Value::to_string),
+                t.get("inputTemplate")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        }),
+        retry: None,
+        dead_letter: None,
+    }
 }
 
 /// A function's `sqs` and `stream` events as mappings, with Lambda's defaults filled in where
@@ -947,6 +993,16 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         rest_api,
         log_groups,
         mappings,
+        buses: {
+            let mut b: Vec<String> = rules
+                .iter()
+                .filter_map(|r| r.bus.clone())
+                .filter(|b| !b.starts_with("arn:"))
+                .collect();
+            b.sort();
+            b.dedup();
+            b
+        },
         rules,
     }
 }
@@ -980,6 +1036,7 @@ impl Desired {
             log_groups: Vec::new(),
             mappings: Vec::new(),
             rules: Vec::new(),
+            buses: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()
         }

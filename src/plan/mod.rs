@@ -42,8 +42,10 @@ pub struct Observed {
     /// Other roles of ours that our functions run as: the service's role under an earlier
     /// `iam.role.name`, deleted once no function needs it.
     pub former_roles: Vec<ObservedRole>,
-    /// EventBridge rules in this service's names (and those the config names), by rule name.
+    /// EventBridge rules in this service's names, by [`schedule::rule_key`].
     pub rules: BTreeMap<String, ObservedRule>,
+    /// Event buses the config names, and those sls made: name → whether it is ours.
+    pub buses: BTreeMap<String, bool>,
     /// Event source mappings on each function's live alias, by Lambda function name.
     pub mappings: BTreeMap<String, Vec<ObservedMapping>>,
     /// The functions' own roles (`iamRoleStatements`) the config names, as they exist.
@@ -428,6 +430,7 @@ pub(crate) mod tests {
                 .to_vec(),
             mappings: vec![],
             rules: vec![],
+            buses: vec![],
         }
     }
 
@@ -450,6 +453,7 @@ pub(crate) mod tests {
             function_roles: vec![],
             mappings: BTreeMap::new(),
             rules: BTreeMap::new(),
+            buses: BTreeMap::new(),
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

@@ -17,8 +17,10 @@ pub type Statements = BTreeMap<String, String>;
 pub enum ApiKind {
     HttpApi,
     RestApi,
-    /// The service's EventBridge rules (`schedule` events).
+    /// The service's EventBridge rules on the default bus (`schedule`, `eventBridge` events).
     Schedule,
+    /// The service's rules on other buses (`eventBridge` events with `eventBus`).
+    EventBus,
 }
 
 impl ApiKind {
@@ -28,6 +30,7 @@ impl ApiKind {
             ApiKind::HttpApi => "sls-httpapi",
             ApiKind::RestApi => "sls-restapi",
             ApiKind::Schedule => "sls-schedule",
+            ApiKind::EventBus => "sls-eventbus",
         }
     }
 
@@ -35,7 +38,8 @@ impl ApiKind {
         match self {
             ApiKind::HttpApi => "HTTP API",
             ApiKind::RestApi => "REST API",
-            ApiKind::Schedule => "EventBridge schedules",
+            ApiKind::Schedule => "EventBridge rules",
+            ApiKind::EventBus => "EventBridge rules on other buses",
         }
     }
 }
@@ -126,23 +130,31 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 .map(|a| a.id.as_str()),
         ),
     ];
-    let scheduled: BTreeSet<String> = d.rules.iter().map(|r| r.function.clone()).collect();
-    // The schedule grant covers every rule named with the service's prefix.
-    let rules_source = format!(
-        ":rule/{}*",
-        super::desired::rule_prefix(&d.service, &d.stage)
-    );
+    let on = |other_bus: bool| -> BTreeSet<String> {
+        d.rules
+            .iter()
+            .filter(|r| r.bus.is_some() == other_bus)
+            .map(|r| r.function.clone())
+            .collect()
+    };
+    // The grants cover every rule named with the service's prefix: on the default bus, and on
+    // any other (`rule/{bus}/{name}`).
+    let prefix = super::desired::rule_prefix(&d.service, &d.stage);
+    let rules_source = format!(":rule/{prefix}*");
+    let bus_rules_source = format!(":rule/*/{prefix}*");
     for f in &d.functions {
         // A function that is not ours is a conflict of the function room, never touched.
         if o.functions.get(&f.name).is_some_and(|of| !of.owned) {
             continue;
         }
         let statements = o.permissions.get(&f.name);
-        let schedule = (ApiKind::Schedule, scheduled.clone(), None);
-        for (api, keys, api_id) in apis.iter().chain([&schedule]) {
+        let schedule = (ApiKind::Schedule, on(false), None);
+        let buses = (ApiKind::EventBus, on(true), None);
+        for (api, keys, api_id) in apis.iter().chain([&schedule, &buses]) {
             let granted = statements.and_then(|s| s.get(api.statement_id()));
             let current = granted.is_some_and(|source| match api {
                 ApiKind::Schedule => source.ends_with(&rules_source),
+                ApiKind::EventBus => source.ends_with(&bus_rules_source),
                 ApiKind::HttpApi | ApiKind::RestApi => {
                     api_id.is_some_and(|id| source.contains(&format!(":{id}/")))
                 }

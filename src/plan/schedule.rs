@@ -1,6 +1,7 @@
-//! `schedule` events: an EventBridge rule per expression, targeting the function's live alias
-//! (so a promote or rollback moves where the schedule delivers). The grant that lets
-//! EventBridge invoke the alias is one statement per function (`plan::permission`), whatever
+//! EventBridge rules of `schedule` and `eventBridge` events: a rule per expression or pattern,
+//! on the default bus or a named one (created when it does not exist), targeting the function's
+//! live alias (so a promote or rollback moves where events go). The grant that lets EventBridge
+//! invoke the alias is one statement per function and kind of bus (`plan::permission`), whatever
 //! the number of rules. AWS side: `provider::aws::schedule`.
 
 use std::collections::BTreeMap;
@@ -20,6 +21,10 @@ pub struct TargetInput {
     pub input_path: Option<String>,
     /// The paths map as compact JSON, and the template.
     pub transformer: Option<(String, String)>,
+    /// `retryPolicy`: the most age (seconds) and retries of an event the target fails.
+    pub retry: Option<(i32, i32)>,
+    /// `deadLetterQueueArn`: where events the target never took go.
+    pub dead_letter: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,8 +33,12 @@ pub struct RuleSpec {
     /// The function's key under `functions:`.
     pub function: String,
     pub name: String,
-    /// `rate(…)` or `cron(…)`.
+    /// The bus (name or ARN); `None` for the default one.
+    pub bus: Option<String>,
+    /// `rate(…)` or `cron(…)`; empty for a pattern rule.
     pub expression: String,
+    /// The event pattern as compact JSON.
+    pub pattern: Option<String>,
     pub enabled: bool,
     pub description: String,
     pub input: TargetInput,
@@ -39,12 +48,30 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedRule {
     pub name: String,
+    pub bus: Option<String>,
     pub owned: bool,
     pub expression: String,
+    pub pattern: Option<String>,
     pub enabled: bool,
     pub description: String,
     /// Our target (id [`target_id`]): its ARN and input; `None` when the rule has none.
     pub target: Option<(String, TargetInput)>,
+}
+
+/// How plans and observations key a rule: its name, after its bus when not the default one.
+pub fn rule_key(bus: Option<&str>, name: &str) -> String {
+    match bus {
+        Some(b) => format!("{b}|{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// A rule key's bus and name.
+pub fn split_key(key: &str) -> (Option<&str>, &str) {
+    match key.rsplit_once('|') {
+        Some((bus, name)) => (Some(bus), name),
+        None => (None, key),
+    }
 }
 
 /// The id of the one target sls puts on a rule.
@@ -68,6 +95,10 @@ pub enum ScheduleStep {
     PutTargets { rule: String, function: String },
     /// Removes its targets, then the rule.
     DeleteRule { rule: String },
+    /// A bus the config names that does not exist: created, tagged.
+    CreateEventBus { bus: String },
+    /// A bus sls created that the config no longer names (its rules go first).
+    DeleteEventBus { bus: String },
 }
 
 impl ScheduleStep {
@@ -75,6 +106,8 @@ impl ScheduleStep {
         match self {
             ScheduleStep::PutRule { .. } | ScheduleStep::PutTargets { .. } => Phase::Triggers,
             ScheduleStep::DeleteRule { .. } => Phase::DeleteTriggers,
+            ScheduleStep::CreateEventBus { .. } => Phase::Apis,
+            ScheduleStep::DeleteEventBus { .. } => Phase::DeleteFunctions,
         }
     }
 
@@ -83,13 +116,17 @@ impl ScheduleStep {
             ScheduleStep::PutRule { rule, .. }
             | ScheduleStep::PutTargets { rule, .. }
             | ScheduleStep::DeleteRule { rule } => rule,
+            ScheduleStep::CreateEventBus { bus } | ScheduleStep::DeleteEventBus { bus } => bus,
         }
     }
 
     pub fn removes(&self) -> Option<String> {
         match self {
-            ScheduleStep::DeleteRule { rule } => Some(format!("EventBridge rule {rule}")),
-            ScheduleStep::PutRule { .. } | ScheduleStep::PutTargets { .. } => None,
+            ScheduleStep::DeleteRule { rule } => Some(format!("EventBridge rule {}", shown(rule))),
+            ScheduleStep::DeleteEventBus { bus } => Some(format!("EventBridge bus {bus}")),
+            ScheduleStep::PutRule { .. }
+            | ScheduleStep::PutTargets { .. }
+            | ScheduleStep::CreateEventBus { .. } => None,
         }
     }
 }
@@ -102,29 +139,63 @@ impl fmt::Display for ScheduleStep {
                 expression,
                 create,
                 ..
-            } => write!(
-                f,
-                "{} schedule rule {rule}: {expression}",
-                if *create { "+" } else { "~" }
-            ),
-            ScheduleStep::PutTargets { rule, function } => {
-                write!(f, "~ schedule rule {rule}: target {function} (live alias)")
+            } => {
+                let (kind, what) = if expression.is_empty() {
+                    ("event", "event pattern")
+                } else {
+                    ("schedule", expression.as_str())
+                };
+                write!(
+                    f,
+                    "{} {kind} rule {}: {what}",
+                    if *create { "+" } else { "~" },
+                    shown(rule)
+                )
             }
-            ScheduleStep::DeleteRule { rule } => write!(f, "- schedule rule {rule}"),
+            ScheduleStep::PutTargets { rule, function } => {
+                write!(f, "~ rule {}: target {function} (live alias)", shown(rule))
+            }
+            ScheduleStep::DeleteRule { rule } => write!(f, "- rule {}", shown(rule)),
+            ScheduleStep::CreateEventBus { bus } => write!(f, "+ event bus {bus}"),
+            ScheduleStep::DeleteEventBus { bus } => write!(f, "- event bus {bus}"),
         }
+    }
+}
+
+/// A rule key as the plan shows it: `name` or `name (bus B)`.
+fn shown(key: &str) -> String {
+    match split_key(key) {
+        (Some(bus), name) => format!("{name} (bus {bus})"),
+        (None, name) => name.to_string(),
     }
 }
 
 /// Rules created or converged, their target on the live alias, and ours that left the config
 /// deleted; a rule of our name without our tags is a conflict.
 pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
-    let wanted: BTreeMap<&str, &RuleSpec> = d.rules.iter().map(|r| (r.name.as_str(), r)).collect();
+    for bus in &d.buses {
+        match o.buses.get(bus) {
+            None => p.push(ScheduleStep::CreateEventBus { bus: bus.clone() }),
+            // A bus that exists is used, whoever made it: rules on it are ours by their tags.
+            Some(_) => {}
+        }
+    }
+    for (bus, owned) in &o.buses {
+        if *owned && !d.buses.contains(bus) {
+            p.push(ScheduleStep::DeleteEventBus { bus: bus.clone() });
+        }
+    }
+    let wanted: BTreeMap<String, &RuleSpec> = d
+        .rules
+        .iter()
+        .map(|r| (rule_key(r.bus.as_deref(), &r.name), r))
+        .collect();
     for (name, spec) in &wanted {
         let Some(fspec) = d.function(&spec.function) else {
             continue;
         };
         let (rule, function) = (name.to_string(), spec.function.clone());
-        let Some(have) = o.rules.get(*name) else {
+        let Some(have) = o.rules.get(name) else {
             p.push(ScheduleStep::PutRule {
                 rule: rule.clone(),
                 function: function.clone(),
@@ -142,6 +213,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             continue;
         }
         if have.expression != spec.expression
+            || have.pattern != spec.pattern
             || have.enabled != spec.enabled
             || have.description != spec.description
         {
@@ -162,7 +234,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         }
     }
     for (name, have) in &o.rules {
-        if have.owned && !wanted.contains_key(name.as_str()) {
+        if have.owned && !wanted.contains_key(name) {
             p.push(ScheduleStep::DeleteRule { rule: name.clone() });
         }
     }
@@ -177,6 +249,8 @@ mod tests {
         RuleSpec {
             function: function.into(),
             name: name.into(),
+            bus: None,
+            pattern: None,
             expression: "rate(5 minutes)".into(),
             enabled: true,
             description: String::new(),
@@ -189,11 +263,13 @@ mod tests {
         for r in &d.rules {
             let f = d.function(&r.function).unwrap();
             o.rules.insert(
-                r.name.clone(),
+                rule_key(r.bus.as_deref(), &r.name),
                 ObservedRule {
                     name: r.name.clone(),
+                    bus: r.bus.clone(),
                     owned: true,
                     expression: r.expression.clone(),
+                    pattern: r.pattern.clone(),
                     enabled: r.enabled,
                     description: r.description.clone(),
                     target: Some((
@@ -206,7 +282,7 @@ mod tests {
         o
     }
 
-    fn shown(d: &Desired, o: &Observed) -> Vec<String> {
+    fn steps(d: &Desired, o: &Observed) -> Vec<String> {
         let mut p = Plan::default();
         plan(d, o, &mut p);
         p.steps.iter().map(|s| s.to_string()).collect()
@@ -217,13 +293,13 @@ mod tests {
         let mut d = desired();
         d.rules = vec![rule("a", "svc-dev-a-schedule-1")];
         assert_eq!(
-            shown(&d, &Observed::default()),
+            steps(&d, &Observed::default()),
             [
                 "+ schedule rule svc-dev-a-schedule-1: rate(5 minutes)",
-                "~ schedule rule svc-dev-a-schedule-1: target a (live alias)"
+                "~ rule svc-dev-a-schedule-1: target a (live alias)"
             ]
         );
-        assert!(shown(&d, &converged(&d)).is_empty());
+        assert!(steps(&d, &converged(&d)).is_empty());
     }
 
     #[test]
@@ -232,10 +308,10 @@ mod tests {
         d.rules = vec![rule("a", "r1")];
         let o = converged(&d);
         d.rules[0].expression = "cron(0 12 * * ? *)".into();
-        assert_eq!(shown(&d, &o), ["~ schedule rule r1: cron(0 12 * * ? *)"]);
+        assert_eq!(steps(&d, &o), ["~ schedule rule r1: cron(0 12 * * ? *)"]);
         d.rules[0].expression = "rate(5 minutes)".into();
         d.rules[0].input.input = Some(r#"{"k":1}"#.into());
-        assert_eq!(shown(&d, &o), ["~ schedule rule r1: target a (live alias)"]);
+        assert_eq!(steps(&d, &o), ["~ rule r1: target a (live alias)"]);
     }
 
     #[test]
@@ -253,5 +329,39 @@ mod tests {
         let mut p = Plan::default();
         plan(&d, &o, &mut p);
         assert!(p.steps.is_empty() && p.conflicts.len() == 1);
+    }
+
+    #[test]
+    fn a_named_bus_is_created_before_its_rules_and_deleted_after_them() {
+        let mut d = desired();
+        let mut r = rule("a", "svc-dev-a-rule-1");
+        r.bus = Some("orders".into());
+        r.expression = String::new();
+        r.pattern = Some(r#"{"source":["shop"]}"#.into());
+        d.rules = vec![r];
+        d.buses = vec!["orders".into()];
+        let mut p = Plan::default();
+        plan(&d, &Observed::default(), &mut p);
+        let shown: Vec<String> = p.steps.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "+ event bus orders",
+                "+ event rule svc-dev-a-rule-1 (bus orders): event pattern",
+                "~ rule svc-dev-a-rule-1 (bus orders): target a (live alias)",
+            ]
+        );
+        assert!(p.steps[0].phase() < p.steps[1].phase());
+        let mut o = converged(&d);
+        o.buses.insert("orders".into(), true);
+        assert!(steps(&d, &o).is_empty());
+        let mut p = Plan::default();
+        plan(&d.nothing(), &o, &mut p);
+        p.steps.sort_by_key(|s| s.phase());
+        let shown: Vec<String> = p.steps.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["- rule svc-dev-a-rule-1 (bus orders)", "- event bus orders"]
+        );
     }
 }

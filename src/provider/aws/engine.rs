@@ -67,7 +67,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         if d.alias == d.live {
             schedule::observe(aws, d).await
         } else {
-            Ok(BTreeMap::new())
+            Ok(Default::default())
         }
     };
     let (role, own_roles, read, listed, http, rest, wanted_groups, rules) = tokio::join!(
@@ -80,10 +80,12 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         log_groups(aws, groups),
         rules
     );
+    let (rules, buses) = rules?;
     let mut o = Observed {
         role: role?,
         function_roles: own_roles?,
-        rules: rules?,
+        rules,
+        buses,
         http_api: http?,
         rest_api: rest?,
         ..Default::default()
@@ -110,12 +112,17 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
     if !whole {
         // `deploy function`: only that function's rules are its to change.
         let prefix = crate::plan::desired::rule_prefix(&d.service, &d.stage);
-        o.rules.retain(|name, _| {
-            d.rules.iter().any(|r| &r.name == name)
-                || d.functions
-                    .iter()
-                    .any(|f| name.starts_with(&format!("{prefix}{}-schedule-", f.key)))
+        o.rules.retain(|key, _| {
+            let (_, name) = crate::plan::schedule::split_key(key);
+            d.rules
+                .iter()
+                .any(|r| crate::plan::schedule::rule_key(r.bus.as_deref(), &r.name) == *key)
+                || d.functions.iter().any(|f| {
+                    name.starts_with(&format!("{prefix}{}-schedule-", f.key))
+                        || name.starts_with(&format!("{prefix}{}-rule-", f.key))
+                })
         });
+        o.buses.clear();
     }
     // The groups of the other functions of ours, which go with them.
     let theirs: Vec<String> = o

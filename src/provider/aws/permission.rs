@@ -72,11 +72,12 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
                 }
                 // One grant for every rule of the service, however many (a statement per rule
                 // overflows Lambda's 20 KB policy at about 30 schedules).
-                ApiKind::Schedule => (
+                ApiKind::Schedule | ApiKind::EventBus => (
                     format!(
-                        "arn:{partition}:events:{}:{}:rule/{}*",
+                        "arn:{partition}:events:{}:{}:rule/{}{}*",
                         aws.region,
                         cx.account(),
+                        if *api == ApiKind::EventBus { "*/" } else { "" },
                         crate::plan::desired::rule_prefix(&cx.d.service, &cx.d.stage)
                     ),
                     "events.amazonaws.com",

@@ -1,43 +1,132 @@
-//! `schedule` rules in EventBridge: read (the rules in this service's names, their tags and our
-//! target, paged) and put, targeted or deleted step by step. Planning: `plan::schedule`.
+//! EventBridge rules of `schedule` and `eventBridge` events, and the buses sls makes for them:
+//! read (the rules in this service's names on each bus, their tags and our target, paged) and
+//! put, targeted or deleted step by step. Planning: `plan::schedule`.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_eventbridge::types::{InputTransformer, RuleState, Tag, Target};
+use aws_sdk_eventbridge::types::{
+    DeadLetterConfig, InputTransformer, RetryPolicy, RuleState, Tag, Target,
+};
 
 use super::context::Applying;
 use super::{Aws, AwsError, Boxed, NOT_FOUND, all_pages, bounded, call_err, is_code, owned};
 use crate::plan::desired::rule_prefix;
-use crate::plan::schedule::{RuleSpec, TargetInput, target_id};
+use crate::plan::schedule::{RuleSpec, TargetInput, rule_key, split_key, target_id};
 use crate::plan::{Desired, ObservedRule, ScheduleStep};
 
-/// Every rule named with the service's prefix (ours, and look-alikes to leave alone), with our
-/// target. Rules are few per service, so each one's tags and targets are read side by side.
-pub async fn observe(aws: &Aws, d: &Desired) -> Result<BTreeMap<String, ObservedRule>, AwsError> {
+/// The buses the config names and those tagged as ours (name → ours?), and on the default bus
+/// and each of those, every rule named with the service's prefix (ours, and look-alikes to
+/// leave alone) with our target. Rules are few, so each one's tags and targets are read side
+/// by side. A rule sls made on a bus of the user's that the config no longer names is not seen.
+pub async fn observe(
+    aws: &Aws,
+    d: &Desired,
+) -> Result<(BTreeMap<String, ObservedRule>, BTreeMap<String, bool>), AwsError> {
+    let mut buses: BTreeMap<String, bool> = BTreeMap::new();
+    for name in ours(aws, d).await? {
+        buses.insert(name, true);
+    }
+    for name in &d.buses {
+        if buses.contains_key(name) {
+            continue;
+        }
+        match aws.events.describe_event_bus().name(name).send().await {
+            Ok(_) => {
+                buses.insert(name.clone(), false);
+            }
+            Err(e) if is_code(&e, NOT_FOUND) => {}
+            Err(e) => {
+                return Err(call_err(
+                    "DescribeEventBus",
+                    &format!("EventBridge bus {name}"),
+                )(e));
+            }
+        }
+    }
+    let mut on: Vec<Option<String>> = vec![None];
+    on.extend(buses.keys().cloned().map(Some));
+    on.extend(
+        d.rules
+            .iter()
+            .filter_map(|r| r.bus.clone())
+            .filter(|b| b.starts_with("arn:"))
+            .map(Some),
+    );
+    on.sort();
+    on.dedup();
+    let mut rules = BTreeMap::new();
+    for bus in on {
+        let listed = list(aws, d, bus.as_deref()).await?;
+        let reads: Vec<Boxed<'_, ObservedRule>> = listed
+            .iter()
+            .map(|r| Box::pin(read(aws, d, r, bus.clone())) as Boxed<'_, _>)
+            .collect();
+        for r in bounded(reads, 8).await {
+            let r = r?;
+            rules.insert(rule_key(r.bus.as_deref(), &r.name), r);
+        }
+    }
+    Ok((rules, buses))
+}
+
+/// The rules in the service's names on a bus (the default one for `None`).
+async fn list(
+    aws: &Aws,
+    d: &Desired,
+    bus: Option<&str>,
+) -> Result<Vec<aws_sdk_eventbridge::types::Rule>, AwsError> {
     let prefix = rule_prefix(&d.service, &d.stage);
-    let res = format!("EventBridge rules {prefix}*");
-    let listed = all_pages(|token| async {
+    let res = format!(
+        "EventBridge rules {prefix}* on bus {}",
+        bus.unwrap_or("default")
+    );
+    all_pages(|token| async {
         let page = aws
             .events
             .list_rules()
             .name_prefix(&prefix)
+            .set_event_bus_name(bus.map(str::to_string))
             .set_next_token(token)
             .send()
             .await
             .map_err(call_err("ListRules", &res))?;
         Ok((page.rules().to_vec(), page.next_token().map(str::to_string)))
     })
-    .await?;
-    let reads: Vec<Boxed<'_, ObservedRule>> = listed
-        .iter()
-        .map(|r| Box::pin(read(aws, d, r)) as Boxed<'_, _>)
-        .collect();
-    let mut out = BTreeMap::new();
-    for r in bounded(reads, 8).await {
-        let r = r?;
-        out.insert(r.name.clone(), r);
-    }
-    Ok(out)
+    .await
+}
+
+/// The names of the buses tagged for this service and stage (made by sls).
+async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
+    use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
+    all_pages(|token| async {
+        let page = aws
+            .tagging
+            .get_resources()
+            .resource_type_filters("events:event-bus")
+            .tag_filters(filter(TAG_SERVICE, &d.service))
+            .tag_filters(filter(TAG_STAGE, &d.stage))
+            .set_pagination_token(token)
+            .send()
+            .await
+            .map_err(call_err(
+                "GetResources",
+                "EventBridge buses tagged for this service",
+            ))?;
+        let names = page
+            .resource_tag_mapping_list()
+            .iter()
+            .filter_map(|m| m.resource_arn()?.rsplit('/').next().map(str::to_string))
+            .collect();
+        Ok((
+            names,
+            page.pagination_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        ))
+    })
+    .await
 }
 
 /// One rule's tags and, when it is ours, our target.
@@ -45,6 +134,7 @@ async fn read(
     aws: &Aws,
     d: &Desired,
     r: &aws_sdk_eventbridge::types::Rule,
+    bus: Option<String>,
 ) -> Result<ObservedRule, AwsError> {
     {
         let name = r.name().unwrap_or_default().to_string();
@@ -67,13 +157,14 @@ async fn read(
                 .events
                 .list_targets_by_rule()
                 .rule(&name)
+                .set_event_bus_name(bus.clone())
                 .send()
                 .await
                 .map_err(call_err("ListTargetsByRule", &res))?;
             let function = d
                 .rules
                 .iter()
-                .find(|s| s.name == name)
+                .find(|s| s.name == name && s.bus == bus)
                 .map(|s| target_id(&s.function));
             targets
                 .targets()
@@ -85,8 +176,10 @@ async fn read(
         };
         Ok(ObservedRule {
             name: name.clone(),
+            bus,
             owned: is_ours,
             expression: r.schedule_expression().unwrap_or_default().to_string(),
+            pattern: r.event_pattern().map(compact),
             enabled: r.state() != Some(&RuleState::Disabled),
             description: r.description().unwrap_or_default().to_string(),
             target,
@@ -107,6 +200,16 @@ fn input_of(t: &Target) -> TargetInput {
                 .unwrap_or_else(|| "{}".into());
             (compact(&paths), x.input_template().to_string())
         }),
+        retry: t.retry_policy().map(|r| {
+            (
+                r.maximum_event_age_in_seconds().unwrap_or(86_400),
+                r.maximum_retry_attempts().unwrap_or(185),
+            )
+        }),
+        dead_letter: t
+            .dead_letter_config()
+            .and_then(|c| c.arn())
+            .map(str::to_string),
     }
 }
 
@@ -121,6 +224,7 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
     match step {
         ScheduleStep::PutRule { rule, .. } => {
             let spec = spec(cx.d, rule)?;
+            let (bus, name) = split_key(rule);
             let tags: Vec<Tag> =
                 cx.d.tags
                     .iter()
@@ -128,8 +232,12 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
                     .collect();
             aws.events
                 .put_rule()
-                .name(rule)
-                .schedule_expression(&spec.expression)
+                .name(name)
+                .set_event_bus_name(bus.map(str::to_string))
+                .set_schedule_expression(
+                    (!spec.expression.is_empty()).then(|| spec.expression.clone()),
+                )
+                .set_event_pattern(spec.pattern.clone())
                 .state(if spec.enabled {
                     RuleState::Enabled
                 } else {
@@ -140,10 +248,11 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
                 .set_tags(Some(tags))
                 .send()
                 .await
-                .map_err(call_err("PutRule", &format!("EventBridge rule {rule}")))?;
+                .map_err(call_err("PutRule", &format!("EventBridge rule {name}")))?;
         }
         ScheduleStep::PutTargets { rule, function } => {
             let spec = spec(cx.d, rule)?;
+            let (bus, name) = split_key(rule);
             let i = &spec.input;
             let transformer = match &i.transformer {
                 Some((paths, template)) => {
@@ -165,13 +274,25 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
                 .set_input(i.input.clone())
                 .set_input_path(i.input_path.clone())
                 .set_input_transformer(transformer)
+                .set_retry_policy(i.retry.map(|(age, attempts)| {
+                    RetryPolicy::builder()
+                        .maximum_event_age_in_seconds(age)
+                        .maximum_retry_attempts(attempts)
+                        .build()
+                }))
+                .set_dead_letter_config(
+                    i.dead_letter
+                        .as_ref()
+                        .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+                )
                 .build()
                 .map_err(|e| AwsError::Other(e.to_string()))?;
-            let res = format!("EventBridge rule {rule}");
+            let res = format!("EventBridge rule {name}");
             let put = aws
                 .events
                 .put_targets()
-                .rule(rule)
+                .rule(name)
+                .set_event_bus_name(bus.map(str::to_string))
                 .targets(target)
                 .send()
                 .await
@@ -186,8 +307,17 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
             }
         }
         ScheduleStep::DeleteRule { rule } => {
+            let (bus, rule) = split_key(rule);
+            let bus = bus.map(str::to_string);
             let res = format!("EventBridge rule {rule}");
-            let targets = match aws.events.list_targets_by_rule().rule(rule).send().await {
+            let targets = match aws
+                .events
+                .list_targets_by_rule()
+                .rule(rule)
+                .set_event_bus_name(bus.clone())
+                .send()
+                .await
+            {
                 Ok(t) => t.targets().iter().map(|t| t.id().to_string()).collect(),
                 Err(e) if is_code(&e, NOT_FOUND) => return Ok(()),
                 Err(e) => return Err(call_err("ListTargetsByRule", &res)(e)),
@@ -197,15 +327,52 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
                 aws.events
                     .remove_targets()
                     .rule(rule)
+                    .set_event_bus_name(bus.clone())
                     .set_ids(Some(targets))
                     .send()
                     .await
                     .map_err(call_err("RemoveTargets", &res))?;
             }
-            match aws.events.delete_rule().name(rule).send().await {
+            match aws
+                .events
+                .delete_rule()
+                .name(rule)
+                .set_event_bus_name(bus)
+                .send()
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if is_code(&e, NOT_FOUND) => {}
                 Err(e) => return Err(call_err("DeleteRule", &res)(e)),
+            }
+        }
+        ScheduleStep::CreateEventBus { bus } => {
+            let res = format!("EventBridge bus {bus}");
+            let tags: Vec<Tag> =
+                cx.d.tags
+                    .iter()
+                    .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                    .collect();
+            match aws
+                .events
+                .create_event_bus()
+                .name(bus)
+                .set_tags(Some(tags))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                // Made meanwhile (an interrupted run): a bus is used whoever made it.
+                Err(e) if is_code(&e, &["ResourceAlreadyExistsException"]) => {}
+                Err(e) => return Err(call_err("CreateEventBus", &res)(e)),
+            }
+        }
+        ScheduleStep::DeleteEventBus { bus } => {
+            let res = format!("EventBridge bus {bus}");
+            match aws.events.delete_event_bus().name(bus).send().await {
+                Ok(_) => {}
+                Err(e) if is_code(&e, NOT_FOUND) => {}
+                Err(e) => return Err(call_err("DeleteEventBus", &res)(e)),
             }
         }
     }
@@ -213,9 +380,12 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
 }
 
 fn spec<'d>(d: &'d Desired, rule: &str) -> Result<&'d RuleSpec, AwsError> {
-    d.rules.iter().find(|r| r.name == rule).ok_or_else(|| {
-        AwsError::Other(format!(
-            "the plan puts EventBridge rule {rule}, which the config does not name"
-        ))
-    })
+    d.rules
+        .iter()
+        .find(|r| rule_key(r.bus.as_deref(), &r.name) == rule)
+        .ok_or_else(|| {
+            AwsError::Other(format!(
+                "the plan puts EventBridge rule {rule}, which the config does not name"
+            ))
+        })
 }
