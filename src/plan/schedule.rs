@@ -174,10 +174,9 @@ fn shown(key: &str) -> String {
 /// deleted; a rule of our name without our tags is a conflict.
 pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     for bus in &d.buses {
-        match o.buses.get(bus) {
-            None => p.push(ScheduleStep::CreateEventBus { bus: bus.clone() }),
-            // A bus that exists is used, whoever made it: rules on it are ours by their tags.
-            Some(_) => {}
+        // A bus that exists is used, whoever made it: rules on it are ours by their tags.
+        if !o.buses.contains_key(bus) {
+            p.push(ScheduleStep::CreateEventBus { bus: bus.clone() });
         }
     }
     for (bus, owned) in &o.buses {
