@@ -2573,3 +2573,100 @@ fn event_bridge_rules_match_patterns_on_the_default_bus_and_on_a_bus_sls_makes()
     let (buses, rules, _) = state();
     assert!(buses.is_empty() && rules.is_empty(), "{buses:?} {rules:?}");
 }
+
+#[test]
+fn sns_topics_are_made_or_used_and_the_live_alias_subscribed_and_granted() {
+    let moto = Moto::start();
+    let theirs = moto.create_topic("theirs");
+    let dir = small();
+    let with = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            &format!("  a:\n    handler: a.main\n    events:\n      - sns: orders\n      - sns:\n          arn: {theirs}\n          filterPolicy: {{kind: [big]}}\n"),
+        )
+        .replace("    events:\n      - httpApi: 'GET /a'\n", "");
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let state = || {
+        rt().block_on(async {
+            let cfg = moto.sdk().await;
+            let sns = aws_sdk_sns::Client::new(&cfg);
+            let mut topics: Vec<String> = sns
+                .list_topics()
+                .send()
+                .await
+                .unwrap()
+                .topics()
+                .iter()
+                .filter_map(|t| {
+                    t.topic_arn()
+                        .map(|a| a.rsplit(':').next().unwrap().to_string())
+                })
+                .collect();
+            topics.sort();
+            let mut subs = Vec::new();
+            for s in sns
+                .list_subscriptions()
+                .send()
+                .await
+                .unwrap()
+                .subscriptions()
+            {
+                let attrs = sns
+                    .get_subscription_attributes()
+                    .subscription_arn(s.subscription_arn().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let filter = attrs
+                    .attributes()
+                    .and_then(|a| a.get("FilterPolicy"))
+                    .cloned()
+                    .unwrap_or_default();
+                subs.push((
+                    s.topic_arn()
+                        .unwrap()
+                        .rsplit(':')
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                    s.endpoint().unwrap().to_string(),
+                    filter,
+                ));
+            }
+            subs.sort();
+            let policy = aws_sdk_lambda::Client::new(&cfg)
+                .get_policy()
+                .function_name("small-dev-a")
+                .qualifier("live")
+                .send()
+                .await
+                .map(|p| p.policy().unwrap_or_default().to_string())
+                .unwrap_or_default();
+            (topics, subs, policy)
+        })
+    };
+    deploy(&with);
+    let (topics, subs, policy) = state();
+    assert_eq!(topics, ["orders", "theirs"]);
+    let alias = "arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live";
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    assert!(subs.iter().all(|s| s.1 == alias), "{subs:?}");
+    assert_eq!(subs[1].0, "theirs");
+    assert!(subs[1].2.contains("big"), "{subs:?}");
+    assert!(
+        policy.contains("sls-sns-orders") && policy.contains("sls-sns-theirs"),
+        "{policy}"
+    );
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    let unfiltered = deploy(&with.replace("          filterPolicy: {kind: [big]}\n", ""));
+    assert_eq!(actions(&unfiltered), ["setSubscriptionAttributes"]);
+    json(&moto, dir.path(), &["remove"]);
+    let (topics, subs, _) = state();
+    // Ours is deleted, theirs kept; no subscription of ours is left.
+    assert_eq!(topics, ["theirs"]);
+    assert!(subs.is_empty(), "{subs:?}");
+}

@@ -1112,7 +1112,64 @@ fn event(
             }
         }
         Event::Sns(e) => {
-            refuse(c, &refs(&at("sns", "")), "`sns` events");
+            let key = |k: &str| at("sns", k);
+            let name = e.topic_name.clone().or_else(|| {
+                e.arn
+                    .as_deref()
+                    .map(|a| a.rsplit(':').next().unwrap_or(a).to_string())
+            });
+            if let Some(n) = &name {
+                let ok = !n.is_empty()
+                    && n.len() <= 256
+                    && n.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+                if n.ends_with(".fifo") {
+                    c.error(
+                        &refs(&at("sns", "")),
+                        "Lambda cannot subscribe to a FIFO topic",
+                    )
+                    .help = Some(
+                        "subscribe an SQS FIFO queue to the topic and use an `sqs` event".into(),
+                    );
+                } else if !ok {
+                    c.error(
+                        &refs(&at("sns", "")),
+                        format!("`{n}` is not an SNS topic name (1–256 letters, digits, `-`, `_`)"),
+                    );
+                }
+            }
+            if e.filter_policy.as_ref().is_some_and(|p| !p.is_object()) {
+                c.error(
+                    &refs(&key("filterPolicy")),
+                    "filterPolicy is a mapping, e.g. `{kind: [order]}`",
+                );
+            }
+            if let Some(scope) = &e.filter_policy_scope
+                && scope != "MessageAttributes"
+                && scope != "MessageBody"
+            {
+                c.error(
+                    &refs(&key("filterPolicyScope")),
+                    format!("filterPolicyScope is MessageAttributes or MessageBody, got `{scope}`"),
+                );
+            }
+            if let Some(r) = &e.redrive_policy {
+                let target = r.get("deadLetterTargetArn").and_then(|v| v.as_str());
+                if r.get("deadLetterTargetRef").is_some()
+                    || r.get("deadLetterTargetImport").is_some()
+                {
+                    refuse(
+                        c,
+                        &refs(&key("redrivePolicy")),
+                        "dead-letter targets given as CloudFormation references",
+                    );
+                } else if target.is_none_or(|t| arn_service(t) != Some("sqs")) {
+                    c.error(
+                        &refs(&key("redrivePolicy")),
+                        "redrivePolicy needs `deadLetterTargetArn`, an SQS queue ARN",
+                    );
+                }
+            }
             if e.arn.is_none() && e.topic_name.is_none() {
                 c.error(
                     &refs(&at("sns", "")),

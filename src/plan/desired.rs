@@ -16,6 +16,7 @@ use super::log_group::{LogGroupSpec, name_of as log_group_of};
 use super::rest_api::{RestApiSpec, RestSettings};
 use super::role::RoleSpec;
 use super::schedule::{RuleSpec, TargetInput};
+use super::topic::{SubscriptionSpec, TopicSpec};
 use crate::config::Config;
 use crate::config::model::{
     Architecture, Event, Function, LambdaLogs, RestCors, SqsEvent, Statement, StreamEvent,
@@ -60,6 +61,9 @@ pub struct Desired {
     pub rules: Vec<RuleSpec>,
     /// The event buses the rules name (not ARNs, not `default`): created when missing.
     pub buses: Vec<String>,
+    /// `sns` events: the topics they name, and each function alias' subscriptions.
+    pub topics: Vec<TopicSpec>,
+    pub subscriptions: Vec<SubscriptionSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -318,6 +322,53 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
         }
     }
     out
+}
+
+/// The topics `sns` events name and each function's subscription, as SNS holds the attributes
+/// (policies as compact JSON).
+fn topics_of(config: &Config) -> (Vec<TopicSpec>, Vec<SubscriptionSpec>) {
+    let mut topics: Vec<TopicSpec> = Vec::new();
+    let mut subs = Vec::new();
+    for (key, f) in config.functions.iter().flatten() {
+        for ev in f.events.iter().flatten() {
+            let Event::Sns(e) = ev else { continue };
+            let name = e
+                .topic_name
+                .clone()
+                .or_else(|| {
+                    e.arn
+                        .as_deref()
+                        .map(|a| super::topic::name_of(a).to_string())
+                })
+                .unwrap_or_default();
+            if !topics.iter().any(|t| t.name == name) {
+                topics.push(TopicSpec {
+                    name: name.clone(),
+                    arn: e.arn.clone(),
+                    display_name: e.display_name.clone().unwrap_or_default(),
+                });
+            }
+            let mut attributes = BTreeMap::new();
+            if let Some(p) = &e.filter_policy {
+                attributes.insert("FilterPolicy".to_string(), p.to_string());
+                attributes.insert(
+                    "FilterPolicyScope".to_string(),
+                    e.filter_policy_scope
+                        .clone()
+                        .unwrap_or_else(|| "MessageAttributes".into()),
+                );
+            }
+            if let Some(r) = &e.redrive_policy {
+                attributes.insert("RedrivePolicy".to_string(), r.to_string());
+            }
+            subs.push(SubscriptionSpec {
+                function: key.clone(),
+                topic: name,
+                attributes,
+            });
+        }
+    }
+    (topics, subs)
 }
 
 /// What a rule's target sends: `input` (a string as it is, anything else as compact JSON),
@@ -777,6 +828,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         );
     }
 
+    let (topics, subscriptions) = topics_of(config);
     let rules: Vec<RuleSpec> = config
         .functions
         .iter()
@@ -993,6 +1045,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         rest_api,
         log_groups,
         mappings,
+        topics,
+        subscriptions,
         buses: {
             let mut b: Vec<String> = rules
                 .iter()
@@ -1016,6 +1070,9 @@ impl Desired {
         self.log_groups.retain(|g| g.log_group == group);
         self.mappings.retain(|m| m.function == key);
         self.rules.retain(|r| r.function == key);
+        self.subscriptions.retain(|s| s.function == key);
+        let topics: Vec<String> = self.subscriptions.iter().map(|s| s.topic.clone()).collect();
+        self.topics.retain(|t| topics.contains(&t.name));
         let own = self.functions.first()?.own_role.clone();
         self.function_roles
             .retain(|r| Some(&r.name) == own.as_ref());
@@ -1037,6 +1094,8 @@ impl Desired {
             mappings: Vec::new(),
             rules: Vec::new(),
             buses: Vec::new(),
+            topics: Vec::new(),
+            subscriptions: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()
         }

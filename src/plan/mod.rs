@@ -18,6 +18,7 @@ pub mod permission;
 pub mod rest_api;
 pub mod role;
 pub mod schedule;
+pub mod topic;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,6 +35,7 @@ pub use permission::{ApiKind, PermissionStep, Statements};
 pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
 pub use schedule::{ObservedRule, RuleSpec, ScheduleStep};
+pub use topic::{ObservedSubscription, ObservedTopic, TopicStep};
 
 /// What exists in AWS for this service and stage.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +48,10 @@ pub struct Observed {
     pub rules: BTreeMap<String, ObservedRule>,
     /// Event buses the config names, and those sls made: name → whether it is ours.
     pub buses: BTreeMap<String, bool>,
+    /// SNS topics the config names by name, and those sls made, by name.
+    pub topics: BTreeMap<String, ObservedTopic>,
+    /// Subscriptions of this service's function aliases, by topic name.
+    pub subscriptions: BTreeMap<String, Vec<ObservedSubscription>>,
     /// Event source mappings on each function's live alias, by Lambda function name.
     pub mappings: BTreeMap<String, Vec<ObservedMapping>>,
     /// The functions' own roles (`iamRoleStatements`) the config names, as they exist.
@@ -135,6 +141,7 @@ pub enum Step {
     LogGroup(LogGroupStep),
     Mapping(MappingStep),
     Schedule(ScheduleStep),
+    Topic(TopicStep),
 }
 
 impl Step {
@@ -149,6 +156,7 @@ impl Step {
             Step::LogGroup(s) => s.phase(),
             Step::Mapping(s) => s.phase(),
             Step::Schedule(s) => s.phase(),
+            Step::Topic(s) => s.phase(),
         }
     }
 
@@ -164,6 +172,7 @@ impl Step {
             Step::LogGroup(s) => format!("log group {}", s.log_group()),
             Step::Mapping(s) => format!("function {}", s.function_name()),
             Step::Schedule(s) => format!("rule {}", s.rule()),
+            Step::Topic(s) => s.lane(),
         }
     }
 
@@ -179,6 +188,7 @@ impl Step {
             Step::LogGroup(s) => s.removes(),
             Step::Mapping(s) => s.removes(),
             Step::Schedule(s) => s.removes(),
+            Step::Topic(s) => s.removes(),
         }
     }
 }
@@ -195,6 +205,7 @@ impl fmt::Display for Step {
             Step::LogGroup(s) => s.fmt(f),
             Step::Mapping(s) => s.fmt(f),
             Step::Schedule(s) => s.fmt(f),
+            Step::Topic(s) => s.fmt(f),
         }
     }
 }
@@ -217,7 +228,8 @@ step_from!(
     Permission(PermissionStep),
     LogGroup(LogGroupStep),
     Mapping(MappingStep),
-    Schedule(ScheduleStep)
+    Schedule(ScheduleStep),
+    Topic(TopicStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -288,7 +300,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Permission(_)
         | Step::LogGroup(_)
         | Step::Mapping(_)
-        | Step::Schedule(_) => false,
+        | Step::Schedule(_)
+        | Step::Topic(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -298,6 +311,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         rest_api::plan(d, o, &mut p);
         event_source::plan(d, o, &mut p);
         schedule::plan(d, o, &mut p);
+        topic::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -431,6 +445,8 @@ pub(crate) mod tests {
             mappings: vec![],
             rules: vec![],
             buses: vec![],
+            topics: vec![],
+            subscriptions: vec![],
         }
     }
 
@@ -454,6 +470,8 @@ pub(crate) mod tests {
             mappings: BTreeMap::new(),
             rules: BTreeMap::new(),
             buses: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            subscriptions: BTreeMap::new(),
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

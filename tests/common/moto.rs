@@ -86,6 +86,17 @@ impl Moto {
         format!("arn:aws:sqs:us-east-1:123456789012:{name}")
     }
 
+    /// An SNS topic in moto, untagged (someone else's); returns its ARN.
+    pub fn create_topic(&self, name: &str) -> String {
+        self.call(
+            "sns",
+            "application/x-www-form-urlencoded",
+            "",
+            &format!("Action=CreateTopic&Name={name}&Version=2010-03-31"),
+        );
+        format!("arn:aws:sns:us-east-1:123456789012:{name}")
+    }
+
     /// A Kinesis stream in moto (JSON protocol); returns its ARN.
     pub fn create_kinesis_stream(&self, name: &str) -> String {
         self.call(

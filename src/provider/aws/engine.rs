@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::context::{Applying, Known};
 use super::{
     Aws, AwsError, Boxed, bounded, bucket, event_source, function, http_api, log_group, permission,
-    rest_api, role, schedule,
+    rest_api, role, schedule, topic,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -109,6 +109,18 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         o.functions.insert(name, of);
     }
     o.log_groups = wanted_groups?;
+    // Topics and subscriptions deliver to the live alias; the account (to look up a topic the
+    // config names) comes from what was read.
+    if d.alias == d.live {
+        let account = o
+            .role
+            .as_ref()
+            .map(|r| r.arn.clone())
+            .or_else(|| d.existing_role.clone())
+            .or_else(|| o.functions.values().next().map(|f| f.arn.clone()));
+        let account = account.as_deref().and_then(super::account_of);
+        (o.topics, o.subscriptions) = topic::observe(aws, d, account).await?;
+    }
     if !whole {
         // `deploy function`: only that function's rules are its to change.
         let prefix = crate::plan::desired::rule_prefix(&d.service, &d.stage);
@@ -123,6 +135,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
                 })
         });
         o.buses.clear();
+        o.topics
+            .retain(|name, _| d.topics.iter().any(|t| &t.name == name));
     }
     // The groups of the other functions of ours, which go with them.
     let theirs: Vec<String> = o
@@ -351,6 +365,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::LogGroup(s) => log_group::apply(cx, s).await,
         Step::Mapping(s) => event_source::apply(cx, s).await,
         Step::Schedule(s) => schedule::apply(cx, s).await,
+        Step::Topic(s) => topic::apply(cx, s).await,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod release;
 pub mod rest_api;
 pub mod role;
 pub mod schedule;
+pub mod topic;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,6 +42,8 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// EventBridge: the rules of `schedule` events.
     pub events: aws_sdk_eventbridge::Client,
+    /// SNS: the topics and subscriptions of `sns` events.
+    pub sns: aws_sdk_sns::Client,
     /// The Resource Groups Tagging API: what we own, found by our tags.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub region: String,
@@ -293,6 +296,12 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
             aws_sdk_resourcegroupstagging::config::Builder::from(&cfg)
                 .retry_config(retries(6, 20))
@@ -303,6 +312,7 @@ impl Aws {
             s3,
             logs,
             events,
+            sns,
             tagging,
             lambda,
             iam,
