@@ -2670,3 +2670,139 @@ fn sns_topics_are_made_or_used_and_the_live_alias_subscribed_and_granted() {
     assert_eq!(topics, ["theirs"]);
     assert!(subs.is_empty(), "{subs:?}");
 }
+
+#[test]
+fn s3_events_replace_only_our_entries_and_keep_every_other_notification() {
+    use aws_sdk_s3::types::{
+        LambdaFunctionConfiguration, NotificationConfiguration, QueueConfiguration,
+        TopicConfiguration,
+    };
+    let moto = Moto::start();
+    let queue = moto.create_queue("their-queue");
+    let topic = moto.create_topic("their-topic");
+    let dir = small();
+    // Someone else's bucket, with a Lambda, a queue and a topic notification of their own.
+    common::sls_in(dir.path()).arg("package").assert().success();
+    someone_elses_function(&moto, dir.path(), "their-function");
+    let s3 = |cfg: &aws_config::SdkConfig| s3(cfg);
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let s3 = s3(&cfg);
+        s3.create_bucket()
+            .bucket("shared-uploads")
+            .send()
+            .await
+            .unwrap();
+        let config = NotificationConfiguration::builder()
+            .lambda_function_configurations(
+                LambdaFunctionConfiguration::builder()
+                    .id("theirs")
+                    .lambda_function_arn(
+                        "arn:aws:lambda:us-east-1:123456789012:function:their-function",
+                    )
+                    .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                    .build()
+                    .unwrap(),
+            )
+            .queue_configurations(
+                QueueConfiguration::builder()
+                    .id("their-queue")
+                    .queue_arn(&queue)
+                    .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                    .build()
+                    .unwrap(),
+            )
+            .topic_configurations(
+                TopicConfiguration::builder()
+                    .id("their-topic")
+                    .topic_arn(&topic)
+                    .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        s3.put_bucket_notification_configuration()
+            .bucket("shared-uploads")
+            .notification_configuration(config)
+            .send()
+            .await
+            .unwrap();
+    });
+    let with = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    events:\n      - s3:\n          bucket: small-photos\n          rules:\n            - prefix: uploads/\n",
+        )
+        .replace("    events:\n      - httpApi: 'GET /a'\n", "")
+        .replace(
+            "    events:\n      - httpApi: 'GET /b'\n",
+            "    events:\n      - s3:\n          bucket: shared-uploads\n          existing: true\n          event: s3:ObjectRemoved:*\n",
+        );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let notifications = |bucket: &str| {
+        rt().block_on(async {
+            let cfg = moto.sdk().await;
+            let Ok(n) = s3(&cfg)
+                .get_bucket_notification_configuration()
+                .bucket(bucket)
+                .send()
+                .await
+            else {
+                return None;
+            };
+            let mut ids: Vec<String> = n
+                .lambda_function_configurations()
+                .iter()
+                .map(|c| format!("{} {}", c.id().unwrap_or_default(), c.lambda_function_arn()))
+                .chain(
+                    n.queue_configurations()
+                        .iter()
+                        .map(|c| c.id().unwrap_or_default().to_string()),
+                )
+                .chain(
+                    n.topic_configurations()
+                        .iter()
+                        .map(|c| c.id().unwrap_or_default().to_string()),
+                )
+                .collect();
+            ids.sort();
+            Some(ids)
+        })
+    };
+    deploy(&with);
+    assert_eq!(
+        notifications("small-photos").unwrap(),
+        ["sls/small/dev/a/1 arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live"]
+    );
+    assert_eq!(
+        notifications("shared-uploads").unwrap(),
+        [
+            "sls/small/dev/b/1 arn:aws:lambda:us-east-1:123456789012:function:small-dev-b:live",
+            "their-queue",
+            "their-topic",
+            "theirs arn:aws:lambda:us-east-1:123456789012:function:their-function",
+        ]
+    );
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    // b's event leaves: only our entry goes; theirs all stay.
+    deploy(&with.replace(
+        "    events:\n      - s3:\n          bucket: shared-uploads\n          existing: true\n          event: s3:ObjectRemoved:*\n",
+        "",
+    ));
+    assert_eq!(
+        notifications("shared-uploads").unwrap(),
+        [
+            "their-queue",
+            "their-topic",
+            "theirs arn:aws:lambda:us-east-1:123456789012:function:their-function",
+        ]
+    );
+    json(&moto, dir.path(), &["remove"]);
+    // Our (empty) bucket is deleted; theirs is kept with its three entries.
+    assert!(notifications("small-photos").is_none());
+    assert_eq!(notifications("shared-uploads").unwrap().len(), 3);
+}

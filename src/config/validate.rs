@@ -101,6 +101,7 @@ pub fn check(config: &Config, tree: &Node, stage: &str) -> Vec<Problem> {
     for (name, f) in config.functions.iter().flatten() {
         function(&mut c, config, name, f, &mut routes);
     }
+    s3_buckets(&mut c, config);
     c.out
 }
 
@@ -1181,7 +1182,35 @@ fn event(
             }
         }
         Event::S3(e) => {
-            refuse(c, &refs(&at("s3", "")), "`s3` events");
+            if let Some(ev) = &e.event
+                && !ev.starts_with("s3:")
+            {
+                c.error(
+                    &refs(&at("s3", "event")),
+                    format!("`{ev}` is not an S3 event type"),
+                )
+                .help = Some(
+                    "e.g. s3:ObjectCreated:*, s3:ObjectCreated:Put, s3:ObjectRemoved:*".into(),
+                );
+            }
+            for (i, r) in e.rules.iter().flatten().enumerate() {
+                let ok = r.as_object().is_some_and(|m| {
+                    m.len() == 1
+                        && m.iter()
+                            .all(|(k, v)| (k == "prefix" || k == "suffix") && v.is_string())
+                });
+                if !ok {
+                    let mut p = at("s3", "rules");
+                    p.push(i.to_string());
+                    c.error(&refs(&p), "each rule is `prefix: …` or `suffix: …`");
+                }
+            }
+            if e.force_deploy.is_some() {
+                c.warn_key(
+                    &refs(&at("s3", "forceDeploy")),
+                    "`forceDeploy` concerns Serverless' CloudFormation custom resource; sls compares the notifications on every deploy, so it changes nothing",
+                );
+            }
             let ok = (3..=63).contains(&e.bucket.len())
                 && e.bucket.chars().all(|ch| {
                     ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.'
@@ -1211,6 +1240,30 @@ fn event(
                 &[base, &[kind.as_str()]].concat(),
                 &format!("`{kind}` events"),
             );
+        }
+    }
+}
+
+/// A bucket is sls's (made for its events) or the user's (`existing: true`) for all its events.
+fn s3_buckets(c: &mut Checker, config: &Config) {
+    let mut seen: HashMap<String, bool> = HashMap::new();
+    for (name, f) in config.functions.iter().flatten() {
+        for (i, ev) in f.events.iter().flatten().enumerate() {
+            let Event::S3(e) = ev else { continue };
+            let existing = e.existing == Some(true);
+            match seen.get(&e.bucket) {
+                Some(other) if *other != existing => {
+                    let idx = i.to_string();
+                    c.error(
+                        &["functions", name, "events", &idx, "s3", "existing"],
+                        format!("bucket `{}` is `existing` in one event and not in another", e.bucket),
+                    )
+                    .help = Some("a bucket is either made by sls for its events or yours: say the same in every event".into());
+                }
+                _ => {
+                    seen.insert(e.bucket.clone(), existing);
+                }
+            }
         }
     }
 }

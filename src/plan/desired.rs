@@ -13,6 +13,7 @@ use super::event_source::{MappingSettings, MappingSpec, SourceKind};
 use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec, UrlSpec};
 use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::log_group::{LogGroupSpec, name_of as log_group_of};
+use super::notification::{EntrySpec, EventBucketSpec, id_prefix};
 use super::rest_api::{RestApiSpec, RestSettings};
 use super::role::RoleSpec;
 use super::schedule::{RuleSpec, TargetInput};
@@ -64,6 +65,8 @@ pub struct Desired {
     /// `sns` events: the topics they name, and each function alias' subscriptions.
     pub topics: Vec<TopicSpec>,
     pub subscriptions: Vec<SubscriptionSpec>,
+    /// `s3` events: per bucket, our notification entries.
+    pub event_buckets: Vec<EventBucketSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -320,6 +323,49 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
                 input: input.clone(),
             });
         }
+    }
+    out
+}
+
+/// The buckets `s3` events name, each with our entries: `event` (default
+/// `s3:ObjectCreated:*`) and `rules` (`prefix`, `suffix`) per event, ids
+/// `sls/{service}/{stage}/{function}/{n}`.
+fn event_buckets_of(config: &Config, stage: &str) -> Vec<EventBucketSpec> {
+    let mut out: Vec<EventBucketSpec> = Vec::new();
+    for (key, f) in config.functions.iter().flatten() {
+        let mut n = 0;
+        for ev in f.events.iter().flatten() {
+            let Event::S3(e) = ev else { continue };
+            n += 1;
+            let rule = |k: &str| {
+                e.rules
+                    .iter()
+                    .flatten()
+                    .find_map(|r| r.get(k).and_then(Value::as_str).map(str::to_string))
+            };
+            let entry = EntrySpec {
+                id: format!("{}{key}/{n}", id_prefix(&config.service, stage)),
+                function: key.clone(),
+                events: vec![
+                    e.event
+                        .clone()
+                        .unwrap_or_else(|| "s3:ObjectCreated:*".into()),
+                ],
+                prefix: rule("prefix"),
+                suffix: rule("suffix"),
+            };
+            match out.iter_mut().find(|b| b.bucket == e.bucket) {
+                Some(b) => b.entries.push(entry),
+                None => out.push(EventBucketSpec {
+                    bucket: e.bucket.clone(),
+                    existing: e.existing == Some(true),
+                    entries: vec![entry],
+                }),
+            }
+        }
+    }
+    for b in &mut out {
+        b.entries.sort();
     }
     out
 }
@@ -1047,6 +1093,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         mappings,
         topics,
         subscriptions,
+        event_buckets: event_buckets_of(config, stage),
         buses: {
             let mut b: Vec<String> = rules
                 .iter()
@@ -1073,6 +1120,8 @@ impl Desired {
         self.subscriptions.retain(|s| s.function == key);
         let topics: Vec<String> = self.subscriptions.iter().map(|s| s.topic.clone()).collect();
         self.topics.retain(|t| topics.contains(&t.name));
+        // A bucket's notifications are one document: `deploy function` leaves them to `deploy`.
+        self.event_buckets.clear();
         let own = self.functions.first()?.own_role.clone();
         self.function_roles
             .retain(|r| Some(&r.name) == own.as_ref());
@@ -1096,6 +1145,7 @@ impl Desired {
             buses: Vec::new(),
             topics: Vec::new(),
             subscriptions: Vec::new(),
+            event_buckets: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()
         }

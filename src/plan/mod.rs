@@ -14,6 +14,7 @@ pub mod event_source;
 pub mod function;
 pub mod http_api;
 pub mod log_group;
+pub mod notification;
 pub mod permission;
 pub mod rest_api;
 pub mod role;
@@ -31,6 +32,7 @@ pub use event_source::{MappingSpec, MappingStep, ObservedMapping};
 pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
 pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
+pub use notification::{NotificationStep, ObservedEventBucket};
 pub use permission::{ApiKind, PermissionStep, Statements};
 pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
@@ -52,6 +54,8 @@ pub struct Observed {
     pub topics: BTreeMap<String, ObservedTopic>,
     /// Subscriptions of this service's function aliases, by topic name.
     pub subscriptions: BTreeMap<String, Vec<ObservedSubscription>>,
+    /// Buckets of `s3` events (named by the config, or made by sls), by name.
+    pub event_buckets: BTreeMap<String, ObservedEventBucket>,
     /// Event source mappings on each function's live alias, by Lambda function name.
     pub mappings: BTreeMap<String, Vec<ObservedMapping>>,
     /// The functions' own roles (`iamRoleStatements`) the config names, as they exist.
@@ -142,6 +146,7 @@ pub enum Step {
     Mapping(MappingStep),
     Schedule(ScheduleStep),
     Topic(TopicStep),
+    Notification(NotificationStep),
 }
 
 impl Step {
@@ -157,6 +162,7 @@ impl Step {
             Step::Mapping(s) => s.phase(),
             Step::Schedule(s) => s.phase(),
             Step::Topic(s) => s.phase(),
+            Step::Notification(s) => s.phase(),
         }
     }
 
@@ -173,6 +179,7 @@ impl Step {
             Step::Mapping(s) => format!("function {}", s.function_name()),
             Step::Schedule(s) => format!("rule {}", s.rule()),
             Step::Topic(s) => s.lane(),
+            Step::Notification(s) => s.lane(),
         }
     }
 
@@ -189,6 +196,7 @@ impl Step {
             Step::Mapping(s) => s.removes(),
             Step::Schedule(s) => s.removes(),
             Step::Topic(s) => s.removes(),
+            Step::Notification(s) => s.removes(),
         }
     }
 }
@@ -206,6 +214,7 @@ impl fmt::Display for Step {
             Step::Mapping(s) => s.fmt(f),
             Step::Schedule(s) => s.fmt(f),
             Step::Topic(s) => s.fmt(f),
+            Step::Notification(s) => s.fmt(f),
         }
     }
 }
@@ -229,7 +238,8 @@ step_from!(
     LogGroup(LogGroupStep),
     Mapping(MappingStep),
     Schedule(ScheduleStep),
-    Topic(TopicStep)
+    Topic(TopicStep),
+    Notification(NotificationStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -301,7 +311,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::LogGroup(_)
         | Step::Mapping(_)
         | Step::Schedule(_)
-        | Step::Topic(_) => false,
+        | Step::Topic(_)
+        | Step::Notification(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -312,6 +323,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         event_source::plan(d, o, &mut p);
         schedule::plan(d, o, &mut p);
         topic::plan(d, o, &mut p);
+        notification::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -447,6 +459,7 @@ pub(crate) mod tests {
             buses: vec![],
             topics: vec![],
             subscriptions: vec![],
+            event_buckets: vec![],
         }
     }
 
@@ -472,6 +485,7 @@ pub(crate) mod tests {
             buses: BTreeMap::new(),
             topics: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
+            event_buckets: BTreeMap::new(),
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

@@ -21,7 +21,9 @@ use crate::plan::{BucketStep, Desired, FunctionSpec, ObservedBucket};
 const MISSING: &[&str] = &["NotFound", "NoSuchBucket", "NoSuchKey", "404"];
 
 /// HEAD answers carry no body, so "not found" may be only the status code.
-fn missing<E>(e: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>) -> bool
+pub(super) fn missing<E>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
+) -> bool
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
@@ -113,12 +115,24 @@ async fn prepare(aws: &Aws, d: &Desired, bucket: &str, owner: &str) -> Result<()
         Err(e) if missing(&e) => {}
         Err(e) => return Err(call_err("HeadBucket", &res)(e)),
     }
+    create_private(aws, &d.region, bucket, owner, &d.tags).await
+}
+
+/// Creates a bucket (a re-run finds its own), tags it and blocks public access.
+pub(super) async fn create_private(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    owner: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    let res = format!("S3 bucket {bucket}");
     let mut create = aws.s3.create_bucket().bucket(bucket);
     // us-east-1 is the one region that refuses its own name as a location constraint.
-    if d.region != "us-east-1" {
+    if region != "us-east-1" {
         create = create.create_bucket_configuration(
             CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(d.region.as_str()))
+                .location_constraint(BucketLocationConstraint::from(region))
                 .build(),
         );
     }
@@ -127,8 +141,7 @@ async fn prepare(aws: &Aws, d: &Desired, bucket: &str, owner: &str) -> Result<()
         Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) => {}
         Err(e) => return Err(call_err("CreateBucket", &res)(e)),
     }
-    let tags: Vec<Tag> = d
-        .tags
+    let tags: Vec<Tag> = tags
         .iter()
         .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
         .collect();
@@ -162,7 +175,13 @@ async fn prepare(aws: &Aws, d: &Desired, bucket: &str, owner: &str) -> Result<()
     Ok(())
 }
 
-async fn owned(aws: &Aws, d: &Desired, bucket: &str, owner: &str) -> Result<bool, AwsError> {
+/// Whether the bucket carries this service's and stage's tags.
+pub(super) async fn owned(
+    aws: &Aws,
+    d: &Desired,
+    bucket: &str,
+    owner: &str,
+) -> Result<bool, AwsError> {
     match aws
         .s3
         .get_bucket_tagging()

@@ -63,10 +63,10 @@ impl CallLog {
     }
 }
 
-/// Reads are Get*, List*, Describe*; everything else changes something.
+/// Reads are Get*, List*, Describe*, Head*; everything else changes something.
 pub fn is_mutating(op: &str) -> bool {
     let name = op.rsplit('.').next().unwrap_or(op);
-    !["Get", "List", "Describe"]
+    !["Get", "List", "Describe", "Head"]
         .iter()
         .any(|p| name.starts_with(p))
 }
@@ -147,5 +147,6 @@ mod tests {
         assert!(!super::is_mutating("Iam.ListAttachedRolePolicies"));
         assert!(super::is_mutating("Lambda.UpdateFunctionCode"));
         assert!(super::is_mutating("Lambda.PublishVersion"));
+        assert!(!super::is_mutating("S3.HeadBucket"));
     }
 }

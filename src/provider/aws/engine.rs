@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, Boxed, bounded, bucket, event_source, function, http_api, log_group, permission,
-    rest_api, role, schedule, topic,
+    Aws, AwsError, Boxed, bounded, bucket, event_source, function, http_api, log_group,
+    notification, permission, rest_api, role, schedule, topic,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -119,7 +119,27 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             .or_else(|| d.existing_role.clone())
             .or_else(|| o.functions.values().next().map(|f| f.arn.clone()));
         let account = account.as_deref().and_then(super::account_of);
-        (o.topics, o.subscriptions) = topic::observe(aws, d, account).await?;
+        // Buckets and topics our functions are granted on: found even once the config no
+        // longer names them.
+        let granted = |prefix: &str| -> Vec<String> {
+            o.permissions
+                .values()
+                .flat_map(|s| s.keys())
+                .filter_map(|sid| sid.strip_prefix(prefix).map(str::to_string))
+                .collect()
+        };
+        let (granted_buckets, granted_topics) = (granted("sls-s3-"), granted("sls-sns-"));
+        let buckets = async {
+            if whole {
+                notification::observe(aws, d, account, granted_buckets).await
+            } else {
+                Ok(BTreeMap::new())
+            }
+        };
+        let (topics, buckets) =
+            tokio::join!(topic::observe(aws, d, account, granted_topics), buckets);
+        (o.topics, o.subscriptions) = topics?;
+        o.event_buckets = buckets?;
     }
     if !whole {
         // `deploy function`: only that function's rules are its to change.
@@ -366,6 +386,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Mapping(s) => event_source::apply(cx, s).await,
         Step::Schedule(s) => schedule::apply(cx, s).await,
         Step::Topic(s) => topic::apply(cx, s).await,
+        Step::Notification(s) => notification::apply(cx, s).await,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod event_source;
 pub mod function;
 pub mod http_api;
 pub mod log_group;
+pub mod notification;
 pub mod permission;
 pub mod release;
 pub mod rest_api;
@@ -112,6 +113,8 @@ pub const NOT_FOUND: &[&str] = &[
     "ResourceNotFoundException",
     "NoSuchEntity",
     "NotFoundException",
+    // SNS.
+    "NotFound",
 ];
 
 /// Treats the given codes (an "already there" or "already gone" on a re-run) as done.
