@@ -238,12 +238,19 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for (topic, subs) in &o.subscriptions {
         for sub in subs {
-            let Some(f) = d
-                .functions
-                .iter()
-                .map(|f| f.name.as_str())
-                .chain(o.functions.keys().map(String::as_str))
-                .find(|n| sub.endpoint.ends_with(&endpoint_of(n)))
+            // The function an endpoint names: one of the config's or ours by name or prefix.
+            let ours = format!("{}-{}-", d.service, d.stage);
+            let Some(f) = sub
+                .endpoint
+                .split(":function:")
+                .nth(1)
+                .map(|rest| rest.split(':').next().unwrap_or(rest))
+                .filter(|n| {
+                    sub.endpoint.ends_with(&endpoint_of(n))
+                        && (n.starts_with(&ours)
+                            || d.functions.iter().any(|f| f.name == *n)
+                            || o.functions.contains_key(*n))
+                })
             else {
                 continue;
             };
