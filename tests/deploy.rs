@@ -2490,7 +2490,7 @@ fn event_bridge_rules_match_patterns_on_the_default_bus_and_on_a_bus_sls_makes()
     let with = SMALL
         .replace(
             "  a:\n    handler: a.main\n",
-            "  a:\n    handler: a.main\n    events:\n      - eventBridge:\n          pattern: {source: [shop.orders]}\n      - eventBridge:\n          eventBus: orders\n          pattern: {detail-type: [created]}\n          retryPolicy: {maximumEventAge: 3600, maximumRetryAttempts: 2}\n          deadLetterQueueArn: arn:aws:sqs:us-east-1:123456789012:dead\n",
+            "  a:\n    handler: a.main\n    events:\n      - eventBridge:\n          pattern: {source: [shop.orders]}\n      - eventBridge:\n          eventBus: orders\n          pattern: {detail-type: [created]}\n          retryPolicy: {maximumEventAge: 3600, maximumRetryAttempts: 2}\n          deadLetterQueueArn: arn:aws:sqs:us-east-1:123456789012:dead\n      - cloudwatchEvent:\n          event: {source: [aws.ec2]}\n",
         )
         .replace("    events:\n      - httpApi: 'GET /a'\n", "");
     let deploy = |yaml: &str| {
@@ -2528,6 +2528,7 @@ fn event_bridge_rules_match_patterns_on_the_default_bus_and_on_a_bus_sls_makes()
                     rules.push((bus.to_string(), r.name().unwrap().to_string(), t));
                 }
             }
+            rules.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
             let policy = aws_sdk_lambda::Client::new(&cfg)
                 .get_policy()
                 .function_name("small-dev-a")
@@ -2550,10 +2551,12 @@ fn event_bridge_rules_match_patterns_on_the_default_bus_and_on_a_bus_sls_makes()
         names,
         [
             ("default", "small-dev-a-rule-1"),
+            ("default", "small-dev-a-rule-3"),
             ("orders", "small-dev-a-rule-2")
         ]
     );
-    let on_bus = &rules[1].2;
+    // (rule-3 is the older `cloudwatchEvent` form: a rule on the default bus too.)
+    let on_bus = &rules[2].2;
     assert!(on_bus.arn().ends_with(":small-dev-a:live"));
     assert_eq!(
         on_bus.retry_policy().unwrap().maximum_retry_attempts(),

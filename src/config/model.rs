@@ -353,11 +353,13 @@ pub enum Event {
     Stream(StreamEvent),
     #[serde(rename = "eventBridge")]
     EventBridge(EventBridgeEvent),
+    /// The older form of `eventBridge` on the default bus.
+    #[serde(rename = "cloudwatchEvent")]
+    CloudwatchEvent(CloudwatchEvent),
     /// Serverless event kinds sls does not deploy: accepted, reported, ignored.
     #[serde(
         rename = "websocket",
         alias = "alb",
-        alias = "cloudwatchEvent",
         alias = "cloudwatchLog",
         alias = "cognitoUserPool",
         alias = "alexaSkill",
@@ -384,6 +386,7 @@ impl Event {
             Event::S3(_) => "s3",
             Event::Stream(_) => "stream",
             Event::EventBridge(_) => "eventBridge",
+            Event::CloudwatchEvent(_) => "cloudwatchEvent",
             Event::Unsupported(_) => "unsupported",
         }
     }
@@ -529,6 +532,19 @@ pub struct EventBridgeEvent {
     pub input_transformer: Option<Json>,
     pub retry_policy: Option<RetryPolicy>,
     pub dead_letter_queue_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudwatchEvent {
+    /// The event pattern.
+    pub event: Option<Json>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub input: Option<Json>,
+    pub input_path: Option<String>,
+    pub input_transformer: Option<Json>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

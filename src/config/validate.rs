@@ -1032,6 +1032,37 @@ fn event(
             );
             stream_event(c, &|k: &str| at("stream", k), e);
         }
+        Event::CloudwatchEvent(e) => {
+            let key = |k: &str| at("cloudwatchEvent", k);
+            if !e.event.as_ref().is_some_and(|p| p.is_object()) {
+                c.error(
+                    &refs(&at("cloudwatchEvent", "")),
+                    "a cloudwatchEvent needs `event`, the event pattern (a mapping such as `{source: [aws.ec2]}`)",
+                );
+            }
+            let prefix = format!("{}-{}-", c.service, c.stage);
+            if let Some(name) = &e.name
+                && (!name.starts_with(&prefix) || name.len() > 64)
+            {
+                c.error(
+                    &refs(&key("name")),
+                    format!(
+                        "rule name `{name}` must start with `{prefix}` and be at most 64 characters"
+                    ),
+                );
+            }
+            let inputs = [
+                e.input.is_some(),
+                e.input_path.is_some(),
+                e.input_transformer.is_some(),
+            ];
+            if inputs.iter().filter(|b| **b).count() > 1 {
+                c.error(
+                    &refs(&at("cloudwatchEvent", "")),
+                    "give at most one of `input`, `inputPath` and `inputTransformer`",
+                );
+            }
+        }
         Event::EventBridge(e) => {
             let key = |k: &str| at("eventBridge", k);
             match (&e.pattern, &e.schedule) {

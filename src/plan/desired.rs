@@ -270,6 +270,25 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
     let mut n = 0;
     let mut rule_n = 0;
     for ev in f.events.iter().flatten() {
+        if let Event::CloudwatchEvent(e) = ev {
+            rule_n += 1;
+            out.push(RuleSpec {
+                function: key.to_string(),
+                name: e.name.clone().unwrap_or_else(|| {
+                    fit(
+                        &format!("{}{key}-rule-{rule_n}", rule_prefix(service, stage)),
+                        64,
+                    )
+                }),
+                bus: None,
+                expression: String::new(),
+                pattern: e.event.as_ref().map(Value::to_string),
+                enabled: e.enabled.unwrap_or(true),
+                description: e.description.clone().unwrap_or_default(),
+                input: target_input(&e.input, &e.input_path, &e.input_transformer),
+            });
+            continue;
+        }
         if let Event::EventBridge(e) = ev {
             rule_n += 1;
             let bus = e.event_bus.clone().filter(|b| b != "default");
