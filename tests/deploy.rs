@@ -2809,3 +2809,36 @@ fn s3_events_replace_only_our_entries_and_keep_every_other_notification() {
     assert!(notifications("small-photos").is_none());
     assert_eq!(notifications("shared-uploads").unwrap().len(), 3);
 }
+
+#[test]
+fn deploy_function_also_converges_that_functions_triggers() {
+    let moto = Moto::start();
+    let queue = moto.create_queue("work");
+    let dir = small();
+    json(&moto, dir.path(), &["deploy"]);
+    let with = SMALL.replace(
+        "  a:\n    handler: a.main\n",
+        &format!("  a:\n    handler: a.main\n    events:\n      - schedule: rate(1 hour)\n      - sqs: {queue}\n"),
+    )
+    .replace("    events:\n      - httpApi: 'GET /a'\n", "");
+    fs::write(dir.path().join("serverless.yml"), &with).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy", "function", "-f", "a"]);
+    let acts = actions(&doc);
+    for a in [
+        "putRule",
+        "putTargets",
+        "addPermission",
+        "createEventSourceMapping",
+    ] {
+        assert!(acts.contains(&a.to_string()), "{a} missing from {acts:?}");
+    }
+    // The HTTP API's grant of the other function, and the API, are left alone.
+    assert!(
+        !acts
+            .iter()
+            .any(|a| a.contains("Http") || a == "removePermission"),
+        "{acts:?}"
+    );
+    let again = json(&moto, dir.path(), &["deploy", "function", "-f", "a"]);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+}

@@ -65,6 +65,9 @@ pub struct Desired {
     /// `sns` events: the topics they name, and each function alias' subscriptions.
     pub topics: Vec<TopicSpec>,
     pub subscriptions: Vec<SubscriptionSpec>,
+    /// Narrowed by [`Desired::only_function`]: grants of kinds left out (APIs, buckets) are
+    /// neither made nor revoked.
+    pub function_only: bool,
     /// `s3` events: per bucket, our notification entries.
     pub event_buckets: Vec<EventBucketSpec>,
 }
@@ -1112,6 +1115,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         mappings,
         topics,
         subscriptions,
+        function_only: false,
         event_buckets: event_buckets_of(config, stage),
         buses: {
             let mut b: Vec<String> = rules
@@ -1146,6 +1150,7 @@ impl Desired {
             .retain(|r| Some(&r.name) == own.as_ref());
         self.http_api = None;
         self.rest_api = None;
+        self.function_only = true;
         Some(self)
     }
 
@@ -1164,6 +1169,7 @@ impl Desired {
             buses: Vec::new(),
             topics: Vec::new(),
             subscriptions: Vec::new(),
+            function_only: false,
             event_buckets: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()

@@ -102,18 +102,20 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// What `deploy function -f` carries out: that function's own steps (its log group, and the
-    /// bucket its code may need).
+    /// What `deploy function -f` carries out: that function's own steps (its log group, the
+    /// bucket its code may need, its event sources and their grants) and the role.
     pub fn in_function_deploy(self) -> bool {
         match self {
-            Phase::LogGroups
+            // The role too: its policy is the whole service's, and a new queue or stream of this
+            // function needs its statements before the mapping is made.
+            Phase::Role
+            | Phase::LogGroups
             | Phase::Bucket
             | Phase::Functions
+            | Phase::Permissions
             | Phase::Triggers
             | Phase::DeleteTriggers => true,
-            Phase::Role
-            | Phase::Apis
-            | Phase::Permissions
+            Phase::Apis
             | Phase::DeleteApis
             | Phase::DeleteFunctions
             | Phase::DeleteLogGroups
@@ -459,6 +461,7 @@ pub(crate) mod tests {
             buses: vec![],
             topics: vec![],
             subscriptions: vec![],
+            function_only: false,
             event_buckets: vec![],
         }
     }

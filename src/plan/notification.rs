@@ -241,6 +241,10 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             });
         }
     }
+    // `deploy function` leaves buckets (one document for all functions) to `deploy`.
+    if d.function_only {
+        return;
+    }
     for f in &d.functions {
         for sid in o
             .permissions

@@ -150,6 +150,12 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         let statements = o.permissions.get(&f.name);
         let schedule = (ApiKind::Schedule, on(false), None);
         let buses = (ApiKind::EventBus, on(true), None);
+        // `deploy function` leaves the APIs (and their grants) to `deploy`.
+        let apis = if d.function_only {
+            &apis[..0]
+        } else {
+            &apis[..]
+        };
         for (api, keys, api_id) in apis.iter().chain([&schedule, &buses]) {
             let granted = statements.and_then(|s| s.get(api.statement_id()));
             let current = granted.is_some_and(|source| match api {

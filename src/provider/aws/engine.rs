@@ -37,8 +37,12 @@ pub enum Scope {
 /// Reads what exists, independent kinds and functions side by side. Only Get/List calls.
 pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, AwsError> {
     let whole = scope != Scope::Functions;
-    // `deploy function` changes no API grant; URL grants are read for the URL's plan.
-    let grants = whole || d.alias != d.live || d.functions.iter().any(|f| f.url.is_some());
+    // `deploy function` changes no API grant; URL and event grants are read for their plans.
+    let grants = whole
+        || d.alias != d.live
+        || d.functions.iter().any(|f| f.url.is_some())
+        || !d.rules.is_empty()
+        || !d.subscriptions.is_empty();
     let desired: Vec<String> = d.functions.iter().map(|f| f.name.clone()).collect();
     let listed = async {
         if whole {
