@@ -2842,3 +2842,57 @@ fn deploy_function_also_converges_that_functions_triggers() {
     let again = json(&moto, dir.path(), &["deploy", "function", "-f", "a"]);
     assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
 }
+
+#[test]
+fn log_subscriptions_send_a_groups_events_to_the_live_alias() {
+    let moto = Moto::start();
+    let dir = small();
+    rt().block_on(async {
+        aws_sdk_cloudwatchlogs::Client::new(&moto.sdk().await)
+            .create_log_group()
+            .log_group_name("/app/orders")
+            .send()
+            .await
+            .unwrap();
+    });
+    let with = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    events:\n      - cloudwatchLog:\n          logGroup: /app/orders\n          filter: ERROR\n",
+        )
+        .replace("    events:\n      - httpApi: 'GET /a'\n", "");
+    fs::write(dir.path().join("serverless.yml"), &with).unwrap();
+    let filters = || {
+        rt().block_on(async {
+            let got = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk().await)
+                .describe_subscription_filters()
+                .log_group_name("/app/orders")
+                .send()
+                .await
+                .unwrap();
+            got.subscription_filters()
+                .iter()
+                .map(|f| {
+                    (
+                        f.filter_name().unwrap().to_string(),
+                        f.filter_pattern().unwrap_or_default().to_string(),
+                        f.destination_arn().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        filters(),
+        [(
+            "sls/small/dev/a".to_string(),
+            "ERROR".to_string(),
+            "arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live".to_string()
+        )]
+    );
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    json(&moto, dir.path(), &["remove"]);
+    assert!(filters().is_empty());
+}

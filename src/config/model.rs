@@ -353,6 +353,8 @@ pub enum Event {
     Stream(StreamEvent),
     #[serde(rename = "eventBridge")]
     EventBridge(EventBridgeEvent),
+    #[serde(rename = "cloudwatchLog")]
+    CloudwatchLog(CloudwatchLogEvent),
     /// The older form of `eventBridge` on the default bus.
     #[serde(rename = "cloudwatchEvent")]
     CloudwatchEvent(CloudwatchEvent),
@@ -360,7 +362,6 @@ pub enum Event {
     #[serde(
         rename = "websocket",
         alias = "alb",
-        alias = "cloudwatchLog",
         alias = "cognitoUserPool",
         alias = "alexaSkill",
         alias = "alexaSmartHome",
@@ -387,6 +388,7 @@ impl Event {
             Event::Stream(_) => "stream",
             Event::EventBridge(_) => "eventBridge",
             Event::CloudwatchEvent(_) => "cloudwatchEvent",
+            Event::CloudwatchLog(_) => "cloudwatchLog",
             Event::Unsupported(_) => "unsupported",
         }
     }
@@ -532,6 +534,14 @@ pub struct EventBridgeEvent {
     pub input_transformer: Option<Json>,
     pub retry_policy: Option<RetryPolicy>,
     pub dead_letter_queue_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudwatchLogEvent {
+    pub log_group: String,
+    /// The filter pattern; none matches every event.
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1032,6 +1032,19 @@ fn event(
             );
             stream_event(c, &|k: &str| at("stream", k), e);
         }
+        Event::CloudwatchLog(e) => {
+            let g = &e.log_group;
+            let ok = !g.is_empty()
+                && g.len() <= 512
+                && g.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "._-/#".contains(ch));
+            if !ok {
+                c.error(
+                    &refs(&at("cloudwatchLog", "logGroup")),
+                    format!("`{g}` is not a log group name"),
+                );
+            }
+        }
         Event::CloudwatchEvent(e) => {
             let key = |k: &str| at("cloudwatchEvent", k);
             if !e.event.as_ref().is_some_and(|p| p.is_object()) {

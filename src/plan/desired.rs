@@ -13,6 +13,7 @@ use super::event_source::{MappingSettings, MappingSpec, SourceKind};
 use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec, UrlSpec};
 use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::log_group::{LogGroupSpec, name_of as log_group_of};
+use super::log_subscription::LogSubscriptionSpec;
 use super::notification::{EntrySpec, EventBucketSpec, id_prefix};
 use super::rest_api::{RestApiSpec, RestSettings};
 use super::role::RoleSpec;
@@ -70,6 +71,8 @@ pub struct Desired {
     pub function_only: bool,
     /// `s3` events: per bucket, our notification entries.
     pub event_buckets: Vec<EventBucketSpec>,
+    /// `cloudwatchLog` events: a subscription filter per function and log group.
+    pub log_subscriptions: Vec<LogSubscriptionSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -1117,6 +1120,21 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         subscriptions,
         function_only: false,
         event_buckets: event_buckets_of(config, stage),
+        log_subscriptions: config
+            .functions
+            .iter()
+            .flatten()
+            .flat_map(|(key, f)| {
+                f.events.iter().flatten().filter_map(move |ev| match ev {
+                    Event::CloudwatchLog(l) => Some(LogSubscriptionSpec {
+                        function: key.clone(),
+                        log_group: l.log_group.clone(),
+                        filter: l.filter.clone().unwrap_or_default(),
+                    }),
+                    _ => None,
+                })
+            })
+            .collect(),
         buses: {
             let mut b: Vec<String> = rules
                 .iter()
@@ -1141,6 +1159,7 @@ impl Desired {
         self.mappings.retain(|m| m.function == key);
         self.rules.retain(|r| r.function == key);
         self.subscriptions.retain(|s| s.function == key);
+        self.log_subscriptions.retain(|s| s.function == key);
         let topics: Vec<String> = self.subscriptions.iter().map(|s| s.topic.clone()).collect();
         self.topics.retain(|t| topics.contains(&t.name));
         // A bucket's notifications are one document: `deploy function` leaves them to `deploy`.
@@ -1171,6 +1190,7 @@ impl Desired {
             subscriptions: Vec::new(),
             function_only: false,
             event_buckets: Vec::new(),
+            log_subscriptions: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()
         }

@@ -14,6 +14,7 @@ pub mod event_source;
 pub mod function;
 pub mod http_api;
 pub mod log_group;
+pub mod log_subscription;
 pub mod notification;
 pub mod permission;
 pub mod rest_api;
@@ -32,6 +33,7 @@ pub use event_source::{MappingSpec, MappingStep, ObservedMapping};
 pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
 pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
+pub use log_subscription::{LogSubscriptionStep, ObservedLogSubscription};
 pub use notification::{NotificationStep, ObservedEventBucket};
 pub use permission::{ApiKind, PermissionStep, Statements};
 pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
@@ -54,6 +56,8 @@ pub struct Observed {
     pub topics: BTreeMap<String, ObservedTopic>,
     /// Subscriptions of this service's function aliases, by topic name.
     pub subscriptions: BTreeMap<String, Vec<ObservedSubscription>>,
+    /// Our subscription filters, by log group.
+    pub log_subscriptions: BTreeMap<String, Vec<ObservedLogSubscription>>,
     /// Buckets of `s3` events (named by the config, or made by sls), by name.
     pub event_buckets: BTreeMap<String, ObservedEventBucket>,
     /// Event source mappings on each function's live alias, by Lambda function name.
@@ -149,6 +153,7 @@ pub enum Step {
     Schedule(ScheduleStep),
     Topic(TopicStep),
     Notification(NotificationStep),
+    LogSubscription(LogSubscriptionStep),
 }
 
 impl Step {
@@ -165,6 +170,7 @@ impl Step {
             Step::Schedule(s) => s.phase(),
             Step::Topic(s) => s.phase(),
             Step::Notification(s) => s.phase(),
+            Step::LogSubscription(s) => s.phase(),
         }
     }
 
@@ -182,6 +188,7 @@ impl Step {
             Step::Schedule(s) => format!("rule {}", s.rule()),
             Step::Topic(s) => s.lane(),
             Step::Notification(s) => s.lane(),
+            Step::LogSubscription(s) => s.lane(),
         }
     }
 
@@ -199,6 +206,7 @@ impl Step {
             Step::Schedule(s) => s.removes(),
             Step::Topic(s) => s.removes(),
             Step::Notification(s) => s.removes(),
+            Step::LogSubscription(s) => s.removes(),
         }
     }
 }
@@ -217,6 +225,7 @@ impl fmt::Display for Step {
             Step::Schedule(s) => s.fmt(f),
             Step::Topic(s) => s.fmt(f),
             Step::Notification(s) => s.fmt(f),
+            Step::LogSubscription(s) => s.fmt(f),
         }
     }
 }
@@ -241,7 +250,8 @@ step_from!(
     Mapping(MappingStep),
     Schedule(ScheduleStep),
     Topic(TopicStep),
-    Notification(NotificationStep)
+    Notification(NotificationStep),
+    LogSubscription(LogSubscriptionStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -314,7 +324,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Mapping(_)
         | Step::Schedule(_)
         | Step::Topic(_)
-        | Step::Notification(_) => false,
+        | Step::Notification(_)
+        | Step::LogSubscription(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -326,6 +337,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         schedule::plan(d, o, &mut p);
         topic::plan(d, o, &mut p);
         notification::plan(d, o, &mut p);
+        log_subscription::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -463,6 +475,7 @@ pub(crate) mod tests {
             subscriptions: vec![],
             function_only: false,
             event_buckets: vec![],
+            log_subscriptions: vec![],
         }
     }
 
@@ -489,6 +502,7 @@ pub(crate) mod tests {
             topics: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
             event_buckets: BTreeMap::new(),
+            log_subscriptions: BTreeMap::new(),
             bucket: None,
             functions: function::tests::converged(d),
             permissions: permission::tests::converged(d),

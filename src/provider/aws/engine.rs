@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::context::{Applying, Known};
 use super::{
     Aws, AwsError, Boxed, bounded, bucket, event_source, function, http_api, log_group,
-    notification, permission, rest_api, role, schedule, topic,
+    log_subscription, notification, permission, rest_api, role, schedule, topic,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -42,7 +42,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         || d.alias != d.live
         || d.functions.iter().any(|f| f.url.is_some())
         || !d.rules.is_empty()
-        || !d.subscriptions.is_empty();
+        || !d.subscriptions.is_empty()
+        || !d.log_subscriptions.is_empty();
     let desired: Vec<String> = d.functions.iter().map(|f| f.name.clone()).collect();
     let listed = async {
         if whole {
@@ -140,10 +141,21 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
                 Ok(BTreeMap::new())
             }
         };
-        let (topics, buckets) =
-            tokio::join!(topic::observe(aws, d, account, granted_topics), buckets);
+        let granted_groups: Vec<String> = o
+            .permissions
+            .values()
+            .flat_map(|s| s.iter())
+            .filter(|(sid, _)| sid.starts_with("sls-logs-"))
+            .filter_map(|(_, source)| log_subscription::group_of(source))
+            .collect();
+        let (topics, buckets, filters) = tokio::join!(
+            topic::observe(aws, d, account, granted_topics),
+            buckets,
+            log_subscription::observe(aws, d, granted_groups)
+        );
         (o.topics, o.subscriptions) = topics?;
         o.event_buckets = buckets?;
+        o.log_subscriptions = filters?;
     }
     if !whole {
         // `deploy function`: only that function's rules are its to change.
@@ -391,6 +403,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Schedule(s) => schedule::apply(cx, s).await,
         Step::Topic(s) => topic::apply(cx, s).await,
         Step::Notification(s) => notification::apply(cx, s).await,
+        Step::LogSubscription(s) => log_subscription::apply(cx, s).await,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod event_source;
 pub mod function;
 pub mod http_api;
 pub mod log_group;
+pub mod log_subscription;
 pub mod notification;
 pub mod permission;
 pub mod release;
