@@ -657,3 +657,56 @@ fn offline_answers_cors_as_the_http_api_is_configured() {
     let (_, headers, _) = off.request("GET", "/echo/1", &[("Origin", "https://evil.example")], b"");
     assert_eq!(header(&headers, "access-control-allow-origin"), None);
 }
+
+#[test]
+fn invoke_local_feeds_sample_events_filled_from_the_functions_sources() {
+    let yaml = SERVICE.replace(
+        "  fail:\n    handler: handler.fail\n",
+        "  fail:\n    handler: handler.fail\n  worker:\n    handler: handler.echo\n    events:\n      - sqs: arn:aws:sqs:us-east-1:123456789012:jobs\n      - s3:\n          bucket: loc-photos\n          rules:\n            - prefix: uploads/\n            - suffix: .jpg\n      - schedule: rate(1 hour)\n",
+    );
+    let dir = common::service(&yaml);
+    std::fs::write(dir.path().join("handler.js"), NODE).unwrap();
+    std::fs::write(dir.path().join("handler_py.py"), PYTHON).unwrap();
+    std::fs::write(dir.path().join("broken.js"), "throw new Error('x');\n").unwrap();
+    let event = |kind: &str| {
+        let (code, result, stderr) = invoke(dir.path(), &["-f", "worker", "--event", kind]);
+        assert_eq!(code, Some(0), "{stderr}");
+        body_of(&result)["event"].clone()
+    };
+    let sqs = event("sqs");
+    assert_eq!(
+        sqs["Records"][0]["eventSourceARN"],
+        "arn:aws:sqs:us-east-1:123456789012:jobs"
+    );
+    assert_eq!(sqs["Records"][0]["eventSource"], "aws:sqs");
+    let s3 = event("s3:put");
+    assert_eq!(s3["Records"][0]["s3"]["bucket"]["name"], "loc-photos");
+    assert_eq!(
+        s3["Records"][0]["s3"]["object"]["key"],
+        "uploads/example.jpg"
+    );
+    assert_eq!(s3["Records"][0]["eventName"], "ObjectCreated:Put");
+    let tick = event("schedule");
+    assert_eq!(tick["detail-type"], "Scheduled Event");
+    assert!(
+        tick["resources"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(":rule/loc-test-worker-schedule-1"),
+        "{tick}"
+    );
+    // An unknown kind is a usage error naming the kinds.
+    let out = common::sls_in(dir.path())
+        .args([
+            "invoke",
+            "local",
+            "-f",
+            "worker",
+            "--event",
+            "carrier-pigeon",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("s3:put"));
+}

@@ -31,8 +31,12 @@ pub enum InvokeWhat {
         #[arg(short, long, conflicts_with = "path")]
         data: Option<String>,
         /// A file holding the event (JSON)
-        #[arg(short, long, value_name = "FILE")]
+        #[arg(short, long, value_name = "FILE", conflicts_with = "event")]
         path: Option<std::path::PathBuf>,
+        /// A sample event of this kind, filled from the function's own event sources:
+        /// schedule, eventbridge, sqs, sns, s3:put, s3:delete, dynamodb, kinesis
+        #[arg(short, long, value_name = "KIND", conflicts_with = "data")]
+        event: Option<String>,
         /// The client context (JSON), as `context.clientContext`
         #[arg(long, value_name = "JSON")]
         context: Option<String>,
@@ -105,8 +109,18 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
         function,
         data,
         path,
+        event: kind,
         context,
     } = &args.what;
+    if let Some(kind) = kind
+        && !crate::local::samples::KINDS.contains(&kind.as_str())
+    {
+        return Err(UsageError(format!(
+            "unknown event kind `{kind}`; one of {}",
+            crate::local::samples::KINDS.join(", ")
+        ))
+        .into());
+    }
     let event = match (data, path) {
         (Some(d), _) => d.clone(),
         (None, Some(p)) => std::fs::read_to_string(cx.cwd.join(p)).map_err(|e| {
@@ -128,8 +142,25 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let functions = prepared(cx)?.functions;
-    let Some(f) = functions.into_iter().find(|f| &f.key == function) else {
+    let prepared = prepared(cx)?;
+    let event = match kind {
+        Some(kind) => {
+            let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap_or_default();
+            let id = format!(
+                "{:x}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos()
+            );
+            crate::local::samples::sample(&prepared.desired, function, kind, &now, &id)
+                .map_err(UsageError)?
+        }
+        None => event,
+    };
+    let Some(f) = prepared.functions.into_iter().find(|f| &f.key == function) else {
         return Err(UsageError(format!("function `{function}` is not in the config")).into());
     };
     let pool = Pool::new(f);

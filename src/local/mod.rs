@@ -6,6 +6,7 @@ pub mod gateway;
 mod http;
 pub mod pool;
 pub mod runtime_api;
+pub mod samples;
 pub mod watch;
 
 use std::collections::HashMap;
