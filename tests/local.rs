@@ -710,3 +710,29 @@ fn invoke_local_feeds_sample_events_filled_from_the_functions_sources() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("s3:put"));
 }
+
+#[test]
+fn offline_with_schedules_serves_a_service_that_only_has_schedules() {
+    let dir = common::service(
+        "service: ticks\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n  tick:\n    handler: handler.echo\n    events:\n      - schedule: cron(0 9 ? * MON-FRI *)\n      - schedule:\n          rate: rate(1 hour)\n          enabled: false\n",
+    );
+    std::fs::write(dir.path().join("handler.js"), NODE).unwrap();
+    // Without --schedules there is nothing to serve.
+    let out = common::sls_in(dir.path())
+        .args(["offline", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--schedules"));
+    let offline = Offline::start(dir.path(), &["--schedules"]);
+    assert!(
+        offline
+            .lines
+            .iter()
+            .any(|l| l.trim() == "ticks-dev-tick-schedule-1 → tick: cron(0 9 ? * MON-FRI *)"),
+        "{:?}",
+        offline.lines
+    );
+    // A disabled rule is not fired.
+    assert!(!offline.lines.iter().any(|l| l.contains("schedule-2")));
+}

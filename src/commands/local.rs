@@ -51,6 +51,9 @@ pub struct OfflineArgs {
     /// Repackage and restart the workers when a file of the service changes
     #[arg(long)]
     pub watch: bool,
+    /// Also fire the `schedule` rules on their schedule (rate and cron, UTC)
+    #[arg(long)]
+    pub schedules: bool,
 }
 
 /// The config's functions, packaged, with their local form.
@@ -206,9 +209,10 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         functions,
         service_dir,
     } = prepared(cx)?;
-    if d.http_api.is_none() && d.rest_api.is_none() {
+    let scheduled = args.schedules && d.rules.iter().any(|r| !r.expression.is_empty());
+    if d.http_api.is_none() && d.rest_api.is_none() && !scheduled {
         return Err(UsageError(
-            "no httpApi or http events in the config: nothing to serve (try `sls invoke local -f NAME`)"
+            "no httpApi or http events in the config: nothing to serve (try `sls invoke local -f NAME`, or --schedules for schedule events)"
                 .into(),
         )
         .into());
@@ -234,15 +238,30 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         for e in gateway::endpoints(&d, &base) {
             writeln!(out, "  {e}")?;
         }
+        if scheduled {
+            writeln!(out, "schedules:")?;
+            for r in d
+                .rules
+                .iter()
+                .filter(|r| !r.expression.is_empty() && r.enabled)
+            {
+                writeln!(out, "  {} → {}: {}", r.name, r.function, r.expression)?;
+            }
+        }
         writeln!(out, "Ctrl-C stops.")?;
         out.flush()?;
     }
     let gw = Arc::new(gateway::Gateway::new(&d, pools(functions)));
     let serve = gateway::serve(listener, gw.clone());
+    let fire = async {
+        if scheduled {
+            crate::local::schedules::run(d.clone(), gw.clone()).await;
+        }
+    };
     if args.watch {
-        rt.block_on(async { tokio::join!(serve, watch(cx, &service_dir, &gw)) });
+        rt.block_on(async { tokio::join!(serve, watch(cx, &service_dir, &gw), fire) });
     } else {
-        rt.block_on(serve);
+        rt.block_on(async { tokio::join!(serve, fire) });
     }
     Ok(())
 }

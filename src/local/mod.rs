@@ -7,6 +7,7 @@ mod http;
 pub mod pool;
 pub mod runtime_api;
 pub mod samples;
+pub mod schedules;
 pub mod watch;
 
 use std::collections::HashMap;

@@ -11,6 +11,8 @@ pub struct Offline {
     pub port: u16,
     /// The endpoint lines it printed (`GET - http://127.0.0.1:PORT/path`).
     pub endpoints: Vec<String>,
+    /// Every line it printed before "Ctrl-C stops".
+    pub lines: Vec<String>,
     _out: BufReader<std::process::ChildStdout>,
 }
 
@@ -29,6 +31,7 @@ impl Offline {
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut endpoints = Vec::new();
+        let mut lines = Vec::new();
         let mut first = String::new();
         out.read_line(&mut first).unwrap();
         let port: u16 = first
@@ -46,11 +49,13 @@ impl Offline {
             if line.contains(" - ") {
                 endpoints.push(line.trim().to_string());
             }
+            lines.push(line.trim_end().to_string());
         }
         Offline {
             child,
             port,
             endpoints,
+            lines,
             _out: out,
         }
     }

@@ -44,6 +44,11 @@ impl Gateway {
         }
     }
 
+    /// The current workers of a function.
+    pub fn pool(&self, function: &str) -> Option<Arc<Pool>> {
+        self.current.read().unwrap().pools.get(function).cloned()
+    }
+
     /// Serves `d` with `pools` from the next request on; requests in flight finish on the old
     /// workers, which stop when their last invocation drops them.
     pub fn replace(&self, d: &Desired, pools: HashMap<String, Arc<Pool>>) {
