@@ -2896,3 +2896,54 @@ fn log_subscriptions_send_a_groups_events_to_the_live_alias() {
     json(&moto, dir.path(), &["remove"]);
     assert!(filters().is_empty());
 }
+
+#[test]
+fn alexa_skills_get_a_grant_with_their_skill_id_and_lose_it_with_the_event() {
+    let moto = Moto::start();
+    // moto keeps no event source token: the request is checked through the proxy.
+    let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
+    let dir = small();
+    let with = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            "  a:\n    handler: a.main\n    events:\n      - alexaSkill: amzn1.ask.skill.1234-abcd\n      - alexaSmartHome:\n          appId: amzn1.ask.skill.home-1\n",
+        )
+        .replace("    events:\n      - httpApi: 'GET /a'\n", "");
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json_via(&moto, &proxy, dir.path(), &["deploy"])
+    };
+    let policy = || {
+        rt().block_on(async {
+            aws_sdk_lambda::Client::new(&moto.sdk().await)
+                .get_policy()
+                .function_name("small-dev-a")
+                .qualifier("live")
+                .send()
+                .await
+                .map(|p| p.policy().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        })
+    };
+    deploy(&with);
+    let p = policy();
+    assert!(
+        p.contains("sls-alexa-skill-amzn1-ask-skill-1234-abcd"),
+        "{p}"
+    );
+    assert!(
+        p.contains("alexa-appkit.amazon.com") && p.contains("alexa-connectedhome.amazon.com"),
+        "{p}"
+    );
+    let granted = proxy.bodies("POST /2015-03-31/functions/small-dev-a/policy");
+    assert!(
+        granted
+            .iter()
+            .any(|b| b.contains(r#""EventSourceToken":"amzn1.ask.skill.1234-abcd""#)),
+        "the skill id is the token: {granted:?}"
+    );
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    deploy(SMALL);
+    assert!(!policy().contains("sls-alexa-"));
+}

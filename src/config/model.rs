@@ -353,6 +353,10 @@ pub enum Event {
     Stream(StreamEvent),
     #[serde(rename = "eventBridge")]
     EventBridge(EventBridgeEvent),
+    #[serde(rename = "alexaSkill")]
+    AlexaSkill(AlexaEvent),
+    #[serde(rename = "alexaSmartHome")]
+    AlexaSmartHome(AlexaEvent),
     #[serde(rename = "cloudwatchLog")]
     CloudwatchLog(CloudwatchLogEvent),
     /// The older form of `eventBridge` on the default bus.
@@ -363,8 +367,6 @@ pub enum Event {
         rename = "websocket",
         alias = "alb",
         alias = "cognitoUserPool",
-        alias = "alexaSkill",
-        alias = "alexaSmartHome",
         alias = "iot",
         alias = "iotFleetProvisioning",
         alias = "kafka",
@@ -389,6 +391,8 @@ impl Event {
             Event::EventBridge(_) => "eventBridge",
             Event::CloudwatchEvent(_) => "cloudwatchEvent",
             Event::CloudwatchLog(_) => "cloudwatchLog",
+            Event::AlexaSkill(_) => "alexaSkill",
+            Event::AlexaSmartHome(_) => "alexaSmartHome",
             Event::Unsupported(_) => "unsupported",
         }
     }
@@ -534,6 +538,14 @@ pub struct EventBridgeEvent {
     pub input_transformer: Option<Json>,
     pub retry_policy: Option<RetryPolicy>,
     pub dead_letter_queue_arn: Option<String>,
+}
+
+/// `alexaSkill` / `alexaSmartHome`: the skill id (`appId`, or the short form's string).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlexaEvent {
+    pub app_id: Option<String>,
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -94,6 +94,7 @@ fn event(e: &mut Entry) -> Result<(), Problem> {
         "sqs" | "stream" => wrap_str(v, "arn"),
         "s3" => wrap_str(v, "bucket"),
         "cloudwatchLog" => wrap_str(v, "logGroup"),
+        "alexaSkill" | "alexaSmartHome" => wrap_str(v, "appId"),
         "sns" => {
             let key = if v.as_str().is_some_and(|s| s.starts_with("arn:")) {
                 "arn"

@@ -1032,6 +1032,24 @@ fn event(
             );
             stream_event(c, &|k: &str| at("stream", k), e);
         }
+        Event::AlexaSkill(e) | Event::AlexaSmartHome(e) => {
+            let kind = ev.kind();
+            match &e.app_id {
+                Some(id) if !id.starts_with("amzn1.") => {
+                    c.error(
+                        &refs(&at(kind, "appId")),
+                        format!("`{id}` is not an Alexa skill id (amzn1.ask.skill.…)"),
+                    );
+                }
+                None if kind == "alexaSmartHome" => {
+                    c.error(
+                        &refs(&at(kind, "")),
+                        "an alexaSmartHome event needs the skill's `appId`",
+                    );
+                }
+                _ => {}
+            }
+        }
         Event::CloudwatchLog(e) => {
             let g = &e.log_group;
             let ok = !g.is_empty()

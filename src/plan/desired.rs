@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::alexa::AlexaGrant;
 use super::bucket::BucketSpec;
 use super::event_source::{MappingSettings, MappingSpec, SourceKind};
 use super::function::{AsyncInvoke, FunctionConfig, FunctionSpec, UrlSpec};
@@ -73,6 +74,8 @@ pub struct Desired {
     pub event_buckets: Vec<EventBucketSpec>,
     /// `cloudwatchLog` events: a subscription filter per function and log group.
     pub log_subscriptions: Vec<LogSubscriptionSpec>,
+    /// `alexaSkill` and `alexaSmartHome` events: a grant per function and skill.
+    pub alexa: Vec<AlexaGrant>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -1120,6 +1123,25 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         subscriptions,
         function_only: false,
         event_buckets: event_buckets_of(config, stage),
+        alexa: config
+            .functions
+            .iter()
+            .flatten()
+            .flat_map(|(key, f)| {
+                f.events.iter().flatten().filter_map(move |ev| {
+                    let (principal, e) = match ev {
+                        Event::AlexaSkill(e) => ("alexa-appkit.amazon.com", e),
+                        Event::AlexaSmartHome(e) => ("alexa-connectedhome.amazon.com", e),
+                        _ => return None,
+                    };
+                    (e.enabled != Some(false)).then(|| AlexaGrant {
+                        function: key.clone(),
+                        principal: principal.into(),
+                        app_id: e.app_id.clone(),
+                    })
+                })
+            })
+            .collect(),
         log_subscriptions: config
             .functions
             .iter()
@@ -1160,6 +1182,7 @@ impl Desired {
         self.rules.retain(|r| r.function == key);
         self.subscriptions.retain(|s| s.function == key);
         self.log_subscriptions.retain(|s| s.function == key);
+        self.alexa.retain(|g| g.function == key);
         let topics: Vec<String> = self.subscriptions.iter().map(|s| s.topic.clone()).collect();
         self.topics.retain(|t| topics.contains(&t.name));
         // A bucket's notifications are one document: `deploy function` leaves them to `deploy`.
@@ -1191,6 +1214,7 @@ impl Desired {
             function_only: false,
             event_buckets: Vec::new(),
             log_subscriptions: Vec::new(),
+            alexa: Vec::new(),
             alias: self.live.clone(),
             ..self.clone()
         }

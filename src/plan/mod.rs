@@ -8,6 +8,7 @@
 //! kinds' enums; [`Step::phase`] orders them and tells `deploy function` what to keep. Adding a
 //! kind: see docs/src/contributing.md.
 
+pub mod alexa;
 pub mod bucket;
 pub mod desired;
 pub mod event_source;
@@ -27,6 +28,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use alexa::AlexaStep;
 pub use bucket::{BucketSpec, BucketStep, ObservedBucket};
 pub use desired::Desired;
 pub use event_source::{MappingSpec, MappingStep, ObservedMapping};
@@ -154,6 +156,7 @@ pub enum Step {
     Topic(TopicStep),
     Notification(NotificationStep),
     LogSubscription(LogSubscriptionStep),
+    Alexa(AlexaStep),
 }
 
 impl Step {
@@ -171,6 +174,7 @@ impl Step {
             Step::Topic(s) => s.phase(),
             Step::Notification(s) => s.phase(),
             Step::LogSubscription(s) => s.phase(),
+            Step::Alexa(s) => s.phase(),
         }
     }
 
@@ -189,6 +193,7 @@ impl Step {
             Step::Topic(s) => s.lane(),
             Step::Notification(s) => s.lane(),
             Step::LogSubscription(s) => s.lane(),
+            Step::Alexa(s) => format!("function {}", s.function_name()),
         }
     }
 
@@ -207,6 +212,7 @@ impl Step {
             Step::Topic(s) => s.removes(),
             Step::Notification(s) => s.removes(),
             Step::LogSubscription(s) => s.removes(),
+            Step::Alexa(_) => None,
         }
     }
 }
@@ -226,6 +232,7 @@ impl fmt::Display for Step {
             Step::Topic(s) => s.fmt(f),
             Step::Notification(s) => s.fmt(f),
             Step::LogSubscription(s) => s.fmt(f),
+            Step::Alexa(s) => s.fmt(f),
         }
     }
 }
@@ -251,7 +258,8 @@ step_from!(
     Schedule(ScheduleStep),
     Topic(TopicStep),
     Notification(NotificationStep),
-    LogSubscription(LogSubscriptionStep)
+    LogSubscription(LogSubscriptionStep),
+    Alexa(AlexaStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -325,7 +333,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Schedule(_)
         | Step::Topic(_)
         | Step::Notification(_)
-        | Step::LogSubscription(_) => false,
+        | Step::LogSubscription(_)
+        | Step::Alexa(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -338,6 +347,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         topic::plan(d, o, &mut p);
         notification::plan(d, o, &mut p);
         log_subscription::plan(d, o, &mut p);
+        alexa::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -476,6 +486,7 @@ pub(crate) mod tests {
             function_only: false,
             event_buckets: vec![],
             log_subscriptions: vec![],
+            alexa: vec![],
         }
     }
 

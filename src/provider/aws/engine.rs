@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, Boxed, bounded, bucket, event_source, function, http_api, log_group,
+    Aws, AwsError, Boxed, alexa, bounded, bucket, event_source, function, http_api, log_group,
     log_subscription, notification, permission, rest_api, role, schedule, topic,
 };
 use crate::plan::{
@@ -43,7 +43,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         || d.functions.iter().any(|f| f.url.is_some())
         || !d.rules.is_empty()
         || !d.subscriptions.is_empty()
-        || !d.log_subscriptions.is_empty();
+        || !d.log_subscriptions.is_empty()
+        || !d.alexa.is_empty();
     let desired: Vec<String> = d.functions.iter().map(|f| f.name.clone()).collect();
     let listed = async {
         if whole {
@@ -404,6 +405,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Topic(s) => topic::apply(cx, s).await,
         Step::Notification(s) => notification::apply(cx, s).await,
         Step::LogSubscription(s) => log_subscription::apply(cx, s).await,
+        Step::Alexa(s) => alexa::apply(cx, s).await,
     }
 }
 
