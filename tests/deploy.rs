@@ -2947,3 +2947,72 @@ fn alexa_skills_get_a_grant_with_their_skill_id_and_lose_it_with_the_event() {
     deploy(SMALL);
     assert!(!policy().contains("sls-alexa-"));
 }
+
+#[test]
+fn a_rollback_moves_where_the_schedule_and_the_queue_deliver() {
+    let moto = Moto::start();
+    let queue = moto.create_queue("rolls");
+    let dir = small();
+    let with = SMALL
+        .replace(
+            "  a:\n    handler: a.main\n",
+            &format!("  a:\n    handler: a.main\n    events:\n      - schedule: rate(1 hour)\n      - sqs: {queue}\n"),
+        )
+        .replace("    events:\n      - httpApi: 'GET /a'\n", "");
+    fs::write(dir.path().join("serverless.yml"), &with).unwrap();
+    json(&moto, dir.path(), &["deploy"]);
+    // A release of both functions (rollback moves every function of the service).
+    write(dir.path(), "a.js", "exports.main = async () => 'a2';\n");
+    write(dir.path(), "b.js", "exports.main = async () => 'b2';\n");
+    json(&moto, dir.path(), &["deploy"]);
+    let delivery = || {
+        rt().block_on(async {
+            let cfg = moto.sdk().await;
+            let lambda = aws_sdk_lambda::Client::new(&cfg);
+            let version = lambda
+                .get_alias()
+                .function_name("small-dev-a")
+                .name("live")
+                .send()
+                .await
+                .unwrap()
+                .function_version()
+                .unwrap()
+                .to_string();
+            let target = aws_sdk_eventbridge::Client::new(&cfg)
+                .list_targets_by_rule()
+                .rule("small-dev-a-schedule-1")
+                .send()
+                .await
+                .unwrap()
+                .targets()[0]
+                .arn()
+                .to_string();
+            let mapped = lambda
+                .list_event_source_mappings()
+                .function_name(&target)
+                .send()
+                .await
+                .unwrap()
+                .event_source_mappings()
+                .len();
+            (version, target, mapped)
+        })
+    };
+    let alias = "arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live";
+    assert_eq!(delivery(), ("2".to_string(), alias.to_string(), 1));
+    // The schedule and the queue deliver to the alias, so the rollback alone moves them.
+    common::json_of(
+        moto.sls(dir.path())
+            .args(["alias", "rollback", "live", "--json"]),
+    );
+    assert_eq!(delivery(), ("1".to_string(), alias.to_string(), 1));
+    let again = json(&moto, dir.path(), &["deploy", "--dry-run"]);
+    assert!(
+        !actions(&again)
+            .iter()
+            .any(|a| a.contains("Rule") || a.contains("Mapping")),
+        "{:?}",
+        actions(&again)
+    );
+}
