@@ -76,7 +76,24 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(Default::default())
         }
     };
-    let (role, own_roles, read, listed, http, rest, wanted_groups, rules) = tokio::join!(
+    // What sls made for topics and bucket events, found by tags while the functions are read;
+    // the rest of those kinds needs the account and the functions' grants, read after.
+    let live = d.alias == d.live;
+    let tagged_topics = async {
+        if live {
+            topic::ours(aws, d).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let tagged_buckets = async {
+        if live && whole {
+            notification::ours(aws, d).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (role, own_roles, read, listed, http, rest, wanted_groups, rules, tagged) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
         functions(aws, d, desired.clone(), grants),
@@ -84,8 +101,10 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         http,
         rest,
         log_groups(aws, groups),
-        rules
+        rules,
+        async { tokio::join!(tagged_topics, tagged_buckets) }
     );
+    let (tagged_topics, tagged_buckets) = tagged;
     let (rules, buses) = rules?;
     let mut o = Observed {
         role: role?,
@@ -137,7 +156,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         let (granted_buckets, granted_topics) = (granted("sls-s3-"), granted("sls-sns-"));
         let buckets = async {
             if whole {
-                notification::observe(aws, d, account, granted_buckets).await
+                notification::observe(aws, d, account, granted_buckets, tagged_buckets?).await
             } else {
                 Ok(BTreeMap::new())
             }
@@ -150,7 +169,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             .filter_map(|(_, source)| log_subscription::group_of(source))
             .collect();
         let (topics, buckets, filters) = tokio::join!(
-            topic::observe(aws, d, account, granted_topics),
+            topic::observe(aws, d, account, granted_topics, tagged_topics?),
             buckets,
             log_subscription::observe(aws, d, granted_groups)
         );

@@ -24,16 +24,18 @@ pub const TAG_EVENTS: &str = "sls:events";
 /// without it (a first deploy) nothing of ours can exist yet and nothing is read. `granted`:
 /// buckets our functions hold a grant for (`sls-s3-{bucket}`), so that our entries on a bucket
 /// of the user's that left the config are still found and taken out.
+/// `tagged`: what [`ours`] found (read beforehand, side by side with the functions).
 pub async fn observe(
     aws: &Aws,
     d: &Desired,
     owner: Option<&str>,
     granted: Vec<String>,
+    tagged: Vec<String>,
 ) -> Result<BTreeMap<String, ObservedEventBucket>, AwsError> {
     let Some(owner) = owner else {
         return Ok(BTreeMap::new());
     };
-    let mut names: Vec<String> = ours(aws, d).await?;
+    let mut names: Vec<String> = tagged;
     names.extend(d.event_buckets.iter().map(|b| b.bucket.clone()));
     names.extend(granted);
     names.sort();
@@ -142,7 +144,7 @@ async fn current(
 }
 
 /// The buckets sls made for events, found by their tags.
-async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
+pub async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
     use aws_sdk_resourcegroupstagging::types::TagFilter;
     let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
     all_pages(|token| async {

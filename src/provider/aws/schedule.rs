@@ -22,8 +22,10 @@ pub async fn observe(
     aws: &Aws,
     d: &Desired,
 ) -> Result<(BTreeMap<String, ObservedRule>, BTreeMap<String, bool>), AwsError> {
+    // The default bus is listed while the buses are looked up.
+    let (tagged, on_default) = tokio::join!(ours(aws, d), list(aws, d, None));
     let mut buses: BTreeMap<String, bool> = BTreeMap::new();
-    for name in ours(aws, d).await? {
+    for name in tagged? {
         buses.insert(name, true);
     }
     for name in &d.buses {
@@ -43,8 +45,7 @@ pub async fn observe(
             }
         }
     }
-    let mut on: Vec<Option<String>> = vec![None];
-    on.extend(buses.keys().cloned().map(Some));
+    let mut on: Vec<Option<String>> = buses.keys().cloned().map(Some).collect();
     on.extend(
         d.rules
             .iter()
@@ -55,8 +56,12 @@ pub async fn observe(
     on.sort();
     on.dedup();
     let mut rules = BTreeMap::new();
+    let mut listings = vec![(None, on_default?)];
     for bus in on {
         let listed = list(aws, d, bus.as_deref()).await?;
+        listings.push((bus, listed));
+    }
+    for (bus, listed) in listings {
         let reads: Vec<Boxed<'_, ObservedRule>> = listed
             .iter()
             .map(|r| Box::pin(read(aws, d, r, bus.clone())) as Boxed<'_, _>)
@@ -139,13 +144,19 @@ async fn read(
     {
         let name = r.name().unwrap_or_default().to_string();
         let res = format!("EventBridge rule {name}");
-        let tags = aws
-            .events
-            .list_tags_for_resource()
-            .resource_arn(r.arn().unwrap_or_default())
-            .send()
-            .await
-            .map_err(call_err("ListTagsForResource", &res))?;
+        // Tags and targets side by side: the targets of a rule that is not ours go unused.
+        let (tags, targets) = tokio::join!(
+            aws.events
+                .list_tags_for_resource()
+                .resource_arn(r.arn().unwrap_or_default())
+                .send(),
+            aws.events
+                .list_targets_by_rule()
+                .rule(&name)
+                .set_event_bus_name(bus.clone())
+                .send()
+        );
+        let tags = tags.map_err(call_err("ListTagsForResource", &res))?;
         let tags: BTreeMap<String, String> = tags
             .tags()
             .iter()
@@ -153,14 +164,7 @@ async fn read(
             .collect();
         let is_ours = owned(&tags, d);
         let target = if is_ours {
-            let targets = aws
-                .events
-                .list_targets_by_rule()
-                .rule(&name)
-                .set_event_bus_name(bus.clone())
-                .send()
-                .await
-                .map_err(call_err("ListTargetsByRule", &res))?;
+            let targets = targets.map_err(call_err("ListTargetsByRule", &res))?;
             let function = d
                 .rules
                 .iter()

@@ -18,14 +18,16 @@ type Subscriptions = BTreeMap<String, Vec<ObservedSubscription>>;
 /// someone else is found at creation (SNS refuses to create it with other tags). `granted`:
 /// topics our functions hold a grant for (`sls-sns-{topic}`), whose subscriptions of ours are
 /// read even once the config no longer names them.
+/// `tagged`: what [`ours`] found (read beforehand, side by side with the functions).
 pub async fn observe(
     aws: &Aws,
     d: &Desired,
     account: Option<&str>,
     granted: Vec<String>,
+    tagged: Vec<String>,
 ) -> Result<(Topics, Subscriptions), AwsError> {
     let mut topics = Topics::new();
-    for arn in ours(aws, d).await? {
+    for arn in tagged {
         topics.insert(
             name_of(&arn).to_string(),
             ObservedTopic {
@@ -92,7 +94,7 @@ pub async fn observe(
 }
 
 /// The topics tagged for this service and stage.
-async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
+pub async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
     use aws_sdk_resourcegroupstagging::types::TagFilter;
     let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
     all_pages(|token| async {
