@@ -3016,3 +3016,50 @@ fn a_rollback_moves_where_the_schedule_and_the_queue_deliver() {
         actions(&again)
     );
 }
+
+#[test]
+fn http_api_detailed_metrics_are_set_on_the_stage_and_follow_the_config() {
+    use common::faults::{Canned, Faults};
+    let moto = Moto::start();
+    // moto has no UpdateStage: the proxy answers it as AWS does, and the request is checked.
+    let proxy = Faults::answers(
+        moto.port,
+        vec![Canned {
+            request: "PATCH /v2/apis/".into(),
+            json: "{}".into(),
+            after: None,
+            with: Some("detailedMetricsEnabled".into()),
+        }],
+    );
+    let dir = small();
+    let on = SMALL.replace(
+        "  runtime: nodejs22.x\n",
+        "  runtime: nodejs22.x\n  httpApi:\n    metrics: true\n",
+    );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json_via(&moto, &proxy, dir.path(), &["deploy"])
+    };
+    deploy(&on);
+    let enabled = rt().block_on(async {
+        let v2 = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+        let api = v2.get_apis().send().await.unwrap().items()[0]
+            .api_id()
+            .unwrap()
+            .to_string();
+        let stages = v2.get_stages().api_id(api).send().await.unwrap();
+        stages.items()[0]
+            .default_route_settings()
+            .and_then(|r| r.detailed_metrics_enabled())
+    });
+    assert_eq!(enabled, Some(true));
+    assert_eq!(mutating(&deploy(&on)), 0);
+    let off = deploy(SMALL);
+    assert_eq!(actions(&off), ["updateHttpStageMetrics"]);
+    let sent = proxy.bodies("PATCH /v2/apis/");
+    assert!(
+        sent.iter()
+            .any(|b| b.contains(r#""detailedMetricsEnabled":false"#)),
+        "{sent:?}"
+    );
+}

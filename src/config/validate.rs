@@ -163,7 +163,6 @@ fn top_level(c: &mut Checker, config: &Config) {
         for (key, set) in [
             ("id", h.id.is_some()),
             ("authorizers", h.authorizers.is_some()),
-            ("metrics", h.metrics == Some(true)),
         ] {
             if set {
                 refuse(

@@ -1058,6 +1058,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .unwrap_or_else(|| api_name(&service, stage)),
         disable_default_endpoint: p.http_api.as_ref().and_then(|h| h.disable_default_endpoint)
             == Some(true),
+        metrics: p.http_api.as_ref().and_then(|h| h.metrics) == Some(true),
         routes,
         cors: p
             .http_api

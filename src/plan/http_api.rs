@@ -57,6 +57,8 @@ pub struct HttpApiSpec {
     pub payload: String,
     /// `disableDefaultEndpoint`: the `execute-api` URL answers nothing (a custom domain serves).
     pub disable_default_endpoint: bool,
+    /// `metrics`: per-route detailed CloudWatch metrics on the `$default` stage.
+    pub metrics: bool,
 }
 
 pub use crate::config::model::http_api_route_key as route_key;
@@ -89,6 +91,8 @@ pub struct ObservedHttpApi {
     pub integrations: BTreeMap<String, Integration>,
     pub has_default_stage: bool,
     pub default_endpoint_disabled: bool,
+    /// Whether the `$default` stage has detailed metrics.
+    pub metrics: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,6 +132,11 @@ pub enum HttpApiStep {
         api: String,
         disabled: bool,
     },
+    /// Turns the `$default` stage's detailed metrics on or off.
+    UpdateHttpStageMetrics {
+        api: String,
+        enabled: bool,
+    },
     #[serde(rename_all = "camelCase")]
     DeleteHttpApi {
         api: String,
@@ -146,7 +155,8 @@ impl HttpApiStep {
             | HttpApiStep::DeleteIntegration { .. }
             | HttpApiStep::CreateHttpStage { .. }
             | HttpApiStep::UpdateHttpApiCors { .. }
-            | HttpApiStep::UpdateHttpApiEndpoint { .. } => Phase::Apis,
+            | HttpApiStep::UpdateHttpApiEndpoint { .. }
+            | HttpApiStep::UpdateHttpStageMetrics { .. } => Phase::Apis,
             HttpApiStep::DeleteHttpApi { .. } => Phase::DeleteApis,
         }
     }
@@ -164,7 +174,8 @@ impl HttpApiStep {
             | HttpApiStep::DeleteIntegration { .. }
             | HttpApiStep::CreateHttpStage { .. }
             | HttpApiStep::UpdateHttpApiCors { .. }
-            | HttpApiStep::UpdateHttpApiEndpoint { .. } => None,
+            | HttpApiStep::UpdateHttpApiEndpoint { .. }
+            | HttpApiStep::UpdateHttpStageMetrics { .. } => None,
         }
     }
 }
@@ -188,6 +199,11 @@ impl fmt::Display for HttpApiStep {
             }
             HttpApiStep::CreateHttpStage { api } => write!(f, "+ HTTP API {api}: stage $default"),
             HttpApiStep::UpdateHttpApiCors { api } => write!(f, "~ HTTP API {api}: CORS"),
+            HttpApiStep::UpdateHttpStageMetrics { api, enabled } => write!(
+                f,
+                "~ HTTP API {api}: detailed metrics {}",
+                if *enabled { "on" } else { "off" }
+            ),
             HttpApiStep::UpdateHttpApiEndpoint { api, disabled } => write!(
                 f,
                 "~ HTTP API {api}: default endpoint {}",
@@ -325,6 +341,15 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             disabled: api.disable_default_endpoint,
         });
     }
+    // The stage is created with its metrics; an existing one follows the config.
+    if let Some(a) = observed.filter(|a| a.has_default_stage)
+        && a.metrics != api.metrics
+    {
+        p.push(HttpApiStep::UpdateHttpStageMetrics {
+            api: api.name.clone(),
+            enabled: api.metrics,
+        });
+    }
     if !observed.is_some_and(|a| a.has_default_stage) {
         p.push(HttpApiStep::CreateHttpStage {
             api: api.name.clone(),
@@ -350,6 +375,7 @@ pub(crate) mod tests {
             integrations: BTreeMap::new(),
             has_default_stage: true,
             default_endpoint_disabled: api.disable_default_endpoint,
+            metrics: api.metrics,
         };
         for (route, fk) in &api.routes {
             let id = format!("i-{fk}");

@@ -464,6 +464,7 @@ pub(crate) mod tests {
                 cors: None,
                 payload: "2.0".into(),
                 disable_default_endpoint: false,
+                metrics: false,
             }),
             rest_api: Some(RestApiSpec {
                 name: "dev-svc".into(),

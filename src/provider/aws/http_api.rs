@@ -46,6 +46,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
         integrations: BTreeMap::new(),
         has_default_stage: false,
         default_endpoint_disabled: api.disable_execute_api_endpoint().unwrap_or(false),
+        metrics: false,
     };
     if !owned {
         return Ok(Some(o));
@@ -104,7 +105,13 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, 
             },
         );
     }
-    o.has_default_stage = stages?.iter().any(|s| s.stage_name() == Some("$default"));
+    let stages = stages?;
+    let default = stages.iter().find(|s| s.stage_name() == Some("$default"));
+    o.has_default_stage = default.is_some();
+    o.metrics = default
+        .and_then(|s| s.default_route_settings())
+        .and_then(|r| r.detailed_metrics_enabled())
+        .unwrap_or(false);
     Ok(Some(o))
 }
 
@@ -194,6 +201,16 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                 .await
                 .map_err(call_err("UpdateApi", &format!("HTTP API {api}")))?;
         }
+        HttpApiStep::UpdateHttpStageMetrics { api, enabled } => {
+            aws.apigw2
+                .update_stage()
+                .api_id(id())
+                .stage_name("$default")
+                .default_route_settings(metrics_settings(*enabled))
+                .send()
+                .await
+                .map_err(call_err("UpdateStage", &format!("HTTP API {api}")))?;
+        }
         HttpApiStep::CreateHttpStage { api } => {
             let r = aws
                 .apigw2
@@ -201,6 +218,9 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                 .api_id(id())
                 .stage_name("$default")
                 .auto_deploy(true)
+                .default_route_settings(metrics_settings(
+                    d.http_api.as_ref().is_some_and(|a| a.metrics),
+                ))
                 .send()
                 .await;
             tolerate(
@@ -317,4 +337,11 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
         }
     }
     Ok(())
+}
+
+/// The `$default` stage's route settings: detailed metrics on or off.
+fn metrics_settings(enabled: bool) -> aws_sdk_apigatewayv2::types::RouteSettings {
+    aws_sdk_apigatewayv2::types::RouteSettings::builder()
+        .detailed_metrics_enabled(enabled)
+        .build()
 }
