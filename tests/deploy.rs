@@ -3063,3 +3063,51 @@ fn http_api_detailed_metrics_are_set_on_the_stage_and_follow_the_config() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn rest_stage_metrics_and_tracing_follow_the_config() {
+    let moto = Moto::start();
+    let dir = small();
+    let with = |extra: &str| {
+        SMALL
+            .replace(
+                "  runtime: nodejs22.x\n",
+                &format!("  runtime: nodejs22.x\n{extra}"),
+            )
+            .replace("      - httpApi: 'GET /a'\n", "      - http: GET a\n")
+    };
+    let on = with("  apiGateway:\n    metrics: true\n  tracing:\n    apiGateway: true\n");
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    let stage = || {
+        rt().block_on(async {
+            let gw = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+            let api = gw.get_rest_apis().send().await.unwrap().items()[0]
+                .id()
+                .unwrap()
+                .to_string();
+            let s = gw
+                .get_stage()
+                .rest_api_id(api)
+                .stage_name("dev")
+                .send()
+                .await
+                .unwrap();
+            (
+                s.method_settings()
+                    .and_then(|m| m.get("*/*"))
+                    .is_some_and(|m| m.metrics_enabled()),
+                s.tracing_enabled(),
+            )
+        })
+    };
+    let first = deploy(&on);
+    assert!(actions(&first).contains(&"updateRestStage".to_string()));
+    assert_eq!(stage(), (true, true));
+    assert_eq!(mutating(&deploy(&on)), 0);
+    let off = deploy(&with(""));
+    assert_eq!(actions(&off), ["updateRestStage"]);
+    assert_eq!(stage(), (false, false));
+}

@@ -180,7 +180,6 @@ fn top_level(c: &mut Checker, config: &Config) {
                 "disableDefaultEndpoint",
                 g.disable_default_endpoint == Some(true),
             ),
-            ("metrics", g.metrics == Some(true)),
         ] {
             if set {
                 refuse(
@@ -240,15 +239,6 @@ fn top_level(c: &mut Checker, config: &Config) {
     if let Some(t) = &config.provider.tracing {
         if let Some(v) = &t.lambda {
             tracing_value(c, &["provider", "tracing", "lambda"], v);
-        }
-        if t.api_gateway == Some(true) {
-            c.error(
-                &["provider", "tracing", "apiGateway"],
-                "X-Ray tracing of the REST API is not deployed by sls yet",
-            )
-            .help = Some(
-                "leave it out (or false); Lambda tracing (`tracing.lambda`) is deployed".into(),
-            );
         }
     }
     if let Some(v) = &config.provider.vpc {

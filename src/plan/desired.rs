@@ -16,7 +16,7 @@ use super::http_api::{CorsSpec, HttpApiSpec, route_key};
 use super::log_group::{LogGroupSpec, name_of as log_group_of};
 use super::log_subscription::LogSubscriptionSpec;
 use super::notification::{EntrySpec, EventBucketSpec, id_prefix};
-use super::rest_api::{RestApiSpec, RestSettings};
+use super::rest_api::{RestApiSpec, RestSettings, RestStageSettings};
 use super::role::RoleSpec;
 use super::schedule::{RuleSpec, TargetInput};
 use super::topic::{SubscriptionSpec, TopicSpec};
@@ -1084,6 +1084,10 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .into_iter()
             .map(|(path, (c, methods))| (path, rest_cors(&c, &methods)))
             .collect(),
+        stage_settings: RestStageSettings {
+            metrics: gateway.and_then(|g| g.metrics) == Some(true),
+            tracing: p.tracing.as_ref().and_then(|t| t.api_gateway) == Some(true),
+        },
         settings: RestSettings {
             description: gateway
                 .and_then(|g| g.description.clone())

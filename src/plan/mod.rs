@@ -472,6 +472,7 @@ pub(crate) mod tests {
                 routes: BTreeMap::from([("POST /b/{id}".into(), "b".into())]),
                 cors: BTreeMap::new(),
                 settings: Default::default(),
+                stage_settings: Default::default(),
             }),
             log_groups: ["a", "b"]
                 .map(|k| LogGroupSpec {

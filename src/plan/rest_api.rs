@@ -19,6 +19,16 @@ pub struct RestApiSpec {
     /// Resource path → the headers its `OPTIONS` method answers with (`cors:` on an event).
     pub cors: BTreeMap<String, BTreeMap<String, String>>,
     pub settings: RestSettings,
+    /// The stage's settings: `apiGateway.metrics` (CloudWatch metrics of every method) and
+    /// `tracing.apiGateway` (X-Ray).
+    pub stage_settings: RestStageSettings,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestStageSettings {
+    pub metrics: bool,
+    pub tracing: bool,
 }
 
 /// The API's own settings (`provider.apiGateway`): they take effect with the next deployment.
@@ -80,6 +90,8 @@ pub struct ObservedRestApi {
     /// The description of the deployment the stage serves; `None` when there is no stage.
     pub deployed: Option<String>,
     pub settings: RestSettings,
+    /// The stage's, when there is a stage.
+    pub stage_settings: Option<RestStageSettings>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -121,6 +133,11 @@ pub enum RestApiStep {
         api: String,
         stage: String,
     },
+    /// Brings the stage's metrics and tracing to the config (after a deployment made it).
+    UpdateRestStage {
+        api: String,
+        stage: String,
+    },
     #[serde(rename_all = "camelCase")]
     DeleteRestApi {
         api: String,
@@ -138,7 +155,8 @@ impl RestApiStep {
             | RestApiStep::PutRestCors { .. }
             | RestApiStep::DeleteRestMethod { .. }
             | RestApiStep::DeleteRestResource { .. }
-            | RestApiStep::DeployRestApi { .. } => Phase::Apis,
+            | RestApiStep::DeployRestApi { .. }
+            | RestApiStep::UpdateRestStage { .. } => Phase::Apis,
             RestApiStep::DeleteRestApi { .. } => Phase::DeleteApis,
         }
     }
@@ -155,7 +173,8 @@ impl RestApiStep {
             | RestApiStep::PutRestCors { .. }
             | RestApiStep::DeleteRestMethod { .. }
             | RestApiStep::DeleteRestResource { .. }
-            | RestApiStep::DeployRestApi { .. } => None,
+            | RestApiStep::DeployRestApi { .. }
+            | RestApiStep::UpdateRestStage { .. } => None,
         }
     }
 }
@@ -176,6 +195,9 @@ impl fmt::Display for RestApiStep {
             RestApiStep::DeleteRestResource { path } => write!(f, "- REST resource {path}"),
             RestApiStep::DeployRestApi { api, stage } => {
                 write!(f, "+ REST API {api}: deployment to stage {stage}")
+            }
+            RestApiStep::UpdateRestStage { api, stage } => {
+                write!(f, "~ REST API {api}: stage {stage} metrics and tracing")
             }
             RestApiStep::DeleteRestApi { api, api_id } => write!(f, "- REST API {api} ({api_id})"),
         }
@@ -283,6 +305,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             stage: api.stage.clone(),
         });
     }
+    // A stage made by that deployment has the defaults (off, off).
+    let have = observed.and_then(|a| a.stage_settings).unwrap_or_default();
+    if have != api.stage_settings {
+        p.push(RestApiStep::UpdateRestStage {
+            api: api.name.clone(),
+            stage: api.stage.clone(),
+        });
+    }
 }
 
 /// How a CORS mock method is recognised: its response headers, in a stable order.
@@ -353,6 +383,7 @@ pub(crate) mod tests {
             resources,
             deployed: Some(deployment_description(d)),
             settings: api.settings.clone(),
+            stage_settings: Some(api.stage_settings),
         }
     }
 

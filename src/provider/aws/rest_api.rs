@@ -10,7 +10,7 @@ use super::context::{Applying, RestIds};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, prefer_ours, tolerate};
 use crate::plan::desired::{api_name, sorted};
 use crate::plan::rest_api::{
-    ObservedResource, RestSettings, cors_signature, deployment_description,
+    ObservedResource, RestSettings, RestStageSettings, cors_signature, deployment_description,
 };
 use crate::plan::{Desired, Observed, ObservedRestApi, RestApiStep, split_route};
 
@@ -51,6 +51,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
         resources: BTreeMap::new(),
         deployed: None,
         settings,
+        stage_settings: None,
     };
     if !owned {
         return Ok(Some(o));
@@ -58,7 +59,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
     let (resources, deployed) =
         tokio::join!(resources(aws, &id, &res), deployed(aws, d, &id, &res));
     o.resources = resources?;
-    o.deployed = deployed?;
+    (o.deployed, o.stage_settings) = deployed?;
     Ok(Some(o))
 }
 
@@ -101,8 +102,13 @@ async fn resources(
         .collect())
 }
 
-/// The description of the deployment the stage serves.
-async fn deployed(aws: &Aws, d: &Desired, id: &str, res: &str) -> Result<Option<String>, AwsError> {
+/// The description of the deployment the stage serves, and the stage's metrics and tracing.
+async fn deployed(
+    aws: &Aws,
+    d: &Desired,
+    id: &str,
+    res: &str,
+) -> Result<(Option<String>, Option<RestStageSettings>), AwsError> {
     let stages = aws
         .apigw
         .get_stages()
@@ -110,13 +116,20 @@ async fn deployed(aws: &Aws, d: &Desired, id: &str, res: &str) -> Result<Option<
         .send()
         .await
         .map_err(call_err("GetStages", res))?;
-    let deployment = stages
+    let stage = stages
         .item()
         .iter()
-        .find(|s| s.stage_name() == Some(d.stage.as_str()))
-        .and_then(|s| s.deployment_id().map(str::to_string));
+        .find(|s| s.stage_name() == Some(d.stage.as_str()));
+    let settings = stage.map(|s| RestStageSettings {
+        metrics: s
+            .method_settings()
+            .and_then(|m| m.get("*/*"))
+            .is_some_and(|m| m.metrics_enabled()),
+        tracing: s.tracing_enabled(),
+    });
+    let deployment = stage.and_then(|s| s.deployment_id().map(str::to_string));
     let Some(deployment) = deployment else {
-        return Ok(None);
+        return Ok((None, settings));
     };
     match aws
         .apigw
@@ -126,8 +139,11 @@ async fn deployed(aws: &Aws, d: &Desired, id: &str, res: &str) -> Result<Option<
         .send()
         .await
     {
-        Ok(got) => Ok(Some(got.description().unwrap_or_default().to_string())),
-        Err(e) if is_code(&e, NOT_FOUND) => Ok(None),
+        Ok(got) => Ok((
+            Some(got.description().unwrap_or_default().to_string()),
+            settings,
+        )),
+        Err(e) if is_code(&e, NOT_FOUND) => Ok((None, settings)),
         Err(e) => Err(call_err("GetDeployment", res)(e)),
     }
 }
@@ -332,6 +348,29 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
                 .send()
                 .await
                 .map_err(call_err("CreateDeployment", &format!("REST API {api}")))?;
+        }
+        RestApiStep::UpdateRestStage { api, stage } => {
+            let want = d
+                .rest_api
+                .as_ref()
+                .map(|a| a.stage_settings)
+                .unwrap_or_default();
+            let op = |path: &str, on: bool| {
+                PatchOperation::builder()
+                    .op(Op::Replace)
+                    .path(path)
+                    .value(on.to_string())
+                    .build()
+            };
+            aws.apigw
+                .update_stage()
+                .rest_api_id(id())
+                .stage_name(stage)
+                .patch_operations(op("/*/*/metrics/enabled", want.metrics))
+                .patch_operations(op("/tracingEnabled", want.tracing))
+                .send()
+                .await
+                .map_err(call_err("UpdateStage", &format!("REST API {api}")))?;
         }
         RestApiStep::DeleteRestApi { api, api_id } => {
             let r = aws.apigw.delete_rest_api().rest_api_id(api_id).send().await;
