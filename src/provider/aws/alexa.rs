@@ -2,7 +2,7 @@
 //! skill id as event source token. Planning: `plan::alexa`.
 
 use super::context::Applying;
-use super::{AwsError, call_err, is_code, remove_statement};
+use super::{AwsError, remove_statement};
 use crate::plan::AlexaStep;
 
 pub async fn apply(cx: &Applying<'_>, step: &AlexaStep) -> Result<(), AwsError> {
@@ -22,26 +22,19 @@ pub async fn apply(cx: &Applying<'_>, step: &AlexaStep) -> Result<(), AwsError> 
                             "the plan grants {statement}, which the config does not ask for"
                         ))
                     })?;
-            let add = || {
-                aws.lambda
-                    .add_permission()
-                    .function_name(function_name)
-                    .qualifier(live)
-                    .statement_id(statement)
-                    .action("lambda:InvokeFunction")
-                    .principal(&grant.principal)
-                    .set_event_source_token(grant.app_id.clone())
-                    .send()
-            };
-            let res = format!("Lambda function {function_name}:{live}");
-            match add().await {
-                Ok(_) => {}
-                Err(e) if is_code(&e, &["ResourceConflictException"]) => {
-                    remove_statement(aws, function_name, live, statement).await?;
-                    add().await.map_err(call_err("AddPermission", &res))?;
-                }
-                Err(e) => return Err(call_err("AddPermission", &res)(e)),
-            }
+            super::grant(
+                aws,
+                &super::Grant {
+                    function_name,
+                    alias: live,
+                    sid: statement,
+                    principal: &grant.principal,
+                    source_arn: None,
+                    source_account: None,
+                    event_source_token: grant.app_id.clone(),
+                },
+            )
+            .await?;
         }
         AlexaStep::RevokeAlexa {
             function_name,

@@ -9,7 +9,7 @@ use aws_sdk_lambda::types::{
 };
 
 use super::context::Applying;
-use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code};
+use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, compact_json, is_code};
 use crate::plan::event_source::{MappingSettings, MappingSpec, SourceKind};
 use crate::plan::{Desired, MappingStep, ObservedMapping};
 
@@ -44,9 +44,7 @@ fn observed(m: &EventSourceMappingConfiguration) -> Option<ObservedMapping> {
         .iter()
         .filter_map(|f| f.pattern())
         // Compared as compact JSON, however AWS spaces it.
-        .map(|p| {
-            serde_json::from_str::<serde_json::Value>(p).map_or(p.to_string(), |v| v.to_string())
-        })
+        .map(compact_json)
         .collect();
     patterns.sort();
     let state = m.state().unwrap_or_default();

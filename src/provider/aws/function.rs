@@ -16,7 +16,7 @@ use aws_sdk_lambda::types::{
 
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned, tolerate};
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, role_ref, sorted};
+use crate::plan::desired::{role_ref, sorted};
 use crate::plan::function::{
     AsyncInvoke, ObservedUrl, ObservedVersion, URL_INVOKE_STATEMENT, URL_STATEMENT, UrlSpec,
 };
@@ -147,35 +147,19 @@ pub async fn observe(
 /// consistent: a function deleted a moment ago may still be listed (reading it finds nothing),
 /// and one created a moment ago by an interrupted run may be missed until the next run.
 pub async fn list_ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
-    use aws_sdk_resourcegroupstagging::types::TagFilter;
-    let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
-    super::all_pages(|token| async {
-        let page = aws
-            .tagging
-            .get_resources()
-            .resource_type_filters("lambda:function")
-            .tag_filters(filter(TAG_SERVICE, &d.service))
-            .tag_filters(filter(TAG_STAGE, &d.stage))
-            .resources_per_page(100)
-            .set_pagination_token(token)
-            .send()
-            .await
-            .map_err(call_err(
-                "GetResources",
-                "Lambda functions tagged for this service",
-            ))?;
-        let names = page
-            .resource_tag_mapping_list()
-            .iter()
-            .filter_map(|m| m.resource_arn())
-            .filter_map(|arn| arn.split(":function:").nth(1))
-            .map(|n| n.split(':').next().unwrap_or(n).to_string())
-            .collect();
-        // The last page answers an empty token.
-        let next = page.pagination_token().filter(|t| !t.is_empty());
-        Ok((names, next.map(str::to_string)))
-    })
-    .await
+    let arns = super::tagged(
+        aws,
+        d,
+        "lambda:function",
+        &[],
+        "Lambda functions tagged for this service",
+    )
+    .await?;
+    Ok(arns
+        .iter()
+        .filter_map(|arn| arn.split(":function:").nth(1))
+        .map(|n| n.split(':').next().unwrap_or(n).to_string())
+        .collect())
 }
 
 pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsError> {

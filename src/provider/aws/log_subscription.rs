@@ -76,35 +76,24 @@ pub async fn apply(cx: &Applying<'_>, step: &LogSubscriptionStep) -> Result<(), 
             log_group,
             ..
         } => {
-            let live = &cx.d.live;
-            let sid = statement_id(log_group);
             let (partition, _) = crate::plan::partition(&aws.region);
-            let source = format!(
-                "arn:{partition}:logs:{}:{}:log-group:{log_group}:*",
-                aws.region,
-                cx.account()
-            );
-            let add = || {
-                aws.lambda
-                    .add_permission()
-                    .function_name(function_name)
-                    .qualifier(live)
-                    .statement_id(&sid)
-                    .action("lambda:InvokeFunction")
-                    .principal("logs.amazonaws.com")
-                    .source_arn(&source)
-                    .source_account(cx.account())
-                    .send()
-            };
-            let res = format!("Lambda function {function_name}:{live}");
-            match add().await {
-                Ok(_) => {}
-                Err(e) if is_code(&e, &["ResourceConflictException"]) => {
-                    remove_statement(aws, function_name, live, &sid).await?;
-                    add().await.map_err(call_err("AddPermission", &res))?;
-                }
-                Err(e) => return Err(call_err("AddPermission", &res)(e)),
-            }
+            super::grant(
+                aws,
+                &super::Grant {
+                    function_name,
+                    alias: &cx.d.live,
+                    sid: &statement_id(log_group),
+                    principal: "logs.amazonaws.com",
+                    source_arn: Some(format!(
+                        "arn:{partition}:logs:{}:{}:log-group:{log_group}:*",
+                        aws.region,
+                        cx.account()
+                    )),
+                    source_account: Some(cx.account()),
+                    event_source_token: None,
+                },
+            )
+            .await?;
         }
         LogSubscriptionStep::PutSubscriptionFilter {
             function,

@@ -150,6 +150,53 @@ where
     }
 }
 
+/// The ARNs of the resources of `resource_type` (`lambda:function`, `sns:topic`, …) tagged for
+/// this service and stage, and with the `extra` tags: what sls made, found through the Resource
+/// Groups Tagging API instead of listing the whole account. Paged; the last page answers an
+/// empty token. `what` names them in an error.
+pub async fn tagged(
+    aws: &Aws,
+    d: &Desired,
+    resource_type: &str,
+    extra: &[(&str, &str)],
+    what: &str,
+) -> Result<Vec<String>, AwsError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
+    all_pages(|token| async {
+        let mut call = aws
+            .tagging
+            .get_resources()
+            .resource_type_filters(resource_type)
+            .tag_filters(filter(TAG_SERVICE, &d.service))
+            .tag_filters(filter(TAG_STAGE, &d.stage));
+        for (k, v) in extra {
+            call = call.tag_filters(filter(k, v));
+        }
+        let page = call
+            .resources_per_page(100)
+            .set_pagination_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetResources", what))?;
+        let arns = page
+            .resource_tag_mapping_list()
+            .iter()
+            .filter_map(|m| m.resource_arn().map(str::to_string))
+            .collect();
+        let next = page.pagination_token().filter(|t| !t.is_empty());
+        Ok((arns, next.map(str::to_string)))
+    })
+    .await
+}
+
+/// JSON text as compact JSON, however it was spaced (policies and patterns AWS answers back);
+/// anything else as it is.
+pub fn compact_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map_or_else(|_| text.to_string(), |v| v.to_string())
+}
+
 /// `cors(&CorsSpec) -> T` and `cors_of(&T) -> CorsSpec` for an SDK's CORS type: API Gateway v2
 /// and Lambda function URLs hold CORS in the same shape, in types of their own.
 macro_rules! cors_conversions {
@@ -180,6 +227,47 @@ macro_rules! cors_conversions {
     };
 }
 pub(crate) use cors_conversions;
+
+/// A statement of a function alias' resource policy that lets a service invoke it.
+pub struct Grant<'a> {
+    pub function_name: &'a str,
+    pub alias: &'a str,
+    pub sid: &'a str,
+    pub principal: &'a str,
+    pub source_arn: Option<String>,
+    /// Bucket names are global: S3 and CloudWatch Logs grants name the account too.
+    pub source_account: Option<String>,
+    /// Alexa: the skill id.
+    pub event_source_token: Option<String>,
+}
+
+/// Adds a grant under its fixed statement id; one of that id already there (naming another
+/// source, or made by an interrupted run) is replaced.
+pub async fn grant(aws: &Aws, g: &Grant<'_>) -> Result<(), AwsError> {
+    let add = || {
+        aws.lambda
+            .add_permission()
+            .function_name(g.function_name)
+            .qualifier(g.alias)
+            .statement_id(g.sid)
+            .action("lambda:InvokeFunction")
+            .principal(g.principal)
+            .set_source_arn(g.source_arn.clone())
+            .set_source_account(g.source_account.clone())
+            .set_event_source_token(g.event_source_token.clone())
+            .send()
+    };
+    let res = format!("Lambda function {}:{}", g.function_name, g.alias);
+    match add().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["ResourceConflictException"]) => {
+            remove_statement(aws, g.function_name, g.alias, g.sid).await?;
+            add().await.map_err(call_err("AddPermission", &res))?;
+            Ok(())
+        }
+        Err(e) => Err(call_err("AddPermission", &res)(e)),
+    }
+}
 
 /// Removes one statement of `name:alias`'s resource policy; one already gone counts as removed.
 pub async fn remove_statement(

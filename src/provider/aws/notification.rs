@@ -12,8 +12,7 @@ use aws_sdk_s3::types::{
 };
 
 use super::context::Applying;
-use super::{Aws, AwsError, NOT_FOUND, all_pages, bucket, call_err, is_code, remove_statement};
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
+use super::{Aws, AwsError, NOT_FOUND, bucket, call_err, is_code, remove_statement};
 use crate::plan::notification::{EntrySpec, ObservedEntry, id_prefix, statement_id};
 use crate::plan::{Desired, NotificationStep, ObservedEventBucket};
 
@@ -145,36 +144,18 @@ async fn current(
 
 /// The buckets sls made for events, found by their tags.
 pub async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
-    use aws_sdk_resourcegroupstagging::types::TagFilter;
-    let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
-    all_pages(|token| async {
-        let page = aws
-            .tagging
-            .get_resources()
-            .resource_type_filters("s3:bucket")
-            .tag_filters(filter(TAG_SERVICE, &d.service))
-            .tag_filters(filter(TAG_STAGE, &d.stage))
-            .tag_filters(filter(TAG_EVENTS, "true"))
-            .set_pagination_token(token)
-            .send()
-            .await
-            .map_err(call_err(
-                "GetResources",
-                "S3 buckets tagged for this service's events",
-            ))?;
-        let names = page
-            .resource_tag_mapping_list()
-            .iter()
-            .filter_map(|m| m.resource_arn()?.rsplit(':').next().map(str::to_string))
-            .collect();
-        Ok((
-            names,
-            page.pagination_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
-        ))
-    })
-    .await
+    let arns = super::tagged(
+        aws,
+        d,
+        "s3:bucket",
+        &[(TAG_EVENTS, "true")],
+        "S3 buckets tagged for this service's events",
+    )
+    .await?;
+    Ok(arns
+        .iter()
+        .filter_map(|arn| arn.rsplit(':').next().map(str::to_string))
+        .collect())
 }
 
 pub async fn apply(cx: &Applying<'_>, step: &NotificationStep) -> Result<(), AwsError> {
@@ -191,31 +172,21 @@ pub async fn apply(cx: &Applying<'_>, step: &NotificationStep) -> Result<(), Aws
             bucket,
             ..
         } => {
-            let live = &cx.d.live;
-            let sid = statement_id(bucket);
             let (partition, _) = crate::plan::partition(&aws.region);
-            let add = || {
-                aws.lambda
-                    .add_permission()
-                    .function_name(function_name)
-                    .qualifier(live)
-                    .statement_id(&sid)
-                    .action("lambda:InvokeFunction")
-                    .principal("s3.amazonaws.com")
-                    .source_arn(format!("arn:{partition}:s3:::{bucket}"))
+            super::grant(
+                aws,
+                &super::Grant {
+                    function_name,
+                    alias: &cx.d.live,
+                    sid: &statement_id(bucket),
+                    principal: "s3.amazonaws.com",
+                    source_arn: Some(format!("arn:{partition}:s3:::{bucket}")),
                     // Bucket names are global: only this account's bucket may invoke.
-                    .source_account(&owner)
-                    .send()
-            };
-            let res = format!("Lambda function {function_name}:{live}");
-            match add().await {
-                Ok(_) => {}
-                Err(e) if is_code(&e, &["ResourceConflictException"]) => {
-                    remove_statement(aws, function_name, live, &sid).await?;
-                    add().await.map_err(call_err("AddPermission", &res))?;
-                }
-                Err(e) => return Err(call_err("AddPermission", &res)(e)),
-            }
+                    source_account: Some(owner.clone()),
+                    event_source_token: None,
+                },
+            )
+            .await?;
         }
         NotificationStep::PutBucketNotification { bucket, .. } => {
             let res = format!("S3 bucket {bucket}");

@@ -92,26 +92,19 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
             if held {
                 remove(aws, function_name, live, *api).await?;
             }
-            let add = || {
-                aws.lambda
-                    .add_permission()
-                    .function_name(function_name)
-                    .qualifier(live)
-                    .statement_id(api.statement_id())
-                    .action("lambda:InvokeFunction")
-                    .principal(principal)
-                    .source_arn(&source)
-                    .send()
-            };
-            let res = format!("Lambda function {function_name}:{live}");
-            match add().await {
-                Ok(_) => {}
-                Err(e) if is_code(&e, &["ResourceConflictException"]) => {
-                    remove(aws, function_name, live, *api).await?;
-                    add().await.map_err(call_err("AddPermission", &res))?;
-                }
-                Err(e) => return Err(call_err("AddPermission", &res)(e)),
-            }
+            super::grant(
+                aws,
+                &super::Grant {
+                    function_name,
+                    alias: live,
+                    sid: api.statement_id(),
+                    principal,
+                    source_arn: Some(source),
+                    source_account: None,
+                    event_source_token: None,
+                },
+            )
+            .await?;
         }
         PermissionStep::RemovePermission {
             function_name, api, ..

@@ -9,7 +9,9 @@ use aws_sdk_eventbridge::types::{
 };
 
 use super::context::Applying;
-use super::{Aws, AwsError, Boxed, NOT_FOUND, all_pages, bounded, call_err, is_code, owned};
+use super::{
+    Aws, AwsError, Boxed, NOT_FOUND, all_pages, bounded, call_err, compact_json, is_code, owned,
+};
 use crate::plan::desired::rule_prefix;
 use crate::plan::schedule::{RuleSpec, TargetInput, rule_key, split_key, target_id};
 use crate::plan::{Desired, ObservedRule, ScheduleStep};
@@ -102,36 +104,18 @@ async fn list(
 
 /// The names of the buses tagged for this service and stage (made by sls).
 async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
-    use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
-    use aws_sdk_resourcegroupstagging::types::TagFilter;
-    let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
-    all_pages(|token| async {
-        let page = aws
-            .tagging
-            .get_resources()
-            .resource_type_filters("events:event-bus")
-            .tag_filters(filter(TAG_SERVICE, &d.service))
-            .tag_filters(filter(TAG_STAGE, &d.stage))
-            .set_pagination_token(token)
-            .send()
-            .await
-            .map_err(call_err(
-                "GetResources",
-                "EventBridge buses tagged for this service",
-            ))?;
-        let names = page
-            .resource_tag_mapping_list()
-            .iter()
-            .filter_map(|m| m.resource_arn()?.rsplit('/').next().map(str::to_string))
-            .collect();
-        Ok((
-            names,
-            page.pagination_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
-        ))
-    })
-    .await
+    let arns = super::tagged(
+        aws,
+        d,
+        "events:event-bus",
+        &[],
+        "EventBridge buses tagged for this service",
+    )
+    .await?;
+    Ok(arns
+        .iter()
+        .filter_map(|arn| arn.rsplit('/').next().map(str::to_string))
+        .collect())
 }
 
 /// One rule's tags and, when it is ours, our target.
@@ -183,7 +167,7 @@ async fn read(
             bus,
             owned: is_ours,
             expression: r.schedule_expression().unwrap_or_default().to_string(),
-            pattern: r.event_pattern().map(compact),
+            pattern: r.event_pattern().map(compact_json),
             enabled: r.state() != Some(&RuleState::Disabled),
             description: r.description().unwrap_or_default().to_string(),
             target,
@@ -193,7 +177,7 @@ async fn read(
 
 fn input_of(t: &Target) -> TargetInput {
     TargetInput {
-        input: t.input().map(compact),
+        input: t.input().map(compact_json),
         input_path: t.input_path().map(str::to_string),
         transformer: t.input_transformer().map(|x| {
             let paths = x
@@ -202,7 +186,7 @@ fn input_of(t: &Target) -> TargetInput {
                     serde_json::to_string(&m.iter().collect::<BTreeMap<_, _>>()).unwrap_or_default()
                 })
                 .unwrap_or_else(|| "{}".into());
-            (compact(&paths), x.input_template().to_string())
+            (compact_json(&paths), x.input_template().to_string())
         }),
         retry: t.retry_policy().map(|r| {
             (
@@ -215,12 +199,6 @@ fn input_of(t: &Target) -> TargetInput {
             .and_then(|c| c.arn())
             .map(str::to_string),
     }
-}
-
-/// JSON as compact text, however it was spaced; anything else as it is.
-fn compact(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
-        .map_or_else(|_| text.to_string(), |v| v.to_string())
 }
 
 pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsError> {

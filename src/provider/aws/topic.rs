@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::context::Applying;
-use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, remove_statement};
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
+use super::{
+    Aws, AwsError, NOT_FOUND, all_pages, call_err, compact_json, is_code, remove_statement,
+};
 use crate::plan::topic::{SUBSCRIPTION_ATTRIBUTES, name_of, statement_id};
 use crate::plan::{Desired, ObservedSubscription, ObservedTopic, TopicStep};
 
@@ -95,34 +96,13 @@ pub async fn observe(
 
 /// The topics tagged for this service and stage.
 pub async fn ours(aws: &Aws, d: &Desired) -> Result<Vec<String>, AwsError> {
-    use aws_sdk_resourcegroupstagging::types::TagFilter;
-    let filter = |k: &str, v: &str| TagFilter::builder().key(k).values(v).build();
-    all_pages(|token| async {
-        let page = aws
-            .tagging
-            .get_resources()
-            .resource_type_filters("sns:topic")
-            .tag_filters(filter(TAG_SERVICE, &d.service))
-            .tag_filters(filter(TAG_STAGE, &d.stage))
-            .set_pagination_token(token)
-            .send()
-            .await
-            .map_err(call_err(
-                "GetResources",
-                "SNS topics tagged for this service",
-            ))?;
-        let arns = page
-            .resource_tag_mapping_list()
-            .iter()
-            .filter_map(|m| m.resource_arn().map(str::to_string))
-            .collect();
-        Ok((
-            arns,
-            page.pagination_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
-        ))
-    })
+    super::tagged(
+        aws,
+        d,
+        "sns:topic",
+        &[],
+        "SNS topics tagged for this service",
+    )
     .await
 }
 
@@ -196,7 +176,7 @@ async fn subscriptions(
             .into_iter()
             .flatten()
             .filter(|(k, v)| SUBSCRIPTION_ATTRIBUTES.contains(&k.as_str()) && !v.is_empty())
-            .map(|(k, v)| (k.clone(), compact(v)))
+            .map(|(k, v)| (k.clone(), compact_json(v)))
             .collect();
         out.push(ObservedSubscription {
             arn,
@@ -205,12 +185,6 @@ async fn subscriptions(
         });
     }
     Ok(out)
-}
-
-/// JSON as compact text, however it was spaced; anything else as it is.
-fn compact(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
-        .map_or_else(|_| text.to_string(), |v| v.to_string())
 }
 
 /// The ARN of a topic the config names.
@@ -288,29 +262,19 @@ pub async fn apply(cx: &Applying<'_>, step: &TopicStep) -> Result<(), AwsError> 
             topic,
             ..
         } => {
-            let live = &cx.d.live;
-            let sid = statement_id(topic);
-            let add = || {
-                aws.lambda
-                    .add_permission()
-                    .function_name(function_name)
-                    .qualifier(live)
-                    .statement_id(&sid)
-                    .action("lambda:InvokeFunction")
-                    .principal("sns.amazonaws.com")
-                    .source_arn(topic_arn(cx, topic))
-                    .send()
-            };
-            let res = format!("Lambda function {function_name}:{live}");
-            match add().await {
-                Ok(_) => {}
-                // A grant of that id naming another topic ARN: replaced.
-                Err(e) if is_code(&e, &["ResourceConflictException"]) => {
-                    remove_statement(aws, function_name, live, &sid).await?;
-                    add().await.map_err(call_err("AddPermission", &res))?;
-                }
-                Err(e) => return Err(call_err("AddPermission", &res)(e)),
-            }
+            super::grant(
+                aws,
+                &super::Grant {
+                    function_name,
+                    alias: &cx.d.live,
+                    sid: &statement_id(topic),
+                    principal: "sns.amazonaws.com",
+                    source_arn: Some(topic_arn(cx, topic)),
+                    source_account: None,
+                    event_source_token: None,
+                },
+            )
+            .await?;
         }
         TopicStep::Subscribe {
             function, topic, ..
