@@ -115,14 +115,17 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 });
             }
         }
-        for sid in held.into_iter().flat_map(|s| s.keys()) {
-            if sid.starts_with("sls-alexa-") && !wanted.contains_key(sid) {
-                p.push(AlexaStep::RevokeAlexa {
-                    function_name: f.name.clone(),
-                    statement: sid.clone(),
-                });
-            }
-        }
+    }
+    let stale = super::permission::stale_grants(d, o, "sls-alexa-", |f, rest| {
+        d.alexa
+            .iter()
+            .any(|g| g.function == f.key && g.statement_id() == format!("sls-alexa-{rest}"))
+    });
+    for (function_name, statement) in stale {
+        p.push(AlexaStep::RevokeAlexa {
+            function_name,
+            statement,
+        });
     }
 }
 

@@ -183,25 +183,17 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             }
         }
     }
-    for f in &d.functions {
-        let mine: Vec<String> = wanted
+    // Statement ids carry a digest of the group: compared whole.
+    let stale = super::permission::stale_grants(d, o, "sls-logs-", |f, rest| {
+        wanted
             .iter()
-            .filter(|(_, s)| s.function == f.key)
-            .map(|((g, _), _)| statement_id(g))
-            .collect();
-        for sid in o
-            .permissions
-            .get(&f.name)
-            .into_iter()
-            .flat_map(|s| s.keys())
-        {
-            if sid.starts_with("sls-logs-") && !mine.contains(sid) {
-                p.push(LogSubscriptionStep::RevokeLogGroup {
-                    function_name: f.name.clone(),
-                    statement: sid.clone(),
-                });
-            }
-        }
+            .any(|((g, _), s)| s.function == f.key && statement_id(g) == format!("sls-logs-{rest}"))
+    });
+    for (function_name, statement) in stale {
+        p.push(LogSubscriptionStep::RevokeLogGroup {
+            function_name,
+            statement,
+        });
     }
 }
 

@@ -245,23 +245,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     if d.function_only {
         return;
     }
-    for f in &d.functions {
-        for sid in o
-            .permissions
-            .get(&f.name)
-            .into_iter()
-            .flat_map(|s| s.keys())
-        {
-            let Some(bucket) = sid.strip_prefix("sls-s3-") else {
-                continue;
-            };
-            if !wanted.contains_key(&(f.name.clone(), bucket.to_string())) {
-                p.push(NotificationStep::RevokeBucket {
-                    function_name: f.name.clone(),
-                    statement: sid.clone(),
-                });
-            }
-        }
+    let stale = super::permission::stale_grants(d, o, "sls-s3-", |f, bucket| {
+        wanted.contains_key(&(f.name.clone(), bucket.to_string()))
+    });
+    for (function_name, statement) in stale {
+        p.push(NotificationStep::RevokeBucket {
+            function_name,
+            statement,
+        });
     }
 }
 

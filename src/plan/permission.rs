@@ -183,6 +183,34 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     }
 }
 
+/// The grants of an event kind (statement ids starting with `prefix`) that `d`'s functions hold
+/// and the config no longer asks for: `(function name, statement id)`, for the kind to revoke.
+/// `wanted(function, rest)` says whether the function still wants the grant whose id is
+/// `prefix` + `rest`.
+pub fn stale_grants(
+    d: &Desired,
+    o: &Observed,
+    prefix: &str,
+    wanted: impl Fn(&super::FunctionSpec, &str) -> bool,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in &d.functions {
+        for sid in o
+            .permissions
+            .get(&f.name)
+            .into_iter()
+            .flat_map(|s| s.keys())
+        {
+            if let Some(rest) = sid.strip_prefix(prefix)
+                && !wanted(f, rest)
+            {
+                out.push((f.name.clone(), sid.clone()));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::super::tests::{actions, desired};

@@ -298,23 +298,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         }
     }
     // Grants for topics a function no longer subscribes to.
-    for f in &d.functions {
-        for sid in o
-            .permissions
-            .get(&f.name)
-            .into_iter()
-            .flat_map(|s| s.keys())
-        {
-            let Some(topic) = sid.strip_prefix("sls-sns-") else {
-                continue;
-            };
-            if !wanted.contains_key(&(f.name.clone(), topic.to_string())) {
-                p.push(TopicStep::RevokeTopic {
-                    function_name: f.name.clone(),
-                    statement: sid.clone(),
-                });
-            }
-        }
+    let stale = super::permission::stale_grants(d, o, "sls-sns-", |f, topic| {
+        wanted.contains_key(&(f.name.clone(), topic.to_string()))
+    });
+    for (function_name, statement) in stale {
+        p.push(TopicStep::RevokeTopic {
+            function_name,
+            statement,
+        });
     }
 }
 
