@@ -25,6 +25,18 @@ fn json_via(moto: &Moto, proxy: &common::faults::Faults, dir: &Path, args: &[&st
     )
 }
 
+/// The resource policy of a function's live alias as JSON text; empty when it has none.
+async fn live_policy(cfg: &aws_config::SdkConfig, function: &str) -> String {
+    aws_sdk_lambda::Client::new(cfg)
+        .get_policy()
+        .function_name(function)
+        .qualifier("live")
+        .send()
+        .await
+        .map(|p| p.policy().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -2395,14 +2407,7 @@ fn schedules_are_rules_targeting_the_live_alias_under_one_grant() {
                 ));
             }
             rules.sort();
-            let policy = aws_sdk_lambda::Client::new(&cfg)
-                .get_policy()
-                .function_name("small-dev-a")
-                .qualifier("live")
-                .send()
-                .await
-                .map(|p| p.policy().unwrap_or_default().to_string())
-                .unwrap_or_default();
+            let policy = live_policy(&cfg, "small-dev-a").await;
             (rules, policy)
         })
     };
@@ -2466,18 +2471,7 @@ fn forty_schedules_share_one_grant_and_stay_far_below_the_policy_limit() {
     let doc = json(&moto, dir.path(), &["deploy"]);
     let puts = actions(&doc).iter().filter(|a| *a == "putRule").count();
     assert_eq!(puts, 40);
-    let policy = rt().block_on(async {
-        aws_sdk_lambda::Client::new(&moto.sdk().await)
-            .get_policy()
-            .function_name("small-dev-a")
-            .qualifier("live")
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap_or_default()
-            .to_string()
-    });
+    let policy = rt().block_on(async { live_policy(&moto.sdk().await, "small-dev-a").await });
     assert_eq!(policy.matches("sls-schedule").count(), 1, "{policy}");
     // Lambda's resource policy holds 20 KB.
     assert!(policy.len() < 2_000, "{} bytes", policy.len());
@@ -2529,14 +2523,7 @@ fn event_bridge_rules_match_patterns_on_the_default_bus_and_on_a_bus_sls_makes()
                 }
             }
             rules.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-            let policy = aws_sdk_lambda::Client::new(&cfg)
-                .get_policy()
-                .function_name("small-dev-a")
-                .qualifier("live")
-                .send()
-                .await
-                .map(|p| p.policy().unwrap_or_default().to_string())
-                .unwrap_or_default();
+            let policy = live_policy(&cfg, "small-dev-a").await;
             (buses, rules, policy)
         })
     };
@@ -2640,14 +2627,7 @@ fn sns_topics_are_made_or_used_and_the_live_alias_subscribed_and_granted() {
                 ));
             }
             subs.sort();
-            let policy = aws_sdk_lambda::Client::new(&cfg)
-                .get_policy()
-                .function_name("small-dev-a")
-                .qualifier("live")
-                .send()
-                .await
-                .map(|p| p.policy().unwrap_or_default().to_string())
-                .unwrap_or_default();
+            let policy = live_policy(&cfg, "small-dev-a").await;
             (topics, subs, policy)
         })
     };
@@ -2913,18 +2893,7 @@ fn alexa_skills_get_a_grant_with_their_skill_id_and_lose_it_with_the_event() {
         fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
         json_via(&moto, &proxy, dir.path(), &["deploy"])
     };
-    let policy = || {
-        rt().block_on(async {
-            aws_sdk_lambda::Client::new(&moto.sdk().await)
-                .get_policy()
-                .function_name("small-dev-a")
-                .qualifier("live")
-                .send()
-                .await
-                .map(|p| p.policy().unwrap_or_default().to_string())
-                .unwrap_or_default()
-        })
-    };
+    let policy = || rt().block_on(async { live_policy(&moto.sdk().await, "small-dev-a").await });
     deploy(&with);
     let p = policy();
     assert!(
