@@ -3080,3 +3080,200 @@ fn rest_stage_metrics_and_tracing_follow_the_config() {
     assert_eq!(actions(&off), ["updateRestStage"]);
     assert_eq!(stage(), (false, false));
 }
+
+#[test]
+fn websocket_routes_reach_the_live_alias_answer_when_asked_and_follow_the_config() {
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
+    let dir = small();
+    let with = SMALL
+        .replace(
+            "    events:\n      - httpApi: 'GET /a'\n",
+            "    events:\n      - websocket: $connect\n      - websocket: $disconnect\n",
+        )
+        .replace(
+            "    events:\n      - httpApi: 'GET /b'\n",
+            "    events:\n      - websocket:\n          route: echo\n          routeResponseSelectionExpression: $default\n",
+        );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json_via(&moto, &proxy, dir.path(), &["deploy"])
+    };
+    // Each API: protocol, name, route selection, its routes as (route key, target uri,
+    // answers) and its stages as (name, deploys itself).
+    type Routes = Vec<(String, String, bool)>;
+    type Apis = Vec<(String, String, String, Routes, Vec<(String, bool)>)>;
+    let read = || -> Apis {
+        rt().block_on(async {
+            let v2 = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+            let mut out = Vec::new();
+            for api in v2.get_apis().send().await.unwrap().items() {
+                let id = api.api_id().unwrap();
+                let integrations = v2.get_integrations().api_id(id).send().await.unwrap();
+                let uri = |target: Option<&str>| {
+                    let i = target
+                        .unwrap_or_default()
+                        .trim_start_matches("integrations/");
+                    integrations
+                        .items()
+                        .iter()
+                        .find(|x| x.integration_id() == Some(i))
+                        .and_then(|x| x.integration_uri())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let mut routes: Routes = Vec::new();
+                for r in v2.get_routes().api_id(id).send().await.unwrap().items() {
+                    // moto lists no route responses: the requests are checked instead.
+                    let answers = r.route_response_selection_expression() == Some("$default");
+                    routes.push((r.route_key().unwrap().to_string(), uri(r.target()), answers));
+                }
+                routes.sort();
+                let stages = v2.get_stages().api_id(id).send().await.unwrap();
+                let stages = stages
+                    .items()
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.stage_name().unwrap().to_string(),
+                            s.auto_deploy() == Some(true),
+                        )
+                    })
+                    .collect();
+                out.push((
+                    api.protocol_type().unwrap().as_str().to_string(),
+                    api.name().unwrap().to_string(),
+                    api.route_selection_expression()
+                        .unwrap_or_default()
+                        .to_string(),
+                    routes,
+                    stages,
+                ));
+            }
+            out
+        })
+    };
+    let invokes = |f: &str| {
+        format!(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:small-dev-{f}:live/invocations"
+        )
+    };
+    let first = deploy(&with);
+    let apis = read();
+    assert_eq!(apis.len(), 1, "{apis:?}");
+    let (protocol, name, selection, routes, stages) = &apis[0];
+    assert_eq!(
+        (protocol.as_str(), name.as_str(), selection.as_str()),
+        ("WEBSOCKET", "dev-small-websockets", "$request.body.action")
+    );
+    assert_eq!(
+        routes,
+        &[
+            ("$connect".to_string(), invokes("a"), false),
+            ("$disconnect".to_string(), invokes("a"), false),
+            ("echo".to_string(), invokes("b"), true),
+        ]
+    );
+    assert_eq!(stages, &[("dev".to_string(), true)]);
+    let (id, echo) = rt().block_on(async {
+        let v2 = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+        let apis = v2.get_apis().send().await.unwrap();
+        let id = apis.items()[0].api_id().unwrap().to_string();
+        let routes = v2.get_routes().api_id(&id).send().await.unwrap();
+        let echo = routes
+            .items()
+            .iter()
+            .find(|r| r.route_key() == Some("echo"))
+            .unwrap();
+        (id, echo.route_id().unwrap().to_string())
+    });
+    let responses = proxy.bodies(&format!("POST /v2/apis/{id}/routes/{echo}/routeresponses"));
+    assert!(
+        responses.len() == 1 && responses[0].contains(r#""routeResponseKey":"$default""#),
+        "{responses:?}"
+    );
+    assert_eq!(
+        first["endpoints"],
+        serde_json::json!([format!(
+            "wss://{id}.execute-api.us-east-1.amazonaws.com/dev"
+        )])
+    );
+    for f in ["a", "b"] {
+        let p = rt()
+            .block_on(async { live_policy(&moto.sdk().await, &format!("small-dev-{f}")).await });
+        assert!(
+            p.contains("sls-websocket") && p.contains(&format!(":{id}/*")),
+            "{p}"
+        );
+    }
+    // Any function may post back to clients.
+    let policy = rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        let p = iam
+            .get_role_policy()
+            .role_name("small-dev-us-east-1-lambdaRole")
+            .policy_name("small-dev-lambda")
+            .send()
+            .await
+            .unwrap();
+        sls::provider::aws::percent_decode(p.policy_document())
+    });
+    assert!(
+        policy.contains("execute-api:ManageConnections")
+            && policy.contains("arn:aws:execute-api:*:*:*/@connections/*"),
+        "{policy}"
+    );
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+    let info = json(&moto, dir.path(), &["info"]);
+    assert_eq!(info["endpoints"], first["endpoints"]);
+
+    // echo moves to a and stops answering; $disconnect goes; the route selection changes.
+    let changed = with
+        .replace("      - websocket: $disconnect\n", "      - websocket: echo\n")
+        .replace(
+            "      - websocket:\n          route: echo\n          routeResponseSelectionExpression: $default\n",
+            "      - websocket: $default\n",
+        )
+        .replace(
+            "provider:\n  name: aws\n",
+            "provider:\n  name: aws\n  websocketsApiRouteSelectionExpression: $request.body.type\n",
+        );
+    let doc = deploy(&changed);
+    assert_eq!(
+        sorted(actions(&doc)),
+        sorted(
+            [
+                "updateWebsocketApi",
+                "replaceWebsocketRoute",
+                "createWebsocketRoute",
+                "deleteWebsocketRoute"
+            ]
+            .map(String::from)
+            .to_vec()
+        ),
+        "{:?}",
+        doc["plan"]["steps"]
+    );
+    let apis = read();
+    assert_eq!(apis[0].2, "$request.body.type");
+    assert_eq!(
+        apis[0].3,
+        [
+            ("$connect".to_string(), invokes("a"), false),
+            ("$default".to_string(), invokes("b"), false),
+            ("echo".to_string(), invokes("a"), false),
+        ]
+    );
+    let again = deploy(&changed);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+
+    // Without websocket events the API goes, and so do the grants.
+    deploy(SMALL);
+    assert!(read().iter().all(|a| a.0 != "WEBSOCKET"), "{:?}", read());
+    let p = rt().block_on(async { live_policy(&moto.sdk().await, "small-dev-b").await });
+    assert!(!p.contains("sls-websocket"), "{p}");
+    deploy(&with);
+    json(&moto, dir.path(), &["remove"]);
+    assert!(read().is_empty(), "{:?}", read());
+}

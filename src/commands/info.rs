@@ -39,6 +39,10 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         let base = plan::rest_api::invoke_url(&api.id, &d.region, &d.stage);
         endpoints.extend(plan::endpoints(routes.iter(), &base));
     }
+    if let Some(ws) = o.websocket.as_ref().filter(|w| w.owned && w.has_stage) {
+        let stage = d.websocket.as_ref().map_or(d.stage.as_str(), |w| &w.stage);
+        endpoints.push(plan::websocket::url(&ws.id, &d.region, stage));
+    }
     let functions: Vec<serde_json::Value> = d
         .functions
         .iter()

@@ -167,8 +167,6 @@ fn cloudformation_only(struct_name: &str) -> &'static [&'static str] {
 fn not_deployed(struct_name: &str) -> &'static [&'static str] {
     match struct_name {
         "Provider" => &[
-            "websocketsApiName",
-            "websocketsApiRouteSelectionExpression",
             "eventBridge",
             "s3",
             "ecr",

@@ -79,6 +79,13 @@ pub struct Provider {
     pub version_retention: Option<VersionRetention>,
     pub layers: Option<Vec<String>>,
     pub logs: Option<ProviderLogs>,
+    /// The WebSocket API's name (default `{stage}-{service}-websockets`).
+    pub websockets_api_name: Option<String>,
+    /// Where API Gateway reads a message's route (default `$request.body.action`).
+    pub websockets_api_route_selection_expression: Option<String>,
+    /// The WebSocket API's description (default `Serverless Websockets`).
+    pub websockets_description: Option<String>,
+    pub websocket: Option<ProviderWebsocket>,
 }
 
 /// `provider.logs`: Lambda's logging configuration for every function (`lambda`), and the API
@@ -235,6 +242,9 @@ pub struct ApiGateway {
     pub disable_default_endpoint: Option<bool>,
     pub metrics: Option<bool>,
     pub api_keys: Option<Json>,
+    /// An API made elsewhere to add routes to: refused by validation.
+    pub rest_api_id: Option<Json>,
+    pub websocket_api_id: Option<Json>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -362,10 +372,11 @@ pub enum Event {
     /// The older form of `eventBridge` on the default bus.
     #[serde(rename = "cloudwatchEvent")]
     CloudwatchEvent(CloudwatchEvent),
-    /// Serverless event kinds sls does not deploy: accepted, reported, ignored.
+    #[serde(rename = "websocket")]
+    Websocket(WebsocketEvent),
+    /// Serverless event kinds sls does not deploy: refused by validation with their location.
     #[serde(
-        rename = "websocket",
-        alias = "alb",
+        rename = "alb",
         alias = "cognitoUserPool",
         alias = "iot",
         alias = "iotFleetProvisioning",
@@ -393,6 +404,7 @@ impl Event {
             Event::CloudwatchLog(_) => "cloudwatchLog",
             Event::AlexaSkill(_) => "alexaSkill",
             Event::AlexaSmartHome(_) => "alexaSmartHome",
+            Event::Websocket(_) => "websocket",
             Event::Unsupported(_) => "unsupported",
         }
     }
@@ -546,6 +558,25 @@ pub struct EventBridgeEvent {
 pub struct AlexaEvent {
     pub app_id: Option<String>,
     pub enabled: Option<bool>,
+}
+
+/// A route of the service's WebSocket API (`- websocket: $connect` is `{route: $connect}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebsocketEvent {
+    pub route: String,
+    /// `$default`: the handler's return value is sent back to the client.
+    pub route_response_selection_expression: Option<String>,
+    /// Refused by validation until authorizers are deployed.
+    pub authorizer: Option<Json>,
+}
+
+/// `provider.websocket`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderWebsocket {
+    /// Serverless v3's opt-in to tagging the API with `provider.tags`; sls always tags it.
+    pub use_provider_tags: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

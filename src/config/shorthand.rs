@@ -95,6 +95,7 @@ fn event(e: &mut Entry) -> Result<(), Problem> {
         "s3" => wrap_str(v, "bucket"),
         "cloudwatchLog" => wrap_str(v, "logGroup"),
         "alexaSkill" | "alexaSmartHome" => wrap_str(v, "appId"),
+        "websocket" => wrap_str(v, "route"),
         "sns" => {
             let key = if v.as_str().is_some_and(|s| s.starts_with("arn:")) {
                 "arn"

@@ -176,6 +176,8 @@ fn top_level(c: &mut Checker, config: &Config) {
     if let Some(g) = &p.api_gateway {
         for (key, set) in [
             ("apiKeys", g.api_keys.is_some()),
+            ("restApiId", g.rest_api_id.is_some()),
+            ("websocketApiId", g.websocket_api_id.is_some()),
             (
                 "disableDefaultEndpoint",
                 g.disable_default_endpoint == Some(true),
@@ -1039,6 +1041,37 @@ fn event(
                 _ => {}
             }
         }
+        Event::Websocket(e) => {
+            let rp = at("websocket", "route");
+            let r = e.route.trim();
+            if r.is_empty() {
+                c.error(&refs(&rp), "a websocket event needs a `route`")
+                    .help = Some("`$connect`, `$disconnect`, `$default` or the value of the route selection expression, e.g. `sendMessage`".into());
+            } else if r.starts_with('$') && !WEBSOCKET_SPECIAL_ROUTES.contains(&r) {
+                c.error(&refs(&rp), format!("`{r}` is not a WebSocket route"))
+                    .help = Some(format!(
+                    "routes starting with `$` are {}; other routes are the values messages carry",
+                    WEBSOCKET_SPECIAL_ROUTES.join(", ")
+                ));
+            }
+            duplicate_route(c, "websocket", r.to_string(), func, &refs(&rp), routes);
+            if let Some(x) = &e.route_response_selection_expression
+                && x != "$default"
+            {
+                c.error(
+                    &refs(&at("websocket", "routeResponseSelectionExpression")),
+                    format!("routeResponseSelectionExpression is `$default`, got `{x}`"),
+                )
+                .help = Some("API Gateway supports only `$default`: the handler's return value goes back to the client".into());
+            }
+            if e.authorizer.is_some() {
+                refuse(
+                    c,
+                    &refs(&at("websocket", "authorizer")),
+                    "authorizers on WebSocket routes",
+                );
+            }
+        }
         Event::CloudwatchLog(e) => {
             let g = &e.log_group;
             let ok = !g.is_empty()
@@ -1318,6 +1351,9 @@ fn s3_buckets(c: &mut Checker, config: &Config) {
         }
     }
 }
+
+/// The routes API Gateway gives meaning to; every other route is a message's selected value.
+const WEBSOCKET_SPECIAL_ROUTES: &[&str] = &["$connect", "$disconnect", "$default"];
 
 const STARTING_POSITIONS: &[&str] = &["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"];
 

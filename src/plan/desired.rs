@@ -20,6 +20,7 @@ use super::rest_api::{RestApiSpec, RestSettings, RestStageSettings};
 use super::role::RoleSpec;
 use super::schedule::{RuleSpec, TargetInput};
 use super::topic::{SubscriptionSpec, TopicSpec};
+use super::websocket::{WebsocketRoute, WebsocketSpec};
 use crate::config::Config;
 use crate::config::model::{
     Architecture, Event, Function, LambdaLogs, RestCors, SqsEvent, Statement, StreamEvent,
@@ -76,6 +77,8 @@ pub struct Desired {
     pub log_subscriptions: Vec<LogSubscriptionSpec>,
     /// `alexaSkill` and `alexaSmartHome` events: a grant per function and skill.
     pub alexa: Vec<AlexaGrant>,
+    /// The WebSocket API of the `websocket` events.
+    pub websocket: Option<WebsocketSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -353,6 +356,39 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
         }
     }
     out
+}
+
+/// The WebSocket API of the `websocket` events, named and described as Serverless v3 does.
+fn websocket_of(config: &Config, stage: &str) -> Option<WebsocketSpec> {
+    let p = &config.provider;
+    let mut routes = BTreeMap::new();
+    for (key, f) in config.functions.iter().flatten() {
+        for ev in f.events.iter().flatten() {
+            if let Event::Websocket(w) = ev {
+                let route = WebsocketRoute {
+                    function: key.clone(),
+                    responds: w.route_response_selection_expression.is_some(),
+                };
+                routes.insert(w.route.trim().to_string(), route);
+            }
+        }
+    }
+    (!routes.is_empty()).then(|| WebsocketSpec {
+        name: p
+            .websockets_api_name
+            .clone()
+            .unwrap_or_else(|| format!("{stage}-{}-websockets", config.service)),
+        description: p
+            .websockets_description
+            .clone()
+            .unwrap_or_else(|| super::websocket::DESCRIPTION.into()),
+        route_selection: p
+            .websockets_api_route_selection_expression
+            .clone()
+            .unwrap_or_else(|| super::websocket::ROUTE_SELECTION.into()),
+        stage: stage.into(),
+        routes,
+    })
 }
 
 /// The buckets `s3` events name, each with our entries: `event` (default
@@ -683,6 +719,21 @@ fn role_policy(
     }
     statements.extend(user.iter().map(|s| statement(s)));
     statements.extend(event_source_statements(members));
+    // Handlers of any function may answer WebSocket clients through the `@connections` API, as
+    // Serverless v3 allows whenever the service has websocket routes.
+    let websockets = config.functions.iter().flatten().any(|(_, f)| {
+        f.events
+            .iter()
+            .flatten()
+            .any(|e| matches!(e, Event::Websocket(_)))
+    });
+    if websockets && !members.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["execute-api:ManageConnections"],
+            "Resource": [format!("arn:{partition}:execute-api:*:*:*/@connections/*")]
+        }));
+    }
     if members
         .iter()
         .any(|(_, f)| tracing_mode(config, f) == "Active")
@@ -1098,6 +1149,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 .map(|n| n as i32),
         },
     });
+    let websocket = websocket_of(config, stage);
     Desired {
         service,
         stage: stage.into(),
@@ -1122,6 +1174,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         functions,
         http_api,
         rest_api,
+        websocket,
         log_groups,
         mappings,
         topics,
@@ -1197,6 +1250,7 @@ impl Desired {
             .retain(|r| Some(&r.name) == own.as_ref());
         self.http_api = None;
         self.rest_api = None;
+        self.websocket = None;
         self.function_only = true;
         Some(self)
     }
@@ -1210,6 +1264,7 @@ impl Desired {
             functions: Vec::new(),
             http_api: None,
             rest_api: None,
+            websocket: None,
             log_groups: Vec::new(),
             mappings: Vec::new(),
             rules: Vec::new(),

@@ -22,6 +22,7 @@ pub mod rest_api;
 pub mod role;
 pub mod schedule;
 pub mod topic;
+pub mod websocket;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,6 +43,7 @@ pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
 pub use schedule::{ObservedRule, RuleSpec, ScheduleStep};
 pub use topic::{ObservedSubscription, ObservedTopic, TopicStep};
+pub use websocket::{ObservedWebsocket, WebsocketSpec, WebsocketStep};
 
 /// What exists in AWS for this service and stage.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +80,7 @@ pub struct Observed {
     pub log_groups: BTreeMap<String, ObservedLogGroup>,
     pub http_api: Option<ObservedHttpApi>,
     pub rest_api: Option<ObservedRestApi>,
+    pub websocket: Option<ObservedWebsocket>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -157,6 +160,7 @@ pub enum Step {
     Notification(NotificationStep),
     LogSubscription(LogSubscriptionStep),
     Alexa(AlexaStep),
+    Websocket(WebsocketStep),
 }
 
 impl Step {
@@ -175,6 +179,7 @@ impl Step {
             Step::Notification(s) => s.phase(),
             Step::LogSubscription(s) => s.phase(),
             Step::Alexa(s) => s.phase(),
+            Step::Websocket(s) => s.phase(),
         }
     }
 
@@ -194,6 +199,7 @@ impl Step {
             Step::Notification(s) => s.lane(),
             Step::LogSubscription(s) => s.lane(),
             Step::Alexa(s) => format!("function {}", s.function_name()),
+            Step::Websocket(_) => "websocket api".into(),
         }
     }
 
@@ -213,6 +219,7 @@ impl Step {
             Step::Notification(s) => s.removes(),
             Step::LogSubscription(s) => s.removes(),
             Step::Alexa(_) => None,
+            Step::Websocket(s) => s.removes(),
         }
     }
 }
@@ -233,6 +240,7 @@ impl fmt::Display for Step {
             Step::Notification(s) => s.fmt(f),
             Step::LogSubscription(s) => s.fmt(f),
             Step::Alexa(s) => s.fmt(f),
+            Step::Websocket(s) => s.fmt(f),
         }
     }
 }
@@ -259,7 +267,8 @@ step_from!(
     Topic(TopicStep),
     Notification(NotificationStep),
     LogSubscription(LogSubscriptionStep),
-    Alexa(AlexaStep)
+    Alexa(AlexaStep),
+    Websocket(WebsocketStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -334,7 +343,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Topic(_)
         | Step::Notification(_)
         | Step::LogSubscription(_)
-        | Step::Alexa(_) => false,
+        | Step::Alexa(_)
+        | Step::Websocket(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -342,6 +352,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     if d.alias == d.live {
         http_api::plan(d, o, &mut p);
         rest_api::plan(d, o, &mut p);
+        websocket::plan(d, o, &mut p);
         event_source::plan(d, o, &mut p);
         schedule::plan(d, o, &mut p);
         topic::plan(d, o, &mut p);
@@ -489,6 +500,7 @@ pub(crate) mod tests {
             event_buckets: vec![],
             log_subscriptions: vec![],
             alexa: vec![],
+            websocket: None,
         }
     }
 
@@ -521,6 +533,7 @@ pub(crate) mod tests {
             permissions: permission::tests::converged(d),
             http_api: Some(http_api::tests::converged(d)),
             rest_api: Some(rest_api::tests::converged(d)),
+            websocket: None,
             log_groups: d
                 .log_groups
                 .iter()

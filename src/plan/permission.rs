@@ -17,6 +17,7 @@ pub type Statements = BTreeMap<String, String>;
 pub enum ApiKind {
     HttpApi,
     RestApi,
+    WebsocketApi,
     /// The service's EventBridge rules on the default bus (`schedule`, `eventBridge` events).
     Schedule,
     /// The service's rules on other buses (`eventBridge` events with `eventBus`).
@@ -29,6 +30,7 @@ impl ApiKind {
         match self {
             ApiKind::HttpApi => "sls-httpapi",
             ApiKind::RestApi => "sls-restapi",
+            ApiKind::WebsocketApi => "sls-websocket",
             ApiKind::Schedule => "sls-schedule",
             ApiKind::EventBus => "sls-eventbus",
         }
@@ -38,6 +40,7 @@ impl ApiKind {
         match self {
             ApiKind::HttpApi => "HTTP API",
             ApiKind::RestApi => "REST API",
+            ApiKind::WebsocketApi => "WebSocket API",
             ApiKind::Schedule => "EventBridge rules",
             ApiKind::EventBus => "EventBridge rules on other buses",
         }
@@ -129,6 +132,17 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 .filter(|a| a.owned)
                 .map(|a| a.id.as_str()),
         ),
+        (
+            ApiKind::WebsocketApi,
+            d.websocket
+                .iter()
+                .flat_map(|w| w.routes.values().map(|r| r.function.clone()))
+                .collect(),
+            o.websocket
+                .as_ref()
+                .filter(|a| a.owned)
+                .map(|a| a.id.as_str()),
+        ),
     ];
     let on = |other_bus: bool| -> BTreeSet<String> {
         d.rules
@@ -161,7 +175,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             let current = granted.is_some_and(|source| match api {
                 ApiKind::Schedule => source.ends_with(&rules_source),
                 ApiKind::EventBus => source.ends_with(&bus_rules_source),
-                ApiKind::HttpApi | ApiKind::RestApi => {
+                ApiKind::HttpApi | ApiKind::RestApi | ApiKind::WebsocketApi => {
                     api_id.is_some_and(|id| source.contains(&format!(":{id}/")))
                 }
             });

@@ -34,6 +34,8 @@ pub struct Known {
     pub bucket: Option<String>,
     pub http: HttpIds,
     pub rest: RestIds,
+    /// The WebSocket API's: the same kinds of ids as the HTTP API's.
+    pub websocket: HttpIds,
     /// Function key → the version this run published and moved the alias to.
     pub versions: BTreeMap<String, String>,
     /// Function key → the function URL of a staged alias.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::context::{Applying, Known};
 use super::{
     Aws, AwsError, Boxed, alexa, bounded, bucket, event_source, function, http_api, log_group,
-    log_subscription, notification, permission, rest_api, role, schedule, topic,
+    log_subscription, notification, permission, rest_api, role, schedule, topic, websocket,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -53,12 +53,17 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(Vec::new())
         }
     };
-    let http = async {
-        if whole {
-            http_api::observe(aws, d).await
-        } else {
-            Ok(None)
+    // Both kinds of API Gateway v2 API come from one listing.
+    let v2 = async {
+        if !whole {
+            return Ok((None, None));
         }
+        let apis = http_api::list(aws).await?;
+        let (http, ws) = tokio::join!(
+            http_api::observe(aws, d, &apis),
+            websocket::observe(aws, d, &apis)
+        );
+        Ok::<_, AwsError>((http?, ws?))
     };
     let rest = async {
         if whole {
@@ -93,12 +98,12 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(Vec::new())
         }
     };
-    let (role, own_roles, read, listed, http, rest, wanted_groups, rules, tagged) = tokio::join!(
+    let (role, own_roles, read, listed, v2, rest, wanted_groups, rules, tagged) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
         functions(aws, d, desired.clone(), grants),
         listed,
-        http,
+        v2,
         rest,
         log_groups(aws, groups),
         rules,
@@ -106,12 +111,14 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
     );
     let (tagged_topics, tagged_buckets) = tagged;
     let (rules, buses) = rules?;
+    let (http, ws) = v2?;
     let mut o = Observed {
         role: role?,
         function_roles: own_roles?,
         rules,
         buses,
-        http_api: http?,
+        http_api: http,
+        websocket: ws,
         rest_api: rest?,
         ..Default::default()
     };
@@ -357,6 +364,7 @@ pub async fn execute(
             .collect(),
         http: http_api::known(d, o),
         rest: rest_api::known(o),
+        websocket: websocket::known(d, o),
         ..Known::default()
     };
     let cx = Applying::new(aws, d, o, artifacts_dir, known);
@@ -400,6 +408,11 @@ pub async fn execute(
     {
         outcome.endpoints.extend(endpoints(api.routes.keys(), base));
     }
+    if let (Some(api), Some(id)) = (&d.websocket, &k.websocket.id) {
+        outcome
+            .endpoints
+            .push(crate::plan::websocket::url(id, &aws.region, &api.stage));
+    }
     if let (Some(api), Some(id)) = (&d.rest_api, &k.rest.id) {
         let base = invoke_url(id, &aws.region, &api.stage);
         outcome
@@ -425,6 +438,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Notification(s) => notification::apply(cx, s).await,
         Step::LogSubscription(s) => log_subscription::apply(cx, s).await,
         Step::Alexa(s) => alexa::apply(cx, s).await,
+        Step::Websocket(s) => websocket::apply(cx, s).await,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_apigatewayv2::types::{Cors, IntegrationType, ProtocolType};
+use aws_sdk_apigatewayv2::types::{Api, Cors, IntegrationType, ProtocolType};
 
 use super::context::{Applying, HttpIds};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, prefer_ours, tolerate};
@@ -12,25 +12,38 @@ use crate::plan::desired::api_name;
 use crate::plan::http_api::{Integration, integration_for};
 use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
 
-pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedHttpApi>, AwsError> {
-    let name = d
-        .http_api
-        .as_ref()
-        .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
-    let res = format!("HTTP API {name}");
-    // Every page first: ours may be on a later page than a look-alike of the same name.
-    let all = all_pages(|token| async {
+/// Every API Gateway v2 API of the region (HTTP and WebSocket), read once for both kinds: ours
+/// may be on a later page than a look-alike of the same name.
+pub async fn list(aws: &Aws) -> Result<Vec<Api>, AwsError> {
+    all_pages(|token| async {
         let p = aws
             .apigw2
             .get_apis()
             .set_next_token(token)
             .send()
             .await
-            .map_err(call_err("GetApis", &res))?;
+            .map_err(call_err("GetApis", "API Gateway v2 APIs"))?;
         Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
     })
-    .await?;
-    let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags())
+    .await
+}
+
+pub async fn observe(
+    aws: &Aws,
+    d: &Desired,
+    apis: &[Api],
+) -> Result<Option<ObservedHttpApi>, AwsError> {
+    let name = d
+        .http_api
+        .as_ref()
+        .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
+    let res = format!("HTTP API {name}");
+    let http: Vec<Api> = apis
+        .iter()
+        .filter(|a| a.protocol_type() == Some(&ProtocolType::Http))
+        .cloned()
+        .collect();
+    let found = prefer_ours(&http, &name, d, |a| a.name(), |a| a.tags())
         .map(|(a, is_owned)| (a.clone(), is_owned));
     let Some((api, owned)) = found else {
         return Ok(None);

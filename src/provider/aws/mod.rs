@@ -22,6 +22,7 @@ pub mod rest_api;
 pub mod role;
 pub mod schedule;
 pub mod topic;
+pub mod websocket;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -55,10 +55,13 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
         } => {
             let (partition, _) = crate::plan::partition(&aws.region);
             let (source, principal) = match api {
-                ApiKind::HttpApi | ApiKind::RestApi => {
+                ApiKind::HttpApi | ApiKind::RestApi | ApiKind::WebsocketApi => {
                     let api_id = match api {
                         ApiKind::HttpApi => cx.known().http.id.clone(),
-                        _ => cx.known().rest.id.clone(),
+                        ApiKind::WebsocketApi => cx.known().websocket.id.clone(),
+                        ApiKind::RestApi | ApiKind::Schedule | ApiKind::EventBus => {
+                            cx.known().rest.id.clone()
+                        }
                     }
                     .unwrap_or_default();
                     (
