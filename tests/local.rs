@@ -662,7 +662,7 @@ fn offline_answers_cors_as_the_http_api_is_configured() {
 fn invoke_local_feeds_sample_events_filled_from_the_functions_sources() {
     let yaml = SERVICE.replace(
         "  fail:\n    handler: handler.fail\n",
-        "  fail:\n    handler: handler.fail\n  worker:\n    handler: handler.echo\n    events:\n      - sqs: arn:aws:sqs:us-east-1:123456789012:jobs\n      - s3:\n          bucket: loc-photos\n          rules:\n            - prefix: uploads/\n            - suffix: .jpg\n      - schedule: rate(1 hour)\n",
+        "  fail:\n    handler: handler.fail\n  worker:\n    handler: handler.echo\n    events:\n      - sqs: arn:aws:sqs:us-east-1:123456789012:jobs\n      - s3:\n          bucket: loc-photos\n          rules:\n            - prefix: uploads/\n            - suffix: .jpg\n      - schedule: rate(1 hour)\n      - websocket: sendMessage\n",
     );
     let dir = common::service(&yaml);
     std::fs::write(dir.path().join("handler.js"), NODE).unwrap();
@@ -694,6 +694,17 @@ fn invoke_local_feeds_sample_events_filled_from_the_functions_sources() {
             .unwrap()
             .ends_with(":rule/loc-test-worker-schedule-1"),
         "{tick}"
+    );
+    let connect = event("websocket:connect");
+    assert_eq!(connect["requestContext"]["eventType"], "CONNECT");
+    assert_eq!(connect["requestContext"]["routeKey"], "$connect");
+    assert_eq!(connect["requestContext"]["stage"], "test");
+    let message = event("websocket:message");
+    assert_eq!(message["requestContext"]["routeKey"], "sendMessage");
+    let body: Value = serde_json::from_str(message["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body["action"], "sendMessage",
+        "the body selects the route: {body}"
     );
     // An unknown kind is a usage error naming the kinds.
     let out = common::sls_in(dir.path())
@@ -735,4 +746,128 @@ fn offline_with_schedules_serves_a_service_that_only_has_schedules() {
     );
     // A disabled rule is not fired.
     assert!(!offline.lines.iter().any(|l| l.contains("schedule-2")));
+}
+
+const SOCKETS: &str = r#"
+const http = require('http');
+const fs = require('fs');
+
+exports.connect = async (e) => {
+  fs.appendFileSync(process.env.MARKS, `connect ${e.requestContext.connectionId}\n`);
+  return { statusCode: e.queryStringParameters && e.queryStringParameters.deny ? 403 : 200 };
+};
+
+exports.disconnect = async (e) => {
+  fs.appendFileSync(process.env.MARKS, `disconnect ${e.requestContext.eventType}\n`);
+  return { statusCode: 200 };
+};
+
+exports.echo = async (e) => ({
+  statusCode: 200,
+  body: JSON.stringify({ echo: JSON.parse(e.body).text, route: e.requestContext.routeKey }),
+});
+
+// Posts back through the @connections API, as a handler does with the management API client.
+exports.fallback = async (e) => {
+  const { domainName, stage, connectionId } = e.requestContext;
+  const [host, port] = domainName.split(':');
+  const data = `got ${e.body}`;
+  await new Promise((ok, fail) => {
+    const req = http.request(
+      { host, port, method: 'POST', path: `/${stage}/@connections/${encodeURIComponent(connectionId)}`,
+        headers: { 'content-length': Buffer.byteLength(data) } },
+      (res) => { res.resume(); res.on('end', ok); });
+    req.on('error', fail);
+    req.end(data);
+  });
+  return { statusCode: 200 };
+};
+"#;
+
+#[test]
+fn offline_serves_websocket_routes_with_connect_answers_and_the_connections_api() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let marks = tempfile::NamedTempFile::new().unwrap();
+    let yaml = format!(
+        "service: chat\nprovider:\n  name: aws\n  runtime: nodejs22.x\n  environment:\n    MARKS: {}\nfunctions:\n  conn:\n    handler: sockets.connect\n    events:\n      - websocket: $connect\n  gone:\n    handler: sockets.disconnect\n    events:\n      - websocket: $disconnect\n  echo:\n    handler: sockets.echo\n    events:\n      - websocket:\n          route: echo\n          routeResponseSelectionExpression: $default\n  fallback:\n    handler: sockets.fallback\n    events:\n      - websocket: $default\n",
+        marks.path().display()
+    );
+    let dir = common::service(&yaml);
+    std::fs::write(dir.path().join("sockets.js"), SOCKETS).unwrap();
+    let offline = Offline::start(dir.path(), &["--websocket-port", "0"]);
+    let line = offline
+        .lines
+        .iter()
+        .find(|l| l.starts_with("websocket: ws://"))
+        .unwrap_or_else(|| panic!("{:?}", offline.lines));
+    let base = line.split_whitespace().nth(1).unwrap().to_string();
+    assert!(
+        offline
+            .lines
+            .iter()
+            .any(|l| l.trim().starts_with("@connections: http://")),
+        "{:?}",
+        offline.lines
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // $connect refuses: the handshake fails with the handler's status.
+        let refused = tokio_tungstenite::connect_async(format!("{base}/?deny=1")).await;
+        match refused {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
+            other => panic!("expected a refusal: {other:?}"),
+        }
+        let (mut ws, _) = tokio_tungstenite::connect_async(&base).await.unwrap();
+        // A route that answers sends the handler's body back.
+        ws.send(Message::text(r#"{"action":"echo","text":"hi"}"#))
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let doc: Value = serde_json::from_str(got.to_text().unwrap()).unwrap();
+        assert_eq!(doc, serde_json::json!({"echo": "hi", "route": "echo"}));
+        // Anything else goes to $default, whose handler posts back through @connections.
+        ws.send(Message::text("plain words")).await.unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.to_text().unwrap(), "got plain words");
+        ws.close(None).await.unwrap();
+        // $disconnect runs after the close.
+        for _ in 0..200 {
+            if std::fs::read_to_string(marks.path())
+                .unwrap()
+                .contains("disconnect DISCONNECT")
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    });
+    let marks = std::fs::read_to_string(marks.path()).unwrap();
+    let connects = marks.lines().filter(|l| l.starts_with("connect ")).count();
+    assert_eq!(
+        connects, 2,
+        "the refused client and the accepted one: {marks}"
+    );
+    assert!(marks.contains("disconnect DISCONNECT"), "{marks}");
+    // A connection that is gone answers 410, as API Gateway does.
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(b"POST /@connections/nobody HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 410"), "{answer}");
 }

@@ -51,6 +51,9 @@ pub struct OfflineArgs {
     /// Repackage and restart the workers when a file of the service changes
     #[arg(long)]
     pub watch: bool,
+    /// Port of the WebSocket routes and their `@connections` API (0 picks a free one)
+    #[arg(long, default_value_t = 3001)]
+    pub websocket_port: u16,
     /// Also fire the `schedule` rules on their schedule (rate and cron, UTC)
     #[arg(long)]
     pub schedules: bool,
@@ -210,22 +213,27 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         service_dir,
     } = prepared(cx)?;
     let scheduled = args.schedules && d.rules.iter().any(|r| !r.expression.is_empty());
-    if d.http_api.is_none() && d.rest_api.is_none() && !scheduled {
+    if d.http_api.is_none() && d.rest_api.is_none() && d.websocket.is_none() && !scheduled {
         return Err(UsageError(
-            "no httpApi or http events in the config: nothing to serve (try `sls invoke local -f NAME`, or --schedules for schedule events)"
+            "no httpApi, http or websocket events in the config: nothing to serve (try `sls invoke local -f NAME`, or --schedules for schedule events)"
                 .into(),
         )
         .into());
     }
     let rt = runtime()?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", args.port)))
-        .map_err(|e| {
-            UsageError(format!(
-                "cannot listen on 127.0.0.1:{}: {e}; choose another port with --port N (0 picks a free one)",
-                args.port
-            ))
-        })?;
+    let bind = |port: u16, flag: &str| {
+        rt.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+            .map_err(|e| {
+                UsageError(format!(
+                    "cannot listen on 127.0.0.1:{port}: {e}; choose another port with {flag} N (0 picks a free one)"
+                ))
+            })
+    };
+    let listener = bind(args.port, "--port")?;
+    let sockets = match &d.websocket {
+        Some(_) => Some(bind(args.websocket_port, "--websocket-port")?),
+        None => None,
+    };
     let base = format!("http://{}", listener.local_addr()?);
     {
         let mut out = std::io::stdout().lock();
@@ -237,6 +245,22 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         writeln!(out, "endpoints:")?;
         for e in gateway::endpoints(&d, &base) {
             writeln!(out, "  {e}")?;
+        }
+        if let (Some(api), Some(l)) = (&d.websocket, &sockets) {
+            let at = l.local_addr()?;
+            writeln!(
+                out,
+                "websocket: ws://{at} (routes {})",
+                api.routes
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+            writeln!(
+                out,
+                "  @connections: http://{at}/@connections/{{connectionId}}"
+            )?;
         }
         if scheduled {
             writeln!(out, "schedules:")?;
@@ -258,10 +282,15 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
             crate::local::schedules::run(d.clone(), gw.clone()).await;
         }
     };
+    let sockets = async {
+        if let Some(l) = sockets {
+            gateway::websocket::serve(l, gw.clone()).await;
+        }
+    };
     if args.watch {
-        rt.block_on(async { tokio::join!(serve, watch(cx, &service_dir, &gw), fire) });
+        rt.block_on(async { tokio::join!(serve, watch(cx, &service_dir, &gw), fire, sockets) });
     } else {
-        rt.block_on(async { tokio::join!(serve, fire) });
+        rt.block_on(async { tokio::join!(serve, fire, sockets) });
     }
     Ok(())
 }

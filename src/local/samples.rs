@@ -16,6 +16,9 @@ pub const KINDS: &[&str] = &[
     "s3:delete",
     "dynamodb",
     "kinesis",
+    "websocket:connect",
+    "websocket:message",
+    "websocket:disconnect",
 ];
 
 /// The account samples name: the one AWS's documentation uses.
@@ -179,6 +182,49 @@ pub fn sample(d: &Desired, key: &str, kind: &str, now: &str, id: &str) -> Result
                 "awsRegion": region,
                 "eventSourceARN": stream
             }]})
+        }
+        "websocket:connect" | "websocket:message" | "websocket:disconnect" => {
+            use crate::local::gateway::websocket::{EventType, Frame, event};
+            let (kind, special) = match kind {
+                "websocket:connect" => (EventType::Connect, "$connect"),
+                "websocket:message" => (EventType::Message, "$default"),
+                _ => (EventType::Disconnect, "$disconnect"),
+            };
+            let api = d.websocket.as_ref();
+            // A message goes to one of the function's own routes, as a client would select it.
+            let route = match kind {
+                EventType::Message => api
+                    .and_then(|a| {
+                        a.routes
+                            .iter()
+                            .find(|(r, w)| w.function == key && !r.starts_with('$'))
+                    })
+                    .map_or(special, |(r, _)| r.as_str()),
+                EventType::Connect | EventType::Disconnect => special,
+            };
+            let field = api
+                .and_then(|a| a.route_selection.strip_prefix("$request.body."))
+                .unwrap_or("action");
+            let body = json!({ field: route, "sample": true }).to_string();
+            let headers = std::collections::BTreeMap::from([
+                (
+                    "Host".to_string(),
+                    "sample.execute-api.amazonaws.com".to_string(),
+                ),
+                ("Sec-WebSocket-Version".to_string(), "13".to_string()),
+            ]);
+            let domain = format!("sample.execute-api.{region}.amazonaws.com");
+            event(&Frame {
+                kind,
+                route,
+                connection_id: "c2FtcGxlLWNvbm4=",
+                stage: &d.stage,
+                domain: &domain,
+                connected_at: 1_700_000_000_000,
+                headers: &headers,
+                query: &Default::default(),
+                body: Some(&body),
+            })
         }
         other => {
             return Err(format!(

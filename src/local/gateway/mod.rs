@@ -5,6 +5,7 @@
 mod events;
 mod responses;
 mod routes;
+pub mod websocket;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use super::http::json as json_response;
 use super::{Outcome, Pool};
 use crate::plan::Desired;
 use crate::plan::http_api::CorsSpec;
+use crate::plan::websocket::WebsocketSpec;
 
 use events::*;
 use responses::*;
@@ -31,6 +33,8 @@ pub struct Served {
     pub http_cors: Option<CorsSpec>,
     pub rest_cors: BTreeMap<String, BTreeMap<String, String>>,
     pub pools: HashMap<String, Arc<Pool>>,
+    /// The `websocket` routes, served on their own port.
+    pub websocket: Option<WebsocketSpec>,
 }
 
 pub struct Gateway {
@@ -47,6 +51,11 @@ impl Gateway {
     /// The current workers of a function.
     pub fn pool(&self, function: &str) -> Option<Arc<Pool>> {
         self.current.read().unwrap().pools.get(function).cloned()
+    }
+
+    /// The WebSocket routes now served.
+    pub fn websocket(&self) -> Option<WebsocketSpec> {
+        self.current.read().unwrap().websocket.clone()
     }
 
     /// Serves `d` with `pools` from the next request on; requests in flight finish on the old
@@ -72,6 +81,7 @@ impl Served {
                 .map(|a| a.cors.clone())
                 .unwrap_or_default(),
             pools,
+            websocket: d.websocket.clone(),
         }
     }
 }
