@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -3276,4 +3277,188 @@ fn websocket_routes_reach_the_live_alias_answer_when_asked_and_follow_the_config
     deploy(&with);
     json(&moto, dir.path(), &["remove"]);
     assert!(read().is_empty(), "{:?}", read());
+}
+
+#[test]
+fn cognito_triggers_are_set_on_our_pool_and_a_users_pool_keeps_every_other_setting() {
+    use aws_sdk_cognitoidentityprovider::types::{
+        LambdaConfigType, PasswordPolicyType, UserPoolPolicyType, VerificationMessageTemplateType,
+    };
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::delayed(moto.port, std::time::Duration::ZERO);
+    let foreign = "arn:aws:lambda:us-east-1:123456789012:function:someone-elses-messages";
+    let staff = rt().block_on(async {
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk().await);
+        let made = cognito
+            .create_user_pool()
+            .pool_name("staff")
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(
+                        PasswordPolicyType::builder()
+                            .minimum_length(12)
+                            .require_symbols(true)
+                            .temporary_password_validity_days(3)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .email_verification_message("Your staff code is {####}")
+            .email_verification_subject("Staff code")
+            .verification_message_template(
+                VerificationMessageTemplateType::builder()
+                    .email_message("Your staff code is {####}")
+                    .email_subject("Staff code")
+                    .build(),
+            )
+            .lambda_config(LambdaConfigType::builder().custom_message(foreign).build())
+            .send()
+            .await
+            .unwrap();
+        made.user_pool().unwrap().id().unwrap().to_string()
+    });
+    let dir = small();
+    let with = SMALL
+        .replace(
+            "    events:\n      - httpApi: 'GET /a'\n",
+            "    events:\n      - cognitoUserPool:\n          pool: members\n          trigger: PreSignUp\n      - cognitoUserPool:\n          pool: members\n          trigger: PostConfirmation\n",
+        )
+        .replace(
+            "    events:\n      - httpApi: 'GET /b'\n",
+            "    events:\n      - cognitoUserPool:\n          pool: staff\n          trigger: PostConfirmation\n          existing: true\n",
+        );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json_via(&moto, &proxy, dir.path(), &["deploy"])
+    };
+    // Each pool: name → (its triggers, tags, password minimum length).
+    let pools = || {
+        rt().block_on(async {
+            let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk().await);
+            let list = cognito
+                .list_user_pools()
+                .max_results(60)
+                .send()
+                .await
+                .unwrap();
+            let mut out = BTreeMap::new();
+            for p in list.user_pools() {
+                let d = cognito
+                    .describe_user_pool()
+                    .user_pool_id(p.id().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let u = d.user_pool().unwrap().clone();
+                let l = u
+                    .lambda_config()
+                    .cloned()
+                    .unwrap_or_else(|| LambdaConfigType::builder().build());
+                let triggers: BTreeMap<&str, String> = [
+                    ("PreSignUp", l.pre_sign_up.clone()),
+                    ("PostConfirmation", l.post_confirmation.clone()),
+                    ("CustomMessage", l.custom_message.clone()),
+                ]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?)))
+                .collect();
+                let tags = u.user_pool_tags().cloned().unwrap_or_default();
+                let min = u
+                    .policies()
+                    .and_then(|p| p.password_policy())
+                    .and_then(|p| p.minimum_length());
+                out.insert(
+                    u.name().unwrap().to_string(),
+                    (triggers, tags, min, u.arn().unwrap().to_string()),
+                );
+            }
+            out
+        })
+    };
+    let alias =
+        |f: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:small-dev-{f}:live");
+    deploy(&with);
+    let got = pools();
+    let members = &got["members"];
+    assert_eq!(
+        members.0,
+        BTreeMap::from([("PostConfirmation", alias("a")), ("PreSignUp", alias("a"))])
+    );
+    assert_eq!(
+        members.1.get("sls:service").map(String::as_str),
+        Some("small")
+    );
+    let staff_now = &got["staff"];
+    assert_eq!(
+        staff_now.0,
+        BTreeMap::from([
+            ("CustomMessage", foreign.to_string()),
+            ("PostConfirmation", alias("b"))
+        ])
+    );
+    assert_eq!(staff_now.2, Some(12), "the password policy survives");
+    assert!(
+        staff_now.1.get("sls:service").is_none(),
+        "the user's pool is not tagged as ours"
+    );
+    // UpdateUserPool resets what it is not given, and moto does not: the request itself must
+    // carry every setting as it was read.
+    let updates: Vec<String> = proxy
+        .bodies("POST / ")
+        .into_iter()
+        .filter(|b| b.contains(&staff) && b.contains("LambdaConfig"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    for kept in [
+        r#""MinimumLength":12"#,
+        r#""RequireSymbols":true"#,
+        r#""TemporaryPasswordValidityDays":3"#,
+        "Your staff code is {####}",
+        r#""EmailVerificationSubject":"Staff code""#,
+        foreign,
+        r#""PoolName":"staff""#,
+    ] {
+        assert!(
+            updates[0].contains(kept),
+            "{kept} not sent back: {}",
+            updates[0]
+        );
+    }
+    assert!(
+        !updates[0].contains("UnusedAccountValidityDays"),
+        "{}",
+        updates[0]
+    );
+    for (f, pool) in [("a", "members"), ("b", "staff")] {
+        let p = rt()
+            .block_on(async { live_policy(&moto.sdk().await, &format!("small-dev-{f}")).await });
+        assert!(
+            p.contains(&format!("sls-cognito-{pool}"))
+                && p.contains("cognito-idp.amazonaws.com")
+                && p.contains(&got[pool].3),
+            "{p}"
+        );
+    }
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+
+    // The events go: our pool is deleted, the user's keeps everything but our trigger.
+    deploy(SMALL);
+    let got = pools();
+    assert!(!got.contains_key("members"), "{got:?}");
+    assert_eq!(
+        got["staff"].0,
+        BTreeMap::from([("CustomMessage", foreign.to_string())])
+    );
+    assert_eq!(got["staff"].2, Some(12));
+    let p = rt().block_on(async { live_policy(&moto.sdk().await, "small-dev-b").await });
+    assert!(!p.contains("sls-cognito-"), "{p}");
+    deploy(&with);
+    json_via(&moto, &proxy, dir.path(), &["remove"]);
+    let got = pools();
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["staff"]);
+    assert_eq!(
+        got["staff"].0,
+        BTreeMap::from([("CustomMessage", foreign.to_string())])
+    );
 }

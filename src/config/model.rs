@@ -374,10 +374,11 @@ pub enum Event {
     CloudwatchEvent(CloudwatchEvent),
     #[serde(rename = "websocket")]
     Websocket(WebsocketEvent),
+    #[serde(rename = "cognitoUserPool")]
+    CognitoUserPool(CognitoUserPoolEvent),
     /// Serverless event kinds sls does not deploy: refused by validation with their location.
     #[serde(
         rename = "alb",
-        alias = "cognitoUserPool",
         alias = "iot",
         alias = "iotFleetProvisioning",
         alias = "kafka",
@@ -405,6 +406,7 @@ impl Event {
             Event::AlexaSkill(_) => "alexaSkill",
             Event::AlexaSmartHome(_) => "alexaSmartHome",
             Event::Websocket(_) => "websocket",
+            Event::CognitoUserPool(_) => "cognitoUserPool",
             Event::Unsupported(_) => "unsupported",
         }
     }
@@ -569,6 +571,20 @@ pub struct WebsocketEvent {
     pub route_response_selection_expression: Option<String>,
     /// Refused by validation until authorizers are deployed.
     pub authorizer: Option<Json>,
+}
+
+/// A trigger of a Cognito user pool: the pool sls makes (named `pool`), or one of yours
+/// (`existing: true`), whose other settings and triggers are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CognitoUserPoolEvent {
+    pub pool: String,
+    pub trigger: String,
+    pub existing: Option<bool>,
+    /// Serverless' custom-resource switch; sls compares the triggers on every deploy.
+    pub force_deploy: Option<bool>,
+    /// The KMS key of the custom sender triggers.
+    pub kms_key_id: Option<String>,
 }
 
 /// `provider.websocket`.

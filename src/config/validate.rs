@@ -102,6 +102,7 @@ pub fn check(config: &Config, tree: &Node, stage: &str) -> Vec<Problem> {
         function(&mut c, config, name, f, &mut routes);
     }
     s3_buckets(&mut c, config);
+    user_pools(&mut c, config);
     c.out
 }
 
@@ -1041,6 +1042,33 @@ fn event(
                 _ => {}
             }
         }
+        Event::CognitoUserPool(e) => {
+            let key = |k: &str| at("cognitoUserPool", k);
+            if !COGNITO_TRIGGERS.contains(&e.trigger.as_str()) {
+                c.error(
+                    &refs(&key("trigger")),
+                    format!("`{}` is not a Cognito user pool trigger", e.trigger),
+                )
+                .help = Some(format!("use one of {}", COGNITO_TRIGGERS.join(", ")));
+            }
+            let ok = (1..=128).contains(&e.pool.len())
+                && e.pool
+                    .chars()
+                    .all(|ch| ch.is_alphanumeric() || " _+=,.@-".contains(ch));
+            if !ok {
+                c.error(
+                    &refs(&key("pool")),
+                    format!("`{}` is not a user pool name", e.pool),
+                )
+                .help = Some("1–128 letters, digits, spaces and `_+=,.@-`".into());
+            }
+            if e.force_deploy.is_some() {
+                c.warn_key(
+                    &refs(&key("forceDeploy")),
+                    "`forceDeploy` concerns Serverless' CloudFormation custom resource; sls compares the triggers on every deploy, so it changes nothing",
+                );
+            }
+        }
         Event::Websocket(e) => {
             let rp = at("websocket", "route");
             let r = e.route.trim();
@@ -1328,6 +1356,89 @@ fn event(
     }
 }
 
+/// A user pool is sls's or the user's (`existing`) in every event; each of its triggers calls one
+/// function; the custom senders need the pool's one KMS key.
+fn user_pools(c: &mut Checker, config: &Config) {
+    // Pool name → (existing, kms key, trigger → function).
+    type Seen = (bool, Option<String>, HashMap<String, String>);
+    let mut seen: HashMap<String, Seen> = HashMap::new();
+    let mut senders: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, f) in config.functions.iter().flatten() {
+        for (i, ev) in f.events.iter().flatten().enumerate() {
+            let Event::CognitoUserPool(e) = ev else {
+                continue;
+            };
+            let idx = i.to_string();
+            let at = |k: &str| -> Vec<String> {
+                [
+                    "functions",
+                    name.as_str(),
+                    "events",
+                    &idx,
+                    "cognitoUserPool",
+                    k,
+                ]
+                .map(String::from)
+                .to_vec()
+            };
+            let existing = e.existing == Some(true);
+            let entry = seen
+                .entry(e.pool.clone())
+                .or_insert_with(|| (existing, None, HashMap::new()));
+            if entry.0 != existing {
+                c.error(
+                    &refs(&at("existing")),
+                    format!("user pool `{}` is `existing` in one event and not in another", e.pool),
+                )
+                .help = Some("a pool is either made by sls for its triggers or yours: say the same in every event".into());
+            }
+            if let Some(k) = &e.kms_key_id {
+                match &entry.1 {
+                    Some(other) if other != k => {
+                        c.error(
+                            &refs(&at("kmsKeyId")),
+                            format!(
+                                "user pool `{}` has another kmsKeyId in another event",
+                                e.pool
+                            ),
+                        )
+                        .help = Some("a pool has one KMS key for its custom senders".into());
+                    }
+                    _ => entry.1 = Some(k.clone()),
+                }
+            }
+            match entry.2.get(&e.trigger) {
+                Some(other) if other != name => {
+                    c.error(
+                        &refs(&at("trigger")),
+                        format!(
+                            "trigger {} of user pool `{}` already calls function `{other}`",
+                            e.trigger, e.pool
+                        ),
+                    )
+                    .help = Some("a trigger calls one function".into());
+                }
+                _ => {
+                    entry.2.insert(e.trigger.clone(), name.clone());
+                }
+            }
+            if e.trigger.starts_with("Custom") && e.trigger.ends_with("Sender") {
+                senders.push((e.pool.clone(), at("trigger")));
+            }
+        }
+    }
+    for (pool, path) in senders {
+        if seen.get(&pool).is_some_and(|s| s.1.is_none()) {
+            c.error(
+                &refs(&path),
+                format!("the custom sender triggers of user pool `{pool}` need `kmsKeyId`"),
+            )
+            .help =
+                Some("Cognito encrypts the codes it sends them with this key: give its ARN".into());
+        }
+    }
+}
+
 /// A bucket is sls's (made for its events) or the user's (`existing: true`) for all its events.
 fn s3_buckets(c: &mut Checker, config: &Config) {
     let mut seen: HashMap<String, bool> = HashMap::new();
@@ -1351,6 +1462,22 @@ fn s3_buckets(c: &mut Checker, config: &Config) {
         }
     }
 }
+
+/// The Lambda triggers of a user pool, as Serverless v3 names them (LambdaConfig's fields).
+pub const COGNITO_TRIGGERS: &[&str] = &[
+    "PreSignUp",
+    "PostConfirmation",
+    "PreAuthentication",
+    "PostAuthentication",
+    "PreTokenGeneration",
+    "CustomMessage",
+    "DefineAuthChallenge",
+    "CreateAuthChallenge",
+    "VerifyAuthChallengeResponse",
+    "UserMigration",
+    "CustomSMSSender",
+    "CustomEmailSender",
+];
 
 /// The routes API Gateway gives meaning to; every other route is a message's selected value.
 const WEBSOCKET_SPECIAL_ROUTES: &[&str] = &["$connect", "$disconnect", "$default"];

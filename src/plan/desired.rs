@@ -20,6 +20,7 @@ use super::rest_api::{RestApiSpec, RestSettings, RestStageSettings};
 use super::role::RoleSpec;
 use super::schedule::{RuleSpec, TargetInput};
 use super::topic::{SubscriptionSpec, TopicSpec};
+use super::user_pool::UserPoolSpec;
 use super::websocket::{WebsocketRoute, WebsocketSpec};
 use crate::config::Config;
 use crate::config::model::{
@@ -79,6 +80,8 @@ pub struct Desired {
     pub alexa: Vec<AlexaGrant>,
     /// The WebSocket API of the `websocket` events.
     pub websocket: Option<WebsocketSpec>,
+    /// The Cognito user pools of the `cognitoUserPool` events, with their triggers.
+    pub user_pools: Vec<UserPoolSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -353,6 +356,35 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
                 description: s.description.clone().unwrap_or_default(),
                 input: input.clone(),
             });
+        }
+    }
+    out
+}
+
+/// The pools of the `cognitoUserPool` events, in the order the config first names them.
+fn user_pools_of(config: &Config) -> Vec<UserPoolSpec> {
+    let mut out: Vec<UserPoolSpec> = Vec::new();
+    for (key, f) in config.functions.iter().flatten() {
+        for ev in f.events.iter().flatten() {
+            let Event::CognitoUserPool(e) = ev else {
+                continue;
+            };
+            let i = match out.iter().position(|p| p.name == e.pool) {
+                Some(i) => i,
+                None => {
+                    out.push(UserPoolSpec {
+                        name: e.pool.clone(),
+                        existing: e.existing == Some(true),
+                        triggers: BTreeMap::new(),
+                        kms_key: None,
+                    });
+                    out.len() - 1
+                }
+            };
+            out[i].triggers.insert(e.trigger.clone(), key.clone());
+            if e.kms_key_id.is_some() {
+                out[i].kms_key = e.kms_key_id.clone();
+            }
         }
     }
     out
@@ -1175,6 +1207,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         http_api,
         rest_api,
         websocket,
+        user_pools: user_pools_of(config),
         log_groups,
         mappings,
         topics,
@@ -1251,6 +1284,8 @@ impl Desired {
         self.http_api = None;
         self.rest_api = None;
         self.websocket = None;
+        // A pool's triggers are one configuration: `deploy function` leaves them to `deploy`.
+        self.user_pools.clear();
         self.function_only = true;
         Some(self)
     }
@@ -1265,6 +1300,7 @@ impl Desired {
             http_api: None,
             rest_api: None,
             websocket: None,
+            user_pools: Vec::new(),
             log_groups: Vec::new(),
             mappings: Vec::new(),
             rules: Vec::new(),

@@ -22,6 +22,7 @@ pub mod rest_api;
 pub mod role;
 pub mod schedule;
 pub mod topic;
+pub mod user_pool;
 pub mod websocket;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,7 @@ pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
 pub use schedule::{ObservedRule, RuleSpec, ScheduleStep};
 pub use topic::{ObservedSubscription, ObservedTopic, TopicStep};
+pub use user_pool::{ObservedUserPool, UserPoolSpec, UserPoolStep};
 pub use websocket::{ObservedWebsocket, WebsocketSpec, WebsocketStep};
 
 /// What exists in AWS for this service and stage.
@@ -81,6 +83,8 @@ pub struct Observed {
     pub http_api: Option<ObservedHttpApi>,
     pub rest_api: Option<ObservedRestApi>,
     pub websocket: Option<ObservedWebsocket>,
+    /// Cognito user pools the config names, and those our functions' grants name.
+    pub user_pools: Vec<ObservedUserPool>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -161,6 +165,7 @@ pub enum Step {
     LogSubscription(LogSubscriptionStep),
     Alexa(AlexaStep),
     Websocket(WebsocketStep),
+    UserPool(UserPoolStep),
 }
 
 impl Step {
@@ -180,6 +185,7 @@ impl Step {
             Step::LogSubscription(s) => s.phase(),
             Step::Alexa(s) => s.phase(),
             Step::Websocket(s) => s.phase(),
+            Step::UserPool(s) => s.phase(),
         }
     }
 
@@ -200,6 +206,7 @@ impl Step {
             Step::LogSubscription(s) => s.lane(),
             Step::Alexa(s) => format!("function {}", s.function_name()),
             Step::Websocket(_) => "websocket api".into(),
+            Step::UserPool(s) => s.lane(),
         }
     }
 
@@ -220,6 +227,7 @@ impl Step {
             Step::LogSubscription(s) => s.removes(),
             Step::Alexa(_) => None,
             Step::Websocket(s) => s.removes(),
+            Step::UserPool(s) => s.removes(),
         }
     }
 }
@@ -241,6 +249,7 @@ impl fmt::Display for Step {
             Step::LogSubscription(s) => s.fmt(f),
             Step::Alexa(s) => s.fmt(f),
             Step::Websocket(s) => s.fmt(f),
+            Step::UserPool(s) => s.fmt(f),
         }
     }
 }
@@ -268,7 +277,8 @@ step_from!(
     Notification(NotificationStep),
     LogSubscription(LogSubscriptionStep),
     Alexa(AlexaStep),
-    Websocket(WebsocketStep)
+    Websocket(WebsocketStep),
+    UserPool(UserPoolStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -344,7 +354,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Notification(_)
         | Step::LogSubscription(_)
         | Step::Alexa(_)
-        | Step::Websocket(_) => false,
+        | Step::Websocket(_)
+        | Step::UserPool(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -359,6 +370,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         notification::plan(d, o, &mut p);
         log_subscription::plan(d, o, &mut p);
         alexa::plan(d, o, &mut p);
+        user_pool::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -501,6 +513,7 @@ pub(crate) mod tests {
             log_subscriptions: vec![],
             alexa: vec![],
             websocket: None,
+            user_pools: vec![],
         }
     }
 
@@ -534,6 +547,7 @@ pub(crate) mod tests {
             http_api: Some(http_api::tests::converged(d)),
             rest_api: Some(rest_api::tests::converged(d)),
             websocket: None,
+            user_pools: vec![],
             log_groups: d
                 .log_groups
                 .iter()

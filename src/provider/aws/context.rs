@@ -36,6 +36,8 @@ pub struct Known {
     pub rest: RestIds,
     /// The WebSocket API's: the same kinds of ids as the HTTP API's.
     pub websocket: HttpIds,
+    /// Cognito user pools: name → ARN, of those made or written this run.
+    pub user_pools: BTreeMap<String, String>,
     /// Function key → the version this run published and moved the alias to.
     pub versions: BTreeMap<String, String>,
     /// Function key → the function URL of a staged alias.

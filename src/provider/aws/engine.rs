@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::context::{Applying, Known};
 use super::{
     Aws, AwsError, Boxed, alexa, bounded, bucket, event_source, function, http_api, log_group,
-    log_subscription, notification, permission, rest_api, role, schedule, topic, websocket,
+    log_subscription, notification, permission, rest_api, role, schedule, topic, user_pool,
+    websocket,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -175,11 +176,20 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             .filter(|(sid, _)| sid.starts_with("sls-logs-"))
             .filter_map(|(_, source)| log_subscription::group_of(source))
             .collect();
-        let (topics, buckets, filters) = tokio::join!(
+        let pools = async {
+            if whole {
+                user_pool::observe(aws, d, &o.permissions).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (topics, buckets, filters, pools) = tokio::join!(
             topic::observe(aws, d, account, granted_topics, tagged_topics?),
             buckets,
-            log_subscription::observe(aws, d, granted_groups)
+            log_subscription::observe(aws, d, granted_groups),
+            pools
         );
+        o.user_pools = pools?;
         (o.topics, o.subscriptions) = topics?;
         o.event_buckets = buckets?;
         o.log_subscriptions = filters?;
@@ -439,6 +449,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::LogSubscription(s) => log_subscription::apply(cx, s).await,
         Step::Alexa(s) => alexa::apply(cx, s).await,
         Step::Websocket(s) => websocket::apply(cx, s).await,
+        Step::UserPool(s) => user_pool::apply(cx, s).await,
     }
 }
 

@@ -22,6 +22,7 @@ pub mod rest_api;
 pub mod role;
 pub mod schedule;
 pub mod topic;
+pub mod user_pool;
 pub mod websocket;
 
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +51,8 @@ pub struct Aws {
     pub sns: aws_sdk_sns::Client,
     /// The Resource Groups Tagging API: what we own, found by our tags.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// Cognito user pools: the triggers of `cognitoUserPool` events.
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -402,7 +405,14 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
+            aws_sdk_cognitoidentityprovider::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            cognito,
             s3,
             logs,
             events,
