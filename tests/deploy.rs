@@ -3398,7 +3398,7 @@ fn cognito_triggers_are_set_on_our_pool_and_a_users_pool_keeps_every_other_setti
     );
     assert_eq!(staff_now.2, Some(12), "the password policy survives");
     assert!(
-        staff_now.1.get("sls:service").is_none(),
+        !staff_now.1.contains_key("sls:service"),
         "the user's pool is not tagged as ours"
     );
     // UpdateUserPool resets what it is not given, and moto does not: the request itself must
