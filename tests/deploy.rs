@@ -3462,3 +3462,158 @@ fn cognito_triggers_are_set_on_our_pool_and_a_users_pool_keeps_every_other_setti
         BTreeMap::from([("CustomMessage", foreign.to_string())])
     );
 }
+
+#[test]
+fn scheduler_schedules_run_in_their_time_zone_through_a_role_that_trusts_scheduler() {
+    let moto = Moto::start();
+    let dir = small();
+    let with = SMALL.replace(
+        "    events:\n      - httpApi: 'GET /a'\n",
+        "    events:\n      - schedule:\n          rate: cron(0 9 ? * MON-FRI *)\n          method: scheduler\n          timezone: Europe/Paris\n          input: {kind: digest}\n      - schedule: rate(1 hour)\n",
+    );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    // name → (expression, zone, target, role, input), or None without the group.
+    type Schedules = Option<BTreeMap<String, (String, String, String, String, String)>>;
+    let schedules = || -> Schedules {
+        rt().block_on(async {
+            let s = aws_sdk_scheduler::Client::new(&moto.sdk().await);
+            let group = s.get_schedule_group().name("small-dev").send().await.ok()?;
+            let tags = s
+                .list_tags_for_resource()
+                .resource_arn(group.arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                tags.tags()
+                    .iter()
+                    .any(|t| t.key() == "sls:service" && t.value() == "small"),
+                "{tags:?}"
+            );
+            let list = s
+                .list_schedules()
+                .group_name("small-dev")
+                .send()
+                .await
+                .unwrap();
+            let mut out = BTreeMap::new();
+            for item in list.schedules() {
+                let g = s
+                    .get_schedule()
+                    .group_name("small-dev")
+                    .name(item.name().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let t = g.target().unwrap();
+                out.insert(
+                    item.name().unwrap().to_string(),
+                    (
+                        g.schedule_expression().unwrap().to_string(),
+                        g.schedule_expression_timezone()
+                            .unwrap_or_default()
+                            .to_string(),
+                        t.arn.clone(),
+                        t.role_arn.clone(),
+                        t.input.clone().unwrap_or_default(),
+                    ),
+                );
+            }
+            Some(out)
+        })
+    };
+    deploy(&with);
+    let got = schedules().expect("the schedule group");
+    assert_eq!(
+        got["small-dev-a-schedule-1"],
+        (
+            "cron(0 9 ? * MON-FRI *)".to_string(),
+            "Europe/Paris".to_string(),
+            "arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live".to_string(),
+            "arn:aws:iam::123456789012:role/small-dev-us-east-1-scheduler".to_string(),
+            r#"{"kind":"digest"}"#.to_string(),
+        )
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (trust, policy, rules) = rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let iam = aws_sdk_iam::Client::new(&cfg);
+        let role = iam
+            .get_role()
+            .role_name("small-dev-us-east-1-scheduler")
+            .send()
+            .await
+            .unwrap();
+        let trust = sls::provider::aws::percent_decode(
+            role.role().unwrap().assume_role_policy_document().unwrap(),
+        );
+        let policy = iam
+            .get_role_policy()
+            .role_name("small-dev-us-east-1-scheduler")
+            .policy_name("small-dev-scheduler")
+            .send()
+            .await
+            .unwrap();
+        let rules = aws_sdk_eventbridge::Client::new(&cfg)
+            .list_rules()
+            .name_prefix("small-dev-")
+            .send()
+            .await
+            .unwrap();
+        let rules: Vec<String> = rules
+            .rules()
+            .iter()
+            .map(|r| r.name().unwrap().to_string())
+            .collect();
+        (
+            trust,
+            sls::provider::aws::percent_decode(policy.policy_document()),
+            rules,
+        )
+    });
+    assert!(
+        trust.contains("scheduler.amazonaws.com") && !trust.contains("lambda.amazonaws.com"),
+        "{trust}"
+    );
+    assert!(
+        policy.contains("lambda:InvokeFunction")
+            && policy.contains("function:small-dev-a\"")
+            && policy.contains("function:small-dev-a:*"),
+        "{policy}"
+    );
+    // The other expression stays an EventBridge rule, numbered after the first.
+    assert_eq!(rules, ["small-dev-a-schedule-2"]);
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+
+    let moved = deploy(&with.replace("Europe/Paris", "America/New_York"));
+    assert_eq!(
+        actions(&moved),
+        ["updateSchedule"],
+        "{:?}",
+        moved["plan"]["steps"]
+    );
+    assert_eq!(
+        schedules().unwrap()["small-dev-a-schedule-1"].1,
+        "America/New_York"
+    );
+
+    // Without scheduler schedules the group and the role go.
+    deploy(SMALL);
+    assert_eq!(schedules(), None);
+    let role = rt().block_on(async {
+        aws_sdk_iam::Client::new(&moto.sdk().await)
+            .get_role()
+            .role_name("small-dev-us-east-1-scheduler")
+            .send()
+            .await
+            .is_ok()
+    });
+    assert!(!role, "the scheduler's role is deleted");
+    deploy(&with);
+    json(&moto, dir.path(), &["remove"]);
+    assert_eq!(schedules(), None);
+}

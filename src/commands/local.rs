@@ -212,7 +212,8 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         functions,
         service_dir,
     } = prepared(cx)?;
-    let scheduled = args.schedules && d.rules.iter().any(|r| !r.expression.is_empty());
+    let scheduled = args.schedules
+        && (d.rules.iter().any(|r| !r.expression.is_empty()) || !d.schedules.is_empty());
     if d.http_api.is_none() && d.rest_api.is_none() && d.websocket.is_none() && !scheduled {
         return Err(UsageError(
             "no httpApi, http or websocket events in the config: nothing to serve (try `sls invoke local -f NAME`, or --schedules for schedule events)"
@@ -270,6 +271,14 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
                 .filter(|r| !r.expression.is_empty() && r.enabled)
             {
                 writeln!(out, "  {} → {}: {}", r.name, r.function, r.expression)?;
+            }
+            for s in d.schedules.iter().filter(|s| s.enabled) {
+                let zone = s.timezone.as_deref().unwrap_or("UTC");
+                writeln!(
+                    out,
+                    "  {} → {}: {} ({zone})",
+                    s.name, s.function, s.expression
+                )?;
             }
         }
         writeln!(out, "Ctrl-C stops.")?;

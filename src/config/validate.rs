@@ -938,7 +938,23 @@ fn event(
         }
         Event::Schedule(e) => {
             let prefix = format!("{}-{}-", c.service, c.stage);
+            let scheduler = e.method.as_deref() == Some("scheduler");
             if let Some(name) = &e.name
+                && scheduler
+            {
+                // In the service's own schedule group: no prefix needed.
+                let ok = (1..=64).contains(&name.len())
+                    && name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch));
+                if !ok {
+                    c.error(
+                        &refs(&at("schedule", "name")),
+                        format!("`{name}` is not a schedule name"),
+                    )
+                    .help = Some("1–64 letters, digits, `-`, `_` and `.`".into());
+                }
+            } else if let Some(name) = &e.name
                 && (!name.starts_with(&prefix) || name.len() > 64)
             {
                 c.error(
@@ -947,19 +963,46 @@ fn event(
                 )
                 .help = Some("one permission on the function covers every rule named with the service's prefix (a statement per rule overflows Lambda's 20 KB policy at about 30 schedules); leave `name` out for `{service}-{stage}-{function}-schedule-{n}`".into());
             }
-            if e.method.as_deref().is_some_and(|m| m != "eventBus") {
-                refuse(
-                    c,
+            if let Some(m) = e.method.as_deref()
+                && m != "eventBus"
+                && m != "scheduler"
+            {
+                c.error(
                     &refs(&at("schedule", "method")),
-                    "schedules through EventBridge Scheduler (`method: scheduler`)",
+                    format!("method is `eventBus` (an EventBridge rule, the default) or `scheduler` (EventBridge Scheduler), got `{m}`"),
                 );
             }
-            if e.timezone.is_some() {
-                refuse(
-                    c,
-                    &refs(&at("schedule", "timezone")),
-                    "schedule time zones (EventBridge Scheduler)",
-                );
+            if let Some(tz) = &e.timezone {
+                let ok = !tz.is_empty()
+                    && tz
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "_-/+".contains(ch));
+                if !scheduler {
+                    c.error(
+                        &refs(&at("schedule", "timezone")),
+                        "a time zone needs `method: scheduler` (EventBridge rules run in UTC)",
+                    );
+                } else if !ok {
+                    c.error(
+                        &refs(&at("schedule", "timezone")),
+                        format!("`{tz}` is not a time zone name"),
+                    )
+                    .help = Some("an IANA name such as Europe/Paris or America/New_York".into());
+                }
+            }
+            if scheduler {
+                for key in ["inputPath", "inputTransformer"] {
+                    let set = match key {
+                        "inputPath" => e.input_path.is_some(),
+                        _ => e.input_transformer.is_some(),
+                    };
+                    if set {
+                        c.error(
+                            &refs(&at("schedule", key)),
+                            format!("`{key}` is for EventBridge rules; EventBridge Scheduler sends `input` only"),
+                        );
+                    }
+                }
             }
             if e.rate.is_empty() {
                 c.error(

@@ -162,12 +162,36 @@ fn now() -> u64 {
 
 /// Fires every enabled schedule rule of `d` until the process stops; one line per firing.
 pub async fn run(d: Desired, gw: Arc<Gateway>) {
-    let rules: Vec<RuleSpec> = d
+    let mut rules: Vec<RuleSpec> = d
         .rules
         .iter()
         .filter(|r| !r.expression.is_empty() && r.enabled)
         .cloned()
         .collect();
+    // Scheduler's schedules fire the same way; it sends `input`, else an empty object.
+    for s in d.schedules.iter().filter(|s| s.enabled) {
+        if s.timezone.is_some() && s.expression.starts_with("cron(") {
+            eprintln!(
+                "schedule {}: a cron in time zone {} is not fired locally (local firing is UTC)",
+                s.name,
+                s.timezone.as_deref().unwrap_or_default()
+            );
+            continue;
+        }
+        rules.push(RuleSpec {
+            function: s.function.clone(),
+            name: s.name.clone(),
+            bus: None,
+            expression: s.expression.clone(),
+            pattern: None,
+            enabled: true,
+            description: s.description.clone(),
+            input: crate::plan::schedule::TargetInput {
+                input: Some(s.input.clone().unwrap_or_else(|| "{}".into())),
+                ..Default::default()
+            },
+        });
+    }
     let tasks = rules.into_iter().map(|rule| {
         let gw = gw.clone();
         let region = d.region.clone();

@@ -19,6 +19,7 @@ use super::notification::{EntrySpec, EventBucketSpec, id_prefix};
 use super::rest_api::{RestApiSpec, RestSettings, RestStageSettings};
 use super::role::RoleSpec;
 use super::schedule::{RuleSpec, TargetInput};
+use super::scheduler::ScheduleSpec;
 use super::topic::{SubscriptionSpec, TopicSpec};
 use super::user_pool::UserPoolSpec;
 use super::websocket::{WebsocketRoute, WebsocketSpec};
@@ -82,6 +83,10 @@ pub struct Desired {
     pub websocket: Option<WebsocketSpec>,
     /// The Cognito user pools of the `cognitoUserPool` events, with their triggers.
     pub user_pools: Vec<UserPoolSpec>,
+    /// `schedule` events with `method: scheduler`.
+    pub schedules: Vec<ScheduleSpec>,
+    /// The role EventBridge Scheduler invokes them through.
+    pub scheduler_role: Option<RoleSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -222,7 +227,7 @@ pub fn bucket_name(service: &str, stage: &str, account: &str, region: &str) -> S
 
 /// Keeps names within `max` characters: a prefix and 8 hex digits of the full name's sha256,
 /// so two long names never collide by truncation.
-fn fit(name: &str, max: usize) -> String {
+pub fn fit(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_string();
     }
@@ -334,6 +339,11 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
             continue;
         }
         let Event::Schedule(s) = ev else { continue };
+        if s.method.as_deref() == Some("scheduler") {
+            // Numbered with the rules: `scheduler_of` counts the same way.
+            n += s.rate.len();
+            continue;
+        }
         let input = target_input(&s.input, &s.input_path, &s.input_transformer);
         for (i, expression) in s.rate.iter().enumerate() {
             n += 1;
@@ -421,6 +431,40 @@ fn websocket_of(config: &Config, stage: &str) -> Option<WebsocketSpec> {
         stage: stage.into(),
         routes,
     })
+}
+
+/// A function's `schedule` events with `method: scheduler`, one schedule per expression, named
+/// and numbered as [`rules_of`] names rules (the two share the count).
+fn scheduler_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<ScheduleSpec> {
+    let mut out = Vec::new();
+    let mut n = 0;
+    for ev in f.events.iter().flatten() {
+        let Event::Schedule(s) = ev else { continue };
+        for (i, expression) in s.rate.iter().enumerate() {
+            n += 1;
+            if s.method.as_deref() != Some("scheduler") {
+                continue;
+            }
+            let name = match &s.name {
+                Some(given) if i == 0 => given.clone(),
+                Some(given) => format!("{given}-{}", i + 1),
+                None => fit(
+                    &format!("{}{key}-schedule-{n}", rule_prefix(service, stage)),
+                    64,
+                ),
+            };
+            out.push(ScheduleSpec {
+                name,
+                function: key.to_string(),
+                expression: expression.clone(),
+                timezone: s.timezone.clone(),
+                enabled: s.enabled.unwrap_or(true),
+                description: s.description.clone().unwrap_or_default(),
+                input: target_input(&s.input, &None, &None).input,
+            });
+        }
+    }
+    out
 }
 
 /// The buckets `s3` events name, each with our entries: `event` (default
@@ -931,6 +975,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             .and_then(|r| r.permissions_boundary.clone())
             .or_else(|| p.role_permissions_boundary.clone()),
         tags: role_tags,
+        trust: super::role::LAMBDA_TRUST.into(),
     };
     let own_role = format!("{}{}", role.path, role.name);
     // Roles of their own (serverless-iam-roles-per-function): the service role as a template
@@ -981,9 +1026,47 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 path: role.path.clone(),
                 permissions_boundary: role.permissions_boundary.clone(),
                 tags: role.tags.clone(),
+                trust: super::role::LAMBDA_TRUST.into(),
             },
         );
     }
+    let schedules: Vec<ScheduleSpec> = config
+        .functions
+        .iter()
+        .flatten()
+        .flat_map(|(key, f)| scheduler_of(&service, stage, key, f))
+        .collect();
+    // EventBridge Scheduler invokes through a role that trusts it and may invoke those functions.
+    let scheduler_role = (!schedules.is_empty()).then(|| {
+        let (partition, _) = super::partition(region);
+        let mut arns: Vec<String> = Vec::new();
+        for s in &schedules {
+            let name = config
+                .functions
+                .as_ref()
+                .and_then(|fs| fs.get(s.function.as_str()))
+                .and_then(|f| f.name.clone())
+                .unwrap_or_else(|| function_name(&service, stage, &s.function));
+            let arn = format!("arn:{partition}:lambda:{region}:*:function:{name}");
+            for a in [arn.clone(), format!("{arn}:*")] {
+                if !arns.contains(&a) {
+                    arns.push(a);
+                }
+            }
+        }
+        RoleSpec {
+            name: fit(&format!("{service}-{stage}-{region}-scheduler"), 64),
+            policy: json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arns
+            }]}),
+            policy_name: format!("{service}-{stage}-scheduler"),
+            managed_policies: Vec::new(),
+            path: role.path.clone(),
+            permissions_boundary: role.permissions_boundary.clone(),
+            tags: role.tags.clone(),
+            trust: "scheduler.amazonaws.com".into(),
+        }
+    });
 
     let (topics, subscriptions) = topics_of(config);
     let rules: Vec<RuleSpec> = config
@@ -1208,6 +1291,8 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         rest_api,
         websocket,
         user_pools: user_pools_of(config),
+        schedules,
+        scheduler_role,
         log_groups,
         mappings,
         topics,
@@ -1286,6 +1371,7 @@ impl Desired {
         self.websocket = None;
         // A pool's triggers are one configuration: `deploy function` leaves them to `deploy`.
         self.user_pools.clear();
+        self.schedules.retain(|s| s.function == key);
         self.function_only = true;
         Some(self)
     }
@@ -1301,6 +1387,8 @@ impl Desired {
             rest_api: None,
             websocket: None,
             user_pools: Vec::new(),
+            schedules: Vec::new(),
+            scheduler_role: None,
             log_groups: Vec::new(),
             mappings: Vec::new(),
             rules: Vec::new(),

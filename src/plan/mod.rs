@@ -21,6 +21,7 @@ pub mod permission;
 pub mod rest_api;
 pub mod role;
 pub mod schedule;
+pub mod scheduler;
 pub mod topic;
 pub mod user_pool;
 pub mod websocket;
@@ -43,6 +44,7 @@ pub use permission::{ApiKind, PermissionStep, Statements};
 pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
 pub use schedule::{ObservedRule, RuleSpec, ScheduleStep};
+pub use scheduler::{ObservedScheduleGroup, ScheduleSpec, SchedulerStep};
 pub use topic::{ObservedSubscription, ObservedTopic, TopicStep};
 pub use user_pool::{ObservedUserPool, UserPoolSpec, UserPoolStep};
 pub use websocket::{ObservedWebsocket, WebsocketSpec, WebsocketStep};
@@ -85,6 +87,10 @@ pub struct Observed {
     pub websocket: Option<ObservedWebsocket>,
     /// Cognito user pools the config names, and those our functions' grants name.
     pub user_pools: Vec<ObservedUserPool>,
+    /// The service's EventBridge Scheduler group and its schedules.
+    pub schedule_group: Option<ObservedScheduleGroup>,
+    /// The role Scheduler invokes through.
+    pub scheduler_role: Option<ObservedRole>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -166,6 +172,7 @@ pub enum Step {
     Alexa(AlexaStep),
     Websocket(WebsocketStep),
     UserPool(UserPoolStep),
+    Scheduler(SchedulerStep),
 }
 
 impl Step {
@@ -186,6 +193,7 @@ impl Step {
             Step::Alexa(s) => s.phase(),
             Step::Websocket(s) => s.phase(),
             Step::UserPool(s) => s.phase(),
+            Step::Scheduler(s) => s.phase(),
         }
     }
 
@@ -207,6 +215,7 @@ impl Step {
             Step::Alexa(s) => format!("function {}", s.function_name()),
             Step::Websocket(_) => "websocket api".into(),
             Step::UserPool(s) => s.lane(),
+            Step::Scheduler(_) => "schedule group".into(),
         }
     }
 
@@ -228,6 +237,7 @@ impl Step {
             Step::Alexa(_) => None,
             Step::Websocket(s) => s.removes(),
             Step::UserPool(s) => s.removes(),
+            Step::Scheduler(s) => s.removes(),
         }
     }
 }
@@ -250,6 +260,7 @@ impl fmt::Display for Step {
             Step::Alexa(s) => s.fmt(f),
             Step::Websocket(s) => s.fmt(f),
             Step::UserPool(s) => s.fmt(f),
+            Step::Scheduler(s) => s.fmt(f),
         }
     }
 }
@@ -278,7 +289,8 @@ step_from!(
     LogSubscription(LogSubscriptionStep),
     Alexa(AlexaStep),
     Websocket(WebsocketStep),
-    UserPool(UserPoolStep)
+    UserPool(UserPoolStep),
+    Scheduler(SchedulerStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -335,6 +347,10 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         }
     }
     role::plan_former(&o.former_roles, &mut p);
+    // Scheduler's role: planned on a deploy to the live alias only, as the schedules are.
+    if d.alias == d.live {
+        role::plan(d.scheduler_role.as_ref(), o.scheduler_role.as_ref(), &mut p);
+    }
     function::plan(d, o, &mut p);
     let uploads = p.steps.iter().any(|s| match s {
         Step::Function(f) => {
@@ -355,7 +371,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::LogSubscription(_)
         | Step::Alexa(_)
         | Step::Websocket(_)
-        | Step::UserPool(_) => false,
+        | Step::UserPool(_)
+        | Step::Scheduler(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -371,6 +388,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         log_subscription::plan(d, o, &mut p);
         alexa::plan(d, o, &mut p);
         user_pool::plan(d, o, &mut p);
+        scheduler::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -476,6 +494,7 @@ pub(crate) mod tests {
                 path: "/".into(),
                 permissions_boundary: None,
                 tags: BTreeMap::new(),
+                trust: role::LAMBDA_TRUST.into(),
             }),
             existing_role: None,
             function_roles: Vec::new(),
@@ -514,6 +533,8 @@ pub(crate) mod tests {
             alexa: vec![],
             websocket: None,
             user_pools: vec![],
+            schedules: vec![],
+            scheduler_role: None,
         }
     }
 
@@ -548,6 +569,8 @@ pub(crate) mod tests {
             rest_api: Some(rest_api::tests::converged(d)),
             websocket: None,
             user_pools: vec![],
+            schedule_group: None,
+            scheduler_role: None,
             log_groups: d
                 .log_groups
                 .iter()

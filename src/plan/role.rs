@@ -23,7 +23,12 @@ pub struct RoleSpec {
     pub permissions_boundary: Option<String>,
     /// Ownership tags, `provider.tags` and `iam.role.tags`.
     pub tags: BTreeMap<String, String>,
+    /// The service that assumes it: Lambda, or EventBridge Scheduler for the scheduler's role.
+    pub trust: String,
 }
+
+/// Who assumes the functions' roles.
+pub const LAMBDA_TRUST: &str = "lambda.amazonaws.com";
 
 #[derive(Debug, Clone)]
 pub struct ObservedRole {
@@ -218,18 +223,23 @@ fn delete(r: &ObservedRole) -> RoleStep {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn spec() -> RoleSpec {
+        spec_named("svc-dev-eu-west-1-lambdaRole")
+    }
+
+    pub fn spec_named(name: &str) -> RoleSpec {
         RoleSpec {
-            name: "svc-dev-eu-west-1-lambdaRole".into(),
+            name: name.into(),
             policy: serde_json::json!({"Statement": []}),
             policy_name: "svc-dev-lambda".into(),
             managed_policies: vec!["arn:aws:iam::aws:policy/A".into()],
             path: "/".into(),
             permissions_boundary: None,
             tags: BTreeMap::from([("sls:service".into(), "svc".into())]),
+            trust: LAMBDA_TRUST.into(),
         }
     }
 

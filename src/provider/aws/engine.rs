@@ -11,8 +11,8 @@ use serde::Serialize;
 use super::context::{Applying, Known};
 use super::{
     Aws, AwsError, Boxed, alexa, bounded, bucket, event_source, function, http_api, log_group,
-    log_subscription, notification, permission, rest_api, role, schedule, topic, user_pool,
-    websocket,
+    log_subscription, notification, permission, rest_api, role, schedule, scheduler, topic,
+    user_pool, websocket,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -82,6 +82,26 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(Default::default())
         }
     };
+    // Scheduler's group, then its role when there may be one.
+    let scheduled = async {
+        if d.alias != d.live {
+            return Ok((None, None));
+        }
+        let group = scheduler::observe(aws, d).await?;
+        let role = match (&d.scheduler_role, &group) {
+            (Some(spec), _) => role::observe_named(aws, d, &spec.name, &spec.policy_name).await?,
+            (None, Some(_)) => {
+                let name = crate::plan::desired::fit(
+                    &format!("{}-{}-{}-scheduler", d.service, d.stage, d.region),
+                    64,
+                );
+                let policy = format!("{}-{}-scheduler", d.service, d.stage);
+                role::observe_named(aws, d, &name, &policy).await?
+            }
+            (None, None) => None,
+        };
+        Ok::<_, AwsError>((group, role))
+    };
     // What sls made for topics and bucket events, found by tags while the functions are read;
     // the rest of those kinds needs the account and the functions' grants, read after.
     let live = d.alias == d.live;
@@ -99,7 +119,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(Vec::new())
         }
     };
-    let (role, own_roles, read, listed, v2, rest, wanted_groups, rules, tagged) = tokio::join!(
+    let (role, own_roles, read, listed, v2, rest, wanted_groups, rules, tagged, scheduled) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
         functions(aws, d, desired.clone(), grants),
@@ -108,8 +128,10 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         rest,
         log_groups(aws, groups),
         rules,
-        async { tokio::join!(tagged_topics, tagged_buckets) }
+        async { tokio::join!(tagged_topics, tagged_buckets) },
+        scheduled
     );
+    let (schedule_group, scheduler_role) = scheduled?;
     let (tagged_topics, tagged_buckets) = tagged;
     let (rules, buses) = rules?;
     let (http, ws) = v2?;
@@ -120,6 +142,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         buses,
         http_api: http,
         websocket: ws,
+        schedule_group,
+        scheduler_role,
         rest_api: rest?,
         ..Default::default()
     };
@@ -450,6 +474,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Alexa(s) => alexa::apply(cx, s).await,
         Step::Websocket(s) => websocket::apply(cx, s).await,
         Step::UserPool(s) => user_pool::apply(cx, s).await,
+        Step::Scheduler(s) => scheduler::apply(cx, s).await,
     }
 }
 

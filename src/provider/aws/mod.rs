@@ -21,6 +21,7 @@ pub mod release;
 pub mod rest_api;
 pub mod role;
 pub mod schedule;
+pub mod scheduler;
 pub mod topic;
 pub mod user_pool;
 pub mod websocket;
@@ -53,6 +54,8 @@ pub struct Aws {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Cognito user pools: the triggers of `cognitoUserPool` events.
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    /// EventBridge Scheduler: `schedule` events with `method: scheduler`.
+    pub scheduler: aws_sdk_scheduler::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -411,7 +414,14 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let scheduler = aws_sdk_scheduler::Client::from_conf(
+            aws_sdk_scheduler::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            scheduler,
             cognito,
             s3,
             logs,

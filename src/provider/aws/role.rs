@@ -10,7 +10,13 @@ use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, owned, percent_decode, 
 use crate::plan::desired::role_name;
 use crate::plan::{Desired, ObservedRole, RoleSpec, RoleStep};
 
-const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
+/// Who may assume a role of ours: the service its spec names (Lambda, or Scheduler).
+fn trust_policy(service: &str) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": [service]}, "Action": ["sts:AssumeRole"]
+    }]})
+    .to_string()
+}
 
 /// The service's role: the one `d` names, else the default name (a role left from before the
 /// config named an existing one, to be deleted).
@@ -123,7 +129,10 @@ pub async fn apply(cx: &Applying<'_>, step: &RoleStep) -> Result<(), AwsError> {
             } else {
                 cx.known().role_arns.insert(role.clone(), arn);
             }
-            *cx.role_ready.lock().await = false;
+            // Functions wait out IAM's propagation of a role they run as.
+            if spec(d, role)?.trust == crate::plan::role::LAMBDA_TRUST {
+                *cx.role_ready.lock().await = false;
+            }
         }
         RoleStep::UpdateRolePolicy { role } => put_policy(aws, spec(d, role)?).await?,
         RoleStep::AttachRolePolicy { role, policy } => {
@@ -232,7 +241,7 @@ async fn create(aws: &Aws, d: &Desired, name: &str) -> Result<String, AwsError> 
         .role_name(name)
         .path(&spec.path)
         .set_permissions_boundary(spec.permissions_boundary.clone())
-        .assume_role_policy_document(TRUST_POLICY)
+        .assume_role_policy_document(trust_policy(&spec.trust))
         .set_tags(Some(iam_tags(&spec.tags)))
         .send()
         .await;
@@ -268,6 +277,7 @@ fn spec<'d>(d: &'d Desired, name: &str) -> Result<&'d RoleSpec, AwsError> {
     d.role
         .iter()
         .chain(&d.function_roles)
+        .chain(&d.scheduler_role)
         .find(|s| s.name == name)
         .ok_or_else(|| {
             AwsError::Other(format!(
