@@ -637,10 +637,10 @@ pub struct Text(pub String);
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'v> serde::de::Visitor<'v> for V {
             type Value = Text;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string (CloudFormation functions such as Ref or Fn::GetAtt are not supported)")
+                f.write_str("a string")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
                 Ok(Text(v.to_string()))
@@ -656,6 +656,15 @@ impl<'de> Deserialize<'de> for Text {
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Text, E> {
                 Ok(Text(v.to_string()))
+            }
+            // `!Ref X` arrives as `{Ref: X}`: said as what it is.
+            fn visit_map<A: serde::de::MapAccess<'v>>(self, mut map: A) -> Result<Text, A::Error> {
+                let key: Option<String> = map.next_key()?;
+                let found = match &key {
+                    Some(k) if super::de::is_intrinsic(k) => serde::de::Unexpected::Other(k),
+                    _ => serde::de::Unexpected::Map,
+                };
+                Err(serde::de::Error::invalid_type(found, &self))
             }
         }
         d.deserialize_any(V)

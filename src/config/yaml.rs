@@ -3,7 +3,9 @@
 //! We build our own tree from `saphyr-parser` events instead of using a serde YAML crate because
 //! every later stage (variables, validation) must point at a line and column, and because the
 //! Serverless dialect needs rules a generic loader does not apply: duplicate keys are errors,
-//! `<<` merge keys work, and CloudFormation tags (`!Ref`, `!GetAtt`) get a clear refusal.
+//! `<<` merge keys work, and CloudFormation's short tags (`!Ref X`, `!GetAtt A.B`, `!Sub …`) are
+//! read into their long forms (`{Ref: X}`, `{Fn::GetAtt: [A, B]}`, `{Fn::Sub: …}`) as Serverless
+//! reads them, the tag's span kept on the function's key.
 
 use std::collections::HashMap;
 
@@ -177,6 +179,8 @@ enum Frame {
         items: Vec<Node>,
         start: Pos,
         anchor: usize,
+        /// A CloudFormation short tag on the list: its long form's key, and where it was written.
+        cfn: Option<(&'static str, Span)>,
     },
     Map {
         entries: Vec<Entry>,
@@ -185,7 +189,53 @@ enum Frame {
         key: Option<(String, Span)>,
         start: Pos,
         anchor: usize,
+        cfn: Option<(&'static str, Span)>,
     },
+}
+
+/// The long form's key of a CloudFormation short tag (`!Ref` → `Ref`, `!GetAtt` → `Fn::GetAtt`).
+fn cfn_function(tag: &Tag) -> Option<&'static str> {
+    if tag.handle != "!" {
+        return None;
+    }
+    Some(match tag.suffix.as_str() {
+        "Ref" => "Ref",
+        "Condition" => "Condition",
+        "GetAtt" => "Fn::GetAtt",
+        "Sub" => "Fn::Sub",
+        "Join" => "Fn::Join",
+        "Select" => "Fn::Select",
+        "Split" => "Fn::Split",
+        "If" => "Fn::If",
+        "Equals" => "Fn::Equals",
+        "Not" => "Fn::Not",
+        "And" => "Fn::And",
+        "Or" => "Fn::Or",
+        "FindInMap" => "Fn::FindInMap",
+        "ImportValue" => "Fn::ImportValue",
+        "Base64" => "Fn::Base64",
+        "Cidr" => "Fn::Cidr",
+        "GetAZs" => "Fn::GetAZs",
+        "Transform" => "Fn::Transform",
+        _ => return None,
+    })
+}
+
+/// `{key: node}`: a short tag's long form, spanning the tag and its value.
+fn long_form(key: &str, tag_span: Span, node: Node) -> Node {
+    let span = Span {
+        file: node.span.file,
+        start: tag_span.start,
+        end: node.span.end,
+    };
+    Node::new(
+        Value::Map(vec![Entry {
+            key: key.to_string(),
+            key_span: tag_span,
+            value: node,
+        }]),
+        span,
+    )
 }
 
 struct Builder {
@@ -232,7 +282,24 @@ impl Builder {
                     }
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    let node = Node::new(self.scalar(&value, style, tag.as_deref(), span)?, span);
+                    let node = match tag.as_deref().and_then(cfn_function) {
+                        Some(key) => {
+                            let text = Node::new(Value::Str(value.to_string()), span);
+                            // `!GetAtt Table.Arn` is `Fn::GetAtt: [Table, Arn]`.
+                            let inner = match (key, value.split_once('.')) {
+                                ("Fn::GetAtt", Some((res, attr))) => Node::new(
+                                    Value::Seq(vec![
+                                        Node::new(Value::Str(res.to_string()), span),
+                                        Node::new(Value::Str(attr.to_string()), span),
+                                    ]),
+                                    span,
+                                ),
+                                _ => text,
+                            };
+                            long_form(key, span, inner)
+                        }
+                        None => Node::new(self.scalar(&value, style, tag.as_deref(), span)?, span),
+                    };
                     self.finish(node, anchor)?;
                 }
                 Event::Alias(id) => {
@@ -242,21 +309,23 @@ impl Builder {
                     self.finish(node, 0)?;
                 }
                 Event::SequenceStart(anchor, tag) => {
-                    self.refuse_tag(tag.as_deref(), span)?;
+                    let cfn = self.collection_tag(tag.as_deref(), span)?;
                     self.stack.push(Frame::Seq {
                         items: Vec::new(),
                         start: span.start,
                         anchor,
+                        cfn,
                     });
                 }
                 Event::MappingStart(anchor, tag) => {
-                    self.refuse_tag(tag.as_deref(), span)?;
+                    let cfn = self.collection_tag(tag.as_deref(), span)?;
                     self.stack.push(Frame::Map {
                         entries: Vec::new(),
                         merges: Vec::new(),
                         key: None,
                         start: span.start,
                         anchor,
+                        cfn,
                     });
                 }
                 Event::SequenceEnd => {
@@ -264,6 +333,7 @@ impl Builder {
                         items,
                         start,
                         anchor,
+                        cfn,
                     }) = self.stack.pop()
                     {
                         let span = Span {
@@ -271,7 +341,12 @@ impl Builder {
                             start,
                             end: span.end,
                         };
-                        self.finish(Node::new(Value::Seq(items), span), anchor)?;
+                        let node = Node::new(Value::Seq(items), span);
+                        let node = match cfn {
+                            Some((key, at)) => long_form(key, at, node),
+                            None => node,
+                        };
+                        self.finish(node, anchor)?;
                     }
                 }
                 Event::MappingEnd => {
@@ -280,6 +355,7 @@ impl Builder {
                         merges,
                         start,
                         anchor,
+                        cfn,
                         ..
                     }) = self.stack.pop()
                     {
@@ -289,7 +365,12 @@ impl Builder {
                             start,
                             end: span.end,
                         };
-                        self.finish(Node::new(Value::Map(entries), span), anchor)?;
+                        let node = Node::new(Value::Map(entries), span);
+                        let node = match cfn {
+                            Some((key, at)) => long_form(key, at, node),
+                            None => node,
+                        };
+                        self.finish(node, anchor)?;
                     }
                 }
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
@@ -318,10 +399,20 @@ impl Builder {
         }
     }
 
-    fn refuse_tag(&self, tag: Option<&Tag>, span: Span) -> Result<(), Problem> {
+    /// A tag on a list or mapping: a CloudFormation short tag (its long form's key), a core
+    /// schema tag (nothing to do), or an error.
+    fn collection_tag(
+        &self,
+        tag: Option<&Tag>,
+        span: Span,
+    ) -> Result<Option<(&'static str, Span)>, Problem> {
         match tag {
-            Some(t) if !t.is_yaml_core_schema() => Err(cfn_tag_problem(t, span)),
-            _ => Ok(()),
+            Some(t) => match cfn_function(t) {
+                Some(key) => Ok(Some((key, span))),
+                None if t.is_yaml_core_schema() => Ok(None),
+                None => Err(unknown_tag_problem(t, span)),
+            },
+            None => Ok(None),
         }
     }
 
@@ -334,7 +425,7 @@ impl Builder {
     ) -> Result<Value, Problem> {
         if let Some(t) = tag {
             if !t.is_yaml_core_schema() {
-                return Err(cfn_tag_problem(t, span));
+                return Err(unknown_tag_problem(t, span));
             }
             let bad = || {
                 Problem::error(
@@ -460,13 +551,13 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) -> Result<(), Probl
     Ok(())
 }
 
-fn cfn_tag_problem(tag: &Tag, span: Span) -> Problem {
+fn unknown_tag_problem(tag: &Tag, span: Span) -> Problem {
     Problem::error(
         format!("the YAML tag `{tag}` is not supported"),
         Some(span),
     )
-    .note("tags such as !Ref, !GetAtt and !Sub are CloudFormation functions, and sls does not use CloudFormation")
-    .help("write the literal value (for example the full ARN), or use a variable such as ${self:custom.tableArn}")
+    .note("CloudFormation's short tags are read (!Ref, !GetAtt, !Sub, !Join, !Select, !Split, !If, !Equals, !Not, !And, !Or, !FindInMap, !ImportValue, !Base64, !Cidr, !GetAZs, !Condition, !Transform); other tags are not")
+    .help("write the value itself, or the function's long form, e.g. `Fn::GetAtt: [Table, Arn]`")
 }
 
 fn pos(m: saphyr_parser::Marker) -> Pos {
@@ -567,9 +658,44 @@ mod tests {
     }
 
     #[test]
-    fn cloudformation_tags_are_refused() {
-        let p = load("a: !GetAtt Table.Arn\n").unwrap_err();
-        assert!(p.message.contains("!GetAtt"), "{}", p.message);
+    fn cloudformation_short_tags_are_read_into_their_long_forms() {
+        let n = load(
+            "a: !GetAtt Table.Arn\nb: !Ref Bucket\nc: !Sub\n  - '${A}-x'\n  - {A: !Ref B}\nd: !Join ['', [a, !GetAtt [T, Arn]]]\ne: !If [Cond, {x: 1}, !Ref AWS::NoValue]\n",
+        )
+        .unwrap();
+        let a = n.get("a").unwrap();
+        let ga = a.get("Fn::GetAtt").unwrap();
+        let Value::Seq(parts) = &ga.value else {
+            panic!("{ga:?}")
+        };
+        assert_eq!(parts[0].value, Value::Str("Table".into()));
+        assert_eq!(parts[1].value, Value::Str("Arn".into()));
+        // The function's key points at the tag, the node spans tag and value.
+        let e = a.entry("Fn::GetAtt").unwrap();
+        assert_eq!((e.key_span.start.line, e.key_span.start.col), (1, 4));
+        assert_eq!(
+            n.get("b").unwrap().get("Ref").unwrap().value,
+            Value::Str("Bucket".into())
+        );
+        let sub = n.get("c").unwrap().get("Fn::Sub").unwrap();
+        let Value::Seq(items) = &sub.value else {
+            panic!("{sub:?}")
+        };
+        assert_eq!(
+            items[1].get("A").unwrap().get("Ref").unwrap().value,
+            Value::Str("B".into())
+        );
+        let join = n.get("d").unwrap().get("Fn::Join").unwrap();
+        let Value::Seq(items) = &join.value else {
+            panic!("{join:?}")
+        };
+        let Value::Seq(inner) = &items[1].value else {
+            panic!("{join:?}")
+        };
+        assert!(inner[1].get("Fn::GetAtt").is_some());
+        assert!(n.get("e").unwrap().get("Fn::If").is_some());
+        let p = load("a: !Frobnicate x\n").unwrap_err();
+        assert!(p.message.contains("!Frobnicate"), "{}", p.message);
     }
 
     #[test]
