@@ -631,3 +631,44 @@ fn over_the_direct_upload_size_warns_that_deploy_goes_through_s3() {
         "{e}"
     );
 }
+
+#[test]
+fn two_runs_started_together_in_one_directory_both_succeed() {
+    let dir = common::example();
+    for round in 0..8 {
+        // A fresh start each round: both runs make the output directory and every file in it.
+        let _ = fs::remove_dir_all(dir.path().join(".serverless"));
+        let runs: Vec<std::process::Child> = (0..2)
+            .map(|_| {
+                Std::new(env!("CARGO_BIN_EXE_sls"))
+                    .current_dir(dir.path())
+                    .env_clear()
+                    .arg("package")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for r in runs {
+            let out = r.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let m = manifest(dir.path());
+        let zip = dir.path().join(".serverless/sls-example.zip");
+        assert_eq!(
+            m["artifacts"]["sls-example.zip"]["sha256"],
+            code_sha256(&zip)
+        );
+        let left: Vec<String> = fs::read_dir(dir.path().join(".serverless"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("partial"))
+            .collect();
+        assert!(left.is_empty(), "round {round}: {left:?}");
+    }
+}

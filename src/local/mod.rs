@@ -91,7 +91,10 @@ pub fn write_shims(dir: &Path) -> std::io::Result<()> {
     for (name, source) in [(NODE_SHIM, NODE_SOURCE), (PYTHON_SHIM, PYTHON_SOURCE)] {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(source) {
-            std::fs::write(&path, source)?;
+            // Renamed into place: a worker started by another run never reads half a shim.
+            let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+            std::fs::write(&tmp, source)?;
+            std::fs::rename(&tmp, &path)?;
         }
     }
     Ok(())

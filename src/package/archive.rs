@@ -234,9 +234,11 @@ pub fn write(
 }
 
 /// The name an artifact is written under until it is complete.
+/// Named for this process: two runs in one service directory (two deploys, a deploy beside
+/// `offline --watch`) each write their own and rename it into place, never into each other's.
 fn partial(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
+    name.push(format!(".{}.partial", std::process::id()));
     out.with_file_name(name)
 }
 
@@ -247,7 +249,7 @@ fn pack(src: &Source, index: usize, tmp_dir: &Path) -> Result<Packed, ArchiveErr
         source,
     };
     if src.size > STREAM_ABOVE {
-        let tmp = tmp_dir.join(format!(".spill-{index}.zip.partial"));
+        let tmp = tmp_dir.join(format!(".spill-{}-{index}.zip.partial", std::process::id()));
         let write_err = |source| ArchiveError::Write {
             path: tmp.clone(),
             source,

@@ -60,9 +60,10 @@ impl Manifest {
             .filter(|m| m.format == FORMAT)
     }
 
-    /// Writes the manifest atomically (a reader never sees half of it).
+    /// Writes the manifest atomically (a reader never sees half of it), through a file of this
+    /// process's own so that two runs in one directory never rename each other's away.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        let tmp = dir.join(format!("{FILE_NAME}.partial"));
+        let tmp = dir.join(format!("{FILE_NAME}.{}.partial", std::process::id()));
         let mut text = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         text.push(b'\n');
         fs::write(&tmp, text)?;
