@@ -3617,3 +3617,119 @@ fn scheduler_schedules_run_in_their_time_zone_through_a_role_that_trusts_schedul
     json(&moto, dir.path(), &["remove"]);
     assert_eq!(schedules(), None);
 }
+
+#[test]
+fn msk_and_amazon_mq_sources_are_mapped_per_topic_and_queue_with_their_secrets() {
+    use common::faults::Canned;
+    // moto refuses mappings from brokers: Lambda's answers are replayed, the requests checked.
+    let cluster = "arn:aws:kafka:us-east-1:123456789012:cluster/orders/abcd-1234";
+    let broker = "arn:aws:mq:us-east-1:123456789012:broker:jobs:b-1234";
+    let scram = "arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-user";
+    let basic = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mq-user";
+    let alias = "arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live";
+    let msk = format!(
+        r#"{{"UUID":"u-msk","EventSourceArn":"{cluster}","FunctionArn":"{alias}","Topics":["orders"],"BatchSize":50,"MaximumBatchingWindowInSeconds":0,"State":"Enabled","StartingPosition":"LATEST","SourceAccessConfigurations":[{{"Type":"SASL_SCRAM_512_AUTH","URI":"{scram}"}}],"AmazonManagedKafkaEventSourceConfig":{{"ConsumerGroupId":"billing"}}}}"#
+    );
+    let mq = format!(
+        r#"{{"UUID":"u-mq","EventSourceArn":"{broker}","FunctionArn":"{alias}","Queues":["jobs"],"BatchSize":100,"MaximumBatchingWindowInSeconds":0,"State":"Enabled","SourceAccessConfigurations":[{{"Type":"BASIC_AUTH","URI":"{basic}"}},{{"Type":"VIRTUAL_HOST","URI":"/prod"}}]}}"#
+    );
+    let created = "POST /2015-03-31/event-source-mappings";
+    let proxy = |moto: &Moto| {
+        common::faults::Faults::answers(
+            moto.port,
+            vec![
+                Canned {
+                    request: created.into(),
+                    json: msk.clone(),
+                    after: None,
+                    with: Some("\"Topics\"".into()),
+                },
+                Canned {
+                    request: created.into(),
+                    json: mq.clone(),
+                    after: None,
+                    with: Some("\"Queues\"".into()),
+                },
+                Canned {
+                    request: "GET /2015-03-31/event-source-mappings/u-msk".into(),
+                    json: msk.clone(),
+                    after: None,
+                    with: None,
+                },
+                Canned {
+                    request: "GET /2015-03-31/event-source-mappings/u-mq".into(),
+                    json: mq.clone(),
+                    after: None,
+                    with: None,
+                },
+                // Once made, Lambda lists them on the alias.
+                Canned {
+                    request: "GET /2015-03-31/event-source-mappings".into(),
+                    json: format!(r#"{{"EventSourceMappings":[{msk},{mq}]}}"#),
+                    after: Some(created.into()),
+                    with: Some("small-dev-a".into()),
+                },
+            ],
+        )
+    };
+    let moto = Moto::start();
+    let faults = proxy(&moto);
+    let dir = small();
+    let with = SMALL.replace(
+        "    events:\n      - httpApi: 'GET /a'\n",
+        &format!("    events:\n      - msk:\n          arn: {cluster}\n          topic: orders\n          batchSize: 50\n          startingPosition: LATEST\n          saslScram512: {scram}\n          consumerGroupId: billing\n      - rabbitmq:\n          arn: {broker}\n          queue: jobs\n          basicAuthArn: {basic}\n          virtualHost: /prod\n"),
+    );
+    fs::write(dir.path().join("serverless.yml"), &with).unwrap();
+    let first = json_via(&moto, &faults, dir.path(), &["deploy"]);
+    let made = faults.bodies(created);
+    assert_eq!(made.len(), 2, "{:?}", first["plan"]["steps"]);
+    let kafka: Value =
+        serde_json::from_str(made.iter().find(|b| b.contains("Topics")).unwrap()).unwrap();
+    assert_eq!(kafka["FunctionName"], alias);
+    assert_eq!(kafka["EventSourceArn"], cluster);
+    assert_eq!(kafka["Topics"], serde_json::json!(["orders"]));
+    assert_eq!(kafka["StartingPosition"], "LATEST");
+    assert_eq!(kafka["BatchSize"], 50);
+    assert_eq!(
+        kafka["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"],
+        "billing"
+    );
+    assert_eq!(
+        kafka["SourceAccessConfigurations"],
+        serde_json::json!([{"Type": "SASL_SCRAM_512_AUTH", "URI": scram}])
+    );
+    let rabbit: Value =
+        serde_json::from_str(made.iter().find(|b| b.contains("Queues")).unwrap()).unwrap();
+    assert_eq!(rabbit["Queues"], serde_json::json!(["jobs"]));
+    assert!(rabbit.get("StartingPosition").is_none(), "{rabbit}");
+    assert_eq!(
+        rabbit["SourceAccessConfigurations"],
+        serde_json::json!([{"Type": "BASIC_AUTH", "URI": basic}, {"Type": "VIRTUAL_HOST", "URI": "/prod"}])
+    );
+    // The role may read the cluster and the broker, their secrets, and reach their VPC.
+    let policy = rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk().await);
+        let p = iam
+            .get_role_policy()
+            .role_name("small-dev-us-east-1-lambdaRole")
+            .policy_name("small-dev-lambda")
+            .send()
+            .await
+            .unwrap();
+        sls::provider::aws::percent_decode(p.policy_document())
+    });
+    for needed in [
+        "kafka:GetBootstrapBrokers",
+        cluster,
+        "mq:DescribeBroker",
+        broker,
+        "secretsmanager:GetSecretValue",
+        scram,
+        basic,
+        "ec2:CreateNetworkInterface",
+    ] {
+        assert!(policy.contains(needed), "{needed} missing: {policy}");
+    }
+    let again = json_via(&moto, &faults, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+}

@@ -376,15 +376,18 @@ pub enum Event {
     Websocket(WebsocketEvent),
     #[serde(rename = "cognitoUserPool")]
     CognitoUserPool(CognitoUserPoolEvent),
+    #[serde(rename = "msk")]
+    Msk(MskEvent),
+    #[serde(rename = "activemq")]
+    Activemq(MqEvent),
+    #[serde(rename = "rabbitmq")]
+    Rabbitmq(MqEvent),
     /// Serverless event kinds sls does not deploy: refused by validation with their location.
     #[serde(
         rename = "alb",
         alias = "iot",
         alias = "iotFleetProvisioning",
         alias = "kafka",
-        alias = "msk",
-        alias = "activemq",
-        alias = "rabbitmq",
         alias = "cloudFront"
     )]
     Unsupported(Json),
@@ -407,6 +410,9 @@ impl Event {
             Event::AlexaSmartHome(_) => "alexaSmartHome",
             Event::Websocket(_) => "websocket",
             Event::CognitoUserPool(_) => "cognitoUserPool",
+            Event::Msk(_) => "msk",
+            Event::Activemq(_) => "activemq",
+            Event::Rabbitmq(_) => "rabbitmq",
             Event::Unsupported(_) => "unsupported",
         }
     }
@@ -585,6 +591,39 @@ pub struct CognitoUserPoolEvent {
     pub force_deploy: Option<bool>,
     /// The KMS key of the custom sender triggers.
     pub kms_key_id: Option<String>,
+}
+
+/// A topic of an Amazon MSK cluster, polled by Lambda for the function's live alias.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MskEvent {
+    pub arn: String,
+    pub topic: String,
+    pub batch_size: Option<u32>,
+    pub maximum_batching_window: Option<u32>,
+    pub enabled: Option<bool>,
+    pub starting_position: Option<String>,
+    pub starting_position_timestamp: Option<i64>,
+    /// The Secrets Manager secret of SASL/SCRAM-512 authentication.
+    pub sasl_scram512: Option<String>,
+    pub consumer_group_id: Option<String>,
+    pub filter_patterns: Option<Json>,
+}
+
+/// A queue of an Amazon MQ broker (`activemq`, `rabbitmq`), polled by Lambda.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MqEvent {
+    pub arn: String,
+    pub queue: String,
+    /// The Secrets Manager secret with the broker's user name and password.
+    pub basic_auth_arn: String,
+    /// RabbitMQ only.
+    pub virtual_host: Option<String>,
+    pub batch_size: Option<u32>,
+    pub maximum_batching_window: Option<u32>,
+    pub enabled: Option<bool>,
+    pub filter_patterns: Option<Json>,
 }
 
 /// `provider.websocket`.

@@ -1058,6 +1058,74 @@ fn event(
             );
             filter_patterns(c, &refs(&at("sqs", "filterPatterns")), &e.filter_patterns);
         }
+        Event::Msk(e) => {
+            let key = |k: &str| at("msk", k);
+            arn(c, &refs(&key("arn")), &e.arn, &["kafka"]);
+            if e.topic.trim().is_empty() {
+                c.error(
+                    &refs(&key("topic")),
+                    "an msk event needs the `topic` to read",
+                );
+            }
+            broker_batching(c, &key, e.batch_size, e.maximum_batching_window);
+            if let Some(p) = &e.starting_position {
+                if !STARTING_POSITIONS.contains(&p.as_str()) {
+                    c.error(
+                        &refs(&key("startingPosition")),
+                        format!(
+                            "startingPosition is one of {}, got `{p}`",
+                            STARTING_POSITIONS.join(", ")
+                        ),
+                    );
+                } else if p == "AT_TIMESTAMP" && e.starting_position_timestamp.is_none() {
+                    c.error(
+                        &refs(&key("startingPosition")),
+                        "AT_TIMESTAMP needs `startingPositionTimestamp` (seconds since the epoch)",
+                    );
+                }
+            }
+            if let Some(s) = &e.sasl_scram512 {
+                arn(c, &refs(&key("saslScram512")), s, &["secretsmanager"]);
+            }
+            if let Some(g) = &e.consumer_group_id {
+                let ok = (1..=200).contains(&g.len())
+                    && g.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "-_.:/".contains(ch));
+                if !ok {
+                    c.error(
+                        &refs(&key("consumerGroupId")),
+                        format!("`{g}` is not a consumer group id"),
+                    )
+                    .help = Some("1–200 letters, digits and `-_.:/`".into());
+                }
+            }
+            filter_patterns(c, &refs(&key("filterPatterns")), &e.filter_patterns);
+        }
+        Event::Activemq(e) | Event::Rabbitmq(e) => {
+            let kind = ev.kind();
+            let key = |k: &str| at(kind, k);
+            arn(c, &refs(&key("arn")), &e.arn, &["mq"]);
+            if e.queue.trim().is_empty() {
+                c.error(
+                    &refs(&key("queue")),
+                    format!("an {kind} event needs the `queue` to read"),
+                );
+            }
+            arn(
+                c,
+                &refs(&key("basicAuthArn")),
+                &e.basic_auth_arn,
+                &["secretsmanager"],
+            );
+            if kind == "activemq" && e.virtual_host.is_some() {
+                c.error(
+                    &refs(&key("virtualHost")),
+                    "`virtualHost` is for RabbitMQ brokers (a `rabbitmq` event)",
+                );
+            }
+            broker_batching(c, &key, e.batch_size, e.maximum_batching_window);
+            filter_patterns(c, &refs(&key("filterPatterns")), &e.filter_patterns);
+        }
         Event::Stream(e) => {
             arn(
                 c,
@@ -1524,6 +1592,24 @@ pub const COGNITO_TRIGGERS: &[&str] = &[
 
 /// The routes API Gateway gives meaning to; every other route is a message's selected value.
 const WEBSOCKET_SPECIAL_ROUTES: &[&str] = &["$connect", "$disconnect", "$default"];
+
+/// Lambda's limits for brokers (MSK, Amazon MQ): batches of 1–10000, windows of 0–300 s.
+fn broker_batching(
+    c: &mut Checker,
+    key: &dyn Fn(&str) -> Vec<String>,
+    batch: Option<u32>,
+    window: Option<u32>,
+) {
+    if batch.is_some_and(|n| !(1..=10_000).contains(&n)) {
+        c.error(&refs(&key("batchSize")), "batchSize is 1–10000");
+    }
+    if window.is_some_and(|n| n > 300) {
+        c.error(
+            &refs(&key("maximumBatchingWindow")),
+            "maximumBatchingWindow is 0–300 seconds",
+        );
+    }
+}
 
 const STARTING_POSITIONS: &[&str] = &["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"];
 

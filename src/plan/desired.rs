@@ -614,6 +614,7 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
             }) => MappingSpec {
                 function: key.to_string(),
                 source: arn.clone(),
+                target: None,
                 kind: SourceKind::Sqs,
                 settings: MappingSettings {
                     batch_size: batch_size.map_or(10, |n| n as i32),
@@ -630,9 +631,52 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                     parallelization_factor: None,
                     tumbling_window: None,
                     on_failure: None,
+                    access: Vec::new(),
+                    consumer_group: None,
                 },
             },
             Event::Stream(s) => stream_mapping(key, s, patterns(&s.filter_patterns)),
+            Event::Msk(m) => {
+                let mut access = Vec::new();
+                if let Some(secret) = &m.sasl_scram512 {
+                    access.push(("SASL_SCRAM_512_AUTH".to_string(), secret.clone()));
+                }
+                broker_mapping(
+                    key,
+                    &m.arn,
+                    &m.topic,
+                    SourceKind::Kafka,
+                    access,
+                    (m.batch_size, m.maximum_batching_window, m.enabled),
+                    patterns(&m.filter_patterns),
+                    |s| {
+                        // Serverless v3's default, as for streams.
+                        s.starting_position = Some(
+                            m.starting_position
+                                .clone()
+                                .unwrap_or_else(|| "TRIM_HORIZON".into()),
+                        );
+                        s.starting_position_timestamp = m.starting_position_timestamp;
+                        s.consumer_group = m.consumer_group_id.clone();
+                    },
+                )
+            }
+            Event::Activemq(m) | Event::Rabbitmq(m) => {
+                let mut access = vec![("BASIC_AUTH".to_string(), m.basic_auth_arn.clone())];
+                if let Some(host) = &m.virtual_host {
+                    access.push(("VIRTUAL_HOST".to_string(), host.clone()));
+                }
+                broker_mapping(
+                    key,
+                    &m.arn,
+                    &m.queue,
+                    SourceKind::Mq,
+                    access,
+                    (m.batch_size, m.maximum_batching_window, m.enabled),
+                    patterns(&m.filter_patterns),
+                    |_| {},
+                )
+            }
             _ => continue,
         };
         out.push(spec);
@@ -640,11 +684,54 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
     out
 }
 
+/// A mapping from a broker (an MSK cluster's topic, an Amazon MQ broker's queue) with Lambda's
+/// defaults; `more` sets what only one kind of broker has.
+#[allow(clippy::too_many_arguments)]
+fn broker_mapping(
+    key: &str,
+    arn: &str,
+    target: &str,
+    kind: SourceKind,
+    mut access: Vec<(String, String)>,
+    (batch_size, window, enabled): (Option<u32>, Option<u32>, Option<bool>),
+    filter_patterns: Vec<String>,
+    more: impl FnOnce(&mut MappingSettings),
+) -> MappingSpec {
+    access.sort();
+    let mut settings = MappingSettings {
+        batch_size: batch_size.map_or(kind.default_batch_size(), |n| n as i32),
+        maximum_batching_window: window.unwrap_or(0) as i32,
+        enabled: enabled.unwrap_or(true),
+        function_response_types: Vec::new(),
+        filter_patterns,
+        maximum_concurrency: None,
+        starting_position: None,
+        starting_position_timestamp: None,
+        maximum_retry_attempts: None,
+        maximum_record_age: None,
+        bisect_batch_on_function_error: None,
+        parallelization_factor: None,
+        tumbling_window: None,
+        on_failure: None,
+        access,
+        consumer_group: None,
+    };
+    more(&mut settings);
+    MappingSpec {
+        function: key.to_string(),
+        source: arn.to_string(),
+        target: Some(target.to_string()),
+        kind,
+        settings,
+    }
+}
+
 fn stream_mapping(key: &str, s: &StreamEvent, filter_patterns: Vec<String>) -> MappingSpec {
     let kind = SourceKind::of(&s.arn).unwrap_or(SourceKind::Kinesis);
     MappingSpec {
         function: key.to_string(),
         source: s.arn.clone(),
+        target: None,
         kind,
         settings: MappingSettings {
             batch_size: s.batch_size.map_or(kind.default_batch_size(), |n| n as i32),
@@ -666,6 +753,8 @@ fn stream_mapping(key: &str, s: &StreamEvent, filter_patterns: Vec<String>) -> M
             parallelization_factor: s.parallelization_factor.map(|n| n as i32),
             tumbling_window: s.tumbling_window_in_seconds.map(|n| n as i32),
             on_failure: stream_on_failure(s),
+            access: Vec::new(),
+            consumer_group: None,
         },
     }
 }
@@ -684,6 +773,9 @@ fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
     let mut queues = Vec::new();
     let mut dynamodb = Vec::new();
     let mut kinesis = Vec::new();
+    let mut clusters = Vec::new();
+    let mut brokers = Vec::new();
+    let mut secrets = Vec::new();
     let mut failures = Vec::new();
     for (key, f) in members {
         for m in mappings_of(key, f) {
@@ -691,9 +783,16 @@ fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
                 SourceKind::Sqs => &mut queues,
                 SourceKind::Dynamodb => &mut dynamodb,
                 SourceKind::Kinesis => &mut kinesis,
+                SourceKind::Kafka => &mut clusters,
+                SourceKind::Mq => &mut brokers,
             };
             if !list.contains(&m.source) {
                 list.push(m.source.clone());
+            }
+            for (kind, uri) in &m.settings.access {
+                if kind != "VIRTUAL_HOST" && !secrets.contains(uri) {
+                    secrets.push(uri.clone());
+                }
             }
             if let Some(t) = m.settings.on_failure
                 && !failures.contains(&t)
@@ -733,10 +832,35 @@ fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
             ],
             &kinesis,
         ),
+        (
+            &[
+                "kafka:DescribeCluster",
+                "kafka:DescribeClusterV2",
+                "kafka:GetBootstrapBrokers",
+            ],
+            &clusters,
+        ),
+        (&["mq:DescribeBroker"], &brokers),
+        (&["secretsmanager:GetSecretValue"], &secrets),
     ] {
         if !resources.is_empty() {
             out.push(json!({ "Effect": "Allow", "Action": actions, "Resource": resources }));
         }
+    }
+    // Lambda reaches brokers from their VPC through network interfaces it makes as the role.
+    if !clusters.is_empty() || !brokers.is_empty() {
+        out.push(json!({
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups"
+            ],
+            "Resource": ["*"]
+        }));
     }
     for t in failures {
         let action = if arn_service(&t) == Some("sns") {

@@ -1,6 +1,7 @@
-//! Event source mappings: Lambda polling an SQS queue, a DynamoDB stream or a Kinesis stream
-//! (`sqs` and `stream` events) for a function's live alias, so that promoting or rolling back
-//! the alias moves where records go. AWS side: `provider::aws::event_source`.
+//! Event source mappings: Lambda polling an SQS queue, a DynamoDB stream, a Kinesis stream, a
+//! topic of an MSK cluster or a queue of an Amazon MQ broker (`sqs`, `stream`, `msk`, `activemq`
+//! and `rabbitmq` events) for a function's live alias, so that promoting or rolling back the alias
+//! moves where records go. AWS side: `provider::aws::event_source`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +17,10 @@ pub enum SourceKind {
     Sqs,
     Dynamodb,
     Kinesis,
+    /// An Amazon MSK cluster: one mapping per topic.
+    Kafka,
+    /// An Amazon MQ broker (ActiveMQ or RabbitMQ): one mapping per queue.
+    Mq,
 }
 
 impl SourceKind {
@@ -24,6 +29,8 @@ impl SourceKind {
             "sqs" => Some(SourceKind::Sqs),
             "dynamodb" => Some(SourceKind::Dynamodb),
             "kinesis" => Some(SourceKind::Kinesis),
+            "kafka" => Some(SourceKind::Kafka),
+            "mq" => Some(SourceKind::Mq),
             _ => None,
         }
     }
@@ -32,7 +39,7 @@ impl SourceKind {
     pub fn default_batch_size(self) -> i32 {
         match self {
             SourceKind::Sqs => 10,
-            SourceKind::Dynamodb | SourceKind::Kinesis => 100,
+            SourceKind::Dynamodb | SourceKind::Kinesis | SourceKind::Kafka | SourceKind::Mq => 100,
         }
     }
 }
@@ -62,6 +69,12 @@ pub struct MappingSettings {
     pub tumbling_window: Option<i32>,
     /// Streams: where failed batches' metadata goes (an SQS or SNS ARN).
     pub on_failure: Option<String>,
+    /// Brokers: how Lambda reaches them (`BASIC_AUTH`, `VIRTUAL_HOST`, `SASL_SCRAM_512_AUTH` → the
+    /// secret or host), sorted.
+    pub access: Vec<(String, String)>,
+    /// MSK: the consumer group Lambda joins (set at creation only; AWS picks one when none is
+    /// given).
+    pub consumer_group: Option<String>,
 }
 
 impl MappingSettings {
@@ -147,6 +160,17 @@ impl MappingSettings {
                 want.to_string(),
             );
         }
+        let access = |v: &[(String, String)]| {
+            v.iter()
+                .map(|(t, u)| format!("{t}={u}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        cmp(
+            "sourceAccessConfigurations",
+            access(&have.access),
+            access(&self.access),
+        );
         let dest = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
         cmp(
             "destinations.onFailure",
@@ -158,10 +182,14 @@ impl MappingSettings {
 
     /// What cannot change in place: a stream mapping starts where it was told once.
     fn needs_replacement(&self, have: &MappingSettings) -> bool {
-        self.starting_position.is_some()
-            && have.starting_position.is_some()
-            && (self.starting_position != have.starting_position
-                || self.starting_position_timestamp != have.starting_position_timestamp)
+        // An MSK mapping's consumer group is fixed once made.
+        let group_moves =
+            self.consumer_group.is_some() && self.consumer_group != have.consumer_group;
+        group_moves
+            || self.starting_position.is_some()
+                && have.starting_position.is_some()
+                && (self.starting_position != have.starting_position
+                    || self.starting_position_timestamp != have.starting_position_timestamp)
     }
 }
 
@@ -172,6 +200,8 @@ pub struct MappingSpec {
     /// The function's key under `functions:`.
     pub function: String,
     pub source: String,
+    /// The topic (MSK) or queue (Amazon MQ) read; a broker has one mapping per target.
+    pub target: Option<String>,
     pub kind: SourceKind,
     pub settings: MappingSettings,
 }
@@ -181,6 +211,7 @@ pub struct MappingSpec {
 pub struct ObservedMapping {
     pub uuid: String,
     pub source: String,
+    pub target: Option<String>,
     pub settings: MappingSettings,
 }
 
@@ -192,12 +223,16 @@ pub enum MappingStep {
         function: String,
         function_name: String,
         source: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     UpdateEventSourceMapping {
         function: String,
         function_name: String,
         source: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
         uuid: String,
         changes: Vec<Change>,
     },
@@ -207,6 +242,8 @@ pub enum MappingStep {
     DeleteEventSourceMapping {
         function_name: String,
         source: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
         uuid: String,
         /// Deleted to be created again with settings that cannot change in place.
         replaced: bool,
@@ -248,34 +285,46 @@ impl MappingStep {
     }
 }
 
+/// ` (topic orders)`: a broker's target as a step shows it.
+fn on(target: &Option<String>) -> String {
+    target
+        .as_ref()
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default()
+}
+
 impl fmt::Display for MappingStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MappingStep::CreateEventSourceMapping {
                 function_name,
                 source,
+                target,
                 ..
-            } => write!(f, "+ event source {source} → {function_name}"),
+            } => write!(f, "+ event source {source}{} → {function_name}", on(target)),
             MappingStep::UpdateEventSourceMapping {
                 function_name,
                 source,
+                target,
                 changes,
                 ..
             } => {
                 let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
                 write!(
                     f,
-                    "~ event source {source} → {function_name}: {}",
+                    "~ event source {source}{} → {function_name}: {}",
+                    on(target),
                     fields.join(", ")
                 )
             }
             MappingStep::DeleteEventSourceMapping {
                 function_name,
                 source,
+                target,
                 replaced,
                 ..
             } => {
-                write!(f, "- event source {source} → {function_name}")?;
+                write!(f, "- event source {source}{} → {function_name}", on(target))?;
                 if *replaced {
                     // A new stream mapping starts where it is told: records may be skipped or
                     // read again.
@@ -294,34 +343,39 @@ impl fmt::Display for MappingStep {
 /// starting position changed, and deleted when their source left the config (or the function
 /// did, for `remove`).
 pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
-    let mut wanted: BTreeMap<(&str, &str), &MappingSpec> = BTreeMap::new();
+    // One mapping per function, source and target (a broker's topic or queue).
+    type Key<'a> = (&'a str, &'a str, Option<&'a str>);
+    let mut wanted: BTreeMap<Key<'_>, &MappingSpec> = BTreeMap::new();
     for m in &d.mappings {
         if let Some(f) = d.function(&m.function) {
-            wanted.insert((f.name.as_str(), m.source.as_str()), m);
+            wanted.insert((f.name.as_str(), m.source.as_str(), m.target.as_deref()), m);
         }
     }
     for (function_name, mappings) in &o.mappings {
         for m in mappings {
-            let Some(spec) = wanted.get(&(function_name.as_str(), m.source.as_str())) else {
-                p.push(MappingStep::DeleteEventSourceMapping {
-                    function_name: function_name.clone(),
-                    source: m.source.clone(),
-                    uuid: m.uuid.clone(),
-                    replaced: false,
-                });
+            let key = (
+                function_name.as_str(),
+                m.source.as_str(),
+                m.target.as_deref(),
+            );
+            let delete = |replaced| MappingStep::DeleteEventSourceMapping {
+                function_name: function_name.clone(),
+                source: m.source.clone(),
+                target: m.target.clone(),
+                uuid: m.uuid.clone(),
+                replaced,
+            };
+            let Some(spec) = wanted.get(&key) else {
+                p.push(delete(false));
                 continue;
             };
             if spec.settings.needs_replacement(&m.settings) {
-                p.push(MappingStep::DeleteEventSourceMapping {
-                    function_name: function_name.clone(),
-                    source: m.source.clone(),
-                    uuid: m.uuid.clone(),
-                    replaced: true,
-                });
+                p.push(delete(true));
                 p.push(MappingStep::CreateEventSourceMapping {
                     function: spec.function.clone(),
                     function_name: function_name.clone(),
                     source: spec.source.clone(),
+                    target: spec.target.clone(),
                 });
                 continue;
             }
@@ -331,22 +385,24 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                     function: spec.function.clone(),
                     function_name: function_name.clone(),
                     source: spec.source.clone(),
+                    target: spec.target.clone(),
                     uuid: m.uuid.clone(),
                     changes,
                 });
             }
         }
     }
-    for ((function_name, source), spec) in wanted {
-        let exists = o
-            .mappings
-            .get(function_name)
-            .is_some_and(|ms| ms.iter().any(|m| m.source == source));
+    for ((function_name, source, target), spec) in wanted {
+        let exists = o.mappings.get(function_name).is_some_and(|ms| {
+            ms.iter()
+                .any(|m| m.source == source && m.target.as_deref() == target)
+        });
         if !exists {
             p.push(MappingStep::CreateEventSourceMapping {
                 function: spec.function.clone(),
                 function_name: function_name.to_string(),
                 source: source.to_string(),
+                target: target.map(str::to_string),
             });
         }
     }
@@ -361,6 +417,7 @@ mod tests {
         MappingSpec {
             function: function.into(),
             source: format!("arn:aws:sqs:eu-west-1:1:{queue}"),
+            target: None,
             kind: SourceKind::Sqs,
             settings: MappingSettings {
                 batch_size: 10,
@@ -377,6 +434,8 @@ mod tests {
                 parallelization_factor: None,
                 tumbling_window: None,
                 on_failure: None,
+                access: vec![],
+                consumer_group: None,
             },
         }
     }
@@ -389,6 +448,7 @@ mod tests {
             o.mappings.entry(name).or_default().push(ObservedMapping {
                 uuid: format!("u{i}"),
                 source: m.source.clone(),
+                target: m.target.clone(),
                 settings: m.settings.clone(),
             });
         }
@@ -459,6 +519,63 @@ mod tests {
         let mut p = Plan::default();
         plan(&d.nothing(), &o, &mut p);
         assert_eq!(p.steps.len(), 2);
+    }
+
+    #[test]
+    fn a_broker_has_one_mapping_per_topic_or_queue_and_its_consumer_group_is_fixed() {
+        let mut d = desired();
+        let msk = |topic: &str| {
+            let mut m = sqs("a", "x");
+            m.source = "arn:aws:kafka:eu-west-1:1:cluster/c/u".into();
+            m.kind = SourceKind::Kafka;
+            m.target = Some(topic.into());
+            m.settings.batch_size = 100;
+            m.settings.starting_position = Some("TRIM_HORIZON".into());
+            m.settings.consumer_group = Some("billing".into());
+            m
+        };
+        d.mappings = vec![msk("orders"), msk("refunds")];
+        assert_eq!(
+            shown(&d, &Observed::default()),
+            [
+                "+ event source arn:aws:kafka:eu-west-1:1:cluster/c/u (orders) → svc-dev-a",
+                "+ event source arn:aws:kafka:eu-west-1:1:cluster/c/u (refunds) → svc-dev-a",
+            ]
+        );
+        let o = converged(&d);
+        assert!(shown(&d, &o).is_empty());
+        // The secret changes in place; the consumer group only with a new mapping.
+        d.mappings[0].settings.access = vec![(
+            "SASL_SCRAM_512_AUTH".into(),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:s".into(),
+        )];
+        d.mappings[1].settings.consumer_group = Some("audit".into());
+        let steps = shown(&d, &o);
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert!(
+            steps[0].ends_with("(orders) → svc-dev-a: sourceAccessConfigurations"),
+            "{steps:?}"
+        );
+        assert!(
+            steps[1].starts_with("- event source") && steps[1].contains("(refunds)"),
+            "{steps:?}"
+        );
+        assert!(
+            steps[2].starts_with("+ event source") && steps[2].contains("(refunds)"),
+            "{steps:?}"
+        );
+        // A topic that left the config goes; AWS's own group for an unstated one is kept.
+        let mut fewer = d.clone();
+        fewer.mappings.truncate(1);
+        fewer.mappings[0].settings.consumer_group = None;
+        let mut o2 = converged(&d);
+        o2.mappings.get_mut("svc-dev-a").unwrap()[0]
+            .settings
+            .consumer_group = Some("generated-uuid".into());
+        assert_eq!(
+            shown(&fewer, &o2),
+            ["- event source arn:aws:kafka:eu-west-1:1:cluster/c/u (refunds) → svc-dev-a"]
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::types::{
-    DestinationConfig, EventSourceMappingConfiguration, EventSourcePosition, Filter,
-    FilterCriteria, FunctionResponseType, OnFailure, ScalingConfig,
+    AmazonManagedKafkaEventSourceConfig, DestinationConfig, EventSourceMappingConfiguration,
+    EventSourcePosition, Filter, FilterCriteria, FunctionResponseType, OnFailure, ScalingConfig,
+    SourceAccessConfiguration, SourceAccessType,
 };
 
 use super::context::Applying;
@@ -49,10 +50,27 @@ fn observed(m: &EventSourceMappingConfiguration) -> Option<ObservedMapping> {
     patterns.sort();
     let state = m.state().unwrap_or_default();
     let stream = kind != SourceKind::Sqs;
+    let mut access: Vec<(String, String)> = m
+        .source_access_configurations()
+        .iter()
+        .filter_map(|a| Some((a.r#type()?.as_str().to_string(), a.uri()?.to_string())))
+        .collect();
+    access.sort();
+    let target = match kind {
+        SourceKind::Kafka => m.topics().first().cloned(),
+        SourceKind::Mq => m.queues().first().cloned(),
+        SourceKind::Sqs | SourceKind::Dynamodb | SourceKind::Kinesis => None,
+    };
     Some(ObservedMapping {
         uuid: m.uuid()?.to_string(),
         source,
+        target,
         settings: MappingSettings {
+            access,
+            consumer_group: m
+                .amazon_managed_kafka_event_source_config()
+                .and_then(|c| c.consumer_group_id())
+                .map(str::to_string),
             batch_size: m.batch_size().unwrap_or(kind.default_batch_size()),
             maximum_batching_window: m.maximum_batching_window_in_seconds().unwrap_or(0),
             // Enabling and Creating lead to Enabled; Disabling to Disabled.
@@ -86,9 +104,12 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
     let aws = cx.aws;
     match step {
         MappingStep::CreateEventSourceMapping {
-            function, source, ..
+            function,
+            source,
+            target,
+            ..
         } => {
-            let spec = spec(cx.d, function, source)?;
+            let spec = spec(cx.d, function, source, target)?;
             let alias = cx.alias_arn(function);
             let res = format!("event source mapping {source} → {alias}");
             let s = &spec.settings;
@@ -118,6 +139,16 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
                 .set_parallelization_factor(s.parallelization_factor)
                 .set_tumbling_window_in_seconds(s.tumbling_window)
                 .set_destination_config(destination(s))
+                .set_topics(
+                    (spec.kind == SourceKind::Kafka).then(|| target.iter().cloned().collect()),
+                )
+                .set_queues((spec.kind == SourceKind::Mq).then(|| target.iter().cloned().collect()))
+                .set_source_access_configurations(access(s))
+                .set_amazon_managed_kafka_event_source_config(s.consumer_group.as_ref().map(|g| {
+                    AmazonManagedKafkaEventSourceConfig::builder()
+                        .consumer_group_id(g)
+                        .build()
+                }))
                 .send()
                 .await;
             let uuid = match created {
@@ -128,7 +159,7 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
                     match observe(aws, &alias)
                         .await?
                         .into_iter()
-                        .find(|m| &m.source == source)
+                        .find(|m| &m.source == source && &m.target == target)
                     {
                         Some(m) => m.uuid,
                         None => return Err(call_err("CreateEventSourceMapping", &res)(e)),
@@ -141,15 +172,17 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
         MappingStep::UpdateEventSourceMapping {
             function,
             source,
+            target,
             uuid,
             ..
         } => {
-            let spec = spec(cx.d, function, source)?;
+            let spec = spec(cx.d, function, source, target)?;
             let res = format!("event source mapping {uuid} ({source})");
             let s = &spec.settings;
             // Every updatable setting is sent, so that one left out of the config returns to
             // Lambda's default (empty lists and objects clear them).
-            let streams = spec.kind != SourceKind::Sqs;
+            let streams = matches!(spec.kind, SourceKind::Dynamodb | SourceKind::Kinesis);
+            let broker = matches!(spec.kind, SourceKind::Kafka | SourceKind::Mq);
             aws.lambda
                 .update_event_source_mapping()
                 .uuid(uuid)
@@ -159,7 +192,7 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
                 .set_function_response_types(Some(response_types(s).unwrap_or_default()))
                 .filter_criteria(filters(s).unwrap_or_else(|| FilterCriteria::builder().build()))
                 .set_scaling_config(
-                    (!streams)
+                    (spec.kind == SourceKind::Sqs)
                         .then(|| scaling(s).unwrap_or_else(|| ScalingConfig::builder().build())),
                 )
                 .set_maximum_retry_attempts(s.maximum_retry_attempts)
@@ -167,6 +200,7 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
                 .set_bisect_batch_on_function_error(s.bisect_batch_on_function_error)
                 .set_parallelization_factor(s.parallelization_factor)
                 .set_tumbling_window_in_seconds(s.tumbling_window)
+                .set_source_access_configurations(broker.then(|| access(s).unwrap_or_default()))
                 .set_destination_config(streams.then(|| {
                     destination(s).unwrap_or_else(|| {
                         DestinationConfig::builder()
@@ -198,10 +232,15 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
     Ok(())
 }
 
-fn spec<'d>(d: &'d Desired, function: &str, source: &str) -> Result<&'d MappingSpec, AwsError> {
+fn spec<'d>(
+    d: &'d Desired,
+    function: &str,
+    source: &str,
+    target: &Option<String>,
+) -> Result<&'d MappingSpec, AwsError> {
     d.mappings
         .iter()
-        .find(|m| m.function == function && m.source == source)
+        .find(|m| m.function == function && m.source == source && &m.target == target)
         .ok_or_else(|| {
             AwsError::Other(format!(
                 "the plan maps {source} to `{function}`, which the config does not"
@@ -228,6 +267,20 @@ fn filters(s: &MappingSettings) -> Option<FilterCriteria> {
                     .collect(),
             ))
             .build()
+    })
+}
+
+fn access(s: &MappingSettings) -> Option<Vec<SourceAccessConfiguration>> {
+    (!s.access.is_empty()).then(|| {
+        s.access
+            .iter()
+            .map(|(kind, uri)| {
+                SourceAccessConfiguration::builder()
+                    .r#type(SourceAccessType::from(kind.as_str()))
+                    .uri(uri)
+                    .build()
+            })
+            .collect()
     })
 }
 
