@@ -3733,3 +3733,171 @@ fn msk_and_amazon_mq_sources_are_mapped_per_topic_and_queue_with_their_secrets()
     let again = json_via(&moto, &faults, dir.path(), &["deploy"]);
     assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
 }
+
+#[test]
+fn alb_rules_forward_to_a_target_group_of_the_live_alias_and_follow_the_config() {
+    let moto = Moto::start();
+    let subnets = moto.create_subnets();
+    let listener = rt().block_on(async {
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&moto.sdk().await);
+        let lb = elb
+            .create_load_balancer()
+            .name("front")
+            .set_subnets(Some(subnets))
+            .send()
+            .await
+            .unwrap();
+        let lb = lb.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap()
+            .to_string();
+        let l = elb
+            .create_listener()
+            .load_balancer_arn(&lb)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(80)
+            .default_actions(
+                aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                    .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::FixedResponse)
+                    .fixed_response_config(
+                        aws_sdk_elasticloadbalancingv2::types::FixedResponseActionConfig::builder()
+                            .status_code("404")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        l.listeners()[0].listener_arn().unwrap().to_string()
+    });
+    let dir = small();
+    let with = SMALL.replace(
+        "    events:\n      - httpApi: 'GET /a'\n",
+        &format!("    events:\n      - alb:\n          listenerArn: {listener}\n          priority: 7\n          conditions:\n            path: /hello\n            method: [GET, POST]\n            header:\n              name: X-Team\n              values: [blue]\n          multiValueHeaders: true\n          healthCheck:\n            path: /health\n            intervalSeconds: 60\n"),
+    );
+    let deploy = |yaml: &str| {
+        fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        json(&moto, dir.path(), &["deploy"])
+    };
+    // (target group name, targets, multi-value, health path) and each rule's (priority,
+    // condition fields, forwards to ours).
+    let read = || {
+        rt().block_on(async {
+            let elb = aws_sdk_elasticloadbalancingv2::Client::new(&moto.sdk().await);
+            let groups = elb.describe_target_groups().send().await.unwrap();
+            let mut out = Vec::new();
+            for g in groups.target_groups() {
+                let arn = g.target_group_arn().unwrap();
+                let health = elb
+                    .describe_target_health()
+                    .target_group_arn(arn)
+                    .send()
+                    .await
+                    .unwrap();
+                let attrs = elb
+                    .describe_target_group_attributes()
+                    .target_group_arn(arn)
+                    .send()
+                    .await
+                    .unwrap();
+                let multi = attrs.attributes().iter().any(|a| {
+                    a.key() == Some("lambda.multi_value_headers.enabled")
+                        && a.value() == Some("true")
+                });
+                let targets: Vec<String> = health
+                    .target_health_descriptions()
+                    .iter()
+                    .map(|h| h.target().unwrap().id().unwrap().to_string())
+                    .collect();
+                out.push((
+                    g.target_group_name().unwrap().to_string(),
+                    targets,
+                    multi,
+                    (
+                        g.health_check_enabled(),
+                        g.health_check_path().map(str::to_string),
+                        g.health_check_interval_seconds(),
+                    ),
+                ));
+            }
+            let rules = elb
+                .describe_rules()
+                .listener_arn(&listener)
+                .send()
+                .await
+                .unwrap();
+            let rules: Vec<(String, Vec<String>)> = rules
+                .rules()
+                .iter()
+                .filter(|r| r.priority() != Some("default"))
+                .map(|r| {
+                    let mut fields: Vec<String> = r
+                        .conditions()
+                        .iter()
+                        .map(|c| c.field().unwrap().to_string())
+                        .collect();
+                    fields.sort();
+                    (r.priority().unwrap().to_string(), fields)
+                })
+                .collect();
+            (out, rules)
+        })
+    };
+    deploy(&with);
+    let (groups, rules) = read();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let (name, targets, multi, health) = &groups[0];
+    assert!(
+        name.len() <= 32 && name.starts_with("small-dev-a-"),
+        "{name}"
+    );
+    assert_eq!(
+        targets,
+        &["arn:aws:lambda:us-east-1:123456789012:function:small-dev-a:live".to_string()]
+    );
+    assert!(*multi);
+    assert_eq!(health, &(Some(true), Some("/health".into()), Some(60)));
+    assert_eq!(
+        rules,
+        [(
+            "7".to_string(),
+            ["http-header", "http-request-method", "path-pattern"]
+                .map(String::from)
+                .to_vec()
+        )]
+    );
+    let p = rt().block_on(async { live_policy(&moto.sdk().await, "small-dev-a").await });
+    assert!(
+        p.contains(&format!("sls-alb-{name}")) && p.contains("elasticloadbalancing.amazonaws.com"),
+        "{p}"
+    );
+    let again = deploy(&with);
+    assert_eq!(mutating(&again), 0, "{:?}", again["plan"]["steps"]);
+
+    // A new path changes the rule in place.
+    let moved = deploy(&with.replace("path: /hello", "path: /hi"));
+    assert_eq!(
+        actions(&moved),
+        ["modifyListenerRule"],
+        "{:?}",
+        moved["plan"]["steps"]
+    );
+
+    // Without the event, the rule and the group go, and the grant.
+    deploy(SMALL);
+    let (groups, rules) = read();
+    assert!(
+        groups.is_empty() && rules.is_empty(),
+        "{groups:?} {rules:?}"
+    );
+    let p = rt().block_on(async { live_policy(&moto.sdk().await, "small-dev-a").await });
+    assert!(!p.contains("sls-alb-"), "{p}");
+    deploy(&with);
+    json(&moto, dir.path(), &["remove"]);
+    let (groups, rules) = read();
+    assert!(
+        groups.is_empty() && rules.is_empty(),
+        "{groups:?} {rules:?}"
+    );
+}

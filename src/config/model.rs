@@ -378,14 +378,15 @@ pub enum Event {
     CognitoUserPool(CognitoUserPoolEvent),
     #[serde(rename = "msk")]
     Msk(MskEvent),
+    #[serde(rename = "alb")]
+    Alb(AlbEvent),
     #[serde(rename = "activemq")]
     Activemq(MqEvent),
     #[serde(rename = "rabbitmq")]
     Rabbitmq(MqEvent),
     /// Serverless event kinds sls does not deploy: refused by validation with their location.
     #[serde(
-        rename = "alb",
-        alias = "iot",
+        rename = "iot",
         alias = "iotFleetProvisioning",
         alias = "kafka",
         alias = "cloudFront"
@@ -411,6 +412,7 @@ impl Event {
             Event::Websocket(_) => "websocket",
             Event::CognitoUserPool(_) => "cognitoUserPool",
             Event::Msk(_) => "msk",
+            Event::Alb(_) => "alb",
             Event::Activemq(_) => "activemq",
             Event::Rabbitmq(_) => "rabbitmq",
             Event::Unsupported(_) => "unsupported",
@@ -591,6 +593,35 @@ pub struct CognitoUserPoolEvent {
     pub force_deploy: Option<bool>,
     /// The KMS key of the custom sender triggers.
     pub kms_key_id: Option<String>,
+}
+
+/// A listener rule of an Application Load Balancer forwarding to the function's live alias.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbEvent {
+    pub listener_arn: String,
+    pub priority: u32,
+    pub conditions: AlbConditions,
+    pub multi_value_headers: Option<bool>,
+    /// `true` or the health check's settings.
+    pub health_check: Option<Json>,
+    pub target_group_name: Option<String>,
+    /// Refused by validation until ALB authentication is deployed.
+    pub authorizer: Option<Json>,
+}
+
+/// What a request must match (all of them). Lists may be written as one string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbConditions {
+    pub path: Option<Vec<String>>,
+    pub host: Option<Vec<String>>,
+    pub method: Option<Vec<String>>,
+    pub ip: Option<Vec<String>>,
+    /// `{name, values}`, or a list of them.
+    pub header: Option<Json>,
+    /// Query string key → value.
+    pub query: Option<IndexMap<String, String>>,
 }
 
 /// A topic of an Amazon MSK cluster, polled by Lambda for the function's live alias.

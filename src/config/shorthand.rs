@@ -96,6 +96,15 @@ fn event(e: &mut Entry) -> Result<(), Problem> {
         "cloudwatchLog" => wrap_str(v, "logGroup"),
         "alexaSkill" | "alexaSmartHome" => wrap_str(v, "appId"),
         "websocket" => wrap_str(v, "route"),
+        "alb" => {
+            if let Some(c) = v.get_mut("conditions") {
+                for k in ["path", "host", "method", "ip"] {
+                    if let Some(x) = c.get_mut(k) {
+                        str_to_seq(x);
+                    }
+                }
+            }
+        }
         "sns" => {
             let key = if v.as_str().is_some_and(|s| s.starts_with("arn:")) {
                 "arn"

@@ -1058,6 +1058,99 @@ fn event(
             );
             filter_patterns(c, &refs(&at("sqs", "filterPatterns")), &e.filter_patterns);
         }
+        Event::Alb(e) => {
+            let key = |k: &str| at("alb", k);
+            let ok = e.listener_arn.starts_with("arn:")
+                && e.listener_arn.split(':').nth(2) == Some("elasticloadbalancing")
+                && e.listener_arn.contains(":listener/app/");
+            if !ok {
+                c.error(
+                    &refs(&key("listenerArn")),
+                    format!("`{}` is not an Application Load Balancer listener ARN", e.listener_arn),
+                )
+                .help = Some("arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/LB-ID/LISTENER-ID".into());
+            }
+            if !(1..=50_000).contains(&e.priority) {
+                c.error(&refs(&key("priority")), "priority is 1–50000");
+            }
+            let cond = &e.conditions;
+            let any = cond.path.is_some()
+                || cond.host.is_some()
+                || cond.method.is_some()
+                || cond.ip.is_some()
+                || cond.header.is_some()
+                || cond.query.is_some();
+            if !any {
+                c.error(
+                    &refs(&key("conditions")),
+                    "an alb event needs at least one condition: path, host, method, header, query or ip",
+                );
+            }
+            if let Some(h) = &cond.header {
+                let one = |v: &serde_json::Value| {
+                    v.get("name").and_then(serde_json::Value::as_str).is_some()
+                        && v.get("values")
+                            .and_then(serde_json::Value::as_array)
+                            .is_some_and(|a| {
+                                !a.is_empty() && a.iter().all(serde_json::Value::is_string)
+                            })
+                };
+                let ok = match h {
+                    serde_json::Value::Array(items) => !items.is_empty() && items.iter().all(one),
+                    other => one(other),
+                };
+                if !ok {
+                    let mut p = at("alb", "conditions");
+                    p.push("header".into());
+                    c.error(&refs(&p), "a header condition is `{name: X-Name, values: [a, b]}` (or a list of them)");
+                }
+            }
+            if let Some(h) = &e.health_check {
+                const KEYS: &[&str] = &[
+                    "enabled",
+                    "path",
+                    "intervalSeconds",
+                    "timeoutSeconds",
+                    "healthyThresholdCount",
+                    "unhealthyThresholdCount",
+                    "matcher",
+                ];
+                let ok = h.is_boolean()
+                    || h.as_object()
+                        .is_some_and(|m| m.keys().all(|k| KEYS.contains(&k.as_str())));
+                if !ok {
+                    c.error(
+                        &refs(&key("healthCheck")),
+                        format!("healthCheck is `true` or a mapping of {}", KEYS.join(", ")),
+                    );
+                }
+            }
+            if let Some(n) = &e.target_group_name {
+                let ok = (1..=32).contains(&n.len())
+                    && n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                    && !n.starts_with('-')
+                    && !n.ends_with('-')
+                    && !n.starts_with("internal-");
+                if !ok {
+                    c.error(
+                        &refs(&key("targetGroupName")),
+                        format!("`{n}` is not a target group name"),
+                    )
+                    .help = Some("1–32 letters, digits and `-`, not at either end".into());
+                }
+            }
+            if e.authorizer.is_some() {
+                refuse(c, &refs(&key("authorizer")), "authorizers on ALB rules");
+            }
+            duplicate_route(
+                c,
+                "alb",
+                format!("{} priority {}", e.listener_arn, e.priority),
+                func,
+                &refs(&key("priority")),
+                routes,
+            );
+        }
         Event::Msk(e) => {
             let key = |k: &str| at("msk", k);
             arn(c, &refs(&key("arn")), &e.arn, &["kafka"]);

@@ -8,6 +8,7 @@
 //! kinds' enums; [`Step::phase`] orders them and tells `deploy function` what to keep. Adding a
 //! kind: see docs/src/contributing.md.
 
+pub mod alb;
 pub mod alexa;
 pub mod bucket;
 pub mod desired;
@@ -31,6 +32,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use alb::{
+    AlbStep, ListenerRuleSpec, ObservedListenerRule, ObservedTargetGroup, TargetGroupSpec,
+};
 pub use alexa::AlexaStep;
 pub use bucket::{BucketSpec, BucketStep, ObservedBucket};
 pub use desired::Desired;
@@ -91,6 +95,10 @@ pub struct Observed {
     pub schedule_group: Option<ObservedScheduleGroup>,
     /// The role Scheduler invokes through.
     pub scheduler_role: Option<ObservedRole>,
+    /// ALB target groups the config names, and ours found by tags.
+    pub target_groups: Vec<ObservedTargetGroup>,
+    /// Rules on the listeners the config names, and on those our target groups are behind.
+    pub listener_rules: Vec<ObservedListenerRule>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -173,6 +181,7 @@ pub enum Step {
     Websocket(WebsocketStep),
     UserPool(UserPoolStep),
     Scheduler(SchedulerStep),
+    Alb(AlbStep),
 }
 
 impl Step {
@@ -194,6 +203,7 @@ impl Step {
             Step::Websocket(s) => s.phase(),
             Step::UserPool(s) => s.phase(),
             Step::Scheduler(s) => s.phase(),
+            Step::Alb(s) => s.phase(),
         }
     }
 
@@ -216,6 +226,7 @@ impl Step {
             Step::Websocket(_) => "websocket api".into(),
             Step::UserPool(s) => s.lane(),
             Step::Scheduler(_) => "schedule group".into(),
+            Step::Alb(s) => s.lane(),
         }
     }
 
@@ -238,6 +249,7 @@ impl Step {
             Step::Websocket(s) => s.removes(),
             Step::UserPool(s) => s.removes(),
             Step::Scheduler(s) => s.removes(),
+            Step::Alb(s) => s.removes(),
         }
     }
 }
@@ -261,6 +273,7 @@ impl fmt::Display for Step {
             Step::Websocket(s) => s.fmt(f),
             Step::UserPool(s) => s.fmt(f),
             Step::Scheduler(s) => s.fmt(f),
+            Step::Alb(s) => s.fmt(f),
         }
     }
 }
@@ -290,7 +303,8 @@ step_from!(
     Alexa(AlexaStep),
     Websocket(WebsocketStep),
     UserPool(UserPoolStep),
-    Scheduler(SchedulerStep)
+    Scheduler(SchedulerStep),
+    Alb(AlbStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -372,7 +386,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Alexa(_)
         | Step::Websocket(_)
         | Step::UserPool(_)
-        | Step::Scheduler(_) => false,
+        | Step::Scheduler(_)
+        | Step::Alb(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -389,6 +404,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         alexa::plan(d, o, &mut p);
         user_pool::plan(d, o, &mut p);
         scheduler::plan(d, o, &mut p);
+        alb::plan(d, o, &mut p);
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
@@ -535,6 +551,8 @@ pub(crate) mod tests {
             user_pools: vec![],
             schedules: vec![],
             scheduler_role: None,
+            target_groups: vec![],
+            listener_rules: vec![],
         }
     }
 
@@ -571,6 +589,8 @@ pub(crate) mod tests {
             user_pools: vec![],
             schedule_group: None,
             scheduler_role: None,
+            target_groups: vec![],
+            listener_rules: vec![],
             log_groups: d
                 .log_groups
                 .iter()

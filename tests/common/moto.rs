@@ -108,6 +108,37 @@ impl Moto {
         format!("arn:aws:kinesis:us-east-1:123456789012:stream/{name}")
     }
 
+    /// A VPC with two subnets in moto (EC2's query protocol); returns the subnet ids, for a load
+    /// balancer.
+    pub fn create_subnets(&self) -> Vec<String> {
+        let between = |text: &str, tag: &str| {
+            let open = format!("<{tag}>");
+            let start = text.find(&open).unwrap() + open.len();
+            let end = start + text[start..].find('<').unwrap();
+            text[start..end].to_string()
+        };
+        let vpc = self.call(
+            "ec2",
+            "application/x-www-form-urlencoded",
+            "",
+            "Action=CreateVpc&CidrBlock=10.0.0.0%2F16&Version=2016-11-15",
+        );
+        let vpc = between(&vpc, "vpcId");
+        ["a", "b"]
+            .iter()
+            .enumerate()
+            .map(|(i, zone)| {
+                let out = self.call(
+                    "ec2",
+                    "application/x-www-form-urlencoded",
+                    "",
+                    &format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.0.{i}.0%2F24&AvailabilityZone=us-east-1{zone}&Version=2016-11-15"),
+                );
+                between(&out, "subnetId")
+            })
+            .collect()
+    }
+
     /// One signed-looking request to moto, which finds the service and region in the
     /// credential scope.
     fn call(&self, service: &str, content_type: &str, extra: &str, body: &str) -> String {

@@ -38,6 +38,8 @@ pub struct Known {
     pub websocket: HttpIds,
     /// Cognito user pools: name → ARN, of those made or written this run.
     pub user_pools: BTreeMap<String, String>,
+    /// ALB target groups: name → ARN, of those made this run.
+    pub target_groups: BTreeMap<String, String>,
     /// Function key → the version this run published and moved the alias to.
     pub versions: BTreeMap<String, String>,
     /// Function key → the function URL of a staged alias.

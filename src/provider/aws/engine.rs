@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, Boxed, alexa, bounded, bucket, event_source, function, http_api, log_group,
+    Aws, AwsError, Boxed, alb, alexa, bounded, bucket, event_source, function, http_api, log_group,
     log_subscription, notification, permission, rest_api, role, schedule, scheduler, topic,
     user_pool, websocket,
 };
@@ -207,13 +207,22 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
                 Ok(Vec::new())
             }
         };
-        let (topics, buckets, filters, pools) = tokio::join!(
+        let balancers = async {
+            if whole {
+                alb::observe(aws, d, &o.permissions).await
+            } else {
+                Ok(Default::default())
+            }
+        };
+        let (topics, buckets, filters, pools, balancers) = tokio::join!(
             topic::observe(aws, d, account, granted_topics, tagged_topics?),
             buckets,
             log_subscription::observe(aws, d, granted_groups),
-            pools
+            pools,
+            balancers
         );
         o.user_pools = pools?;
+        (o.target_groups, o.listener_rules) = balancers?;
         (o.topics, o.subscriptions) = topics?;
         o.event_buckets = buckets?;
         o.log_subscriptions = filters?;
@@ -475,6 +484,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Websocket(s) => websocket::apply(cx, s).await,
         Step::UserPool(s) => user_pool::apply(cx, s).await,
         Step::Scheduler(s) => scheduler::apply(cx, s).await,
+        Step::Alb(s) => alb::apply(cx, s).await,
     }
 }
 

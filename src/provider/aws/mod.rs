@@ -4,6 +4,7 @@
 //! `observe` and its `apply(step)`. `engine` runs them; `context` is what their steps share.
 //! `aliases` and `release` move aliases for the release commands.
 
+pub mod alb;
 pub mod alexa;
 pub mod aliases;
 pub mod bucket;
@@ -56,6 +57,8 @@ pub struct Aws {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     /// EventBridge Scheduler: `schedule` events with `method: scheduler`.
     pub scheduler: aws_sdk_scheduler::Client,
+    /// Elastic Load Balancing: the target groups and rules of `alb` events.
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -420,7 +423,14 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let elbv2 = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            elbv2,
             scheduler,
             cognito,
             s3,
