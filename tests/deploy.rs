@@ -3619,7 +3619,7 @@ fn scheduler_schedules_run_in_their_time_zone_through_a_role_that_trusts_schedul
 }
 
 #[test]
-fn msk_and_amazon_mq_sources_are_mapped_per_topic_and_queue_with_their_secrets() {
+fn kafka_msk_and_amazon_mq_sources_are_mapped_per_topic_and_queue_with_their_secrets() {
     use common::faults::Canned;
     // moto refuses mappings from brokers: Lambda's answers are replayed, the requests checked.
     let cluster = "arn:aws:kafka:us-east-1:123456789012:cluster/orders/abcd-1234";
@@ -3633,11 +3633,26 @@ fn msk_and_amazon_mq_sources_are_mapped_per_topic_and_queue_with_their_secrets()
     let mq = format!(
         r#"{{"UUID":"u-mq","EventSourceArn":"{broker}","FunctionArn":"{alias}","Queues":["jobs"],"BatchSize":100,"MaximumBatchingWindowInSeconds":0,"State":"Enabled","SourceAccessConfigurations":[{{"Type":"BASIC_AUTH","URI":"{basic}"}},{{"Type":"VIRTUAL_HOST","URI":"/prod"}}]}}"#
     );
+    let kafka_source = format!(
+        r#"{{"UUID":"u-kafka","FunctionArn":"{alias}","SelfManagedEventSource":{{"Endpoints":{{"KAFKA_BOOTSTRAP_SERVERS":["b-1.example.com:9092","b-2.example.com:9092"]}}}},"Topics":["clicks"],"BatchSize":100,"MaximumBatchingWindowInSeconds":0,"State":"Enabled","StartingPosition":"TRIM_HORIZON","SourceAccessConfigurations":[{{"Type":"SASL_SCRAM_256_AUTH","URI":"{scram}"}},{{"Type":"VPC_SECURITY_GROUP","URI":"security_group:sg-1"}},{{"Type":"VPC_SUBNET","URI":"subnet:subnet-1"}}],"SelfManagedKafkaEventSourceConfig":{{"ConsumerGroupId":"clicks-reader"}}}}"#
+    );
     let created = "POST /2015-03-31/event-source-mappings";
     let proxy = |moto: &Moto| {
         common::faults::Faults::answers(
             moto.port,
             vec![
+                Canned {
+                    request: created.into(),
+                    json: kafka_source.clone(),
+                    after: None,
+                    with: Some("SelfManagedEventSource".into()),
+                },
+                Canned {
+                    request: "GET /2015-03-31/event-source-mappings/u-kafka".into(),
+                    json: kafka_source.clone(),
+                    after: None,
+                    with: None,
+                },
                 Canned {
                     request: created.into(),
                     json: msk.clone(),
@@ -3665,7 +3680,7 @@ fn msk_and_amazon_mq_sources_are_mapped_per_topic_and_queue_with_their_secrets()
                 // Once made, Lambda lists them on the alias.
                 Canned {
                     request: "GET /2015-03-31/event-source-mappings".into(),
-                    json: format!(r#"{{"EventSourceMappings":[{msk},{mq}]}}"#),
+                    json: format!(r#"{{"EventSourceMappings":[{msk},{mq},{kafka_source}]}}"#),
                     after: Some(created.into()),
                     with: Some("small-dev-a".into()),
                 },
@@ -3677,14 +3692,43 @@ fn msk_and_amazon_mq_sources_are_mapped_per_topic_and_queue_with_their_secrets()
     let dir = small();
     let with = SMALL.replace(
         "    events:\n      - httpApi: 'GET /a'\n",
-        &format!("    events:\n      - msk:\n          arn: {cluster}\n          topic: orders\n          batchSize: 50\n          startingPosition: LATEST\n          saslScram512: {scram}\n          consumerGroupId: billing\n      - rabbitmq:\n          arn: {broker}\n          queue: jobs\n          basicAuthArn: {basic}\n          virtualHost: /prod\n"),
+        &format!("    events:\n      - msk:\n          arn: {cluster}\n          topic: orders\n          batchSize: 50\n          startingPosition: LATEST\n          saslScram512: {scram}\n          consumerGroupId: billing\n      - rabbitmq:\n          arn: {broker}\n          queue: jobs\n          basicAuthArn: {basic}\n          virtualHost: /prod\n      - kafka:\n          bootstrapServers: [b-2.example.com:9092, b-1.example.com:9092]\n          topic: clicks\n          consumerGroupId: clicks-reader\n          accessConfigurations:\n            saslScram256Auth: {scram}\n            vpcSubnet: subnet-1\n            vpcSecurityGroup: [sg-1]\n"),
     );
     fs::write(dir.path().join("serverless.yml"), &with).unwrap();
     let first = json_via(&moto, &faults, dir.path(), &["deploy"]);
     let made = faults.bodies(created);
-    assert_eq!(made.len(), 2, "{:?}", first["plan"]["steps"]);
-    let kafka: Value =
-        serde_json::from_str(made.iter().find(|b| b.contains("Topics")).unwrap()).unwrap();
+    assert_eq!(made.len(), 3, "{:?}", first["plan"]["steps"]);
+    let own: Value = serde_json::from_str(
+        made.iter()
+            .find(|b| b.contains("SelfManagedEventSource"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(own.get("EventSourceArn").is_none(), "{own}");
+    assert_eq!(
+        own["SelfManagedEventSource"]["Endpoints"]["KAFKA_BOOTSTRAP_SERVERS"],
+        serde_json::json!(["b-1.example.com:9092", "b-2.example.com:9092"])
+    );
+    assert_eq!(own["Topics"], serde_json::json!(["clicks"]));
+    assert_eq!(own["StartingPosition"], "TRIM_HORIZON");
+    assert_eq!(
+        own["SelfManagedKafkaEventSourceConfig"]["ConsumerGroupId"],
+        "clicks-reader"
+    );
+    assert_eq!(
+        own["SourceAccessConfigurations"],
+        serde_json::json!([
+            {"Type": "SASL_SCRAM_256_AUTH", "URI": scram},
+            {"Type": "VPC_SECURITY_GROUP", "URI": "security_group:sg-1"},
+            {"Type": "VPC_SUBNET", "URI": "subnet:subnet-1"}
+        ])
+    );
+    let kafka: Value = serde_json::from_str(
+        made.iter()
+            .find(|b| b.contains("Topics") && !b.contains("SelfManagedEventSource"))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(kafka["FunctionName"], alias);
     assert_eq!(kafka["EventSourceArn"], cluster);
     assert_eq!(kafka["Topics"], serde_json::json!(["orders"]));

@@ -380,17 +380,14 @@ pub enum Event {
     Msk(MskEvent),
     #[serde(rename = "alb")]
     Alb(AlbEvent),
+    #[serde(rename = "kafka")]
+    Kafka(KafkaEvent),
     #[serde(rename = "activemq")]
     Activemq(MqEvent),
     #[serde(rename = "rabbitmq")]
     Rabbitmq(MqEvent),
     /// Serverless event kinds sls does not deploy: refused by validation with their location.
-    #[serde(
-        rename = "iot",
-        alias = "iotFleetProvisioning",
-        alias = "kafka",
-        alias = "cloudFront"
-    )]
+    #[serde(rename = "iot", alias = "iotFleetProvisioning", alias = "cloudFront")]
     Unsupported(Json),
 }
 
@@ -413,6 +410,7 @@ impl Event {
             Event::CognitoUserPool(_) => "cognitoUserPool",
             Event::Msk(_) => "msk",
             Event::Alb(_) => "alb",
+            Event::Kafka(_) => "kafka",
             Event::Activemq(_) => "activemq",
             Event::Rabbitmq(_) => "rabbitmq",
             Event::Unsupported(_) => "unsupported",
@@ -622,6 +620,25 @@ pub struct AlbConditions {
     pub header: Option<Json>,
     /// Query string key → value.
     pub query: Option<IndexMap<String, String>>,
+}
+
+/// A topic of a self-managed Apache Kafka cluster, reached by its bootstrap servers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaEvent {
+    pub bootstrap_servers: Vec<String>,
+    pub topic: String,
+    /// `saslPlainAuth`, `saslScram256Auth`, `saslScram512Auth`, `clientCertificateTlsAuth`,
+    /// `serverRootCaCertificate` (secrets), `vpcSubnet`, `vpcSecurityGroup` → values (one or a
+    /// list).
+    pub access_configurations: IndexMap<String, Vec<String>>,
+    pub batch_size: Option<u32>,
+    pub maximum_batching_window: Option<u32>,
+    pub enabled: Option<bool>,
+    pub starting_position: Option<String>,
+    pub starting_position_timestamp: Option<i64>,
+    pub consumer_group_id: Option<String>,
+    pub filter_patterns: Option<Json>,
 }
 
 /// A topic of an Amazon MSK cluster, polled by Lambda for the function's live alias.

@@ -96,6 +96,18 @@ fn event(e: &mut Entry) -> Result<(), Problem> {
         "cloudwatchLog" => wrap_str(v, "logGroup"),
         "alexaSkill" | "alexaSmartHome" => wrap_str(v, "appId"),
         "websocket" => wrap_str(v, "route"),
+        "kafka" => {
+            if let Some(Value::Map(entries)) =
+                v.get_mut("accessConfigurations").map(|a| &mut a.value)
+            {
+                for e in entries {
+                    str_to_seq(&mut e.value);
+                }
+            }
+            if let Some(b) = v.get_mut("bootstrapServers") {
+                str_to_seq(b);
+            }
+        }
         "alb" => {
             if let Some(c) = v.get_mut("conditions") {
                 for k in ["path", "host", "method", "ip"] {

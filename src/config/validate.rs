@@ -1161,37 +1161,86 @@ fn event(
                 );
             }
             broker_batching(c, &key, e.batch_size, e.maximum_batching_window);
-            if let Some(p) = &e.starting_position {
-                if !STARTING_POSITIONS.contains(&p.as_str()) {
-                    c.error(
-                        &refs(&key("startingPosition")),
-                        format!(
-                            "startingPosition is one of {}, got `{p}`",
-                            STARTING_POSITIONS.join(", ")
-                        ),
-                    );
-                } else if p == "AT_TIMESTAMP" && e.starting_position_timestamp.is_none() {
-                    c.error(
-                        &refs(&key("startingPosition")),
-                        "AT_TIMESTAMP needs `startingPositionTimestamp` (seconds since the epoch)",
-                    );
-                }
-            }
+            kafka_reading(
+                c,
+                &key,
+                &e.starting_position,
+                e.starting_position_timestamp,
+                &e.consumer_group_id,
+            );
             if let Some(s) = &e.sasl_scram512 {
                 arn(c, &refs(&key("saslScram512")), s, &["secretsmanager"]);
             }
-            if let Some(g) = &e.consumer_group_id {
-                let ok = (1..=200).contains(&g.len())
-                    && g.chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || "-_.:/".contains(ch));
+            filter_patterns(c, &refs(&key("filterPatterns")), &e.filter_patterns);
+        }
+        Event::Kafka(e) => {
+            let key = |k: &str| at("kafka", k);
+            if e.bootstrap_servers.is_empty() {
+                c.error(
+                    &refs(&key("bootstrapServers")),
+                    "a kafka event needs its `bootstrapServers` (host:port)",
+                );
+            }
+            for (i, s) in e.bootstrap_servers.iter().enumerate() {
+                let ok = s
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
                 if !ok {
-                    c.error(
-                        &refs(&key("consumerGroupId")),
-                        format!("`{g}` is not a consumer group id"),
-                    )
-                    .help = Some("1–200 letters, digits and `-_.:/`".into());
+                    let mut p = key("bootstrapServers");
+                    p.push(i.to_string());
+                    c.error(&refs(&p), format!("`{s}` is not host:port"));
                 }
             }
+            if e.topic.trim().is_empty() {
+                c.error(
+                    &refs(&key("topic")),
+                    "a kafka event needs the `topic` to read",
+                );
+            }
+            for (name, values) in &e.access_configurations {
+                let mut p = key("accessConfigurations");
+                p.push(name.clone());
+                match name.as_str() {
+                    "saslPlainAuth"
+                    | "saslScram256Auth"
+                    | "saslScram512Auth"
+                    | "clientCertificateTlsAuth"
+                    | "serverRootCaCertificate" => {
+                        for v in values {
+                            arn(c, &refs(&p), v, &["secretsmanager"]);
+                        }
+                    }
+                    "vpcSubnet" | "vpcSecurityGroup" => {
+                        let prefix = if name == "vpcSubnet" {
+                            "subnet-"
+                        } else {
+                            "sg-"
+                        };
+                        if let Some(v) = values.iter().find(|v| !v.starts_with(prefix)) {
+                            c.error(&refs(&p), format!("`{v}` is not a {prefix}… id"));
+                        }
+                    }
+                    other => {
+                        c.error(&refs(&p), format!("`{other}` is not an access configuration"))
+                            .help = Some("saslPlainAuth, saslScram256Auth, saslScram512Auth, clientCertificateTlsAuth, serverRootCaCertificate, vpcSubnet, vpcSecurityGroup".into());
+                    }
+                }
+            }
+            let has = |k: &str| e.access_configurations.contains_key(k);
+            if has("vpcSubnet") != has("vpcSecurityGroup") {
+                c.error(
+                    &refs(&key("accessConfigurations")),
+                    "a cluster in a VPC needs both `vpcSubnet` and `vpcSecurityGroup`",
+                );
+            }
+            broker_batching(c, &key, e.batch_size, e.maximum_batching_window);
+            kafka_reading(
+                c,
+                &key,
+                &e.starting_position,
+                e.starting_position_timestamp,
+                &e.consumer_group_id,
+            );
             filter_patterns(c, &refs(&key("filterPatterns")), &e.filter_patterns);
         }
         Event::Activemq(e) | Event::Rabbitmq(e) => {
@@ -1685,6 +1734,44 @@ pub const COGNITO_TRIGGERS: &[&str] = &[
 
 /// The routes API Gateway gives meaning to; every other route is a message's selected value.
 const WEBSOCKET_SPECIAL_ROUTES: &[&str] = &["$connect", "$disconnect", "$default"];
+
+/// Where a Kafka mapping starts reading, and its consumer group.
+fn kafka_reading(
+    c: &mut Checker,
+    key: &dyn Fn(&str) -> Vec<String>,
+    position: &Option<String>,
+    timestamp: Option<i64>,
+    group: &Option<String>,
+) {
+    if let Some(p) = position {
+        if !STARTING_POSITIONS.contains(&p.as_str()) {
+            c.error(
+                &refs(&key("startingPosition")),
+                format!(
+                    "startingPosition is one of {}, got `{p}`",
+                    STARTING_POSITIONS.join(", ")
+                ),
+            );
+        } else if p == "AT_TIMESTAMP" && timestamp.is_none() {
+            c.error(
+                &refs(&key("startingPosition")),
+                "AT_TIMESTAMP needs `startingPositionTimestamp` (seconds since the epoch)",
+            );
+        }
+    }
+    if let Some(g) = group {
+        let ok = (1..=200).contains(&g.len())
+            && g.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.:/".contains(ch));
+        if !ok {
+            c.error(
+                &refs(&key("consumerGroupId")),
+                format!("`{g}` is not a consumer group id"),
+            )
+            .help = Some("1–200 letters, digits and `-_.:/`".into());
+        }
+    }
+}
 
 /// Lambda's limits for brokers (MSK, Amazon MQ): batches of 1–10000, windows of 0–300 s.
 fn broker_batching(

@@ -782,6 +782,44 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                     },
                 )
             }
+            Event::Kafka(k) => {
+                let access = k
+                    .access_configurations
+                    .iter()
+                    .flat_map(|(name, values)| {
+                        let (kind, prefix) = match name.as_str() {
+                            "saslPlainAuth" => ("BASIC_AUTH", ""),
+                            "saslScram256Auth" => ("SASL_SCRAM_256_AUTH", ""),
+                            "saslScram512Auth" => ("SASL_SCRAM_512_AUTH", ""),
+                            "clientCertificateTlsAuth" => ("CLIENT_CERTIFICATE_TLS_AUTH", ""),
+                            "serverRootCaCertificate" => ("SERVER_ROOT_CA_CERTIFICATE", ""),
+                            "vpcSubnet" => ("VPC_SUBNET", "subnet:"),
+                            _ => ("VPC_SECURITY_GROUP", "security_group:"),
+                        };
+                        values
+                            .iter()
+                            .map(move |v| (kind.to_string(), format!("{prefix}{v}")))
+                    })
+                    .collect();
+                broker_mapping(
+                    key,
+                    &super::event_source::self_managed_source(&k.bootstrap_servers),
+                    &k.topic,
+                    SourceKind::SelfManagedKafka,
+                    access,
+                    (k.batch_size, k.maximum_batching_window, k.enabled),
+                    patterns(&k.filter_patterns),
+                    |s| {
+                        s.starting_position = Some(
+                            k.starting_position
+                                .clone()
+                                .unwrap_or_else(|| "TRIM_HORIZON".into()),
+                        );
+                        s.starting_position_timestamp = k.starting_position_timestamp;
+                        s.consumer_group = k.consumer_group_id.clone();
+                    },
+                )
+            }
             Event::Activemq(m) | Event::Rabbitmq(m) => {
                 let mut access = vec![("BASIC_AUTH".to_string(), m.basic_auth_arn.clone())];
                 if let Some(host) = &m.virtual_host {
@@ -897,6 +935,7 @@ fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
     let mut clusters = Vec::new();
     let mut brokers = Vec::new();
     let mut secrets = Vec::new();
+    let mut in_vpc = false;
     let mut failures = Vec::new();
     for (key, f) in members {
         for m in mappings_of(key, f) {
@@ -906,13 +945,18 @@ fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
                 SourceKind::Kinesis => &mut kinesis,
                 SourceKind::Kafka => &mut clusters,
                 SourceKind::Mq => &mut brokers,
+                // Reached by address: no resource to name, only its secrets and VPC.
+                SourceKind::SelfManagedKafka => &mut Vec::new(),
             };
             if !list.contains(&m.source) {
                 list.push(m.source.clone());
             }
             for (kind, uri) in &m.settings.access {
-                if kind != "VIRTUAL_HOST" && !secrets.contains(uri) {
-                    secrets.push(uri.clone());
+                match kind.as_str() {
+                    "VIRTUAL_HOST" => {}
+                    "VPC_SUBNET" | "VPC_SECURITY_GROUP" => in_vpc = true,
+                    _ if !secrets.contains(uri) => secrets.push(uri.clone()),
+                    _ => {}
                 }
             }
             if let Some(t) = m.settings.on_failure
@@ -969,7 +1013,7 @@ fn event_source_statements(members: &Members<'_>) -> Vec<Value> {
         }
     }
     // Lambda reaches brokers from their VPC through network interfaces it makes as the role.
-    if !clusters.is_empty() || !brokers.is_empty() {
+    if !clusters.is_empty() || !brokers.is_empty() || in_vpc {
         out.push(json!({
             "Effect": "Allow",
             "Action": [

@@ -19,12 +19,18 @@ pub enum SourceKind {
     Kinesis,
     /// An Amazon MSK cluster: one mapping per topic.
     Kafka,
+    /// A self-managed Apache Kafka cluster, named by its bootstrap servers
+    /// (`kafka://host:port,…`, see [`self_managed_source`]): one mapping per topic.
+    SelfManagedKafka,
     /// An Amazon MQ broker (ActiveMQ or RabbitMQ): one mapping per queue.
     Mq,
 }
 
 impl SourceKind {
     pub fn of(arn: &str) -> Option<SourceKind> {
+        if arn.starts_with(SELF_MANAGED) {
+            return Some(SourceKind::SelfManagedKafka);
+        }
         match arn.split(':').nth(2)? {
             "sqs" => Some(SourceKind::Sqs),
             "dynamodb" => Some(SourceKind::Dynamodb),
@@ -39,9 +45,34 @@ impl SourceKind {
     pub fn default_batch_size(self) -> i32 {
         match self {
             SourceKind::Sqs => 10,
-            SourceKind::Dynamodb | SourceKind::Kinesis | SourceKind::Kafka | SourceKind::Mq => 100,
+            SourceKind::Dynamodb
+            | SourceKind::Kinesis
+            | SourceKind::Kafka
+            | SourceKind::SelfManagedKafka
+            | SourceKind::Mq => 100,
         }
     }
+}
+
+const SELF_MANAGED: &str = "kafka://";
+
+/// How a self-managed Kafka cluster is named where others have an ARN: its bootstrap servers,
+/// sorted, as `kafka://host:port,host:port`.
+pub fn self_managed_source(servers: &[String]) -> String {
+    let mut s = servers.to_vec();
+    s.sort();
+    format!("{SELF_MANAGED}{}", s.join(","))
+}
+
+/// The bootstrap servers of a [`self_managed_source`].
+pub fn bootstrap_servers(source: &str) -> Vec<String> {
+    source
+        .strip_prefix(SELF_MANAGED)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The settings of one mapping as compared: each field holds what AWS answers when the config

@@ -4,14 +4,17 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::types::{
-    AmazonManagedKafkaEventSourceConfig, DestinationConfig, EventSourceMappingConfiguration,
-    EventSourcePosition, Filter, FilterCriteria, FunctionResponseType, OnFailure, ScalingConfig,
-    SourceAccessConfiguration, SourceAccessType,
+    AmazonManagedKafkaEventSourceConfig, DestinationConfig, EndPointType,
+    EventSourceMappingConfiguration, EventSourcePosition, Filter, FilterCriteria,
+    FunctionResponseType, OnFailure, ScalingConfig, SelfManagedEventSource,
+    SelfManagedKafkaEventSourceConfig, SourceAccessConfiguration, SourceAccessType,
 };
 
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, compact_json, is_code};
-use crate::plan::event_source::{MappingSettings, MappingSpec, SourceKind};
+use crate::plan::event_source::{
+    MappingSettings, MappingSpec, SourceKind, bootstrap_servers, self_managed_source,
+};
 use crate::plan::{Desired, MappingStep, ObservedMapping};
 
 /// The mappings on `alias_arn` (a function's live alias).
@@ -36,7 +39,16 @@ pub async fn observe(aws: &Aws, alias_arn: &str) -> Result<Vec<ObservedMapping>,
 }
 
 fn observed(m: &EventSourceMappingConfiguration) -> Option<ObservedMapping> {
-    let source = m.event_source_arn()?.to_string();
+    // A self-managed cluster has no ARN: it is named by its bootstrap servers.
+    let servers = m
+        .self_managed_event_source()
+        .and_then(|s| s.endpoints())
+        .and_then(|e| e.get(&EndPointType::KafkaBootstrapServers));
+    let source = match (m.event_source_arn(), servers) {
+        (Some(arn), _) => arn.to_string(),
+        (None, Some(servers)) => self_managed_source(servers),
+        (None, None) => return None,
+    };
     let kind = SourceKind::of(&source)?;
     let mut patterns: Vec<String> = m
         .filter_criteria()
@@ -57,7 +69,7 @@ fn observed(m: &EventSourceMappingConfiguration) -> Option<ObservedMapping> {
         .collect();
     access.sort();
     let target = match kind {
-        SourceKind::Kafka => m.topics().first().cloned(),
+        SourceKind::Kafka | SourceKind::SelfManagedKafka => m.topics().first().cloned(),
         SourceKind::Mq => m.queues().first().cloned(),
         SourceKind::Sqs | SourceKind::Dynamodb | SourceKind::Kinesis => None,
     };
@@ -70,6 +82,10 @@ fn observed(m: &EventSourceMappingConfiguration) -> Option<ObservedMapping> {
             consumer_group: m
                 .amazon_managed_kafka_event_source_config()
                 .and_then(|c| c.consumer_group_id())
+                .or_else(|| {
+                    m.self_managed_kafka_event_source_config()
+                        .and_then(|c| c.consumer_group_id())
+                })
                 .map(str::to_string),
             batch_size: m.batch_size().unwrap_or(kind.default_batch_size()),
             maximum_batching_window: m.maximum_batching_window_in_seconds().unwrap_or(0),
@@ -113,11 +129,20 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
             let alias = cx.alias_arn(function);
             let res = format!("event source mapping {source} → {alias}");
             let s = &spec.settings;
+            let self_managed = spec.kind == SourceKind::SelfManagedKafka;
             let created = aws
                 .lambda
                 .create_event_source_mapping()
                 .function_name(&alias)
-                .event_source_arn(source)
+                .set_event_source_arn((!self_managed).then(|| source.clone()))
+                .set_self_managed_event_source(self_managed.then(|| {
+                    SelfManagedEventSource::builder()
+                        .endpoints(
+                            EndPointType::KafkaBootstrapServers,
+                            bootstrap_servers(source),
+                        )
+                        .build()
+                }))
                 .batch_size(s.batch_size)
                 .maximum_batching_window_in_seconds(s.maximum_batching_window)
                 .enabled(s.enabled)
@@ -140,15 +165,28 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
                 .set_tumbling_window_in_seconds(s.tumbling_window)
                 .set_destination_config(destination(s))
                 .set_topics(
-                    (spec.kind == SourceKind::Kafka).then(|| target.iter().cloned().collect()),
+                    matches!(spec.kind, SourceKind::Kafka | SourceKind::SelfManagedKafka)
+                        .then(|| target.iter().cloned().collect()),
                 )
                 .set_queues((spec.kind == SourceKind::Mq).then(|| target.iter().cloned().collect()))
                 .set_source_access_configurations(access(s))
-                .set_amazon_managed_kafka_event_source_config(s.consumer_group.as_ref().map(|g| {
-                    AmazonManagedKafkaEventSourceConfig::builder()
-                        .consumer_group_id(g)
-                        .build()
-                }))
+                .set_amazon_managed_kafka_event_source_config(
+                    s.consumer_group
+                        .as_ref()
+                        .filter(|_| !self_managed)
+                        .map(|g| {
+                            AmazonManagedKafkaEventSourceConfig::builder()
+                                .consumer_group_id(g)
+                                .build()
+                        }),
+                )
+                .set_self_managed_kafka_event_source_config(
+                    s.consumer_group.as_ref().filter(|_| self_managed).map(|g| {
+                        SelfManagedKafkaEventSourceConfig::builder()
+                            .consumer_group_id(g)
+                            .build()
+                    }),
+                )
                 .send()
                 .await;
             let uuid = match created {
@@ -182,7 +220,10 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
             // Every updatable setting is sent, so that one left out of the config returns to
             // Lambda's default (empty lists and objects clear them).
             let streams = matches!(spec.kind, SourceKind::Dynamodb | SourceKind::Kinesis);
-            let broker = matches!(spec.kind, SourceKind::Kafka | SourceKind::Mq);
+            let broker = matches!(
+                spec.kind,
+                SourceKind::Kafka | SourceKind::SelfManagedKafka | SourceKind::Mq
+            );
             aws.lambda
                 .update_event_source_mapping()
                 .uuid(uuid)
