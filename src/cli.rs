@@ -43,12 +43,14 @@ pub enum Command {
     Print(commands::print::PrintArgs),
     /// Run a function: `invoke local` runs it on this machine
     Invoke(commands::local::InvokeArgs),
-    /// Serve the service's HTTP routes on this machine, on local workers
+    /// Serve the service's HTTP and WebSocket routes on this machine, on local workers
     Offline(commands::local::OfflineArgs),
     /// Aliases for release scripts: list, promote, shift traffic, roll back
     Alias(commands::alias::AliasArgs),
     /// Create a new service from a template (--list shows them)
     Create(commands::create::CreateArgs),
+    /// Set up this machine: `config credentials` saves an access key as an AWS profile
+    Config(commands::config::ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -90,6 +92,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Invoke(args) => commands::local::invoke(&cx, args),
         Command::Offline(args) => commands::local::offline(&cx, args),
         Command::Print(args) => commands::print::run(&cx, args),
+        Command::Config(args) => commands::config::run(&cx, args),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "sls", &mut std::io::stdout());
             Ok(())

@@ -284,3 +284,81 @@ fn environment_values_do_not_leak_into_errors() {
         "the value of an environment variable leaked: {err}"
     );
 }
+
+#[test]
+fn config_credentials_writes_a_private_profile_keeps_the_others_and_never_prints_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aws/credentials");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "# team keys\n[ops]\naws_access_key_id = AKIAOPSOPSOPSOPSOPS1\naws_secret_access_key = ops-secret\n").unwrap();
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sls"))
+            .env_clear()
+            .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+            .args([
+                "config",
+                "credentials",
+                "--provider",
+                "aws",
+                "--key",
+                "AKIAIOSFODNN7EXAMPLE",
+                "--secret",
+                secret,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(secret), "the secret was printed: {text}");
+        (out.status.code(), text)
+    };
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("Saved profile `default`") && text.contains("AKIA…MPLE"),
+        "{text}"
+    );
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.starts_with("# team keys\n[ops]\n"), "{saved}");
+    assert!(saved.contains(&format!(
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {secret}\n"
+    )));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Again: refused without --overwrite, and nothing changes.
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--overwrite"), "{text}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), saved);
+    let (code, text) = run(&["--overwrite", "--profile", "ops"]);
+    assert_eq!(code, Some(0), "{text}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !after.contains("ops-secret") && after.contains("# team keys"),
+        "{after}"
+    );
+    // A wrong provider is a usage error from the command line itself.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sls"))
+        .args([
+            "config",
+            "credentials",
+            "--provider",
+            "gcp",
+            "--key",
+            "AKIAIOSFODNN7EXAMPLE",
+            "--secret",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

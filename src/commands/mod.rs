@@ -2,6 +2,7 @@
 //! provider or local runner → output and hold no logic of their own.
 
 pub mod alias;
+pub mod config;
 pub mod create;
 pub mod deploy;
 pub mod info;
