@@ -28,20 +28,10 @@ impl AlexaGrant {
         } else {
             "skill"
         };
-        let id: String = self
-            .app_id
-            .as_deref()
-            .unwrap_or("any")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        format!("sls-alexa-{kind}-{id}").chars().take(100).collect()
+        super::permission::statement_id(
+            &format!("sls-alexa-{kind}-"),
+            self.app_id.as_deref().unwrap_or("any"),
+        )
     }
 }
 

@@ -738,22 +738,12 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                 target: None,
                 kind: SourceKind::Sqs,
                 settings: MappingSettings {
-                    batch_size: batch_size.map_or(10, |n| n as i32),
                     maximum_batching_window: maximum_batching_window.unwrap_or(0) as i32,
                     enabled: enabled.unwrap_or(true),
                     function_response_types: response(function_response_type),
                     filter_patterns: patterns(filter_patterns),
                     maximum_concurrency: maximum_concurrency.map(|n| n as i32),
-                    starting_position: None,
-                    starting_position_timestamp: None,
-                    maximum_retry_attempts: None,
-                    maximum_record_age: None,
-                    bisect_batch_on_function_error: None,
-                    parallelization_factor: None,
-                    tumbling_window: None,
-                    on_failure: None,
-                    access: Vec::new(),
-                    consumer_group: None,
+                    ..MappingSettings::new(batch_size.map_or(10, |n| n as i32))
                 },
             },
             Event::Stream(s) => stream_mapping(key, s, patterns(&s.filter_patterns)),
@@ -858,22 +848,11 @@ fn broker_mapping(
 ) -> MappingSpec {
     access.sort();
     let mut settings = MappingSettings {
-        batch_size: batch_size.map_or(kind.default_batch_size(), |n| n as i32),
         maximum_batching_window: window.unwrap_or(0) as i32,
         enabled: enabled.unwrap_or(true),
-        function_response_types: Vec::new(),
         filter_patterns,
-        maximum_concurrency: None,
-        starting_position: None,
-        starting_position_timestamp: None,
-        maximum_retry_attempts: None,
-        maximum_record_age: None,
-        bisect_batch_on_function_error: None,
-        parallelization_factor: None,
-        tumbling_window: None,
-        on_failure: None,
         access,
-        consumer_group: None,
+        ..MappingSettings::new(batch_size.map_or(kind.default_batch_size(), |n| n as i32))
     };
     more(&mut settings);
     MappingSpec {

@@ -109,6 +109,28 @@ pub struct MappingSettings {
 }
 
 impl MappingSettings {
+    /// Enabled, batches of `batch_size`, nothing else set: what each kind starts from.
+    pub fn new(batch_size: i32) -> MappingSettings {
+        MappingSettings {
+            batch_size,
+            maximum_batching_window: 0,
+            enabled: true,
+            function_response_types: Vec::new(),
+            filter_patterns: Vec::new(),
+            maximum_concurrency: None,
+            starting_position: None,
+            starting_position_timestamp: None,
+            maximum_retry_attempts: None,
+            maximum_record_age: None,
+            bisect_batch_on_function_error: None,
+            parallelization_factor: None,
+            tumbling_window: None,
+            on_failure: None,
+            access: Vec::new(),
+            consumer_group: None,
+        }
+    }
+
     /// The settings that differ from `have`, as a plan shows them. Only settings the config
     /// states are compared for streams' optional fields, since Lambda fills in its own.
     pub fn changes(&self, have: &MappingSettings) -> Vec<Change> {
@@ -450,24 +472,7 @@ mod tests {
             source: format!("arn:aws:sqs:eu-west-1:1:{queue}"),
             target: None,
             kind: SourceKind::Sqs,
-            settings: MappingSettings {
-                batch_size: 10,
-                maximum_batching_window: 0,
-                enabled: true,
-                function_response_types: vec![],
-                filter_patterns: vec![],
-                maximum_concurrency: None,
-                starting_position: None,
-                starting_position_timestamp: None,
-                maximum_retry_attempts: None,
-                maximum_record_age: None,
-                bisect_batch_on_function_error: None,
-                parallelization_factor: None,
-                tumbling_window: None,
-                on_failure: None,
-                access: vec![],
-                consumer_group: None,
-            },
+            settings: MappingSettings::new(10),
         }
     }
 

@@ -197,6 +197,22 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     }
 }
 
+/// A statement id of `prefix` and `text` in the characters Lambda allows (others become `-`),
+/// within its 100 characters.
+pub fn statement_id(prefix: &str, text: &str) -> String {
+    let safe: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{prefix}{safe}").chars().take(100).collect()
+}
+
 /// The grants of an event kind (statement ids starting with `prefix`) that `d`'s functions hold
 /// and the config no longer asks for: `(function name, statement id)`, for the kind to revoke.
 /// `wanted(function, rest)` says whether the function still wants the grant whose id is

@@ -37,17 +37,7 @@ impl UserPoolSpec {
 }
 
 pub fn statement_id(pool: &str) -> String {
-    let name: String = pool
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("{GRANT_PREFIX}{name}").chars().take(100).collect()
+    super::permission::statement_id(GRANT_PREFIX, pool)
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -454,15 +454,8 @@ pub async fn apply(cx: &Applying<'_>, step: &AlbStep) -> Result<(), AwsError> {
             ..
         } => {
             let arn = arn_of(cx, target_group)?;
+            // One naming another group of this name (made again since) is replaced by `grant`.
             let sid = statement_id(target_group);
-            if cx
-                .o
-                .permissions
-                .get(function_name)
-                .is_some_and(|s| s.contains_key(&sid))
-            {
-                remove_statement(aws, function_name, &d.live, &sid).await?;
-            }
             super::grant(
                 aws,
                 &super::Grant {

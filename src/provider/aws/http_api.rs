@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_apigatewayv2::types::{Api, Cors, IntegrationType, ProtocolType};
+use aws_sdk_apigatewayv2::types::{
+    Api, Cors, Integration as V2Integration, IntegrationType, ProtocolType, Route, Stage,
+};
 
 use super::context::{Applying, HttpIds};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, prefer_ours, tolerate};
@@ -65,41 +67,8 @@ pub async fn observe(
         return Ok(Some(o));
     }
     // Each listing is paged (AWS answers at most 100 items a page by default).
-    let routes = all_pages(|token| async {
-        let p = aws
-            .apigw2
-            .get_routes()
-            .api_id(&id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(call_err("GetRoutes", &res))?;
-        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
-    });
-    let integrations = all_pages(|token| async {
-        let p = aws
-            .apigw2
-            .get_integrations()
-            .api_id(&id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(call_err("GetIntegrations", &res))?;
-        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
-    });
-    let stages = all_pages(|token| async {
-        let p = aws
-            .apigw2
-            .get_stages()
-            .api_id(&id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(call_err("GetStages", &res))?;
-        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
-    });
-    let (routes, integrations, stages) = tokio::join!(routes, integrations, stages);
-    for r in &routes? {
+    let (routes, integrations, stages) = parts(aws, &id, &res).await?;
+    for r in &routes {
         let integration = r
             .target()
             .and_then(|t| t.strip_prefix("integrations/"))
@@ -109,7 +78,7 @@ pub async fn observe(
             (r.route_id().unwrap_or_default().to_string(), integration),
         );
     }
-    for i in &integrations? {
+    for i in &integrations {
         o.integrations.insert(
             i.integration_id().unwrap_or_default().to_string(),
             Integration {
@@ -118,7 +87,6 @@ pub async fn observe(
             },
         );
     }
-    let stages = stages?;
     let default = stages.iter().find(|s| s.stage_name() == Some("$default"));
     o.has_default_stage = default.is_some();
     o.metrics = default
@@ -126,6 +94,50 @@ pub async fn observe(
         .and_then(|r| r.detailed_metrics_enabled())
         .unwrap_or(false);
     Ok(Some(o))
+}
+
+/// An API Gateway v2 API's routes, integrations and stages, each listing to its last page, side
+/// by side (AWS answers at most 100 items a page by default).
+pub async fn parts(
+    aws: &Aws,
+    id: &str,
+    res: &str,
+) -> Result<(Vec<Route>, Vec<V2Integration>, Vec<Stage>), AwsError> {
+    let routes = all_pages(|token| async {
+        let p = aws
+            .apigw2
+            .get_routes()
+            .api_id(id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetRoutes", res))?;
+        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
+    });
+    let integrations = all_pages(|token| async {
+        let p = aws
+            .apigw2
+            .get_integrations()
+            .api_id(id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetIntegrations", res))?;
+        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
+    });
+    let stages = all_pages(|token| async {
+        let p = aws
+            .apigw2
+            .get_stages()
+            .api_id(id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_err("GetStages", res))?;
+        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
+    });
+    let (routes, integrations, stages) = tokio::join!(routes, integrations, stages);
+    Ok((routes?, integrations?, stages?))
 }
 
 super::cors_conversions!(Cors);

@@ -300,15 +300,8 @@ pub async fn apply(cx: &Applying<'_>, step: &UserPoolStep) -> Result<(), AwsErro
                     "Cognito user pool {pool}: its ARN is unknown, so {function_name} cannot be granted to it; run the deploy again"
                 )));
             };
+            // One naming another pool of this name (made again since) is replaced by `grant`.
             let sid = statement_id(pool);
-            // Replaced when it names another pool of this name (one made again since).
-            let held =
-                cx.o.permissions
-                    .get(function_name)
-                    .is_some_and(|s| s.contains_key(&sid));
-            if held {
-                remove_statement(aws, function_name, &d.live, &sid).await?;
-            }
             super::grant(
                 aws,
                 &super::Grant {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType};
 
 use super::context::{Applying, HttpIds};
-use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, prefer_ours, tolerate};
+use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
 use crate::plan::websocket::{ObservedWebsocketRoute, integration_for};
 use crate::plan::{Desired, Observed, ObservedWebsocket, WebsocketStep, alias_arn_suffix};
 
@@ -51,41 +51,8 @@ pub async fn observe(
     if !owned {
         return Ok(Some(o));
     }
-    let routes = all_pages(|token| async {
-        let p = aws
-            .apigw2
-            .get_routes()
-            .api_id(&id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(call_err("GetRoutes", &res))?;
-        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
-    });
-    let integrations = all_pages(|token| async {
-        let p = aws
-            .apigw2
-            .get_integrations()
-            .api_id(&id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(call_err("GetIntegrations", &res))?;
-        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
-    });
-    let stages = all_pages(|token| async {
-        let p = aws
-            .apigw2
-            .get_stages()
-            .api_id(&id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(call_err("GetStages", &res))?;
-        Ok((p.items().to_vec(), p.next_token().map(str::to_string)))
-    });
-    let (routes, integrations, stages) = tokio::join!(routes, integrations, stages);
-    for r in &routes? {
+    let (routes, integrations, stages) = super::http_api::parts(aws, &id, &res).await?;
+    for r in &routes {
         let integration = r
             .target()
             .and_then(|t| t.strip_prefix("integrations/"))
@@ -101,14 +68,14 @@ pub async fn observe(
             },
         );
     }
-    for i in &integrations? {
+    for i in &integrations {
         o.integrations.insert(
             i.integration_id().unwrap_or_default().to_string(),
             i.integration_uri().unwrap_or_default().to_string(),
         );
     }
     let stage = d.websocket.as_ref().map_or(d.stage.as_str(), |w| &w.stage);
-    o.has_stage = stages?.iter().any(|s| s.stage_name() == Some(stage));
+    o.has_stage = stages.iter().any(|s| s.stage_name() == Some(stage));
     Ok(Some(o))
 }
 
