@@ -116,11 +116,6 @@ fn expected_words(exp: &str) -> String {
     }
 }
 
-/// A CloudFormation function's key in its long form (what `!Ref`, `!GetAtt`, … are read as).
-pub fn is_intrinsic(key: &str) -> bool {
-    key == "Ref" || key == "Condition" || key.starts_with("Fn::")
-}
-
 fn unexpected_words(u: &Unexpected<'_>) -> String {
     match u {
         Unexpected::Bool(b) => format!("the boolean `{b}`"),
@@ -133,7 +128,7 @@ fn unexpected_words(u: &Unexpected<'_>) -> String {
         Unexpected::Unit => "null (an empty value)".into(),
         Unexpected::Seq => "a list".into(),
         Unexpected::Map => "a mapping".into(),
-        Unexpected::Other(k) if is_intrinsic(k) => format!(
+        Unexpected::Other(k) if super::model::is_intrinsic(k) => format!(
             "the CloudFormation function `{k}`, which sls cannot resolve here yet (write the value itself, e.g. the name or ARN, or a variable such as ${{self:custom.tableName}})"
         ),
         other => other.to_string(),
@@ -248,7 +243,7 @@ impl<'a> NodeDe<'a> {
             Value::Seq(_) => Unexpected::Seq,
             // `{Ref: X}`, `{Fn::GetAtt: …}`: named, so that the error says what it is.
             Value::Map(entries) => match entries.as_slice() {
-                [e] if is_intrinsic(&e.key) => Unexpected::Other(&e.key),
+                [e] if super::model::is_intrinsic(&e.key) => Unexpected::Other(&e.key),
                 _ => Unexpected::Map,
             },
         }

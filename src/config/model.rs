@@ -717,6 +717,11 @@ pub enum StreamKind {
     Kinesis,
 }
 
+/// A CloudFormation function's key in its long form (what `!Ref`, `!GetAtt`, … are read as).
+pub fn is_intrinsic(key: &str) -> bool {
+    key == "Ref" || key == "Condition" || key.starts_with("Fn::")
+}
+
 /// A scalar read as text: environment values and tags may be written as numbers or booleans.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(pub String);
@@ -748,7 +753,7 @@ impl<'de> Deserialize<'de> for Text {
             fn visit_map<A: serde::de::MapAccess<'v>>(self, mut map: A) -> Result<Text, A::Error> {
                 let key: Option<String> = map.next_key()?;
                 let found = match &key {
-                    Some(k) if super::de::is_intrinsic(k) => serde::de::Unexpected::Other(k),
+                    Some(k) if is_intrinsic(k) => serde::de::Unexpected::Other(k),
                     _ => serde::de::Unexpected::Map,
                 };
                 Err(serde::de::Error::invalid_type(found, &self))

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::alb::{Condition, HealthCheck, ListenerRuleSpec, TargetGroupSpec};
 use super::alexa::AlexaGrant;
@@ -193,12 +192,12 @@ pub fn role_ref(arn: &str) -> String {
 /// Serverless v3's default function name: `{service}-{stage}-{function}`, shortened
 /// deterministically when over Lambda's 64 characters.
 pub fn function_name(service: &str, stage: &str, key: &str) -> String {
-    fit(&format!("{service}-{stage}-{key}"), 64)
+    super::fit(&format!("{service}-{stage}-{key}"), 64)
 }
 
 /// Serverless v3's role name: `{service}-{stage}-{region}-lambdaRole` (IAM allows 64).
 pub fn role_name(service: &str, stage: &str, region: &str) -> String {
-    fit(&format!("{service}-{stage}-{region}-lambdaRole"), 64)
+    super::fit(&format!("{service}-{stage}-{region}-lambdaRole"), 64)
 }
 
 /// The name serverless-iam-roles-per-function gives a function's own role:
@@ -209,7 +208,7 @@ pub fn function_role_name(service: &str, stage: &str, key: &str, region: &str) -
     if full.len() <= 64 {
         return full;
     }
-    fit(&format!("{service}-{stage}-{key}-{region}"), 64)
+    super::fit(&format!("{service}-{stage}-{key}-{region}"), 64)
 }
 
 /// Serverless v3's API name: `{stage}-{service}`.
@@ -226,22 +225,7 @@ pub fn bucket_name(service: &str, stage: &str, account: &str, region: &str) -> S
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    fit(&raw, 63)
-}
-
-/// Keeps names within `max` characters: a prefix and 8 hex digits of the full name's sha256,
-/// so two long names never collide by truncation.
-pub fn fit(name: &str, max: usize) -> String {
-    if name.len() <= max {
-        return name.to_string();
-    }
-    let digest = Sha256::digest(name.as_bytes());
-    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
-    let mut cut = max - 9;
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}-{hex}", &name[..cut])
+    super::fit(&raw, 63)
 }
 
 /// A function's logging configuration: its own `logs` over the provider's `logs.lambda`.
@@ -280,12 +264,6 @@ fn log_groups(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
         .collect()
 }
 
-/// The prefix of every rule name sls gives: `{service}-{stage}-`. The schedule grant on each
-/// function covers `rule/{prefix}*`, so one statement serves every rule of the service.
-pub fn rule_prefix(service: &str, stage: &str) -> String {
-    format!("{service}-{stage}-")
-}
-
 /// A function's `schedule` events as rules, one per expression: named
 /// `{service}-{stage}-{function}-schedule-{n}` (n from 1 over the function's expressions) unless
 /// the event names it.
@@ -299,8 +277,8 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
             out.push(RuleSpec {
                 function: key.to_string(),
                 name: e.name.clone().unwrap_or_else(|| {
-                    fit(
-                        &format!("{}{key}-rule-{rule_n}", rule_prefix(service, stage)),
+                    super::fit(
+                        &format!("{}{key}-rule-{rule_n}", super::rule_prefix(service, stage)),
                         64,
                     )
                 }),
@@ -319,8 +297,8 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
             out.push(RuleSpec {
                 function: key.to_string(),
                 name: e.name.clone().unwrap_or_else(|| {
-                    fit(
-                        &format!("{}{key}-rule-{rule_n}", rule_prefix(service, stage)),
+                    super::fit(
+                        &format!("{}{key}-rule-{rule_n}", super::rule_prefix(service, stage)),
                         64,
                     )
                 }),
@@ -355,8 +333,8 @@ fn rules_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<RuleSpec
                 // A list of expressions under one name: numbered after the first.
                 Some(given) if i == 0 => given.clone(),
                 Some(given) => format!("{given}-{}", i + 1),
-                None => fit(
-                    &format!("{}{key}-schedule-{n}", rule_prefix(service, stage)),
+                None => super::fit(
+                    &format!("{}{key}-schedule-{n}", super::rule_prefix(service, stage)),
                     64,
                 ),
             };
@@ -424,7 +402,7 @@ fn alb_of(config: &Config, stage: &str) -> (Vec<TargetGroupSpec>, Vec<ListenerRu
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
                 .collect();
-                fit(raw.trim_matches('-'), 32)
+                super::fit(raw.trim_matches('-'), 32)
             });
             if !groups.iter().any(|g| g.name == name) {
                 groups.push(TargetGroupSpec {
@@ -569,8 +547,8 @@ fn scheduler_of(service: &str, stage: &str, key: &str, f: &Function) -> Vec<Sche
             let name = match &s.name {
                 Some(given) if i == 0 => given.clone(),
                 Some(given) => format!("{given}-{}", i + 1),
-                None => fit(
-                    &format!("{}{key}-schedule-{n}", rule_prefix(service, stage)),
+                None => super::fit(
+                    &format!("{}{key}-schedule-{n}", super::rule_prefix(service, stage)),
                     64,
                 ),
             };
@@ -1323,11 +1301,11 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             }
         }
         RoleSpec {
-            name: fit(&format!("{service}-{stage}-{region}-scheduler"), 64),
+            name: super::scheduler::role_name(&service, stage, region).0,
             policy: json!({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arns
             }]}),
-            policy_name: format!("{service}-{stage}-scheduler"),
+            policy_name: super::scheduler::role_name(&service, stage, region).1,
             managed_policies: Vec::new(),
             path: role.path.clone(),
             permissions_boundary: role.permissions_boundary.clone(),

@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 pub use alb::{
     AlbStep, ListenerRuleSpec, ObservedListenerRule, ObservedTargetGroup, TargetGroupSpec,
@@ -423,6 +424,27 @@ pub fn partition(region: &str) -> (&'static str, &'static str) {
     } else {
         ("aws", "amazonaws.com")
     }
+}
+
+/// Keeps names within `max` characters: a prefix and 8 hex digits of the full name's sha256,
+/// so two long names never collide by truncation.
+pub fn fit(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let mut cut = max - 9;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{hex}", &name[..cut])
+}
+
+/// The prefix of every rule name sls gives: `{service}-{stage}-`. The schedule grant on each
+/// function covers `rule/{prefix}*`, so one statement serves every rule of the service.
+pub fn rule_prefix(service: &str, stage: &str) -> String {
+    format!("{service}-{stage}-")
 }
 
 /// `POST /users` → (`POST`, `/users`).

@@ -153,7 +153,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     };
     // The grants cover every rule named with the service's prefix: on the default bus, and on
     // any other (`rule/{bus}/{name}`).
-    let prefix = super::desired::rule_prefix(&d.service, &d.stage);
+    let prefix = super::rule_prefix(&d.service, &d.stage);
     let rules_source = format!(":rule/{prefix}*");
     let bus_rules_source = format!(":rule/*/{prefix}*");
     for f in &d.functions {

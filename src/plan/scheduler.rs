@@ -45,9 +45,18 @@ pub struct ObservedScheduleGroup {
     pub schedules: BTreeMap<String, ObservedSchedule>,
 }
 
+/// The role Scheduler invokes through: `{service}-{stage}-{region}-scheduler`, within IAM's 64
+/// characters, and its inline policy's name.
+pub fn role_name(service: &str, stage: &str, region: &str) -> (String, String) {
+    (
+        super::fit(&format!("{service}-{stage}-{region}-scheduler"), 64),
+        format!("{service}-{stage}-scheduler"),
+    )
+}
+
 /// The group of the service's schedules: `{service}-{stage}`, within Scheduler's 64 characters.
 pub fn group_name(service: &str, stage: &str) -> String {
-    super::desired::fit(&format!("{service}-{stage}"), 64)
+    super::fit(&format!("{service}-{stage}"), 64)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

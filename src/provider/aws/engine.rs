@@ -91,11 +91,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         let role = match (&d.scheduler_role, &group) {
             (Some(spec), _) => role::observe_named(aws, d, &spec.name, &spec.policy_name).await?,
             (None, Some(_)) => {
-                let name = crate::plan::desired::fit(
-                    &format!("{}-{}-{}-scheduler", d.service, d.stage, d.region),
-                    64,
-                );
-                let policy = format!("{}-{}-scheduler", d.service, d.stage);
+                let (name, policy) =
+                    crate::plan::scheduler::role_name(&d.service, &d.stage, &d.region);
                 role::observe_named(aws, d, &name, &policy).await?
             }
             (None, None) => None,
@@ -229,7 +226,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
     }
     if !whole {
         // `deploy function`: only that function's rules are its to change.
-        let prefix = crate::plan::desired::rule_prefix(&d.service, &d.stage);
+        let prefix = crate::plan::rule_prefix(&d.service, &d.stage);
         o.rules.retain(|key, _| {
             let (_, name) = crate::plan::schedule::split_key(key);
             d.rules

@@ -81,7 +81,7 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
                         aws.region,
                         cx.account(),
                         if *api == ApiKind::EventBus { "*/" } else { "" },
-                        crate::plan::desired::rule_prefix(&cx.d.service, &cx.d.stage)
+                        crate::plan::rule_prefix(&cx.d.service, &cx.d.stage)
                     ),
                     "events.amazonaws.com",
                 ),

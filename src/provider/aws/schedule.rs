@@ -12,7 +12,7 @@ use super::context::Applying;
 use super::{
     Aws, AwsError, Boxed, NOT_FOUND, all_pages, bounded, call_err, compact_json, is_code, owned,
 };
-use crate::plan::desired::rule_prefix;
+use crate::plan::rule_prefix;
 use crate::plan::schedule::{RuleSpec, TargetInput, rule_key, split_key, target_id};
 use crate::plan::{Desired, ObservedRule, ScheduleStep};
 

@@ -107,7 +107,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedScheduleGr
     }
     if d.function_only {
         // `deploy function`: only that function's schedules are its to change.
-        let prefix = crate::plan::desired::rule_prefix(&d.service, &d.stage);
+        let prefix = crate::plan::rule_prefix(&d.service, &d.stage);
         o.schedules.retain(|n, _| {
             d.schedules.iter().any(|s| &s.name == n)
                 || d.functions
