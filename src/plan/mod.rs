@@ -4,7 +4,9 @@
 //! `deploy` would do. A removal is the same planning against [`Desired::nothing`].
 //!
 //! One module per resource kind (`role`, `bucket`, `function`, `http_api`, `rest_api`,
-//! `permission`): its spec, its observed state, its step enum and its `plan`. [`Step`] wraps the
+//! `websocket`, `permission`, the event kinds from `event_source` to `alb`): its spec, its
+//! observed state, its step enum and its `plan`. Naming every kind shares (`fit`,
+//! `rule_prefix`, `partition`) lives here. [`Step`] wraps the
 //! kinds' enums; [`Step::phase`] orders them and tells `deploy function` what to keep. Adding a
 //! kind: see docs/src/contributing.md.
 
