@@ -3945,3 +3945,36 @@ fn alb_rules_forward_to_a_target_group_of_the_live_alias_and_follow_the_config()
         "{groups:?} {rules:?}"
     );
 }
+
+#[test]
+fn credentials_without_scheduler_rights_still_deploy_a_service_without_scheduler_schedules() {
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::refuse(
+        moto.port,
+        "GET /schedule-groups/",
+        "403 Forbidden",
+        "AccessDeniedException",
+    );
+    let dir = small();
+    let doc = json_via(&moto, &proxy, dir.path(), &["deploy"]);
+    assert!(proxy.injected() > 0, "the group was asked for");
+    assert!(mutating(&doc) > 0);
+    // With a scheduler schedule, the refusal is the user's to see.
+    let with = SMALL.replace(
+        "    events:\n      - httpApi: 'GET /a'\n",
+        "    events:\n      - schedule:\n          rate: rate(1 hour)\n          method: scheduler\n",
+    );
+    fs::write(dir.path().join("serverless.yml"), with).unwrap();
+    let out = moto
+        .sls(dir.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(["deploy"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("GetScheduleGroup") && err.contains("AccessDenied"),
+        "{err}"
+    );
+}
