@@ -235,10 +235,13 @@ impl MappingSettings {
 
     /// What cannot change in place: a stream mapping starts where it was told once.
     fn needs_replacement(&self, have: &MappingSettings) -> bool {
-        // An MSK mapping's consumer group is fixed once made.
+        // An MSK mapping's consumer group is fixed once made; access configurations are
+        // replaced by new ones but cannot be emptied in place.
         let group_moves =
             self.consumer_group.is_some() && self.consumer_group != have.consumer_group;
+        let access_goes = self.access.is_empty() && !have.access.is_empty();
         group_moves
+            || access_goes
             || self.starting_position.is_some()
                 && have.starting_position.is_some()
                 && (self.starting_position != have.starting_position
@@ -598,6 +601,24 @@ mod tests {
         );
         assert!(
             steps[2].starts_with("+ event source") && steps[2].contains("(refunds)"),
+            "{steps:?}"
+        );
+        // Secrets removed altogether cannot be emptied in place: the mapping is made again.
+        let mut bare = d.clone();
+        bare.mappings[1].settings.consumer_group = Some("billing".into());
+        let mut o3 = converged(&d);
+        o3.mappings.get_mut("svc-dev-a").unwrap()[1].settings.access = vec![(
+            "SASL_SCRAM_512_AUTH".into(),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:s".into(),
+        )];
+        o3.mappings.get_mut("svc-dev-a").unwrap()[1]
+            .settings
+            .consumer_group = Some("billing".into());
+        let steps = shown(&bare, &o3);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("(refunds)") && s.starts_with("- ")),
             "{steps:?}"
         );
         // A topic that left the config goes; AWS's own group for an unstated one is kept.

@@ -241,7 +241,9 @@ pub async fn apply(cx: &Applying<'_>, step: &MappingStep) -> Result<(), AwsError
                 .set_bisect_batch_on_function_error(s.bisect_batch_on_function_error)
                 .set_parallelization_factor(s.parallelization_factor)
                 .set_tumbling_window_in_seconds(s.tumbling_window)
-                .set_source_access_configurations(broker.then(|| access(s).unwrap_or_default()))
+                // Sent as configured; an empty list is not sent (Lambda keeps a broker's access
+                // configurations unless given new ones).
+                .set_source_access_configurations(access(s).filter(|_| broker))
                 .set_destination_config(streams.then(|| {
                     destination(s).unwrap_or_else(|| {
                         DestinationConfig::builder()
