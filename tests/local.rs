@@ -662,7 +662,7 @@ fn offline_answers_cors_as_the_http_api_is_configured() {
 fn invoke_local_feeds_sample_events_filled_from_the_functions_sources() {
     let yaml = SERVICE.replace(
         "  fail:\n    handler: handler.fail\n",
-        "  fail:\n    handler: handler.fail\n  worker:\n    handler: handler.echo\n    events:\n      - sqs: arn:aws:sqs:us-east-1:123456789012:jobs\n      - s3:\n          bucket: loc-photos\n          rules:\n            - prefix: uploads/\n            - suffix: .jpg\n      - schedule: rate(1 hour)\n      - websocket: sendMessage\n",
+        "  fail:\n    handler: handler.fail\n  worker:\n    handler: handler.echo\n    events:\n      - sqs: arn:aws:sqs:us-east-1:123456789012:jobs\n      - s3:\n          bucket: loc-photos\n          rules:\n            - prefix: uploads/\n            - suffix: .jpg\n      - schedule: rate(1 hour)\n      - websocket: sendMessage\n      - msk:\n          arn: arn:aws:kafka:us-east-1:123456789012:cluster/orders/abc\n          topic: orders\n      - cognitoUserPool:\n          pool: members\n          trigger: PostConfirmation\n      - alb:\n          listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/front/0123456789abcdef/fedcba9876543210\n          priority: 3\n          conditions:\n            path: /orders/*\n            method: POST\n",
     );
     let dir = common::service(&yaml);
     std::fs::write(dir.path().join("handler.js"), NODE).unwrap();
@@ -705,6 +705,24 @@ fn invoke_local_feeds_sample_events_filled_from_the_functions_sources() {
     assert_eq!(
         body["action"], "sendMessage",
         "the body selects the route: {body}"
+    );
+    let msk = event("msk");
+    assert_eq!(msk["eventSource"], "aws:kafka");
+    assert_eq!(msk["records"]["orders-0"][0]["topic"], "orders");
+    let cognito = event("cognito");
+    assert_eq!(cognito["triggerSource"], "PostConfirmation_ConfirmSignUp");
+    assert_eq!(cognito["userPoolId"], "us-east-1_members");
+    let alb = event("alb");
+    assert_eq!(
+        (alb["httpMethod"].as_str(), alb["path"].as_str()),
+        (Some("POST"), Some("/orders/sample"))
+    );
+    assert!(
+        alb["requestContext"]["elb"]["targetGroupArn"]
+            .as_str()
+            .unwrap()
+            .contains(":targetgroup/loc-test-worker-"),
+        "{alb}"
     );
     // An unknown kind is a usage error naming the kinds.
     let out = common::sls_in(dir.path())

@@ -19,6 +19,12 @@ pub const KINDS: &[&str] = &[
     "websocket:connect",
     "websocket:message",
     "websocket:disconnect",
+    "alb",
+    "cognito",
+    "msk",
+    "kafka",
+    "rabbitmq",
+    "activemq",
 ];
 
 /// The account samples name: the one AWS's documentation uses.
@@ -225,6 +231,150 @@ pub fn sample(d: &Desired, key: &str, kind: &str, now: &str, id: &str) -> Result
                 query: &Default::default(),
                 body: Some(&body),
             })
+        }
+        "alb" => {
+            let group = d.target_groups.iter().find(|t| t.function == key);
+            let rule =
+                group.and_then(|g| d.listener_rules.iter().find(|r| r.target_group == g.name));
+            let values = |field: &str| {
+                rule.and_then(|r| r.conditions.iter().find(|c| c.field == field))
+                    .and_then(|c| c.values.first().cloned())
+            };
+            let path = values("path-pattern")
+                .map(|p| p.replace('*', "sample").replace('?', "x"))
+                .unwrap_or_else(|| "/".into());
+            let method = values("http-request-method").unwrap_or_else(|| "GET".into());
+            let name = group.map_or("sample", |g| g.name.as_str());
+            let mut e = json!({
+                "requestContext": {"elb": {"targetGroupArn": arn("elasticloadbalancing", &format!("targetgroup/{name}/0123456789abcdef"))}},
+                "httpMethod": method,
+                "path": path,
+                "body": "",
+                "isBase64Encoded": false
+            });
+            let headers = json!({"host": "sample.example.com", "user-agent": "sls", "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "https"});
+            if group.is_some_and(|g| g.multi_value) {
+                e["multiValueHeaders"] = json!(headers.as_object().map(|h| {
+                    h.iter()
+                        .map(|(k, v)| (k.clone(), json!([v])))
+                        .collect::<serde_json::Map<_, _>>()
+                }));
+                e["multiValueQueryStringParameters"] = json!({});
+            } else {
+                e["headers"] = headers;
+                e["queryStringParameters"] = json!({});
+            }
+            e
+        }
+        "cognito" => {
+            let found = d.user_pools.iter().find_map(|p| {
+                p.triggers
+                    .iter()
+                    .find(|(_, f)| *f == key)
+                    .map(|(t, _)| (p.name.clone(), t.clone()))
+            });
+            let (pool, trigger) = found.unwrap_or_else(|| ("sample".into(), "PreSignUp".into()));
+            // The trigger source Cognito names each trigger's commonest call by.
+            let source = match trigger.as_str() {
+                "PreSignUp" => "PreSignUp_SignUp",
+                "PostConfirmation" => "PostConfirmation_ConfirmSignUp",
+                "PreTokenGeneration" => "TokenGeneration_Authentication",
+                "CustomMessage" => "CustomMessage_SignUp",
+                "UserMigration" => "UserMigration_Authentication",
+                "CustomSMSSender" => "CustomSMSSender_SignUp",
+                "CustomEmailSender" => "CustomEmailSender_SignUp",
+                other => {
+                    return Ok(json!({
+                        "version": "1", "region": region, "userPoolId": format!("{region}_{pool}"),
+                        "userName": "sample-user",
+                        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "sample-client"},
+                        "triggerSource": format!("{other}_Authentication"),
+                        "request": {"userAttributes": {"email": "user@example.com", "sub": id}},
+                        "response": {}
+                    }));
+                }
+            };
+            json!({
+                "version": "1",
+                "region": region,
+                "userPoolId": format!("{region}_{pool}"),
+                "userName": "sample-user",
+                "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "sample-client"},
+                "triggerSource": source,
+                "request": {"userAttributes": {"email": "user@example.com", "sub": id}},
+                "response": {}
+            })
+        }
+        "msk" | "kafka" => {
+            let managed = kind == "msk";
+            let m = d.mappings.iter().find(|m| {
+                m.function == key
+                    && if managed {
+                        m.kind == crate::plan::event_source::SourceKind::Kafka
+                    } else {
+                        m.kind == crate::plan::event_source::SourceKind::SelfManagedKafka
+                    }
+            });
+            let topic = m
+                .and_then(|m| m.target.clone())
+                .unwrap_or_else(|| "sample-topic".into());
+            // base64 of {"sample":true}
+            let record = json!({
+                "topic": topic, "partition": 0, "offset": 0, "timestamp": 1_700_000_000_000u64,
+                "timestampType": "CREATE_TIME", "key": "a2V5", "value": "eyJzYW1wbGUiOnRydWV9", "headers": []
+            });
+            let records = json!({ format!("{topic}-0"): [record] });
+            if managed {
+                json!({
+                    "eventSource": "aws:kafka",
+                    "eventSourceArn": m.map_or_else(|| arn("kafka", "cluster/sample/0000"), |m| m.source.clone()),
+                    "bootstrapServers": "b-1.sample.kafka.amazonaws.com:9092",
+                    "records": records
+                })
+            } else {
+                let servers = m
+                    .map(|m| crate::plan::event_source::bootstrap_servers(&m.source).join(","))
+                    .unwrap_or_else(|| "localhost:9092".into());
+                json!({"eventSource": "SelfManagedKafka", "bootstrapServers": servers, "records": records})
+            }
+        }
+        "rabbitmq" | "activemq" => {
+            let m = d
+                .mappings
+                .iter()
+                .find(|m| m.function == key && m.kind == crate::plan::event_source::SourceKind::Mq);
+            let broker = m.map_or_else(|| arn("mq", "broker:sample:b-0000"), |m| m.source.clone());
+            let queue = m
+                .and_then(|m| m.target.clone())
+                .unwrap_or_else(|| "sample-queue".into());
+            if kind == "rabbitmq" {
+                let host = m
+                    .and_then(|m| m.settings.access.iter().find(|(t, _)| t == "VIRTUAL_HOST"))
+                    .map_or("/", |(_, h)| h.as_str());
+                json!({
+                    "eventSource": "aws:rmq",
+                    "eventSourceArn": broker,
+                    "rmqMessagesByQueue": { format!("{queue}::{host}"): [{
+                        "basicProperties": {"contentType": "application/json", "deliveryMode": 1, "headers": {}},
+                        "redelivered": false,
+                        "data": "eyJzYW1wbGUiOnRydWV9"
+                    }]}
+                })
+            } else {
+                json!({
+                    "eventSource": "aws:mq",
+                    "eventSourceArn": broker,
+                    "messages": [{
+                        "messageID": format!("ID:sample-{id}"),
+                        "messageType": "jms/text-message",
+                        "deliveryMode": 1,
+                        "timestamp": 1_700_000_000_000u64,
+                        "data": "eyJzYW1wbGUiOnRydWV9",
+                        "destination": {"physicalName": queue},
+                        "redelivered": false
+                    }]
+                })
+            }
         }
         other => {
             return Err(format!(
