@@ -276,23 +276,12 @@ pub fn sample(d: &Desired, key: &str, kind: &str, now: &str, id: &str) -> Result
             let (pool, trigger) = found.unwrap_or_else(|| ("sample".into(), "PreSignUp".into()));
             // The trigger source Cognito names each trigger's commonest call by.
             let source = match trigger.as_str() {
-                "PreSignUp" => "PreSignUp_SignUp",
-                "PostConfirmation" => "PostConfirmation_ConfirmSignUp",
-                "PreTokenGeneration" => "TokenGeneration_Authentication",
-                "CustomMessage" => "CustomMessage_SignUp",
-                "UserMigration" => "UserMigration_Authentication",
-                "CustomSMSSender" => "CustomSMSSender_SignUp",
-                "CustomEmailSender" => "CustomEmailSender_SignUp",
-                other => {
-                    return Ok(json!({
-                        "version": "1", "region": region, "userPoolId": format!("{region}_{pool}"),
-                        "userName": "sample-user",
-                        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "sample-client"},
-                        "triggerSource": format!("{other}_Authentication"),
-                        "request": {"userAttributes": {"email": "user@example.com", "sub": id}},
-                        "response": {}
-                    }));
-                }
+                "PreSignUp" => "PreSignUp_SignUp".to_string(),
+                "PostConfirmation" => "PostConfirmation_ConfirmSignUp".into(),
+                "PreTokenGeneration" => "TokenGeneration_Authentication".into(),
+                "CustomMessage" => "CustomMessage_SignUp".into(),
+                "CustomSMSSender" | "CustomEmailSender" => format!("{trigger}_SignUp"),
+                other => format!("{other}_Authentication"),
             };
             json!({
                 "version": "1",
