@@ -320,36 +320,14 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
             let api_id = id();
             let route_id = cx.known().http.routes.remove(route);
             if let Some(route_id) = route_id {
-                let r = aws
-                    .apigw2
-                    .delete_route()
-                    .api_id(&api_id)
-                    .route_id(route_id)
-                    .send()
-                    .await;
-                tolerate(
-                    r,
-                    NOT_FOUND,
-                    "DeleteRoute",
-                    &format!("route {route} of HTTP API {api_id}"),
-                )?;
+                let res = format!("route {route} of HTTP API {api_id}");
+                delete_route(aws, &api_id, &route_id, &res).await?;
             }
         }
         HttpApiStep::DeleteIntegration { integration } => {
             let api_id = id();
-            let r = aws
-                .apigw2
-                .delete_integration()
-                .api_id(&api_id)
-                .integration_id(integration)
-                .send()
-                .await;
-            tolerate(
-                r,
-                NOT_FOUND,
-                "DeleteIntegration",
-                &format!("integration {integration} of HTTP API {api_id}"),
-            )?;
+            let res = format!("integration {integration} of HTTP API {api_id}");
+            delete_integration(aws, &api_id, integration, &res).await?;
         }
         HttpApiStep::DeleteHttpApi { api, api_id } => {
             let r = aws.apigw2.delete_api().api_id(api_id).send().await;
@@ -362,6 +340,40 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
         }
     }
     Ok(())
+}
+
+/// Deletes a route of an API Gateway v2 API (HTTP or WebSocket); one already gone counts.
+pub async fn delete_route(
+    aws: &Aws,
+    api_id: &str,
+    route_id: &str,
+    res: &str,
+) -> Result<(), AwsError> {
+    let r = aws
+        .apigw2
+        .delete_route()
+        .api_id(api_id)
+        .route_id(route_id)
+        .send()
+        .await;
+    tolerate(r, NOT_FOUND, "DeleteRoute", res)
+}
+
+/// Deletes an integration of an API Gateway v2 API; one already gone counts.
+pub async fn delete_integration(
+    aws: &Aws,
+    api_id: &str,
+    integration: &str,
+    res: &str,
+) -> Result<(), AwsError> {
+    let r = aws
+        .apigw2
+        .delete_integration()
+        .api_id(api_id)
+        .integration_id(integration)
+        .send()
+        .await;
+    tolerate(r, NOT_FOUND, "DeleteIntegration", res)
 }
 
 /// The `$default` stage's route settings: detailed metrics on or off.

@@ -192,19 +192,8 @@ pub async fn apply(cx: &Applying<'_>, step: &WebsocketStep) -> Result<(), AwsErr
         WebsocketStep::DeleteWebsocketRoute { route } => delete_route(cx, route).await?,
         WebsocketStep::DeleteWebsocketIntegration { integration } => {
             let api_id = id();
-            let r = aws
-                .apigw2
-                .delete_integration()
-                .api_id(&api_id)
-                .integration_id(integration)
-                .send()
-                .await;
-            tolerate(
-                r,
-                NOT_FOUND,
-                "DeleteIntegration",
-                &format!("integration {integration} of WebSocket API {api_id}"),
-            )?;
+            let res = format!("integration {integration} of WebSocket API {api_id}");
+            super::http_api::delete_integration(aws, &api_id, integration, &res).await?;
         }
         WebsocketStep::CreateWebsocketStage { api, stage } => {
             let r = aws
@@ -303,18 +292,6 @@ async fn delete_route(cx: &Applying<'_>, route: &str) -> Result<(), AwsError> {
     let Some(route_id) = route_id else {
         return Ok(());
     };
-    let r = cx
-        .aws
-        .apigw2
-        .delete_route()
-        .api_id(&api_id)
-        .route_id(route_id)
-        .send()
-        .await;
-    tolerate(
-        r,
-        NOT_FOUND,
-        "DeleteRoute",
-        &format!("route {route} of WebSocket API {api_id}"),
-    )
+    let res = format!("route {route} of WebSocket API {api_id}");
+    super::http_api::delete_route(cx.aws, &api_id, &route_id, &res).await
 }
