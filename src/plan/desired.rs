@@ -730,7 +730,7 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                 if let Some(secret) = &m.sasl_scram512 {
                     access.push(("SASL_SCRAM_512_AUTH".to_string(), secret.clone()));
                 }
-                broker_mapping(
+                let mut spec = broker_mapping(
                     key,
                     &m.arn,
                     &m.topic,
@@ -738,17 +738,14 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                     access,
                     (m.batch_size, m.maximum_batching_window, m.enabled),
                     patterns(&m.filter_patterns),
-                    |s| {
-                        // Serverless v3's default, as for streams.
-                        s.starting_position = Some(
-                            m.starting_position
-                                .clone()
-                                .unwrap_or_else(|| "TRIM_HORIZON".into()),
-                        );
-                        s.starting_position_timestamp = m.starting_position_timestamp;
-                        s.consumer_group = m.consumer_group_id.clone();
-                    },
-                )
+                );
+                kafka_reading(
+                    &mut spec.settings,
+                    &m.starting_position,
+                    m.starting_position_timestamp,
+                    &m.consumer_group_id,
+                );
+                spec
             }
             Event::Kafka(k) => {
                 let access = k
@@ -769,7 +766,7 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                             .map(move |v| (kind.to_string(), format!("{prefix}{v}")))
                     })
                     .collect();
-                broker_mapping(
+                let mut spec = broker_mapping(
                     key,
                     &super::event_source::self_managed_source(&k.bootstrap_servers),
                     &k.topic,
@@ -777,16 +774,14 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                     access,
                     (k.batch_size, k.maximum_batching_window, k.enabled),
                     patterns(&k.filter_patterns),
-                    |s| {
-                        s.starting_position = Some(
-                            k.starting_position
-                                .clone()
-                                .unwrap_or_else(|| "TRIM_HORIZON".into()),
-                        );
-                        s.starting_position_timestamp = k.starting_position_timestamp;
-                        s.consumer_group = k.consumer_group_id.clone();
-                    },
-                )
+                );
+                kafka_reading(
+                    &mut spec.settings,
+                    &k.starting_position,
+                    k.starting_position_timestamp,
+                    &k.consumer_group_id,
+                );
+                spec
             }
             Event::Activemq(m) | Event::Rabbitmq(m) => {
                 let mut access = vec![("BASIC_AUTH".to_string(), m.basic_auth_arn.clone())];
@@ -801,7 +796,6 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
                     access,
                     (m.batch_size, m.maximum_batching_window, m.enabled),
                     patterns(&m.filter_patterns),
-                    |_| {},
                 )
             }
             _ => continue,
@@ -811,9 +805,20 @@ fn mappings_of(key: &str, f: &Function) -> Vec<MappingSpec> {
     out
 }
 
-/// A mapping from a broker (an MSK cluster's topic, an Amazon MQ broker's queue) with Lambda's
-/// defaults; `more` sets what only one kind of broker has.
-#[allow(clippy::too_many_arguments)]
+/// Where a Kafka mapping (MSK or self-managed) starts reading — Serverless v3's default
+/// `TRIM_HORIZON`, as for streams — and the consumer group it joins.
+fn kafka_reading(
+    s: &mut MappingSettings,
+    position: &Option<String>,
+    timestamp: Option<i64>,
+    group: &Option<String>,
+) {
+    s.starting_position = Some(position.clone().unwrap_or_else(|| "TRIM_HORIZON".into()));
+    s.starting_position_timestamp = timestamp;
+    s.consumer_group = group.clone();
+}
+
+/// A mapping from a broker (a Kafka topic, an Amazon MQ broker's queue) with Lambda's defaults.
 fn broker_mapping(
     key: &str,
     arn: &str,
@@ -822,17 +827,15 @@ fn broker_mapping(
     mut access: Vec<(String, String)>,
     (batch_size, window, enabled): (Option<u32>, Option<u32>, Option<bool>),
     filter_patterns: Vec<String>,
-    more: impl FnOnce(&mut MappingSettings),
 ) -> MappingSpec {
     access.sort();
-    let mut settings = MappingSettings {
+    let settings = MappingSettings {
         maximum_batching_window: window.unwrap_or(0) as i32,
         enabled: enabled.unwrap_or(true),
         filter_patterns,
         access,
         ..MappingSettings::new(batch_size.map_or(kind.default_batch_size(), |n| n as i32))
     };
-    more(&mut settings);
     MappingSpec {
         function: key.to_string(),
         source: arn.to_string(),
