@@ -54,25 +54,26 @@ pub async fn apply(cx: &Applying<'_>, step: &PermissionStep) -> Result<(), AwsEr
             function_name, api, ..
         } => {
             let (partition, _) = crate::plan::partition(&aws.region);
+            let api_source = |id: Option<String>| {
+                (
+                    format!(
+                        "arn:{partition}:execute-api:{}:{}:{}/*",
+                        aws.region,
+                        cx.account(),
+                        id.unwrap_or_default()
+                    ),
+                    "apigateway.amazonaws.com",
+                )
+            };
+            // Read before `api_source` locks what is known again for the account.
+            let ids = {
+                let k = cx.known();
+                (k.http.id.clone(), k.rest.id.clone(), k.websocket.id.clone())
+            };
             let (source, principal) = match api {
-                ApiKind::HttpApi | ApiKind::RestApi | ApiKind::WebsocketApi => {
-                    let api_id = match api {
-                        ApiKind::HttpApi => cx.known().http.id.clone(),
-                        ApiKind::WebsocketApi => cx.known().websocket.id.clone(),
-                        ApiKind::RestApi | ApiKind::Schedule | ApiKind::EventBus => {
-                            cx.known().rest.id.clone()
-                        }
-                    }
-                    .unwrap_or_default();
-                    (
-                        format!(
-                            "arn:{partition}:execute-api:{}:{}:{api_id}/*",
-                            aws.region,
-                            cx.account()
-                        ),
-                        "apigateway.amazonaws.com",
-                    )
-                }
+                ApiKind::HttpApi => api_source(ids.0),
+                ApiKind::RestApi => api_source(ids.1),
+                ApiKind::WebsocketApi => api_source(ids.2),
                 // One grant for every rule of the service, however many (a statement per rule
                 // overflows Lambda's 20 KB policy at about 30 schedules).
                 ApiKind::Schedule | ApiKind::EventBus => (
