@@ -58,16 +58,17 @@ pub fn check(key: &str, secret: &str, profile: &str) -> Result<(), CredentialsEr
     Ok(())
 }
 
-/// `text` (a credentials file) with `profile` holding `key` and `secret`: a new section at the
-/// end, or, with `overwrite`, the section's keys replaced where they stand (a session token of
-/// the old keys is dropped: it belongs to them). Everything else is kept byte for byte.
+/// `text` (a credentials file) with `profile` holding `key` and `secret`, and whether the profile
+/// was there: a new section at the end, or, with `overwrite`, the section's keys replaced where
+/// they stand (a session token of the old keys is dropped: it belongs to them). Everything else
+/// is kept byte for byte.
 pub fn edit(
     text: &str,
     profile: &str,
     key: &str,
     secret: &str,
     overwrite: bool,
-) -> Result<String, Replaced> {
+) -> Result<(String, bool), Replaced> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let start = lines.iter().position(|l| header(l) == Some(profile));
     let Some(start) = start else {
@@ -81,7 +82,7 @@ pub fn edit(
         out.push_str(&format!(
             "[{profile}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
         ));
-        return Ok(out);
+        return Ok((out, false));
     };
     if !overwrite {
         return Err(Replaced);
@@ -123,7 +124,7 @@ pub fn edit(
     }
     out.push_str(&body.concat());
     out.push_str(&lines[end..].concat());
-    Ok(out)
+    Ok((out, true))
 }
 
 /// The profile name of a section header line (`[name]`).
@@ -155,8 +156,7 @@ pub fn save(
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(werr(e)),
     };
-    let existed = text.lines().any(|l| header(l) == Some(profile));
-    let new = edit(&text, profile, key, secret, overwrite).map_err(|Replaced| {
+    let (new, existed) = edit(&text, profile, key, secret, overwrite).map_err(|Replaced| {
         CredentialsError::Exists {
             profile: profile.to_string(),
             file: path.to_path_buf(),
@@ -240,13 +240,13 @@ mod tests {
     #[test]
     fn a_new_profile_is_added_and_everything_else_kept() {
         let before = "# mine\n[default]\naws_access_key_id = OLD\naws_secret_access_key = old\nregion = eu-west-1\n";
-        let after = edit(before, "ci", KEY, SECRET, false).unwrap();
+        let after = edit(before, "ci", KEY, SECRET, false).unwrap().0;
         assert!(after.starts_with(before), "{after}");
         assert!(after.ends_with(&format!(
             "\n[ci]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"
         )));
         assert_eq!(
-            edit("", "default", KEY, SECRET, false).unwrap(),
+            edit("", "default", KEY, SECRET, false).unwrap().0,
             format!("[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n")
         );
     }
@@ -255,7 +255,7 @@ mod tests {
     fn an_existing_profile_is_refused_or_its_keys_replaced_in_place() {
         let before = "[default]\naws_access_key_id = OLD\naws_secret_access_key = old\naws_session_token = t\nregion = eu-west-1\n# note\n[other]\naws_access_key_id = O2\n";
         assert!(edit(before, "default", KEY, SECRET, false).is_err());
-        let after = edit(before, "default", KEY, SECRET, true).unwrap();
+        let after = edit(before, "default", KEY, SECRET, true).unwrap().0;
         assert_eq!(
             after,
             format!(
@@ -265,7 +265,7 @@ mod tests {
         // A section without keys gets them right after its header.
         let bare = "[default]\nregion = us-east-1\n[x]\n";
         assert_eq!(
-            edit(bare, "default", KEY, SECRET, true).unwrap(),
+            edit(bare, "default", KEY, SECRET, true).unwrap().0,
             format!(
                 "[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\nregion = us-east-1\n[x]\n"
             )

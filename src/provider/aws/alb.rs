@@ -178,31 +178,23 @@ pub async fn observe(
             let relevant = wanted.contains(&priority)
                 || forwards.iter().any(|a| our_arns.contains(a.as_str()));
             if relevant {
-                rules.push((
-                    r.rule_arn().unwrap_or_default().to_string(),
-                    listener.clone(),
+                rules.push(ObservedListenerRule {
+                    arn: r.rule_arn().unwrap_or_default().to_string(),
+                    listener: listener.clone(),
                     priority,
-                    forwards,
-                    conditions_of(&r),
-                ));
+                    // Known once the tags are read below.
+                    owned: false,
+                    target_groups: forwards,
+                    conditions: conditions_of(&r),
+                });
             }
         }
     }
-    let rule_arns: Vec<String> = rules.iter().map(|r| r.0.clone()).collect();
+    let rule_arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
     let rule_tags = tags_of(aws, &rule_arns).await?;
-    let rules = rules
-        .into_iter()
-        .map(
-            |(arn, listener, priority, target_groups, conditions)| ObservedListenerRule {
-                owned: rule_tags.get(&arn).is_some_and(|t| owned(t, d)),
-                arn,
-                listener,
-                priority,
-                target_groups,
-                conditions,
-            },
-        )
-        .collect();
+    for r in &mut rules {
+        r.owned = rule_tags.get(&r.arn).is_some_and(|t| owned(t, d));
+    }
     Ok((groups, rules))
 }
 
