@@ -252,16 +252,25 @@ pub fn sample(d: &Desired, key: &str, kind: &str, now: &str, id: &str) -> Result
                 "body": "",
                 "isBase64Encoded": false
             });
-            let headers = json!({"host": "sample.example.com", "user-agent": "sls", "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "https"});
+            let headers = [
+                ("host", "sample.example.com"),
+                ("user-agent", "sls"),
+                ("x-forwarded-for", "127.0.0.1"),
+                ("x-forwarded-proto", "https"),
+            ];
             if group.is_some_and(|g| g.multi_value) {
-                e["multiValueHeaders"] = json!(headers.as_object().map(|h| {
-                    h.iter()
-                        .map(|(k, v)| (k.clone(), json!([v])))
-                        .collect::<serde_json::Map<_, _>>()
-                }));
+                let multi: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json!([v])))
+                    .collect();
+                e["multiValueHeaders"] = Value::Object(multi);
                 e["multiValueQueryStringParameters"] = json!({});
             } else {
-                e["headers"] = headers;
+                let single: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json!(v)))
+                    .collect();
+                e["headers"] = Value::Object(single);
                 e["queryStringParameters"] = json!({});
             }
             e
