@@ -13,6 +13,7 @@ use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, owned, tolerate};
 use crate::plan::scheduler::{ObservedSchedule, ObservedScheduleGroup, group_name, state};
 use crate::plan::{Desired, SchedulerStep};
+use aws_sdk_scheduler::error::{ProvideErrorMetadata, SdkError};
 
 /// The group and every schedule in it (for `deploy function`, that function's); none when the
 /// group does not exist.
@@ -235,9 +236,15 @@ async fn write(cx: &Applying<'_>, group: &str, name: &str, create: bool) -> Resu
     };
     let started = std::time::Instant::now();
     let mut wait = Duration::from_secs(1);
+    let operation = if create {
+        "CreateSchedule"
+    } else {
+        "UpdateSchedule"
+    };
     loop {
         let r = if create {
-            aws.scheduler
+            let r = aws
+                .scheduler
                 .create_schedule()
                 .group_name(group)
                 .name(name)
@@ -249,11 +256,11 @@ async fn write(cx: &Applying<'_>, group: &str, name: &str, create: bool) -> Resu
                 .target(target.clone())
                 .client_token(token.clone())
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.into_service_error().into())
+                .await;
+            outcome(r, operation, &res)
         } else {
-            aws.scheduler
+            let r = aws
+                .scheduler
                 .update_schedule()
                 .group_name(group)
                 .name(name)
@@ -264,82 +271,47 @@ async fn write(cx: &Applying<'_>, group: &str, name: &str, create: bool) -> Resu
                 .flexible_time_window(window.clone())
                 .target(target.clone())
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.into_service_error().into())
+                .await;
+            outcome(r, operation, &res)
         };
         match r {
-            Ok(()) => return Ok(()),
-            Err(Failure::Exists) if create => {
-                // Made by an interrupted run: written again as the config says.
-                return Box::pin(write(cx, group, name, false)).await;
-            }
-            Err(Failure::RoleNotReady(_)) if started.elapsed() < ROLE_PROPAGATION => {
+            Outcome::Done => return Ok(()),
+            // Made by an interrupted run: written again as the config says.
+            Outcome::Exists(_) if create => return Box::pin(write(cx, group, name, false)).await,
+            Outcome::RoleNotReady(_) if started.elapsed() < ROLE_PROPAGATION => {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(8));
             }
-            Err(f) => {
-                return Err(AwsError::Call {
-                    operation: if create {
-                        "CreateSchedule"
-                    } else {
-                        "UpdateSchedule"
-                    }
-                    .into(),
-                    resource: res,
-                    code: f.code(),
-                    message: f.message(),
-                });
-            }
+            Outcome::Exists(e) | Outcome::RoleNotReady(e) | Outcome::Failed(e) => return Err(e),
         }
     }
 }
 
-/// What a schedule write can meet, as far as retrying goes.
-enum Failure {
-    Exists,
-    RoleNotReady(String),
-    Other(String, String),
+/// What a schedule write met, as far as retrying goes.
+enum Outcome {
+    Done,
+    Exists(AwsError),
+    /// "The execution role you provide must allow AWS EventBridge Scheduler to assume the role":
+    /// a new role not yet visible to Scheduler.
+    RoleNotReady(AwsError),
+    Failed(AwsError),
 }
 
-impl Failure {
-    fn code(&self) -> String {
-        match self {
-            Failure::Exists => "ConflictException".into(),
-            Failure::RoleNotReady(_) => "ValidationException".into(),
-            Failure::Other(c, _) => c.clone(),
+fn outcome<T, E>(r: Result<T, SdkError<E>>, operation: &str, res: &str) -> Outcome
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Outcome::Done,
+        Err(e) if is_code(&e, &["ConflictException"]) => {
+            Outcome::Exists(call_err(operation, res)(e))
         }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            Failure::Exists => "the schedule exists".into(),
-            Failure::RoleNotReady(m) | Failure::Other(_, m) => m.clone(),
+        Err(e)
+            if is_code(&e, &["ValidationException"])
+                && e.message().is_some_and(|m| m.contains("assume")) =>
+        {
+            Outcome::RoleNotReady(call_err(operation, res)(e))
         }
-    }
-
-    fn of(code: Option<&str>, message: Option<&str>) -> Failure {
-        let message = message.unwrap_or_default().to_string();
-        match code.unwrap_or("Unknown") {
-            "ConflictException" => Failure::Exists,
-            // "The execution role you provide must allow AWS EventBridge Scheduler to assume the
-            // role": a new role not yet visible to Scheduler.
-            "ValidationException" if message.contains("assume") => Failure::RoleNotReady(message),
-            c => Failure::Other(c.to_string(), message),
-        }
-    }
-}
-
-impl From<aws_sdk_scheduler::operation::create_schedule::CreateScheduleError> for Failure {
-    fn from(e: aws_sdk_scheduler::operation::create_schedule::CreateScheduleError) -> Failure {
-        use aws_sdk_scheduler::error::ProvideErrorMetadata;
-        Failure::of(e.code(), e.message())
-    }
-}
-
-impl From<aws_sdk_scheduler::operation::update_schedule::UpdateScheduleError> for Failure {
-    fn from(e: aws_sdk_scheduler::operation::update_schedule::UpdateScheduleError) -> Failure {
-        use aws_sdk_scheduler::error::ProvideErrorMetadata;
-        Failure::of(e.code(), e.message())
+        Err(e) => Outcome::Failed(call_err(operation, res)(e)),
     }
 }
