@@ -92,15 +92,21 @@ impl Context {
     /// Loads the config and shows its warnings.
     pub fn load_config(&self) -> Result<Loaded, ConfigError> {
         let g = &self.global;
-        let loaded = config::load(&LoadOptions {
-            config: g.config.clone(),
-            cwd: self.cwd.clone(),
-            stage: g.stage.clone(),
-            region: g.region.clone(),
+        let fetch = aws::variables::AwsValues {
             profile: g.aws_profile.clone(),
-            params: g.params.clone(),
-            env: self.env.clone(),
-        })?;
+        };
+        let loaded = config::load_with(
+            &LoadOptions {
+                config: g.config.clone(),
+                cwd: self.cwd.clone(),
+                stage: g.stage.clone(),
+                region: g.region.clone(),
+                profile: g.aws_profile.clone(),
+                params: g.params.clone(),
+                env: self.env.clone(),
+            },
+            &fetch,
+        )?;
         let mut err = std::io::stderr().lock();
         for w in &loaded.warnings {
             let _ = write!(err, "{}", output::render(w, self.style));

@@ -18,6 +18,9 @@ pub struct PrintArgs {
     /// Transform the output: `keys` prints only the keys of the selected mapping
     #[arg(long, value_enum)]
     pub transform: Option<Transform>,
+    /// Show the decrypted values of SSM SecureStrings (hidden as ******** otherwise)
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,6 +39,9 @@ pub enum Transform {
 pub fn run(cx: &Context, args: &PrintArgs) -> anyhow::Result<()> {
     let loaded = cx.load_config()?;
     let mut value = loaded.resolved.to_json();
+    if !args.show_secrets {
+        hide(&mut value, &loaded.secrets);
+    }
     if let Some(path) = &args.path {
         value = path
             .split('.')
@@ -81,4 +87,20 @@ pub fn run(cx: &Context, args: &PrintArgs) -> anyhow::Result<()> {
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
+}
+
+/// Replaces every secret inside a string with `********`, wherever the variable put it.
+fn hide(value: &mut serde_json::Value, secrets: &[String]) {
+    match value {
+        serde_json::Value::String(s) => {
+            for secret in secrets.iter().filter(|x| !x.is_empty()) {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), "********");
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| hide(v, secrets)),
+        serde_json::Value::Object(m) => m.values_mut().for_each(|v| hide(v, secrets)),
+        _ => {}
+    }
 }

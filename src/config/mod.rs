@@ -49,6 +49,8 @@ pub struct Loaded {
     pub service_dir: PathBuf,
     pub stage: String,
     pub region: String,
+    /// SecureString values the variables read: never shown unless asked.
+    pub secrets: Vec<String>,
 }
 
 /// The config could not be used; holds every error (and the warnings found before them).
@@ -79,8 +81,14 @@ impl ConfigError {
     }
 }
 
-/// Finds, reads, resolves and validates the config.
+/// Finds, reads, resolves and validates the config; values only AWS has are refused.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
+    load_with(opts, &vars::NoAws)
+}
+
+/// Finds, reads, resolves and validates the config, reading `${ssm:…}` and the other values
+/// only AWS has through `fetch`.
+pub fn load_with(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Loaded, ConfigError> {
     let path = find(opts)?;
     let full = opts.cwd.join(&path);
     let shown = path.display().to_string();
@@ -136,7 +144,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         base_dir: service_dir.clone(),
         display_dir: rel_dir,
     };
-    let resolved = vars::resolve(root, &mut sources, &var_opts).map_err(|p| fail(p, &sources))?;
+    let vars::Resolved {
+        root: resolved,
+        secrets,
+    } = vars::resolve_with(root, &mut sources, &var_opts, fetch).map_err(|p| fail(p, &sources))?;
     let mut expanded = resolved.clone();
     shorthand::expand(&mut expanded).map_err(|p| fail(p, &sources))?;
     let (config, unknown, refused): (Config, Vec<Problem>, Vec<Problem>) =
@@ -180,6 +191,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         service_dir,
         stage,
         region,
+        secrets,
     })
 }
 

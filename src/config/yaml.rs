@@ -108,6 +108,31 @@ impl Node {
         }
     }
 
+    /// A JSON value as a tree, every node at `span` (where the text it came from is).
+    pub fn from_json(v: &serde_json::Value, span: Span) -> Node {
+        use serde_json::Value as J;
+        let value = match v {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            J::String(s) => Value::Str(s.clone()),
+            J::Array(items) => Value::Seq(items.iter().map(|i| Node::from_json(i, span)).collect()),
+            J::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| Entry {
+                        key: k.clone(),
+                        key_span: span,
+                        value: Node::from_json(v, span),
+                    })
+                    .collect(),
+            ),
+        };
+        Node::new(value, span)
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {

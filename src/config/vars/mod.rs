@@ -1,6 +1,7 @@
 //! Variable resolution, Serverless v3 style, on the span-carrying tree.
 //!
-//! Sources: `self:`, `opt:`, `env:`, `file(…)`, `sls:`, `param:`, `aws:region`, `strToBool(…)`.
+//! Sources: `self:`, `opt:`, `env:`, `file(…)`, `sls:`, `param:`, `aws:region`, `strToBool(…)`,
+//! and those AWS answers (`ssm:`, `cf:`, `s3:`, `aws:accountId`; see `remote`).
 //! A string that is exactly one variable takes the variable's value with its type (a number stays
 //! a number, a mapping stays a mapping); variables inside longer strings are interpolated as text.
 //! Fallbacks (`${env:X, 'dflt'}`, `${opt:stage, self:provider.stage}`) are tried left to right;
@@ -20,8 +21,10 @@ use crate::diag::{Problem, Sources, Span};
 
 use super::yaml::{Node, Value};
 use grammar::{Alt, Piece, Var, parse_template};
+pub use remote::{Answer, Fetch, NoAws, ParameterKind, Remote};
 
 mod grammar;
+mod remote;
 mod sources;
 
 /// Everything outside the config that variables can read. The environment is passed in rather
@@ -59,18 +62,76 @@ const SOURCES: &[&str] = &[
 ];
 const MAX_DEPTH: u32 = 64;
 
-/// Resolves every variable in `root`.
+/// Resolves every variable in `root`; values only AWS has are refused.
 pub fn resolve(root: Node, sources: &mut Sources, opts: &VarOptions) -> Result<Node, Problem> {
-    let mut r = Resolver {
-        root,
-        sources,
-        opts,
-        in_progress: Vec::new(),
-        files: HashMap::new(),
-        depth: 0,
-    };
-    r.resolve_deep(&mut Vec::new())?;
-    Ok(r.root)
+    resolve_with(root, sources, opts, &NoAws).map(|r| r.root)
+}
+
+/// A resolved tree and the SecureString values in it, which output must not show.
+pub struct Resolved {
+    pub root: Node,
+    pub secrets: Vec<String>,
+}
+
+/// Passes over a tree before every AWS value it needs is known: a nested variable whose address
+/// is itself fetched needs one pass per level.
+const MAX_PASSES: usize = 8;
+
+/// Resolves every variable in `root`, reading AWS's values through `fetch`.
+pub fn resolve_with(
+    root: Node,
+    sources: &mut Sources,
+    opts: &VarOptions,
+    fetch: &dyn Fetch,
+) -> Result<Resolved, Problem> {
+    let mut answers = HashMap::new();
+    let mut files = HashMap::new();
+    for _ in 0..MAX_PASSES {
+        let mut r = Resolver {
+            root: root.clone(),
+            sources: &mut *sources,
+            opts,
+            in_progress: Vec::new(),
+            files: std::mem::take(&mut files),
+            depth: 0,
+            answers: &answers,
+            wanted: Vec::new(),
+            secrets: Vec::new(),
+        };
+        let result = r.resolve_deep(&mut Vec::new());
+        let Resolver {
+            root: resolved,
+            files: read,
+            wanted,
+            mut secrets,
+            ..
+        } = r;
+        files = read;
+        if wanted.is_empty() {
+            result?;
+            secrets.sort();
+            secrets.dedup();
+            return Ok(Resolved {
+                root: resolved,
+                secrets,
+            });
+        }
+        // An error in a pass with stand-ins may come from a stand-in: fetch, then look again.
+        let region = opts.region.clone().unwrap_or_else(|| {
+            resolved
+                .at_path(&["provider", "region"])
+                .and_then(Node::as_str)
+                .filter(|r| !r.is_empty() && !has_variable(r))
+                .unwrap_or(DEFAULT_REGION)
+                .to_string()
+        });
+        let got = fetch.fetch(&wanted, &region);
+        answers.extend(wanted.into_iter().zip(got));
+    }
+    Err(Problem::error(
+        format!("variables that read AWS nest more than {MAX_PASSES} levels deep"),
+        Some(root.span),
+    ))
 }
 
 /// True when a string holds something that looks like a variable.
@@ -101,6 +162,11 @@ struct Resolver<'a> {
     in_progress: Vec<String>,
     files: HashMap<PathBuf, Option<Node>>,
     depth: u32,
+    /// AWS's answers so far; a value not among them is added to `wanted`.
+    answers: &'a HashMap<Remote, Result<Answer, String>>,
+    wanted: Vec<Remote>,
+    /// SecureString values met.
+    secrets: Vec<String>,
 }
 
 fn dotted(path: &[String]) -> String {
@@ -489,6 +555,118 @@ mod tests {
         assert!(matches!(val(&n, "b"), Value::Seq(v) if v.len() == 2));
         assert_eq!(val(&n, "c.stage"), &Value::Str("dev".into()));
         assert_eq!(val(&n, "d"), &Value::Str("none".into()));
+    }
+
+    /// AWS's answers for the resolver's tests; counts what it was asked.
+    struct Canned(std::cell::RefCell<Vec<Remote>>);
+
+    impl Fetch for Canned {
+        fn fetch(&self, keys: &[Remote], region: &str) -> Vec<Result<Answer, String>> {
+            self.0.borrow_mut().extend(keys.iter().cloned());
+            keys.iter()
+                .map(|k| match k {
+                    Remote::Parameter { name, .. } => Ok(match name.as_str() {
+                        "/dev/db" => Answer::Parameter {
+                            kind: ParameterKind::String,
+                            value: format!("db-in-{region}"),
+                        },
+                        "/list" => Answer::Parameter {
+                            kind: ParameterKind::StringList,
+                            value: "a,b,c".into(),
+                        },
+                        "/secret" => Answer::Parameter {
+                            kind: ParameterKind::SecureString,
+                            value: "{\"user\":\"u\",\"pass\":\"hunter2\"}".into(),
+                        },
+                        "/which" => Answer::Parameter {
+                            kind: ParameterKind::String,
+                            value: "blue".into(),
+                        },
+                        "/denied" => return Err("ssm:GetParameter: AccessDeniedException".into()),
+                        _ => Answer::Absent,
+                    }),
+                    Remote::Output { stack, output, .. } if stack == "net" && output == "Vpc" => {
+                        Ok(Answer::Text("vpc-1".into()))
+                    }
+                    Remote::AccountId => Ok(Answer::Text("123456789012".into())),
+                    _ => Ok(Answer::Absent),
+                })
+                .collect()
+        }
+    }
+
+    fn with_aws(text: &str) -> (Result<Resolved, Problem>, Vec<Remote>) {
+        let mut s = Sources::default();
+        let f = s.add("serverless.yml", text);
+        let root = yaml::parse(&s, f).unwrap();
+        let canned = Canned(Default::default());
+        let r = resolve_with(root, &mut s, &VarOptions::default(), &canned);
+        (r, canned.0.into_inner())
+    }
+
+    #[test]
+    fn aws_values_are_read_once_each_and_shaped_as_v3() {
+        let (r, asked) = with_aws(
+            "provider:\n  region: eu-west-1\ncustom:\n  blue: sky\na: ${ssm:/${sls:stage}/db}\nb: ${ssm:/list}\nc: ${ssm:/secret}\nd: ${ssm(raw):/list}\ne: ${ssm:/nope, 'dflt'}\nf: ${cf:net.Vpc}\ng: arn:${aws:accountId}:x\nh: ${self:custom.${ssm:/which}}\ni: ${ssm:/dev/db}\nj: ${ssm:/list~split}\n",
+        );
+        let r = r.unwrap();
+        let n = &r.root;
+        assert_eq!(val(n, "a"), &Value::Str("db-in-eu-west-1".into()));
+        assert!(matches!(val(n, "b"), Value::Seq(v) if v.len() == 3));
+        assert_eq!(val(n, "c.pass"), &Value::Str("hunter2".into()));
+        assert_eq!(val(n, "d"), &Value::Str("a,b,c".into()));
+        assert_eq!(val(n, "e"), &Value::Str("dflt".into()));
+        assert_eq!(val(n, "f"), &Value::Str("vpc-1".into()));
+        assert_eq!(val(n, "g"), &Value::Str("arn:123456789012:x".into()));
+        assert_eq!(val(n, "h"), &Value::Str("sky".into()));
+        assert!(matches!(val(n, "j"), Value::Seq(v) if v.len() == 3));
+        assert!(
+            r.secrets.contains(&"hunter2".to_string()),
+            "{:?}",
+            r.secrets
+        );
+        // `/dev/db` is used twice and `/list` three times (raw and split are one parameter).
+        let mut names: Vec<String> = asked
+            .iter()
+            .filter_map(|k| match k {
+                Remote::Parameter { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let total = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(total, names.len(), "asked twice: {asked:?}");
+    }
+
+    #[test]
+    fn aws_refusals_and_absences_are_located() {
+        let (r, _) = with_aws("x:\n  y: ${ssm:/denied}\n");
+        let p = r.err().unwrap();
+        assert!(
+            p.message.contains("cannot read `${ssm:/denied}` at `x.y`"),
+            "{}",
+            p.message
+        );
+        assert!(p.message.contains("AccessDenied"), "{}", p.message);
+        assert_eq!(p.location.unwrap().start.line, 2);
+        let (r, _) = with_aws("x: ${cf:other.Out}\n");
+        let p = r.err().unwrap();
+        assert!(
+            p.message
+                .contains("output `Out` of stack `other` does not exist"),
+            "{}",
+            p.message
+        );
+        let (r, _) = with_aws("x: ${s3:nobucketkey}\n");
+        assert!(r.err().unwrap().message.contains("bucket-name/key"));
+        // Without AWS at hand the value is refused, not guessed.
+        let p = run("x: ${aws:accountId}\n", VarOptions::default()).unwrap_err();
+        assert!(
+            p.message.contains("does not read AWS values"),
+            "{}",
+            p.message
+        );
     }
 
     #[test]

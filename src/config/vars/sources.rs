@@ -43,7 +43,9 @@ impl Resolver<'_> {
                 };
                 Ok(match self.resolve_path(&path)? {
                     Some(n) => Lookup::Found(n),
-                    None => Lookup::Missing(format!("`{addr}` does not exist in the configuration")),
+                    None => {
+                        Lookup::Missing(format!("`{addr}` does not exist in the configuration"))
+                    }
                 })
             }
             "opt" => {
@@ -75,7 +77,10 @@ impl Resolver<'_> {
                 }
                 "instanceId" => Ok(str_node(&instance_id())),
                 other => Err(Problem::error(
-                    format!("unknown `sls` variable `{other}` at `{}`; known: stage, instanceId", site.path),
+                    format!(
+                        "unknown `sls` variable `{other}` at `{}`; known: stage, instanceId",
+                        site.path
+                    ),
                     Some(site.span),
                 )),
             },
@@ -84,12 +89,16 @@ impl Resolver<'_> {
                     let region = self.region()?;
                     Ok(str_node(&region))
                 }
+                "accountId" => self.eval_remote(source, params, Some("accountId".into()), site),
                 other => Err(Problem::error(
-                    format!("`${{aws:{other}}}` at `{}` is not supported yet: it needs AWS credentials while the config is read", site.path),
+                    format!(
+                        "unknown `aws` variable `{other}` at `{}`; known: region, accountId",
+                        site.path
+                    ),
                     Some(site.span),
-                )
-                .help("pass the value with --param or an environment variable instead")),
+                )),
             },
+            "ssm" | "cf" | "s3" => self.eval_remote(source, params, addr, site),
             "param" => {
                 let name = need_addr(addr)?;
                 self.param(&name)
@@ -103,7 +112,10 @@ impl Resolver<'_> {
                     "true" | "1" => Ok(Lookup::Found(Node::new(Value::Bool(true), site.span))),
                     "false" | "0" => Ok(Lookup::Found(Node::new(Value::Bool(false), site.span))),
                     other => Err(Problem::error(
-                        format!("strToBool at `{}` got `{other}`, expected true, false, 1 or 0", site.path),
+                        format!(
+                            "strToBool at `{}` got `{other}`, expected true, false, 1 or 0",
+                            site.path
+                        ),
                         Some(site.span),
                     )),
                 }
@@ -111,7 +123,10 @@ impl Resolver<'_> {
             "file" => {
                 let Some(p) = params.first() else {
                     return Err(Problem::error(
-                        format!("`file()` at `{}` needs a path, e.g. ${{file(./config.yml):key}}", site.path),
+                        format!(
+                            "`file()` at `{}` needs a path, e.g. ${{file(./config.yml):key}}",
+                            site.path
+                        ),
                         Some(site.span),
                     ));
                 };
@@ -119,10 +134,9 @@ impl Resolver<'_> {
                 self.file(&rel, addr.as_deref(), site)
             }
             other => Err(Problem::error(
-                format!("`${{{other}:…}}` variables at `{}` are not supported yet: they need AWS while the config is read", site.path),
+                format!("unknown variable source `{other}` at `{}`", site.path),
                 Some(site.span),
-            )
-            .help("pass the value with --param, ${env:…} or ${file(…)} instead")),
+            )),
         }
     }
 

@@ -25,6 +25,7 @@ pub mod schedule;
 pub mod scheduler;
 pub mod topic;
 pub mod user_pool;
+pub mod variables;
 pub mod websocket;
 
 use std::collections::{BTreeMap, HashMap};
