@@ -41,13 +41,13 @@ async fn fetch_all(
     let mut configs: HashMap<String, aws_config::SdkConfig> = HashMap::new();
     for key in keys {
         let r = key_region(key).unwrap_or(region).to_string();
-        if !configs.contains_key(&r) {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                .region(aws_config::Region::new(r.clone()));
+        if let std::collections::hash_map::Entry::Vacant(slot) = configs.entry(r.clone()) {
+            let mut loader =
+                aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new(r));
             if let Some(p) = profile {
                 loader = loader.profile_name(p);
             }
-            configs.insert(r, loader.load().await);
+            slot.insert(loader.load().await);
         }
     }
     let futures: Vec<Boxed<'_, Answer>> = keys
