@@ -4,6 +4,7 @@
 //! (`validate`). Nothing here touches AWS; errors are [`Diagnostic`]s with file, line and column.
 
 pub mod de;
+pub mod intrinsics;
 pub mod model;
 pub mod runtime;
 pub mod shorthand;

@@ -833,3 +833,16 @@ impl TryFrom<i64> for LogRetention {
         }
     }
 }
+
+/// The AWS partition of a region, which every ARN names, and the DNS suffix of its endpoints:
+/// `aws` and `amazonaws.com`, except in China (`aws-cn`, `amazonaws.com.cn`) and GovCloud
+/// (`aws-us-gov`).
+pub fn partition(region: &str) -> (&'static str, &'static str) {
+    if region.starts_with("cn-") {
+        ("aws-cn", "amazonaws.com.cn")
+    } else if region.starts_with("us-gov-") {
+        ("aws-us-gov", "amazonaws.com")
+    } else {
+        ("aws", "amazonaws.com")
+    }
+}

@@ -415,18 +415,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     p
 }
 
-/// The AWS partition of a region, which every ARN names, and the DNS suffix of its endpoints:
-/// `aws` and `amazonaws.com`, except in China (`aws-cn`, `amazonaws.com.cn`) and GovCloud
-/// (`aws-us-gov`).
-pub fn partition(region: &str) -> (&'static str, &'static str) {
-    if region.starts_with("cn-") {
-        ("aws-cn", "amazonaws.com.cn")
-    } else if region.starts_with("us-gov-") {
-        ("aws-us-gov", "amazonaws.com")
-    } else {
-        ("aws", "amazonaws.com")
-    }
-}
+pub use crate::config::model::partition;
 
 /// Keeps names within `max` characters: a prefix and 8 hex digits of the full name's sha256,
 /// so two long names never collide by truncation.
