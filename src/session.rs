@@ -89,13 +89,13 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 impl Context {
-    /// Loads the config and shows its warnings.
-    pub fn load_config(&self) -> Result<Loaded, ConfigError> {
+    /// Reads the config and resolves its variables (`${ssm:…}` and the like read from AWS).
+    pub fn read_config(&self) -> Result<config::Read, ConfigError> {
         let g = &self.global;
         let fetch = aws::variables::AwsValues {
             profile: g.aws_profile.clone(),
         };
-        let loaded = config::load_with(
+        config::read(
             &LoadOptions {
                 config: g.config.clone(),
                 cwd: self.cwd.clone(),
@@ -106,12 +106,58 @@ impl Context {
                 env: self.env.clone(),
             },
             &fetch,
-        )?;
+        )
+    }
+
+    /// Loads the config and shows its warnings. CloudFormation functions outside `resources:`
+    /// get stand-ins: for commands that neither run nor change the functions.
+    pub fn load_config(&self) -> Result<Loaded, ConfigError> {
+        let r = self.read_config()?;
+        let stand_ins = r.stand_ins();
+        // The template is built too, so that its mistakes are found without AWS.
+        let loaded = r.finish(&stand_ins, Some((&stand_ins, "")))?;
+        self.show_warnings(&loaded);
+        Ok(loaded)
+    }
+
+    /// Loads the config with the real values of its CloudFormation functions (the side stack's
+    /// outputs, what sls deploys, the account), read from AWS when the config uses any: for
+    /// local runs, whose code reads them.
+    pub fn load_config_live(&self) -> anyhow::Result<Loaded> {
+        let r = self.read_config()?;
+        let needs = r.needs();
+        let first = r.finish(&r.stand_ins(), None)?;
+        if needs.is_empty() {
+            self.show_warnings(&first);
+            return Ok(first);
+        }
+        let rt = runtime()?;
+        let aws = rt.block_on(Aws::connect(r.region(), self.global.aws_profile.as_deref()))?;
+        let (account, live) = rt.block_on(aws::stack::live_values(
+            &aws,
+            &first.config.service,
+            r.stage(),
+            &needs,
+            None,
+        ))?;
+        let values = values_of(
+            &r,
+            &first,
+            &account,
+            live,
+            false,
+            "the side stack does not have it: deploy the service first",
+        );
+        let loaded = r.finish(&values, None)?;
+        self.show_warnings(&loaded);
+        Ok(loaded)
+    }
+
+    pub fn show_warnings(&self, loaded: &Loaded) {
         let mut err = std::io::stderr().lock();
         for w in &loaded.warnings {
             let _ = write!(err, "{}", output::render(w, self.style));
         }
-        Ok(loaded)
     }
 
     /// `--package DIR` relative to the working directory, else `.serverless` in the service.
@@ -171,21 +217,7 @@ impl Context {
 
     /// The config's desired state without artifacts: names, aliases, routes.
     pub fn desired(&self) -> anyhow::Result<Desired> {
-        let loaded = self.load_config()?;
-        let empty = Manifest {
-            format: package::manifest::FORMAT,
-            service: loaded.config.service.clone(),
-            stage: loaded.stage.clone(),
-            region: loaded.region.clone(),
-            artifacts: Default::default(),
-            functions: Default::default(),
-        };
-        Ok(desired::desired(
-            &loaded.config,
-            &loaded.stage,
-            &loaded.region,
-            &empty,
-        ))
+        Ok(names_of(&self.load_config()?))
     }
 
     /// The runtime and AWS clients for `desired`'s region (check arguments first, then this).
@@ -209,4 +241,37 @@ impl Context {
             observed,
         })
     }
+}
+
+/// A loaded config's desired state without artifacts: names, aliases, routes.
+pub fn names_of(loaded: &Loaded) -> Desired {
+    let empty = Manifest {
+        format: package::manifest::FORMAT,
+        service: loaded.config.service.clone(),
+        stage: loaded.stage.clone(),
+        region: loaded.region.clone(),
+        artifacts: Default::default(),
+        functions: Default::default(),
+    };
+    desired::desired(&loaded.config, &loaded.stage, &loaded.region, &empty)
+}
+
+/// The values of CloudFormation functions: what sls deploys (named from `first`, the config
+/// loaded with stand-ins), and what AWS answered; stand-ins for the rest when `stand_ins`.
+pub fn values_of(
+    r: &config::Read,
+    first: &Loaded,
+    account: &str,
+    live: aws::stack::LiveValues,
+    stand_ins: bool,
+    missing_why: &str,
+) -> config::intrinsics::Values {
+    let mut v = crate::plan::stack::managed_values(&names_of(first), account);
+    v.types = r.stand_ins().types;
+    v.refs.extend(live.refs);
+    v.atts.extend(live.atts);
+    v.imports = live.imports;
+    v.stand_ins = stand_ins;
+    v.missing_why = missing_why.to_string();
+    v
 }

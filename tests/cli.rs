@@ -362,3 +362,31 @@ fn config_credentials_writes_a_private_profile_keeps_the_others_and_never_prints
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// One file per CloudFormation short tag: `print` shows `custom.short` (the tag) exactly as
+/// `custom.long` (the long form written out), as Serverless v3 reads them.
+#[test]
+fn every_cloudformation_short_tag_prints_as_its_long_form() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cfn-tags");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sls"))
+            .current_dir(&dir)
+            .args(["print", "--format", "json", "--path", "custom", "-c", &name])
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["short"], v["long"], "{name}");
+        assert!(v["short"].is_object(), "{name}: {v}");
+        count += 1;
+    }
+    assert_eq!(count, 19, "one file per short tag (GetAtt and Sub twice)");
+}

@@ -8,9 +8,10 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::config::{self, Loaded};
 use crate::plan::{self, ConflictError, desired};
-use crate::provider::aws::{self, Scope};
-use crate::session::{Connection, Context, UsageError};
+use crate::provider::aws::{self, Aws, Progress, Scope};
+use crate::session::{self, Connection, Context, UsageError};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -40,7 +41,53 @@ pub enum DeployWhat {
 
 pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let loaded = cx.load_config()?;
+    let r = cx.read_config()?;
+    let first = r.finish(&r.stand_ins(), None)?;
+    let needs = r.needs();
+    // The side stack first: the rest of the config may use its outputs.
+    let early = if r.has_resources()? || !needs.is_empty() {
+        let rt = session::runtime()?;
+        let aws = rt.block_on(Aws::connect(r.region(), cx.global.aws_profile.as_deref()))?;
+        let account = rt.block_on(aws::stack::account(&aws))?;
+        let managed = plan::stack::managed_values(&session::names_of(&first), &account);
+        // `deploy function` leaves the stack as it is and reads its outputs.
+        let stack_run = if args.what.is_none() {
+            Some(side_stack(cx, args, &r, &first, &managed, &rt, &aws)?)
+        } else {
+            None
+        };
+        let outputs = stack_run.as_ref().and_then(|s| s.outputs.clone());
+        let (_, live) = rt.block_on(aws::stack::live_values(
+            &aws,
+            &first.config.service,
+            r.stage(),
+            &needs,
+            outputs.as_ref(),
+        ))?;
+        let pending = stack_run.as_ref().is_some_and(|s| s.pending);
+        let values = session::values_of(
+            &r,
+            &first,
+            &account,
+            live,
+            args.dry_run && pending,
+            "the side stack has no output for it; deploy again",
+        );
+        let loaded = r.finish(&values, None)?;
+        Some((
+            loaded,
+            rt,
+            aws,
+            stack_run.map(|s| s.plan).unwrap_or_default(),
+        ))
+    } else {
+        None
+    };
+    let (loaded, early_connection, stack_plan) = match early {
+        Some((loaded, rt, aws, p)) => (loaded, Some((rt, aws)), p),
+        None => (first, None, plan::Plan::default()),
+    };
+    cx.show_warnings(&loaded);
     let out_dir = cx.out_dir(&loaded, args.package.as_deref());
     let manifest = if args.package.is_some() {
         crate::package::Manifest::read(&out_dir).ok_or_else(|| {
@@ -65,11 +112,13 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let Connection {
-        desired: d,
-        rt,
-        aws,
-    } = cx.connect(d)?;
+    let (d, rt, aws) = match early_connection {
+        Some((rt, aws)) => (d, rt, aws),
+        None => {
+            let Connection { desired, rt, aws } = cx.connect(d)?;
+            (desired, rt, aws)
+        }
+    };
     let scope = if only.is_some() {
         Scope::Functions
     } else {
@@ -96,7 +145,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     if args.dry_run {
         if cx.global.json {
             let doc = json!({ "dryRun": true, "service": d.service, "stage": d.stage, "region": d.region,
-                              "plan": the_plan, "awsCalls": aws.calls.tally() });
+                              "stack": stack_plan, "plan": the_plan, "awsCalls": aws.calls.tally() });
             println!("{doc:#}");
         }
         return Ok(());
@@ -132,16 +181,17 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             .iter()
             .map(|f| (f.key.clone(), json!({ "name": f.name, "alias": d.alias, "version": outcome.versions.get(&f.key), "url": urls.get(&f.key) })))
             .collect();
-        let doc = json!({ "service": d.service, "stage": d.stage, "region": d.region, "plan": the_plan,
+        let doc = json!({ "service": d.service, "stage": d.stage, "region": d.region, "stack": stack_plan, "plan": the_plan,
                           "endpoints": endpoints, "functions": functions, "awsCalls": tally });
         println!("{doc:#}");
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    let what = if the_plan.is_empty() {
+    let changes = the_plan.steps.len() + stack_plan.steps.len();
+    let what = if changes == 0 {
         "no changes".to_string()
     } else {
-        format!("{} changes", the_plan.steps.len())
+        format!("{changes} changes")
     };
     writeln!(
         out,
@@ -178,4 +228,102 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// What the side stack's part of a deploy did.
+struct StackRun {
+    /// Its steps, as shown.
+    plan: plan::Plan,
+    /// Its outputs after the run (None when nothing ran: they are read with the other values).
+    outputs: Option<std::collections::BTreeMap<String, String>>,
+    /// A dry run left changes undone: values from the stack may not exist yet.
+    pending: bool,
+}
+
+/// Plans the side stack, shows the plan and (unless a dry run) carries it out with progress.
+fn side_stack(
+    cx: &Context,
+    args: &DeployArgs,
+    r: &config::Read,
+    first: &Loaded,
+    managed: &config::intrinsics::Values,
+    rt: &tokio::runtime::Runtime,
+    aws: &Aws,
+) -> anyhow::Result<StackRun> {
+    let service = &first.config.service;
+    let description = format!("Resources of {service} ({}), deployed by sls", first.stage);
+    let with_template = r.finish(&r.stand_ins(), Some((managed, &description)))?;
+    let names = session::names_of(first);
+    let spec = match with_template.template {
+        Some(t) => {
+            let template = serde_json::to_string(&t.body)?;
+            if template.len() > plan::stack::MAX_TEMPLATE_BODY {
+                return Err(UsageError(format!(
+                    "the template built from `resources:` is {} bytes; CloudFormation takes at most {} inline, and sls does not upload larger ones yet: move some resources to a stack of their own and use ${{cf:…}}",
+                    template.len(),
+                    plan::stack::MAX_TEMPLATE_BODY
+                ))
+                .into());
+            }
+            Some(plan::StackSpec {
+                name: plan::stack::stack_name(service, &first.stage),
+                template,
+                resources: t.resources,
+                retained: t.retained,
+                tags: names.tags.clone(),
+            })
+        }
+        None => None,
+    };
+    let (observed, v3) = rt.block_on(aws::stack::observe(
+        aws,
+        spec.as_ref(),
+        service,
+        &first.stage,
+    ))?;
+    let mut p = plan::Plan::default();
+    match plan::stack::plan(spec.as_ref(), observed.as_ref(), v3.as_deref()) {
+        Ok(steps) => steps.into_iter().for_each(|s| p.push(s)),
+        Err(c) => p.conflicts.push(c),
+    }
+    let mut err = std::io::stderr().lock();
+    if !cx.global.json && !p.is_empty() {
+        writeln!(err, "Side stack (resources:)")?;
+        crate::output::steps::print_plan(&mut err, &p)?;
+    }
+    if !p.conflicts.is_empty() {
+        if !cx.global.json && p.is_empty() {
+            crate::output::steps::print_plan(&mut err, &p)?;
+        }
+        return Err(ConflictError(p.conflicts.clone()).into());
+    }
+    if args.dry_run || p.is_empty() {
+        return Ok(StackRun {
+            pending: !p.is_empty(),
+            outputs: observed.map(|o| o.outputs),
+            plan: p,
+        });
+    }
+    let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
+    let json = cx.global.json;
+    let report = |line: &str| {
+        if !json {
+            eprintln!("    {line}");
+        }
+    };
+    for (i, step) in p.steps.iter().enumerate() {
+        progress.started(i, step);
+        let t = Instant::now();
+        let plan::Step::Stack(s) = step else {
+            continue;
+        };
+        rt.block_on(aws::stack::apply(aws, spec.as_ref(), s, &report))?;
+        progress.finished(i, step, t.elapsed());
+    }
+    drop(progress);
+    Ok(StackRun {
+        plan: p,
+        outputs: None,
+        pending: false,
+    })
 }

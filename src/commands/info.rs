@@ -12,8 +12,14 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
     let Observation {
         desired: d,
         observed: o,
-        ..
+        rt,
+        aws,
     } = cx.observe(Scope::Service)?;
+    let outputs = rt
+        .block_on(crate::provider::aws::stack::outputs(
+            &aws, &d.service, &d.stage,
+        ))?
+        .unwrap_or_default();
     let mut endpoints: Vec<String> = o
         .http_api
         .iter()
@@ -59,7 +65,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         .collect();
     if cx.global.json {
         let doc = json!({ "service": d.service, "stage": d.stage, "region": d.region,
-                          "endpoints": endpoints, "functions": functions });
+                          "endpoints": endpoints, "functions": functions, "outputs": outputs });
         println!("{doc:#}");
         return Ok(());
     }
@@ -90,6 +96,16 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
             f["function"].as_str().unwrap_or(""),
             f["name"].as_str().unwrap_or("")
         )?;
+    }
+    if !outputs.is_empty() {
+        writeln!(
+            out,
+            "stack outputs ({}):",
+            plan::stack::stack_name(&d.service, &d.stage)
+        )?;
+        for (k, v) in &outputs {
+            writeln!(out, "  {k}: {v}")?;
+        }
     }
     Ok(())
 }

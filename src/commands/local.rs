@@ -67,7 +67,8 @@ struct Prepared {
 }
 
 fn prepared(cx: &Context) -> anyhow::Result<Prepared> {
-    let loaded = cx.load_config()?;
+    // The code runs here: `Ref`s in its environment need their real values.
+    let loaded = cx.load_config_live()?;
     let out_dir = cx.out_dir(&loaded, None);
     let manifest = cx.package(&loaded, &out_dir)?.manifest;
     let desired = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);

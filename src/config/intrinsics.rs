@@ -414,12 +414,28 @@ fn reference(id: &str, att: Option<&str>, at: &Node, v: &Values) -> Result<Node,
         )
         .label("from `resources:`"));
     }
+    if v.stand_ins && looks_managed(id) {
+        // Which functions there are is checked when the real values are put in.
+        return Ok(text(
+            stand_in(id, att, "AWS::CloudFormation::Unknown", v),
+            at,
+        ));
+    }
     Err(Problem::error(
         format!("`{shown}` names nothing sls knows: `{id}` is neither in `resources:` nor something sls deploys"),
         Some(at.span),
     )
     .label("unknown logical id")
     .help("declare it under resources.Resources, or use one of Serverless v3's logical ids (e.g. HelloLambdaFunction, IamRoleLambdaExecution); see docs/src/resources.md"))
+}
+
+/// Serverless v3's logical ids for what sls deploys, by their shape (a stand-in load does not
+/// know the functions yet).
+fn looks_managed(id: &str) -> bool {
+    id.ends_with("LambdaFunction")
+        || id.ends_with("LogGroup")
+        || id == "IamRoleLambdaExecution"
+        || id == "ServerlessDeploymentBucket"
 }
 
 /// The account shown where the real one is not known yet.

@@ -6,6 +6,7 @@
 pub mod de;
 pub mod intrinsics;
 pub mod model;
+pub mod resources;
 pub mod runtime;
 pub mod shorthand;
 pub mod validate;
@@ -52,6 +53,9 @@ pub struct Loaded {
     pub region: String,
     /// SecureString values the variables read: never shown unless asked.
     pub secrets: Vec<String>,
+    /// The side stack's template, when `resources:` declares something and the values of what
+    /// sls deploys were given ([`Read::finish`]).
+    pub template: Option<resources::Template>,
 }
 
 /// The config could not be used; holds every error (and the warnings found before them).
@@ -82,14 +86,108 @@ impl ConfigError {
     }
 }
 
-/// Finds, reads, resolves and validates the config; values only AWS has are refused.
+/// Finds, reads, resolves and validates the config; values only AWS has are refused, and
+/// CloudFormation functions get stand-ins.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
-    load_with(opts, &vars::NoAws)
+    let r = read(opts, &vars::NoAws)?;
+    let values = r.stand_ins();
+    r.finish(&values, None)
 }
 
-/// Finds, reads, resolves and validates the config, reading `${ssm:…}` and the other values
-/// only AWS has through `fetch`.
-pub fn load_with(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Loaded, ConfigError> {
+/// A config read and its variables resolved, before CloudFormation functions outside
+/// `resources:` are given values and the whole is typed and checked ([`Read::finish`]).
+pub struct Read {
+    /// The tree with every variable resolved (CloudFormation functions still in long form).
+    pub resolved: Node,
+    sources: Sources,
+    path: PathBuf,
+    service_dir: PathBuf,
+    secrets: Vec<String>,
+    stage: String,
+    region: String,
+}
+
+impl Read {
+    pub fn stage(&self) -> &str {
+        &self.stage
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// What the CloudFormation functions outside `resources:` refer to.
+    pub fn needs(&self) -> intrinsics::Needs {
+        intrinsics::needs(&self.resolved)
+    }
+
+    /// Whether `resources:` declares anything (then there is a side stack).
+    pub fn has_resources(&self) -> Result<bool, ConfigError> {
+        resources::merged(&self.resolved)
+            .map(|r| r.is_some())
+            .map_err(|p| ConfigError::one(p.into_diagnostic(&self.sources)))
+    }
+
+    /// Values for everything, as stand-ins where AWS would be needed: the logical ids of
+    /// `resources:` are known (with their types), the account and outputs are not.
+    pub fn stand_ins(&self) -> intrinsics::Values {
+        let mut types = HashMap::new();
+        if let Ok(Some(r)) = resources::merged(&self.resolved) {
+            if let Some(Value::Map(rs)) = r.get("Resources").map(|n| &n.value) {
+                for e in rs {
+                    if let Some(t) = e.value.get("Type").and_then(Node::as_str) {
+                        types.insert(e.key.clone(), t.to_string());
+                    }
+                }
+            }
+        }
+        intrinsics::Values {
+            region: self.region.clone(),
+            types,
+            stand_ins: true,
+            ..Default::default()
+        }
+    }
+
+    /// Puts `values` in for the CloudFormation functions outside `resources:`, builds the side
+    /// stack's template when `managed` (the values of what sls deploys) is given, then types
+    /// and checks the config.
+    pub fn finish(
+        &self,
+        values: &intrinsics::Values,
+        managed: Option<(&intrinsics::Values, &str)>,
+    ) -> Result<Loaded, ConfigError> {
+        let sources = &self.sources;
+        let fail = |p: Problem| ConfigError::one(p.into_diagnostic(sources));
+        let template = match managed {
+            Some((m, description)) => match resources::merged(&self.resolved).map_err(fail)? {
+                Some(r) => {
+                    Some(resources::template(&r, &self.needs(), m, description).map_err(fail)?)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let mut expanded = self.resolved.clone();
+        intrinsics::substitute(&mut expanded, values).map_err(fail)?;
+        let mut loaded = typed(
+            self.resolved.clone(),
+            expanded,
+            sources,
+            self.path.clone(),
+            self.service_dir.clone(),
+            self.stage.clone(),
+            self.region.clone(),
+        )?;
+        loaded.secrets = self.secrets.clone();
+        loaded.template = template;
+        Ok(loaded)
+    }
+}
+
+/// Finds and reads the config and resolves its variables, reading `${ssm:…}` and the other
+/// values only AWS has through `fetch`.
+pub fn read(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Read, ConfigError> {
     let path = find(opts)?;
     let full = opts.cwd.join(&path);
     let shown = path.display().to_string();
@@ -149,10 +247,47 @@ pub fn load_with(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Loaded, 
         root: resolved,
         secrets,
     } = vars::resolve_with(root, &mut sources, &var_opts, fetch).map_err(|p| fail(p, &sources))?;
-    let mut expanded = resolved.clone();
-    shorthand::expand(&mut expanded).map_err(|p| fail(p, &sources))?;
+    let text_at = |key: &str| {
+        resolved
+            .at_path(&["provider", key])
+            .filter(|n| !matches!(n.value, Value::Null))
+            .and_then(Node::scalar_text)
+    };
+    let stage = opts
+        .stage
+        .clone()
+        .or_else(|| text_at("stage"))
+        .unwrap_or_else(|| vars::DEFAULT_STAGE.to_string());
+    let region = opts
+        .region
+        .clone()
+        .or_else(|| text_at("region"))
+        .unwrap_or_else(|| vars::DEFAULT_REGION.to_string());
+    Ok(Read {
+        resolved,
+        sources,
+        path,
+        service_dir,
+        secrets,
+        stage,
+        region,
+    })
+}
+
+/// The resolved tree typed and checked.
+fn typed(
+    resolved: Node,
+    mut expanded: Node,
+    sources: &Sources,
+    path: PathBuf,
+    service_dir: PathBuf,
+    stage: String,
+    region: String,
+) -> Result<Loaded, ConfigError> {
+    let fail = |p: Problem, sources: &Sources| ConfigError::one(p.into_diagnostic(sources));
+    shorthand::expand(&mut expanded).map_err(|p| fail(p, sources))?;
     let (config, unknown, refused): (Config, Vec<Problem>, Vec<Problem>) =
-        de::from_node(&expanded).map_err(|p| fail(p, &sources))?;
+        de::from_node(&expanded).map_err(|p| fail(p, sources))?;
 
     let mut problems = match config.config_validation_mode {
         Some(model::ValidationMode::Off) => Vec::new(),
@@ -166,24 +301,14 @@ pub fn load_with(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Loaded, 
         _ => unknown,
     };
     problems.extend(refused);
-    let stage = opts
-        .stage
-        .clone()
-        .or_else(|| config.provider.stage.clone())
-        .unwrap_or_else(|| vars::DEFAULT_STAGE.to_string());
     problems.extend(validate::check(&config, &expanded, &stage));
     let diagnostics: Vec<Diagnostic> = problems
         .into_iter()
-        .map(|p| p.into_diagnostic(&sources))
+        .map(|p| p.into_diagnostic(sources))
         .collect();
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(ConfigError { diagnostics });
     }
-    let region = opts
-        .region
-        .clone()
-        .or_else(|| config.provider.region.clone())
-        .unwrap_or_else(|| vars::DEFAULT_REGION.to_string());
     Ok(Loaded {
         config,
         resolved,
@@ -192,7 +317,8 @@ pub fn load_with(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Loaded, 
         service_dir,
         stage,
         region,
-        secrets,
+        secrets: Vec::new(),
+        template: None,
     })
 }
 

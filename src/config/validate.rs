@@ -129,15 +129,6 @@ fn top_level(c: &mut Checker, config: &Config) {
         c.warn_key(&["plugins"], format!("plugins are not supported by sls and are ignored: {names}"))
             .help = Some("sls has packaging, aliases and local runs built in; remove `plugins` once you have checked each one is covered".into());
     }
-    if config.resources.is_some() {
-        c.warn_key(
-            &["resources"],
-            "`resources` (CloudFormation templates) is not supported by sls; it is ignored",
-        )
-        .help = Some(
-            "create these resources with your infrastructure tool and reference them by ARN".into(),
-        );
-    }
     if config.layers.is_some() {
         c.warn_key(
             &["layers"],

@@ -90,6 +90,8 @@ pub struct Desired {
     /// `alb` events: a target group per function, load balancer and header mode, and the rules.
     pub target_groups: Vec<TargetGroupSpec>,
     pub listener_rules: Vec<ListenerRuleSpec>,
+    /// The side stack of `resources:`; set by a deploy once its template is built.
+    pub stack: Option<super::stack::StackSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -1544,6 +1546,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         schedules,
         scheduler_role,
         target_groups,
+        stack: None,
         listener_rules,
         log_groups,
         mappings,
@@ -1645,6 +1648,7 @@ impl Desired {
             schedules: Vec::new(),
             scheduler_role: None,
             target_groups: Vec::new(),
+            stack: None,
             listener_rules: Vec::new(),
             log_groups: Vec::new(),
             mappings: Vec::new(),

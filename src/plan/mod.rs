@@ -25,6 +25,7 @@ pub mod rest_api;
 pub mod role;
 pub mod schedule;
 pub mod scheduler;
+pub mod stack;
 pub mod topic;
 pub mod user_pool;
 pub mod websocket;
@@ -52,6 +53,7 @@ pub use rest_api::{ObservedRestApi, RestApiSpec, RestApiStep};
 pub use role::{ObservedRole, RoleSpec, RoleStep};
 pub use schedule::{ObservedRule, RuleSpec, ScheduleStep};
 pub use scheduler::{ObservedScheduleGroup, ScheduleSpec, SchedulerStep};
+pub use stack::{ObservedStack, StackSpec, StackStep};
 pub use topic::{ObservedSubscription, ObservedTopic, TopicStep};
 pub use user_pool::{ObservedUserPool, UserPoolSpec, UserPoolStep};
 pub use websocket::{ObservedWebsocket, WebsocketSpec, WebsocketStep};
@@ -102,12 +104,16 @@ pub struct Observed {
     pub target_groups: Vec<ObservedTargetGroup>,
     /// Rules on the listeners the config names, and on those our target groups are behind.
     pub listener_rules: Vec<ObservedListenerRule>,
+    /// The side stack, read by a removal (a deploy plans it first, on its own).
+    pub stack: Option<ObservedStack>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
 /// function, one API) run in plan order and lanes run side by side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Phase {
+    /// The side stack of `resources:`, whose outputs the rest of the config may use.
+    Stack,
     /// The execution role, which every function names.
     Role,
     /// The functions' log groups, made before Lambda makes them untagged at the first call.
@@ -129,6 +135,8 @@ pub enum Phase {
     DeleteLogGroups,
     DeleteBucket,
     DeleteRole,
+    /// Last: the functions that used its tables and queues are gone by then.
+    DeleteStack,
 }
 
 impl Phase {
@@ -150,7 +158,9 @@ impl Phase {
             | Phase::DeleteFunctions
             | Phase::DeleteLogGroups
             | Phase::DeleteBucket
-            | Phase::DeleteRole => false,
+            | Phase::DeleteRole
+            | Phase::Stack
+            | Phase::DeleteStack => false,
         }
     }
 }
@@ -185,6 +195,7 @@ pub enum Step {
     UserPool(UserPoolStep),
     Scheduler(SchedulerStep),
     Alb(AlbStep),
+    Stack(StackStep),
 }
 
 impl Step {
@@ -207,6 +218,7 @@ impl Step {
             Step::UserPool(s) => s.phase(),
             Step::Scheduler(s) => s.phase(),
             Step::Alb(s) => s.phase(),
+            Step::Stack(s) => s.phase(),
         }
     }
 
@@ -230,6 +242,7 @@ impl Step {
             Step::UserPool(s) => s.lane(),
             Step::Scheduler(_) => "schedule group".into(),
             Step::Alb(s) => s.lane(),
+            Step::Stack(_) => "stack".into(),
         }
     }
 
@@ -253,6 +266,7 @@ impl Step {
             Step::UserPool(s) => s.removes(),
             Step::Scheduler(s) => s.removes(),
             Step::Alb(s) => s.removes(),
+            Step::Stack(s) => s.removes(),
         }
     }
 }
@@ -277,6 +291,7 @@ impl fmt::Display for Step {
             Step::UserPool(s) => s.fmt(f),
             Step::Scheduler(s) => s.fmt(f),
             Step::Alb(s) => s.fmt(f),
+            Step::Stack(s) => s.fmt(f),
         }
     }
 }
@@ -307,7 +322,8 @@ step_from!(
     Websocket(WebsocketStep),
     UserPool(UserPoolStep),
     Scheduler(SchedulerStep),
-    Alb(AlbStep)
+    Alb(AlbStep),
+    Stack(StackStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -390,7 +406,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::Websocket(_)
         | Step::UserPool(_)
         | Step::Scheduler(_)
-        | Step::Alb(_) => false,
+        | Step::Alb(_)
+        | Step::Stack(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -411,6 +428,11 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     }
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
+    // Only a removal reads the stack here: a deploy plans and applies it before the rest.
+    match stack::plan(None, o.stack.as_ref(), None) {
+        Ok(steps) => steps.into_iter().for_each(|s| p.push(s)),
+        Err(c) => p.conflicts.push(c),
+    }
     p.steps.sort_by_key(Step::phase);
     p
 }
@@ -423,13 +445,20 @@ pub fn fit(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_string();
     }
-    let digest = Sha256::digest(name.as_bytes());
-    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = short_digest(name, 4);
     let mut cut = max - 9;
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
     format!("{}-{hex}", &name[..cut])
+}
+
+/// The first `bytes` bytes of the text's sha256, in hex: names and tokens derived from content.
+pub fn short_digest(text: &str, bytes: usize) -> String {
+    Sha256::digest(text.as_bytes())[..bytes]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The prefix of every rule name sls gives: `{service}-{stage}-`. The schedule grant on each
@@ -566,6 +595,7 @@ pub(crate) mod tests {
             scheduler_role: None,
             target_groups: vec![],
             listener_rules: vec![],
+            stack: None,
         }
     }
 
@@ -604,6 +634,7 @@ pub(crate) mod tests {
             scheduler_role: None,
             target_groups: vec![],
             listener_rules: vec![],
+            stack: None,
             log_groups: d
                 .log_groups
                 .iter()

@@ -108,6 +108,16 @@ impl Moto {
         format!("arn:aws:kinesis:us-east-1:123456789012:stream/{name}")
     }
 
+    /// The names of moto's DynamoDB tables, as ListTables answers (JSON text).
+    pub fn list_tables(&self) -> String {
+        self.call(
+            "dynamodb",
+            "application/x-amz-json-1.0",
+            "X-Amz-Target: DynamoDB_20120810.ListTables\r\n",
+            "{}",
+        )
+    }
+
     /// A VPC with two subnets in moto (EC2's query protocol); returns the subnet ids, for a load
     /// balancer.
     pub fn create_subnets(&self) -> Vec<String> {

@@ -116,7 +116,17 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(Vec::new())
         }
     };
-    let (role, own_roles, read, listed, v2, rest, wanted_groups, rules, tagged, scheduled) = tokio::join!(
+    // The side stack: a removal deletes it; a deploy plans it on its own, first.
+    let stack = async {
+        if scope == Scope::Everything {
+            super::stack::observe(aws, None, &d.service, &d.stage)
+                .await
+                .map(|(o, _)| o)
+        } else {
+            Ok(None)
+        }
+    };
+    let (role, own_roles, read, listed, v2, rest, wanted_groups, rules, tagged, scheduled, stack) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
         functions(aws, d, desired.clone(), grants),
@@ -126,7 +136,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         log_groups(aws, groups),
         rules,
         async { tokio::join!(tagged_topics, tagged_buckets) },
-        scheduled
+        scheduled,
+        stack
     );
     let (schedule_group, scheduler_role) = scheduled?;
     let (tagged_topics, tagged_buckets) = tagged;
@@ -142,6 +153,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         schedule_group,
         scheduler_role,
         rest_api: rest?,
+        stack: stack?,
         ..Default::default()
     };
     for (name, of, statements, mappings) in read? {
@@ -482,6 +494,8 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::UserPool(s) => user_pool::apply(cx, s).await,
         Step::Scheduler(s) => scheduler::apply(cx, s).await,
         Step::Alb(s) => alb::apply(cx, s).await,
+        // A removal's: the deploy applies its stack steps before the rest is planned.
+        Step::Stack(s) => super::stack::apply(cx.aws, cx.d.stack.as_ref(), s, &|_| {}).await,
     }
 }
 

@@ -23,6 +23,7 @@ pub mod rest_api;
 pub mod role;
 pub mod schedule;
 pub mod scheduler;
+pub mod stack;
 pub mod topic;
 pub mod user_pool;
 pub mod variables;
@@ -60,6 +61,10 @@ pub struct Aws {
     pub scheduler: aws_sdk_scheduler::Client,
     /// Elastic Load Balancing: the target groups and rules of `alb` events.
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    /// CloudFormation: the side stack of `resources:`.
+    pub cfn: aws_sdk_cloudformation::Client,
+    /// STS: the account, for the values of CloudFormation functions.
+    pub sts: aws_sdk_sts::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -430,7 +435,20 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let cfn = aws_sdk_cloudformation::Client::from_conf(
+            aws_sdk_cloudformation::config::Builder::from(&cfg)
+                .retry_config(retries(8, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&cfg)
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            cfn,
+            sts,
             elbv2,
             scheduler,
             cognito,

@@ -229,11 +229,7 @@ async fn write(cx: &Applying<'_>, group: &str, name: &str, create: bool) -> Resu
     let state = ScheduleState::from(state(spec.enabled));
     // The same token for the same schedule as configured: a create whose answer was lost is
     // not made twice, and a later schedule of the same name but other settings is not refused.
-    let token: String = {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(format!("{group}\n{spec:?}").as_bytes());
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let token = crate::plan::short_digest(&format!("{group}\n{spec:?}"), 16);
     let started = std::time::Instant::now();
     let mut wait = Duration::from_secs(1);
     let operation = if create {
