@@ -24,6 +24,7 @@ use grammar::{Alt, Piece, Var, parse_template};
 pub use remote::{Answer, Fetch, NoAws, ParameterKind, Remote};
 
 mod grammar;
+mod javascript;
 mod remote;
 mod sources;
 
@@ -86,6 +87,7 @@ pub fn resolve_with(
 ) -> Result<Resolved, Problem> {
     let mut answers = HashMap::new();
     let mut files = HashMap::new();
+    let mut scripts = HashMap::new();
     for _ in 0..MAX_PASSES {
         let mut r = Resolver {
             root: root.clone(),
@@ -97,16 +99,19 @@ pub fn resolve_with(
             answers: &answers,
             wanted: Vec::new(),
             secrets: Vec::new(),
+            scripts: std::mem::take(&mut scripts),
         };
         let result = r.resolve_deep(&mut Vec::new());
         let Resolver {
             root: resolved,
             files: read,
+            scripts: ran,
             wanted,
             mut secrets,
             ..
         } = r;
         files = read;
+        scripts = ran;
         if wanted.is_empty() {
             result?;
             secrets.sort();
@@ -167,6 +172,8 @@ struct Resolver<'a> {
     wanted: Vec<Remote>,
     /// SecureString values met.
     secrets: Vec<String>,
+    /// JavaScript variable files run, by path and address: each once per pass.
+    scripts: HashMap<String, Result<Option<serde_json::Value>, String>>,
 }
 
 fn dotted(path: &[String]) -> String {
@@ -667,6 +674,49 @@ mod tests {
             "{}",
             p.message
         );
+    }
+
+    #[test]
+    fn javascript_files_run_with_node() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("c.js"),
+            "module.exports = { port: 5432, nested: { a: [1, 2] }, name: ({ options }) => `svc-${options.stage}`, later: async () => ({ ok: true }) };\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("f.js"),
+            "module.exports = async ({ options }) => ({ region: options.region });\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("e.mjs"), "export default { esm: 'yes' };\n").unwrap();
+        std::fs::write(dir.path().join("bad.js"), "throw new Error('boom');\n").unwrap();
+        let mut o = VarOptions {
+            base_dir: dir.path().to_path_buf(),
+            stage: Some("qa".into()),
+            ..Default::default()
+        };
+        o.env.insert(
+            "PATH".into(),
+            std::env::var("PATH").unwrap_or_default(),
+        );
+        let n = run(
+            "a: ${file(./c.js):port}\nb: ${file(./c.js):nested.a}\nc: ${file(./c.js):name}\nd: ${file(./c.js):later.ok}\ne: ${file(./f.js):region}\nf: ${file(./e.mjs):esm}\ng: ${file(./c.js):nope, 'dflt'}\n",
+            o.clone(),
+        )
+        .unwrap();
+        assert_eq!(val(&n, "a"), &Value::Int(5432));
+        assert!(matches!(val(&n, "b"), Value::Seq(v) if v.len() == 2));
+        assert_eq!(val(&n, "c"), &Value::Str("svc-qa".into()));
+        assert_eq!(val(&n, "d"), &Value::Bool(true));
+        assert_eq!(val(&n, "e"), &Value::Str("us-east-1".into()));
+        assert_eq!(val(&n, "f"), &Value::Str("yes".into()));
+        assert_eq!(val(&n, "g"), &Value::Str("dflt".into()));
+        let p = run("a: ${file(./bad.js):x}\n", o.clone()).unwrap_err();
+        assert!(p.message.contains("boom"), "{}", p.message);
+        o.env.remove("PATH");
+        let p = run("a: ${file(./c.js):port}\n", o).unwrap_err();
+        assert!(p.message.contains("node is not on PATH"), "{}", p.message);
     }
 
     #[test]

@@ -203,15 +203,18 @@ impl Resolver<'_> {
             .and_then(|e| e.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
-        if matches!(ext.as_str(), "js" | "cjs" | "mjs" | "ts") {
+        if ext == "ts" {
             return Err(Problem::error(
-                format!("`{shown}` at `{}`: JavaScript and TypeScript files cannot be used as variables by sls", site.path),
+                format!("`{shown}` at `{}`: TypeScript variable files are not run by sls", site.path),
                 Some(site.span),
             )
-            .help("export the values to a .yml or .json file"));
+            .help("compile it to .js (or .mjs), or export the values to a .yml or .json file"));
         }
         if !full.is_file() {
             return Ok(Lookup::Missing(format!("file `{shown}` does not exist")));
+        }
+        if matches!(ext.as_str(), "js" | "cjs" | "mjs") {
+            return self.javascript(&full, &shown, addr, site);
         }
         let root = match self.files.get(&full) {
             Some(r) => r.clone(),
@@ -255,6 +258,50 @@ impl Resolver<'_> {
             }
         }
         Ok(Lookup::Found(self.finish_value(node, site)?))
+    }
+}
+
+impl Resolver<'_> {
+    /// A JavaScript variables file, run with node (see `javascript`).
+    fn javascript(
+        &mut self,
+        full: &Path,
+        shown: &str,
+        addr: Option<&str>,
+        site: &Site,
+    ) -> Result<Lookup, Problem> {
+        let full = full.canonicalize().unwrap_or_else(|_| full.to_path_buf());
+        let mut options = serde_json::Map::new();
+        options.insert("stage".into(), self.stage()?.into());
+        options.insert("region".into(), self.region()?.into());
+        let key = format!("{}\n{}", full.display(), addr.unwrap_or(""));
+        let outcome = match self.scripts.get(&key) {
+            Some(o) => o.clone(),
+            None => {
+                let o = super::javascript::run(
+                    &full,
+                    addr.filter(|a| !a.is_empty()),
+                    &serde_json::Value::Object(options),
+                    &self.opts.env,
+                );
+                self.scripts.insert(key, o.clone());
+                o
+            }
+        };
+        match outcome {
+            Ok(Some(v)) => {
+                let node = Node::from_json(&v, site.span);
+                Ok(Lookup::Found(self.finish_value(node, site)?))
+            }
+            Ok(None) => Ok(Lookup::Missing(match addr {
+                Some(a) if !a.is_empty() => format!("`{a}` does not exist in `{shown}`"),
+                _ => format!("`{shown}` exports nothing"),
+            })),
+            Err(why) => Err(Problem::error(
+                format!("cannot use `{shown}` at `{}`: {why}", site.path),
+                Some(site.span),
+            )),
+        }
     }
 }
 

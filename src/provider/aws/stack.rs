@@ -93,7 +93,19 @@ pub async fn observe(
             .collect(),
         ..Default::default()
     };
-    if !o.ours || o.status.ends_with("_IN_PROGRESS") {
+    if !o.ours {
+        return Ok((Some(o), v3));
+    }
+    if o.status.ends_with("_IN_PROGRESS") && o.status != "REVIEW_IN_PROGRESS" {
+        // An earlier run stopped while CloudFormation worked (or one runs now): its work is
+        // waited for, then planned from.
+        let settled = settle(aws, &name).await?;
+        match settled {
+            Some(status) => o.status = status,
+            None => return Ok((None, v3)),
+        }
+    }
+    if o.status == "REVIEW_IN_PROGRESS" {
         return Ok((Some(o), v3));
     }
     match spec {
@@ -346,6 +358,29 @@ pub async fn apply(
                 ))?;
             wait(aws, name, since, "DELETE_COMPLETE", report).await
         }
+    }
+}
+
+/// Waits until the stack leaves `*_IN_PROGRESS`: its status then, or None once it is gone.
+async fn settle(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let Some(s) = describe(aws, name).await? else {
+            return Ok(None);
+        };
+        let status = s
+            .stack_status()
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_default();
+        if status == "DELETE_COMPLETE" {
+            return Ok(None);
+        }
+        if !status.ends_with("_IN_PROGRESS") || started.elapsed() > WAIT_LIMIT {
+            return Ok(Some(status));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
     }
 }
 
