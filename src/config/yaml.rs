@@ -177,7 +177,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Node, Problem> {
         )
         .help("point --config at a serverless.yml, serverless.yaml or serverless.json"));
     }
-    let root = Builder::new(file).run(text)?;
+    let root = run_lenient(file, text)?;
     match root {
         None => Err(
             Problem::error("the config file is empty", Some(Span::point(file, 1, 1)))
@@ -189,7 +189,67 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Node, Problem> {
 
 /// Parses a whole file as any YAML value (used for `${file(…)}`, whose files need not be maps).
 pub fn parse_any(sources: &Sources, file: FileId) -> Result<Option<Node>, Problem> {
-    Builder::new(file).run(&sources.get(file).text)
+    run_lenient(file, &sources.get(file).text)
+}
+
+/// Closing brackets a parse may re-indent before giving up (each costs one more parse).
+const MAX_REINDENTS: usize = 64;
+
+/// Parses `text`; a flow collection's closing `]` or `}` on a line of its own, indented less
+/// than the block around it, is valid YAML (PyYAML and js-yaml read it; indentation does not
+/// count inside flow collections) that saphyr-parser refuses as "invalid indentation"
+/// (saphyr-rs/saphyr#101, #108). Such a line is indented like the line before it and the text
+/// parsed again: lines stay where they were, so every span but that bracket's is exact.
+fn run_lenient(file: FileId, text: &str) -> Result<Option<Node>, Problem> {
+    let mut patched = std::borrow::Cow::Borrowed(text);
+    for _ in 0..MAX_REINDENTS {
+        match Builder::new(file).run(&patched) {
+            Err(p) if p.message.contains("invalid indentation") => {
+                let Some(line) = p.location.map(|s| s.start.line as usize) else {
+                    return Err(p);
+                };
+                match reindent_closing(&patched, line) {
+                    Some(t) => patched = std::borrow::Cow::Owned(t),
+                    None => return Err(p),
+                }
+            }
+            other => return other,
+        }
+    }
+    Builder::new(file).run(&patched)
+}
+
+/// `text` with line `line` (1-based) indented like the nearest non-blank line above it, when that
+/// line holds only closing brackets; None otherwise.
+fn reindent_closing(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let here = *lines.get(line.checked_sub(1)?)?;
+    let body = here.trim_start();
+    if !body.starts_with([']', '}']) {
+        return None;
+    }
+    let above = lines[..line - 1]
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())?;
+    let want = above.len() - above.trim_start().len();
+    let have = here.len() - body.len();
+    if want <= have {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + want);
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i == line - 1 {
+            out.push_str(&" ".repeat(want));
+            out.push_str(body);
+        } else {
+            out.push_str(l);
+        }
+    }
+    Some(out)
 }
 
 fn position_of(text: &str, byte: usize) -> (u32, u32) {
@@ -680,6 +740,27 @@ mod tests {
         let o = n.get("other").unwrap();
         assert_eq!(o.get("x").unwrap().value, Value::Int(1));
         assert_eq!(o.get("y").unwrap().value, Value::Int(3));
+    }
+
+    #[test]
+    fn closing_brackets_indented_less_than_their_items_are_read() {
+        for text in [
+            "custom:\n  list: [a,\n    b\n ]\n  next: 1\n",
+            "custom:\n  list: [a,\n    b\n]\n",
+            "custom:\n  m: {a: 1,\n    b: [x,\n      y\n  ]\n }\n",
+        ] {
+            let n = load(text).unwrap_or_else(|p| panic!("{text}: {}", p.message));
+            let Value::Map(entries) = &n.get("custom").unwrap().value else {
+                panic!("{text}")
+            };
+            assert!(
+                matches!(entries[0].value.value, Value::Seq(_) | Value::Map(_)),
+                "{text}"
+            );
+        }
+        // Other indentation mistakes are still reported where they are.
+        let p = load("a:\n  b: 1\n c: 2\n").unwrap_err();
+        assert_eq!(p.location.unwrap().start.line, 3);
     }
 
     #[test]

@@ -696,10 +696,8 @@ mod tests {
             stage: Some("qa".into()),
             ..Default::default()
         };
-        o.env.insert(
-            "PATH".into(),
-            std::env::var("PATH").unwrap_or_default(),
-        );
+        o.env
+            .insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
         let n = run(
             "a: ${file(./c.js):port}\nb: ${file(./c.js):nested.a}\nc: ${file(./c.js):name}\nd: ${file(./c.js):later.ok}\ne: ${file(./f.js):region}\nf: ${file(./e.mjs):esm}\ng: ${file(./c.js):nope, 'dflt'}\n",
             o.clone(),

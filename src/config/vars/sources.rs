@@ -205,7 +205,10 @@ impl Resolver<'_> {
             .to_ascii_lowercase();
         if ext == "ts" {
             return Err(Problem::error(
-                format!("`{shown}` at `{}`: TypeScript variable files are not run by sls", site.path),
+                format!(
+                    "`{shown}` at `{}`: TypeScript variable files are not run by sls",
+                    site.path
+                ),
                 Some(site.span),
             )
             .help("compile it to .js (or .mjs), or export the values to a .yml or .json file"));
