@@ -140,7 +140,7 @@ impl Context {
             &needs,
             None,
         ))?;
-        let values = values_of(
+        let mut values = values_of(
             &r,
             &first,
             &account,
@@ -148,6 +148,23 @@ impl Context {
             false,
             "the side stack does not have it: deploy the service first",
         );
+        let want = aws::stack::WantedApis {
+            rest: needs.names("ApiGatewayRestApi"),
+            http: needs.names("HttpApi"),
+            websocket: needs.names("WebsocketsApi"),
+        };
+        if want.any() {
+            let quiet = crate::output::steps::StepProgress::new(true, self.style);
+            let ids = rt.block_on(aws::stack::api_ids(
+                &aws,
+                &names_of(&first),
+                want,
+                false,
+                &first.service_dir,
+                &quiet,
+            ))?;
+            ids.add_to(&mut values);
+        }
         let loaded = r.finish(&values, None)?;
         self.show_warnings(&loaded);
         Ok(loaded)

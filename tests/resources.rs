@@ -311,3 +311,61 @@ fn a_serverless_v3_stack_of_the_same_name_stops_the_deploy_untouched() {
         .unwrap();
     assert_eq!(stacks.stacks().len(), 1, "nothing else made");
 }
+
+#[test]
+fn api_ids_are_resolved_on_a_first_deploy_without_a_second_api() {
+    let moto = Moto::start();
+    let rt = rt();
+    let dir = common::service(
+        "service: apis
+provider:
+  name: aws
+  runtime: nodejs22.x
+  environment:
+    REST: !Ref ApiGatewayRestApi
+    ROOT: !GetAtt ApiGatewayRestApi.RootResourceId
+    HTTP: !Ref HttpApi
+    URL: !Join ['', ['https://', !Ref ApiGatewayRestApi, '.execute-api.', !Ref AWS::Region, '.', !Ref AWS::URLSuffix]]
+functions:
+  hello:
+    handler: handler.hello
+    events:
+      - http: GET /hello
+      - httpApi: GET /hello
+",
+    );
+    std::fs::write(dir.path().join("handler.js"), "exports.hello = 1;\n").unwrap();
+    // A dry run before anything exists shows stand-ins and makes nothing.
+    let dry = json(&moto, dir.path(), &["deploy", "--dry-run"]);
+    assert_eq!(dry["awsCalls"]["mutating"], 0, "{dry:#}");
+    json(&moto, dir.path(), &["deploy"]);
+    let cfg = rt.block_on(moto.sdk());
+    let apis = rt
+        .block_on(aws_sdk_apigateway::Client::new(&cfg).get_rest_apis().send())
+        .unwrap();
+    assert_eq!(apis.items().len(), 1, "one REST API: {apis:?}");
+    let rest = apis.items()[0].id().unwrap().to_string();
+    let root = apis.items()[0].root_resource_id().unwrap().to_string();
+    let http = rt
+        .block_on(aws_sdk_apigatewayv2::Client::new(&cfg).get_apis().send())
+        .unwrap();
+    assert_eq!(http.items().len(), 1, "one HTTP API: {http:?}");
+    let f = rt
+        .block_on(
+            aws_sdk_lambda::Client::new(&cfg)
+                .get_function_configuration()
+                .function_name("apis-dev-hello")
+                .send(),
+        )
+        .unwrap();
+    let env = f.environment().unwrap().variables().unwrap();
+    assert_eq!(env["REST"], rest);
+    assert_eq!(env["ROOT"], root);
+    assert_eq!(env["HTTP"], http.items()[0].api_id().unwrap());
+    assert_eq!(
+        env["URL"],
+        format!("https://{rest}.execute-api.us-east-1.amazonaws.com")
+    );
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(again["awsCalls"]["mutating"], 0, "{again:#}");
+}

@@ -49,7 +49,29 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         let rt = session::runtime()?;
         let aws = rt.block_on(Aws::connect(r.region(), cx.global.aws_profile.as_deref()))?;
         let account = rt.block_on(aws::stack::account(&aws))?;
-        let managed = plan::stack::managed_values(&session::names_of(&first), &account);
+        let names = session::names_of(&first);
+        let mut managed = plan::stack::managed_values(&names, &account);
+        // The APIs' ids, when referred to: the functions (deployed before the APIs) and the
+        // stack may need them, so missing APIs are made first (not in a dry run).
+        let everywhere = r.needs_everywhere();
+        let want = aws::stack::WantedApis {
+            rest: everywhere.names("ApiGatewayRestApi"),
+            http: everywhere.names("HttpApi"),
+            websocket: everywhere.names("WebsocketsApi"),
+        };
+        if want.any() {
+            let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
+            let dir = cx.out_dir(&first, args.package.as_deref());
+            let ids = rt.block_on(aws::stack::api_ids(
+                &aws,
+                &names,
+                want,
+                !args.dry_run && args.what.is_none(),
+                &dir,
+                &progress,
+            ))?;
+            ids.add_to(&mut managed);
+        }
         // `deploy function` leaves the stack as it is and reads its outputs.
         let stack_run = if args.what.is_none() {
             Some(side_stack(cx, args, &r, &first, &managed, &rt, &aws)?)
@@ -64,15 +86,17 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             &needs,
             outputs.as_ref(),
         ))?;
-        let pending = stack_run.as_ref().is_some_and(|s| s.pending);
-        let values = session::values_of(
+        let mut values = session::values_of(
             &r,
             &first,
             &account,
             live,
-            args.dry_run && pending,
+            // A dry run shows stand-ins for what is not made yet.
+            args.dry_run,
             "the side stack has no output for it; deploy again",
         );
+        values.refs.extend(managed.refs.clone());
+        values.atts.extend(managed.atts.clone());
         let loaded = r.finish(&values, None)?;
         Some((
             loaded,
@@ -236,8 +260,6 @@ struct StackRun {
     plan: plan::Plan,
     /// Its outputs after the run (None when nothing ran: they are read with the other values).
     outputs: Option<std::collections::BTreeMap<String, String>>,
-    /// A dry run left changes undone: values from the stack may not exist yet.
-    pending: bool,
 }
 
 /// Plans the side stack, shows the plan and (unless a dry run) carries it out with progress.
@@ -299,7 +321,6 @@ fn side_stack(
     }
     if args.dry_run || p.is_empty() {
         return Ok(StackRun {
-            pending: !p.is_empty(),
             outputs: observed.map(|o| o.outputs),
             plan: p,
         });
@@ -324,6 +345,5 @@ fn side_stack(
     Ok(StackRun {
         plan: p,
         outputs: None,
-        pending: false,
     })
 }

@@ -60,6 +60,25 @@ pub fn needs(root: &Node) -> Needs {
     n
 }
 
+/// Everything outside `custom:` that refers to something, `resources:` included (its references
+/// to what sls deploys are given values too).
+pub fn needs_everywhere(root: &Node) -> Needs {
+    let mut n = Needs::default();
+    if let Value::Map(entries) = &root.value {
+        for e in entries.iter().filter(|e| e.key != "custom") {
+            collect(&e.value, &mut n);
+        }
+    }
+    n
+}
+
+impl Needs {
+    /// Whether `id` is used with `Ref`, `Fn::GetAtt` or in a `Fn::Sub`.
+    pub fn names(&self, id: &str) -> bool {
+        self.refs.contains(id) || self.atts.iter().any(|(i, _)| i == id)
+    }
+}
+
 /// Replaces every intrinsic outside `resources:` and `custom:` with its value.
 pub fn substitute(root: &mut Node, v: &Values) -> Result<(), Problem> {
     let Value::Map(entries) = &mut root.value else {
@@ -434,8 +453,14 @@ fn reference(id: &str, att: Option<&str>, at: &Node, v: &Values) -> Result<Node,
 fn looks_managed(id: &str) -> bool {
     id.ends_with("LambdaFunction")
         || id.ends_with("LogGroup")
-        || id == "IamRoleLambdaExecution"
-        || id == "ServerlessDeploymentBucket"
+        || matches!(
+            id,
+            "IamRoleLambdaExecution"
+                | "ServerlessDeploymentBucket"
+                | "ApiGatewayRestApi"
+                | "HttpApi"
+                | "WebsocketsApi"
+        )
 }
 
 /// The account shown where the real one is not known yet.

@@ -121,6 +121,11 @@ impl Read {
         intrinsics::needs(&self.resolved)
     }
 
+    /// What the whole config (`resources:` included, `custom:` not) refers to.
+    pub fn needs_everywhere(&self) -> intrinsics::Needs {
+        intrinsics::needs_everywhere(&self.resolved)
+    }
+
     /// Whether `resources:` declares anything (then there is a side stack).
     pub fn has_resources(&self) -> Result<bool, ConfigError> {
         resources::merged(&self.resolved)

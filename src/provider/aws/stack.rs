@@ -583,3 +583,111 @@ pub async fn account(aws: &Aws) -> Result<String, AwsError> {
         .map_err(call_err("sts:GetCallerIdentity", "your credentials"))?;
     Ok(out.account.unwrap_or_default())
 }
+
+/// The ids of the service's APIs, for `Ref ApiGatewayRestApi` (and its `RootResourceId`),
+/// `Ref HttpApi` and `Ref WebsocketsApi`.
+#[derive(Debug, Default)]
+pub struct ApiIds {
+    /// The REST API's id and its root resource's id.
+    pub rest: Option<(String, String)>,
+    pub http: Option<String>,
+    pub websocket: Option<String>,
+}
+
+/// Which of the service's APIs the config refers to by Serverless v3's logical ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WantedApis {
+    pub rest: bool,
+    pub http: bool,
+    pub websocket: bool,
+}
+
+impl WantedApis {
+    pub fn any(&self) -> bool {
+        self.rest || self.http || self.websocket
+    }
+}
+
+/// Reads the ids of the wanted APIs; with `create`, makes those that do not exist yet first
+/// (bare, as the API steps of a deploy make them: the rest of the deploy fills them in), since
+/// the functions deployed before the APIs may need their ids.
+pub async fn api_ids(
+    aws: &Aws,
+    d: &crate::plan::Desired,
+    want: WantedApis,
+    create: bool,
+    dir: &std::path::Path,
+    progress: &dyn super::Progress,
+) -> Result<ApiIds, AwsError> {
+    use crate::plan::{HttpApiStep, RestApiStep, Step, WebsocketStep};
+    let read = || async {
+        let rest = if want.rest {
+            super::rest_api::observe(aws, d).await?
+        } else {
+            None
+        };
+        let (http, ws) = if want.http || want.websocket {
+            let apis = super::http_api::list(aws).await?;
+            (
+                super::http_api::observe(aws, d, &apis).await?,
+                super::websocket::observe(aws, d, &apis).await?,
+            )
+        } else {
+            (None, None)
+        };
+        Ok::<_, AwsError>(crate::plan::Observed {
+            rest_api: rest.filter(|a| a.owned),
+            http_api: http.filter(|a| a.owned),
+            websocket: ws.filter(|a| a.owned),
+            ..Default::default()
+        })
+    };
+    let mut o = read().await?;
+    let missing = (want.rest && o.rest_api.is_none())
+        || (want.http && o.http_api.is_none())
+        || (want.websocket && o.websocket.is_none());
+    if create && missing {
+        let mut steps = crate::plan::plan(d, &o).steps;
+        steps.retain(|s| match s {
+            Step::RestApi(RestApiStep::CreateRestApi { .. }) => want.rest,
+            Step::HttpApi(HttpApiStep::CreateHttpApi { .. }) => want.http,
+            Step::Websocket(WebsocketStep::CreateWebsocketApi { .. }) => want.websocket,
+            _ => false,
+        });
+        if !steps.is_empty() {
+            super::execute(aws, d, &o, &steps, dir, progress).await?;
+            o = read().await?;
+        }
+    }
+    Ok(ApiIds {
+        rest: o.rest_api.map(|a| {
+            let root = a
+                .resources
+                .get("/")
+                .map(|r| r.id.clone())
+                .unwrap_or_default();
+            (a.id, root)
+        }),
+        http: o.http_api.map(|a| a.id),
+        websocket: o.websocket.map(|a| a.id),
+    })
+}
+
+impl ApiIds {
+    /// Adds the ids to `v` under Serverless v3's logical ids.
+    pub fn add_to(&self, v: &mut crate::config::intrinsics::Values) {
+        if let Some((id, root)) = &self.rest {
+            v.refs.insert("ApiGatewayRestApi".into(), id.clone());
+            v.atts.insert(
+                ("ApiGatewayRestApi".into(), "RootResourceId".into()),
+                root.clone(),
+            );
+        }
+        if let Some(id) = &self.http {
+            v.refs.insert("HttpApi".into(), id.clone());
+        }
+        if let Some(id) = &self.websocket {
+            v.refs.insert("WebsocketsApi".into(), id.clone());
+        }
+    }
+}
