@@ -133,7 +133,8 @@ impl Context {
         }
         let rt = runtime()?;
         let aws = rt.block_on(Aws::connect(r.region(), self.global.aws_profile.as_deref()))?;
-        let (account, live) = rt.block_on(aws::stack::live_values(
+        let account = rt.block_on(aws::stack::account(&aws))?;
+        let live = rt.block_on(aws::stack::live_values(
             &aws,
             &first.config.service,
             r.stage(),

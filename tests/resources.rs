@@ -77,6 +77,9 @@ resources:
       Value: !Ref Table
 ";
 
+/// CloudFormation's DescribeChangeSet answer for a table whose key schema changed.
+const REPLACING_CHANGE_SET: &str = r#"<DescribeChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeChangeSetResult><ChangeSetName>sls-replayed</ChangeSetName><StackName>res-dev-sls-resources</StackName><Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus><Changes><member><Type>Resource</Type><ResourceChange><Action>Modify</Action><LogicalResourceId>Table</LogicalResourceId><ResourceType>AWS::DynamoDB::Table</ResourceType><Replacement>True</Replacement><Scope><member>Properties</member></Scope></ResourceChange></member></Changes></DescribeChangeSetResult><ResponseMetadata><RequestId>replayed</RequestId></ResponseMetadata></DescribeChangeSetResponse>"#;
+
 /// What the test service reads from AWS: two SSM parameters, another stack's output and an S3
 /// object.
 async fn seed(moto: &Moto) {
@@ -253,6 +256,42 @@ fn resources_deploy_as_a_side_stack_and_functions_get_their_values() {
         )
         .unwrap();
     assert!(q.template_body().unwrap().contains("60"));
+
+    // A new key schema replaces the table: moto does not say so, so CloudFormation's answer
+    // is replayed, and the plan flags the replacement loudly.
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        SERVICE
+            .replace("VisibilityTimeout: 30", "VisibilityTimeout: 60")
+            .replace("AttributeName: id", "AttributeName: pk"),
+    )
+    .unwrap();
+    let proxy = common::faults::Faults::answers(
+        moto.port,
+        vec![common::faults::Canned {
+            request: "POST / ".into(),
+            json: REPLACING_CHANGE_SET.into(),
+            after: None,
+            with: Some("Action=DescribeChangeSet".into()),
+        }],
+    );
+    let out = moto
+        .sls(dir.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("NO_COLOR", "1")
+        .args(["deploy", "--dry-run"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("~ Table (AWS::DynamoDB::Table) REPLACED: a new one is made and the old one deleted, with any data it holds"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        SERVICE.replace("VisibilityTimeout: 30", "VisibilityTimeout: 60"),
+    )
+    .unwrap();
 
     // info shows the stack's outputs (not those sls adds).
     let info = common::stdout(moto.sls(dir.path()).arg("info"));

@@ -79,7 +79,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             None
         };
         let outputs = stack_run.as_ref().and_then(|s| s.outputs.clone());
-        let (_, live) = rt.block_on(aws::stack::live_values(
+        let live = rt.block_on(aws::stack::live_values(
             &aws,
             &first.config.service,
             r.stage(),

@@ -511,16 +511,14 @@ async fn recent_events(
     }
 }
 
-/// Values the config's CloudFormation functions need that only AWS has: the account, the side
-/// stack's outputs (as `Ref`/`Fn::GetAtt` values) and other stacks' exports.
+/// Values the config's CloudFormation functions need that only AWS has: the side stack's outputs (as `Ref`/`Fn::GetAtt` values) and other stacks' exports.
 pub async fn live_values(
     aws: &Aws,
     service: &str,
     stage: &str,
     needs: &Needs,
     outputs: Option<&BTreeMap<String, String>>,
-) -> Result<(String, LiveValues), AwsError> {
-    let account = account(aws).await?;
+) -> Result<LiveValues, AwsError> {
     let mut v = LiveValues::default();
     let read;
     let outputs = match outputs {
@@ -563,7 +561,7 @@ pub async fn live_values(
             }
         }
     }
-    Ok((account, v))
+    Ok(v)
 }
 
 #[derive(Debug, Default)]
