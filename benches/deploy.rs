@@ -124,4 +124,61 @@ fn main() {
         last = doc;
     }
     row("one-file code change", median(change), &last);
+
+    // A service with `resources:` (a table and a queue in the side stack, `!Ref`/`!GetAtt` in
+    // the environment, an IAM statement and an sqs event).
+    let dir = common::service(RESOURCES);
+    fs::write(dir.path().join("handler.js"), "exports.hello = async () => 1;\n").unwrap();
+    println!("service with resources: (side stack)");
+    sls(dir.path(), &proxy.url, &["deploy", "--dry-run", "--json"]);
+    let (took, doc) = deploy(dir.path(), &proxy.url);
+    row("first deploy", took, &doc);
+    let mut noop = Vec::new();
+    let mut last = doc;
+    for _ in 0..ROUNDS {
+        let (took, doc) = deploy(dir.path(), &proxy.url);
+        noop.push(took);
+        last = doc;
+    }
+    row("no-op redeploy", median(noop), &last);
+    fs::write(
+        dir.path().join("serverless.yml"),
+        RESOURCES.replace("VisibilityTimeout: 30", "VisibilityTimeout: 60"),
+    )
+    .unwrap();
+    let (took, doc) = deploy(dir.path(), &proxy.url);
+    row("one resource changed (change set)", took, &doc);
 }
+
+const RESOURCES: &str = "service: benchres
+provider:
+  name: aws
+  runtime: nodejs22.x
+  environment:
+    TABLE: !Ref Table
+    QUEUE: !Ref Queue
+  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: [dynamodb:GetItem, dynamodb:PutItem]
+          Resource: !GetAtt Table.Arn
+functions:
+  hello:
+    handler: handler.hello
+    events:
+      - sqs:
+          arn: !GetAtt Queue.Arn
+resources:
+  Resources:
+    Table:
+      Type: AWS::DynamoDB::Table
+      Properties:
+        BillingMode: PAY_PER_REQUEST
+        AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+        KeySchema: [{AttributeName: id, KeyType: HASH}]
+    Queue:
+      Type: AWS::SQS::Queue
+      Properties:
+        VisibilityTimeout: 30
+";
