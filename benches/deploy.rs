@@ -128,7 +128,11 @@ fn main() {
     // A service with `resources:` (a table and a queue in the side stack, `!Ref`/`!GetAtt` in
     // the environment, an IAM statement and an sqs event).
     let dir = common::service(RESOURCES);
-    fs::write(dir.path().join("handler.js"), "exports.hello = async () => 1;\n").unwrap();
+    fs::write(
+        dir.path().join("handler.js"),
+        "exports.hello = async () => 1;\n",
+    )
+    .unwrap();
     println!("service with resources: (side stack)");
     sls(dir.path(), &proxy.url, &["deploy", "--dry-run", "--json"]);
     let (took, doc) = deploy(dir.path(), &proxy.url);

@@ -408,3 +408,55 @@ functions:
     let again = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(again["awsCalls"]["mutating"], 0, "{again:#}");
 }
+
+/// CloudFormation's answers for a creation that rolls back: the table's name is taken.
+const CREATED: &str = r#"<CreateStackResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><CreateStackResult><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/fail-dev-sls-resources/1</StackId></CreateStackResult><ResponseMetadata><RequestId>replayed</RequestId></ResponseMetadata></CreateStackResponse>"#;
+const ROLLED_BACK: &str = r#"<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>fail-dev-sls-resources</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/fail-dev-sls-resources/1</StackId><StackStatus>ROLLBACK_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>replayed</RequestId></ResponseMetadata></DescribeStacksResponse>"#;
+const FAILED_EVENTS: &str = r#"<DescribeStackEventsResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStackEventsResult><StackEvents><member><EventId>4</EventId><StackName>fail-dev-sls-resources</StackName><StackId>s</StackId><LogicalResourceId>fail-dev-sls-resources</LogicalResourceId><ResourceType>AWS::CloudFormation::Stack</ResourceType><Timestamp>2099-01-01T00:00:04Z</Timestamp><ResourceStatus>ROLLBACK_COMPLETE</ResourceStatus></member><member><EventId>3</EventId><StackName>fail-dev-sls-resources</StackName><StackId>s</StackId><LogicalResourceId>Queue</LogicalResourceId><ResourceType>AWS::SQS::Queue</ResourceType><Timestamp>2099-01-01T00:00:03Z</Timestamp><ResourceStatus>CREATE_FAILED</ResourceStatus><ResourceStatusReason>Resource creation cancelled</ResourceStatusReason></member><member><EventId>2</EventId><StackName>fail-dev-sls-resources</StackName><StackId>s</StackId><LogicalResourceId>Table</LogicalResourceId><ResourceType>AWS::DynamoDB::Table</ResourceType><Timestamp>2099-01-01T00:00:02Z</Timestamp><ResourceStatus>CREATE_FAILED</ResourceStatus><ResourceStatusReason>taken-table already exists</ResourceStatusReason></member></StackEvents></DescribeStackEventsResult><ResponseMetadata><RequestId>replayed</RequestId></ResponseMetadata></DescribeStackEventsResponse>"#;
+
+#[test]
+fn a_failed_stack_names_its_first_failing_resource_and_nothing_else_is_deployed() {
+    let moto = Moto::start();
+    let dir = common::service(
+        "service: fail\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n  hello:\n    handler: handler.hello\nresources:\n  Resources:\n    Table:\n      Type: AWS::DynamoDB::Table\n      Properties:\n        TableName: taken-table\n        BillingMode: PAY_PER_REQUEST\n        AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n        KeySchema: [{AttributeName: id, KeyType: HASH}]\n    Queue:\n      Type: AWS::SQS::Queue\n",
+    );
+    std::fs::write(dir.path().join("handler.js"), "exports.hello = 1;\n").unwrap();
+    let canned = |with: &str, json: &str, after: Option<&str>| common::faults::Canned {
+        request: "POST / ".into(),
+        json: json.into(),
+        after: after.map(str::to_string),
+        with: Some(with.into()),
+    };
+    let proxy = common::faults::Faults::answers(
+        moto.port,
+        vec![
+            canned("Action=CreateStack", CREATED, None),
+            canned(
+                "Action=DescribeStacks",
+                ROLLED_BACK,
+                Some("Action=CreateStack"),
+            ),
+            canned("Action=DescribeStackEvents", FAILED_EVENTS, None),
+        ],
+    );
+    let out = moto
+        .sls(dir.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .env("NO_COLOR", "1")
+        .arg("deploy")
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("Table (AWS::DynamoDB::Table): CREATE_FAILED: taken-table already exists"),
+        "{err}"
+    );
+    assert!(err.contains("ROLLBACK_COMPLETE"), "{err}");
+    // Nothing after the stack ran: no role, no function.
+    let rt = rt();
+    let cfg = rt.block_on(moto.sdk());
+    let functions = rt
+        .block_on(aws_sdk_lambda::Client::new(&cfg).list_functions().send())
+        .unwrap();
+    assert!(functions.functions().is_empty());
+}

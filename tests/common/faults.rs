@@ -229,12 +229,12 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         let _ = out.write_all(json_answer(status, Some(code), &json).as_bytes());
         return;
     }
+    // A prefix of the request line, or (query-protocol services, whose request lines are all
+    // `POST /`) a text of the body such as `Action=CreateStack`.
     let seen = |prefix: &str| {
-        c.log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|(line, _)| line.starts_with(prefix))
+        c.log.lock().unwrap().iter().any(|(line, body)| {
+            line.starts_with(prefix) || String::from_utf8_lossy(body).contains(prefix)
+        })
     };
     let canned = match rule {
         Rule::Answer(all) => all.iter().find(|a| {
