@@ -51,6 +51,19 @@ fn binary() -> String {
     std::env::var("SLS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_sls").to_string())
 }
 
+/// No-op redeploys: prints the median, returns the last document.
+fn noop(dir: &Path, endpoint: &str) -> serde_json::Value {
+    let mut times = Vec::new();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..ROUNDS {
+        let (took, doc) = deploy(dir, endpoint);
+        times.push(took);
+        last = doc;
+    }
+    row("no-op redeploy", median(times), &last);
+    last
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -105,14 +118,7 @@ fn main() {
     let (took, doc) = deploy(dir.path(), &proxy.url);
     row("first deploy", took, &doc);
 
-    let mut noop = Vec::new();
-    let mut last = doc;
-    for _ in 0..ROUNDS {
-        let (took, doc) = deploy(dir.path(), &proxy.url);
-        noop.push(took);
-        last = doc;
-    }
-    row("no-op redeploy", median(noop), &last);
+    let mut last = noop(dir.path(), &proxy.url);
 
     let mut change = Vec::new();
     let handler = dir.path().join("example/users.js");
@@ -137,14 +143,7 @@ fn main() {
     sls(dir.path(), &proxy.url, &["deploy", "--dry-run", "--json"]);
     let (took, doc) = deploy(dir.path(), &proxy.url);
     row("first deploy", took, &doc);
-    let mut noop = Vec::new();
-    let mut last = doc;
-    for _ in 0..ROUNDS {
-        let (took, doc) = deploy(dir.path(), &proxy.url);
-        noop.push(took);
-        last = doc;
-    }
-    row("no-op redeploy", median(noop), &last);
+    noop(dir.path(), &proxy.url);
     fs::write(
         dir.path().join("serverless.yml"),
         RESOURCES.replace("VisibilityTimeout: 30", "VisibilityTimeout: 60"),

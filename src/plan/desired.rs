@@ -1676,6 +1676,61 @@ impl Desired {
     }
 }
 
+/// The values of what sls deploys, under the logical ids Serverless v3 gives them, for `Ref`
+/// and `Fn::GetAtt`: functions (`{Fn}LambdaFunction`: name, Arn), their log groups
+/// (`{Fn}LogGroup`), the service's role (`IamRoleLambdaExecution`) and the deployment bucket
+/// (`ServerlessDeploymentBucket`).
+pub fn managed_values(d: &Desired, account: &str) -> crate::config::intrinsics::Values {
+    let (partition, _) = super::partition(&d.region);
+    let region = &d.region;
+    let mut v = crate::config::intrinsics::Values {
+        region: d.region.clone(),
+        account: Some(account.to_string()),
+        stack_name: super::stack::stack_name(&d.service, &d.stage),
+        ..Default::default()
+    };
+    let mut both = |id: String, name: String, arn: String| {
+        v.atts.insert((id.clone(), "Arn".into()), arn);
+        v.refs.insert(id, name);
+    };
+    for f in &d.functions {
+        let n = super::stack::normalized(&f.key);
+        both(
+            format!("{n}LambdaFunction"),
+            f.name.clone(),
+            format!(
+                "arn:{partition}:lambda:{region}:{account}:function:{}",
+                f.name
+            ),
+        );
+        let group = super::log_group::name_of(&f.name);
+        both(
+            format!("{n}LogGroup"),
+            group.clone(),
+            format!("arn:{partition}:logs:{region}:{account}:log-group:{group}:*"),
+        );
+    }
+    if let Some(r) = &d.role {
+        both(
+            "IamRoleLambdaExecution".into(),
+            r.name.clone(),
+            format!("arn:{partition}:iam::{account}:role{}{}", r.path, r.name),
+        );
+    }
+    if let Some(b) = &d.bucket {
+        let name = b
+            .user
+            .clone()
+            .unwrap_or_else(|| bucket_name(&d.service, &d.stage, account, region));
+        both(
+            "ServerlessDeploymentBucket".into(),
+            name.clone(),
+            format!("arn:{partition}:s3:::{name}"),
+        );
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
