@@ -19,7 +19,8 @@ pub const AWS: u8 = 5;
 pub const CONFLICT: u8 = 6;
 /// A gradual promote's check failed and every alias was rolled back.
 pub const ROLLED_BACK: u8 = 7;
-/// `sls invoke local`: the function ran and returned an error (printed as its result).
+/// `sls invoke local` or `sls invoke -f`: the function ran and returned an error (printed as its
+/// result).
 pub const FUNCTION_ERROR: u8 = 8;
 
 /// How a failure is reported: its exit code, its `kind` in the `--json` error document, and

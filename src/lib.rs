@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod diag;
 pub mod exit;
 pub mod local;
+pub mod ops;
 pub mod output;
 pub mod package;
 pub mod plan;

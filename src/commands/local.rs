@@ -13,10 +13,14 @@ use crate::local::{self, FunctionError, Outcome, Pool, gateway};
 use crate::plan::{Desired, desired};
 use crate::session::{Context, UsageError, runtime};
 
+/// `sls invoke -f NAME` calls the deployed function; `sls invoke local -f NAME` runs it here.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct InvokeArgs {
     #[command(subcommand)]
-    pub what: InvokeWhat,
+    pub what: Option<InvokeWhat>,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteInvoke,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,13 +116,16 @@ async fn watch(cx: &Context, dir: &std::path::Path, gw: &gateway::Gateway) {
 }
 
 pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
-    let InvokeWhat::Local {
+    let Some(InvokeWhat::Local {
         function,
         data,
         path,
         event: kind,
         context,
-    } = &args.what;
+    }) = &args.what
+    else {
+        return super::remote::invoke(cx, &args.remote);
+    };
     if let Some(kind) = kind
         && !crate::local::samples::KINDS.contains(&kind.as_str())
     {

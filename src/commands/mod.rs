@@ -9,4 +9,5 @@ pub mod info;
 pub mod local;
 pub mod package;
 pub mod print;
+pub mod remote;
 pub mod remove;

@@ -166,14 +166,14 @@ pub struct FunctionSpec {
     pub provisioned_concurrency: Option<i32>,
 }
 
-/// What provisioned concurrency costs an hour per GB of memory, in us-east-1, by architecture:
-/// $0.0000041667 (x86_64) and $0.0000033334 (arm64) per GB-second, from AWS Lambda's pricing
-/// page as of 2026-11. Other regions differ by a few percent; the plan says which it used.
+/// What provisioned concurrency costs an hour, at the prices of [`crate::ops::price`]
+/// (us-east-1; other regions differ by a few percent, and the plan says which it used).
 pub fn provisioned_hourly_cost(instances: i32, memory_mb: i32, architecture: &str) -> f64 {
+    use crate::ops::price::{PROVISIONED_GB_SECOND_ARM, PROVISIONED_GB_SECOND_X86};
     let per_gb_second = if architecture == "arm64" {
-        0.000_003_333_4
+        PROVISIONED_GB_SECOND_ARM
     } else {
-        0.000_004_166_7
+        PROVISIONED_GB_SECOND_X86
     };
     f64::from(instances) * f64::from(memory_mb) / 1024.0 * per_gb_second * 3600.0
 }

@@ -893,7 +893,7 @@ where
 
 /// Waits until the function is Active and its last update Successful, so that the next call
 /// does not meet "an update is in progress".
-async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> {
+pub(super) async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> {
     let res = format!("Lambda function {name}");
     let started = Instant::now();
     loop {

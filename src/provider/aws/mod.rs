@@ -19,6 +19,7 @@ pub mod log_subscription;
 pub mod notification;
 pub mod permission;
 pub mod release;
+pub mod remote;
 pub mod rest_api;
 pub mod role;
 pub mod schedule;
@@ -65,6 +66,8 @@ pub struct Aws {
     pub cfn: aws_sdk_cloudformation::Client,
     /// STS: the account, for the values of CloudFormation functions.
     pub sts: aws_sdk_sts::Client,
+    /// CloudWatch: the functions' and APIs' metrics for `metrics` and `cost`.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -446,7 +449,13 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&cfg)
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            cloudwatch,
             cfn,
             sts,
             elbv2,

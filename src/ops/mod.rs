@@ -1,0 +1,7 @@
+//! What the remote commands compute without AWS: Lambda's REPORT lines read back
+//! ([`report`]), the price table and the bill ([`price`]), and power tuning's picks ([`tune`]).
+//! Pure, unit-tested; `provider::aws::remote` reads and calls, `commands::remote` prints.
+
+pub mod price;
+pub mod report;
+pub mod tune;
