@@ -333,6 +333,59 @@ pub fn logs(cx: &Context, a: &LogsArgs) -> anyhow::Result<()> {
     if !a.tail {
         return Ok(());
     }
+    // CloudWatch Logs' live tail where the account and endpoint have it (billed per minute of
+    // session by AWS); polling otherwise, and after a live tail stops.
+    let (partition, _) = crate::plan::partition(&aws.region);
+    let account = rt.block_on(crate::provider::aws::stack::account(&aws))?;
+    let arn = format!(
+        "arn:{partition}:logs:{}:{account}:log-group:{group}",
+        aws.region
+    );
+    let streams = match &q.version {
+        Some(v) => {
+            Some(rt.block_on(remote::streams_of(&aws, &group, v))?).filter(|s| !s.is_empty())
+        }
+        None => None,
+    };
+    // Events at the newest instant already shown, by time, stream and text (live tail's events
+    // have no id): not shown twice.
+    let key = |e: &remote::LogEvent| format!("{}\n{}\n{}", e.timestamp, e.stream, e.message);
+    let mut at_last: std::collections::HashSet<String> = std::collections::HashSet::new();
+    loop {
+        let session = std::time::Instant::now();
+        let ended = rt.block_on(remote::live_tail(
+            &aws,
+            &arn,
+            q.filter.as_deref(),
+            streams.clone(),
+            &mut |e| {
+                if e.timestamp < last || (e.timestamp == last && at_last.contains(&key(&e))) {
+                    return;
+                }
+                if e.timestamp > last {
+                    at_last.clear();
+                }
+                last = e.timestamp;
+                at_last.insert(key(&e));
+                show(&e);
+            },
+        ))?;
+        let why = match ended {
+            // AWS ends a session after 3 hours; one that ends at once is not a live tail.
+            remote::LiveTail::Ended if session.elapsed() > std::time::Duration::from_secs(10) => {
+                continue;
+            }
+            remote::LiveTail::Ended => "the session ended at once".to_string(),
+            remote::LiveTail::Unavailable(why) => why,
+        };
+        if !json {
+            eprintln!(
+                "live tail not available ({why}): polling every {} ms",
+                a.interval.max(200)
+            );
+        }
+        break;
+    }
     // Polling: events of the last millisecond seen are read again and skipped by id, so none
     // written at that same instant is lost.
     loop {

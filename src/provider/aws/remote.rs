@@ -167,7 +167,7 @@ pub struct LogQuery {
 }
 
 /// Streams of `version`, most recent first (FilterLogEvents takes at most 100 names).
-async fn streams_of(aws: &Aws, group: &str, version: &str) -> Result<Vec<String>, AwsError> {
+pub async fn streams_of(aws: &Aws, group: &str, version: &str) -> Result<Vec<String>, AwsError> {
     let mark = format!("[{version}]");
     let mut out = Vec::new();
     let mut pages = aws
@@ -528,4 +528,67 @@ pub async fn delete_versions(aws: &Aws, name: &str, versions: &[String]) -> Resu
         }
     }
     Ok(())
+}
+
+/// How a live tail ended.
+pub enum LiveTail {
+    /// The session ran out (AWS ends them after 3 hours): start another.
+    Ended,
+    /// Live tail is not available here (AccessDenied, an endpoint without it): poll instead. The
+    /// text says why.
+    Unavailable(String),
+}
+
+/// Follows `group_arn` with CloudWatch Logs' live tail (StartLiveTail), handing each event to
+/// `each` (events carry no id there: `id` is empty). Lambda's own group names need the ARN
+/// without the trailing `:*`.
+pub async fn live_tail(
+    aws: &Aws,
+    group_arn: &str,
+    filter: Option<&str>,
+    streams: Option<Vec<String>>,
+    each: &mut (dyn FnMut(LogEvent) + Send),
+) -> Result<LiveTail, AwsError> {
+    use aws_sdk_cloudwatchlogs::types::StartLiveTailResponseStream as S;
+    let started = aws
+        .logs
+        .start_live_tail()
+        .log_group_identifiers(group_arn)
+        .set_log_event_filter_pattern(filter.map(str::to_string))
+        .set_log_stream_names(streams)
+        .send()
+        .await;
+    let mut out = match started {
+        Ok(o) => o,
+        Err(e) => {
+            use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+            let why = e.code().map_or_else(|| e.to_string(), str::to_string);
+            return Ok(LiveTail::Unavailable(why));
+        }
+    };
+    loop {
+        match out.response_stream.recv().await {
+            Ok(Some(S::SessionUpdate(u))) => {
+                for e in u.session_results() {
+                    each(LogEvent {
+                        id: String::new(),
+                        timestamp: e.timestamp().unwrap_or_default(),
+                        stream: e.log_stream_name().unwrap_or_default().to_string(),
+                        message: e.message().unwrap_or_default().to_string(),
+                    });
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(LiveTail::Ended),
+            Err(e) => {
+                use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+                let code = e.code().unwrap_or_default().to_string();
+                // A session that times out ends with an error of its own.
+                if code == "SessionTimeoutException" {
+                    return Ok(LiveTail::Ended);
+                }
+                return Ok(LiveTail::Unavailable(format!("the live tail stopped: {e}")));
+            }
+        }
+    }
 }
