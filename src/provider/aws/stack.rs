@@ -86,11 +86,7 @@ pub async fn observe(
             .map(|x| x.as_str().to_string())
             .unwrap_or_default(),
         ours: tag(TAG_SERVICE) == Some(service) && tag(TAG_STAGE) == Some(stage),
-        outputs: s
-            .outputs()
-            .iter()
-            .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
-            .collect(),
+        outputs: outputs_of(&s),
         ..Default::default()
     };
     if !o.ours {
@@ -134,6 +130,14 @@ pub async fn observe(
     Ok((Some(o), v3))
 }
 
+/// A stack's outputs by key.
+fn outputs_of(s: &aws_sdk_cloudformation::types::Stack) -> BTreeMap<String, String> {
+    s.outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+        .collect()
+}
+
 /// The side stack's outputs as the user declared them (not those sls adds), when it exists.
 pub async fn outputs(
     aws: &Aws,
@@ -141,11 +145,9 @@ pub async fn outputs(
     stage: &str,
 ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
     Ok(describe(aws, &stack_name(service, stage)).await?.map(|s| {
-        s.outputs()
-            .iter()
-            .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
-            .filter(|(k, _)| !crate::config::resources::is_own_output(k))
-            .collect()
+        let mut all = outputs_of(&s);
+        all.retain(|k, _| !crate::config::resources::is_own_output(k));
+        all
     }))
 }
 
@@ -526,14 +528,7 @@ pub async fn live_values(
         None => {
             read = describe(aws, &stack_name(service, stage))
                 .await?
-                .map(|s| {
-                    s.outputs()
-                        .iter()
-                        .filter_map(|o| {
-                            Some((o.output_key()?.to_string(), o.output_value()?.to_string()))
-                        })
-                        .collect::<BTreeMap<_, _>>()
-                })
+                .map(|s| outputs_of(&s))
                 .unwrap_or_default();
             &read
         }
