@@ -176,20 +176,44 @@ fn sub_refs(text: &str, local: &[&str], n: &mut Needs) {
 /// The `${Name}` references of a `Fn::Sub` text (`${!Literal}` is not one).
 fn sub_names(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        let after = &rest[i + 2..];
-        let Some(end) = after.find('}') else { break };
-        let name = after[..end].trim();
+    let Ok(_) = sub_rewrite(text, |name| {
+        let name = name.trim();
         if !name.starts_with('!') && !name.is_empty() {
             out.push(name);
         }
-        rest = &after[end + 1..];
-    }
+        Ok::<_, std::convert::Infallible>(None)
+    });
     out
 }
 
-fn get_att_args(args: &Node) -> Option<(String, String)> {
+/// Rewrites a `Fn::Sub` text: `each` gets what stands inside every `${…}` (as written, a
+/// `!Literal` included) and answers its replacement, or None to keep it as written. An
+/// unclosed `${` and what follows stay as they are.
+pub fn sub_rewrite<'a, E>(
+    text: &'a str,
+    mut each: impl FnMut(&'a str) -> Result<Option<String>, E>,
+) -> Result<String, E> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            break;
+        };
+        out.push_str(&rest[..i]);
+        let name = &after[..end];
+        match each(name)? {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(&rest[i..i + 3 + end]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The logical id and attribute of a `Fn::GetAtt`, in its `A.B` or `[A, B]` form.
+pub fn get_att_args(args: &Node) -> Option<(String, String)> {
     match &args.value {
         Value::Str(s) => s
             .split_once('.')
@@ -285,35 +309,22 @@ fn eval(node: &Node, v: &Values) -> Result<Node, Problem> {
                 },
                 _ => return Err(bad("takes a text, or [text, {variables}]")),
             };
-            let mut out = String::new();
-            let mut rest = tpl.as_str();
-            while let Some(i) = rest.find("${") {
-                out.push_str(&rest[..i]);
-                let after = &rest[i + 2..];
-                let Some(end) = after.find('}') else {
-                    out.push_str(&rest[i..]);
-                    rest = "";
-                    break;
-                };
-                let name = after[..end].trim();
+            let out = sub_rewrite(&tpl, |name| {
+                let name = name.trim();
                 if let Some(lit) = name.strip_prefix('!') {
-                    out.push_str("${");
-                    out.push_str(lit);
-                    out.push('}');
-                } else if let Some((_, val)) = vars.iter().find(|(k, _)| k == name) {
-                    out.push_str(val);
-                } else {
-                    let r = match name.split_once('.') {
-                        Some((id, att)) if !id.starts_with("AWS::") => {
-                            reference(id, Some(att), node, v)?
-                        }
-                        _ => reference(name, None, node, v)?,
-                    };
-                    out.push_str(&r.scalar_text().unwrap_or_default());
+                    return Ok(Some(format!("${{{lit}}}")));
                 }
-                rest = &after[end + 1..];
-            }
-            out.push_str(rest);
+                if let Some((_, val)) = vars.iter().find(|(k, _)| k == name) {
+                    return Ok(Some(val.clone()));
+                }
+                let r = match name.split_once('.') {
+                    Some((id, att)) if !id.starts_with("AWS::") => {
+                        reference(id, Some(att), node, v)?
+                    }
+                    _ => reference(name, None, node, v)?,
+                };
+                Ok(Some(r.scalar_text().unwrap_or_default()))
+            })?;
             Ok(text(out, node))
         }
         "Fn::Join" => {

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value as J, json};
 
-use super::intrinsics::{Needs, Values, as_intrinsic};
+use super::intrinsics::{Needs, Values, as_intrinsic, get_att_args, sub_rewrite};
 use super::yaml::{Entry, Node, Value};
 use crate::diag::Problem;
 
@@ -257,7 +257,9 @@ fn foreign(node: &mut Node, declared: &BTreeSet<String>, v: &Values) -> Result<(
     if let Some((f, args)) = as_intrinsic(node) {
         let target = match (f, &args.value) {
             ("Ref", Value::Str(id)) if !local(id) => Some((id.clone(), None)),
-            ("Fn::GetAtt", _) => get_att(args).filter(|(id, _)| !local(id)),
+            ("Fn::GetAtt", _) => get_att_args(args)
+                .filter(|(id, _)| !local(id))
+                .map(|(id, att)| (id, Some(att))),
             _ => None,
         };
         if let Some((id, att)) = target {
@@ -320,52 +322,21 @@ fn sub_foreign(node: &mut Node, declared: &BTreeSet<String>, v: &Values) {
         },
         _ => return,
     };
-    let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let Some(end) = after.find('}') else {
-            break;
-        };
-        let name = &after[..end];
+    let Ok(out) = sub_rewrite(text, |name| {
         let (id, att) = match name.split_once('.') {
             Some((a, b)) => (a, Some(b)),
             None => (name, None),
         };
-        let value = if declared.contains(id) || id.starts_with("AWS::") || id.starts_with('!') {
-            None
-        } else {
-            match att {
-                None => v.refs.get(id),
-                Some(a) => v.atts.get(&(id.to_string(), a.to_string())),
-            }
-        };
-        match value {
-            Some(val) => out.push_str(val),
-            None => {
-                out.push_str("${");
-                out.push_str(name);
-                out.push('}');
-            }
+        if declared.contains(id) || id.starts_with("AWS::") || id.starts_with('!') {
+            return Ok::<_, std::convert::Infallible>(None);
         }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
+        Ok(match att {
+            None => v.refs.get(id),
+            Some(a) => v.atts.get(&(id.to_string(), a.to_string())),
+        }
+        .cloned())
+    });
     *text = out;
-}
-
-fn get_att(args: &Node) -> Option<(String, Option<String>)> {
-    match &args.value {
-        Value::Str(s) => s
-            .split_once('.')
-            .map(|(a, b)| (a.to_string(), Some(b.to_string()))),
-        Value::Seq(items) => match items.as_slice() {
-            [a, b] => Some((a.as_str()?.to_string(), Some(b.as_str()?.to_string()))),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 #[cfg(test)]
