@@ -386,6 +386,30 @@ fn metrics_and_cost_from_replayed_datapoints_match_a_hand_computation() {
         (est["bill"]["totalUsd"].as_f64().unwrap() - 0.40).abs() < 1e-6,
         "{est:#}"
     );
+    assert_eq!(bill["rates"]["region"], "us-east-1", "{c:#}");
+    // Cape Town's duration costs more. 30M requests of 120 ms at 512 MB: 1.8M GB-s, of which
+    // 1.4M are billed (× 0.0000221), and 29M requests (× 0.20 per million).
+    let cape = common::json_of(common::sls_in(dir.path()).args([
+        "cost",
+        "--estimate",
+        "--requests",
+        "30000000",
+        "--duration",
+        "120",
+        "--memory",
+        "512",
+        "--region",
+        "af-south-1",
+        "--json",
+    ]));
+    let b = &cape["bill"];
+    assert_eq!(b["rates"]["region"], "af-south-1", "{cape:#}");
+    assert!(b["rates"]["borrowed"].as_str().unwrap().contains("us-east-1"));
+    let by_hand = 1_400_000.0 * 0.000_022_1 + 29.0 * 0.20;
+    assert!(
+        (b["totalUsd"].as_f64().unwrap() - by_hand).abs() < 1e-6,
+        "{by_hand} ({cape:#})"
+    );
 }
 
 #[test]

@@ -549,22 +549,10 @@ pub struct CostArgs {
     pub arch: Option<String>,
 }
 
-fn arch_of(text: &str) -> Arch {
-    if text == "arm64" {
-        Arch::Arm
-    } else {
-        Arch::X86
-    }
-}
-
-fn print_bill(cx: &Context, title: &str, b: &price::Bill, region: &str) -> anyhow::Result<()> {
+fn print_bill(cx: &Context, title: &str, b: &price::Bill) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if cx.global.json {
-        writeln!(
-            out,
-            "{:#}",
-            json!({ "title": title, "bill": b, "pricesOf": price::PRICED_REGION })
-        )?;
+        writeln!(out, "{:#}", json!({ "title": title, "bill": b }))?;
         return Ok(());
     }
     writeln!(out, "{title}")?;
@@ -597,12 +585,9 @@ fn print_bill(cx: &Context, title: &str, b: &price::Bill, region: &str) -> anyho
         b.days, b.free_tier_usd
     )?;
     writeln!(out, "  total: ${:.4}", b.total_usd)?;
-    if region != price::PRICED_REGION {
-        writeln!(
-            out,
-            "  (prices of {}; {region} may differ by a few percent)",
-            price::PRICED_REGION
-        )?;
+    match b.rates.borrowed {
+        Some(why) => writeln!(out, "  (prices of {}: {why})", b.rates.region)?,
+        None => writeln!(out, "  (prices of {})", b.rates.region)?,
     }
     Ok(())
 }
@@ -615,12 +600,18 @@ pub fn cost(cx: &Context, a: &CostArgs) -> anyhow::Result<()> {
             );
         };
         // The function's own memory and architecture when the config is at hand.
-        let spec = match &a.period.function {
+        let (spec, region) = match &a.period.function {
             Some(k) => {
                 let d = cx.desired()?;
-                Some(function(&d, k)?.config.clone())
+                (Some(function(&d, k)?.config.clone()), d.region.clone())
             }
-            None => None,
+            None => (
+                None,
+                cx.global
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".into()),
+            ),
         };
         let memory = a
             .memory
@@ -628,7 +619,7 @@ pub fn cost(cx: &Context, a: &CostArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .and_then(|c| u32::try_from(c.memory_size).ok()))
             .unwrap_or(1024);
-        let arch = arch_of(
+        let arch = Arch::of(
             a.arch
                 .as_deref()
                 .or(spec.as_ref().map(|c| c.architecture.as_str()))
@@ -647,14 +638,13 @@ pub fn cost(cx: &Context, a: &CostArgs) -> anyhow::Result<()> {
             provisioned: 0.0,
             provisioned_seconds: 0.0,
         };
-        let b = price::bill(&[u], 0.0, 0.0, 30.0);
+        let b = price::bill(&price::rates(&region), &[u], 0.0, 0.0, 30.0);
         return print_bill(
             cx,
             &format!(
                 "estimate for a month: {requests:.0} requests of {duration} ms at {memory} MB"
             ),
             &b,
-            price::PRICED_REGION,
         );
     }
     let (d, m, (start, end)) = read_metrics(cx, &a.period, "30d")?;
@@ -665,7 +655,7 @@ pub fn cost(cx: &Context, a: &CostArgs) -> anyhow::Result<()> {
             let fm = m.functions.get(&f.name).cloned().unwrap_or_default();
             Usage {
                 function: f.key.clone(),
-                arch: arch_of(&f.config.architecture),
+                arch: Arch::of(&f.config.architecture),
                 memory_mb: u32::try_from(f.config.memory_size).unwrap_or(128),
                 requests: fm.invocations,
                 duration_ms: fm.duration_sum,
@@ -675,6 +665,7 @@ pub fn cost(cx: &Context, a: &CostArgs) -> anyhow::Result<()> {
         })
         .collect();
     let b = price::bill(
+        &price::rates(&d.region),
         &usage,
         m.http_api_requests,
         m.rest_api_requests,
@@ -690,7 +681,6 @@ pub fn cost(cx: &Context, a: &CostArgs) -> anyhow::Result<()> {
             iso(end * 1000)
         ),
         &b,
-        &d.region,
     )
 }
 
@@ -723,7 +713,8 @@ pub fn tune(cx: &Context, a: &TuneArgs) -> anyhow::Result<()> {
     let payload = event_text(cx, &a.data, &a.path)?;
     let d = cx.desired()?;
     let f = function(&d, &a.function)?;
-    let (name, arch) = (f.name.clone(), arch_of(&f.config.architecture));
+    let (name, arch) = (f.name.clone(), Arch::of(&f.config.architecture));
+    let rates = price::rates(&d.region);
     let Connection { rt, aws, .. } = cx.connect(d)?;
     let say = |s: String| {
         if !cx.global.json {
@@ -761,7 +752,7 @@ pub fn tune(cx: &Context, a: &TuneArgs) -> anyhow::Result<()> {
                     reports.push(r);
                 }
             }
-            rows.push(tune::row(*size, arch, a.invocations, &reports));
+            rows.push(tune::row(*size, (&rates, arch), a.invocations, &reports));
         }
         Ok(rows)
     })();

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::price::{Arch, per_invocation};
+use super::price::{Arch, Rates, per_invocation};
 use super::report::Report;
 
 /// One memory size's runs.
@@ -33,7 +33,12 @@ pub struct Picks {
     pub balanced: u32,
 }
 
-pub fn row(memory_mb: u32, arch: Arch, invocations: usize, reports: &[Report]) -> Row {
+pub fn row(
+    memory_mb: u32,
+    (rates, arch): (&Rates, Arch),
+    invocations: usize,
+    reports: &[Report],
+) -> Row {
     let warm: Vec<&Report> = reports.iter().filter(|r| r.init_ms.is_none()).collect();
     let counted: Vec<&Report> = if warm.is_empty() {
         reports.iter().collect()
@@ -44,7 +49,7 @@ pub fn row(memory_mb: u32, arch: Arch, invocations: usize, reports: &[Report]) -
     // Folded from +0.0: an empty sum of floats is -0.0.
     let avg_duration_ms = counted.iter().fold(0.0, |a, r| a + r.duration_ms) / n;
     let avg_billed_ms = counted.iter().fold(0.0, |a, r| a + r.billed_ms as f64) / n;
-    let cost = per_invocation(arch, memory_mb, avg_billed_ms);
+    let cost = per_invocation(rates, arch, memory_mb, avg_billed_ms);
     Row {
         memory_mb,
         invocations,
@@ -103,34 +108,35 @@ mod tests {
     #[test]
     fn warm_runs_count_and_the_picks_follow_cost_and_speed() {
         // CPU-bound: doubling memory more than halves the time until 1024 MB, then barely helps.
+        let r = crate::ops::price::rates("us-east-1");
         let rows = vec![
             row(
                 128,
-                Arch::X86,
+                (&r, Arch::X86),
                 3,
                 &reports(128, &[900.0, 800.0, 800.0], true),
             ),
             row(
                 256,
-                Arch::X86,
+                (&r, Arch::X86),
                 3,
                 &reports(256, &[400.0, 350.0, 350.0], true),
             ),
             row(
                 512,
-                Arch::X86,
+                (&r, Arch::X86),
                 3,
                 &reports(512, &[170.0, 160.0, 160.0], true),
             ),
             row(
                 1024,
-                Arch::X86,
+                (&r, Arch::X86),
                 3,
                 &reports(1024, &[80.0, 70.0, 70.0], true),
             ),
             row(
                 2048,
-                Arch::X86,
+                (&r, Arch::X86),
                 3,
                 &reports(2048, &[66.0, 64.0, 64.0], true),
             ),
@@ -144,7 +150,7 @@ mod tests {
         );
         let p = picks(&rows).unwrap();
         assert!(
-            picks(&[row(128, Arch::X86, 3, &[])]).is_none(),
+            picks(&[row(128, (&r, Arch::X86), 3, &[])]).is_none(),
             "nothing measured"
         );
         assert_eq!(p.fastest, 2048);

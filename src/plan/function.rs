@@ -166,16 +166,17 @@ pub struct FunctionSpec {
     pub provisioned_concurrency: Option<i32>,
 }
 
-/// What provisioned concurrency costs an hour, at the prices of [`crate::ops::price`]
-/// (us-east-1; other regions differ by a few percent, and the plan says which it used).
-pub fn provisioned_hourly_cost(instances: i32, memory_mb: i32, architecture: &str) -> f64 {
-    use crate::ops::price::{PROVISIONED_GB_SECOND_ARM, PROVISIONED_GB_SECOND_X86};
-    let per_gb_second = if architecture == "arm64" {
-        PROVISIONED_GB_SECOND_ARM
-    } else {
-        PROVISIONED_GB_SECOND_X86
-    };
-    f64::from(instances) * f64::from(memory_mb) / 1024.0 * per_gb_second * 3600.0
+/// What provisioned concurrency costs an hour at `region`'s prices (see [`crate::ops::price`]).
+pub fn provisioned_hourly_cost(
+    instances: i32,
+    memory_mb: i32,
+    architecture: &str,
+    region: &str,
+) -> f64 {
+    use crate::ops::price::{Arch, rates};
+    f64::from(instances) * f64::from(memory_mb) / 1024.0
+        * rates(region).provisioned(Arch::of(architecture))
+        * 3600.0
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +277,8 @@ pub enum FunctionStep {
         change: Change,
         /// What the new setting costs an hour (us-east-1 prices), for the plan.
         hourly_cost_usd: f64,
+        /// The region whose prices the cost is at.
+        prices_of: String,
     },
     #[serde(rename_all = "camelCase")]
     CreateFunctionUrl {
@@ -475,10 +478,11 @@ impl fmt::Display for FunctionStep {
                 alias,
                 change,
                 hourly_cost_usd,
+                prices_of,
                 ..
             } => write!(
                 f,
-                "~ function {function_name}:{alias}: provisionedConcurrency {} → {} (about ${hourly_cost_usd:.3} an hour at us-east-1 prices)",
+                "~ function {function_name}:{alias}: provisionedConcurrency {} → {} (about ${hourly_cost_usd:.3} an hour at {prices_of} prices)",
                 change.from, change.to
             ),
             FunctionStep::CreateFunctionUrl {
@@ -675,7 +679,9 @@ fn plan_one(
                     f.provisioned_concurrency.unwrap_or(0),
                     f.config.memory_size,
                     &f.config.architecture,
+                    &d.region,
                 ),
+                prices_of: crate::ops::price::rates(&d.region).region.to_string(),
             });
         }
     }
