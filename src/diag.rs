@@ -114,6 +114,8 @@ pub struct Location {
 pub enum Severity {
     Error,
     Warning,
+    /// Said once, changes nothing: e.g. that a plugin's job is built in.
+    Note,
 }
 
 /// A problem with the user's input, with where it stands and what to do about it. `L` is where:

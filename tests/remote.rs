@@ -404,7 +404,12 @@ fn metrics_and_cost_from_replayed_datapoints_match_a_hand_computation() {
     ]));
     let b = &cape["bill"];
     assert_eq!(b["rates"]["region"], "af-south-1", "{cape:#}");
-    assert!(b["rates"]["borrowed"].as_str().unwrap().contains("us-east-1"));
+    assert!(
+        b["rates"]["borrowed"]
+            .as_str()
+            .unwrap()
+            .contains("us-east-1")
+    );
     let by_hand = 1_400_000.0 * 0.000_022_1 + 29.0 * 0.20;
     assert!(
         (b["totalUsd"].as_f64().unwrap() - by_hand).abs() < 1e-6,

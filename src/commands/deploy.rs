@@ -25,6 +25,9 @@ pub struct DeployArgs {
     /// to call it by; the live alias and the APIs keep serving the current versions
     #[arg(long, global = true, value_name = "NAME", value_parser = crate::release::check_alias_name)]
     pub alias: Option<String>,
+    /// Deploy although the config lists this plugin, whose job sls cannot do (repeatable)
+    #[arg(long = "ignore-plugin", global = true, value_name = "NAME")]
+    pub ignore_plugin: Vec<String>,
     #[command(subcommand)]
     pub what: Option<DeployWhat>,
 }
@@ -43,6 +46,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let r = cx.read_config()?;
     let first = r.finish(&r.stand_ins(), None)?;
+    first.refuse_plugins(&args.ignore_plugin)?;
     let needs = r.needs();
     // The side stack first: the rest of the config may use its outputs.
     let early = if r.has_resources()? || !needs.is_empty() {

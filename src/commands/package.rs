@@ -14,10 +14,14 @@ pub struct PackageArgs {
     /// Directory for the artifacts and manifest [default: .serverless in the service directory]
     #[arg(short = 'p', long = "package", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Package although the config lists this plugin, whose job sls cannot do (repeatable)
+    #[arg(long = "ignore-plugin", value_name = "NAME")]
+    pub ignore_plugin: Vec<String>,
 }
 
 pub fn run(cx: &Context, args: &PackageArgs) -> anyhow::Result<()> {
     let loaded = cx.load_config()?;
+    loaded.refuse_plugins(&args.ignore_plugin)?;
     let started = Instant::now();
     let out_dir = cx.out_dir(&loaded, args.out_dir.as_deref());
     let packaged = cx.package(&loaded, &out_dir)?;

@@ -4,8 +4,10 @@
 //! (`validate`). Nothing here touches AWS; errors are [`Diagnostic`]s with file, line and column.
 
 pub mod de;
+pub mod dotenv;
 pub mod intrinsics;
 pub mod model;
+pub mod plugins;
 pub mod resources;
 pub mod runtime;
 pub mod shorthand;
@@ -56,6 +58,8 @@ pub struct Loaded {
     /// The side stack's template, when `resources:` declares something and the values of what
     /// sls deploys were given ([`Read::finish`]).
     pub template: Option<resources::Template>,
+    /// Listed plugins whose job sls cannot do: `deploy` and `package` refuse them.
+    pub unhonoured: Vec<plugins::Unhonoured>,
 }
 
 /// The config could not be used; holds every error (and the warnings found before them).
@@ -75,6 +79,17 @@ fn summary(ds: &[Diagnostic]) -> String {
         format!("{first} (and {} more errors)", errors - 1)
     } else {
         first.to_string()
+    }
+}
+
+impl Loaded {
+    /// Stops `deploy` and `package` when a listed plugin's job cannot be done and the user has
+    /// not let it go ([`plugins::refusal`]).
+    pub fn refuse_plugins(&self, ignored: &[String]) -> Result<(), ConfigError> {
+        match plugins::refusal(&self.unhonoured, ignored) {
+            Some(d) => Err(ConfigError::one(d)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -105,6 +120,11 @@ pub struct Read {
     secrets: Vec<String>,
     stage: String,
     region: String,
+    /// The process environment with the `.env` files' variables added.
+    env: HashMap<String, String>,
+    /// serverless-dotenv-plugin's environment name (`NODE_ENV`, else `--stage`, else
+    /// `development`).
+    dotenv_name: String,
 }
 
 impl Read {
@@ -175,6 +195,13 @@ impl Read {
         };
         let mut expanded = self.resolved.clone();
         intrinsics::substitute(&mut expanded, values).map_err(fail)?;
+        plugins::apply(
+            &mut expanded,
+            &self.service_dir,
+            &self.dotenv_name,
+            &self.env,
+        )
+        .map_err(fail)?;
         let mut loaded = typed(
             self.resolved.clone(),
             expanded,
@@ -238,13 +265,21 @@ pub fn read(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Read, ConfigE
         return Err(fail(p, &sources));
     }
 
+    let dotenv_name = opts
+        .env
+        .get("NODE_ENV")
+        .cloned()
+        .or_else(|| opts.stage.clone())
+        .unwrap_or_else(|| "development".into());
+    let env =
+        with_dotenv(&root, opts, &service_dir, &dotenv_name).map_err(|p| fail(p, &sources))?;
     let var_opts = VarOptions {
         stage: opts.stage.clone(),
         region: opts.region.clone(),
         profile: opts.profile.clone(),
         config: Some(path.display().to_string()),
         params: opts.params.clone(),
-        env: opts.env.clone(),
+        env: env.clone(),
         base_dir: service_dir.clone(),
         display_dir: rel_dir,
     };
@@ -276,7 +311,60 @@ pub fn read(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Read, ConfigE
         secrets,
         stage,
         region,
+        env,
+        dotenv_name,
     })
+}
+
+/// The process environment plus the variables of the `.env` files the config asks for — with
+/// `useDotenv: true` (Serverless v3: `.env.{stage}`, else `.env`) or serverless-dotenv-plugin
+/// (its files, which v3 loads before resolving) — never over a variable already set. Read from
+/// the config as written: these decide how its variables resolve.
+fn with_dotenv(
+    root: &Node,
+    opts: &LoadOptions,
+    service_dir: &Path,
+    dotenv_name: &str,
+) -> Result<HashMap<String, String>, Problem> {
+    let mut env = opts.env.clone();
+    let mut files = Vec::new();
+    let mut span = None;
+    if let Some(e) = root.entry("useDotenv")
+        && matches!(e.value.value, Value::Bool(true))
+    {
+        let literal = |n: &Node| n.as_str().filter(|s| !s.contains("${")).map(str::to_string);
+        let stage = opts
+            .stage
+            .clone()
+            .or_else(|| root.at_path(&["provider", "stage"]).and_then(literal))
+            .unwrap_or_else(|| vars::DEFAULT_STAGE.to_string());
+        files.push(dotenv::use_dotenv_file(service_dir, &stage));
+        span = Some(e.key_span);
+    }
+    if let Some(l) = plugins::listed(root)
+        .into_iter()
+        .find(|l| l.name == "serverless-dotenv-plugin")
+    {
+        match root
+            .at_path(&["custom", "dotenv", "path"])
+            .and_then(Node::as_str)
+        {
+            Some(p) if !p.contains("${") => files.push(service_dir.join(p)),
+            _ => files.extend(dotenv::plugin_files(service_dir, dotenv_name)),
+        }
+        span = span.or(Some(l.span));
+    }
+    if files.is_empty() {
+        return Ok(env);
+    }
+    let read = dotenv::read_files(&files, &opts.env).map_err(|(f, e)| {
+        Problem::error(format!("cannot read `{}`: {e}", f.display()), span)
+            .help("check the file's permissions")
+    })?;
+    for (k, v) in read {
+        env.entry(k).or_insert(v);
+    }
+    Ok(env)
 }
 
 /// The resolved tree typed and checked.
@@ -291,6 +379,7 @@ fn typed(
 ) -> Result<Loaded, ConfigError> {
     let fail = |p: Problem, sources: &Sources| ConfigError::one(p.into_diagnostic(sources));
     shorthand::expand(&mut expanded).map_err(|p| fail(p, sources))?;
+    let unhonoured = plugins::unhonoured(&expanded, sources);
     let (config, unknown, refused): (Config, Vec<Problem>, Vec<Problem>) =
         de::from_node(&expanded).map_err(|p| fail(p, sources))?;
 
@@ -324,6 +413,7 @@ fn typed(
         region,
         secrets: Vec::new(),
         template: None,
+        unhonoured,
     })
 }
 

@@ -124,11 +124,7 @@ fn top_level(c: &mut Checker, config: &Config) {
     if let Some(rt) = &config.provider.runtime {
         runtime(c, &["provider", "runtime"], rt);
     }
-    if let Some(plugins) = &config.plugins {
-        let names = plugin_names(plugins);
-        c.warn_key(&["plugins"], format!("plugins are not supported by sls and are ignored: {names}"))
-            .help = Some("sls has packaging, aliases and local runs built in; remove `plugins` once you have checked each one is covered".into());
-    }
+    c.out.extend(super::plugins::notes(c.tree));
     if config.layers.is_some() {
         c.warn_key(
             &["layers"],
@@ -328,27 +324,6 @@ fn top_level(c: &mut Checker, config: &Config) {
     }
     if let Some(p) = &config.package {
         package_section(c, &["package"], p, false);
-    }
-}
-
-fn plugin_names(plugins: &serde_json::Value) -> String {
-    let list = match plugins {
-        serde_json::Value::Array(a) => a.clone(),
-        serde_json::Value::Object(o) => o
-            .get("modules")
-            .and_then(|m| m.as_array())
-            .cloned()
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    let names: Vec<String> = list
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    if names.is_empty() {
-        "(none listed)".into()
-    } else {
-        names.join(", ")
     }
 }
 

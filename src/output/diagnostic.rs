@@ -16,6 +16,15 @@ pub fn render(d: &Diagnostic, style: Style) -> String {
     let (word, color) = match d.severity {
         Severity::Error => ("error", "1;31"),
         Severity::Warning => ("warning", "1;33"),
+        // One line: a note is not a problem to look at in the source.
+        Severity::Note => {
+            let at = d
+                .location
+                .as_ref()
+                .map(|l| format!(" ({}:{}:{})", l.file, l.line, l.column))
+                .unwrap_or_default();
+            return format!("{}: {}{at}\n", style.paint("1;36", "note"), d.message);
+        }
     };
     let mut out = format!(
         "{}: {}\n",
