@@ -201,6 +201,7 @@ impl Context {
             stage: &loaded.stage,
             region: &loaded.region,
             limits: Limits::default(),
+            python_cache: user_cache_dir().join("sls").join("python"),
         };
         let bar = self.progress_bar();
         let result = package::package(&req, &|done, total| {
@@ -292,4 +293,15 @@ pub fn values_of(
     v.stand_ins = stand_ins;
     v.missing_why = missing_why.to_string();
     v
+}
+
+/// `$XDG_CACHE_HOME`, else `~/.cache`: shared by the services of one user.
+fn user_cache_dir() -> PathBuf {
+    match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join(".cache"),
+    }
 }

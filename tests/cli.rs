@@ -390,3 +390,92 @@ fn every_cloudformation_short_tag_prints_as_its_long_form() {
     }
     assert_eq!(count, 19, "one file per short tag (GetAtt and Sub twice)");
 }
+
+/// `plugins:` — the built-in ones get a note and their settings take effect (dotenv's variables
+/// reach the function under `invoke local`); any other stops `package` and `deploy` before any
+/// work, naming what it did, until it is let go with `--ignore-plugin` or
+/// `custom.sls.ignorePlugins`; `print` and `invoke local` work meanwhile.
+#[test]
+fn plugins_are_built_in_or_refused_until_let_go() {
+    let dir = service(
+        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  environment:\n    FROM_CONFIG: kept\nplugins:\n  - serverless-dotenv-plugin\n  - serverless-domain-manager\n  - serverless-step-functions\ncustom:\n  customDomain:\n    domainName: api.example.com\n    basePath: v1\n  dotenv:\n    exclude: [NOT_THIS]\nfunctions:\n  f:\n    handler: h.main\n",
+    );
+    std::fs::write(
+        dir.path().join("h.js"),
+        "exports.main = async () => ({ a: process.env.FROM_DOTENV, b: process.env.NOT_THIS || null, c: process.env.FROM_CONFIG });\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "FROM_DOTENV=yes\nNOT_THIS=secret\n",
+    )
+    .unwrap();
+    let refused = sls_in(dir.path())
+        .arg("package")
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    insta::assert_snapshot!("plugins_refused", String::from_utf8(refused).unwrap());
+    // Letting one go leaves the other.
+    let still = sls_in(dir.path())
+        .args(["package", "--ignore-plugin", "serverless-domain-manager"])
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let still = String::from_utf8(still).unwrap();
+    assert!(
+        still.contains("serverless-step-functions") && !still.contains("api.example.com"),
+        "{still}"
+    );
+    // deploy refuses before any AWS call: no credentials are needed to be told.
+    let deploy = sls_in(dir.path())
+        .args(["deploy", "--dry-run"])
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8(deploy)
+            .unwrap()
+            .contains("sls cannot do what these plugins did")
+    );
+    sls_in(dir.path())
+        .args([
+            "package",
+            "--ignore-plugin",
+            "serverless-domain-manager",
+            "--ignore-plugin",
+            "serverless-step-functions",
+        ])
+        .assert()
+        .success();
+    // The same through the config; invoke local sees the .env variables less the excluded one.
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        std::fs::read_to_string(dir.path().join("serverless.yml")).unwrap().replace(
+            "  dotenv:\n",
+            "  sls:\n    ignorePlugins: [serverless-domain-manager, serverless-step-functions]\n  dotenv:\n",
+        ),
+    )
+    .unwrap();
+    sls_in(dir.path()).arg("package").assert().success();
+    let out = sls_in(dir.path())
+        .env("PATH", std::env::var("PATH").unwrap())
+        .args(["invoke", "local", "-f", "f"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc, serde_json::json!({"a": "yes", "b": null, "c": "kept"}));
+    let notes = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        notes.contains("note: plugin serverless-dotenv-plugin: built in"),
+        "{notes}"
+    );
+}

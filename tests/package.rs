@@ -588,6 +588,7 @@ fn package_with(
             stage: &loaded.stage,
             region: &loaded.region,
             limits,
+            python_cache: dir.join(".python-cache"),
         },
         &|_, _| {},
     )

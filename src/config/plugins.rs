@@ -99,8 +99,8 @@ const KNOWN: &[Known] = &[
     Known {
         name: "serverless-python-requirements",
         settings: &["custom.pythonRequirements"],
-        cover: Cover::Not(
-            "installed the Python packages of requirements.txt into the artifact; sls does not yet: vendor them into the service directory",
+        cover: Cover::Builtin(
+            "built in: a Python function's requirements.txt is installed for its runtime and architecture, without Docker (see `custom.pythonRequirements`)",
         ),
     },
     Known {

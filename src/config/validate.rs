@@ -103,7 +103,94 @@ pub fn check(config: &Config, tree: &Node, stage: &str) -> Vec<Problem> {
     }
     s3_buckets(&mut c, config);
     user_pools(&mut c, config);
+    python_requirements(&mut c);
     c.out
+}
+
+/// `custom.pythonRequirements`: the serverless-python-requirements keys sls honours when it
+/// installs a Python function's dependencies; the Docker ones are not needed (wheels for Lambda's
+/// platform are fetched directly); the rest would change what is deployed and are refused.
+fn python_requirements(c: &mut Checker) {
+    let Some(Node {
+        value: super::yaml::Value::Map(entries),
+        ..
+    }) = c.tree.at_path(&["custom", "pythonRequirements"])
+    else {
+        return;
+    };
+    let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
+    for key in keys {
+        let path = ["custom", "pythonRequirements", key.as_str()];
+        match key.as_str() {
+            "fileName"
+            | "slim"
+            | "slimPatterns"
+            | "noDeploy"
+            | "invalidateCaches"
+            | "cacheLocation"
+            | "useStaticCache"
+            | "useDownloadCache"
+            | "staticCacheMaxVersions"
+            | "strip" => {}
+            "slimPatternsAppendDefaults" => {
+                if c.tree
+                    .at_path(&path)
+                    .is_some_and(|n| matches!(n.value, super::yaml::Value::Bool(false)))
+                {
+                    c.error(&path, "sls always leaves out the default slim patterns (`__pycache__`, `*.pyc`, `*.dist-info`) with `slim: true`")
+                        .help = Some("remove `slimPatternsAppendDefaults: false`, or `slim`".into());
+                }
+            }
+            "dockerizePip"
+            | "dockerImage"
+            | "dockerFile"
+            | "dockerSsh"
+            | "dockerPrivateKey"
+            | "dockerBuildCmdExtraArgs"
+            | "dockerRunCmdExtraArgs"
+            | "dockerEnv"
+            | "dockerRootless"
+            | "useDocker" => {
+                c.out.push(Problem::new(
+                    crate::diag::Severity::Note,
+                    format!("custom.pythonRequirements.{key} is not needed: sls installs wheels built for Lambda's platform without Docker"),
+                    c.key_span(&path),
+                ));
+            }
+            "usePoetry"
+            | "usePipenv"
+            | "useUv"
+            | "poetryWithGroups"
+            | "poetryWithoutGroups"
+            | "poetryOnlyGroups" => {
+                c.error_key(&path, format!("`{key}`: sls installs from a requirements file only"))
+                    .help = Some("export one (`uv export --no-hashes -o requirements.txt`, `poetry export -o requirements.txt`, `pipenv requirements > requirements.txt`) and remove this key".into());
+            }
+            "layer" => {
+                c.error_key(
+                    &path,
+                    "dependencies as a Lambda layer are not built into sls yet",
+                )
+                .help = Some(
+                    "remove `layer`: the dependencies go into each Python function's artifact"
+                        .into(),
+                );
+            }
+            "zip" => {
+                c.error_key(
+                    &path,
+                    "zipped dependencies (`unzip_requirements`) are not built into sls",
+                )
+                .help = Some(
+                    "remove `zip`; with `slim: true` most services fit Lambda's 250 MB".into(),
+                );
+            }
+            other => {
+                c.error_key(&path, format!("`custom.pythonRequirements.{other}` is not honoured by sls"))
+                    .help = Some("sls honours fileName, slim, slimPatterns, noDeploy, invalidateCaches and cacheLocation; remove this key".into());
+            }
+        }
+    }
 }
 
 fn top_level(c: &mut Checker, config: &Config) {

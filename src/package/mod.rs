@@ -6,6 +6,7 @@ pub mod archive;
 pub mod devdeps;
 pub mod manifest;
 pub mod patterns;
+pub mod python;
 pub mod walk;
 
 use std::collections::HashMap;
@@ -72,6 +73,9 @@ pub struct Request<'a> {
     pub stage: &'a str,
     pub region: &'a str,
     pub limits: Limits,
+    /// Where installed Python dependencies are kept (`custom.pythonRequirements.cacheLocation`
+    /// wins).
+    pub python_cache: PathBuf,
 }
 
 /// The result: the manifest written, which artifacts were (re)built, and what to warn about.
@@ -120,6 +124,20 @@ pub enum PackageError {
     Output { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Archive(#[from] archive::ArchiveError),
+    #[error(transparent)]
+    Python(#[from] python::PythonError),
+    #[error(
+        "the functions in `{artifact}` need Python dependencies for different runtimes or architectures ({})",
+        .wants.join(", ")
+    )]
+    MixedPython {
+        artifact: String,
+        wants: Vec<String>,
+    },
+    #[error(
+        "`{found}` holds the Python dependencies but sls installs from `{file}`: export it (`uv export --no-hashes -o {file}`, `poetry export -o {file}` or `pipenv requirements > {file}`)"
+    )]
+    UnexportedPython { found: String, file: String },
 }
 
 fn unsafe_message(path: &str, problem: &Problem) -> String {
@@ -250,6 +268,30 @@ pub fn package(
         Vec::new()
     };
 
+    // Python dependencies, installed once per set and listed after the service's files.
+    let mut entries = entries;
+    let service_files = entries.len();
+    let python = python_wants(req, &plans)?;
+    let mut installed: HashMap<python::Want, std::ops::Range<usize>> = HashMap::new();
+    if !python.is_empty() {
+        let opts = python_options(req);
+        let mut wants: Vec<&python::Want> = python.values().collect();
+        wants.sort();
+        wants.dedup();
+        for want in wants {
+            let start = entries.len();
+            if let Some(dir) = python::install(want, &opts)? {
+                entries.extend(walk::walk(&dir, None, &|_| false).map_err(|source| {
+                    PackageError::Walk {
+                        dir: dir.clone(),
+                        source,
+                    }
+                })?);
+            }
+            installed.insert(want.clone(), start..entries.len());
+        }
+    }
+
     // Which entries each built artifact holds, as indices into `entries`.
     let mut to_build: Vec<(Vec<usize>, String)> = Vec::new();
     for p in &plans {
@@ -258,7 +300,7 @@ pub fn package(
             continue;
         };
         let matcher = Patterns::new(&all)?;
-        let chosen = select(&entries, &matcher)?;
+        let mut chosen = select(&entries[..service_files], &matcher)?;
         if chosen.is_empty() {
             return Err(PackageError::NoFiles {
                 artifact: p.name.clone(),
@@ -266,6 +308,16 @@ pub fn package(
         }
         let names: Vec<&str> = chosen.iter().map(|&i| entries[i].rel.as_str()).collect();
         check_handlers(req.config, p, &names, &entries, &matcher)?;
+        if let Some(range) = python.get(&p.name).and_then(|w| installed.get(w)) {
+            // The service's own file wins over a dependency's of the same name.
+            let own: std::collections::HashSet<&str> =
+                chosen.iter().map(|&i| entries[i].rel.as_str()).collect();
+            let deps: Vec<usize> = range
+                .clone()
+                .filter(|&i| entries[i].problem.is_none() && !own.contains(entries[i].rel.as_str()))
+                .collect();
+            chosen.extend(deps);
+        }
         let unzipped: u64 = chosen.iter().map(|&i| entries[i].size).sum();
         if unzipped > req.limits.unzipped {
             return Err(PackageError::TooLarge {
@@ -382,6 +434,113 @@ pub fn package(
         rebuilt,
         warnings,
     })
+}
+
+/// The Python dependencies each built artifact needs: its Python functions' runtime and
+/// architecture, and the requirements file at the service's root.
+fn python_wants(
+    req: &Request<'_>,
+    plans: &[Plan],
+) -> Result<HashMap<String, python::Want>, PackageError> {
+    let c = req.config;
+    let file = python_settings(c)
+        .and_then(|p| {
+            p.get("fileName")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "requirements.txt".into());
+    let requirements = req.service_dir.join(&file);
+    let mut out = HashMap::new();
+    if !requirements.is_file() {
+        let any_python = c.functions.iter().flatten().any(|(_, f)| {
+            f.runtime
+                .as_ref()
+                .or(c.provider.runtime.as_ref())
+                .is_some_and(|r| r.starts_with("python"))
+        });
+        let other = ["pyproject.toml", "Pipfile"].into_iter().find(|f| {
+            // A pyproject.toml may only configure tools: it matters when it lists packages.
+            std::fs::read_to_string(req.service_dir.join(f))
+                .is_ok_and(|t| *f == "Pipfile" || t.contains("dependencies"))
+        });
+        if let (true, Some(other)) = (any_python, other) {
+            return Err(PackageError::UnexportedPython {
+                found: other.into(),
+                file,
+            });
+        }
+        return Ok(out);
+    }
+    for p in plans.iter().filter(|p| p.patterns.is_some()) {
+        let mut wants: Vec<python::Want> = p
+            .functions
+            .iter()
+            .filter_map(|name| {
+                let f = c.functions.as_ref()?.get(name)?;
+                let runtime = f.runtime.clone().or_else(|| c.provider.runtime.clone())?;
+                runtime.starts_with("python").then(|| {
+                    let arch = match f.architecture.or(c.provider.architecture) {
+                        Some(crate::config::model::Architecture::Arm64) => "arm64",
+                        _ => "x86_64",
+                    };
+                    python::Want {
+                        requirements: requirements.clone(),
+                        runtime,
+                        arch: arch.into(),
+                    }
+                })
+            })
+            .collect();
+        wants.sort();
+        wants.dedup();
+        match wants.len() {
+            0 => {}
+            1 => {
+                out.insert(p.name.clone(), wants.remove(0));
+            }
+            _ => {
+                return Err(PackageError::MixedPython {
+                    artifact: p.name.clone(),
+                    wants: wants
+                        .iter()
+                        .map(|w| format!("{} on {}", w.runtime, w.arch))
+                        .collect(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn python_settings(c: &Config) -> Option<&serde_json::Map<String, serde_json::Value>> {
+    c.custom.as_ref()?.get("pythonRequirements")?.as_object()
+}
+
+fn python_options(req: &Request<'_>) -> python::Options {
+    let p = python_settings(req.config);
+    let texts = |key: &str| -> Vec<String> {
+        p.and_then(|p| p.get(key))
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let flag = |key: &str| p.and_then(|p| p.get(key)).and_then(|v| v.as_bool()) == Some(true);
+    python::Options {
+        slim: flag("slim"),
+        slim_patterns: texts("slimPatterns"),
+        no_deploy: texts("noDeploy"),
+        invalidate_caches: flag("invalidateCaches"),
+        cache_dir: p
+            .and_then(|p| p.get("cacheLocation"))
+            .and_then(|v| v.as_str())
+            .map(|d| req.service_dir.join(d))
+            .unwrap_or_else(|| req.python_cache.clone()),
+    }
 }
 
 /// Decides the artifacts as Serverless v3 does: a function's own `package.artifact`, else its

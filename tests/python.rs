@@ -1,0 +1,194 @@
+//! Python dependencies: `requirements.txt` installed for each function's runtime and
+//! architecture (binary wheels for Lambda's Linux, not the host's), cached, and usable under
+//! `invoke local`; a package without such a wheel is named. These tests reach the Python
+//! package index (through pip's own configuration, as CI's machines have it).
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+
+const SERVICE: &str = "service: py
+provider:
+  name: aws
+  runtime: python3.11
+package:
+  individually: true
+functions:
+  onX86:
+    handler: handler.main
+  onArm:
+    handler: handler.main
+    runtime: python3.12
+    architecture: arm64
+custom:
+  pythonRequirements:
+    noDeploy: [boto3]
+    dockerizePip: true
+";
+
+const HANDLER: &str = "import markupsafe\n\ndef main(event, context):\n    return {'escaped': str(markupsafe.escape('<b>'))}\n";
+
+/// `sls` with what pip needs from the environment and a cache of the test's own.
+fn sls(dir: &Path, cache: &Path) -> assert_cmd::Command {
+    let mut c = common::sls_in(dir);
+    c.env("XDG_CACHE_HOME", cache);
+    for (k, v) in std::env::vars() {
+        if k == "PATH" || k == "HOME" || k.starts_with("PIP_") || k.starts_with("UV_") {
+            c.env(k, v);
+        }
+    }
+    c
+}
+
+fn zip_text(zip: &Path, suffix: &str) -> Option<(String, String)> {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    let name = (0..z.len())
+        .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+        .find(|n| n.ends_with(suffix))?;
+    let mut bytes = Vec::new();
+    z.by_name(&name).unwrap().read_to_end(&mut bytes).unwrap();
+    Some((name, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+#[test]
+fn requirements_are_installed_per_runtime_and_architecture_cached_and_run_locally() {
+    let dir = common::service(SERVICE);
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "# escaping\nmarkupsafe==3.0.2\nboto3\n",
+    )
+    .unwrap();
+    let out = sls(dir.path(), cache.path())
+        .arg("package")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let notes = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(notes.contains("dockerizePip is not needed"), "{notes}");
+    let built = dir.path().join(".serverless");
+    for (zip, tag, so) in [
+        (
+            "onX86.zip",
+            "cp311-cp311-manylinux_2_17_x86_64",
+            "cpython-311-x86_64-linux-gnu.so",
+        ),
+        (
+            "onArm.zip",
+            "cp312-cp312-manylinux_2_17_aarch64",
+            "cpython-312-aarch64-linux-gnu.so",
+        ),
+    ] {
+        let (name, wheel) = zip_text(&built.join(zip), ".dist-info/WHEEL").unwrap();
+        assert!(
+            name.starts_with("markupsafe-3.0.2.dist-info/")
+                || name.starts_with("MarkupSafe-3.0.2.dist-info/"),
+            "{name}"
+        );
+        assert!(wheel.contains(tag), "{zip}: {wheel}");
+        assert!(
+            zip_text(&built.join(zip), so).is_some(),
+            "{zip} has the compiled module"
+        );
+        assert!(zip_text(&built.join(zip), "handler.py").is_some());
+        assert!(
+            zip_text(&built.join(zip), "boto3/__init__.py").is_none(),
+            "noDeploy"
+        );
+    }
+    // Two sets in the cache, and a second package reuses them and the zips.
+    let sets = std::fs::read_dir(cache.path().join("sls/python"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert_eq!(sets, 2);
+    let again = sls(dir.path(), cache.path())
+        .arg("package")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let again = String::from_utf8(again).unwrap();
+    assert_eq!(again.matches("unchanged").count(), 2, "{again}");
+
+    // The host runs python3.11: the x86_64 function's dependencies load under invoke local.
+    let run = sls(dir.path(), cache.path())
+        .args(["invoke", "local", "-f", "onX86"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&run).unwrap();
+    assert_eq!(doc, serde_json::json!({"escaped": "&lt;b&gt;"}));
+}
+
+#[test]
+fn a_package_without_a_wheel_for_lambda_is_named_and_nothing_is_built_for_the_host() {
+    let dir = common::service(
+        "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\n",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), "pycrypto==2.6.1\n").unwrap();
+    let err = sls(dir.path(), cache.path())
+        .arg("package")
+        .assert()
+        .code(4)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains("no wheel of `pycrypto` for python3.12 on x86_64"),
+        "{err}"
+    );
+    assert!(!dir.path().join(".serverless/py.zip").exists());
+}
+
+#[test]
+fn keys_sls_cannot_honour_and_an_unexported_pyproject_are_refused() {
+    let dir = common::service(
+        "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\ncustom:\n  pythonRequirements:\n    layer: true\n",
+    );
+    std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
+    let err = common::sls_in(dir.path())
+        .arg("package")
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains("serverless.yml:10:5") && err.contains("layer"),
+        "{err}"
+    );
+
+    let dir = common::service(
+        "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\n",
+    );
+    std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[project]\nname = \"x\"\ndependencies = [\"markupsafe\"]\n",
+    )
+    .unwrap();
+    let err = common::sls_in(dir.path())
+        .arg("package")
+        .assert()
+        .code(4)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains("uv export --no-hashes -o requirements.txt"),
+        "{err}"
+    );
+}
