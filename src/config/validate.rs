@@ -213,11 +213,11 @@ fn top_level(c: &mut Checker, config: &Config) {
     }
     c.out.extend(super::plugins::notes(c.tree));
     if config.layers.is_some() {
-        c.warn_key(
+        c.error_key(
             &["layers"],
-            "defining layers is not supported by sls yet; `layers` is ignored",
+            "defining layers is not built into sls yet: functions that use them would deploy without them",
         )
-        .help = Some("reference published layers by ARN in `functions.<name>.layers`".into());
+        .help = Some("publish the layer yourself (`aws lambda publish-layer-version`) and list its version ARN in `functions.<name>.layers` or `provider.layers`".into());
     }
     for (key, st) in [("iamRoleStatements", &config.provider.iam_role_statements)] {
         if let Some(st) = st {
