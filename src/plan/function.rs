@@ -1092,7 +1092,8 @@ pub(crate) mod tests {
         let p = run(&d, o);
         assert_eq!(
             p.steps[0].to_string(),
-            "~ function svc-dev-a:live: provisionedConcurrency none → 5 (about $0.075 an hour at us-east-1 prices)"
+            // 5 instances of 1 GB for 3600 s at Ireland's $0.0000046460 per GB-s.
+            "~ function svc-dev-a:live: provisionedConcurrency none → 5 (about $0.084 an hour at eu-west-1 prices)"
         );
         let mut o = converged(&d);
         assert!(run(&d, o.clone()).is_empty());
