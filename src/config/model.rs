@@ -26,6 +26,8 @@ pub struct Config {
     pub plugins: Option<Json>,
     pub resources: Option<Json>,
     pub layers: Option<Json>,
+    /// Serverless v4's build settings: `build.esbuild` bundles the Node handlers.
+    pub build: Option<Json>,
     // Accepted and ignored: they concern the Serverless dashboard or the Node loader.
     pub org: Option<Json>,
     pub app: Option<Json>,

@@ -13,6 +13,21 @@ use super::dotenv;
 use super::yaml::{Entry, Node, Value};
 use crate::diag::{Diagnostic, Location, Problem, Severity, Sources, Span};
 
+/// The esbuild settings sls honours (the rest are refused with their location).
+pub const ESBUILD_KEYS: &[&str] = &[
+    "bundle",
+    "minify",
+    "sourcemap",
+    "target",
+    "platform",
+    "format",
+    "external",
+    "exclude",
+    "keepNames",
+    "packager",
+    "config",
+];
+
 /// What sls does about a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cover {
@@ -106,29 +121,29 @@ const KNOWN: &[Known] = &[
     Known {
         name: "serverless-esbuild",
         settings: &["custom.esbuild"],
-        cover: Cover::Not(
-            "bundled the handlers with esbuild; sls does not bundle yet: build them to .js and point `handler` at the output",
+        cover: Cover::Builtin(
+            "built in: the Node handlers are bundled with esbuild; `custom.esbuild` is read",
         ),
     },
     Known {
         name: "serverless-webpack",
         settings: &["custom.webpack"],
         cover: Cover::Not(
-            "bundled the handlers with webpack; sls does not bundle yet: build them to .js and point `handler` at the output",
+            "bundled the handlers with webpack and its config; sls bundles with esbuild instead: replace the plugin with `custom.esbuild` (or `build.esbuild`)",
         ),
     },
     Known {
         name: "serverless-plugin-typescript",
         settings: &[],
-        cover: Cover::Not(
-            "compiled TypeScript handlers; sls does not yet: run `tsc` and point `handler` at the .js output",
+        cover: Cover::Builtin(
+            "built in: TypeScript handlers are bundled with esbuild (types are not checked: run `tsc --noEmit` for that)",
         ),
     },
     Known {
         name: "serverless-bundle",
         settings: &["custom.bundle"],
         cover: Cover::Not(
-            "bundled the handlers with webpack and Babel; sls does not bundle yet: build them to .js first",
+            "bundled the handlers with webpack and Babel; sls bundles with esbuild instead: replace the plugin with `custom.esbuild`",
         ),
     },
     Known {

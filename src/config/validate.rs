@@ -104,7 +104,53 @@ pub fn check(config: &Config, tree: &Node, stage: &str) -> Vec<Problem> {
     s3_buckets(&mut c, config);
     user_pools(&mut c, config);
     python_requirements(&mut c);
+    esbuild_settings(&mut c);
     c.out
+}
+
+/// `build.esbuild` (Serverless v4) and `custom.esbuild` (serverless-esbuild): the keys sls
+/// honours when it bundles; any other would change what is deployed and is refused here.
+fn esbuild_settings(c: &mut Checker) {
+    for at in [["build", "esbuild"], ["custom", "esbuild"]] {
+        let Some(Node {
+            value: super::yaml::Value::Map(entries),
+            ..
+        }) = c.tree.at_path(&at)
+        else {
+            continue;
+        };
+        let unknown: Vec<String> = entries
+            .iter()
+            .map(|e| e.key.clone())
+            .filter(|k| !super::plugins::ESBUILD_KEYS.contains(&k.as_str()))
+            .collect();
+        for key in unknown {
+            c.error_key(
+                &[at[0], at[1], key.as_str()],
+                format!("`{}.{}.{key}` is not honoured by sls", at[0], at[1]),
+            )
+            .help = Some(format!(
+                "sls honours {}; remove this key",
+                super::plugins::ESBUILD_KEYS.join(", ")
+            ));
+        }
+    }
+    if let Some(b) = c.tree.get("build")
+        && let super::yaml::Value::Map(entries) = &b.value
+    {
+        let other: Vec<String> = entries
+            .iter()
+            .map(|e| e.key.clone())
+            .filter(|k| k != "esbuild")
+            .collect();
+        for key in other {
+            c.error_key(
+                &["build", key.as_str()],
+                format!("`build.{key}` is not honoured by sls, which reads `build.esbuild` only"),
+            )
+            .help = Some("remove this key".into());
+        }
+    }
 }
 
 /// `custom.pythonRequirements`: the serverless-python-requirements keys sls honours when it

@@ -3,6 +3,7 @@
 //! artifacts whose inputs did not change.
 
 pub mod archive;
+pub mod bundle;
 pub mod devdeps;
 pub mod manifest;
 pub mod patterns;
@@ -126,6 +127,8 @@ pub enum PackageError {
     Archive(#[from] archive::ArchiveError),
     #[error(transparent)]
     Python(#[from] python::PythonError),
+    #[error(transparent)]
+    Bundle(#[from] bundle::BundleError),
     #[error(
         "the functions in `{artifact}` need Python dependencies for different runtimes or architectures ({})",
         .wants.join(", ")
@@ -292,6 +295,47 @@ pub fn package(
         }
     }
 
+    // Bundles of the Node handlers that need one, in `{out}/build`, listed after the rest.
+    let bundling = bundle::settings(req.config)?;
+    let mut bundled: HashMap<String, String> = HashMap::new();
+    for p in plans.iter().filter(|p| p.patterns.is_some()) {
+        for name in &p.functions {
+            let f = req.config.functions.as_ref().and_then(|fs| fs.get(name));
+            if let Some(entry) =
+                f.and_then(|f| bundle::entry(req.service_dir, req.config, f, &bundling))
+            {
+                bundled.insert(name.clone(), entry);
+            }
+        }
+    }
+    let build_dir = out_dir.join("build");
+    let bundles_start = entries.len();
+    if !bundled.is_empty() {
+        let mut wanted: Vec<(String, String)> = bundled
+            .iter()
+            .map(|(name, entry)| {
+                let f = &req
+                    .config
+                    .functions
+                    .as_ref()
+                    .expect("bundled functions exist")[name];
+                (entry.clone(), runtime::of(req.config, f).to_string())
+            })
+            .collect();
+        wanted.sort();
+        wanted.dedup_by(|a, b| a.0 == b.0);
+        bundle::bundle(req.service_dir, &build_dir, &wanted, &bundling)?;
+        entries.extend(walk::walk(&build_dir, None, &|_| false).map_err(|source| {
+            PackageError::Walk {
+                dir: build_dir.clone(),
+                source,
+            }
+        })?);
+    } else {
+        let _ = fs::remove_dir_all(&build_dir);
+    }
+    let externals = bundle::external_dirs(req.service_dir, &bundling.external);
+
     // Which entries each built artifact holds, as indices into `entries`.
     let mut to_build: Vec<(Vec<usize>, String)> = Vec::new();
     for p in &plans {
@@ -299,15 +343,55 @@ pub fn package(
             artifacts.insert(p.name.clone(), prebuilt(req, p)?);
             continue;
         };
+        let ours: Vec<&String> = p
+            .functions
+            .iter()
+            .filter(|f| bundled.contains_key(*f))
+            .collect();
+        let all_bundled = !ours.is_empty() && ours.len() == p.functions.len();
+        // A bundle holds its handler's code and dependencies: the sources stay out, and when
+        // every function is bundled only what the user's patterns name explicitly goes in.
+        let all = if all_bundled {
+            let mut only = vec!["!**".to_string()];
+            only.extend(user_includes(req.config, p));
+            only
+        } else if ours.is_empty() {
+            all
+        } else {
+            let mut all = all;
+            all.extend(TS_SOURCES.iter().map(|s| s.to_string()));
+            all
+        };
         let matcher = Patterns::new(&all)?;
         let mut chosen = select(&entries[..service_files], &matcher)?;
+        if !ours.is_empty() {
+            let stems: Vec<&str> = ours
+                .iter()
+                .map(|f| bundled[*f].rsplit_once('.').map_or("", |(stem, _)| stem))
+                .collect();
+            chosen.extend((bundles_start..entries.len()).filter(|&i| {
+                let rel = &entries[i].rel;
+                stems.iter().any(|stem| {
+                    rel.strip_prefix(stem)
+                        .is_some_and(|ext| [".js", ".mjs", ".js.map", ".mjs.map"].contains(&ext))
+                })
+            }));
+            let have: std::collections::HashSet<usize> = chosen.iter().copied().collect();
+            chosen.extend((0..service_files).filter(|&i| {
+                !have.contains(&i)
+                    && externals
+                        .iter()
+                        .any(|d| entries[i].rel.starts_with(&format!("{d}/")))
+            }));
+        }
         if chosen.is_empty() {
             return Err(PackageError::NoFiles {
                 artifact: p.name.clone(),
             });
         }
-        let names: Vec<&str> = chosen.iter().map(|&i| entries[i].rel.as_str()).collect();
-        check_handlers(req.config, p, &names, &entries, &matcher)?;
+        let mut names: Vec<&str> = chosen.iter().map(|&i| entries[i].rel.as_str()).collect();
+        names.sort_unstable();
+        check_handlers(req.config, p, &names, &entries[..service_files], &matcher)?;
         if let Some(range) = python.get(&p.name).and_then(|w| installed.get(w)) {
             // The service's own file wins over a dependency's of the same name.
             let own: std::collections::HashSet<&str> =
@@ -434,6 +518,30 @@ pub fn package(
         rebuilt,
         warnings,
     })
+}
+
+/// Left out of an artifact whose functions are partly bundled: the bundles replace them.
+const TS_SOURCES: &[&str] = &["!**/*.ts", "!**/*.tsx", "!**/*.mts", "!**/*.cts"];
+
+/// The user's own include patterns for an artifact (service and function level, not negated).
+fn user_includes(config: &Config, p: &Plan) -> Vec<String> {
+    let service = config.package.as_ref().and_then(|pk| pk.patterns.clone());
+    let own = p.functions.iter().filter_map(|name| {
+        config
+            .functions
+            .as_ref()?
+            .get(name)?
+            .package
+            .as_ref()?
+            .patterns
+            .clone()
+    });
+    service
+        .into_iter()
+        .chain(own)
+        .flatten()
+        .filter(|pat| !pat.starts_with('!'))
+        .collect()
 }
 
 /// The Python dependencies each built artifact needs: its Python functions' runtime and
