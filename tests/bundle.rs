@@ -198,3 +198,37 @@ fn without_esbuild_the_error_says_how_to_install_it() {
         "{err}"
     );
 }
+
+#[test]
+fn source_maps_go_in_and_node_is_told_to_read_them() {
+    let dir = common::service(
+        "service: ts\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n  f:\n    handler: h.main\nbuild:\n  esbuild:\n    sourcemap: true\n    minify: true\n",
+    );
+    let d = dir.path();
+    write(
+        d,
+        "h.js",
+        "exports.main = async () => process.env.NODE_OPTIONS;\n",
+    );
+    std::fs::create_dir_all(d.join("node_modules/.bin")).unwrap();
+    std::os::unix::fs::symlink(esbuild(), d.join("node_modules/.bin/esbuild")).unwrap();
+    common::sls_in(d).arg("package").assert().success();
+    let names = zip_names(&d.join(".serverless/ts.zip"));
+    assert_eq!(
+        names,
+        ["h.js", "h.js.map"],
+        "a .js handler is bundled when build.esbuild asks"
+    );
+    let out = common::sls_in(d)
+        .env("PATH", std::env::var("PATH").unwrap())
+        .args(["invoke", "local", "-f", "f"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!("--enable-source-maps")
+    );
+}

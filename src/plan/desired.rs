@@ -1332,6 +1332,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         .flatten()
         .flat_map(|(key, f)| mappings_of(key, f))
         .collect();
+    let source_maps = crate::package::bundle::settings(config).is_ok_and(|s| s.sourcemap);
     let mut functions = Vec::new();
     let mut routes = BTreeMap::new();
     let mut rest = BTreeMap::new();
@@ -1349,6 +1350,16 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.0.clone())),
         );
+        // Bundled with source maps: Node reads them only when told (the function's own
+        // NODE_OPTIONS wins).
+        if source_maps
+            && crate::config::runtime::Family::of(crate::config::runtime::of(config, f))
+                == crate::config::runtime::Family::Node
+        {
+            environment
+                .entry("NODE_OPTIONS".into())
+                .or_insert_with(|| "--enable-source-maps".into());
+        }
         // A function's own `vpc` replaces the provider's, as in Serverless v3.
         let vpc = f.vpc.as_ref().or(p.vpc.as_ref());
         let arch = f
