@@ -36,7 +36,7 @@ pub enum Command {
     /// Show what is deployed: endpoints, functions, versions behind the alias
     Info,
     /// Remove everything this service and stage own in AWS
-    Remove,
+    Remove(crate::session::LeaseArgs),
     /// Build the deployment artifacts (zips and a manifest) without deploying
     Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
@@ -93,7 +93,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     let result = match &cli.command {
         Command::Deploy(args) => commands::deploy::run(&cx, args),
         Command::Info => commands::info::run(&cx),
-        Command::Remove => commands::remove::run(&cx),
+        Command::Remove(lease) => commands::remove::run(&cx, lease),
         Command::Package(args) => commands::package::run(&cx, args),
         Command::Create(args) => commands::create::run(&cx, args),
         Command::Alias(args) => commands::alias::run(&cx, args),

@@ -22,6 +22,9 @@ pub const ROLLED_BACK: u8 = 7;
 /// `sls invoke local` or `sls invoke -f`: the function ran and returned an error (printed as its
 /// result).
 pub const FUNCTION_ERROR: u8 = 8;
+/// Another changing command (deploy, remove, an alias move) of the same service and stage holds
+/// the lease; nothing was done.
+pub const LOCKED: u8 = 9;
 
 /// How a failure is reported: its exit code, its `kind` in the `--json` error document, and
 /// whether the command already printed its own report (then only one line is added).
@@ -65,6 +68,7 @@ pub fn classify(e: &anyhow::Error) -> Failure {
         Some(AwsError::AliasChanged { .. } | AwsError::NotOurs(_)) => {
             return is(CONFLICT, "conflict");
         }
+        Some(AwsError::Locked { .. }) => return is(LOCKED, "locked"),
         Some(_) => return is(AWS, "aws"),
         None => {}
     }

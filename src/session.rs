@@ -73,6 +73,23 @@ pub struct Connection {
     pub aws: Aws,
 }
 
+/// How a changing command (deploy, remove, an alias move) waits for another of the same service
+/// and stage (see [`aws::lease`]).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LeaseArgs {
+    /// Wait up to this long for another deploy, remove or alias move of this service and stage
+    #[arg(
+        long = "lock-wait",
+        value_name = "SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub lock_wait: u64,
+    /// Remove the lease another command holds first (only when it is certainly not running)
+    #[arg(long = "force-unlock", global = true)]
+    pub force_unlock: bool,
+}
+
 /// A [`Connection`] with what exists for the service and stage.
 pub struct Observation {
     pub desired: Desired,
@@ -247,6 +264,43 @@ impl Context {
             self.global.aws_profile.as_deref(),
         ))?;
         Ok(Connection { desired, rt, aws })
+    }
+
+    /// Runs `f` holding the lease of `service`/`stage`, which is given back however `f` ends
+    /// (a killed process leaves it; the next command takes it over, see [`aws::lease`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn leased<T>(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        aws: &Aws,
+        service: &str,
+        stage: &str,
+        command: &str,
+        args: &LeaseArgs,
+        f: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let quiet = self.global.json;
+        let say = move |s: String| {
+            if !quiet {
+                eprintln!("{s}");
+            }
+        };
+        let lease = rt.block_on(aws::lease::acquire(
+            aws,
+            service,
+            stage,
+            command,
+            std::time::Duration::from_secs(args.lock_wait),
+            args.force_unlock,
+            &say,
+        ))?;
+        let out = f();
+        if let Err(e) = rt.block_on(aws::lease::release(aws, lease)) {
+            say(format!(
+                "warning: the lease was not given back ({e}); the next command takes it over"
+            ));
+        }
+        out
     }
 
     /// The config's desired state, connected, with what exists in AWS.

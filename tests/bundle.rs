@@ -183,15 +183,12 @@ fn without_esbuild_the_error_says_how_to_install_it() {
         "service: ts\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n  f:\n    handler: h.main\n",
     );
     write(dir.path(), "h.ts", "export const main = async () => 1;\n");
-    let err = common::sls_in(dir.path())
-        .env("PATH", "/nonexistent")
-        .arg("package")
-        .assert()
-        .code(4)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = common::stderr_of(
+        common::sls_in(dir.path())
+            .env("PATH", "/nonexistent")
+            .arg("package"),
+        4,
+    );
     assert!(
         err.contains("esbuild is needed to bundle h.ts")
             && err.contains("npm install --save-dev esbuild"),

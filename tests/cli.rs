@@ -419,14 +419,10 @@ fn plugins_are_built_in_or_refused_until_let_go() {
         .clone();
     insta::assert_snapshot!("plugins_refused", String::from_utf8(refused).unwrap());
     // Letting one go leaves the other.
-    let still = sls_in(dir.path())
-        .args(["package", "--ignore-plugin", "serverless-domain-manager"])
-        .assert()
-        .code(3)
-        .get_output()
-        .stderr
-        .clone();
-    let still = String::from_utf8(still).unwrap();
+    let still = common::stderr_of(
+        sls_in(dir.path()).args(["package", "--ignore-plugin", "serverless-domain-manager"]),
+        3,
+    );
     assert!(
         still.contains("serverless-step-functions") && !still.contains("api.example.com"),
         "{still}"

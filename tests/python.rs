@@ -136,14 +136,7 @@ fn a_package_without_a_wheel_for_lambda_is_named_and_nothing_is_built_for_the_ho
     let cache = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
     std::fs::write(dir.path().join("requirements.txt"), "pycrypto==2.6.1\n").unwrap();
-    let err = sls(dir.path(), cache.path())
-        .arg("package")
-        .assert()
-        .code(4)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = common::stderr_of(sls(dir.path(), cache.path()).arg("package"), 4);
     assert!(
         err.contains("no wheel of `pycrypto` for python3.12 on x86_64"),
         "{err}"
@@ -157,14 +150,7 @@ fn keys_sls_cannot_honour_and_an_unexported_pyproject_are_refused() {
         "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\ncustom:\n  pythonRequirements:\n    layer: true\n",
     );
     std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
-    let err = common::sls_in(dir.path())
-        .arg("package")
-        .assert()
-        .code(3)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 3);
     assert!(
         err.contains("serverless.yml:10:5") && err.contains("layer"),
         "{err}"
@@ -179,14 +165,7 @@ fn keys_sls_cannot_honour_and_an_unexported_pyproject_are_refused() {
         "[project]\nname = \"x\"\ndependencies = [\"markupsafe\"]\n",
     )
     .unwrap();
-    let err = common::sls_in(dir.path())
-        .arg("package")
-        .assert()
-        .code(4)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 4);
     assert!(
         err.contains("uv export --no-hashes -o requirements.txt"),
         "{err}"

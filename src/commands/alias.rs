@@ -16,6 +16,8 @@ use crate::session::{Connection, Context, UsageError};
 pub struct AliasArgs {
     #[command(subcommand)]
     pub command: AliasCommand,
+    #[command(flatten)]
+    pub lease: crate::session::LeaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +111,7 @@ pub fn run(cx: &Context, args: &AliasArgs) -> anyhow::Result<()> {
                 None => How::Promote,
             };
             let source = Source::Alias(from.clone());
-            release(cx, to.as_deref(), Some(source), only, how)
+            release(cx, &args.lease, to.as_deref(), Some(source), only, how)
         }
         AliasCommand::Shift {
             alias,
@@ -123,10 +125,17 @@ pub fn run(cx: &Context, args: &AliasArgs) -> anyhow::Result<()> {
                 (None, Some(v)) => Source::Version(v.to_string()),
                 (None, None) => unreachable!("clap requires --from or --version"),
             };
-            release(cx, Some(alias), Some(source), only, How::Shift(*weight))
+            release(
+                cx,
+                &args.lease,
+                Some(alias),
+                Some(source),
+                only,
+                How::Shift(*weight),
+            )
         }
         AliasCommand::Rollback { alias, only } => {
-            release(cx, Some(alias), None, only, How::Rollback)
+            release(cx, &args.lease, Some(alias), None, only, How::Rollback)
         }
     }
 }
@@ -154,6 +163,7 @@ impl How {
 
 fn release(
     cx: &Context,
+    lease: &crate::session::LeaseArgs,
     alias: Option<&str>,
     source: Option<Source>,
     only: &Only,
@@ -187,7 +197,27 @@ fn release(
         rt,
         aws,
     } = cx.connect(d)?;
-    let (mut members, skipped) = rt.block_on(ops::read(&aws, &d, &alias, source.as_ref(), only))?;
+    let command = format!("alias {}", how.action());
+    cx.leased(&rt, &aws, &d.service, &d.stage, &command, lease, || {
+        moved(cx, &rt, &aws, &d, &alias, source, only, how, started)
+    })
+}
+
+/// The alias moves, once connected and holding the lease.
+#[allow(clippy::too_many_arguments)]
+fn moved(
+    cx: &Context,
+    rt: &tokio::runtime::Runtime,
+    aws: &crate::provider::aws::Aws,
+    d: &crate::plan::desired::Desired,
+    alias: &str,
+    source: Option<Source>,
+    only: Option<&str>,
+    how: How,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let alias = alias.to_string();
+    let (mut members, skipped) = rt.block_on(ops::read(aws, d, &alias, source.as_ref(), only))?;
     if let (Some(Source::Alias(from)), true) = (&source, members.is_empty()) {
         return Err(ReleaseError::NoSource(from.clone()).into());
     }
@@ -195,12 +225,12 @@ fn release(
     let passed = rt
         .block_on(async {
             match &how {
-                How::Promote => ops::apply(&aws, &alias, &mut members, ops::promote).await?,
+                How::Promote => ops::apply(aws, &alias, &mut members, ops::promote).await?,
                 How::Shift(w) => {
-                    ops::apply(&aws, &alias, &mut members, |m| ops::shift(m, *w)).await?
+                    ops::apply(aws, &alias, &mut members, |m| ops::shift(m, *w)).await?
                 }
                 How::Rollback => {
-                    ops::apply(&aws, &alias, &mut members, |m| ops::rollback(m, &alias)).await?
+                    ops::apply(aws, &alias, &mut members, |m| ops::rollback(m, &alias)).await?
                 }
                 How::Gradual {
                     steps: percents,
@@ -219,7 +249,7 @@ fn release(
                         }
                     });
                     return ops::gradual(
-                        &aws,
+                        aws,
                         &alias,
                         &mut members,
                         percents,
@@ -234,7 +264,7 @@ fn release(
         })
         .map_err(ops::MoveError::into_inner)?;
     summarize(
-        cx, &aws, &d.service, &alias, &source, &how, &members, &skipped, &steps, passed, started,
+        cx, aws, &d.service, &alias, &source, &how, &members, &skipped, &steps, passed, started,
     )
 }
 

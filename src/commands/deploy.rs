@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::config::{self, Loaded};
 use crate::plan::{self, ConflictError, desired};
 use crate::provider::aws::{self, Aws, Progress, Scope};
-use crate::session::{self, Connection, Context, UsageError};
+use crate::session::{self, Context, UsageError};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -25,6 +25,8 @@ pub struct DeployArgs {
     /// to call it by; the live alias and the APIs keep serving the current versions
     #[arg(long, global = true, value_name = "NAME", value_parser = crate::release::check_alias_name)]
     pub alias: Option<String>,
+    #[command(flatten)]
+    pub lease: session::LeaseArgs,
     /// Deploy although the config lists this plugin, whose job sls cannot do (repeatable)
     #[arg(long = "ignore-plugin", global = true, value_name = "NAME")]
     pub ignore_plugin: Vec<String>,
@@ -47,12 +49,31 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     let r = cx.read_config()?;
     let first = r.finish(&r.stand_ins(), None)?;
     first.refuse_plugins(&args.ignore_plugin)?;
+    let rt = session::runtime()?;
+    let aws = rt.block_on(Aws::connect(r.region(), cx.global.aws_profile.as_deref()))?;
+    if args.dry_run {
+        return deploy(cx, args, started, &r, first, &rt, &aws);
+    }
+    let (service, stage) = (first.config.service.clone(), r.stage().to_string());
+    cx.leased(&rt, &aws, &service, &stage, "deploy", &args.lease, || {
+        deploy(cx, args, started, &r, first, &rt, &aws)
+    })
+}
+
+/// The deploy once connected (and, unless it is a dry run, holding the service's lease).
+fn deploy(
+    cx: &Context,
+    args: &DeployArgs,
+    started: Instant,
+    r: &config::Read,
+    first: Loaded,
+    rt: &tokio::runtime::Runtime,
+    aws: &Aws,
+) -> anyhow::Result<()> {
     let needs = r.needs();
     // The side stack first: the rest of the config may use its outputs.
     let early = if r.has_resources()? || !needs.is_empty() {
-        let rt = session::runtime()?;
-        let aws = rt.block_on(Aws::connect(r.region(), cx.global.aws_profile.as_deref()))?;
-        let account = rt.block_on(aws::stack::account(&aws))?;
+        let account = rt.block_on(aws::stack::account(aws))?;
         let names = session::names_of(&first);
         let mut managed = plan::desired::managed_values(&names, &account);
         // The APIs' ids, when referred to: the functions (deployed before the APIs) and the
@@ -67,7 +88,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
             let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
             let dir = cx.out_dir(&first, args.package.as_deref());
             let ids = rt.block_on(aws::stack::api_ids(
-                &aws,
+                aws,
                 &names,
                 want,
                 !args.dry_run && args.what.is_none(),
@@ -78,20 +99,20 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         }
         // `deploy function` leaves the stack as it is and reads its outputs.
         let stack_run = if args.what.is_none() {
-            Some(side_stack(cx, args, &r, &first, &managed, &rt, &aws)?)
+            Some(side_stack(cx, args, r, &first, &managed, rt, aws)?)
         } else {
             None
         };
         let outputs = stack_run.as_ref().and_then(|s| s.outputs.clone());
         let live = rt.block_on(aws::stack::live_values(
-            &aws,
+            aws,
             &first.config.service,
             r.stage(),
             &needs,
             outputs.as_ref(),
         ))?;
         let mut values = session::values_of(
-            &r,
+            r,
             &first,
             &account,
             live,
@@ -102,19 +123,11 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         values.refs.extend(managed.refs.clone());
         values.atts.extend(managed.atts.clone());
         let loaded = r.finish(&values, None)?;
-        Some((
-            loaded,
-            rt,
-            aws,
-            stack_run.map(|s| s.plan).unwrap_or_default(),
-        ))
+        Some((loaded, stack_run.map(|s| s.plan).unwrap_or_default()))
     } else {
         None
     };
-    let (loaded, early_connection, stack_plan) = match early {
-        Some((loaded, rt, aws, p)) => (loaded, Some((rt, aws)), p),
-        None => (first, None, plan::Plan::default()),
-    };
+    let (loaded, stack_plan) = early.unwrap_or_else(|| (first, plan::Plan::default()));
     cx.show_warnings(&loaded);
     let out_dir = cx.out_dir(&loaded, args.package.as_deref());
     let manifest = if args.package.is_some() {
@@ -140,19 +153,12 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let (d, rt, aws) = match early_connection {
-        Some((rt, aws)) => (d, rt, aws),
-        None => {
-            let Connection { desired, rt, aws } = cx.connect(d)?;
-            (desired, rt, aws)
-        }
-    };
     let scope = if only.is_some() {
         Scope::Functions
     } else {
         Scope::Service
     };
-    let observed = rt.block_on(aws::observe(&aws, &d, scope))?;
+    let observed = rt.block_on(aws::observe(aws, &d, scope))?;
     let mut the_plan = plan::plan(&d, &observed);
     if let Some(f) = &only {
         if !observed.functions.contains_key(&d.functions[0].name) {
@@ -181,7 +187,7 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
     aws.calls.on_throttle(progress.notifier());
     let outcome = rt.block_on(aws::execute(
-        &aws,
+        aws,
         &d,
         &observed,
         &the_plan.steps,

@@ -8,15 +8,26 @@ use serde_json::json;
 
 use crate::plan;
 use crate::provider::aws::{self, Scope};
-use crate::session::{Context, Observation};
+use crate::session::{Connection, Context, LeaseArgs};
 
-pub fn run(cx: &Context) -> anyhow::Result<()> {
-    let Observation {
+pub fn run(cx: &Context, lease: &LeaseArgs) -> anyhow::Result<()> {
+    let Connection {
         desired: d,
         rt,
         aws,
-        observed: o,
-    } = cx.observe(Scope::Everything)?;
+    } = cx.connect(cx.desired()?)?;
+    cx.leased(&rt, &aws, &d.service, &d.stage, "remove", lease, || {
+        remove(cx, &d, &rt, &aws)
+    })
+}
+
+fn remove(
+    cx: &Context,
+    d: &crate::plan::desired::Desired,
+    rt: &tokio::runtime::Runtime,
+    aws: &aws::Aws,
+) -> anyhow::Result<()> {
+    let o = rt.block_on(aws::observe(aws, d, Scope::Everything))?;
     let nothing = d.nothing();
     let the_plan = plan::plan(&nothing, &o);
     if !cx.global.json && !the_plan.is_empty() {
@@ -25,7 +36,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
     aws.calls.on_throttle(progress.notifier());
     rt.block_on(aws::execute(
-        &aws,
+        aws,
         &nothing,
         &o,
         &the_plan.steps,

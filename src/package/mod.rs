@@ -561,12 +561,11 @@ fn python_wants(
     let requirements = req.service_dir.join(&file);
     let mut out = HashMap::new();
     if !requirements.is_file() {
-        let any_python = c.functions.iter().flatten().any(|(_, f)| {
-            f.runtime
-                .as_ref()
-                .or(c.provider.runtime.as_ref())
-                .is_some_and(|r| r.starts_with("python"))
-        });
+        let any_python = c
+            .functions
+            .iter()
+            .flatten()
+            .any(|(_, f)| Family::of(runtime::of(c, f)) == Family::Python);
         let other = ["pyproject.toml", "Pipfile"].into_iter().find(|f| {
             // A pyproject.toml may only configure tools: it matters when it lists packages.
             std::fs::read_to_string(req.service_dir.join(f))
@@ -586,8 +585,8 @@ fn python_wants(
             .iter()
             .filter_map(|name| {
                 let f = c.functions.as_ref()?.get(name)?;
-                let runtime = f.runtime.clone().or_else(|| c.provider.runtime.clone())?;
-                runtime.starts_with("python").then(|| {
+                let runtime = runtime::of(c, f).to_string();
+                (Family::of(&runtime) == Family::Python).then(|| {
                     let arch = match f.architecture.or(c.provider.architecture) {
                         Some(crate::config::model::Architecture::Arm64) => "arm64",
                         _ => "x86_64",

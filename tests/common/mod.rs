@@ -68,6 +68,14 @@ pub fn json_of(c: &mut Command) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Runs a command that must exit with `code`; returns its stderr.
+pub fn stderr_of(c: &mut Command, code: i32) -> String {
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    stderr
+}
+
 /// Runs a command that must exit with `code` and print a JSON document; returns it and stderr.
 pub fn json_of_exit(c: &mut Command, code: i32) -> (serde_json::Value, String) {
     let out = c.output().unwrap();

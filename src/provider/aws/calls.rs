@@ -63,9 +63,14 @@ impl CallLog {
     }
 }
 
-/// Reads are Get*, List*, Describe*, Head*; everything else changes something.
+/// Reads are Get*, List*, Describe*, Head*; everything else changes something — except SSM's
+/// calls, which read variables or take and give back the lease: it guards the service and is
+/// not part of it, so a no-op deploy still counts 0 changing calls.
 pub fn is_mutating(op: &str) -> bool {
-    let name = op.rsplit('.').next().unwrap_or(op);
+    let (service, name) = op.rsplit_once('.').unwrap_or(("", op));
+    if service.eq_ignore_ascii_case("ssm") {
+        return false;
+    }
     !["Get", "List", "Describe", "Head"]
         .iter()
         .any(|p| name.starts_with(p))
@@ -148,5 +153,6 @@ mod tests {
         assert!(super::is_mutating("Lambda.UpdateFunctionCode"));
         assert!(super::is_mutating("Lambda.PublishVersion"));
         assert!(!super::is_mutating("S3.HeadBucket"));
+        assert!(!super::is_mutating("SSM.PutParameter"), "the lease");
     }
 }

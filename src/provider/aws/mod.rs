@@ -14,6 +14,7 @@ pub mod engine;
 pub mod event_source;
 pub mod function;
 pub mod http_api;
+pub mod lease;
 pub mod log_group;
 pub mod log_subscription;
 pub mod notification;
@@ -68,6 +69,8 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     /// CloudWatch: the functions' and APIs' metrics for `metrics` and `cost`.
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// SSM Parameter Store: the lease that lets one changing command run at a time.
+    pub ssm: aws_sdk_ssm::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -98,6 +101,14 @@ pub enum AwsError {
         "{0} appeared while this command ran, without the sls:service/sls:stage tags of this service; nothing of it was changed: rename yours in the config or remove that one yourself"
     )]
     NotOurs(String),
+    #[error(
+        "{service} (stage {stage}) is being changed by {holder}; nothing was done: run the command again when it has finished, wait longer with --lock-wait SECONDS, or, if it is certainly not running, use --force-unlock"
+    )]
+    Locked {
+        service: String,
+        stage: String,
+        holder: String,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -454,7 +465,14 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let ssm = aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            ssm,
             cloudwatch,
             cfn,
             sts,
