@@ -266,26 +266,22 @@ impl Context {
         Ok(Connection { desired, rt, aws })
     }
 
-    /// Runs `f` holding the lease of `service`/`stage`, which is given back however `f` ends
-    /// (a killed process leaves it; the next command takes it over, see [`aws::lease`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn leased<T>(
+    /// Takes the lease of `service`/`stage` (see [`aws::lease`]), waiting as `args` say.
+    pub fn take_lease(
         &self,
         rt: &tokio::runtime::Runtime,
         aws: &Aws,
-        service: &str,
-        stage: &str,
+        (service, stage): (&str, &str),
         command: &str,
         args: &LeaseArgs,
-        f: impl FnOnce() -> anyhow::Result<T>,
-    ) -> anyhow::Result<T> {
+    ) -> anyhow::Result<aws::lease::Lease> {
         let quiet = self.global.json;
         let say = move |s: String| {
             if !quiet {
                 eprintln!("{s}");
             }
         };
-        let lease = rt.block_on(aws::lease::acquire(
+        Ok(rt.block_on(aws::lease::acquire(
             aws,
             service,
             stage,
@@ -293,13 +289,41 @@ impl Context {
             std::time::Duration::from_secs(args.lock_wait),
             args.force_unlock,
             &say,
-        ))?;
-        let out = f();
-        if let Err(e) = rt.block_on(aws::lease::release(aws, lease)) {
-            say(format!(
+        ))?)
+    }
+
+    /// Gives the lease back, if it is still held; a failure is a warning (the next command takes
+    /// the lease over).
+    pub fn give_back(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        aws: &Aws,
+        lease: &mut Option<aws::lease::Lease>,
+    ) {
+        if let Some(l) = lease.take()
+            && let Err(e) = rt.block_on(aws::lease::release(aws, l))
+        {
+            eprintln!(
                 "warning: the lease was not given back ({e}); the next command takes it over"
-            ));
+            );
         }
+    }
+
+    /// Runs `f` holding the lease of `service`/`stage`, which is given back however `f` ends
+    /// (a killed process leaves it; the next command takes it over, see [`aws::lease`]). `f`
+    /// may give it back itself once its changes are made, so that its report counts every call.
+    pub fn leased<T>(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        aws: &Aws,
+        who: (&str, &str),
+        command: &str,
+        args: &LeaseArgs,
+        f: impl FnOnce(&mut Option<aws::lease::Lease>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut lease = Some(self.take_lease(rt, aws, who, command, args)?);
+        let out = f(&mut lease);
+        self.give_back(rt, aws, &mut lease);
         out
     }
 

@@ -198,9 +198,14 @@ fn release(
         aws,
     } = cx.connect(d)?;
     let command = format!("alias {}", how.action());
-    cx.leased(&rt, &aws, &d.service, &d.stage, &command, lease, || {
-        moved(cx, &rt, &aws, &d, &alias, source, only, how, started)
-    })
+    cx.leased(
+        &rt,
+        &aws,
+        (&d.service, &d.stage),
+        &command,
+        lease,
+        |lease| moved(cx, &rt, &aws, &d, &alias, source, only, how, started, lease),
+    )
 }
 
 /// The alias moves, once connected and holding the lease.
@@ -215,6 +220,7 @@ fn moved(
     only: Option<&str>,
     how: How,
     started: Instant,
+    lease: &mut Option<crate::provider::aws::lease::Lease>,
 ) -> anyhow::Result<()> {
     let alias = alias.to_string();
     let (mut members, skipped) = rt.block_on(ops::read(aws, d, &alias, source.as_ref(), only))?;
@@ -263,6 +269,7 @@ fn moved(
             Ok::<bool, ops::MoveError>(true)
         })
         .map_err(ops::MoveError::into_inner)?;
+    cx.give_back(rt, aws, lease);
     summarize(
         cx, aws, &d.service, &alias, &source, &how, &members, &skipped, &steps, passed, started,
     )

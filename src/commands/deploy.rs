@@ -52,15 +52,22 @@ pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     let rt = session::runtime()?;
     let aws = rt.block_on(Aws::connect(r.region(), cx.global.aws_profile.as_deref()))?;
     if args.dry_run {
-        return deploy(cx, args, started, &r, first, &rt, &aws);
+        return deploy(cx, args, started, &r, first, &rt, &aws, &mut None);
     }
     let (service, stage) = (first.config.service.clone(), r.stage().to_string());
-    cx.leased(&rt, &aws, &service, &stage, "deploy", &args.lease, || {
-        deploy(cx, args, started, &r, first, &rt, &aws)
-    })
+    cx.leased(
+        &rt,
+        &aws,
+        (&service, &stage),
+        "deploy",
+        &args.lease,
+        |lease| deploy(cx, args, started, &r, first, &rt, &aws, lease),
+    )
 }
 
-/// The deploy once connected (and, unless it is a dry run, holding the service's lease).
+/// The deploy once connected (and, unless it is a dry run, holding the service's lease, which
+/// it gives back before its report so that the report counts every call).
+#[allow(clippy::too_many_arguments)]
 fn deploy(
     cx: &Context,
     args: &DeployArgs,
@@ -69,6 +76,7 @@ fn deploy(
     first: Loaded,
     rt: &tokio::runtime::Runtime,
     aws: &Aws,
+    lease: &mut Option<aws::lease::Lease>,
 ) -> anyhow::Result<()> {
     let needs = r.needs();
     // The side stack first: the rest of the config may use its outputs.
@@ -194,6 +202,7 @@ fn deploy(
         &out_dir,
         &progress,
     ))?;
+    cx.give_back(rt, aws, lease);
     let staged = d.alias != d.live;
     // A staged alias is called through its function URL; the APIs serve the live alias.
     let mut urls = outcome.urls.clone();

@@ -16,9 +16,14 @@ pub fn run(cx: &Context, lease: &LeaseArgs) -> anyhow::Result<()> {
         rt,
         aws,
     } = cx.connect(cx.desired()?)?;
-    cx.leased(&rt, &aws, &d.service, &d.stage, "remove", lease, || {
-        remove(cx, &d, &rt, &aws)
-    })
+    cx.leased(
+        &rt,
+        &aws,
+        (&d.service, &d.stage),
+        "remove",
+        lease,
+        |lease| remove(cx, &d, &rt, &aws, lease),
+    )
 }
 
 fn remove(
@@ -26,6 +31,7 @@ fn remove(
     d: &crate::plan::desired::Desired,
     rt: &tokio::runtime::Runtime,
     aws: &aws::Aws,
+    lease: &mut Option<aws::lease::Lease>,
 ) -> anyhow::Result<()> {
     let o = rt.block_on(aws::observe(aws, d, Scope::Everything))?;
     let nothing = d.nothing();
@@ -43,6 +49,7 @@ fn remove(
         &cx.cwd,
         &progress,
     ))?;
+    cx.give_back(rt, aws, lease);
     let removed: Vec<String> = the_plan
         .steps
         .iter()
