@@ -126,15 +126,7 @@ fn stale_leases_are_taken_over_and_live_ones_only_by_force() {
     let pid = gone.id();
     gone.wait().unwrap();
     put_lease(&moto, &this_host(), pid, u64::MAX / 2);
-    let out = moto
-        .sls(dir.path())
-        .arg("deploy")
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
+    let err = common::stderr_of(moto.sls(dir.path()).arg("deploy"), 0);
     assert!(
         err.contains("warning: taking over the lease held by `sls deploy` by ci@")
             && err.contains("its process on this host is gone"),
@@ -144,44 +136,19 @@ fn stale_leases_are_taken_over_and_live_ones_only_by_force() {
 
     // Expired, from elsewhere: taken over.
     put_lease(&moto, "elsewhere", 1, 1_700_000_100);
-    let out = moto
-        .sls(dir.path())
-        .arg("remove")
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(out).unwrap().contains("it has expired"));
+    let out = common::stderr_of(moto.sls(dir.path()).arg("remove"), 0);
+    assert!(out.contains("it has expired"));
 
     // Live, from elsewhere: refused (exit 9) until --force-unlock.
     put_lease(&moto, "elsewhere", 1, u64::MAX / 2);
-    let out = moto
-        .sls(dir.path())
-        .args(["deploy", "--lock-wait", "0"])
-        .assert()
-        .code(9)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(
-        String::from_utf8(out)
-            .unwrap()
-            .contains("ci@elsewhere (process 1)")
-    );
+    let out = common::stderr_of(moto.sls(dir.path()).args(["deploy", "--lock-wait", "0"]), 9);
+    assert!(out.contains("ci@elsewhere (process 1)"), "{out}");
     assert!(
         lease_value(&moto).unwrap().contains("elsewhere"),
         "left as it was"
     );
-    let out = moto
-        .sls(dir.path())
-        .args(["deploy", "--force-unlock"])
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(out).unwrap().contains("(--force-unlock)"));
+    let out = common::stderr_of(moto.sls(dir.path()).args(["deploy", "--force-unlock"]), 0);
+    assert!(out.contains("(--force-unlock)"));
     assert_eq!(lease_value(&moto), None);
     // A dry run takes no lease: it works beside a live one.
     put_lease(&moto, "elsewhere", 1, u64::MAX / 2);
