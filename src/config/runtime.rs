@@ -186,6 +186,22 @@ pub fn of<'a>(config: &'a Config, f: &'a Function) -> &'a str {
         .unwrap_or(DEFAULT)
 }
 
+/// The first file called `name` in the directories of a `PATH` value.
+pub fn on_path(path: &std::ffi::OsStr, name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The instruction set a function runs on, as Lambda names it: its own `architecture`, else
+/// the provider's, else `x86_64`.
+pub fn architecture_of(config: &Config, f: &Function) -> &'static str {
+    match f.architecture.or(config.provider.architecture) {
+        Some(crate::config::model::Architecture::Arm64) => "arm64",
+        Some(crate::config::model::Architecture::X86_64) | None => "x86_64",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Family, Lifecycle, Stage};

@@ -162,14 +162,17 @@ fn node_target(runtime: &str) -> String {
     }
 }
 
-/// Whether an entry is an ES module: `.mts`/`.mjs`, `format: esm`, or `"type": "module"`.
-fn is_esm(service_dir: &Path, entry: &str, s: &Settings) -> bool {
-    if let Some(f) = &s.format {
-        return f == "esm";
+/// Whether an entry is an ES module: `format: esm`, else `.mts`/`.mjs`, or a service whose
+/// package.json says `"type": "module"` (`module_package`).
+fn is_esm(entry: &str, s: &Settings, module_package: bool) -> bool {
+    match &s.format {
+        Some(f) => f == "esm",
+        None => entry.ends_with(".mts") || entry.ends_with(".mjs") || module_package,
     }
-    if entry.ends_with(".mts") || entry.ends_with(".mjs") {
-        return true;
-    }
+}
+
+/// Whether the service's package.json says `"type": "module"`.
+fn module_package(service_dir: &Path) -> bool {
     fs::read_to_string(service_dir.join("package.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
@@ -181,10 +184,7 @@ fn esbuild(service_dir: &Path) -> Option<PathBuf> {
     if local.is_file() {
         return Some(local);
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("esbuild"))
-        .find(|p| p.is_file())
+    runtime::on_path(&std::env::var_os("PATH")?, "esbuild")
 }
 
 /// What the runtime provides and need not be bundled or copied: the AWS SDK of its generation.
@@ -226,8 +226,9 @@ pub fn bundle(
     };
     // One run per (format, target, what is left out): esbuild takes many entries at once.
     let mut groups: BTreeMap<(bool, String, Vec<String>), Vec<&str>> = BTreeMap::new();
+    let module_package = module_package(service_dir);
     for (e, rt) in entries {
-        let esm = is_esm(service_dir, e, s);
+        let esm = is_esm(e, s, module_package);
         let target = s.target.clone().unwrap_or_else(|| node_target(rt));
         groups
             .entry((esm, target, provided(rt, s)))

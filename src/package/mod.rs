@@ -284,12 +284,7 @@ pub fn package(
         for want in wants {
             let start = entries.len();
             if let Some(dir) = python::install(want, &opts)? {
-                entries.extend(walk::walk(&dir, None, &|_| false).map_err(|source| {
-                    PackageError::Walk {
-                        dir: dir.clone(),
-                        source,
-                    }
-                })?);
+                entries.extend(walk_whole(&dir)?);
             }
             installed.insert(want.clone(), start..entries.len());
         }
@@ -297,40 +292,27 @@ pub fn package(
 
     // Bundles of the Node handlers that need one, in `{out}/build`, listed after the rest.
     let bundling = bundle::settings(req.config)?;
-    let mut bundled: HashMap<String, String> = HashMap::new();
+    // Function → (handler file to bundle, runtime).
+    let mut bundled: HashMap<String, (String, String)> = HashMap::new();
     for p in plans.iter().filter(|p| p.patterns.is_some()) {
         for name in &p.functions {
-            let f = req.config.functions.as_ref().and_then(|fs| fs.get(name));
-            if let Some(entry) =
-                f.and_then(|f| bundle::entry(req.service_dir, req.config, f, &bundling))
-            {
-                bundled.insert(name.clone(), entry);
+            let Some(f) = req.config.functions.as_ref().and_then(|fs| fs.get(name)) else {
+                continue;
+            };
+            if let Some(entry) = bundle::entry(req.service_dir, req.config, f, &bundling) {
+                let rt = runtime::of(req.config, f).to_string();
+                bundled.insert(name.clone(), (entry, rt));
             }
         }
     }
     let build_dir = out_dir.join("build");
     let bundles_start = entries.len();
     if !bundled.is_empty() {
-        let mut wanted: Vec<(String, String)> = bundled
-            .iter()
-            .map(|(name, entry)| {
-                let f = &req
-                    .config
-                    .functions
-                    .as_ref()
-                    .expect("bundled functions exist")[name];
-                (entry.clone(), runtime::of(req.config, f).to_string())
-            })
-            .collect();
+        let mut wanted: Vec<(String, String)> = bundled.values().cloned().collect();
         wanted.sort();
         wanted.dedup_by(|a, b| a.0 == b.0);
         bundle::bundle(req.service_dir, &build_dir, &wanted, &bundling)?;
-        entries.extend(walk::walk(&build_dir, None, &|_| false).map_err(|source| {
-            PackageError::Walk {
-                dir: build_dir.clone(),
-                source,
-            }
-        })?);
+        entries.extend(walk_whole(&build_dir)?);
     } else {
         let _ = fs::remove_dir_all(&build_dir);
     }
@@ -367,7 +349,7 @@ pub fn package(
         if !ours.is_empty() {
             let stems: Vec<&str> = ours
                 .iter()
-                .map(|f| bundled[*f].rsplit_once('.').map_or("", |(stem, _)| stem))
+                .map(|f| bundled[*f].0.rsplit_once('.').map_or("", |(stem, _)| stem))
                 .collect();
             chosen.extend((bundles_start..entries.len()).filter(|&i| {
                 let rel = &entries[i].rel;
@@ -520,6 +502,14 @@ pub fn package(
     })
 }
 
+/// Every file under `dir` (installed dependencies, bundles), named relative to it.
+fn walk_whole(dir: &Path) -> Result<Vec<Entry>, PackageError> {
+    walk::walk(dir, None, &|_| false).map_err(|source| PackageError::Walk {
+        dir: dir.to_path_buf(),
+        source,
+    })
+}
+
 /// Left out of an artifact whose functions are partly bundled: the bundles replace them.
 const TS_SOURCES: &[&str] = &["!**/*.ts", "!**/*.tsx", "!**/*.mts", "!**/*.cts"];
 
@@ -586,16 +576,10 @@ fn python_wants(
             .filter_map(|name| {
                 let f = c.functions.as_ref()?.get(name)?;
                 let runtime = runtime::of(c, f).to_string();
-                (Family::of(&runtime) == Family::Python).then(|| {
-                    let arch = match f.architecture.or(c.provider.architecture) {
-                        Some(crate::config::model::Architecture::Arm64) => "arm64",
-                        _ => "x86_64",
-                    };
-                    python::Want {
-                        requirements: requirements.clone(),
-                        runtime,
-                        arch: arch.into(),
-                    }
+                (Family::of(&runtime) == Family::Python).then(|| python::Want {
+                    requirements: requirements.clone(),
+                    runtime,
+                    arch: runtime::architecture_of(c, f).into(),
                 })
             })
             .collect();

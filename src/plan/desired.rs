@@ -25,7 +25,7 @@ use super::user_pool::UserPoolSpec;
 use super::websocket::{WebsocketRoute, WebsocketSpec};
 use crate::config::Config;
 use crate::config::model::{
-    Architecture, Event, Function, LambdaLogs, RestCors, SqsEvent, Statement, StreamEvent,
+    Event, Function, LambdaLogs, RestCors, SqsEvent, Statement, StreamEvent,
 };
 use crate::config::validate::arn_service;
 use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
@@ -1362,10 +1362,6 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         }
         // A function's own `vpc` replaces the provider's, as in Serverless v3.
         let vpc = f.vpc.as_ref().or(p.vpc.as_ref());
-        let arch = f
-            .architecture
-            .or(p.architecture)
-            .unwrap_or(Architecture::X86_64);
         let logs = lambda_logs(config, f);
         let json_level = |level: &Option<String>| match logs.log_format.as_deref() {
             // Lambda answers INFO for a level JSON logs leave unset.
@@ -1378,10 +1374,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
             memory_size: f.memory_size.or(p.memory_size).map_or(1024, |m| m.0 as i32),
             timeout: f.timeout.or(p.timeout).map_or(6, |t| t.0 as i32),
             environment,
-            architecture: match arch {
-                Architecture::X86_64 => "x86_64".into(),
-                Architecture::Arm64 => "arm64".into(),
-            },
+            architecture: crate::config::runtime::architecture_of(config, f).into(),
             ephemeral_storage: f.ephemeral_storage_size.map_or(512, |e| e.0 as i32),
             description: f.description.clone().unwrap_or_default(),
             // As Serverless v3: a function's own list replaces the provider's.

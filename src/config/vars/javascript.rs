@@ -118,8 +118,5 @@ pub(super) fn run(
 }
 
 fn find_node(env: &std::collections::HashMap<String, String>) -> Option<std::path::PathBuf> {
-    let path = env.get("PATH")?;
-    std::env::split_paths(path)
-        .map(|d| d.join("node"))
-        .find(|p| p.is_file())
+    crate::config::runtime::on_path(env.get("PATH")?.as_ref(), "node")
 }
