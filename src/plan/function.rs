@@ -166,16 +166,15 @@ pub struct FunctionSpec {
     pub provisioned_concurrency: Option<i32>,
 }
 
-/// What provisioned concurrency costs an hour at `region`'s prices (see [`crate::ops::price`]).
+/// What provisioned concurrency costs an hour at `rates` (see [`crate::ops::price`]).
 pub fn provisioned_hourly_cost(
     instances: i32,
     memory_mb: i32,
     architecture: &str,
-    region: &str,
+    rates: &crate::ops::price::Rates,
 ) -> f64 {
-    use crate::ops::price::{Arch, rates};
     f64::from(instances) * f64::from(memory_mb) / 1024.0
-        * rates(region).provisioned(Arch::of(architecture))
+        * rates.provisioned(crate::ops::price::Arch::of(architecture))
         * 3600.0
 }
 
@@ -666,6 +665,7 @@ fn plan_one(
         let have = of.and_then(|of| of.provisioned_concurrency);
         if have != f.provisioned_concurrency {
             let show = |c: Option<i32>| c.map_or_else(|| "none".to_string(), |c| c.to_string());
+            let rates = crate::ops::price::rates(&d.region);
             p.push(FunctionStep::SetProvisionedConcurrency {
                 function: function.clone(),
                 function_name: function_name.clone(),
@@ -679,9 +679,9 @@ fn plan_one(
                     f.provisioned_concurrency.unwrap_or(0),
                     f.config.memory_size,
                     &f.config.architecture,
-                    &d.region,
+                    &rates,
                 ),
-                prices_of: crate::ops::price::rates(&d.region).region.to_string(),
+                prices_of: rates.region.to_string(),
             });
         }
     }
