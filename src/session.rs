@@ -267,7 +267,7 @@ impl Context {
     }
 
     /// Takes the lease of `service`/`stage` (see [`aws::lease`]), waiting as `args` say.
-    pub fn take_lease(
+    fn take_lease(
         &self,
         rt: &tokio::runtime::Runtime,
         aws: &Aws,
