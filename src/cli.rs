@@ -132,18 +132,27 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         }
         return failure.code;
     }
-    let _ = writeln!(err, "{}: {e}", cx.style.paint("1;31", "error"));
+    // AWS's error text can quote what was sent, environment values included.
+    let _ = writeln!(
+        err,
+        "{}: {}",
+        cx.style.paint("1;31", "error"),
+        output::secrets::hide(&e.to_string())
+    );
     // Outcomes whose report is the command's own output, already printed (on stdout with
     // --json): a rolled-back promote, a function that returned an error.
     if failure.printed {
         return failure.code;
     }
     for cause in e.chain().skip(1) {
-        let _ = writeln!(err, "  caused by: {cause}");
+        let _ = writeln!(
+            err,
+            "  caused by: {}",
+            output::secrets::hide(&cause.to_string())
+        );
     }
     if cx.global.json {
-        let doc =
-            serde_json::json!({ "error": { "kind": failure.kind, "message": format!("{e:#}") } });
+        let doc = serde_json::json!({ "error": { "kind": failure.kind, "message": output::secrets::hide(&format!("{e:#}")) } });
         println!("{doc:#}");
     }
     failure.code

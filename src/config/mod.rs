@@ -213,6 +213,17 @@ impl Read {
         )?;
         loaded.secrets = self.secrets.clone();
         loaded.template = template;
+        let c = &loaded.config;
+        let provider = c.provider.environment.iter().flatten();
+        let functions = c
+            .functions
+            .iter()
+            .flat_map(|fs| fs.values())
+            .flat_map(|f| f.environment.iter().flatten());
+        crate::output::secrets::keep_hidden(
+            &loaded.secrets,
+            provider.chain(functions).map(|(_, v)| &v.0),
+        );
         Ok(loaded)
     }
 }

@@ -2,6 +2,7 @@
 //! the rustc style, and documents as YAML or JSON.
 
 mod diagnostic;
+pub mod secrets;
 pub mod steps;
 pub mod yaml;
 

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct Faults {
@@ -38,6 +38,13 @@ enum Rule {
     Delay(std::time::Duration),
     /// Canned answers (status 200, JSON), the first that applies; the rest are forwarded.
     Answer(Vec<Canned>),
+    /// The `k`-th request (1-based, every request counted) is forwarded and carried out, then
+    /// the process whose id is in the cell is killed (SIGKILL) before it hears the answer.
+    Kill(usize, Arc<AtomicU32>),
+    /// The first request whose head (request line, `X-Amz-Target`) or body (query-protocol
+    /// services) contains the text (`*` standing for anything) is forwarded and carried out, and its answer lost: a 500 is
+    /// sent instead.
+    Lose(String),
 }
 
 /// One canned answer: to requests whose request line starts with `request`, and — with `after` —
@@ -110,6 +117,24 @@ impl Faults {
             upstream_port,
             Rule::RefuseFirst(request, n, status, code, message),
         )
+    }
+
+    /// Kills the process whose id is (or will be) in `pid` right after AWS carried out its
+    /// `k`-th request, before the answer reaches it: a deploy interrupted at the worst moment.
+    pub fn kill_after(upstream_port: u16, k: usize, pid: Arc<AtomicU32>) -> Faults {
+        Faults::with(upstream_port, Rule::Kill(k, pid))
+    }
+
+    /// Carries out the first request that contains `request` (in its request line or headers,
+    /// or its body for query-protocol services, e.g. `Action=CreateRole`) and answers it with a 500, as
+    /// when a connection drops after AWS acted: the client cannot know that the create happened.
+    pub fn lose_answer(upstream_port: u16, request: &str) -> Faults {
+        Faults::with(upstream_port, Rule::Lose(request.to_string()))
+    }
+
+    /// How many requests arrived.
+    pub fn requests(&self) -> usize {
+        self.counts.log.lock().unwrap().len()
     }
 
     /// Forwards every request after holding it for `delay`, as a distant endpoint would.
@@ -205,10 +230,14 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         .next()
         .unwrap_or_default()
         .to_vec();
-    c.log.lock().unwrap().push((
-        String::from_utf8_lossy(&request_line).into_owned(),
-        body.clone(),
-    ));
+    let number = {
+        let mut log = c.log.lock().unwrap();
+        log.push((
+            String::from_utf8_lossy(&request_line).into_owned(),
+            body.clone(),
+        ));
+        log.len()
+    };
     c.heads
         .lock()
         .unwrap()
@@ -259,6 +288,37 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     if let Rule::Delay(delay) = rule {
         std::thread::sleep(*delay);
     }
+    if let Rule::Kill(k, pid) = rule
+        && number == *k
+    {
+        forward(&head, &body, upstream_port);
+        // The process may not be known yet when its first request is the one.
+        let pid = loop {
+            match pid.load(Ordering::SeqCst) {
+                0 => std::thread::sleep(std::time::Duration::from_millis(1)),
+                p => break p,
+            }
+        };
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        c.injected.fetch_add(1, Ordering::SeqCst);
+        return;
+    }
+    if let Rule::Lose(text) = rule
+        && (in_order(&String::from_utf8_lossy(&head), text)
+            || in_order(&String::from_utf8_lossy(&body), text))
+        && c.injected
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        forward(&head, &body, upstream_port);
+        let json = r#"{"message":"the connection was lost (test's fault proxy)"}"#;
+        let _ = out.write_all(
+            json_answer("500 Internal Server Error", Some("InternalFailure"), json).as_bytes(),
+        );
+        return;
+    }
     let fingerprint = [request_line, body.clone()].concat();
     let n = c.seen.fetch_add(1, Ordering::SeqCst) + 1;
     if let Rule::Every(every) = *rule
@@ -287,12 +347,29 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         return;
     }
 
+    let _ = out.write_all(&forward(&head, &body, upstream_port));
+}
+
+/// Whether `text` holds the `*`-separated parts of `pattern`, in order.
+fn in_order(text: &str, pattern: &str) -> bool {
+    let mut rest = text;
+    pattern.split('*').all(|part| match rest.find(part) {
+        Some(at) => {
+            rest = &rest[at + part.len()..];
+            true
+        }
+        None => false,
+    })
+}
+
+/// Sends one request upstream and returns the whole answer.
+fn forward(head: &[u8], body: &[u8], upstream_port: u16) -> Vec<u8> {
     let mut up = TcpStream::connect(("127.0.0.1", upstream_port)).unwrap();
-    up.write_all(&head).unwrap();
-    up.write_all(&body).unwrap();
+    up.write_all(head).unwrap();
+    up.write_all(body).unwrap();
     let mut answer = Vec::new();
     up.read_to_end(&mut answer).unwrap();
-    let _ = out.write_all(&answer);
+    answer
 }
 
 /// A JSON answer as AWS's REST-JSON services send it, with the error type header for errors.

@@ -204,18 +204,34 @@ pub async fn set(
 }
 
 /// Creates an alias; one created meanwhile (a re-run after an interruption, or a racing
-/// script) is a conflict for the caller to resolve by reading it again.
+/// script) is a conflict for the caller to resolve by reading it again — unless it is exactly
+/// this one: our own create, carried out, whose answer was lost and which the SDK retried.
 pub async fn create(aws: &Aws, name: &str, alias: &str, t: &Target) -> Result<(), AwsError> {
-    aws.lambda
+    let created = aws
+        .lambda
         .create_alias()
         .function_name(name)
         .name(alias)
         .function_version(&t.version)
         .description(&t.description)
         .send()
-        .await
-        .map_err(alias_err("CreateAlias", name, alias))?;
-    Ok(())
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["ResourceConflictException", "ConflictException"]) => {
+            match get(aws, name, alias).await? {
+                Some(a)
+                    if a.version == t.version
+                        && a.weights.is_empty()
+                        && a.description == t.description =>
+                {
+                    Ok(())
+                }
+                _ => Err(alias_err("CreateAlias", name, alias)(e)),
+            }
+        }
+        Err(e) => Err(alias_err("CreateAlias", name, alias)(e)),
+    }
 }
 
 /// Maps Lambda's answers to a stale `RevisionId` (or an alias created under us) to

@@ -624,10 +624,10 @@ async fn grant_url(aws: &Aws, name: &str, alias: &str, public: bool) -> Result<(
             call.action("lambda:InvokeFunction")
                 .invoked_via_function_url(true)
         };
-        match call.send().await {
-            Ok(_) => {}
-            Err(e) if is_code(&e, &["ResourceConflictException"]) => {}
-            Err(e) => return Err(call_err("AddPermission", &res)(e)),
+        match super::add_statement(aws, &call, name, alias, sid, &res).await {
+            Ok(()) => {}
+            Err(AwsError::Call { code, .. }) if code == "ResourceConflictException" => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())

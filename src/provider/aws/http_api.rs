@@ -9,10 +9,12 @@ use aws_sdk_apigatewayv2::types::{
 };
 
 use super::context::{Applying, HttpIds};
+use super::once::{create_once, no_retries};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, prefer_ours, tolerate};
 use crate::plan::desired::api_name;
 use crate::plan::http_api::{Integration, integration_for};
 use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
+use aws_sdk_apigatewayv2::Config;
 
 /// Every API Gateway v2 API of the region (HTTP and WebSocket), read once for both kinds: ours
 /// may be on a later page than a look-alike of the same name.
@@ -186,13 +188,28 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
             if let Some(c) = d.http_api.as_ref().and_then(|a| a.cors.as_ref()) {
                 call = call.cors_configuration(cors(c));
             }
-            let created = call
-                .send()
-                .await
-                .map_err(call_err("CreateApi", &format!("HTTP API {api}")))?;
+            let (made_id, endpoint) = create_once(
+                "CreateApi",
+                &format!("HTTP API {api}"),
+                || async {
+                    call.clone()
+                        .customize()
+                        .config_override(Config::builder().retry_config(no_retries()))
+                        .send()
+                        .await
+                        .map(|a| (a.api_id, a.api_endpoint))
+                },
+                || async {
+                    let all = list(aws).await?;
+                    Ok(prefer_ours(&all, api, d, |a| a.name(), |a| a.tags())
+                        .filter(|(a, ours)| *ours && a.protocol_type() == Some(&ProtocolType::Http))
+                        .map(|(a, _)| (a.api_id.clone(), a.api_endpoint.clone())))
+                },
+            )
+            .await?;
             let mut k = cx.known();
-            k.http.id = created.api_id().map(str::to_string);
-            k.http.endpoint = created.api_endpoint().map(str::to_string);
+            k.http.id = made_id;
+            k.http.endpoint = endpoint;
         }
         HttpApiStep::UpdateHttpApiCors { api } => {
             let res = format!("HTTP API {api}");
@@ -257,20 +274,39 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
         }
         HttpApiStep::CreateIntegration { function } => {
             let api_id = id();
-            let integration = aws
+            let uri = cx.alias_arn(function);
+            let res = format!("HTTP API {api_id}");
+            let call = aws
                 .apigw2
                 .create_integration()
                 .api_id(&api_id)
                 .integration_type(IntegrationType::AwsProxy)
-                .integration_uri(cx.alias_arn(function))
-                .payload_format_version(d.http_api.as_ref().map_or("2.0", |a| a.payload.as_str()))
-                .send()
-                .await
-                .map_err(call_err("CreateIntegration", &format!("HTTP API {api_id}")))?;
-            cx.known().http.integrations.insert(
-                function.clone(),
-                integration.integration_id().unwrap_or_default().to_string(),
-            );
+                .integration_uri(&uri)
+                .payload_format_version(d.http_api.as_ref().map_or("2.0", |a| a.payload.as_str()));
+            let integration = create_once(
+                "CreateIntegration",
+                &res,
+                || async {
+                    call.clone()
+                        .customize()
+                        .config_override(Config::builder().retry_config(no_retries()))
+                        .send()
+                        .await
+                        .map(|i| i.integration_id)
+                },
+                || async {
+                    let (_, integrations, _) = parts(aws, &api_id, &res).await?;
+                    Ok(integrations
+                        .into_iter()
+                        .find(|i| i.integration_uri() == Some(uri.as_str()))
+                        .map(|i| i.integration_id))
+                },
+            )
+            .await?;
+            cx.known()
+                .http
+                .integrations
+                .insert(function.clone(), integration.unwrap_or_default());
         }
         HttpApiStep::CreateRoute { route, function }
         | HttpApiStep::UpdateRoute { route, function } => {
@@ -300,19 +336,36 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                         .map_err(call_err("UpdateRoute", &res))?;
                 }
                 None => {
-                    let r = aws
+                    let call = aws
                         .apigw2
                         .create_route()
                         .api_id(&api_id)
                         .route_key(route)
-                        .target(target)
-                        .send()
-                        .await
-                        .map_err(call_err("CreateRoute", &res))?;
+                        .target(target);
+                    let route_id = create_once(
+                        "CreateRoute",
+                        &res,
+                        || async {
+                            call.clone()
+                                .customize()
+                                .config_override(Config::builder().retry_config(no_retries()))
+                                .send()
+                                .await
+                                .map(|r| r.route_id)
+                        },
+                        || async {
+                            let (routes, _, _) = parts(aws, &api_id, &res).await?;
+                            Ok(routes
+                                .into_iter()
+                                .find(|r| r.route_key() == Some(route.as_str()))
+                                .map(|r| r.route_id))
+                        },
+                    )
+                    .await?;
                     cx.known()
                         .http
                         .routes
-                        .insert(route.clone(), r.route_id().unwrap_or_default().to_string());
+                        .insert(route.clone(), route_id.unwrap_or_default());
                 }
             }
         }

@@ -191,6 +191,13 @@ pub async fn acquire(
         let Some((held, _)) = read(aws, &name).await? else {
             continue;
         };
+        // Our own put, carried out, whose answer was lost: the SDK's retry found it made.
+        if held.token == me.token {
+            return Ok(Lease {
+                name,
+                token: me.token,
+            });
+        }
         match decide(&held, now(), &me.host, alive) {
             Decision::TakeOver(why) => {
                 say(format!(

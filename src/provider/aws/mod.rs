@@ -18,6 +18,7 @@ pub mod lease;
 pub mod log_group;
 pub mod log_subscription;
 pub mod notification;
+pub mod once;
 pub mod permission;
 pub mod release;
 pub mod remote;
@@ -274,29 +275,57 @@ pub struct Grant<'a> {
 /// Adds a grant under its fixed statement id; one of that id already there (naming another
 /// source, or made by an interrupted run) is replaced.
 pub async fn grant(aws: &Aws, g: &Grant<'_>) -> Result<(), AwsError> {
-    let add = || {
-        aws.lambda
-            .add_permission()
-            .function_name(g.function_name)
-            .qualifier(g.alias)
-            .statement_id(g.sid)
-            .action("lambda:InvokeFunction")
-            .principal(g.principal)
-            .set_source_arn(g.source_arn.clone())
-            .set_source_account(g.source_account.clone())
-            .set_event_source_token(g.event_source_token.clone())
-            .send()
-    };
+    let call = aws
+        .lambda
+        .add_permission()
+        .function_name(g.function_name)
+        .qualifier(g.alias)
+        .statement_id(g.sid)
+        .action("lambda:InvokeFunction")
+        .principal(g.principal)
+        .set_source_arn(g.source_arn.clone())
+        .set_source_account(g.source_account.clone())
+        .set_event_source_token(g.event_source_token.clone());
     let res = format!("Lambda function {}:{}", g.function_name, g.alias);
+    let add = || add_statement(aws, &call, g.function_name, g.alias, g.sid, &res);
     match add().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_code(&e, &["ResourceConflictException"]) => {
+        Ok(()) => Ok(()),
+        Err(AwsError::Call { code, .. }) if code == "ResourceConflictException" => {
             remove_statement(aws, g.function_name, g.alias, g.sid).await?;
-            add().await.map_err(call_err("AddPermission", &res))?;
-            Ok(())
+            add().await
         }
-        Err(e) => Err(call_err("AddPermission", &res)(e)),
+        Err(e) => Err(e),
     }
+}
+
+/// Sends an AddPermission once ([`once::create_once`]): statement ids are unique in AWS, but a
+/// retried add whose first answer was lost would be refused, or doubled where ids are not
+/// checked; after a lost answer the policy is read for the statement first.
+pub async fn add_statement(
+    aws: &Aws,
+    call: &aws_sdk_lambda::operation::add_permission::builders::AddPermissionFluentBuilder,
+    name: &str,
+    alias: &str,
+    sid: &str,
+    res: &str,
+) -> Result<(), AwsError> {
+    once::create_once(
+        "AddPermission",
+        res,
+        || async {
+            call.clone()
+                .customize()
+                .config_override(aws_sdk_lambda::Config::builder().retry_config(once::no_retries()))
+                .send()
+                .await
+                .map(|_| ())
+        },
+        || async {
+            let have = permission::observe(aws, name, alias).await?;
+            Ok(have.contains_key(sid).then_some(()))
+        },
+    )
+    .await
 }
 
 /// Removes one statement of `name:alias`'s resource policy; one already gone counts as removed.

@@ -7,12 +7,15 @@ use std::collections::BTreeMap;
 use aws_sdk_apigateway::types::{IntegrationType, Op, PatchOperation};
 
 use super::context::{Applying, RestIds};
+use super::once::{create_once, no_retries};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, prefer_ours, tolerate};
 use crate::plan::desired::{api_name, sorted};
 use crate::plan::rest_api::{
     ObservedResource, RestSettings, RestStageSettings, cors_signature, deployment_description,
 };
 use crate::plan::{Desired, Observed, ObservedRestApi, RestApiStep, split_route};
+use aws_sdk_apigateway::Config;
+use aws_sdk_apigateway::types::RestApi;
 
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, AwsError> {
     let name = d
@@ -20,19 +23,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
         .as_ref()
         .map_or_else(|| api_name(&d.service, &d.stage), |a| a.name.clone());
     let res = format!("REST API {name}");
-    // Every page first: ours may be on a later page than a look-alike of the same name.
-    let all = all_pages(|position| async {
-        let p = aws
-            .apigw
-            .get_rest_apis()
-            .set_position(position)
-            .limit(500)
-            .send()
-            .await
-            .map_err(call_err("GetRestApis", &res))?;
-        Ok((p.items().to_vec(), p.position().map(str::to_string)))
-    })
-    .await?;
+    let all = all_rest_apis(aws, &res).await?;
     let found = prefer_ours(&all, &name, d, |a| a.name(), |a| a.tags()).map(|(a, is_owned)| {
         let settings = RestSettings {
             description: a.description().unwrap_or_default().to_string(),
@@ -61,6 +52,22 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Option<ObservedRestApi>, 
     o.resources = resources?;
     (o.deployed, o.stage_settings) = deployed?;
     Ok(Some(o))
+}
+
+/// Every REST API of the region: ours may be on a later page than a look-alike of its name.
+async fn all_rest_apis(aws: &Aws, res: &str) -> Result<Vec<RestApi>, AwsError> {
+    all_pages(|position| async {
+        let p = aws
+            .apigw
+            .get_rest_apis()
+            .set_position(position)
+            .limit(500)
+            .send()
+            .await
+            .map_err(call_err("GetRestApis", res))?;
+        Ok((p.items().to_vec(), p.position().map(str::to_string)))
+    })
+    .await
 }
 
 async fn resources(
@@ -205,7 +212,7 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
                 .as_ref()
                 .map(|a| a.settings.clone())
                 .unwrap_or_default();
-            let created = aws
+            let call = aws
                 .apigw
                 .create_rest_api()
                 .name(api)
@@ -215,14 +222,31 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
                         .then_some(settings.binary_media_types),
                 )
                 .set_minimum_compression_size(settings.minimum_compression_size)
-                .set_tags(Some(d.tags.clone().into_iter().collect()))
-                .send()
-                .await
-                .map_err(call_err("CreateRestApi", &format!("REST API {api}")))?;
+                .set_tags(Some(d.tags.clone().into_iter().collect()));
+            let res = format!("REST API {api}");
+            let (made_id, root) = create_once(
+                "CreateRestApi",
+                &res,
+                || async {
+                    call.clone()
+                        .customize()
+                        .config_override(Config::builder().retry_config(no_retries()))
+                        .send()
+                        .await
+                        .map(|a| (a.id, a.root_resource_id))
+                },
+                || async {
+                    let all = all_rest_apis(aws, &res).await?;
+                    Ok(prefer_ours(&all, api, d, |a| a.name(), |a| a.tags())
+                        .filter(|(_, ours)| *ours)
+                        .map(|(a, _)| (a.id.clone(), a.root_resource_id.clone())))
+                },
+            )
+            .await?;
             let mut k = cx.known();
-            k.rest.id = created.id().map(str::to_string);
-            if let Some(root) = created.root_resource_id() {
-                k.rest.resources.insert("/".into(), root.to_string());
+            k.rest.id = made_id;
+            if let Some(root) = root {
+                k.rest.resources.insert("/".into(), root);
             }
         }
         RestApiStep::UpdateRestApiSettings { api, .. } => {
@@ -248,22 +272,34 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
             let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
             let parent = if parent.is_empty() { "/" } else { parent };
             let api_id = id();
-            let r = aws
+            let res = format!("resource {path} of REST API {api_id}");
+            let call = aws
                 .apigw
                 .create_resource()
                 .rest_api_id(&api_id)
                 .parent_id(resource(parent))
-                .path_part(part)
-                .send()
-                .await
-                .map_err(call_err(
-                    "CreateResource",
-                    &format!("resource {path} of REST API {api_id}"),
-                ))?;
+                .path_part(part);
+            let made = create_once(
+                "CreateResource",
+                &res,
+                || async {
+                    call.clone()
+                        .customize()
+                        .config_override(Config::builder().retry_config(no_retries()))
+                        .send()
+                        .await
+                        .map(|r| r.id)
+                },
+                || async {
+                    let have = resources(aws, &api_id, &res).await?;
+                    Ok(have.get(path).map(|r| Some(r.id.clone())))
+                },
+            )
+            .await?;
             cx.known()
                 .rest
                 .resources
-                .insert(path.clone(), r.id().unwrap_or_default().to_string());
+                .insert(path.clone(), made.unwrap_or_default());
         }
         RestApiStep::PutRestMethod { route, function } => {
             let (method, path) = split_route(route);

@@ -319,7 +319,8 @@ pub async fn apply(
             let Some(spec) = spec else {
                 return Ok(());
             };
-            aws.cfn
+            let created = aws
+                .cfn
                 .create_stack()
                 .stack_name(name)
                 .template_body(&spec.template)
@@ -328,11 +329,36 @@ pub async fn apply(
                 // A create whose answer was lost is not made twice.
                 .client_request_token(format!("sls-create-{}", short_digest(&spec.template, 8)))
                 .send()
-                .await
-                .map_err(call_err(
-                    "cloudformation:CreateStack",
-                    &format!("stack {name}"),
-                ))?;
+                .await;
+            match created {
+                Ok(_) => {}
+                // Where the token is not honoured, the retried create finds the first one:
+                // carried on when it is ours, this service's and stage's tags on it.
+                Err(e) if is_code(&e, &["AlreadyExistsException"]) => {
+                    let ours = describe(aws, name).await?.is_some_and(|s| {
+                        let have: Vec<(&str, &str)> = s
+                            .tags()
+                            .iter()
+                            .filter_map(|t| Some((t.key()?, t.value()?)))
+                            .collect();
+                        spec.tags
+                            .iter()
+                            .all(|(k, v)| have.contains(&(k.as_str(), v.as_str())))
+                    });
+                    if !ours {
+                        return Err(call_err(
+                            "cloudformation:CreateStack",
+                            &format!("stack {name}"),
+                        )(e));
+                    }
+                }
+                Err(e) => {
+                    return Err(call_err(
+                        "cloudformation:CreateStack",
+                        &format!("stack {name}"),
+                    )(e));
+                }
+            }
             wait(aws, name, since, "CREATE_COMPLETE", report).await
         }
         StackStep::Update { name, change_set } => {

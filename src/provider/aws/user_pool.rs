@@ -222,22 +222,38 @@ pub async fn apply(cx: &Applying<'_>, step: &UserPoolStep) -> Result<(), AwsErro
             let spec = d.user_pools.iter().find(|p| &p.name == pool);
             let set = spec.map(|s| s.triggers.clone()).unwrap_or_default();
             let l = lambda_config(cx, pool, LambdaConfigType::builder().build(), &set, &[])?;
-            let made = aws
+            let call = aws
                 .cognito
                 .create_user_pool()
                 .pool_name(pool)
                 .lambda_config(l)
-                .set_user_pool_tags(Some(d.tags.clone().into_iter().collect()))
-                .send()
-                .await
-                .map_err(call_err(
-                    "CreateUserPool",
-                    &format!("Cognito user pool {pool}"),
-                ))?;
-            if let Some(p) = made.user_pool() {
-                cx.known()
-                    .user_pools
-                    .insert(pool.clone(), p.arn().unwrap_or_default().to_string());
+                .set_user_pool_tags(Some(d.tags.clone().into_iter().collect()));
+            let made = super::once::create_once(
+                "CreateUserPool",
+                &format!("Cognito user pool {pool}"),
+                || async {
+                    call.clone()
+                        .customize()
+                        .config_override(
+                            aws_sdk_cognitoidentityprovider::Config::builder()
+                                .retry_config(super::once::no_retries()),
+                        )
+                        .send()
+                        .await
+                        .map(|m| m.user_pool.and_then(|p| p.arn))
+                },
+                || async {
+                    // A pool of this name with our tags: what the lost create made.
+                    let found = observe(aws, d, &BTreeMap::new()).await?;
+                    Ok(found
+                        .into_iter()
+                        .find(|p| &p.name == pool && p.owned)
+                        .map(|p| Some(p.arn)))
+                },
+            )
+            .await?;
+            if let Some(arn) = made {
+                cx.known().user_pools.insert(pool.clone(), arn);
             }
         }
         UserPoolStep::SetUserPoolTriggers {

@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType};
 
 use super::context::{Applying, HttpIds};
+use super::once::{create_once, no_retries};
 use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
 use crate::plan::websocket::{ObservedWebsocketRoute, integration_for};
 use crate::plan::{Desired, Observed, ObservedWebsocket, WebsocketStep, alias_arn_suffix};
+use aws_sdk_apigatewayv2::Config;
 
 /// The route response every answering route has: API Gateway supports only this key.
 const RESPONSE_KEY: &str = "$default";
@@ -110,18 +112,36 @@ pub async fn apply(cx: &Applying<'_>, step: &WebsocketStep) -> Result<(), AwsErr
     match step {
         WebsocketStep::CreateWebsocketApi { api } => {
             let Some(spec) = spec else { return Ok(()) };
-            let created = aws
+            let call = aws
                 .apigw2
                 .create_api()
                 .name(api)
                 .protocol_type(ProtocolType::Websocket)
                 .route_selection_expression(&spec.route_selection)
                 .description(&spec.description)
-                .set_tags(Some(d.tags.clone().into_iter().collect()))
-                .send()
-                .await
-                .map_err(call_err("CreateApi", &format!("WebSocket API {api}")))?;
-            cx.known().websocket.id = created.api_id().map(str::to_string);
+                .set_tags(Some(d.tags.clone().into_iter().collect()));
+            let made = create_once(
+                "CreateApi",
+                &format!("WebSocket API {api}"),
+                || async {
+                    call.clone()
+                        .customize()
+                        .config_override(Config::builder().retry_config(no_retries()))
+                        .send()
+                        .await
+                        .map(|a| a.api_id)
+                },
+                || async {
+                    let all = super::http_api::list(aws).await?;
+                    Ok(prefer_ours(&all, api, d, |a| a.name(), |a| a.tags())
+                        .filter(|(a, ours)| {
+                            *ours && a.protocol_type() == Some(&ProtocolType::Websocket)
+                        })
+                        .map(|(a, _)| a.api_id.clone()))
+                },
+            )
+            .await?;
+            cx.known().websocket.id = made;
         }
         WebsocketStep::UpdateWebsocketApi { api } => {
             let Some(spec) = spec else { return Ok(()) };
@@ -143,23 +163,38 @@ pub async fn apply(cx: &Applying<'_>, step: &WebsocketStep) -> Result<(), AwsErr
                 aws.region,
                 cx.alias_arn(function)
             );
-            let made = aws
+            let res = format!("WebSocket API {api_id}");
+            let call = aws
                 .apigw2
                 .create_integration()
                 .api_id(&api_id)
                 .integration_type(IntegrationType::AwsProxy)
                 .integration_method("POST")
-                .integration_uri(uri)
-                .send()
-                .await
-                .map_err(call_err(
-                    "CreateIntegration",
-                    &format!("WebSocket API {api_id}"),
-                ))?;
-            cx.known().websocket.integrations.insert(
-                function.clone(),
-                made.integration_id().unwrap_or_default().to_string(),
-            );
+                .integration_uri(&uri);
+            let made = create_once(
+                "CreateIntegration",
+                &res,
+                || async {
+                    call.clone()
+                        .customize()
+                        .config_override(Config::builder().retry_config(no_retries()))
+                        .send()
+                        .await
+                        .map(|i| i.integration_id)
+                },
+                || async {
+                    let (_, integrations, _) = super::http_api::parts(aws, &api_id, &res).await?;
+                    Ok(integrations
+                        .into_iter()
+                        .find(|i| i.integration_uri() == Some(uri.as_str()))
+                        .map(|i| i.integration_id))
+                },
+            )
+            .await?;
+            cx.known()
+                .websocket
+                .integrations
+                .insert(function.clone(), made.unwrap_or_default());
         }
         WebsocketStep::CreateWebsocketRoute { route, function } => {
             create_route(cx, route, function).await?;
@@ -244,16 +279,33 @@ async fn create_route(cx: &Applying<'_>, route: &str, function: &str) -> Result<
             .and_then(|w| w.routes.get(route))
             .is_some_and(|r| r.responds);
     let res = format!("route {route} of WebSocket API {api_id}");
-    let made = aws
+    let call = aws
         .apigw2
         .create_route()
         .api_id(&api_id)
         .route_key(route)
-        .target(format!("integrations/{}", integration.unwrap_or_default()))
-        .send()
-        .await
-        .map_err(call_err("CreateRoute", &res))?;
-    let route_id = made.route_id().unwrap_or_default().to_string();
+        .target(format!("integrations/{}", integration.unwrap_or_default()));
+    let made = create_once(
+        "CreateRoute",
+        &res,
+        || async {
+            call.clone()
+                .customize()
+                .config_override(Config::builder().retry_config(no_retries()))
+                .send()
+                .await
+                .map(|r| r.route_id)
+        },
+        || async {
+            let (routes, _, _) = super::http_api::parts(aws, &api_id, &res).await?;
+            Ok(routes
+                .into_iter()
+                .find(|r| r.route_key() == Some(route))
+                .map(|r| r.route_id))
+        },
+    )
+    .await?;
+    let route_id = made.unwrap_or_default();
     cx.known()
         .websocket
         .routes
