@@ -824,12 +824,17 @@ fn throttling_and_503_answers_are_retried_and_the_deploy_converges() {
     let first = through(&["deploy"]);
     let injected = faults.injected();
     assert!(injected >= 5, "only {injected} faults injected");
-    // Every fault was answered by a retry: more requests sent than a clean run needs.
+    // Every fault was answered by a retry: more requests sent than a clean run needs — one
+    // per fault, and for a 503 to a create AWS does not make idempotent, the reads that look
+    // for what it may have made before it is sent again.
     let clean = json(&Moto::start(), small().path(), &["deploy"]);
-    assert_eq!(
+    let (sent, needed) = (
         first["awsCalls"]["total"].as_u64().unwrap(),
-        clean["awsCalls"]["total"].as_u64().unwrap() + injected as u64,
-        "{:#}",
+        clean["awsCalls"]["total"].as_u64().unwrap(),
+    );
+    assert!(
+        sent >= needed + injected as u64 && sent <= needed + 4 * injected as u64,
+        "{sent} sent, {needed} needed, {injected} faults: {:#}",
         first["awsCalls"]
     );
     let again = through(&["deploy"]);

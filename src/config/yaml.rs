@@ -326,9 +326,26 @@ fn long_form(key: &str, tag_span: Span, node: Node) -> Node {
 struct Builder {
     file: FileId,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node with its size in nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied in by aliases so far: bounded, or nine anchors of nine aliases each (an
+    /// "alias bomb") would build hundreds of millions of nodes.
+    copied: usize,
     root: Option<Node>,
     documents: u32,
+}
+
+/// The most nodes aliases may copy into one config: far beyond any real service's use of
+/// anchors, far below what takes a noticeable time to build.
+const MOST_COPIED: usize = 100_000;
+
+/// How many nodes a tree holds.
+fn size(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(entries) => entries.iter().map(|e| size(&e.value)).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder {
@@ -337,6 +354,7 @@ impl Builder {
             file,
             stack: Vec::new(),
             anchors: HashMap::new(),
+            copied: 0,
             root: None,
             documents: 0,
         }
@@ -388,9 +406,17 @@ impl Builder {
                     self.finish(node, anchor)?;
                 }
                 Event::Alias(id) => {
-                    let node = self.anchors.get(&id).cloned().ok_or_else(|| {
+                    let (node, n) = self.anchors.get(&id).cloned().ok_or_else(|| {
                         Problem::error("this alias refers to an unknown anchor", Some(span))
                     })?;
+                    self.copied += n;
+                    if self.copied > MOST_COPIED {
+                        return Err(Problem::error(
+                            format!("the aliases up to here copy more than {MOST_COPIED} values into the config"),
+                            Some(span),
+                        )
+                        .help("anchors that alias other anchors multiply: write the values out, or reference them with ${self:…}"));
+                    }
                     self.finish(node, 0)?;
                 }
                 Event::SequenceStart(anchor, tag) => {
@@ -548,7 +574,7 @@ impl Builder {
 
     fn finish(&mut self, node: Node, anchor: usize) -> Result<(), Problem> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size(&node)));
         }
         match self.stack.last_mut() {
             None => {
