@@ -34,6 +34,9 @@ enum Rule {
         &'static str,
         &'static str,
     ),
+    /// Request line prefix, HTTP status line, error type: refused with a message that quotes
+    /// the request's body, as Lambda's "environment variables exceeded 4KB" error quotes them.
+    Quote(&'static str, &'static str, &'static str),
     /// Hold every request this long, then forward it.
     Delay(std::time::Duration),
     /// Canned answers (status 200, JSON), the first that applies; the rest are forwarded.
@@ -117,6 +120,17 @@ impl Faults {
             upstream_port,
             Rule::RefuseFirst(request, n, status, code, message),
         )
+    }
+
+    /// Refuses every request whose request line starts with `request` with an error message
+    /// that quotes what the request sent.
+    pub fn refuse_quoting(
+        upstream_port: u16,
+        request: &'static str,
+        status: &'static str,
+        code: &'static str,
+    ) -> Faults {
+        Faults::with(upstream_port, Rule::Quote(request, status, code))
     }
 
     /// Kills the process whose id is (or will be) in `pid` right after AWS carried out its
@@ -248,6 +262,16 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         c.injected.fetch_add(1, Ordering::SeqCst);
         let json = r#"{"message":"refused by the test's fault proxy"}"#;
         let _ = out.write_all(json_answer(status, Some(code), json).as_bytes());
+        return;
+    }
+    if let Rule::Quote(request, status, code) = rule
+        && request_line.starts_with(request.as_bytes())
+    {
+        c.injected.fetch_add(1, Ordering::SeqCst);
+        let message = serde_json::json!({
+            "message": format!("Request too large. String measured: {}", String::from_utf8_lossy(&body))
+        });
+        let _ = out.write_all(json_answer(status, Some(code), &message.to_string()).as_bytes());
         return;
     }
     if let Rule::RefuseFirst(request, n, status, code, message) = rule
