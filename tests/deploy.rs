@@ -3983,3 +3983,89 @@ fn credentials_without_scheduler_rights_still_deploy_a_service_without_scheduler
         "{err}"
     );
 }
+
+#[test]
+fn a_service_of_30_rest_routes_and_20_functions_deploys_within_aws_quotas_in_one_run() {
+    // The proxy enforces API Gateway's and Lambda's fixed quotas as AWS does (429 beyond
+    // them); the deploy paces itself within them, says so, and is never refused.
+    let moto = Moto::start();
+    let proxy = common::faults::Faults::quotas(moto.port);
+    let mut yaml =
+        String::from("service: wide\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n");
+    let mut routes = 0;
+    for f in 0..20 {
+        yaml.push_str(&format!("  f{f}:\n    handler: h.main\n    events:\n"));
+        for r in 0..(if f < 10 { 2 } else { 1 }) {
+            yaml.push_str(&format!("      - http: GET items{f}/part{r}\n"));
+            routes += 1;
+        }
+    }
+    assert_eq!(routes, 30);
+    let dir = common::service(&yaml);
+    write(dir.path(), "h.js", "exports.main = async () => 'ok';\n");
+    let started = std::time::Instant::now();
+    let out = moto
+        .sls(dir.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .arg("deploy")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let took = started.elapsed();
+    assert_eq!(
+        proxy.injected(),
+        0,
+        "requests over a quota were sent:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("waiting out API Gateway's"),
+        "the wait is said:\n{stderr}"
+    );
+    println!(
+        "30 routes, 20 functions: {} AWS calls in {took:?}, none over a quota",
+        proxy.requests()
+    );
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        let v1 = aws_sdk_apigateway::Client::new(&cfg);
+        let apis = v1.get_rest_apis().send().await.unwrap();
+        let id = apis.items()[0].id().unwrap();
+        let resources = v1
+            .get_resources()
+            .rest_api_id(id)
+            .limit(500)
+            .send()
+            .await
+            .unwrap();
+        let methods = resources
+            .items()
+            .iter()
+            .filter(|r| r.resource_methods().is_some_and(|m| m.contains_key("GET")))
+            .count();
+        assert_eq!(methods, 30);
+    });
+    // Quotas are the account's, and a new process cannot know what the last one used: its
+    // buckets start full. Once AWS's have refilled (CreateDeployment's takes 5 s), a no-op
+    // redeploy stays within them too.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let again = json_via(&moto, &proxy, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0);
+    assert_eq!(proxy.injected(), 0);
+}
+
+#[test]
+fn the_example_converges_in_one_run_under_20_percent_throttling_and_5xx() {
+    let moto = Moto::start();
+    let faults = common::faults::Faults::start(moto.port, 5);
+    let dir = example();
+    let doc = json_via(&moto, &faults, dir.path(), &["deploy"]);
+    let injected = faults.injected();
+    assert!(injected >= 10, "only {injected} faults injected");
+    assert!(!actions(&doc).is_empty());
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    println!(
+        "{injected} faults in {} requests, converged in one run",
+        doc["awsCalls"]["total"]
+    );
+}

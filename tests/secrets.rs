@@ -109,9 +109,20 @@ fn no_output_of_any_command_shows_a_secret_value() {
     let (code, text) = run("failing deploy", 4, &["deploy"], Some(&quoting));
     assert_ne!(code, Some(0), "{text}");
     assert!(quoting.injected() > 0);
-    assert!(text.contains("String measured"), "the AWS text is shown: {text}");
-    assert!(text.contains("********"), "its secret values masked: {text}");
-    let (code, text) = run("failing deploy", 4, &["deploy", "--json", "-vv"], Some(&quoting));
+    assert!(
+        text.contains("String measured"),
+        "the AWS text is shown: {text}"
+    );
+    assert!(
+        text.contains("********"),
+        "its secret values masked: {text}"
+    );
+    let (code, text) = run(
+        "failing deploy",
+        4,
+        &["deploy", "--json", "-vv"],
+        Some(&quoting),
+    );
     assert_ne!(code, Some(0), "{text}");
 
     let all: Vec<String> = (1..=4).flat_map(secrets).collect();

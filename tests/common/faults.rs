@@ -39,6 +39,9 @@ enum Rule {
     Quote(&'static str, &'static str, &'static str),
     /// Hold every request this long, then forward it.
     Delay(std::time::Duration),
+    /// AWS's fixed control-plane quotas enforced as AWS does: a request over one is answered
+    /// 429 TooManyRequestsException and never forwarded.
+    Quotas(Arc<Mutex<std::collections::HashMap<&'static str, (f64, std::time::Instant)>>>),
     /// Canned answers (status 200, JSON), the first that applies; the rest are forwarded.
     Answer(Vec<Canned>),
     /// The `k`-th request (1-based, every request counted) is forwarded and carried out, then
@@ -131,6 +134,12 @@ impl Faults {
         code: &'static str,
     ) -> Faults {
         Faults::with(upstream_port, Rule::Quote(request, status, code))
+    }
+
+    /// Enforces API Gateway's and Lambda's control-plane quotas (see [`quotas`]); [`Faults::injected`]
+    /// counts the requests refused for going over one.
+    pub fn quotas(upstream_port: u16) -> Faults {
+        Faults::with(upstream_port, Rule::Quotas(Arc::default()))
     }
 
     /// Kills the process whose id is (or will be) in `pid` right after AWS carried out its
@@ -264,6 +273,45 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
         let _ = out.write_all(json_answer(status, Some(code), json).as_bytes());
         return;
     }
+    if let Rule::Quotas(buckets) = rule {
+        let head_text = String::from_utf8_lossy(&head);
+        let service = head_text
+            .split("Credential=")
+            .nth(1)
+            .and_then(|s| s.split('/').nth(3))
+            .unwrap_or("");
+        let line = String::from_utf8_lossy(&request_line);
+        let mut words = line.split(' ');
+        let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let now = std::time::Instant::now();
+        let mut b = buckets.lock().unwrap();
+        let over = quotas(service, method, path)
+            .into_iter()
+            .any(|(name, rate, burst)| {
+                let (tokens, at) = b.entry(name).or_insert((burst, now));
+                *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+                *at = now;
+                // A little slack for requests that left in order and arrived a moment apart.
+                *tokens < 0.9
+            });
+        if over {
+            drop(b);
+            c.injected.fetch_add(1, Ordering::SeqCst);
+            let json = r#"{"message":"Too Many Requests"}"#;
+            let _ = out.write_all(
+                json_answer(
+                    "429 Too Many Requests",
+                    Some("TooManyRequestsException"),
+                    json,
+                )
+                .as_bytes(),
+            );
+            return;
+        }
+        for (name, _, _) in quotas(service, method, path) {
+            b.get_mut(name).unwrap().0 -= 1.0;
+        }
+    }
     if let Rule::Quote(request, status, code) = rule
         && request_line.starts_with(request.as_bytes())
     {
@@ -372,6 +420,46 @@ fn serve(conn: TcpStream, upstream_port: u16, rule: &Rule, c: &Counts) {
     }
 
     let _ = out.write_all(&forward(&head, &body, upstream_port));
+}
+
+/// AWS's published fixed quotas a request counts against: (name, requests per second, burst).
+/// API Gateway (per account, not raisable): 10 per second with a burst of 40 over all its
+/// management calls, CreateRestApi one per 3 s, DeleteRestApi one per 30 s, CreateDeployment one
+/// per 5 s, CreateResource and DeleteResource 5 per second, GetResources 5 per 2 s. Lambda:
+/// 15 control-plane requests per second; GetFunction 100; GetPolicy 15.
+fn quotas(service: &str, method: &str, path: &str) -> Vec<(&'static str, f64, f64)> {
+    let path = path.split('?').next().unwrap_or(path);
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut q = Vec::new();
+    if service == "apigateway" {
+        q.push(("apigateway", 10.0, 40.0));
+        if parts.first() == Some(&"restapis") {
+            match (method, parts.len()) {
+                ("POST", 1) => q.push(("CreateRestApi", 1.0 / 3.0, 1.0)),
+                ("DELETE", 2) => q.push(("DeleteRestApi", 1.0 / 30.0, 1.0)),
+                ("POST", 3) if parts[2] == "deployments" => {
+                    q.push(("CreateDeployment", 1.0 / 5.0, 1.0))
+                }
+                ("POST", 4) if parts[2] == "resources" => q.push(("CreateResource", 5.0, 5.0)),
+                ("DELETE", 4) if parts[2] == "resources" => q.push(("DeleteResource", 5.0, 5.0)),
+                ("GET", 3) if parts[2] == "resources" => q.push(("GetResources", 2.5, 5.0)),
+                _ => {}
+            }
+        }
+    }
+    if service == "lambda" && !path.ends_with("/invocations") {
+        let is = |m: &str, n: usize, last: Option<&str>| {
+            method == m && parts.len() == n && last.is_none_or(|l| parts.last() == Some(&l))
+        };
+        if is("GET", 3, None) {
+            q.push(("GetFunction", 100.0, 100.0));
+        } else if is("GET", 4, Some("policy")) {
+            q.push(("GetPolicy", 15.0, 15.0));
+        } else {
+            q.push(("lambda", 15.0, 15.0));
+        }
+    }
+    q
 }
 
 /// Whether `text` holds the `*`-separated parts of `pattern`, in order.

@@ -53,6 +53,20 @@ impl CallLog {
         self.calls().notify = Some(notify);
     }
 
+    /// Says `text` once per `key` in this run (a quota being waited out).
+    pub fn say_once(&self, key: &str, text: String) {
+        let notify = {
+            let mut calls = self.calls();
+            if !calls.throttled.insert(key.to_string()) {
+                return;
+            }
+            calls.notify.clone()
+        };
+        if let Some(notify) = notify {
+            notify(text);
+        }
+    }
+
     pub fn tally(&self) -> Tally {
         let ops = self.calls().ops.clone();
         Tally {

@@ -19,6 +19,7 @@ pub mod log_group;
 pub mod log_subscription;
 pub mod notification;
 pub mod once;
+pub mod pace;
 pub mod permission;
 pub mod release;
 pub mod remote;
@@ -401,6 +402,11 @@ impl Aws {
             .await
             .map_err(|e| AwsError::NoCredentials(e.to_string()))?;
         let calls = CallLog::default();
+        // Every client's requests paced within AWS's quotas, through one set of buckets.
+        let cfg = cfg
+            .into_builder()
+            .http_client(pace::PacedClient::new(pace::Pacer::new(calls.clone())))
+            .build();
         let lambda = aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&cfg)
                 .retry_config(retries(6, 20))
