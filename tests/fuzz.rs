@@ -195,14 +195,11 @@ fn front_end(dir: &Path) -> Result<(), String> {
     };
     match config::load(&opts) {
         Ok(loaded) => {
-            let manifest = sls::package::manifest::Manifest {
-                format: sls::package::manifest::FORMAT,
-                service: String::new(),
-                stage: loaded.stage.clone(),
-                region: loaded.region.clone(),
-                artifacts: Default::default(),
-                functions: Default::default(),
-            };
+            let manifest = sls::package::manifest::Manifest::unpackaged(
+                &loaded.config.service,
+                &loaded.stage,
+                &loaded.region,
+            );
             let d = sls::plan::desired::desired(
                 &loaded.config,
                 &loaded.stage,

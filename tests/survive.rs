@@ -578,3 +578,111 @@ fn a_create_whose_answer_is_lost_is_found_again_not_made_twice() {
     assert_eq!(lost, CREATES, "some were not sent");
     println!("{} lost answers, no duplicate: {lost:?}", lost.len());
 }
+
+/// Look-alikes of every kind the sweep service deploys: our names, none of our tags (and the
+/// log group Lambda would make for the worker, which is the user's until sls makes it).
+async fn look_alikes(moto: &Moto, stage: &str) {
+    let cfg = moto.sdk().await;
+    let iam = aws_sdk_iam::Client::new(&cfg);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam
+        .create_role()
+        .role_name(format!("sweep-{stage}-us-east-1-lambdaRole"))
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let zip = {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("h.js", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, b"exports.api = async () => 'theirs';\n").unwrap();
+        w.finish().unwrap().into_inner()
+    };
+    aws_sdk_lambda::Client::new(&cfg)
+        .create_function()
+        .function_name(format!("sweep-{stage}-api"))
+        .runtime(aws_sdk_lambda::types::Runtime::Nodejs22x)
+        .role(role.role().unwrap().arn())
+        .handler("h.api")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_apigatewayv2::Client::new(&cfg)
+        .create_api()
+        .name(format!("{stage}-sweep"))
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_apigateway::Client::new(&cfg)
+        .create_rest_api()
+        .name(format!("{stage}-sweep"))
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_eventbridge::Client::new(&cfg)
+        .put_rule()
+        .name(format!("sweep-{stage}-worker-schedule-1"))
+        .schedule_expression("rate(2 days)")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&cfg)
+        .create_log_group()
+        .log_group_name(format!("/aws/lambda/sweep-{stage}-worker"))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn look_alikes_of_every_kind_are_named_as_conflicts_and_survive_deploy_and_remove() {
+    let moto = Moto::start();
+    let stage = "kx900";
+    rt().block_on(look_alikes(&moto, stage));
+    let before = rt().block_on(view(&moto, stage));
+    let dir = service(1);
+    let (plan, _) = common::json_of_exit(
+        moto.sls(dir.path())
+            .args(["deploy", "--dry-run", "--json", "--stage", stage]),
+        6,
+    );
+    let named = plan["error"]["message"].as_str().unwrap();
+    for kind in [
+        "IAM role sweep-kx900-us-east-1-lambdaRole",
+        "Lambda function sweep-kx900-api",
+        "HTTP API kx900-sweep",
+        "REST API kx900-sweep",
+        "EventBridge rule sweep-kx900-worker-schedule-1",
+    ] {
+        assert!(named.contains(kind), "{kind} is not named: {named}");
+    }
+    for _ in 0..2 {
+        let (doc, _) = common::json_of_exit(
+            moto.sls(dir.path())
+                .args(["deploy", "--json", "--stage", stage]),
+            6,
+        );
+        assert_eq!(doc["error"]["kind"], "conflict");
+        same(
+            &rt().block_on(view(&moto, stage)),
+            &before,
+            "after a refused deploy",
+        );
+    }
+    moto.sls(dir.path())
+        .args(["remove", "--stage", stage])
+        .assert()
+        .success();
+    assert_eq!(
+        rt().block_on(view(&moto, stage)),
+        before,
+        "a look-alike was removed"
+    );
+}

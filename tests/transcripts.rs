@@ -56,6 +56,8 @@ fn filters() -> Vec<(&'static str, &'static str)> {
         (r"\((?:[a-z0-9]{8}|[a-z0-9]{10})\)", "([API-ID])"),
         (r"\d+\.\d+ s\b", "[TIME] s"),
         (r"\b\d{12}\b", "[ACCOUNT]"),
+        // Whether a run waits out a quota depends on how fast moto answers.
+        (r"(?m)^  … waiting out .*\n", ""),
         (
             r"code [A-Za-z0-9+/]{12} → [A-Za-z0-9+/]{12}",
             "code [SHA256] → [SHA256]",

@@ -344,6 +344,19 @@ fn side_stack(
             plan: p,
         });
     }
+    // Nothing is changed while a name of ours is taken by someone else's resource: the rest's
+    // conflicts are looked for before the stack is made or changed (names never depend on the
+    // stack's values, so the stand-ins do).
+    let unpackaged = crate::package::Manifest::unpackaged(service, &first.stage, &first.region);
+    let rest = desired::desired(&first.config, &first.stage, &first.region, &unpackaged);
+    let conflicts = plan::plan(
+        &rest,
+        &rt.block_on(aws::observe(aws, &rest, Scope::Service))?,
+    )
+    .conflicts;
+    if !conflicts.is_empty() {
+        return Err(ConflictError(conflicts).into());
+    }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
     let json = cx.global.json;
     let report = |line: &str| {

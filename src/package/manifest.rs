@@ -52,6 +52,18 @@ pub struct FunctionInfo {
 }
 
 impl Manifest {
+    /// A manifest of nothing packaged: for planning what exists by name before anything is built.
+    pub fn unpackaged(service: &str, stage: &str, region: &str) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            service: service.to_string(),
+            stage: stage.to_string(),
+            region: region.to_string(),
+            artifacts: IndexMap::new(),
+            functions: IndexMap::new(),
+        }
+    }
+
     /// The manifest in `dir`, if there is a readable one of this format.
     pub fn read(dir: &Path) -> Option<Manifest> {
         let text = fs::read(dir.join(FILE_NAME)).ok()?;
