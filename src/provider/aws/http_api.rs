@@ -9,7 +9,7 @@ use aws_sdk_apigatewayv2::types::{
 };
 
 use super::context::{Applying, HttpIds};
-use super::once::{create_once, no_retries};
+use super::once::{create_once, unretried};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, prefer_ours, tolerate};
 use crate::plan::desired::api_name;
 use crate::plan::http_api::{Integration, integration_for};
@@ -100,6 +100,35 @@ pub async fn observe(
 
 /// An API Gateway v2 API's routes, integrations and stages, each listing to its last page, side
 /// by side (AWS answers at most 100 items a page by default).
+/// The id of the integration of an API of ours that calls `uri` (what a create whose answer
+/// was lost made), if there is one.
+pub async fn integration_calling(
+    aws: &Aws,
+    api_id: &str,
+    uri: &str,
+    res: &str,
+) -> Result<Option<Option<String>>, AwsError> {
+    let (_, integrations, _) = parts(aws, api_id, res).await?;
+    Ok(integrations
+        .into_iter()
+        .find(|i| i.integration_uri() == Some(uri))
+        .map(|i| i.integration_id))
+}
+
+/// The id of the route of an API of ours with this key, if there is one.
+pub async fn route_keyed(
+    aws: &Aws,
+    api_id: &str,
+    key: &str,
+    res: &str,
+) -> Result<Option<Option<String>>, AwsError> {
+    let (routes, _, _) = parts(aws, api_id, res).await?;
+    Ok(routes
+        .into_iter()
+        .find(|r| r.route_key() == Some(key))
+        .map(|r| r.route_id))
+}
+
 pub async fn parts(
     aws: &Aws,
     id: &str,
@@ -192,10 +221,7 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                 "CreateApi",
                 &format!("HTTP API {api}"),
                 || async {
-                    call.clone()
-                        .customize()
-                        .config_override(Config::builder().retry_config(no_retries()))
-                        .send()
+                    unretried!(call, Config)
                         .await
                         .map(|a| (a.api_id, a.api_endpoint))
                 },
@@ -286,21 +312,8 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
             let integration = create_once(
                 "CreateIntegration",
                 &res,
-                || async {
-                    call.clone()
-                        .customize()
-                        .config_override(Config::builder().retry_config(no_retries()))
-                        .send()
-                        .await
-                        .map(|i| i.integration_id)
-                },
-                || async {
-                    let (_, integrations, _) = parts(aws, &api_id, &res).await?;
-                    Ok(integrations
-                        .into_iter()
-                        .find(|i| i.integration_uri() == Some(uri.as_str()))
-                        .map(|i| i.integration_id))
-                },
+                || async { unretried!(call, Config).await.map(|i| i.integration_id) },
+                || integration_calling(aws, &api_id, &uri, &res),
             )
             .await?;
             cx.known()
@@ -345,21 +358,8 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                     let route_id = create_once(
                         "CreateRoute",
                         &res,
-                        || async {
-                            call.clone()
-                                .customize()
-                                .config_override(Config::builder().retry_config(no_retries()))
-                                .send()
-                                .await
-                                .map(|r| r.route_id)
-                        },
-                        || async {
-                            let (routes, _, _) = parts(aws, &api_id, &res).await?;
-                            Ok(routes
-                                .into_iter()
-                                .find(|r| r.route_key() == Some(route.as_str()))
-                                .map(|r| r.route_id))
-                        },
+                        || async { unretried!(call, Config).await.map(|r| r.route_id) },
+                        || route_keyed(aws, &api_id, route, &res),
                     )
                     .await?;
                     cx.known()

@@ -314,10 +314,7 @@ pub async fn add_statement(
         "AddPermission",
         res,
         || async {
-            call.clone()
-                .customize()
-                .config_override(aws_sdk_lambda::Config::builder().retry_config(once::no_retries()))
-                .send()
+            once::unretried!(call, aws_sdk_lambda::Config)
                 .await
                 .map(|_| ())
         },

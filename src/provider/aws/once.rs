@@ -25,6 +25,21 @@ pub fn no_retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::disabled()
 }
 
+/// Sends a clone of a fluent call with the SDK's retries off — `unretried!(call, Config)`, with
+/// the service's `Config` type — for [`create_once`] to retry.
+macro_rules! unretried {
+    ($call:expr, $config:ty) => {
+        $call
+            .clone()
+            .customize()
+            .config_override(
+                <$config>::builder().retry_config($crate::provider::aws::once::no_retries()),
+            )
+            .send()
+    };
+}
+pub(crate) use unretried;
+
 /// What a failed send means for sending it again.
 #[derive(Debug, PartialEq, Eq)]
 enum Failure {

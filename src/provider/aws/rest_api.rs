@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_apigateway::types::{IntegrationType, Op, PatchOperation};
 
 use super::context::{Applying, RestIds};
-use super::once::{create_once, no_retries};
+use super::once::{create_once, unretried};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, prefer_ours, tolerate};
 use crate::plan::desired::{api_name, sorted};
 use crate::plan::rest_api::{
@@ -228,10 +228,7 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
                 "CreateRestApi",
                 &res,
                 || async {
-                    call.clone()
-                        .customize()
-                        .config_override(Config::builder().retry_config(no_retries()))
-                        .send()
+                    unretried!(call, Config)
                         .await
                         .map(|a| (a.id, a.root_resource_id))
                 },
@@ -282,14 +279,7 @@ pub async fn apply(cx: &Applying<'_>, step: &RestApiStep) -> Result<(), AwsError
             let made = create_once(
                 "CreateResource",
                 &res,
-                || async {
-                    call.clone()
-                        .customize()
-                        .config_override(Config::builder().retry_config(no_retries()))
-                        .send()
-                        .await
-                        .map(|r| r.id)
-                },
+                || async { unretried!(call, Config).await.map(|r| r.id) },
                 || async {
                     let have = resources(aws, &api_id, &res).await?;
                     Ok(have.get(path).map(|r| Some(r.id.clone())))

@@ -232,13 +232,7 @@ pub async fn apply(cx: &Applying<'_>, step: &UserPoolStep) -> Result<(), AwsErro
                 "CreateUserPool",
                 &format!("Cognito user pool {pool}"),
                 || async {
-                    call.clone()
-                        .customize()
-                        .config_override(
-                            aws_sdk_cognitoidentityprovider::Config::builder()
-                                .retry_config(super::once::no_retries()),
-                        )
-                        .send()
+                    super::once::unretried!(call, aws_sdk_cognitoidentityprovider::Config)
                         .await
                         .map(|m| m.user_pool.and_then(|p| p.arn))
                 },

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType};
 
 use super::context::{Applying, HttpIds};
-use super::once::{create_once, no_retries};
+use super::once::{create_once, unretried};
 use super::{Aws, AwsError, NOT_FOUND, call_err, prefer_ours, tolerate};
 use crate::plan::websocket::{ObservedWebsocketRoute, integration_for};
 use crate::plan::{Desired, Observed, ObservedWebsocket, WebsocketStep, alias_arn_suffix};
@@ -123,14 +123,7 @@ pub async fn apply(cx: &Applying<'_>, step: &WebsocketStep) -> Result<(), AwsErr
             let made = create_once(
                 "CreateApi",
                 &format!("WebSocket API {api}"),
-                || async {
-                    call.clone()
-                        .customize()
-                        .config_override(Config::builder().retry_config(no_retries()))
-                        .send()
-                        .await
-                        .map(|a| a.api_id)
-                },
+                || async { unretried!(call, Config).await.map(|a| a.api_id) },
                 || async {
                     let all = super::http_api::list(aws).await?;
                     Ok(prefer_ours(&all, api, d, |a| a.name(), |a| a.tags())
@@ -174,21 +167,8 @@ pub async fn apply(cx: &Applying<'_>, step: &WebsocketStep) -> Result<(), AwsErr
             let made = create_once(
                 "CreateIntegration",
                 &res,
-                || async {
-                    call.clone()
-                        .customize()
-                        .config_override(Config::builder().retry_config(no_retries()))
-                        .send()
-                        .await
-                        .map(|i| i.integration_id)
-                },
-                || async {
-                    let (_, integrations, _) = super::http_api::parts(aws, &api_id, &res).await?;
-                    Ok(integrations
-                        .into_iter()
-                        .find(|i| i.integration_uri() == Some(uri.as_str()))
-                        .map(|i| i.integration_id))
-                },
+                || async { unretried!(call, Config).await.map(|i| i.integration_id) },
+                || super::http_api::integration_calling(aws, &api_id, &uri, &res),
             )
             .await?;
             cx.known()
@@ -288,21 +268,8 @@ async fn create_route(cx: &Applying<'_>, route: &str, function: &str) -> Result<
     let made = create_once(
         "CreateRoute",
         &res,
-        || async {
-            call.clone()
-                .customize()
-                .config_override(Config::builder().retry_config(no_retries()))
-                .send()
-                .await
-                .map(|r| r.route_id)
-        },
-        || async {
-            let (routes, _, _) = super::http_api::parts(aws, &api_id, &res).await?;
-            Ok(routes
-                .into_iter()
-                .find(|r| r.route_key() == Some(route))
-                .map(|r| r.route_id))
-        },
+        || async { unretried!(call, Config).await.map(|r| r.route_id) },
+        || super::http_api::route_keyed(aws, &api_id, route, &res),
     )
     .await?;
     let route_id = made.unwrap_or_default();
