@@ -167,7 +167,69 @@ fn keys_sls_cannot_honour_and_an_unexported_pyproject_are_refused() {
     .unwrap();
     let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 4);
     assert!(
-        err.contains("uv export --no-hashes -o requirements.txt"),
+        err.contains("has no lock file") && err.contains("uv lock"),
         "{err}"
     );
+    // With uv.lock, uv exports it; without uv on PATH the error says to install it.
+    std::fs::write(
+        dir.path().join("uv.lock"),
+        "version = 1
+",
+    )
+    .unwrap();
+    let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 4);
+    assert!(err.contains("cannot run `uv`"), "{err}");
+    // `useUv: false` lets it be: then nothing stands in for requirements.txt.
+    let no_uv = "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\ncustom:\n  pythonRequirements:\n    useUv: false\n    poetryWithGroups: main\n";
+    std::fs::write(dir.path().join("serverless.yml"), no_uv).unwrap();
+    let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 3);
+    assert!(
+        err.contains("serverless.yml:11:23") && err.contains("list of poetry group names"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        no_uv.replace("    poetryWithGroups: main\n", ""),
+    )
+    .unwrap();
+    let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 4);
+    assert!(err.contains("has no lock file"), "{err}");
+}
+
+#[test]
+fn a_pipfile_lock_stands_in_for_requirements_txt() {
+    let dir = common::service(
+        "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\n",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
+    std::fs::write(
+        dir.path().join("Pipfile"),
+        "[packages]\nmarkupsafe = \"*\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("Pipfile.lock"),
+        r#"{"_meta": {"sources": [{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": true}]},
+            "default": {"markupsafe": {"hashes": [], "markers": "python_version >= '3.9'", "version": "==3.0.2"}},
+            "develop": {"pytest": {"hashes": [], "version": "==8.3.4"}}}"#,
+    )
+    .unwrap();
+    sls(dir.path(), cache.path())
+        .arg("package")
+        .assert()
+        .success();
+    let zip = dir.path().join(".serverless/py.zip");
+    let (name, _) = zip_text(&zip, "-3.0.2.dist-info/METADATA").expect("markupsafe installed");
+    assert!(
+        name.eq_ignore_ascii_case("markupsafe-3.0.2.dist-info/METADATA"),
+        "{name}"
+    );
+    assert!(
+        zip_text(&zip, "pytest/__init__.py").is_none(),
+        "develop packages stay out"
+    );
+    let exported =
+        std::fs::read_to_string(dir.path().join(".serverless/python-requirements.txt")).unwrap();
+    assert_eq!(exported, "markupsafe==3.0.2 ; python_version >= '3.9'\n");
 }

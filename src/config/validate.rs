@@ -203,14 +203,26 @@ fn python_requirements(c: &mut Checker) {
                     c.key_span(&path),
                 ));
             }
-            "usePoetry"
-            | "usePipenv"
-            | "useUv"
-            | "poetryWithGroups"
-            | "poetryWithoutGroups"
-            | "poetryOnlyGroups" => {
-                c.error_key(&path, format!("`{key}`: sls installs from a requirements file only"))
-                    .help = Some("export one (`uv export --no-hashes -o requirements.txt`, `poetry export -o requirements.txt`, `pipenv requirements > requirements.txt`) and remove this key".into());
+            // Honoured when there is no requirements file: which lock file is exported.
+            "usePoetry" | "usePipenv" | "useUv" => {
+                if !c
+                    .tree
+                    .at_path(&path)
+                    .is_some_and(|n| matches!(n.value, super::yaml::Value::Bool(_)))
+                {
+                    c.error(&path, format!("`{key}` is true or false"));
+                }
+            }
+            "poetryWithGroups" | "poetryWithoutGroups" | "poetryOnlyGroups" => {
+                let strings = c.tree.at_path(&path).is_some_and(|n| match &n.value {
+                    super::yaml::Value::Seq(items) => items
+                        .iter()
+                        .all(|i| matches!(i.value, super::yaml::Value::Str(_))),
+                    _ => false,
+                });
+                if !strings {
+                    c.error(&path, format!("`{key}` is a list of poetry group names"));
+                }
             }
             "layer" => {
                 c.error_key(

@@ -138,7 +138,7 @@ pub enum PackageError {
         wants: Vec<String>,
     },
     #[error(
-        "`{found}` holds the Python dependencies but sls installs from `{file}`: export it (`uv export --no-hashes -o {file}`, `poetry export -o {file}` or `pipenv requirements > {file}`)"
+        "`{found}` holds the Python dependencies but has no lock file, and there is no `{file}`: lock it (`uv lock`, `poetry lock` or `pipenv lock`) or write `{file}`"
     )]
     UnexportedPython { found: String, file: String },
 }
@@ -548,7 +548,7 @@ fn python_wants(
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "requirements.txt".into());
-    let requirements = req.service_dir.join(&file);
+    let mut requirements = req.service_dir.join(&file);
     let mut out = HashMap::new();
     if !requirements.is_file() {
         let any_python = c
@@ -556,18 +556,27 @@ fn python_wants(
             .iter()
             .flatten()
             .any(|(_, f)| Family::of(runtime::of(c, f)) == Family::Python);
-        let other = ["pyproject.toml", "Pipfile"].into_iter().find(|f| {
-            // A pyproject.toml may only configure tools: it matters when it lists packages.
-            std::fs::read_to_string(req.service_dir.join(f))
-                .is_ok_and(|t| *f == "Pipfile" || t.contains("dependencies"))
-        });
-        if let (true, Some(other)) = (any_python, other) {
-            return Err(PackageError::UnexportedPython {
-                found: other.into(),
-                file,
-            });
+        if !any_python {
+            return Ok(out);
         }
-        return Ok(out);
+        // No requirements file: a lock file stands in, exported as the plugin does.
+        let exported = req.out_dir.join("python-requirements.txt");
+        if python::export(req.service_dir, &python_locks(c), &exported)?.is_some() {
+            requirements = exported;
+        } else {
+            let other = ["pyproject.toml", "Pipfile"].into_iter().find(|f| {
+                // A pyproject.toml may only configure tools: it matters when it lists packages.
+                std::fs::read_to_string(req.service_dir.join(f))
+                    .is_ok_and(|t| *f == "Pipfile" || t.contains("dependencies"))
+            });
+            if let Some(other) = other {
+                return Err(PackageError::UnexportedPython {
+                    found: other.into(),
+                    file,
+                });
+            }
+            return Ok(out);
+        }
     }
     for p in plans.iter().filter(|p| p.patterns.is_some()) {
         let mut wants: Vec<python::Want> = p
@@ -606,6 +615,30 @@ fn python_wants(
 
 fn python_settings(c: &Config) -> Option<&serde_json::Map<String, serde_json::Value>> {
     c.custom.as_ref()?.get("pythonRequirements")?.as_object()
+}
+
+/// `usePipenv`, `useUv`, `usePoetry` and poetry's groups from `custom.pythonRequirements`.
+fn python_locks(c: &Config) -> python::Locks {
+    let p = python_settings(c);
+    let flag = |key: &str| p.and_then(|p| p.get(key)).and_then(|v| v.as_bool()) != Some(false);
+    let groups = |key: &str| -> Vec<String> {
+        p.and_then(|p| p.get(key))
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    python::Locks {
+        pipenv: flag("usePipenv"),
+        uv: flag("useUv"),
+        poetry: flag("usePoetry"),
+        poetry_with: groups("poetryWithGroups"),
+        poetry_without: groups("poetryWithoutGroups"),
+        poetry_only: groups("poetryOnlyGroups"),
+    }
 }
 
 fn python_options(req: &Request<'_>) -> python::Options {

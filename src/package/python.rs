@@ -29,6 +29,154 @@ pub struct Options {
     pub cache_dir: PathBuf,
 }
 
+/// Which lock files may stand in for a missing requirements file (`usePipenv`, `useUv`,
+/// `usePoetry`, all true unless set false), with poetry's group selection.
+#[derive(Debug, Clone)]
+pub struct Locks {
+    pub pipenv: bool,
+    pub uv: bool,
+    pub poetry: bool,
+    /// `poetryWithGroups`, `poetryWithoutGroups`, `poetryOnlyGroups`.
+    pub poetry_with: Vec<String>,
+    pub poetry_without: Vec<String>,
+    pub poetry_only: Vec<String>,
+}
+
+impl Default for Locks {
+    fn default() -> Self {
+        Locks {
+            pipenv: true,
+            uv: true,
+            poetry: true,
+            poetry_with: Vec::new(),
+            poetry_without: Vec::new(),
+            poetry_only: Vec::new(),
+        }
+    }
+}
+
+/// Writes `into` from the service's lock file when there is no requirements file, as the plugin
+/// exports one: `Pipfile.lock`'s `default` packages (read here: the pins are in it), `uv.lock`
+/// through `uv export`, `poetry.lock` through `poetry export` — the project's runtime
+/// dependencies only, pinned, without hashes. Returns which lock was used, `None` when none is
+/// there; `into` is rewritten only when its text changes.
+pub fn export(
+    service_dir: &Path,
+    locks: &Locks,
+    into: &Path,
+) -> Result<Option<&'static str>, PythonError> {
+    let text = if locks.pipenv && service_dir.join("Pipfile.lock").is_file() {
+        let lock = service_dir.join("Pipfile.lock");
+        let json = fs::read_to_string(&lock).map_err(|source| PythonError::Lock {
+            lock: lock.clone(),
+            why: source.to_string(),
+        })?;
+        (
+            pipfile_requirements(&json).map_err(|why| PythonError::Lock { lock, why })?,
+            "Pipfile.lock",
+        )
+    } else if locks.uv && service_dir.join("uv.lock").is_file() {
+        let args = [
+            "export",
+            "--frozen",
+            "--no-hashes",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-header",
+            "--format",
+            "requirements-txt",
+        ];
+        (
+            exported(service_dir, "uv", &args.map(str::to_string))?,
+            "uv.lock",
+        )
+    } else if locks.poetry && service_dir.join("poetry.lock").is_file() {
+        let mut args: Vec<String> = ["export", "--format", "requirements.txt", "--without-hashes"]
+            .map(str::to_string)
+            .to_vec();
+        for (flag, groups) in [
+            ("--with", &locks.poetry_with),
+            ("--without", &locks.poetry_without),
+            ("--only", &locks.poetry_only),
+        ] {
+            if !groups.is_empty() {
+                args.extend([flag.to_string(), groups.join(",")]);
+            }
+        }
+        (exported(service_dir, "poetry", &args)?, "poetry.lock")
+    } else {
+        return Ok(None);
+    };
+    let (text, lock) = text;
+    if fs::read_to_string(into).ok().as_deref() != Some(text.as_str()) {
+        let cache = |source| PythonError::Cache {
+            path: into.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(into.parent().unwrap_or(Path::new("."))).map_err(cache)?;
+        let tmp = into.with_extension(format!("{}.partial", std::process::id()));
+        fs::write(&tmp, &text).map_err(cache)?;
+        fs::rename(&tmp, into).map_err(cache)?;
+    }
+    Ok(Some(lock))
+}
+
+/// The requirement lines of `Pipfile.lock`'s `default` section: `name[extras]==version ;
+/// markers`. A package pinned to a VCS URL or a path has no version to install a wheel of.
+fn pipfile_requirements(json: &str) -> Result<String, String> {
+    let doc: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let default = doc
+        .get("default")
+        .and_then(|d| d.as_object())
+        .ok_or("it has no `default` section")?;
+    let mut out = String::new();
+    for (name, pin) in default {
+        let Some(version) = pin.get("version").and_then(|v| v.as_str()) else {
+            return Err(format!(
+                "`{name}` is not pinned to a version from an index (a VCS or path dependency): sls installs published wheels only"
+            ));
+        };
+        out.push_str(name);
+        let extras: Vec<&str> = pin
+            .get("extras")
+            .and_then(|e| e.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if !extras.is_empty() {
+            out.push_str(&format!("[{}]", extras.join(",")));
+        }
+        out.push_str(version);
+        if let Some(m) = pin.get("markers").and_then(|m| m.as_str()) {
+            out.push_str(&format!(" ; {m}"));
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The requirements a tool exports (run in the service directory, output on stdout).
+fn exported(
+    service_dir: &Path,
+    tool: &'static str,
+    args: &[String],
+) -> Result<String, PythonError> {
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(service_dir)
+        .output()
+        .map_err(|source| PythonError::NoTool { tool, source })?;
+    if !out.status.success() {
+        return Err(PythonError::Failed {
+            requirements: service_dir.join(format!("{tool} export")),
+            runtime: String::new(),
+            arch: String::new(),
+            tool,
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// One set of dependencies to install.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Want {
@@ -56,11 +204,15 @@ pub enum PythonError {
         tool: &'static str,
         output: String,
     },
-    #[error("cannot run {tool} to install Python dependencies: {source}")]
+    #[error(
+        "cannot run `{tool}` for the Python dependencies: {source} (install it, or write a requirements.txt)"
+    )]
     NoTool {
         tool: &'static str,
         source: io::Error,
     },
+    #[error("cannot read the lock file `{}`: {why}", lock.display())]
+    Lock { lock: PathBuf, why: String },
     #[error("cannot use the dependency cache `{}`: {source}", path.display())]
     Cache { path: PathBuf, source: io::Error },
 }
@@ -332,6 +484,22 @@ mod tests {
                 .any(|t| t.contains("x86_64") || t.contains("manylinux1"))
         );
         assert_eq!(version("python3.12"), "3.12");
+    }
+
+    #[test]
+    fn pipfile_lock_gives_its_default_pins_with_extras_and_markers() {
+        let lock = r#"{"_meta": {"sources": []},
+            "default": {
+                "pydantic": {"version": "==2.10.4", "extras": ["email"], "markers": "python_version >= '3.8'"},
+                "six": {"hashes": ["sha256:x"], "version": "==1.16.0"}
+            },
+            "develop": {"pytest": {"version": "==8.0.0"}}}"#;
+        assert_eq!(
+            pipfile_requirements(lock).unwrap(),
+            "pydantic[email]==2.10.4 ; python_version >= '3.8'\nsix==1.16.0\n"
+        );
+        let git = r#"{"default": {"mine": {"git": "https://example.com/mine.git", "ref": "abc"}}}"#;
+        assert!(pipfile_requirements(git).unwrap_err().contains("`mine`"));
     }
 
     #[test]
