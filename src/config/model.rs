@@ -280,6 +280,8 @@ pub struct Function {
     pub maximum_event_age: Option<EventAge>,
     pub destinations: Option<Destinations>,
     pub on_error: Option<String>,
+    /// serverless-python-requirements' per-function module directory: refused until built.
+    pub module: Option<Json>,
     pub url: Option<FunctionUrl>,
     /// An existing role (its ARN) this function runs as instead of the service's.
     pub role: Option<String>,

@@ -592,6 +592,13 @@ fn function(
     f: &Function,
     routes: &mut HashMap<String, (String, Option<Span>)>,
 ) {
+    if f.module.is_some() {
+        c.error_key(
+            &["functions", name, "module"],
+            "per-function Python modules (serverless-python-requirements' `module`) are not built into sls yet: the function would deploy without its module's requirements, from the service root",
+        )
+        .help = Some("write the handler with its directory (`module/handler.main`), and list the module's requirements in the service's requirements.txt".into());
+    }
     if name.is_empty()
         || !name
             .chars()
