@@ -27,6 +27,10 @@ pub fn name_of(function_name: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct ObservedLogGroup {
     pub retention_days: Option<i32>,
+    /// Whether it carries this service's and stage's tags. Read only for a group whose
+    /// function is not a function of ours (the function says whose a group is otherwise): what a
+    /// removal or a deploy stopped after deleting the function left behind.
+    pub owned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,6 +124,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     // Groups of functions of ours that the config no longer has: they go with the function.
     let wanted: BTreeSet<&str> = d.log_groups.iter().map(|g| g.log_group.as_str()).collect();
     let kept: BTreeSet<String> = d.functions.iter().map(|f| name_of(&f.name)).collect();
+    let mut gone = BTreeSet::new();
     for (name, of) in &o.functions {
         let group = name_of(name);
         if of.owned
@@ -127,8 +132,17 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             && !wanted.contains(group.as_str())
             && o.log_groups.contains_key(&group)
         {
-            p.push(LogGroupStep::DeleteLogGroup { log_group: group });
+            gone.insert(group);
         }
+    }
+    // Groups of ours whose function is gone already (a run stopped in between).
+    for (group, og) in &o.log_groups {
+        if og.owned && !kept.contains(group) && !wanted.contains(group.as_str()) {
+            gone.insert(group.clone());
+        }
+    }
+    for log_group in gone {
+        p.push(LogGroupStep::DeleteLogGroup { log_group });
     }
 }
 
@@ -147,6 +161,7 @@ mod tests {
             .map(|g| {
                 let o = ObservedLogGroup {
                     retention_days: g.retention_days,
+                    owned: true,
                 };
                 (g.log_group.clone(), o)
             })
@@ -188,5 +203,28 @@ mod tests {
         assert_eq!(p.steps[0].to_string(), "- log group /aws/lambda/svc-dev-b");
         d.alias = "next".into();
         assert!(run(&d, o).is_empty());
+    }
+
+    #[test]
+    fn a_group_whose_function_is_gone_goes_when_its_tags_say_ours() {
+        let d = desired();
+        let mut groups = converged(&d);
+        let o = Observed {
+            log_groups: groups.clone(),
+            ..Default::default()
+        };
+        // A removal stopped after deleting the functions: their tagged groups go.
+        let mut p = Plan::default();
+        plan(&d.nothing(), &o, &mut p);
+        assert_eq!(actions(&p), ["deleteLogGroup", "deleteLogGroup"]);
+        // Untagged (made by Lambda, or someone else's): left alone.
+        groups.values_mut().for_each(|g| g.owned = false);
+        let o = Observed {
+            log_groups: groups,
+            ..Default::default()
+        };
+        let mut p = Plan::default();
+        plan(&d.nothing(), &o, &mut p);
+        assert!(p.is_empty());
     }
 }

@@ -641,6 +641,7 @@ pub(crate) mod tests {
                 .map(|g| {
                     let o = ObservedLogGroup {
                         retention_days: g.retention_days,
+                        owned: true,
                     };
                     (g.log_group.clone(), o)
                 })

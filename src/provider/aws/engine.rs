@@ -261,6 +261,23 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         .map(|(name, _)| crate::plan::log_group::name_of(name))
         .collect();
     o.log_groups.extend(log_groups(aws, theirs).await?);
+    // A wanted group whose function is not one of ours (not made yet, or removed by a run that
+    // stopped before its group): its own tags say whether it is ours to remove.
+    let orphans: Vec<String> = o
+        .log_groups
+        .keys()
+        .filter(|g| {
+            !o.functions
+                .iter()
+                .any(|(name, of)| of.owned && &crate::plan::log_group::name_of(name) == *g)
+        })
+        .cloned()
+        .collect();
+    for g in orphans {
+        if let Some(tagged) = log_group::observe_tagged(aws, &g, d).await? {
+            o.log_groups.insert(g, tagged);
+        }
+    }
     if whole {
         // Roles of ours our functions still run as, other than the one the config names.
         let named = o.role.as_ref().map(|r| r.name.clone());

@@ -1,14 +1,61 @@
 //! The functions' log groups in CloudWatch Logs: read (DescribeLogGroups on the exact name)
 //! and changed step by step. Planning: `plan::log_group`.
 
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+
 use super::context::Applying;
-use super::{Aws, AwsError, call_err, tolerate};
-use crate::plan::{LogGroupStep, ObservedLogGroup};
+use super::{Aws, AwsError, call_err, owned, tolerate};
+use crate::plan::{Desired, LogGroupStep, ObservedLogGroup};
 
 const GONE: &[&str] = &["ResourceNotFoundException"];
 
 /// The group with exactly this name, if it exists.
 pub async fn observe(aws: &Aws, log_group: &str) -> Result<Option<ObservedLogGroup>, AwsError> {
+    Ok(find(aws, log_group).await?.map(|g| ObservedLogGroup {
+        retention_days: g.retention_in_days(),
+        owned: false,
+    }))
+}
+
+/// The group with exactly this name, and whether its tags say it is this service's and
+/// stage's: for a group whose function is gone.
+pub async fn observe_tagged(
+    aws: &Aws,
+    log_group: &str,
+    d: &Desired,
+) -> Result<Option<ObservedLogGroup>, AwsError> {
+    let Some(g) = find(aws, log_group).await? else {
+        return Ok(None);
+    };
+    // `arn` ends in `:*`; tags are read by the group's ARN without it.
+    let arn = g
+        .log_group_arn()
+        .map(str::to_string)
+        .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_string()))
+        .unwrap_or_default();
+    let tags = aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(call_err(
+            "ListTagsForResource",
+            &format!("log group {log_group}"),
+        ))?;
+    let tags: BTreeMap<String, String> = tags
+        .tags()
+        .map(|t| t.clone().into_iter().collect())
+        .unwrap_or_default();
+    Ok(Some(ObservedLogGroup {
+        retention_days: g.retention_in_days(),
+        owned: owned(&tags, d),
+    }))
+}
+
+async fn find(aws: &Aws, log_group: &str) -> Result<Option<LogGroup>, AwsError> {
     // A prefix search: `/aws/lambda/a` also finds `/aws/lambda/ab`, so page until the name.
     let mut token = None;
     loop {
@@ -28,9 +75,7 @@ pub async fn observe(aws: &Aws, log_group: &str) -> Result<Option<ObservedLogGro
             .iter()
             .find(|g| g.log_group_name() == Some(log_group))
         {
-            return Ok(Some(ObservedLogGroup {
-                retention_days: g.retention_in_days(),
-            }));
+            return Ok(Some(g.clone()));
         }
         token = page.next_token().map(str::to_string);
         if token.is_none() {
