@@ -129,14 +129,7 @@ fn apply(seed: &str, edits: &[Edit]) -> Vec<u8> {
     let mut bytes: Option<Vec<u8>> = None;
     for e in edits {
         if let Some(b) = bytes.as_mut() {
-            match *e {
-                Edit::Byte(at, v) if !b.is_empty() => {
-                    let i = at % b.len();
-                    b[i] = v;
-                }
-                Edit::Truncate(at) if !b.is_empty() => b.truncate(at % b.len()),
-                _ => {}
-            }
+            edit_bytes(b, e);
             continue;
         }
         let n = lines.len().max(1);
@@ -168,20 +161,25 @@ fn apply(seed: &str, edits: &[Edit]) -> Vec<u8> {
             }
             Edit::Byte(..) | Edit::Truncate(..) => {
                 let mut b = lines.join("\n").into_bytes();
-                match *e {
-                    Edit::Byte(at, v) if !b.is_empty() => {
-                        let i = at % b.len();
-                        b[i] = v;
-                    }
-                    Edit::Truncate(at) if !b.is_empty() => b.truncate(at % b.len()),
-                    _ => {}
-                }
+                edit_bytes(&mut b, e);
                 bytes = Some(b);
             }
             Edit::Delete(_) => {}
         }
     }
     bytes.unwrap_or_else(|| lines.join("\n").into_bytes())
+}
+
+/// A byte edit; line edits do nothing once the text is bytes.
+fn edit_bytes(b: &mut Vec<u8>, e: &Edit) {
+    match *e {
+        Edit::Byte(at, v) if !b.is_empty() => {
+            let i = at % b.len();
+            b[i] = v;
+        }
+        Edit::Truncate(at) if !b.is_empty() => b.truncate(at % b.len()),
+        _ => {}
+    }
 }
 
 /// Reads the config in `dir` through the whole front end; `Err` says what broke a promise.

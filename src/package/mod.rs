@@ -617,20 +617,24 @@ fn python_settings(c: &Config) -> Option<&serde_json::Map<String, serde_json::Va
     c.custom.as_ref()?.get("pythonRequirements")?.as_object()
 }
 
+/// The strings of a list under `custom.pythonRequirements.KEY`.
+fn python_texts(c: &Config, key: &str) -> Vec<String> {
+    python_settings(c)
+        .and_then(|p| p.get(key))
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `usePipenv`, `useUv`, `usePoetry` and poetry's groups from `custom.pythonRequirements`.
 fn python_locks(c: &Config) -> python::Locks {
     let p = python_settings(c);
     let flag = |key: &str| p.and_then(|p| p.get(key)).and_then(|v| v.as_bool()) != Some(false);
-    let groups = |key: &str| -> Vec<String> {
-        p.and_then(|p| p.get(key))
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let groups = |key: &str| python_texts(c, key);
     python::Locks {
         pipenv: flag("usePipenv"),
         uv: flag("useUv"),
@@ -643,16 +647,7 @@ fn python_locks(c: &Config) -> python::Locks {
 
 fn python_options(req: &Request<'_>) -> python::Options {
     let p = python_settings(req.config);
-    let texts = |key: &str| -> Vec<String> {
-        p.and_then(|p| p.get(key))
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let texts = |key: &str| python_texts(req.config, key);
     let flag = |key: &str| p.and_then(|p| p.get(key)).and_then(|v| v.as_bool()) == Some(true);
     python::Options {
         slim: flag("slim"),
