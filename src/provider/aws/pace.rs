@@ -99,9 +99,15 @@ fn path_of(uri: &str) -> &str {
     }
 }
 
-/// Buckets refill a little slower than AWS's: requests leave in order but reach AWS a moment
-/// apart, and one that left late can arrive close behind the next.
+/// Buckets refill a little slower than AWS's, and hold a fifth less than its burst: requests
+/// leave in order but reach AWS a moment apart — a burst whose first requests were slow to
+/// connect arrives bunched up against the next ones.
 const MARGIN: f64 = 0.9;
+
+/// The burst this client allows itself: 80% of AWS's, at least one.
+fn burst_of(q: &Quota) -> f64 {
+    (q.burst as f64 * 0.8).floor().max(1.0)
+}
 
 struct Bucket {
     tokens: f64,
@@ -147,12 +153,12 @@ impl Pacer {
         let mut longest = (Duration::ZERO, None);
         for q in quotas {
             let rate = MARGIN * q.count as f64 / q.per.as_secs_f64();
+            let burst = burst_of(q);
             let b = buckets.entry(q.name).or_insert(Bucket {
-                tokens: q.burst as f64,
+                tokens: burst,
                 at: now,
             });
-            b.tokens =
-                (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(q.burst as f64);
+            b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
             b.at = now;
             if b.tokens < 1.0 {
                 let wait = Duration::from_secs_f64((1.0 - b.tokens) / rate);
@@ -296,9 +302,9 @@ mod tests {
             pacer.take(&[CREATE_DEPLOYMENT], t0 + five).0,
             Duration::ZERO
         );
-        // Forty API Gateway calls at once, the 41st waits a tenth of a second; a request that
-        // waits on one quota takes no token of the other.
-        for _ in 0..40 {
+        // Thirty-two API Gateway calls at once (80% of AWS's burst of 40), the next waits a
+        // tenth of a second; a request that waits on one quota takes no token of the other.
+        for _ in 0..32 {
             assert_eq!(pacer.take(&[APIGW_ALL], t0).0, Duration::ZERO);
         }
         let (wait, _) = pacer.take(&[APIGW_ALL, CREATE_RESOURCE], t0);
