@@ -216,22 +216,17 @@ pub async fn create(aws: &Aws, name: &str, alias: &str, t: &Target) -> Result<()
         .description(&t.description)
         .send()
         .await;
-    match created {
-        Ok(_) => Ok(()),
-        Err(e) if is_code(&e, &["ResourceConflictException", "ConflictException"]) => {
-            match get(aws, name, alias).await? {
-                Some(a)
-                    if a.version == t.version
-                        && a.weights.is_empty()
-                        && a.description == t.description =>
-                {
-                    Ok(())
-                }
-                _ => Err(alias_err("CreateAlias", name, alias)(e)),
-            }
-        }
-        Err(e) => Err(alias_err("CreateAlias", name, alias)(e)),
+    let Err(e) = created else {
+        return Ok(());
+    };
+    let ours = is_code(&e, &["ResourceConflictException", "ConflictException"])
+        && get(aws, name, alias).await?.is_some_and(|a| {
+            a.version == t.version && a.weights.is_empty() && a.description == t.description
+        });
+    if ours {
+        return Ok(());
     }
+    Err(alias_err("CreateAlias", name, alias)(e))
 }
 
 /// Maps Lambda's answers to a stale `RevisionId` (or an alias created under us) to

@@ -51,6 +51,17 @@ async fn describe(
     }
 }
 
+/// Whether a stack's tags name this service and stage.
+fn carries_ours(s: &aws_sdk_cloudformation::types::Stack, service: &str, stage: &str) -> bool {
+    let tag = |k: &str| {
+        s.tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+    };
+    tag(TAG_SERVICE) == Some(service) && tag(TAG_STAGE) == Some(stage)
+}
+
 /// What exists for the side stack; with a spec, also whether it is current or the change set
 /// that would make it so. The second value names a Serverless v3 stack of this service and
 /// stage, looked for only when there is a spec.
@@ -73,19 +84,13 @@ pub async fn observe(
     let Some(s) = ours? else {
         return Ok((None, v3));
     };
-    let tag = |k: &str| {
-        s.tags()
-            .iter()
-            .find(|t| t.key() == Some(k))
-            .and_then(|t| t.value())
-    };
     let mut o = ObservedStack {
         name: name.clone(),
         status: s
             .stack_status()
             .map(|x| x.as_str().to_string())
             .unwrap_or_default(),
-        ours: tag(TAG_SERVICE) == Some(service) && tag(TAG_STAGE) == Some(stage),
+        ours: carries_ours(&s, service, stage),
         outputs: outputs_of(&s),
         ..Default::default()
     };
@@ -330,29 +335,15 @@ pub async fn apply(
                 .client_request_token(format!("sls-create-{}", short_digest(&spec.template, 8)))
                 .send()
                 .await;
-            match created {
-                Ok(_) => {}
+            if let Err(e) = created {
                 // Where the token is not honoured, the retried create finds the first one:
                 // carried on when it is ours, this service's and stage's tags on it.
-                Err(e) if is_code(&e, &["AlreadyExistsException"]) => {
-                    let ours = describe(aws, name).await?.is_some_and(|s| {
-                        let have: Vec<(&str, &str)> = s
-                            .tags()
-                            .iter()
-                            .filter_map(|t| Some((t.key()?, t.value()?)))
-                            .collect();
-                        spec.tags
-                            .iter()
-                            .all(|(k, v)| have.contains(&(k.as_str(), v.as_str())))
-                    });
-                    if !ours {
-                        return Err(call_err(
-                            "cloudformation:CreateStack",
-                            &format!("stack {name}"),
-                        )(e));
-                    }
-                }
-                Err(e) => {
+                let tag = |k: &str| spec.tags.get(k).map_or("", String::as_str);
+                let ours = is_code(&e, &["AlreadyExistsException"])
+                    && describe(aws, name)
+                        .await?
+                        .is_some_and(|s| carries_ours(&s, tag(TAG_SERVICE), tag(TAG_STAGE)));
+                if !ours {
                     return Err(call_err(
                         "cloudformation:CreateStack",
                         &format!("stack {name}"),
