@@ -98,8 +98,24 @@ pub async fn observe(
     Ok(Some(o))
 }
 
-/// An API Gateway v2 API's routes, integrations and stages, each listing to its last page, side
-/// by side (AWS answers at most 100 items a page by default).
+/// Our API of this name and protocol, if there is one: what a create whose answer was lost
+/// made.
+pub async fn ours_named(
+    aws: &Aws,
+    d: &Desired,
+    name: &str,
+    protocol: ProtocolType,
+) -> Result<Option<Api>, AwsError> {
+    let all: Vec<Api> = list(aws)
+        .await?
+        .into_iter()
+        .filter(|a| a.protocol_type() == Some(&protocol))
+        .collect();
+    Ok(prefer_ours(&all, name, d, |a| a.name(), |a| a.tags())
+        .filter(|(_, ours)| *ours)
+        .map(|(a, _)| a.clone()))
+}
+
 /// The id of the integration of an API of ours that calls `uri` (what a create whose answer
 /// was lost made), if there is one.
 pub async fn integration_calling(
@@ -129,6 +145,8 @@ pub async fn route_keyed(
         .map(|r| r.route_id))
 }
 
+/// An API Gateway v2 API's routes, integrations and stages, each listing to its last page, side
+/// by side (AWS answers at most 100 items a page by default).
 pub async fn parts(
     aws: &Aws,
     id: &str,
@@ -226,10 +244,8 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                         .map(|a| (a.api_id, a.api_endpoint))
                 },
                 || async {
-                    let all = list(aws).await?;
-                    Ok(prefer_ours(&all, api, d, |a| a.name(), |a| a.tags())
-                        .filter(|(a, ours)| *ours && a.protocol_type() == Some(&ProtocolType::Http))
-                        .map(|(a, _)| (a.api_id.clone(), a.api_endpoint.clone())))
+                    let found = ours_named(aws, d, api, ProtocolType::Http).await?;
+                    Ok(found.map(|a| (a.api_id, a.api_endpoint)))
                 },
             )
             .await?;

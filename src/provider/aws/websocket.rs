@@ -125,12 +125,9 @@ pub async fn apply(cx: &Applying<'_>, step: &WebsocketStep) -> Result<(), AwsErr
                 &format!("WebSocket API {api}"),
                 || async { unretried!(call, Config).await.map(|a| a.api_id) },
                 || async {
-                    let all = super::http_api::list(aws).await?;
-                    Ok(prefer_ours(&all, api, d, |a| a.name(), |a| a.tags())
-                        .filter(|(a, ours)| {
-                            *ours && a.protocol_type() == Some(&ProtocolType::Websocket)
-                        })
-                        .map(|(a, _)| a.api_id.clone()))
+                    let found =
+                        super::http_api::ours_named(aws, d, api, ProtocolType::Websocket).await?;
+                    Ok(found.map(|a| a.api_id))
                 },
             )
             .await?;
