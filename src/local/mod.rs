@@ -87,15 +87,9 @@ pub fn prepare(
 
 /// Writes the Node.js and Python bootstrap shims into `dir` (unless already there).
 pub fn write_shims(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    // Renamed into place: a worker started by another run never reads half a shim.
     for (name, source) in [(NODE_SHIM, NODE_SOURCE), (PYTHON_SHIM, PYTHON_SOURCE)] {
-        let path = dir.join(name);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(source) {
-            // Renamed into place: a worker started by another run never reads half a shim.
-            let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
-            std::fs::write(&tmp, source)?;
-            std::fs::rename(&tmp, &path)?;
-        }
+        crate::package::write_if_changed(&dir.join(name), source.as_bytes())?;
     }
     Ok(())
 }

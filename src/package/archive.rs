@@ -236,7 +236,7 @@ pub fn write(
 /// The name an artifact is written under until it is complete.
 /// Named for this process: two runs in one service directory (two deploys, a deploy beside
 /// `offline --watch`) each write their own and rename it into place, never into each other's.
-fn partial(out: &Path) -> PathBuf {
+pub(crate) fn partial(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}.partial", std::process::id()));
     out.with_file_name(name)

@@ -294,12 +294,7 @@ pub fn bundle(
                 .replace('\\', "/");
             let dest = out.join(&rel);
             let bytes = fs::read(&p).map_err(out_err(&p))?;
-            if fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
-                if let Some(parent) = dest.parent() {
-                    fs::create_dir_all(parent).map_err(out_err(parent))?;
-                }
-                fs::write(&dest, &bytes).map_err(out_err(&dest))?;
-            }
+            super::write_if_changed(&dest, &bytes).map_err(out_err(&dest))?;
             produced.push(rel);
         }
     }

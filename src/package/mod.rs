@@ -502,6 +502,21 @@ pub fn package(
     })
 }
 
+/// Writes `bytes` to `path` unless it holds them already (an unchanged file keeps its time, and
+/// what depends on it is not redone), through a file of this process's own renamed into place:
+/// another process never reads half of it.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if fs::read(path).ok().as_deref() == Some(bytes) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let tmp = archive::partial(path);
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
+
 /// Every file under `dir` (installed dependencies, bundles), named relative to it.
 fn walk_whole(dir: &Path) -> Result<Vec<Entry>, PackageError> {
     walk::walk(dir, None, &|_| false).map_err(|source| PackageError::Walk {

@@ -65,7 +65,7 @@ pub fn export(
     locks: &Locks,
     into: &Path,
 ) -> Result<Option<&'static str>, PythonError> {
-    let text = if locks.pipenv && service_dir.join("Pipfile.lock").is_file() {
+    let (text, lock) = if locks.pipenv && service_dir.join("Pipfile.lock").is_file() {
         let lock = service_dir.join("Pipfile.lock");
         let json = fs::read_to_string(&lock).map_err(|source| PythonError::Lock {
             lock: lock.clone(),
@@ -107,17 +107,10 @@ pub fn export(
     } else {
         return Ok(None);
     };
-    let (text, lock) = text;
-    if fs::read_to_string(into).ok().as_deref() != Some(text.as_str()) {
-        let cache = |source| PythonError::Cache {
-            path: into.to_path_buf(),
-            source,
-        };
-        fs::create_dir_all(into.parent().unwrap_or(Path::new("."))).map_err(cache)?;
-        let tmp = into.with_extension(format!("{}.partial", std::process::id()));
-        fs::write(&tmp, &text).map_err(cache)?;
-        fs::rename(&tmp, into).map_err(cache)?;
-    }
+    super::write_if_changed(into, text.as_bytes()).map_err(|source| PythonError::Cache {
+        path: into.to_path_buf(),
+        source,
+    })?;
     Ok(Some(lock))
 }
 
