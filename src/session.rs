@@ -342,14 +342,7 @@ impl Context {
 
 /// A loaded config's desired state without artifacts: names, aliases, routes.
 pub fn names_of(loaded: &Loaded) -> Desired {
-    let empty = Manifest {
-        format: package::manifest::FORMAT,
-        service: loaded.config.service.clone(),
-        stage: loaded.stage.clone(),
-        region: loaded.region.clone(),
-        artifacts: Default::default(),
-        functions: Default::default(),
-    };
+    let empty = Manifest::unpackaged(&loaded.config.service, &loaded.stage, &loaded.region);
     desired::desired(&loaded.config, &loaded.stage, &loaded.region, &empty)
 }
 

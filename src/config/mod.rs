@@ -138,12 +138,28 @@ impl Read {
 
     /// What the CloudFormation functions outside `resources:` refer to.
     pub fn needs(&self) -> intrinsics::Needs {
-        intrinsics::needs(&self.resolved)
+        self.without_layers(intrinsics::needs(&self.resolved))
     }
 
     /// What the whole config (`resources:` included, `custom:` not) refers to.
     pub fn needs_everywhere(&self) -> intrinsics::Needs {
-        intrinsics::needs_everywhere(&self.resolved)
+        self.without_layers(intrinsics::needs_everywhere(&self.resolved))
+    }
+
+    /// The layers of `layers:`: key → (v3's logical id, what a `Ref` to it becomes).
+    fn layer_refs(&self) -> Vec<(String, String)> {
+        match self.resolved.get("layers").map(|n| &n.value) {
+            Some(Value::Map(es)) => es.iter().map(|e| model::layer_ref(&e.key)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// References to the layers are the planner's to fill in: nothing to read from AWS.
+    fn without_layers(&self, mut n: intrinsics::Needs) -> intrinsics::Needs {
+        for (id, _) in self.layer_refs() {
+            n.refs.remove(&id);
+        }
+        n
     }
 
     /// Whether `resources:` declares anything (then there is a side stack).
@@ -194,7 +210,11 @@ impl Read {
             None => None,
         };
         let mut expanded = self.resolved.clone();
-        intrinsics::substitute(&mut expanded, values).map_err(fail)?;
+        let mut values = values.clone();
+        for (id, marker) in self.layer_refs() {
+            values.refs.entry(id).or_insert(marker);
+        }
+        intrinsics::substitute(&mut expanded, &values).map_err(fail)?;
         plugins::apply(
             &mut expanded,
             &self.service_dir,

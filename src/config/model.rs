@@ -25,7 +25,7 @@ pub struct Config {
     /// Reported as unsupported; kept so the warning can name them.
     pub plugins: Option<Json>,
     pub resources: Option<Json>,
-    pub layers: Option<Json>,
+    pub layers: Option<IndexMap<String, Layer>>,
     /// Serverless v4's build settings: `build.esbuild` bundles the Node handlers.
     pub build: Option<Json>,
     // Accepted and ignored: they concern the Serverless dashboard or the Node loader.
@@ -130,6 +130,34 @@ impl LambdaLogs {
             system_log_level: pick(|l| &l.system_log_level),
             log_group: pick(|l| &l.log_group),
             log_group_class: pick(|l| &l.log_group_class),
+        }
+    }
+}
+
+/// One entry of `layers:`: a Lambda layer sls packages and publishes (Serverless v3's keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layer {
+    /// The directory whose files the layer holds (at `/opt` in the function).
+    pub path: Option<String>,
+    /// The layer's name in Lambda; the key when absent, as in Serverless v3.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub compatible_runtimes: Option<Vec<String>>,
+    pub compatible_architectures: Option<Vec<Architecture>>,
+    pub license_info: Option<String>,
+    /// Keep superseded versions (and all versions on `remove`).
+    pub retain: Option<bool>,
+    /// Accounts (or `*`) that may use the layer's versions.
+    pub allowed_accounts: Option<Vec<String>>,
+    pub package: Option<Package>,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
         }
     }
 }
@@ -849,4 +877,27 @@ pub fn partition(region: &str) -> (&'static str, &'static str) {
     } else {
         ("aws", "amazonaws.com")
     }
+}
+
+/// Serverless v3's logical id part for a function or layer key: `hello-world_x` →
+/// `HelloDashworldUnderscorex`.
+pub fn normalized(key: &str) -> String {
+    let replaced = key.replace('-', "Dash").replace('_', "Underscore");
+    let mut chars = replaced.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// What `{Ref: NameLambdaLayer}` becomes in the config: the layer's key behind a prefix no ARN
+/// has. The planner puts in the version ARN (the one that exists, or the one a step publishes).
+pub const LAYER_REF: &str = "sls:layer:";
+
+/// The logical id Serverless v3 gives a layer of `layers:`, and what it stands for.
+pub fn layer_ref(key: &str) -> (String, String) {
+    (
+        format!("{}LambdaLayer", normalized(key)),
+        format!("{LAYER_REF}{key}"),
+    )
 }

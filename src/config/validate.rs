@@ -270,12 +270,20 @@ fn top_level(c: &mut Checker, config: &Config) {
         runtime(c, &["provider", "runtime"], rt);
     }
     c.out.extend(super::plugins::notes(c.tree));
-    if config.layers.is_some() {
-        c.error_key(
-            &["layers"],
-            "defining layers is not built into sls yet: functions that use them would deploy without them",
-        )
-        .help = Some("publish the layer yourself (`aws lambda publish-layer-version`) and list its version ARN in `functions.<name>.layers` or `provider.layers`".into());
+    for (key, l) in config.layers.iter().flatten() {
+        layer(c, key, l);
+    }
+    let mut uses: Vec<(Vec<&str>, &Vec<String>)> = Vec::new();
+    if let Some(l) = &config.provider.layers {
+        uses.push((vec!["provider", "layers"], l));
+    }
+    for (name, f) in config.functions.iter().flatten() {
+        if let Some(l) = &f.layers {
+            uses.push((vec!["functions", name.as_str(), "layers"], l));
+        }
+    }
+    for (path, list) in uses {
+        layer_uses(c, &path, list, config.layers.as_ref());
     }
     for (key, st) in [("iamRoleStatements", &config.provider.iam_role_statements)] {
         if let Some(st) = st {
@@ -474,6 +482,125 @@ fn top_level(c: &mut Checker, config: &Config) {
 
 /// `package` at service or function level: pattern syntax, the v2 forms, and function patterns
 /// that Serverless would ignore because the function is not packaged on its own.
+/// A layer of `layers:`: what Lambda's PublishLayerVersion accepts.
+fn layer(c: &mut Checker, key: &str, l: &super::model::Layer) {
+    let at = |k: &'static str| -> Vec<String> { vec!["layers".into(), key.into(), k.into()] };
+    let name = l.name.clone().unwrap_or_else(|| key.to_string());
+    let good = |ch: char| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_';
+    if name.is_empty() || name.len() > 140 || !name.chars().all(good) {
+        let path = if l.name.is_some() {
+            at("name")
+        } else {
+            vec!["layers".into(), key.into()]
+        };
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        c.error(&path, format!("`{name}` cannot name a Lambda layer"))
+            .help = Some(
+            "use 1 to 140 letters, digits, hyphens and underscores (set `name:` to keep the key)"
+                .into(),
+        );
+    }
+    let prebuilt = l
+        .package
+        .as_ref()
+        .and_then(|p| p.artifact.as_ref())
+        .is_some();
+    if l.path.is_none() && !prebuilt {
+        c.error_key(&["layers", key], format!("layer `{key}` has no `path`"))
+            .help = Some("set `path:` to the directory whose files the layer holds (they appear under /opt), or `package.artifact:` to a zip".into());
+    }
+    for (k, text, most) in [
+        ("description", &l.description, 256),
+        ("licenseInfo", &l.license_info, 512),
+    ] {
+        if let Some(t) = text.as_ref().filter(|t| t.chars().count() > most) {
+            let p = at(k);
+            let p: Vec<&str> = p.iter().map(String::as_str).collect();
+            c.error(
+                &p,
+                format!(
+                    "is {} characters; Lambda takes at most {most}",
+                    t.chars().count()
+                ),
+            );
+        }
+    }
+    if let Some(rts) = &l.compatible_runtimes {
+        let p = at("compatibleRuntimes");
+        let p: Vec<&str> = p.iter().map(String::as_str).collect();
+        if rts.len() > 15 {
+            c.error(
+                &p,
+                format!("lists {} runtimes; Lambda takes at most 15", rts.len()),
+            );
+        }
+        for (i, rt) in rts.iter().enumerate() {
+            if super::runtime::Lifecycle::find(rt).is_none() {
+                let idx = i.to_string();
+                let mut q = p.clone();
+                q.push(&idx);
+                let mut msg = format!("unknown runtime `{rt}`");
+                if let Some(s) = did_you_mean(rt, super::runtime::LIFECYCLES.iter().map(|l| l.id)) {
+                    msg.push_str(&format!(" (did you mean `{s}`?)"));
+                }
+                c.error(&q, msg);
+            }
+        }
+    }
+    for (i, acct) in l.allowed_accounts.iter().flatten().enumerate() {
+        let ok = acct == "*" || (acct.len() == 12 && acct.chars().all(|ch| ch.is_ascii_digit()));
+        if !ok {
+            let p = at("allowedAccounts");
+            let idx = i.to_string();
+            let mut p: Vec<&str> = p.iter().map(String::as_str).collect();
+            p.push(&idx);
+            c.error(&p, format!("`{acct}` is not an AWS account id"))
+                .help = Some("list 12-digit account ids, or `*` for every account".into());
+        }
+    }
+    if let Some(p) = &l.package {
+        package_section(c, &["layers", key, "package"], p, false);
+    }
+}
+
+/// A function's (or the provider's) `layers`: version ARNs, or `Ref`s to `layers:`.
+fn layer_uses(
+    c: &mut Checker,
+    path: &[&str],
+    list: &[String],
+    ours: Option<&indexmap::IndexMap<String, super::model::Layer>>,
+) {
+    if list.len() > 5 {
+        c.error(
+            path,
+            format!("lists {} layers; Lambda takes at most 5", list.len()),
+        );
+    }
+    for (i, l) in list.iter().enumerate() {
+        let idx = i.to_string();
+        let mut at = path.to_vec();
+        at.push(&idx);
+        if let Some(key) = l.strip_prefix(super::model::LAYER_REF) {
+            if !ours.is_some_and(|o| o.contains_key(key)) {
+                c.error(&at, format!("layer `{key}` is not in `layers:`"));
+            }
+            continue;
+        }
+        let parts: Vec<&str> = l.split(':').collect();
+        let versioned = parts.len() == 8
+            && parts[0] == "arn"
+            && parts[2] == "lambda"
+            && parts[5] == "layer"
+            && parts[7].parse::<u64>().is_ok();
+        if !versioned {
+            c.error(&at, format!("`{l}` is not a layer version ARN")).help = Some(
+                "write `arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`, or `{Ref: NameLambdaLayer}` for a layer of `layers:`"
+                    .into(),
+            );
+        }
+    }
+}
+
 fn package_section(
     c: &mut Checker,
     path: &[&str],

@@ -24,6 +24,9 @@ pub struct Manifest {
     /// Keyed by artifact name: the zip's file name, or a prebuilt artifact's path as written.
     pub artifacts: IndexMap<String, ArtifactInfo>,
     pub functions: IndexMap<String, FunctionInfo>,
+    /// Keyed by the layer's key in `layers:`: the name of its artifact.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub layers: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +64,7 @@ impl Manifest {
             region: region.to_string(),
             artifacts: IndexMap::new(),
             functions: IndexMap::new(),
+            layers: IndexMap::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod bundle;
 pub mod devdeps;
+pub mod layer;
 pub mod manifest;
 pub mod patterns;
 pub mod python;
@@ -424,6 +425,14 @@ pub fn package(
         }
     }
 
+    let layers = layer::add(
+        req,
+        previous.as_ref(),
+        &mut entries,
+        &mut artifacts,
+        &mut to_build,
+    )?;
+
     if !to_build.is_empty() {
         let mut dests: HashMap<usize, Vec<usize>> = HashMap::new();
         for (d, (chosen, _)) in to_build.iter().enumerate() {
@@ -484,6 +493,7 @@ pub fn package(
         region: req.region.to_string(),
         artifacts,
         functions,
+        layers,
     };
     if let Some(old) = &previous {
         manifest.remove_stale(old, out_dir);
@@ -870,6 +880,8 @@ fn check_handlers(
 fn prebuilt(req: &Request<'_>, p: &Plan) -> Result<ArtifactInfo, PackageError> {
     let owner = if p.functions.len() == 1 {
         format!("function `{}`", p.functions[0])
+    } else if p.functions.is_empty() {
+        "a layer".to_string()
     } else {
         "the service".to_string()
     };

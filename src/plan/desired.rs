@@ -92,6 +92,8 @@ pub struct Desired {
     pub listener_rules: Vec<ListenerRuleSpec>,
     /// The side stack of `resources:`; set by a deploy once its template is built.
     pub stack: Option<super::stack::StackSpec>,
+    /// `layers:`.
+    pub layers: Vec<super::LayerSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -1551,6 +1553,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         scheduler_role,
         target_groups,
         stack: None,
+        layers: layers_of(config, manifest),
         listener_rules,
         log_groups,
         mappings,
@@ -1653,6 +1656,7 @@ impl Desired {
             scheduler_role: None,
             target_groups: Vec::new(),
             stack: None,
+            layers: Vec::new(),
             listener_rules: Vec::new(),
             log_groups: Vec::new(),
             mappings: Vec::new(),
@@ -1678,6 +1682,42 @@ impl Desired {
     pub fn function_named(&self, name: &str) -> Option<&FunctionSpec> {
         self.functions.iter().find(|f| f.name == name)
     }
+}
+
+/// `layers:`, with each layer's artifact from the manifest (none before packaging).
+fn layers_of(config: &Config, manifest: &Manifest) -> Vec<super::LayerSpec> {
+    config
+        .layers
+        .iter()
+        .flatten()
+        .map(|(key, l)| {
+            let artifact = manifest
+                .layers
+                .get(key)
+                .and_then(|a| manifest.artifacts.get(a));
+            let mut allowed: Vec<String> = l.allowed_accounts.clone().unwrap_or_default();
+            allowed.sort();
+            allowed.dedup();
+            super::LayerSpec {
+                key: key.clone(),
+                name: l.name.clone().unwrap_or_else(|| key.clone()),
+                description: l.description.clone().unwrap_or_default(),
+                runtimes: l.compatible_runtimes.clone().unwrap_or_default(),
+                architectures: l
+                    .compatible_architectures
+                    .iter()
+                    .flatten()
+                    .map(|a| a.as_str().to_string())
+                    .collect(),
+                license: l.license_info.clone().unwrap_or_default(),
+                retain: l.retain == Some(true),
+                allowed_accounts: allowed,
+                zip: artifact.map(|a| a.path.clone()).unwrap_or_default(),
+                sha256: artifact.map(|a| a.sha256.clone()).unwrap_or_default(),
+                via_s3: artifact.is_some_and(|a| a.size > INLINE_UPLOAD_LIMIT),
+            }
+        })
+        .collect()
 }
 
 /// The values of what sls deploys, under the logical ids Serverless v3 gives them, for `Ref`
@@ -1760,14 +1800,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let manifest = Manifest {
-            format: 1,
-            service: "svc".into(),
-            stage: "dev".into(),
-            region: "us-east-1".into(),
-            artifacts: Default::default(),
-            functions: Default::default(),
-        };
+        let manifest = Manifest::unpackaged("svc", "dev", "us-east-1");
         desired(&loaded.config, "dev", "us-east-1", &manifest)
     }
 

@@ -17,6 +17,7 @@ pub mod desired;
 pub mod event_source;
 pub mod function;
 pub mod http_api;
+pub mod layer;
 pub mod log_group;
 pub mod log_subscription;
 pub mod notification;
@@ -45,6 +46,7 @@ pub use desired::Desired;
 pub use event_source::{MappingSpec, MappingStep, ObservedMapping};
 pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
+pub use layer::{LayerSpec, LayerStep, ObservedLayer};
 pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
 pub use log_subscription::{LogSubscriptionStep, ObservedLogSubscription};
 pub use notification::{NotificationStep, ObservedEventBucket};
@@ -106,6 +108,8 @@ pub struct Observed {
     pub listener_rules: Vec<ObservedListenerRule>,
     /// The side stack, read by a removal (a deploy plans it first, on its own).
     pub stack: Option<ObservedStack>,
+    /// Keyed by layer name: the wanted layers and those this service and stage has a record of.
+    pub layers: BTreeMap<String, ObservedLayer>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -120,6 +124,8 @@ pub enum Phase {
     LogGroups,
     /// The bucket large artifacts go through.
     Bucket,
+    /// The layers' versions, which the functions name.
+    Layers,
     /// Each function's code, configuration, version and alias.
     Functions,
     /// The APIs that route to the aliases.
@@ -132,6 +138,8 @@ pub enum Phase {
     DeleteApis,
     DeleteTriggers,
     DeleteFunctions,
+    /// After the functions moved to (or went with) the versions that replace them.
+    DeleteLayers,
     DeleteLogGroups,
     DeleteBucket,
     DeleteRole,
@@ -149,6 +157,7 @@ impl Phase {
             Phase::Role
             | Phase::LogGroups
             | Phase::Bucket
+            | Phase::Layers
             | Phase::Functions
             | Phase::Permissions
             | Phase::Triggers
@@ -156,6 +165,7 @@ impl Phase {
             Phase::Apis
             | Phase::DeleteApis
             | Phase::DeleteFunctions
+            | Phase::DeleteLayers
             | Phase::DeleteLogGroups
             | Phase::DeleteBucket
             | Phase::DeleteRole
@@ -196,6 +206,7 @@ pub enum Step {
     Scheduler(SchedulerStep),
     Alb(AlbStep),
     Stack(StackStep),
+    Layer(LayerStep),
 }
 
 impl Step {
@@ -219,6 +230,7 @@ impl Step {
             Step::Scheduler(s) => s.phase(),
             Step::Alb(s) => s.phase(),
             Step::Stack(s) => s.phase(),
+            Step::Layer(s) => s.phase(),
         }
     }
 
@@ -243,6 +255,7 @@ impl Step {
             Step::Scheduler(_) => "schedule group".into(),
             Step::Alb(s) => s.lane(),
             Step::Stack(_) => "stack".into(),
+            Step::Layer(s) => format!("layer {}", s.layer_name()),
         }
     }
 
@@ -267,6 +280,7 @@ impl Step {
             Step::Scheduler(s) => s.removes(),
             Step::Alb(s) => s.removes(),
             Step::Stack(s) => s.removes(),
+            Step::Layer(s) => s.removes(),
         }
     }
 }
@@ -292,6 +306,7 @@ impl fmt::Display for Step {
             Step::Scheduler(s) => s.fmt(f),
             Step::Alb(s) => s.fmt(f),
             Step::Stack(s) => s.fmt(f),
+            Step::Layer(s) => s.fmt(f),
         }
     }
 }
@@ -323,7 +338,8 @@ step_from!(
     UserPool(UserPoolStep),
     Scheduler(SchedulerStep),
     Alb(AlbStep),
-    Stack(StackStep)
+    Stack(StackStep),
+    Layer(LayerStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -384,12 +400,20 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     if d.alias == d.live {
         role::plan(d.scheduler_role.as_ref(), o.scheduler_role.as_ref(), &mut p);
     }
-    function::plan(d, o, &mut p);
+    layer::plan(d, o, &mut p);
+    // The functions name the layers' versions: those that exist, or those the plan publishes.
+    function::plan(&layer::with_versions(d, o), o, &mut p);
     let uploads = p.steps.iter().any(|s| match s {
         Step::Function(f) => {
             f.uploads()
                 && d.function_named(f.function_name())
                     .is_some_and(|f| f.via_s3)
+        }
+        Step::Layer(l) => {
+            l.uploads()
+                && d.layers
+                    .iter()
+                    .any(|s| s.name == l.layer_name() && s.via_s3)
         }
         Step::Role(_)
         | Step::Bucket(_)
@@ -596,6 +620,7 @@ pub(crate) mod tests {
             target_groups: vec![],
             listener_rules: vec![],
             stack: None,
+            layers: vec![],
         }
     }
 
@@ -633,6 +658,7 @@ pub(crate) mod tests {
             schedule_group: None,
             scheduler_role: None,
             target_groups: vec![],
+            layers: BTreeMap::new(),
             listener_rules: vec![],
             stack: None,
             log_groups: d

@@ -263,15 +263,7 @@ pub fn v3_stack_name(service: &str, stage: &str) -> String {
     format!("{service}-{stage}")
 }
 
-/// Serverless v3's logical id part for a function key: `hello-world_x` → `HelloDashworldUnderscorex`.
-pub fn normalized(key: &str) -> String {
-    let replaced = key.replace('-', "Dash").replace('_', "Underscore");
-    let mut chars = replaced.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
+pub use crate::config::model::normalized;
 
 #[cfg(test)]
 mod tests {

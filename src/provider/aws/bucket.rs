@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use super::context::Applying;
 use super::{Aws, AwsError, account_of, call_err, is_code};
 use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, bucket_name};
-use crate::plan::{BucketStep, Desired, FunctionSpec, ObservedBucket};
+use crate::plan::{BucketStep, Desired, ObservedBucket};
 
 const MISSING: &[&str] = &["NotFound", "NoSuchBucket", "NoSuchKey", "404"];
 
@@ -206,11 +206,11 @@ pub async fn upload(
     bucket: &str,
     owner: &str,
     dir: &Path,
-    f: &FunctionSpec,
+    zip: &str,
+    sha256: &str,
 ) -> Result<String, AwsError> {
     // base64 may hold `/` and `+`: make the digest a safe key segment.
-    let digest: String = f
-        .sha256
+    let digest: String = sha256
         .chars()
         .map(|c| match c {
             '/' => '_',
@@ -219,7 +219,7 @@ pub async fn upload(
             c => c,
         })
         .collect();
-    let file = Path::new(&f.zip)
+    let file = Path::new(zip)
         .file_name()
         .map_or("artifact.zip".into(), |n| n.to_string_lossy().into_owned());
     let key = format!("serverless/{}/{}/{digest}/{file}", d.service, d.stage);
@@ -237,7 +237,7 @@ pub async fn upload(
         Err(e) if missing(&e) => {}
         Err(e) => return Err(call_err("HeadObject", &res)(e)),
     }
-    let path = dir.join(&f.zip);
+    let path = dir.join(zip);
     let body = ByteStream::from_path(&path)
         .await
         .map_err(|e| AwsError::Artifact {

@@ -44,6 +44,12 @@ pub struct Known {
     pub versions: BTreeMap<String, String>,
     /// Function key → the function URL of a staged alias.
     pub urls: BTreeMap<String, String>,
+    /// Layer key → the version ARN its functions use.
+    pub layers: BTreeMap<String, String>,
+    /// Layer name → the version this run published or adopted.
+    pub layer_versions: BTreeMap<String, i64>,
+    /// Layer name → its record as this run last wrote it.
+    pub layer_records: BTreeMap<String, crate::plan::layer::LayerRecord>,
 }
 
 #[derive(Debug, Clone, Default)]

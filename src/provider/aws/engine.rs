@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, Boxed, alb, alexa, bounded, bucket, event_source, function, http_api, log_group,
-    log_subscription, notification, permission, rest_api, role, schedule, scheduler, topic,
-    user_pool, websocket,
+    Aws, AwsError, Boxed, alb, alexa, bounded, bucket, event_source, function, http_api, layer,
+    log_group, log_subscription, notification, permission, rest_api, role, schedule, scheduler,
+    topic, user_pool, websocket,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -126,7 +126,20 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
             Ok(None)
         }
     };
-    let (role, own_roles, read, listed, v2, rest, wanted_groups, rules, tagged, scheduled, stack) = tokio::join!(
+    let (
+        role,
+        own_roles,
+        read,
+        listed,
+        v2,
+        rest,
+        wanted_groups,
+        rules,
+        tagged,
+        scheduled,
+        stack,
+        layers,
+    ) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
         functions(aws, d, desired.clone(), grants),
@@ -137,7 +150,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         rules,
         async { tokio::join!(tagged_topics, tagged_buckets) },
         scheduled,
-        stack
+        stack,
+        layer::observe(aws, d)
     );
     let (schedule_group, scheduler_role) = scheduled?;
     let (tagged_topics, tagged_buckets) = tagged;
@@ -154,6 +168,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         scheduler_role,
         rest_api: rest?,
         stack: stack?,
+        layers: layers?,
         ..Default::default()
     };
     for (name, of, statements, mappings) in read? {
@@ -434,6 +449,11 @@ pub async fn execute(
         http: http_api::known(d, o),
         rest: rest_api::known(o),
         websocket: websocket::known(d, o),
+        // The versions that exist already; a publish adds its own.
+        layers: crate::plan::layer::arns(d, o)
+            .into_iter()
+            .filter(|(_, arn)| arn.starts_with("arn:"))
+            .collect(),
         ..Known::default()
     };
     let cx = Applying::new(aws, d, o, artifacts_dir, known);
@@ -513,6 +533,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         Step::Alb(s) => alb::apply(cx, s).await,
         // A removal's: the deploy applies its stack steps before the rest is planned.
         Step::Stack(s) => super::stack::apply(cx.aws, cx.d.stack.as_ref(), s, &|_| {}).await,
+        Step::Layer(s) => layer::apply(cx, s).await,
     }
 }
 

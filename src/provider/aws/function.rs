@@ -215,7 +215,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .description(&c.description)
                 .environment(env(c))
                 .ephemeral_storage(storage(c)?)
-                .set_layers(Some(c.layers.clone()))
+                .set_layers(Some(layers_of(cx, c)?))
                 .dead_letter_config(dead_letter(c))
                 .tracing_config(tracing(c))
                 .logging_config(logging(c, function_name))
@@ -731,7 +731,16 @@ async fn code(cx: &Applying<'_>, f: &FunctionSpec) -> Result<Code, AwsError> {
             f.zip
         ))
     })?;
-    let key = bucket::upload(cx.aws, cx.d, &bucket, &cx.account(), cx.dir, f).await?;
+    let key = bucket::upload(
+        cx.aws,
+        cx.d,
+        &bucket,
+        &cx.account(),
+        cx.dir,
+        &f.zip,
+        &f.sha256,
+    )
+    .await?;
     Ok(Code::S3 { bucket, key })
 }
 
@@ -799,6 +808,22 @@ fn storage(c: &FunctionConfig) -> Result<EphemeralStorage, AwsError> {
         .map_err(|e| AwsError::Other(e.to_string()))
 }
 
+/// The function's layers, those of `layers:` as the version ARNs this run found or published.
+fn layers_of(cx: &Applying<'_>, c: &FunctionConfig) -> Result<Vec<String>, AwsError> {
+    let known = cx.known();
+    c.layers
+        .iter()
+        .map(|l| match l.strip_prefix(crate::config::model::LAYER_REF) {
+            None => Ok(l.clone()),
+            Some(key) => {
+                known.layers.get(key).cloned().ok_or_else(|| {
+                    AwsError::Other(format!("layer `{key}` has no published version"))
+                })
+            }
+        })
+        .collect()
+}
+
 /// The ARN a function runs as: the existing role it names, its own, or the service's.
 fn role_of(cx: &Applying<'_>, f: &FunctionSpec) -> Option<String> {
     let known = cx.known();
@@ -833,7 +858,7 @@ async fn create(cx: &Applying<'_>, f: &FunctionSpec, name: &str) -> Result<(), A
         .environment(env(c))
         .architectures(Architecture::from(c.architecture.as_str()))
         .ephemeral_storage(storage(c)?)
-        .set_layers(Some(c.layers.clone()))
+        .set_layers(Some(layers_of(cx, c)?))
         .set_dead_letter_config((!c.dead_letter_target.is_empty()).then(|| dead_letter(c)))
         .tracing_config(tracing(c))
         .logging_config(logging(c, name))

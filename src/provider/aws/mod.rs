@@ -14,6 +14,7 @@ pub mod engine;
 pub mod event_source;
 pub mod function;
 pub mod http_api;
+pub mod layer;
 pub mod lease;
 pub mod log_group;
 pub mod log_subscription;
