@@ -4069,3 +4069,191 @@ fn the_example_converges_in_one_run_under_20_percent_throttling_and_5xx() {
         doc["awsCalls"]["total"]
     );
 }
+
+#[test]
+fn layers_of_the_config_are_published_once_followed_by_their_functions_and_removed() {
+    let moto = Moto::start();
+    let dir = small();
+    write(
+        dir.path(),
+        "layer/nodejs/node_modules/shared/index.js",
+        "exports.greet = () => 'hi';\n",
+    );
+    write(dir.path(), "tools/bin/tool", "#!/bin/sh\necho tool\n");
+    let yaml = format!(
+        "{}layers:
+  common:
+    path: layer
+    description: shared code
+    compatibleRuntimes: [nodejs22.x]
+    compatibleArchitectures: [x86_64]
+    licenseInfo: MIT
+    allowedAccounts: ['111122223333']
+  tools:
+    path: tools
+    name: small-dev-tools
+    retain: true
+",
+        SMALL
+            .replace(
+                "  runtime: nodejs22.x\n",
+                "  runtime: nodejs22.x\n  layers:\n    - Ref: ToolsLambdaLayer\n",
+            )
+            .replace(
+                "  a:\n    handler: a.main\n",
+                "  a:\n    handler: a.main\n    layers:\n      - !Ref CommonLambdaLayer\n",
+            )
+    );
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    let dry = moto
+        .sls(dir.path())
+        .args(["deploy", "--dry-run"])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let dry = String::from_utf8(dry).unwrap();
+    assert!(dry.contains("+ layer common: first version"), "{dry}");
+    assert!(
+        dry.contains("+ layer common the new version: usable by 111122223333"),
+        "{dry}"
+    );
+    let first = json(&moto, dir.path(), &["deploy"]);
+    let acts = actions(&first);
+    assert_eq!(
+        acts.iter().filter(|a| *a == "publishLayerVersion").count(),
+        2,
+        "{acts:?}"
+    );
+    rt().block_on(async {
+        let common = layer_arns(&moto, "common").await;
+        assert_eq!(common.len(), 1);
+        assert!(common[0].ends_with(":layer:common:1"), "{common:?}");
+        assert_eq!(layers_used(&moto, "small-dev-a").await, common);
+        let tools = layer_arns(&moto, "small-dev-tools").await;
+        assert_eq!(layers_used(&moto, "small-dev-b").await, tools);
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let v = lambda
+            .get_layer_version()
+            .layer_name("common")
+            .version_number(1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(v.description(), Some("shared code"));
+        assert_eq!(v.license_info(), Some("MIT"));
+        // The zip Lambda holds is the one in the artifacts' directory.
+        let zip = fs::File::open(dir.path().join(".serverless/layer-common.zip")).unwrap();
+        let mut z = zip::ZipArchive::new(zip).unwrap();
+        let names: Vec<String> = (0..z.len())
+            .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["nodejs/node_modules/shared/index.js"]);
+        let policy = lambda
+            .get_layer_version_policy()
+            .layer_name("common")
+            .version_number(1)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            policy.policy().unwrap().contains("sls-111122223333"),
+            "{policy:?}"
+        );
+        let ssm = aws_sdk_ssm::Client::new(&moto.sdk().await);
+        let record = ssm
+            .get_parameter()
+            .name("/sls/small/dev/layers/common")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            record
+                .parameter()
+                .unwrap()
+                .value()
+                .unwrap()
+                .contains("\"current\":1"),
+            "{record:?}"
+        );
+    });
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+
+    // New content: a new version, the function moved to it, the old version deleted.
+    write(
+        dir.path(),
+        "layer/nodejs/node_modules/shared/index.js",
+        "exports.greet = () => 'hello';\n",
+    );
+    let changed = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        actions(&changed),
+        [
+            "publishLayerVersion",
+            "grantLayerVersion",
+            "updateFunctionConfiguration",
+            "publishVersion",
+            "deleteLayerVersion"
+        ]
+    );
+    rt().block_on(async {
+        let common = layer_arns(&moto, "common").await;
+        assert_eq!(common.len(), 1);
+        assert!(common[0].ends_with(":layer:common:2"), "{common:?}");
+        assert_eq!(layers_used(&moto, "small-dev-a").await, common);
+    });
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+
+    // A removal deletes our versions, but leaves the retained layer's.
+    moto.sls(dir.path()).arg("remove").assert().success();
+    rt().block_on(async {
+        assert_eq!(layer_arns(&moto, "common").await, Vec::<String>::new());
+        assert_eq!(layer_arns(&moto, "small-dev-tools").await.len(), 1);
+        let ssm = aws_sdk_ssm::Client::new(&moto.sdk().await);
+        let left = ssm
+            .get_parameters_by_path()
+            .path("/sls/small/dev/layers/")
+            .send()
+            .await
+            .unwrap();
+        assert!(left.parameters().is_empty(), "{left:?}");
+    });
+}
+
+/// The version ARNs of a layer name, sorted.
+async fn layer_arns(moto: &Moto, layer: &str) -> Vec<String> {
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+    let listed = lambda
+        .list_layer_versions()
+        .layer_name(layer)
+        .send()
+        .await
+        .unwrap();
+    let mut v: Vec<String> = listed
+        .layer_versions()
+        .iter()
+        .filter_map(|v| v.layer_version_arn().map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The layers a function's live alias runs with.
+async fn layers_used(moto: &Moto, function: &str) -> Vec<String> {
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+    let c = lambda
+        .get_function_configuration()
+        .function_name(function)
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap();
+    c.layers()
+        .iter()
+        .filter_map(|l| l.arn().map(str::to_string))
+        .collect()
+}

@@ -889,3 +889,77 @@ fn offline_serves_websocket_routes_with_connect_answers_and_the_connections_api(
     s.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 410"), "{answer}");
 }
+
+#[test]
+fn invoke_local_sees_the_functions_layers_where_lambda_puts_them() {
+    let dir = common::service(
+        "service: layered
+provider:
+  name: aws
+  runtime: nodejs22.x
+layers:
+  shared:
+    path: shared
+  pylib:
+    path: pylib
+  tools:
+    path: tools
+functions:
+  node:
+    handler: node.main
+    layers:
+      - Ref: SharedLambdaLayer
+      - Ref: ToolsLambdaLayer
+  py:
+    handler: py.main
+    runtime: python3.12
+    layers:
+      - !Ref PylibLambdaLayer
+",
+    );
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "shared/nodejs/node_modules/greeting/index.js",
+        "exports.hello = (n) => `hello ${n}`;\n",
+    );
+    write("tools/bin/say", "#!/bin/sh\necho from-the-tools-layer\n");
+    write(
+        "node.js",
+        "const { execFileSync } = require('child_process');\n\
+         exports.main = async (e) => ({ text: require('greeting').hello(e.name), tool: execFileSync('say').toString().trim() });\n",
+    );
+    write(
+        "pylib/python/lib/python3.12/site-packages/shout.py",
+        "def shout(s):\n    return s.upper()\n",
+    );
+    write(
+        "py.py",
+        "import shout\n\ndef main(event, context):\n    return {'text': shout.shout(event['name'])}\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.path().join("tools/bin/say"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let (code, result, stderr) = invoke(dir.path(), &["-f", "node", "-d", r#"{"name":"ann"}"#]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        result,
+        serde_json::json!({ "text": "hello ann", "tool": "from-the-tools-layer" })
+    );
+    let (code, result, stderr) = invoke(dir.path(), &["-f", "py", "-d", r#"{"name":"bo"}"#]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result, serde_json::json!({ "text": "BO" }));
+    // The layers' files are in the layers, not in the service's package.
+    let zip = std::fs::File::open(dir.path().join(".serverless/layered.zip")).unwrap();
+    let mut z = zip::ZipArchive::new(zip).unwrap();
+    let names: Vec<String> = (0..z.len())
+        .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["node.js", "py.py"]);
+}

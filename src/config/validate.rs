@@ -488,14 +488,13 @@ fn layer(c: &mut Checker, key: &str, l: &super::model::Layer) {
     let name = l.name.clone().unwrap_or_else(|| key.to_string());
     let good = |ch: char| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_';
     if name.is_empty() || name.len() > 140 || !name.chars().all(good) {
-        let path = if l.name.is_some() {
-            at("name")
+        let msg = format!("`{name}` cannot name a Lambda layer");
+        let p = if l.name.is_some() {
+            c.error(&["layers", key, "name"], msg)
         } else {
-            vec!["layers".into(), key.into()]
+            c.error_key(&["layers", key], msg)
         };
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        c.error(&path, format!("`{name}` cannot name a Lambda layer"))
-            .help = Some(
+        p.help = Some(
             "use 1 to 140 letters, digits, hyphens and underscores (set `name:` to keep the key)"
                 .into(),
         );

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use pool::{Invoked, LocalError, LocalFunction, Outcome, Pool};
 
-use crate::plan::{Desired, FunctionSpec};
+use crate::plan::Desired;
 
 pub const NODE_SHIM: &str = "node-bootstrap.js";
 pub const PYTHON_SHIM: &str = "python-bootstrap.py";
@@ -67,13 +67,26 @@ pub fn prepare(
     d.functions
         .iter()
         .map(|f| {
-            let code_dir = unpack(out_dir, &local, f).map_err(err(&f.zip))?;
+            let code_dir = unpack(out_dir, &local, &f.zip, &f.sha256).map_err(err(&f.zip))?;
+            // The function's layers of `layers:`, unpacked as its code is (Lambda's `/opt`).
+            let mut layers = Vec::new();
+            for l in &f.config.layers {
+                let Some(key) = l.strip_prefix(crate::config::model::LAYER_REF) else {
+                    continue;
+                };
+                if let Some(spec) = d.layers.iter().find(|s| s.key == key) {
+                    layers.push(
+                        unpack(out_dir, &local, &spec.zip, &spec.sha256).map_err(err(&spec.zip))?,
+                    );
+                }
+            }
             Ok(LocalFunction {
                 key: f.key.clone(),
                 name: f.name.clone(),
                 runtime: f.config.runtime.clone(),
                 handler: f.config.handler.clone(),
                 code_dir,
+                layers,
                 shim_dir: shim_dir.clone(),
                 memory_size: f.config.memory_size,
                 timeout: f.config.timeout,
@@ -94,10 +107,10 @@ pub fn write_shims(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Unpacks a function's zip once per digest, so what runs locally is exactly what deploys.
-fn unpack(out_dir: &Path, local: &Path, f: &FunctionSpec) -> std::io::Result<PathBuf> {
-    let name: String = f
-        .sha256
+/// Unpacks a function's or layer's zip once per digest, so what runs locally is exactly what
+/// deploys.
+fn unpack(out_dir: &Path, local: &Path, zip: &str, sha256: &str) -> std::io::Result<PathBuf> {
+    let name: String = sha256
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
@@ -107,7 +120,7 @@ fn unpack(out_dir: &Path, local: &Path, f: &FunctionSpec) -> std::io::Result<Pat
     }
     let partial = local.join(format!(".partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
-    let file = std::fs::File::open(out_dir.join(&f.zip))?;
+    let file = std::fs::File::open(out_dir.join(zip))?;
     zip::ZipArchive::new(file)
         .and_then(|mut z| z.extract(&partial))
         .map_err(std::io::Error::other)?;

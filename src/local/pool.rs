@@ -30,6 +30,8 @@ pub struct LocalFunction {
     pub handler: String,
     /// The unpacked deployment package (Lambda's `/var/task`).
     pub code_dir: PathBuf,
+    /// The function's layers of `layers:`, unpacked, in order (Lambda's `/opt`).
+    pub layers: Vec<PathBuf>,
     /// Where the Node.js and Python bootstrap shims are.
     pub shim_dir: PathBuf,
     pub memory_size: i32,
@@ -450,7 +452,69 @@ fn lambda_env(f: &LocalFunction, api: &str) -> Vec<(String, String)> {
     if Family::of(&f.runtime) == Family::Python {
         v.push(("PYTHONUNBUFFERED", "1".into()));
     }
-    v.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    let mut v: Vec<(String, String)> = v.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    v.extend(opt_paths(f));
+    v
+}
+
+/// Where Lambda's runtimes look in `/opt` for what layers hold, with each layer's own directory
+/// for `/opt`: a later layer comes first, as its files overwrite an earlier one's in `/opt`.
+fn opt_paths(f: &LocalFunction) -> Vec<(String, String)> {
+    if f.layers.is_empty() {
+        return Vec::new();
+    }
+    let under = |rels: &[String]| -> Vec<String> {
+        f.layers
+            .iter()
+            .rev()
+            .flat_map(|dir| rels.iter().map(move |r| dir.join(r).display().to_string()))
+            .collect()
+    };
+    let joined = |mut parts: Vec<String>, tail: Option<String>| {
+        parts.extend(tail);
+        parts.join(":")
+    };
+    let inherited = |k: &str| {
+        f.inherited
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let mut v = vec![
+        (
+            "PATH".to_string(),
+            joined(under(&["bin".into()]), inherited("PATH")),
+        ),
+        (
+            "LD_LIBRARY_PATH".to_string(),
+            joined(under(&["lib".into()]), None),
+        ),
+    ];
+    match Family::of(&f.runtime) {
+        Family::Node => {
+            let major: String = f
+                .runtime
+                .trim_start_matches("nodejs")
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let rels = [
+                format!("nodejs/node{major}/node_modules"),
+                "nodejs/node_modules".to_string(),
+            ];
+            v.push(("NODE_PATH".into(), joined(under(&rels), None)));
+        }
+        Family::Python => {
+            let version = f.runtime.trim_start_matches("python");
+            let rels = [
+                format!("python/lib/python{version}/site-packages"),
+                "python".to_string(),
+            ];
+            v.push(("PYTHONPATH".into(), joined(under(&rels), None)));
+        }
+        Family::Ruby | Family::Java | Family::Dotnet | Family::Provided | Family::Other => {}
+    }
+    v
 }
 
 /// Worker output goes to sls's stderr, as function logs: stdout stays for results.

@@ -702,6 +702,14 @@ fn plan(config: &Config, config_file: &str) -> Result<Vec<Plan>, PackageError> {
     {
         excludes.push(".env*".into());
     }
+    // A layer's files are in the layer, not in the functions beside it (as in Serverless v3).
+    for l in config.layers.iter().flatten().map(|(_, l)| l) {
+        let dir = l.path.as_deref().unwrap_or_default();
+        let dir = dir.trim_start_matches("./").trim_end_matches('/');
+        if !dir.is_empty() && dir != "." {
+            excludes.push(format!("{dir}/**"));
+        }
+    }
     let mut plans: Vec<Plan> = Vec::new();
     let mut shared: Vec<String> = Vec::new();
     for (name, f) in config.functions.iter().flatten() {

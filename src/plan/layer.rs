@@ -504,8 +504,8 @@ mod tests {
         plan(d, o, &mut p);
         p.steps
             .into_iter()
-            .filter_map(|s| match s {
-                Step::Layer(l) => Some(l),
+            .map(|s| match s {
+                Step::Layer(l) => l,
                 other => panic!("not a layer step: {other:?}"),
             })
             .collect()
@@ -579,8 +579,13 @@ mod tests {
             ..spec()
         });
         let s = steps(&kept, &o);
-        assert!(matches!(&s[0], LayerStep::PublishLayerVersion { superseded, .. } if superseded.is_empty()));
-        assert!(!s.iter().any(|s| matches!(s, LayerStep::DeleteLayerVersion { .. })));
+        assert!(
+            matches!(&s[0], LayerStep::PublishLayerVersion { superseded, .. } if superseded.is_empty())
+        );
+        assert!(
+            !s.iter()
+                .any(|s| matches!(s, LayerStep::DeleteLayerVersion { .. }))
+        );
     }
 
     #[test]
@@ -590,8 +595,10 @@ mod tests {
             ..spec()
         });
         let s = steps(&d, &converged("new="));
-        assert!(matches!(&s[0], LayerStep::PublishLayerVersion { changes, .. }
-            if changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>() == ["description"]));
+        assert!(
+            matches!(&s[0], LayerStep::PublishLayerVersion { changes, .. }
+            if changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>() == ["description"])
+        );
     }
 
     #[test]
