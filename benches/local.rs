@@ -30,6 +30,7 @@ fn function(dir: &std::path::Path, runtime: &str, handler: &str) -> LocalFunctio
         runtime: runtime.into(),
         handler: handler.into(),
         code_dir: dir.to_path_buf(),
+        layers: Vec::new(),
         shim_dir: dir.join("runtime"),
         memory_size: 128,
         timeout: 30,
