@@ -147,12 +147,12 @@ fn a_package_without_a_wheel_for_lambda_is_named_and_nothing_is_built_for_the_ho
 #[test]
 fn keys_sls_cannot_honour_and_an_unexported_pyproject_are_refused() {
     let dir = common::service(
-        "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\ncustom:\n  pythonRequirements:\n    layer: true\n",
+        "service: py\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: handler.main\ncustom:\n  pythonRequirements:\n    layer: {path: deps}\n",
     );
     std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
     let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 3);
     assert!(
-        err.contains("serverless.yml:10:5") && err.contains("layer"),
+        err.contains("serverless.yml:10:12") && err.contains("`layer` is true, false, or a mapping"),
         "{err}"
     );
 
@@ -232,4 +232,52 @@ fn a_pipfile_lock_stands_in_for_requirements_txt() {
     let exported =
         std::fs::read_to_string(dir.path().join(".serverless/python-requirements.txt")).unwrap();
     assert_eq!(exported, "markupsafe==3.0.2 ; python_version >= '3.9'\n");
+}
+
+#[test]
+fn with_layer_true_the_dependencies_are_a_layer_the_functions_name() {
+    let dir = common::service(
+        "service: py
+provider:
+  name: aws
+  runtime: python3.11
+functions:
+  f:
+    handler: handler.main
+    layers:
+      - Ref: PythonRequirementsLambdaLayer
+custom:
+  pythonRequirements:
+    layer:
+      description: deps
+",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), "markupsafe==3.0.2\n").unwrap();
+    sls(dir.path(), cache.path())
+        .arg("package")
+        .assert()
+        .success();
+    let built = dir.path().join(".serverless");
+    let layer = built.join("layer-pythonRequirements.zip");
+    let (name, wheel) = zip_text(&layer, ".dist-info/WHEEL").unwrap();
+    assert!(name.to_lowercase().starts_with("python/markupsafe-3.0.2.dist-info/"), "{name}");
+    assert!(wheel.contains("cp311-cp311-manylinux_2_17_x86_64"), "{wheel}");
+    assert!(zip_text(&layer, "python/markupsafe/__init__.py").is_some());
+    // The function's own zip holds its code only.
+    assert!(zip_text(&built.join("py.zip"), "handler.py").is_some());
+    assert!(zip_text(&built.join("py.zip"), "markupsafe/__init__.py").is_none());
+    let manifest = std::fs::read_to_string(built.join("sls-manifest.json")).unwrap();
+    assert!(manifest.contains("\"pythonRequirements\": \"layer-pythonRequirements.zip\""), "{manifest}");
+    // Under invoke local the function finds them where Lambda puts a layer's Python packages.
+    let run = sls(dir.path(), cache.path())
+        .args(["invoke", "local", "-f", "f"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&run).unwrap();
+    assert_eq!(doc, serde_json::json!({"escaped": "&lt;b&gt;"}));
 }

@@ -148,10 +148,18 @@ impl Read {
 
     /// The layers of `layers:`: key → (v3's logical id, what a `Ref` to it becomes).
     fn layer_refs(&self) -> Vec<(String, String)> {
-        match self.resolved.get("layers").map(|n| &n.value) {
+        let mut refs: Vec<(String, String)> = match self.resolved.get("layers").map(|n| &n.value) {
             Some(Value::Map(es)) => es.iter().map(|e| model::layer_ref(&e.key)).collect(),
             _ => Vec::new(),
+        };
+        let python = self
+            .resolved
+            .at_path(&["custom", "pythonRequirements", "layer"])
+            .map(|n| &n.value);
+        if matches!(python, Some(Value::Bool(true) | Value::Map(_))) {
+            refs.push(model::layer_ref(model::PYTHON_LAYER));
         }
+        refs
     }
 
     /// References to the layers are the planner's to fill in: nothing to read from AWS.
@@ -426,6 +434,14 @@ fn typed(
         _ => unknown,
     };
     problems.extend(refused);
+    let mut config = config;
+    if let Some(l) = model::python_layer(config.custom.as_ref(), config.provider.runtime.as_deref())
+    {
+        config
+            .layers
+            .get_or_insert_with(Default::default)
+            .insert(model::PYTHON_LAYER.to_string(), l);
+    }
     problems.extend(validate::check(&config, &expanded, &stage));
     let diagnostics: Vec<Diagnostic> = problems
         .into_iter()

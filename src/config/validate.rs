@@ -224,15 +224,28 @@ fn python_requirements(c: &mut Checker) {
                     c.error(&path, format!("`{key}` is a list of poetry group names"));
                 }
             }
+            // The dependencies as a layer of their own (see `model::python_layer`).
             "layer" => {
-                c.error_key(
-                    &path,
-                    "dependencies as a Lambda layer are not built into sls yet",
-                )
-                .help = Some(
-                    "remove `layer`: the dependencies go into each Python function's artifact"
-                        .into(),
-                );
+                let ok = match c.tree.at_path(&path).map(|n| &n.value) {
+                    Some(super::yaml::Value::Bool(_)) => true,
+                    Some(super::yaml::Value::Map(es)) => es.iter().all(|e| {
+                        [
+                            "name",
+                            "description",
+                            "compatibleRuntimes",
+                            "compatibleArchitectures",
+                            "licenseInfo",
+                            "allowedAccounts",
+                            "retain",
+                        ]
+                        .contains(&e.key.as_str())
+                    }),
+                    _ => false,
+                };
+                if !ok {
+                    c.error(&path, "`layer` is true, false, or a mapping of the layer's settings")
+                        .help = Some("use `name`, `description`, `compatibleRuntimes`, `compatibleArchitectures`, `licenseInfo`, `allowedAccounts` or `retain`, as under `layers:`".into());
+                }
             }
             "zip" => {
                 c.error_key(
@@ -504,7 +517,7 @@ fn layer(c: &mut Checker, key: &str, l: &super::model::Layer) {
         .as_ref()
         .and_then(|p| p.artifact.as_ref())
         .is_some();
-    if l.path.is_none() && !prebuilt {
+    if l.path.is_none() && !prebuilt && !l.python_requirements {
         c.error_key(&["layers", key], format!("layer `{key}` has no `path`"))
             .help = Some("set `path:` to the directory whose files the layer holds (they appear under /opt), or `package.artifact:` to a zip".into());
     }

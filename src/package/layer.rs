@@ -22,6 +22,7 @@ pub(super) fn add(
     req: &Request<'_>,
     previous: Option<&Manifest>,
     entries: &mut Vec<Entry>,
+    python: Option<std::ops::Range<usize>>,
     artifacts: &mut IndexMap<String, ArtifactInfo>,
     to_build: &mut Vec<(Vec<usize>, String)>,
 ) -> Result<IndexMap<String, String>, PackageError> {
@@ -51,15 +52,33 @@ pub(super) fn add(
             continue;
         }
         let name = artifact_name(key);
-        let dir = req.service_dir.join(l.path.as_deref().unwrap_or("."));
-        let excludes: Vec<String> = DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect();
-        let matcher = Patterns::new(&ordered(&excludes, &[&pkg]))?;
         let start = entries.len();
-        entries.extend(walk_whole(&dir)?);
-        let chosen: Vec<usize> = select(&entries[start..], &matcher)?
-            .into_iter()
-            .map(|i| i + start)
-            .collect();
+        let chosen: Vec<usize> = match (&python, l.python_requirements) {
+            // The installed dependencies, where Lambda's Python looks in `/opt`.
+            (Some(range), true) => {
+                let deps: Vec<Entry> = entries[range.clone()]
+                    .iter()
+                    .filter(|e| e.problem.is_none())
+                    .map(|e| Entry {
+                        rel: format!("python/{}", e.rel),
+                        ..e.clone()
+                    })
+                    .collect();
+                entries.extend(deps);
+                (start..entries.len()).collect()
+            }
+            _ => {
+                let dir = req.service_dir.join(l.path.as_deref().unwrap_or("."));
+                let excludes: Vec<String> =
+                    DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect();
+                let matcher = Patterns::new(&ordered(&excludes, &[&pkg]))?;
+                entries.extend(walk_whole(&dir)?);
+                select(&entries[start..], &matcher)?
+                    .into_iter()
+                    .map(|i| i + start)
+                    .collect()
+            }
+        };
         if chosen.is_empty() {
             return Err(PackageError::NoFiles { artifact: name });
         }

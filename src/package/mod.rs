@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::config::model::Package;
+use crate::config::model::{PYTHON_LAYER, Package};
 use crate::config::runtime::{self, Family};
 pub use manifest::{ArtifactInfo, FunctionInfo, Manifest};
 use patterns::{PatternError, Patterns};
@@ -116,6 +116,10 @@ pub enum PackageError {
         limit: u64,
         largest: Vec<(String, u64)>,
     },
+    #[error(
+        "`custom.pythonRequirements.layer` is set, but no Python function has requirements to put in it"
+    )]
+    NoPythonLayer,
     #[error("cannot use the artifact `{path}` for {owner}: {reason}")]
     Prebuilt {
         owner: String,
@@ -291,6 +295,31 @@ pub fn package(
         }
     }
 
+    // With `layer: true` the dependencies make a layer instead: one set for every function.
+    let python_layer = match req.config.layers.as_ref().and_then(|l| l.get(PYTHON_LAYER)) {
+        None => None,
+        Some(_) => {
+            let mut ranges: Vec<&std::ops::Range<usize>> = installed.values().collect();
+            ranges.sort_by_key(|r| r.start);
+            ranges.dedup();
+            match ranges.as_slice() {
+                [] => return Err(PackageError::NoPythonLayer),
+                [one] => Some((*one).clone()),
+                _ => {
+                    let mut wants: Vec<String> = installed
+                        .keys()
+                        .map(|w| format!("{} on {}", w.runtime, w.arch))
+                        .collect();
+                    wants.sort();
+                    return Err(PackageError::MixedPython {
+                        artifact: layer::artifact_name(PYTHON_LAYER),
+                        wants,
+                    });
+                }
+            }
+        }
+    };
+
     // Bundles of the Node handlers that need one, in `{out}/build`, listed after the rest.
     let bundling = bundle::settings(req.config)?;
     // Function → (handler file to bundle, runtime).
@@ -375,7 +404,11 @@ pub fn package(
         let mut names: Vec<&str> = chosen.iter().map(|&i| entries[i].rel.as_str()).collect();
         names.sort_unstable();
         check_handlers(req.config, p, &names, &entries[..service_files], &matcher)?;
-        if let Some(range) = python.get(&p.name).and_then(|w| installed.get(w)) {
+        if let Some(range) = python
+            .get(&p.name)
+            .and_then(|w| installed.get(w))
+            .filter(|_| python_layer.is_none())
+        {
             // The service's own file wins over a dependency's of the same name.
             let own: std::collections::HashSet<&str> =
                 chosen.iter().map(|&i| entries[i].rel.as_str()).collect();
@@ -429,6 +462,7 @@ pub fn package(
         req,
         previous.as_ref(),
         &mut entries,
+        python_layer,
         &mut artifacts,
         &mut to_build,
     )?;
