@@ -35,6 +35,8 @@ provider:
 functions:
   api:
     handler: h.api
+    layers:
+      - Ref: SharedLambdaLayer
     events:
       - httpApi: 'GET /a'
       - http: POST b
@@ -44,6 +46,11 @@ functions:
       - sqs:
           arn: !GetAtt Queue.Arn
       - schedule: rate(1 day)
+layers:
+  shared:
+    path: layer
+    name: sweep-${sls:stage}-shared
+    allowedAccounts: ['111122223333']
 resources:
   Resources:
     Queue:
@@ -62,6 +69,8 @@ resources:
 fn service(generation: u32) -> tempfile::TempDir {
     let dir = common::service(SERVICE);
     code(dir.path(), generation);
+    std::fs::create_dir_all(dir.path().join("layer/nodejs")).unwrap();
+    std::fs::write(dir.path().join("layer/nodejs/shared.js"), "exports.x = 1;\n").unwrap();
     dir
 }
 
@@ -134,8 +143,9 @@ async fn view(moto: &Moto, stage: &str) -> Vec<String> {
         .unwrap();
     for f in &functions {
         let name = f.function_name().unwrap();
+        let layers: Vec<&str> = f.layers().iter().filter_map(|l| l.arn()).collect();
         out.push(format!(
-            "function {name} {} {} sha={}",
+            "function {name} {} {} sha={} layers={layers:?}",
             f.handler().unwrap_or_default(),
             f.role().unwrap_or_default().rsplit('/').next().unwrap(),
             f.code_sha256().unwrap_or_default()
@@ -326,6 +336,37 @@ async fn view(moto: &Moto, stage: &str) -> Vec<String> {
             "stack {} {:?}",
             s.stack_name().unwrap(),
             s.stack_status().unwrap()
+        ));
+    }
+    let layer = format!("sweep-{stage}-shared");
+    let versions = lambda
+        .list_layer_versions()
+        .layer_name(&layer)
+        .send()
+        .await
+        .unwrap();
+    for v in versions.layer_versions() {
+        let policy = lambda
+            .get_layer_version_policy()
+            .layer_name(&layer)
+            .version_number(v.version())
+            .send()
+            .await
+            .map(|p| p.policy().unwrap_or_default().contains("sls-111122223333"));
+        out.push(format!(
+            "layer {layer} version {} granted={policy:?}",
+            v.version()
+        ));
+    }
+    let record = aws_sdk_ssm::Client::new(&cfg)
+        .get_parameter()
+        .name(format!("/sls/sweep/{stage}/layers/{layer}"))
+        .send()
+        .await;
+    if let Ok(r) = record {
+        out.push(format!(
+            "layerRecord {layer} {}",
+            r.parameter().and_then(|p| p.value()).unwrap_or_default()
         ));
     }
     let lease = aws_sdk_ssm::Client::new(&cfg)
@@ -522,6 +563,8 @@ const CREATES: &[&str] = &[
     "Action=CreateRole",
     "Action=PutRolePolicy",
     "Logs_20140328.CreateLogGroup",
+    "POST /2018-10-31/layers/*/versions ",
+    "POST /2018-10-31/layers/*/versions/*/policy",
     "POST /2015-03-31/functions ",
     "POST /2015-03-31/functions/*/versions",
     "POST /2015-03-31/functions/*/aliases",
