@@ -152,7 +152,8 @@ fn keys_sls_cannot_honour_and_an_unexported_pyproject_are_refused() {
     std::fs::write(dir.path().join("handler.py"), HANDLER).unwrap();
     let err = common::stderr_of(common::sls_in(dir.path()).arg("package"), 3);
     assert!(
-        err.contains("serverless.yml:10:12") && err.contains("`layer` is true, false, or a mapping"),
+        err.contains("serverless.yml:10:12")
+            && err.contains("`layer` is true, false, or a mapping"),
         "{err}"
     );
 
@@ -262,14 +263,24 @@ custom:
     let built = dir.path().join(".serverless");
     let layer = built.join("layer-pythonRequirements.zip");
     let (name, wheel) = zip_text(&layer, ".dist-info/WHEEL").unwrap();
-    assert!(name.to_lowercase().starts_with("python/markupsafe-3.0.2.dist-info/"), "{name}");
-    assert!(wheel.contains("cp311-cp311-manylinux_2_17_x86_64"), "{wheel}");
+    assert!(
+        name.to_lowercase()
+            .starts_with("python/markupsafe-3.0.2.dist-info/"),
+        "{name}"
+    );
+    assert!(
+        wheel.contains("cp311-cp311-manylinux_2_17_x86_64"),
+        "{wheel}"
+    );
     assert!(zip_text(&layer, "python/markupsafe/__init__.py").is_some());
     // The function's own zip holds its code only.
     assert!(zip_text(&built.join("py.zip"), "handler.py").is_some());
     assert!(zip_text(&built.join("py.zip"), "markupsafe/__init__.py").is_none());
     let manifest = std::fs::read_to_string(built.join("sls-manifest.json")).unwrap();
-    assert!(manifest.contains("\"pythonRequirements\": \"layer-pythonRequirements.zip\""), "{manifest}");
+    assert!(
+        manifest.contains("\"pythonRequirements\": \"layer-pythonRequirements.zip\""),
+        "{manifest}"
+    );
     // Under invoke local the function finds them where Lambda puts a layer's Python packages.
     let run = sls(dir.path(), cache.path())
         .args(["invoke", "local", "-f", "f"])

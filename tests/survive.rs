@@ -70,7 +70,11 @@ fn service(generation: u32) -> tempfile::TempDir {
     let dir = common::service(SERVICE);
     code(dir.path(), generation);
     std::fs::create_dir_all(dir.path().join("layer/nodejs")).unwrap();
-    std::fs::write(dir.path().join("layer/nodejs/shared.js"), "exports.x = 1;\n").unwrap();
+    std::fs::write(
+        dir.path().join("layer/nodejs/shared.js"),
+        "exports.x = 1;\n",
+    )
+    .unwrap();
     dir
 }
 

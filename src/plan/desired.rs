@@ -1700,11 +1700,14 @@ fn layers_of(config: &Config, stage: &str, manifest: &Manifest) -> Vec<super::La
             allowed.dedup();
             super::LayerSpec {
                 key: key.clone(),
-                name: l.name.clone().unwrap_or_else(|| match l.python_requirements {
-                    // serverless-python-requirements' name.
-                    true => format!("{}-{stage}-python-requirements", config.service),
-                    false => key.clone(),
-                }),
+                name: l
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| match l.python_requirements {
+                        // serverless-python-requirements' name.
+                        true => format!("{}-{stage}-python-requirements", config.service),
+                        false => key.clone(),
+                    }),
                 description: l.description.clone().unwrap_or_default(),
                 runtimes: l.compatible_runtimes.clone().unwrap_or_default(),
                 architectures: l
