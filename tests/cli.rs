@@ -398,7 +398,7 @@ fn every_cloudformation_short_tag_prints_as_its_long_form() {
 #[test]
 fn plugins_are_built_in_or_refused_until_let_go() {
     let dir = service(
-        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  environment:\n    FROM_CONFIG: kept\nplugins:\n  - serverless-dotenv-plugin\n  - serverless-domain-manager\n  - serverless-step-functions\ncustom:\n  customDomain:\n    domainName: api.example.com\n    basePath: v1\n  dotenv:\n    exclude: [NOT_THIS]\nfunctions:\n  f:\n    handler: h.main\n",
+        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  environment:\n    FROM_CONFIG: kept\nplugins:\n  - serverless-dotenv-plugin\n  - serverless-plugin-warmup\n  - serverless-step-functions\ncustom:\n  warmup:\n    default:\n      enabled: true\n  dotenv:\n    exclude: [NOT_THIS]\nfunctions:\n  f:\n    handler: h.main\n",
     );
     std::fs::write(
         dir.path().join("h.js"),
@@ -420,11 +420,11 @@ fn plugins_are_built_in_or_refused_until_let_go() {
     insta::assert_snapshot!("plugins_refused", String::from_utf8(refused).unwrap());
     // Letting one go leaves the other.
     let still = common::stderr_of(
-        sls_in(dir.path()).args(["package", "--ignore-plugin", "serverless-domain-manager"]),
+        sls_in(dir.path()).args(["package", "--ignore-plugin", "serverless-plugin-warmup"]),
         3,
     );
     assert!(
-        still.contains("serverless-step-functions") && !still.contains("api.example.com"),
+        still.contains("serverless-step-functions") && !still.contains("custom.warmup"),
         "{still}"
     );
     // deploy refuses before any AWS call: no credentials are needed to be told.
@@ -444,7 +444,7 @@ fn plugins_are_built_in_or_refused_until_let_go() {
         .args([
             "package",
             "--ignore-plugin",
-            "serverless-domain-manager",
+            "serverless-plugin-warmup",
             "--ignore-plugin",
             "serverless-step-functions",
         ])
@@ -455,7 +455,7 @@ fn plugins_are_built_in_or_refused_until_let_go() {
         dir.path().join("serverless.yml"),
         std::fs::read_to_string(dir.path().join("serverless.yml")).unwrap().replace(
             "  dotenv:\n",
-            "  sls:\n    ignorePlugins: [serverless-domain-manager, serverless-step-functions]\n  dotenv:\n",
+            "  sls:\n    ignorePlugins: [serverless-plugin-warmup, serverless-step-functions]\n  dotenv:\n",
         ),
     )
     .unwrap();

@@ -4257,3 +4257,263 @@ async fn layers_used(moto: &Moto, function: &str) -> Vec<String> {
         .filter_map(|l| l.arn().map(str::to_string))
         .collect()
 }
+
+/// A certificate for `*.example.com` issued in `region`, and the hosted zone `example.com`.
+async fn domain_fixtures(moto: &Moto, region: &str) -> String {
+    let cfg = moto.sdk().await;
+    let acm = aws_sdk_acm::Client::from_conf(
+        aws_sdk_acm::config::Builder::from(&cfg)
+            .region(aws_sdk_acm::config::Region::new(region.to_string()))
+            .build(),
+    );
+    let arn = acm
+        .request_certificate()
+        .domain_name("*.example.com")
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string();
+    aws_sdk_route53::Client::new(&cfg)
+        .create_hosted_zone()
+        .name("example.com")
+        .caller_reference("sls-test")
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
+/// The alias records at `name` in the only hosted zone: (type, target).
+async fn alias_records(moto: &Moto, name: &str) -> Vec<(String, String)> {
+    let r53 = aws_sdk_route53::Client::new(&moto.sdk().await);
+    let zone = r53.list_hosted_zones().send().await.unwrap().hosted_zones()[0]
+        .id()
+        .to_string();
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    let mut out: Vec<(String, String)> = sets
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.name().trim_end_matches('.') == name)
+        .filter_map(|r| {
+            let a = r.alias_target()?;
+            Some((
+                r.r#type().as_str().to_string(),
+                a.dns_name().trim_end_matches('.').to_string(),
+            ))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_custom_domain_is_made_mapped_and_pointed_at_and_removed_with_the_service() {
+    let moto = Moto::start();
+    let certificate = rt().block_on(domain_fixtures(&moto, "us-east-1"));
+    let dir = small();
+    let yaml = format!(
+        "{SMALL}plugins:\n  - serverless-domain-manager\ncustom:\n  customDomain:\n    domainName: api.example.com\n    basePath: v1\n    apiType: http\n    endpointType: regional\n"
+    );
+    fs::write(dir.path().join("serverless.yml"), &yaml).unwrap();
+    let first = json(&moto, dir.path(), &["deploy"]);
+    let acts = actions(&first);
+    for a in ["createDomainName", "createApiMapping", "upsertAliasRecords"] {
+        assert!(acts.contains(&a.to_string()), "{acts:?}");
+    }
+    let (api_id, target) = rt().block_on(async {
+        let gw = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+        let d = gw
+            .get_domain_name()
+            .domain_name("api.example.com")
+            .send()
+            .await
+            .unwrap();
+        let c = &d.domain_name_configurations()[0];
+        assert_eq!(c.certificate_arn(), Some(certificate.as_str()));
+        assert_eq!(
+            d.tags().unwrap().get("sls:service").map(String::as_str),
+            Some("small")
+        );
+        let m = gw
+            .get_api_mappings()
+            .domain_name("api.example.com")
+            .send()
+            .await
+            .unwrap();
+        let m = &m.items()[0];
+        assert_eq!(m.api_mapping_key(), Some("v1"));
+        assert_eq!(m.stage(), Some("$default"));
+        (
+            m.api_id().unwrap().to_string(),
+            c.api_gateway_domain_name().unwrap().to_string(),
+        )
+    });
+    let records = rt().block_on(alias_records(&moto, "api.example.com"));
+    assert_eq!(
+        records,
+        [
+            ("A".to_string(), target.clone()),
+            ("AAAA".to_string(), target.clone())
+        ]
+    );
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(actions(&again), Vec::<String>::new());
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+
+    // The root instead of `v1`, and no IPv6 record.
+    fs::write(
+        dir.path().join("serverless.yml"),
+        yaml.replace(
+            "    basePath: v1\n",
+            "    basePath: (none)\n    createRoute53IPv6Record: false\n",
+        ),
+    )
+    .unwrap();
+    let moved = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        actions(&moved),
+        ["deleteAliasRecords", "createApiMapping", "deleteApiMapping"],
+        "{:#}",
+        moved["plan"]
+    );
+    rt().block_on(async {
+        let gw = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+        let m = gw
+            .get_api_mappings()
+            .domain_name("api.example.com")
+            .send()
+            .await
+            .unwrap();
+        let keys: Vec<(Option<&str>, Option<&str>)> = m
+            .items()
+            .iter()
+            .map(|m| (m.api_mapping_key(), m.api_id()))
+            .collect();
+        assert!(
+            keys.iter()
+                .all(|(k, id)| k.unwrap_or_default().is_empty() && *id == Some(api_id.as_str())),
+            "{keys:?}"
+        );
+    });
+    assert_eq!(
+        rt().block_on(alias_records(&moto, "api.example.com")),
+        [("A".to_string(), target.clone())]
+    );
+
+    moto.sls(dir.path()).arg("remove").assert().success();
+    rt().block_on(async {
+        let gw = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+        assert!(
+            gw.get_domain_name()
+                .domain_name("api.example.com")
+                .send()
+                .await
+                .is_err()
+        );
+    });
+    assert_eq!(rt().block_on(alias_records(&moto, "api.example.com")), []);
+}
+
+#[test]
+fn a_rest_custom_domain_uses_the_closest_certificate_and_someone_elses_domain_is_only_mapped() {
+    let moto = Moto::start();
+    rt().block_on(domain_fixtures(&moto, "us-east-1"));
+    let dir = small();
+    let yaml = SMALL
+        .replace("httpApi: 'GET /a'", "http: GET a")
+        .replace("httpApi: 'GET /b'", "http: GET b");
+    // No certificate for another domain: named, before anything is made.
+    fs::write(
+        dir.path().join("serverless.yml"),
+        format!("{yaml}custom:\n  customDomain:\n    domainName: api.other.org\n"),
+    )
+    .unwrap();
+    let err = common::stderr_of(moto.sls(dir.path()).arg("deploy"), 5);
+    assert!(
+        err.contains("no issued ACM certificate in us-east-1 for api.other.org"),
+        "{err}"
+    );
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        assert!(
+            lambda
+                .list_functions()
+                .send()
+                .await
+                .unwrap()
+                .functions()
+                .is_empty()
+        );
+    });
+    // An edge domain for the REST API.
+    fs::write(
+        dir.path().join("serverless.yml"),
+        format!(
+            "{yaml}custom:\n  customDomain:\n    domainName: rest.example.com\n    basePath: api\n"
+        ),
+    )
+    .unwrap();
+    let first = json(&moto, dir.path(), &["deploy"]);
+    assert!(actions(&first).contains(&"createDomainName".to_string()));
+    rt().block_on(async {
+        let gw = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+        let m = gw
+            .get_base_path_mappings()
+            .domain_name("rest.example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(m.items()[0].base_path(), Some("api"));
+        assert_eq!(m.items()[0].stage(), Some("dev"));
+    });
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+    moto.sls(dir.path()).arg("remove").assert().success();
+
+    // A domain the plugin made (no tags of ours): mapped, left as it is, mapping removed.
+    rt().block_on(async {
+        let gw = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+        gw.create_domain_name()
+            .domain_name("theirs.example.com")
+            .certificate_arn("arn:aws:acm:us-east-1:123456789012:certificate/theirs")
+            .send()
+            .await
+            .unwrap();
+    });
+    fs::write(
+        dir.path().join("serverless.yml"),
+        format!("{yaml}custom:\n  customDomain:\n    domainName: theirs.example.com\n"),
+    )
+    .unwrap();
+    let mapped = json(&moto, dir.path(), &["deploy"]);
+    let acts = actions(&mapped);
+    assert!(acts.contains(&"createApiMapping".to_string()), "{acts:?}");
+    assert!(!acts.contains(&"createDomainName".to_string()), "{acts:?}");
+    assert!(
+        !acts.contains(&"upsertAliasRecords".to_string()),
+        "{acts:?}"
+    );
+    moto.sls(dir.path()).arg("remove").assert().success();
+    rt().block_on(async {
+        let gw = aws_sdk_apigateway::Client::new(&moto.sdk().await);
+        gw.get_domain_name()
+            .domain_name("theirs.example.com")
+            .send()
+            .await
+            .unwrap();
+        let m = gw
+            .get_base_path_mappings()
+            .domain_name("theirs.example.com")
+            .send()
+            .await
+            .unwrap();
+        assert!(m.items().is_empty(), "{m:?}");
+    });
+}

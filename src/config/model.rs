@@ -930,3 +930,41 @@ pub fn layer_ref(key: &str) -> (String, String) {
         format!("{LAYER_REF}{key}"),
     )
 }
+
+/// serverless-domain-manager's `custom.customDomain`, as far as sls builds it (the checks with
+/// locations are in `validate::custom_domain`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomDomain {
+    pub domain_name: Option<String>,
+    pub base_path: Option<String>,
+    pub stage: Option<String>,
+    pub certificate_name: Option<String>,
+    pub certificate_arn: Option<String>,
+    pub create_route53_record: Option<Json>,
+    #[serde(rename = "createRoute53IPv6Record")]
+    pub create_route53_ipv6_record: Option<Json>,
+    pub endpoint_type: Option<String>,
+    pub api_type: Option<String>,
+    pub security_policy: Option<String>,
+    pub hosted_zone_id: Option<String>,
+    pub hosted_zone_private: Option<Json>,
+    pub enabled: Option<Json>,
+}
+
+/// A plugin's flag: a boolean, or `"true"`/`"false"` as `${env:…}` gives it.
+pub fn flag(v: Option<&Json>, default: bool) -> bool {
+    match v {
+        Some(Json::Bool(b)) => *b,
+        Some(Json::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => default,
+    }
+}
+
+impl CustomDomain {
+    /// `custom.customDomain`, when set and `enabled`.
+    pub fn of(custom: Option<&Json>) -> Option<CustomDomain> {
+        let d: CustomDomain = serde_json::from_value(custom?.get("customDomain")?.clone()).ok()?;
+        flag(d.enabled.as_ref(), true).then_some(d)
+    }
+}

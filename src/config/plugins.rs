@@ -149,8 +149,8 @@ const KNOWN: &[Known] = &[
     Known {
         name: "serverless-domain-manager",
         settings: &["custom.customDomain", "custom.customDomains"],
-        cover: Cover::Not(
-            "made API Gateway custom domain names, their API mappings and Route 53 records",
+        cover: Cover::Builtin(
+            "built in: `custom.customDomain` is deployed (the domain, its API mapping and Route 53 records)",
         ),
     },
     Known {
@@ -566,7 +566,7 @@ mod tests {
     #[test]
     fn builtins_get_a_note_and_the_rest_a_refusal_naming_what_they_did() {
         let (t, sources) = tree(
-            "service: s\nplugins:\n  - serverless-offline\n  - serverless-domain-manager\n  - ./local-plugin\ncustom:\n  customDomain:\n    domainName: api.example.com\n    basePath: v1\n",
+            "service: s\nplugins:\n  - serverless-offline\n  - serverless-step-functions\n  - ./local-plugin\nstepFunctions:\n  stateMachines:\n    flow: {}\n  validate: true\n",
         );
         let notes = notes(&t);
         assert_eq!(notes.len(), 1);
@@ -577,7 +577,7 @@ mod tests {
         assert!(
             un[0]
                 .what
-                .contains("custom.customDomain: domainName, basePath"),
+                .contains("stepFunctions: stateMachines, validate"),
             "{}",
             un[0].what
         );
@@ -585,7 +585,7 @@ mod tests {
         let d = refusal(&un, &[]).unwrap();
         assert!(
             d.message
-                .contains("serverless-domain-manager, ./local-plugin")
+                .contains("serverless-step-functions, ./local-plugin")
         );
         assert_eq!(d.notes.len(), 2);
         let d = refusal(&un, &["./local-plugin".into()]).unwrap();
@@ -593,7 +593,7 @@ mod tests {
         assert!(
             refusal(
                 &un,
-                &["./local-plugin".into(), "serverless-domain-manager".into()]
+                &["./local-plugin".into(), "serverless-step-functions".into()]
             )
             .is_none()
         );

@@ -94,6 +94,8 @@ pub struct Desired {
     pub stack: Option<super::stack::StackSpec>,
     /// `layers:`.
     pub layers: Vec<super::LayerSpec>,
+    /// serverless-domain-manager's `custom.customDomain`.
+    pub domain: Option<super::DomainSpec>,
 }
 
 /// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
@@ -1522,6 +1524,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         },
     });
     let websocket = websocket_of(config, stage);
+    let domain = domain_of(config, stage, rest_api.as_ref(), websocket.as_ref());
     let (target_groups, listener_rules) = alb_of(config, stage);
     Desired {
         service,
@@ -1554,6 +1557,7 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         target_groups,
         stack: None,
         layers: layers_of(config, stage, manifest),
+        domain,
         listener_rules,
         log_groups,
         mappings,
@@ -1657,6 +1661,8 @@ impl Desired {
             target_groups: Vec::new(),
             stack: None,
             layers: Vec::new(),
+            // Kept, so that a removal reads the domain it names (someone else's domain
+            // keeps no tag of ours): with no API wanted, the planner wants no domain.
             listener_rules: Vec::new(),
             log_groups: Vec::new(),
             mappings: Vec::new(),
@@ -1682,6 +1688,58 @@ impl Desired {
     pub fn function_named(&self, name: &str) -> Option<&FunctionSpec> {
         self.functions.iter().find(|f| f.name == name)
     }
+}
+
+/// `custom.customDomain` (validated: its values are known to be among the accepted ones).
+fn domain_of(
+    config: &Config,
+    stage: &str,
+    rest: Option<&super::RestApiSpec>,
+    websocket: Option<&super::WebsocketSpec>,
+) -> Option<super::DomainSpec> {
+    use super::domain::{DomainApi, RecordsSpec};
+    use crate::config::model::{CustomDomain, flag};
+    let c = CustomDomain::of(config.custom.as_ref())?;
+    let api = match c
+        .api_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("http") => DomainApi::Http,
+        Some("websocket") => DomainApi::Websocket,
+        _ => DomainApi::Rest,
+    };
+    let stage = match api {
+        DomainApi::Rest => rest.map_or_else(|| stage.to_string(), |r| r.stage.clone()),
+        DomainApi::Http => "$default".to_string(),
+        DomainApi::Websocket => websocket.map_or_else(|| stage.to_string(), |w| w.stage.clone()),
+    };
+    Some(super::DomainSpec {
+        name: c.domain_name.clone()?.to_ascii_lowercase(),
+        api,
+        regional: c
+            .endpoint_type
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("regional")),
+        certificate_arn: c.certificate_arn.clone(),
+        certificate_name: c.certificate_name.clone(),
+        security_policy: c
+            .security_policy
+            .clone()
+            .unwrap_or_else(|| "TLS_1_2".into()),
+        base_path: c
+            .base_path
+            .clone()
+            .filter(|b| b != "(none)")
+            .unwrap_or_default(),
+        stage,
+        records: flag(c.create_route53_record.as_ref(), true).then(|| RecordsSpec {
+            zone_id: c.hosted_zone_id.clone(),
+            private: c.hosted_zone_private.as_ref().map(|v| flag(Some(v), false)),
+            ipv6: flag(c.create_route53_ipv6_record.as_ref(), true),
+        }),
+    })
 }
 
 /// `layers:`, with each layer's artifact from the manifest (none before packaging).

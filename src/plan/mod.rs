@@ -14,6 +14,7 @@ pub mod alb;
 pub mod alexa;
 pub mod bucket;
 pub mod desired;
+pub mod domain;
 pub mod event_source;
 pub mod function;
 pub mod http_api;
@@ -43,6 +44,7 @@ pub use alb::{
 pub use alexa::AlexaStep;
 pub use bucket::{BucketSpec, BucketStep, ObservedBucket};
 pub use desired::Desired;
+pub use domain::{DomainSpec, DomainStep, ObservedDomain};
 pub use event_source::{MappingSpec, MappingStep, ObservedMapping};
 pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
@@ -110,6 +112,12 @@ pub struct Observed {
     pub stack: Option<ObservedStack>,
     /// Keyed by layer name: the wanted layers and those this service and stage has a record of.
     pub layers: BTreeMap<String, ObservedLayer>,
+    /// The custom domain the config names, and those of ours it no longer names.
+    pub domains: Vec<ObservedDomain>,
+    /// The ACM certificate the wanted custom domain is to use.
+    pub certificate: Option<String>,
+    /// The hosted zone the wanted custom domain's records go in, found by its name.
+    pub domain_zone: Option<String>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -130,11 +138,14 @@ pub enum Phase {
     Functions,
     /// The APIs that route to the aliases.
     Apis,
+    /// The custom domain, mapped to an API's stage once the stage exists.
+    Domains,
     /// Grants naming the APIs' ids.
     Permissions,
     /// What sends events to the aliases (event source mappings), once the role may read them.
     Triggers,
     /// Deletions come last, so nothing still routed disappears before its route.
+    DeleteDomains,
     DeleteApis,
     DeleteTriggers,
     DeleteFunctions,
@@ -163,6 +174,8 @@ impl Phase {
             | Phase::Triggers
             | Phase::DeleteTriggers => true,
             Phase::Apis
+            | Phase::Domains
+            | Phase::DeleteDomains
             | Phase::DeleteApis
             | Phase::DeleteFunctions
             | Phase::DeleteLayers
@@ -207,6 +220,7 @@ pub enum Step {
     Alb(AlbStep),
     Stack(StackStep),
     Layer(LayerStep),
+    Domain(DomainStep),
 }
 
 impl Step {
@@ -231,6 +245,7 @@ impl Step {
             Step::Alb(s) => s.phase(),
             Step::Stack(s) => s.phase(),
             Step::Layer(s) => s.phase(),
+            Step::Domain(s) => s.phase(),
         }
     }
 
@@ -256,6 +271,7 @@ impl Step {
             Step::Alb(s) => s.lane(),
             Step::Stack(_) => "stack".into(),
             Step::Layer(s) => format!("layer {}", s.layer_name()),
+            Step::Domain(s) => format!("domain {}", s.domain()),
         }
     }
 
@@ -281,6 +297,7 @@ impl Step {
             Step::Alb(s) => s.removes(),
             Step::Stack(s) => s.removes(),
             Step::Layer(s) => s.removes(),
+            Step::Domain(s) => s.removes(),
         }
     }
 }
@@ -307,6 +324,7 @@ impl fmt::Display for Step {
             Step::Alb(s) => s.fmt(f),
             Step::Stack(s) => s.fmt(f),
             Step::Layer(s) => s.fmt(f),
+            Step::Domain(s) => s.fmt(f),
         }
     }
 }
@@ -339,7 +357,8 @@ step_from!(
     Scheduler(SchedulerStep),
     Alb(AlbStep),
     Stack(StackStep),
-    Layer(LayerStep)
+    Layer(LayerStep),
+    Domain(DomainStep)
 );
 
 /// A resource with our name that we do not own: never changed, reported instead.
@@ -431,7 +450,8 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         | Step::UserPool(_)
         | Step::Scheduler(_)
         | Step::Alb(_)
-        | Step::Stack(_) => false,
+        | Step::Stack(_)
+        | Step::Domain(_) => false,
     });
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
@@ -450,6 +470,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
         scheduler::plan(d, o, &mut p);
         alb::plan(d, o, &mut p);
     }
+    domain::plan(d, o, &mut p);
     permission::plan(d, o, &mut p);
     log_group::plan(d, o, &mut p);
     // Only a removal reads the stack here: a deploy plans and applies it before the rest.
@@ -621,11 +642,12 @@ pub(crate) mod tests {
             listener_rules: vec![],
             stack: None,
             layers: vec![],
+            domain: None,
         }
     }
 
     /// What AWS holds after `d` was deployed completely: each kind's converged fixture.
-    fn deployed(d: &Desired) -> Observed {
+    pub(crate) fn deployed(d: &Desired) -> Observed {
         let role = d.role.as_ref().unwrap();
         Observed {
             role: Some(ObservedRole {
@@ -659,6 +681,9 @@ pub(crate) mod tests {
             scheduler_role: None,
             target_groups: vec![],
             layers: BTreeMap::new(),
+            domains: vec![],
+            certificate: None,
+            domain_zone: None,
             listener_rules: vec![],
             stack: None,
             log_groups: d

@@ -36,6 +36,8 @@ impl Moto {
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            // Requested certificates are issued at once (AWS validates them by DNS first).
+            .env("MOTO_ACM_VALIDATION_WAIT", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

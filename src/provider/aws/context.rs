@@ -48,6 +48,8 @@ pub struct Known {
     pub layers: BTreeMap<String, String>,
     /// Layer name → the version this run published or adopted.
     pub layer_versions: BTreeMap<String, i64>,
+    /// The custom domain's target, once made (or as observed).
+    pub domain_target: Option<crate::plan::domain::Target>,
     /// Layer name → its record as this run last wrote it.
     pub layer_records: BTreeMap<String, crate::plan::layer::LayerRecord>,
 }

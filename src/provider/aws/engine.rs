@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, Boxed, alb, alexa, bounded, bucket, event_source, function, http_api, layer,
-    log_group, log_subscription, notification, permission, rest_api, role, schedule, scheduler,
-    topic, user_pool, websocket,
+    Aws, AwsError, Boxed, alb, alexa, bounded, bucket, domain, event_source, function, http_api,
+    layer, log_group, log_subscription, notification, permission, rest_api, role, schedule,
+    scheduler, topic, user_pool, websocket,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -139,6 +139,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         scheduled,
         stack,
         layers,
+        domains,
     ) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
@@ -151,7 +152,14 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         async { tokio::join!(tagged_topics, tagged_buckets) },
         scheduled,
         stack,
-        layer::observe(aws, d)
+        layer::observe(aws, d),
+        async {
+            if whole {
+                domain::observe(aws, d).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        }
     );
     let (schedule_group, scheduler_role) = scheduled?;
     let (tagged_topics, tagged_buckets) = tagged;
@@ -171,6 +179,11 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         layers: layers?,
         ..Default::default()
     };
+    if let Some(read) = domains? {
+        o.domains = read.domains;
+        o.certificate = read.certificate;
+        o.domain_zone = read.zone;
+    }
     for (name, of, statements, mappings) in read? {
         o.permissions.insert(name.clone(), statements);
         if !mappings.is_empty() {
@@ -534,6 +547,7 @@ async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
         // A removal's: the deploy applies its stack steps before the rest is planned.
         Step::Stack(s) => super::stack::apply(cx.aws, cx.d.stack.as_ref(), s, &|_| {}).await,
         Step::Layer(s) => layer::apply(cx, s).await,
+        Step::Domain(s) => domain::apply(cx, s).await,
     }
 }
 

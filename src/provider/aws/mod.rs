@@ -10,6 +10,7 @@ pub mod aliases;
 pub mod bucket;
 pub mod calls;
 pub mod context;
+pub mod domain;
 pub mod engine;
 pub mod event_source;
 pub mod function;
@@ -74,6 +75,10 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// SSM Parameter Store: the lease that lets one changing command run at a time.
     pub ssm: aws_sdk_ssm::Client,
+    /// Certificate Manager: the certificate of a custom domain.
+    pub acm: aws_sdk_acm::Client,
+    /// Route 53: a custom domain's alias records.
+    pub route53: aws_sdk_route53::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -504,7 +509,21 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let acm = aws_sdk_acm::Client::from_conf(
+            aws_sdk_acm::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let route53 = aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            acm,
+            route53,
             ssm,
             cloudwatch,
             cfn,
