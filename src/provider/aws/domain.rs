@@ -725,7 +725,12 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
             kinds,
         } => {
             let target = target_of(cx, domain)
-                .ok_or_else(|| AwsError::Other(format!("custom domain {domain} has no target")))?;
+                .filter(|t| !t.dns_name.is_empty())
+                .ok_or_else(|| {
+                    AwsError::Other(format!(
+                        "API Gateway gave custom domain {domain} no target name to point records at; deploy again, or set `createRoute53Record: false`"
+                    ))
+                })?;
             change(cx, ChangeAction::Upsert, domain, zone_id, kinds, &target).await?;
         }
         DomainStep::DeleteAliasRecords {
