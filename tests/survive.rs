@@ -46,6 +46,10 @@ functions:
       - sqs:
           arn: !GetAtt Queue.Arn
       - schedule: rate(1 day)
+custom:
+  customDomain:
+    domainName: sweep-${sls:stage}.example.com
+    basePath: b
 layers:
   shared:
     path: layer
@@ -65,6 +69,28 @@ resources:
         AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
         KeySchema: [{AttributeName: id, KeyType: HASH}]
 ";
+
+/// moto, with what the sweep service's custom domain needs: a certificate and a hosted zone.
+fn start() -> Moto {
+    let moto = Moto::start();
+    rt().block_on(async {
+        let cfg = moto.sdk().await;
+        aws_sdk_acm::Client::new(&cfg)
+            .request_certificate()
+            .domain_name("*.example.com")
+            .send()
+            .await
+            .unwrap();
+        aws_sdk_route53::Client::new(&cfg)
+            .create_hosted_zone()
+            .name("example.com")
+            .caller_reference("sweep")
+            .send()
+            .await
+            .unwrap();
+    });
+    moto
+}
 
 fn service(generation: u32) -> tempfile::TempDir {
     let dir = common::service(SERVICE);
@@ -342,6 +368,48 @@ async fn view(moto: &Moto, stage: &str) -> Vec<String> {
             s.stack_status().unwrap()
         ));
     }
+    let domain = format!("sweep-{stage}.example.com");
+    let gw = aws_sdk_apigateway::Client::new(&cfg);
+    if let Ok(d) = gw.get_domain_name().domain_name(&domain).send().await {
+        out.push(format!(
+            "domain {domain} cert={} edge={}",
+            d.certificate_arn().is_some(),
+            d.distribution_domain_name().is_some()
+        ));
+        if let Ok(m) = gw
+            .get_base_path_mappings()
+            .domain_name(&domain)
+            .send()
+            .await
+        {
+            for m in m.items() {
+                out.push(format!(
+                    "mapping {domain}/{} stage={}",
+                    m.base_path().unwrap_or_default(),
+                    m.stage().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let r53 = aws_sdk_route53::Client::new(&cfg);
+    let zones = r53.list_hosted_zones().send().await.unwrap();
+    for z in zones.hosted_zones() {
+        let sets = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(z.id())
+            .send()
+            .await
+            .unwrap();
+        for r in sets.resource_record_sets() {
+            if r.name().trim_end_matches('.') == domain {
+                out.push(format!(
+                    "record {domain} {} alias={}",
+                    r.r#type().as_str(),
+                    r.alias_target().is_some()
+                ));
+            }
+        }
+    }
     let layer = format!("sweep-{stage}-shared");
     let versions = lambda
         .list_layer_versions()
@@ -427,7 +495,7 @@ fn sweep(
     args: &[&str],
     after: &dyn Fn(&Moto, &Path, &str),
 ) -> usize {
-    let moto = Moto::start();
+    let moto = start();
     let with_stage = |stage: &str| -> Vec<String> {
         let mut v: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         v.extend(["--stage".to_string(), stage.to_string()]);
@@ -583,13 +651,16 @@ const CREATES: &[&str] = &[
     "PUT /restapis/*/methods/POST ",
     "PUT /restapis/*/integration ",
     "POST /restapis/*/deployments",
+    "POST /domainnames ",
+    "POST /domainnames/*/basepathmappings",
+    "POST /2013-04-01/hostedzone/*/rrset",
     "AWSEvents.PutRule",
     "AWSEvents.PutTargets",
 ];
 
 #[test]
 fn a_create_whose_answer_is_lost_is_found_again_not_made_twice() {
-    let moto = Moto::start();
+    let moto = start();
     let clean = stage(0);
     let dir = service(1);
     json(&moto, dir.path(), &["deploy", "--stage", &clean]);
@@ -690,7 +761,7 @@ async fn look_alikes(moto: &Moto, stage: &str) {
 
 #[test]
 fn look_alikes_of_every_kind_are_named_as_conflicts_and_survive_deploy_and_remove() {
-    let moto = Moto::start();
+    let moto = start();
     let stage = "kx900";
     rt().block_on(look_alikes(&moto, stage));
     let before = rt().block_on(view(&moto, stage));

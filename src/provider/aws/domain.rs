@@ -509,18 +509,23 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
                     .domain_name_configurations(config)
                     .set_tags(Some(tags))
                     .send()
-                    .await
-                    .map_err(call_err("CreateDomainName", &res))?;
-                let c = made.domain_name_configurations().first();
-                Target {
-                    dns_name: c
-                        .and_then(|c| c.api_gateway_domain_name())
-                        .unwrap_or_default()
-                        .to_string(),
-                    zone_id: c
-                        .and_then(|c| c.hosted_zone_id())
-                        .unwrap_or_default()
-                        .to_string(),
+                    .await;
+                match made {
+                    Ok(made) => {
+                        let c = made.domain_name_configurations().first();
+                        Target {
+                            dns_name: c
+                                .and_then(|c| c.api_gateway_domain_name())
+                                .unwrap_or_default()
+                                .to_string(),
+                            zone_id: c
+                                .and_then(|c| c.hosted_zone_id())
+                                .unwrap_or_default()
+                                .to_string(),
+                        }
+                    }
+                    Err(e) if exists(&e) => made_before(cx, domain).await?,
+                    Err(e) => return Err(call_err("CreateDomainName", &res)(e)),
                 }
             } else {
                 use aws_sdk_apigateway::types::{
@@ -546,10 +551,14 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
                 } else {
                     call.certificate_arn(certificate_arn)
                 };
-                let made = call
-                    .send()
-                    .await
-                    .map_err(call_err("CreateDomainName", &res))?;
+                let made = match call.send().await {
+                    Ok(made) => made,
+                    Err(e) if exists(&e) => {
+                        cx.known().domain_target = Some(made_before(cx, domain).await?);
+                        return Ok(());
+                    }
+                    Err(e) => return Err(call_err("CreateDomainName", &res)(e)),
+                };
                 match s.regional {
                     true => Target {
                         dns_name: made.regional_domain_name().unwrap_or_default().to_string(),
@@ -763,6 +772,29 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
         }
     }
     Ok(())
+}
+
+/// Whether a create failed because the name is taken (a create whose answer was lost and that
+/// the SDK sent again, or someone else's domain made meanwhile).
+fn exists<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -> bool {
+    is_code(e, &["ConflictException"])
+        || (is_code(e, &["BadRequestException"])
+            && e.message().is_some_and(|m| m.contains("already exists")))
+}
+
+/// The target of a domain of this name that is ours: what an earlier send of the create made.
+async fn made_before(cx: &Applying<'_>, domain: &str) -> Result<Target, AwsError> {
+    let spec = spec(cx)?;
+    let found = if spec.api.v2() {
+        list_v2(cx.aws, cx.d, Some(spec)).await?
+    } else {
+        list_v1(cx.aws, cx.d, Some(spec)).await?
+    };
+    found
+        .into_iter()
+        .find(|h| h.name == domain && h.owned)
+        .map(|h| h.target)
+        .ok_or_else(|| AwsError::NotOurs(format!("custom domain {domain}")))
 }
 
 /// Upserts or deletes the alias records of `kinds` at the domain's name.
