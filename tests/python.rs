@@ -292,3 +292,81 @@ custom:
     let doc: serde_json::Value = serde_json::from_slice(&run).unwrap();
     assert_eq!(doc, serde_json::json!({"escaped": "&lt;b&gt;"}));
 }
+
+#[test]
+fn a_module_is_its_functions_package_with_its_own_requirements() {
+    let dir = common::service(
+        "service: py
+provider:
+  name: aws
+  runtime: python3.11
+package:
+  individually: true
+functions:
+  one:
+    handler: index.main
+    module: function1
+  two:
+    handler: index.main
+    module: function2/
+",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    for m in ["function1", "function2"] {
+        std::fs::create_dir_all(dir.path().join(m)).unwrap();
+    }
+    std::fs::write(dir.path().join("function1/index.py"), HANDLER).unwrap();
+    std::fs::write(
+        dir.path().join("function1/requirements.txt"),
+        "markupsafe==3.0.2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("function2/index.py"),
+        "def main(event, context):\n    return 'two'\n",
+    )
+    .unwrap();
+    sls(dir.path(), cache.path())
+        .arg("package")
+        .assert()
+        .success();
+    let built = dir.path().join(".serverless");
+    let one = built.join("one.zip");
+    assert!(zip_text(&one, "index.py").is_some_and(|(n, _)| n == "index.py"));
+    assert!(zip_text(&one, "markupsafe/__init__.py").is_some());
+    assert!(zip_text(&one, "requirements.txt").is_some_and(|(n, _)| n == "requirements.txt"));
+    let two = built.join("two.zip");
+    assert!(
+        zip_text(&two, "index.py").is_some_and(|(n, t)| n == "index.py" && t.contains("'two'"))
+    );
+    assert!(zip_text(&two, "markupsafe/__init__.py").is_none());
+    assert!(zip_text(&two, "function1/index.py").is_none());
+    let run = sls(dir.path(), cache.path())
+        .args(["invoke", "local", "-f", "one"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&run).unwrap();
+    assert_eq!(doc, serde_json::json!({"escaped": "&lt;b&gt;"}));
+    // Without `package.individually` the module means nothing, as with the plugin: said, and
+    // the handler is then looked for at the service's root.
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        std::fs::read_to_string(dir.path().join("serverless.yml"))
+            .unwrap()
+            .replace("package:\n  individually: true\n", ""),
+    )
+    .unwrap();
+    let out = sls(dir.path(), cache.path())
+        .arg("package")
+        .assert()
+        .code(4)
+        .get_output()
+        .stderr
+        .clone();
+    let notes = String::from_utf8_lossy(&out);
+    assert!(notes.contains("`module` of `one` has no effect"), "{notes}");
+    assert!(notes.contains("needs `index.py`"), "{notes}");
+}

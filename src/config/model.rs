@@ -337,8 +337,9 @@ pub struct Function {
     pub maximum_event_age: Option<EventAge>,
     pub destinations: Option<Destinations>,
     pub on_error: Option<String>,
-    /// serverless-python-requirements' per-function module directory: refused until built.
-    pub module: Option<Json>,
+    /// serverless-python-requirements' per-function module: with `package.individually`, the
+    /// function's zip holds that directory's files at its root and its own requirements.
+    pub module: Option<String>,
     pub url: Option<FunctionUrl>,
     /// An existing role (its ARN) this function runs as instead of the service's.
     pub role: Option<String>,
@@ -967,4 +968,21 @@ impl CustomDomain {
         let d: CustomDomain = serde_json::from_value(custom?.get("customDomain")?.clone()).ok()?;
         flag(d.enabled.as_ref(), true).then_some(d)
     }
+}
+
+/// The directory a Python function's package is made from (`module`, as serverless-python-
+/// requirements reads it): only with `package.individually`, and not `.`.
+pub fn module_of<'a>(config: &Config, f: &'a Function) -> Option<&'a str> {
+    let individually = f
+        .package
+        .as_ref()
+        .and_then(|p| p.individually)
+        .or_else(|| config.package.as_ref().and_then(|p| p.individually))
+        == Some(true);
+    let python =
+        super::runtime::Family::of(super::runtime::of(config, f)) == super::runtime::Family::Python;
+    f.module
+        .as_deref()
+        .map(|m| m.trim_end_matches('/'))
+        .filter(|m| individually && python && !m.is_empty() && *m != ".")
 }

@@ -881,12 +881,23 @@ fn function(
     f: &Function,
     routes: &mut HashMap<String, (String, Option<Span>)>,
 ) {
-    if f.module.is_some() {
-        c.error_key(
-            &["functions", name, "module"],
-            "per-function Python modules (serverless-python-requirements' `module`) are not built into sls yet: the function would deploy without its module's requirements, from the service root",
-        )
-        .help = Some("write the handler with its directory (`module/handler.main`), and list the module's requirements in the service's requirements.txt".into());
+    if let Some(m) = &f.module {
+        let path = ["functions", name, "module"];
+        let m = m.trim_end_matches('/');
+        if m.starts_with('/') || m.split('/').any(|part| part == "..") {
+            c.error(
+                &path,
+                format!("`{m}` is not a directory inside the service"),
+            );
+        } else if super::model::module_of(config, f).is_none() && !m.is_empty() && m != "." {
+            // As serverless-python-requirements: a module means something only for a Python
+            // function packaged on its own.
+            c.out.push(Problem::new(
+                crate::diag::Severity::Note,
+                format!("`module` of `{name}` has no effect: as with serverless-python-requirements, it applies to Python functions packaged individually (`package.individually: true`)"),
+                c.key_span(&path),
+            ));
+        }
     }
     if name.is_empty()
         || !name

@@ -346,6 +346,7 @@ pub fn package(
     } else {
         let _ = fs::remove_dir_all(&build_dir);
     }
+    let bundles_end = entries.len();
     let externals = bundle::external_dirs(req.service_dir, &bundling.external);
 
     // Which entries each built artifact holds, as indices into `entries`.
@@ -381,7 +382,7 @@ pub fn package(
                 .iter()
                 .map(|f| bundled[*f].0.rsplit_once('.').map_or("", |(stem, _)| stem))
                 .collect();
-            chosen.extend((bundles_start..entries.len()).filter(|&i| {
+            chosen.extend((bundles_start..bundles_end).filter(|&i| {
                 let rel = &entries[i].rel;
                 stems.iter().any(|stem| {
                     rel.strip_prefix(stem)
@@ -395,6 +396,23 @@ pub fn package(
                         .iter()
                         .any(|d| entries[i].rel.starts_with(&format!("{d}/")))
             }));
+        }
+        // serverless-python-requirements' `module`: that directory's files, at the root.
+        if let Some(m) = module_of_plan(req.config, p) {
+            let prefix = format!("{m}/");
+            let moved: Vec<Entry> = chosen
+                .iter()
+                .filter_map(|&i| {
+                    let rest = entries[i].rel.strip_prefix(&prefix)?;
+                    Some(Entry {
+                        rel: rest.to_string(),
+                        ..entries[i].clone()
+                    })
+                })
+                .collect();
+            let start = entries.len();
+            entries.extend(moved);
+            chosen = (start..entries.len()).collect();
         }
         if chosen.is_empty() {
             return Err(PackageError::NoFiles {
@@ -572,6 +590,15 @@ fn walk_whole(dir: &Path) -> Result<Vec<Entry>, PackageError> {
 /// Left out of an artifact whose functions are partly bundled: the bundles replace them.
 const TS_SOURCES: &[&str] = &["!**/*.ts", "!**/*.tsx", "!**/*.mts", "!**/*.cts"];
 
+/// The module directory an artifact of one Python function is made from, if any.
+fn module_of_plan<'a>(config: &'a Config, p: &Plan) -> Option<&'a str> {
+    let [name] = p.functions.as_slice() else {
+        return None;
+    };
+    let f = config.functions.as_ref()?.get(name)?;
+    crate::config::model::module_of(config, f)
+}
+
 /// The user's own include patterns for an artifact (service and function level, not negated).
 fn user_includes(config: &Config, p: &Plan) -> Vec<String> {
     let service = config.package.as_ref().and_then(|pk| pk.patterns.clone());
@@ -600,57 +627,41 @@ fn python_wants(
     plans: &[Plan],
 ) -> Result<HashMap<String, python::Want>, PackageError> {
     let c = req.config;
-    let file = python_settings(c)
-        .and_then(|p| {
-            p.get("fileName")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "requirements.txt".into());
-    let mut requirements = req.service_dir.join(&file);
     let mut out = HashMap::new();
-    if !requirements.is_file() {
-        let any_python = c
-            .functions
-            .iter()
-            .flatten()
-            .any(|(_, f)| Family::of(runtime::of(c, f)) == Family::Python);
-        if !any_python {
-            return Ok(out);
-        }
-        // No requirements file: a lock file stands in, exported as the plugin does.
-        let exported = req.out_dir.join("python-requirements.txt");
-        if python::export(req.service_dir, &python_locks(c), &exported)?.is_some() {
-            requirements = exported;
-        } else {
-            let other = ["pyproject.toml", "Pipfile"].into_iter().find(|f| {
-                // A pyproject.toml may only configure tools: it matters when it lists packages.
-                std::fs::read_to_string(req.service_dir.join(f))
-                    .is_ok_and(|t| *f == "Pipfile" || t.contains("dependencies"))
-            });
-            if let Some(other) = other {
-                return Err(PackageError::UnexportedPython {
-                    found: other.into(),
-                    file,
-                });
-            }
-            return Ok(out);
-        }
+    let any_python = c
+        .functions
+        .iter()
+        .flatten()
+        .any(|(_, f)| Family::of(runtime::of(c, f)) == Family::Python);
+    if !any_python {
+        return Ok(out);
     }
+    let root = python_requirements(req, req.service_dir, &req.out_dir)?;
     for p in plans.iter().filter(|p| p.patterns.is_some()) {
-        let mut wants: Vec<python::Want> = p
-            .functions
-            .iter()
-            .filter_map(|name| {
-                let f = c.functions.as_ref()?.get(name)?;
-                let runtime = runtime::of(c, f).to_string();
-                (Family::of(&runtime) == Family::Python).then(|| python::Want {
-                    requirements: requirements.clone(),
+        let mut wants: Vec<python::Want> = Vec::new();
+        for name in &p.functions {
+            let Some(f) = c.functions.as_ref().and_then(|fs| fs.get(name)) else {
+                continue;
+            };
+            let runtime = runtime::of(c, f).to_string();
+            if Family::of(&runtime) != Family::Python {
+                continue;
+            }
+            // A module's own requirements (serverless-python-requirements' `module`).
+            let requirements = match crate::config::model::module_of(c, f) {
+                Some(m) => {
+                    python_requirements(req, &req.service_dir.join(m), &req.out_dir.join(m))?
+                }
+                None => root.clone(),
+            };
+            if let Some(requirements) = requirements {
+                wants.push(python::Want {
+                    requirements,
                     runtime,
                     arch: runtime::architecture_of(c, f).into(),
-                })
-            })
-            .collect();
+                });
+            }
+        }
         wants.sort();
         wants.dedup();
         match wants.len() {
@@ -670,6 +681,43 @@ fn python_wants(
         }
     }
     Ok(out)
+}
+
+/// The requirements file of a directory (the service's, or a module's): `fileName`, else a lock
+/// file exported into `out` as the plugin does; none when the directory lists no dependencies.
+fn python_requirements(
+    req: &Request<'_>,
+    dir: &Path,
+    out: &Path,
+) -> Result<Option<PathBuf>, PackageError> {
+    let c = req.config;
+    let file = python_settings(c)
+        .and_then(|p| {
+            p.get("fileName")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "requirements.txt".into());
+    let requirements = dir.join(&file);
+    if requirements.is_file() {
+        return Ok(Some(requirements));
+    }
+    let exported = out.join("python-requirements.txt");
+    if python::export(dir, &python_locks(c), &exported)?.is_some() {
+        return Ok(Some(exported));
+    }
+    let other = ["pyproject.toml", "Pipfile"].into_iter().find(|f| {
+        // A pyproject.toml may only configure tools: it matters when it lists packages.
+        std::fs::read_to_string(dir.join(f))
+            .is_ok_and(|t| *f == "Pipfile" || t.contains("dependencies"))
+    });
+    match other {
+        Some(other) => Err(PackageError::UnexportedPython {
+            found: other.into(),
+            file,
+        }),
+        None => Ok(None),
+    }
 }
 
 fn python_settings(c: &Config) -> Option<&serde_json::Map<String, serde_json::Value>> {
