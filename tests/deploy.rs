@@ -4577,3 +4577,60 @@ fn a_rest_custom_domain_gets_records_and_someone_elses_domain_is_only_mapped() {
         assert_eq!(paths, [Some("other")]);
     });
 }
+
+#[test]
+fn a_python_module_deploys_as_its_own_package() {
+    let moto = Moto::start();
+    let dir = common::service(
+        "service: mods
+provider:
+  name: aws
+  runtime: python3.12
+package:
+  individually: true
+functions:
+  api:
+    handler: app.main
+    module: api
+",
+    );
+    write(
+        dir.path(),
+        "api/app.py",
+        "def main(event, context):\n    return 'api'\n",
+    );
+    write(
+        dir.path(),
+        "other/app.py",
+        "def main(event, context):\n    return 'other'\n",
+    );
+    let first = json(&moto, dir.path(), &["deploy"]);
+    assert!(actions(&first).contains(&"createFunction".to_string()));
+    let manifest: Value = serde_json::from_str(
+        &fs::read_to_string(dir.path().join(".serverless/sls-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let sha = manifest["artifacts"]["api.zip"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk().await);
+        let c = lambda
+            .get_function_configuration()
+            .function_name("mods-dev-api")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(c.handler(), Some("app.main"));
+        assert_eq!(c.code_sha256(), Some(sha.as_str()));
+    });
+    let zip = fs::File::open(dir.path().join(".serverless/api.zip")).unwrap();
+    let mut z = zip::ZipArchive::new(zip).unwrap();
+    let names: Vec<String> = (0..z.len())
+        .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["app.py"]);
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+}
