@@ -4634,3 +4634,54 @@ functions:
     let again = json(&moto, dir.path(), &["deploy"]);
     assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
 }
+
+#[test]
+fn a_websocket_custom_domain_maps_the_websocket_stage() {
+    let moto = Moto::start();
+    rt().block_on(domain_fixtures(&moto, "us-east-1"));
+    let dir = common::service(
+        "service: ws
+provider:
+  name: aws
+  runtime: nodejs22.x
+functions:
+  connect:
+    handler: h.main
+    events:
+      - websocket: $connect
+custom:
+  customDomain:
+    domainName: ws.example.com
+    apiType: websocket
+    endpointType: REGIONAL
+    createRoute53Record: false
+",
+    );
+    write(
+        dir.path(),
+        "h.js",
+        "exports.main = async () => ({ statusCode: 200 });\n",
+    );
+    json(&moto, dir.path(), &["deploy"]);
+    rt().block_on(async {
+        let gw = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
+        let apis = gw.get_apis().send().await.unwrap();
+        let ws = apis
+            .items()
+            .iter()
+            .find(|a| a.protocol_type().map(|p| p.as_str()) == Some("WEBSOCKET"))
+            .unwrap();
+        let m = gw
+            .get_api_mappings()
+            .domain_name("ws.example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(m.items().len(), 1);
+        assert_eq!(m.items()[0].api_id(), ws.api_id());
+        assert_eq!(m.items()[0].stage(), Some("dev"));
+    });
+    let again = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(mutating(&again), 0, "{:#}", again["awsCalls"]);
+    moto.sls(dir.path()).arg("remove").assert().success();
+}

@@ -31,11 +31,9 @@ fn other(e: impl std::fmt::Display) -> AwsError {
 pub async fn observe(aws: &Aws, d: &Desired) -> Result<Read, AwsError> {
     // Read whether wanted or not: a removal reads the domain the config names.
     let wanted = d.domain.as_ref();
-    let mut domains: Vec<ObservedDomain> = Vec::new();
-    for found in list_v1(aws, d, wanted).await? {
-        domains.push(found);
-    }
-    for found in list_v2(aws, d, wanted).await? {
+    let (v1, v2) = tokio::join!(list_v1(aws, d, wanted), list_v2(aws, d, wanted));
+    let mut domains: Vec<ObservedDomain> = v1?;
+    for found in v2? {
         // A regional domain shows in both listings: the one of the wanted kind is kept.
         match domains.iter().position(|h| h.name == found.name) {
             Some(i) if wanted.is_some_and(|w| w.name == found.name && w.api.v2()) => {

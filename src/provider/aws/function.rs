@@ -932,7 +932,9 @@ pub(super) async fn wait_updated(aws: &Aws, name: &str) -> Result<(), AwsError> 
             .await
             .map_err(call_err("GetFunction", &res))?;
         let Some(c) = got.configuration() else {
-            return Err(AwsError::Other(format!("{res}: GetFunction gave no configuration")));
+            return Err(AwsError::Other(format!(
+                "{res}: GetFunction gave no configuration"
+            )));
         };
         let state = c
             .state()
