@@ -116,14 +116,7 @@ async fn list_v1(
         .into_iter()
         .filter_map(|g| {
             let name = g.domain_name()?.to_string();
-            let tags: std::collections::BTreeMap<String, String> = g
-                .tags()
-                .map(|t| t.clone().into_iter().collect())
-                .unwrap_or_default();
-            let ours = owned(&tags, d);
-            if !ours && wanted.is_none_or(|w| w.name != name) {
-                return None;
-            }
+            let ours = interest(&name, g.tags(), d, wanted)?;
             let regional = g.endpoint_configuration().is_some_and(|e| {
                 e.types()
                     .iter()
@@ -186,14 +179,7 @@ async fn list_v2(
         .into_iter()
         .filter_map(|g| {
             let name = g.domain_name()?.to_string();
-            let tags: std::collections::BTreeMap<String, String> = g
-                .tags()
-                .map(|t| t.clone().into_iter().collect())
-                .unwrap_or_default();
-            let ours = owned(&tags, d);
-            if !ours && wanted.is_none_or(|w| w.name != name) {
-                return None;
-            }
+            let ours = interest(&name, g.tags(), d, wanted)?;
             let c = g.domain_name_configurations().first();
             Some(ObservedDomain {
                 name,
@@ -223,6 +209,21 @@ async fn list_v2(
             })
         })
         .collect())
+}
+
+/// Whether a listed domain matters to this run (the wanted one, or one with our tags), and if
+/// so whether it is ours.
+fn interest(
+    name: &str,
+    tags: Option<&HashMap<String, String>>,
+    d: &Desired,
+    wanted: Option<&DomainSpec>,
+) -> Option<bool> {
+    let tags: std::collections::BTreeMap<String, String> = tags
+        .map(|t| t.clone().into_iter().collect())
+        .unwrap_or_default();
+    let ours = owned(&tags, d);
+    (ours || wanted.is_some_and(|w| w.name == name)).then_some(ours)
 }
 
 /// Route 53 writes names with a final dot and in lower case; so are they compared.
