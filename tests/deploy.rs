@@ -4391,7 +4391,27 @@ fn an_http_api_custom_domain_is_made_mapped_moved_and_removed_with_the_service()
         );
     });
 
-    moto.sls(dir.path()).arg("remove").assert().success();
+    // Taken out of the config: found by its record, and deleted with it.
+    let record = |moto: &Moto| {
+        rt().block_on(async {
+            aws_sdk_ssm::Client::new(&moto.sdk().await)
+                .get_parameter()
+                .name("/sls/small/dev/domains/api.example.com")
+                .send()
+                .await
+                .is_ok()
+        })
+    };
+    assert!(record(&moto));
+    fs::write(dir.path().join("serverless.yml"), SMALL).unwrap();
+    let dropped = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        actions(&dropped),
+        ["deleteApiMapping", "deleteDomainName"],
+        "{:#}",
+        dropped["plan"]
+    );
+    assert!(!record(&moto));
     rt().block_on(async {
         let gw = aws_sdk_apigatewayv2::Client::new(&moto.sdk().await);
         assert!(
@@ -4402,8 +4422,8 @@ fn an_http_api_custom_domain_is_made_mapped_moved_and_removed_with_the_service()
                 .is_err()
         );
     });
+    moto.sls(dir.path()).arg("remove").assert().success();
 }
-
 #[test]
 fn a_rest_custom_domain_gets_records_and_someone_elses_domain_is_only_mapped() {
     let moto = Moto::start();

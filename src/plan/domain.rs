@@ -15,6 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, Desired, Observed, Phase, Plan};
 
+/// Where the records of the domains a service and stage made are: `{root}domains/{name}`.
+pub fn record_prefix(service: &str, stage: &str) -> String {
+    format!("{}domains/", super::record_root(service, stage))
+}
+
 /// Which API the domain serves; REST domains go through API Gateway's v1 API (EDGE needs it),
 /// HTTP and WebSocket ones through v2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +163,9 @@ pub enum DomainStep {
     },
     #[serde(rename_all = "camelCase")]
     DeleteDomainName { domain: String, v2: bool },
+    /// Deletes the record of a domain that is gone already.
+    #[serde(rename_all = "camelCase")]
+    ForgetDomain { domain: String },
 }
 
 impl DomainStep {
@@ -170,7 +178,8 @@ impl DomainStep {
             | DomainStep::UpsertAliasRecords { .. } => Phase::Domains,
             DomainStep::DeleteApiMapping { .. }
             | DomainStep::DeleteAliasRecords { .. }
-            | DomainStep::DeleteDomainName { .. } => Phase::DeleteDomains,
+            | DomainStep::DeleteDomainName { .. }
+            | DomainStep::ForgetDomain { .. } => Phase::DeleteDomains,
         }
     }
 
@@ -183,7 +192,8 @@ impl DomainStep {
             | DomainStep::DeleteApiMapping { domain, .. }
             | DomainStep::UpsertAliasRecords { domain, .. }
             | DomainStep::DeleteAliasRecords { domain, .. }
-            | DomainStep::DeleteDomainName { domain, .. } => domain,
+            | DomainStep::DeleteDomainName { domain, .. }
+            | DomainStep::ForgetDomain { domain } => domain,
         }
     }
 
@@ -198,7 +208,8 @@ impl DomainStep {
             | DomainStep::CreateApiMapping { .. }
             | DomainStep::UpdateApiMapping { .. }
             | DomainStep::DeleteApiMapping { .. }
-            | DomainStep::UpsertAliasRecords { .. } => None,
+            | DomainStep::UpsertAliasRecords { .. }
+            | DomainStep::ForgetDomain { .. } => None,
         }
     }
 }
@@ -269,6 +280,9 @@ impl fmt::Display for DomainStep {
                 write!(f, "- {} alias record(s) {domain}", kinds.join("/"))
             }
             DomainStep::DeleteDomainName { domain, .. } => write!(f, "- custom domain {domain}"),
+            DomainStep::ForgetDomain { domain } => {
+                write!(f, "- the record of custom domain {domain} (gone already)")
+            }
         }
     }
 }
@@ -317,6 +331,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     }
     let wanted = wanted(d);
     let ours = our_apis(o);
+    // Records of domains that are gone (a run stopped between deleting one and its record).
+    for name in &o.domain_records {
+        if !o.domains.iter().any(|h| &h.name == name) && wanted.is_none_or(|w| &w.name != name) {
+            p.push(DomainStep::ForgetDomain {
+                domain: name.clone(),
+            });
+        }
+    }
     for have in &o.domains {
         if wanted.is_some_and(|w| w.name == have.name) {
             continue;
@@ -567,6 +589,19 @@ mod tests {
         let mut d = desired();
         d.domain = Some(spec());
         d
+    }
+
+    #[test]
+    fn the_record_of_a_domain_that_is_gone_is_forgotten() {
+        let d = wanting();
+        let mut o = converged(&d);
+        o.domain_records = vec!["api.example.com".into(), "old.example.com".into()];
+        assert_eq!(
+            steps(&d, &o),
+            vec![DomainStep::ForgetDomain {
+                domain: "old.example.com".into()
+            }]
+        );
     }
 
     #[test]

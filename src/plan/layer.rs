@@ -66,7 +66,7 @@ pub fn record_name(service: &str, stage: &str, layer: &str) -> String {
 
 /// The path under which the service and stage's layer records are.
 pub fn record_prefix(service: &str, stage: &str) -> String {
-    format!("/sls/{service}/{stage}/layers/")
+    format!("{}layers/", super::record_root(service, stage))
 }
 
 #[derive(Debug, Clone, PartialEq)]

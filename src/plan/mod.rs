@@ -118,6 +118,8 @@ pub struct Observed {
     pub certificate: Option<String>,
     /// The hosted zone the wanted custom domain's records go in, found by its name.
     pub domain_zone: Option<String>,
+    /// The custom domains our records say this service and stage made.
+    pub domain_records: Vec<String>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -506,6 +508,12 @@ pub fn short_digest(text: &str, bytes: usize) -> String {
         .collect()
 }
 
+/// Where sls keeps the records of a service and stage (SSM parameters: the lease, what it
+/// published of layers, the custom domain it made).
+pub fn record_root(service: &str, stage: &str) -> String {
+    format!("/sls/{service}/{stage}/")
+}
+
 /// The prefix of every rule name sls gives: `{service}-{stage}-`. The schedule grant on each
 /// function covers `rule/{prefix}*`, so one statement serves every rule of the service.
 pub fn rule_prefix(service: &str, stage: &str) -> String {
@@ -684,6 +692,7 @@ pub(crate) mod tests {
             domains: vec![],
             certificate: None,
             domain_zone: None,
+            domain_records: vec![],
             listener_rules: vec![],
             stack: None,
             log_groups: d

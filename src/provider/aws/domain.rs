@@ -20,6 +20,14 @@ pub struct Read {
     pub domains: Vec<ObservedDomain>,
     pub certificate: Option<String>,
     pub zone: Option<String>,
+    /// The domains our records name.
+    pub recorded: Vec<String>,
+}
+
+/// The record of a domain sls made: which API Gateway API it was made through.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct DomainRecord {
+    pub v2: bool,
 }
 
 fn other(e: impl std::fmt::Display) -> AwsError {
@@ -28,20 +36,23 @@ fn other(e: impl std::fmt::Display) -> AwsError {
 
 /// The wanted domain and the domains carrying our tags, with their mappings and records; the
 /// wanted domain's certificate and hosted zone when it needs them.
-pub async fn observe(aws: &Aws, d: &Desired) -> Result<Read, AwsError> {
-    // Read whether wanted or not: a removal reads the domain the config names.
+pub async fn observe(
+    aws: &Aws,
+    d: &Desired,
+    all: &super::records::Records,
+) -> Result<Read, AwsError> {
+    // The domain the config names (read even by a removal) and those our records name.
     let wanted = d.domain.as_ref();
-    let (v1, v2) = tokio::join!(list_v1(aws, d, wanted), list_v2(aws, d, wanted));
-    let mut domains: Vec<ObservedDomain> = v1?;
-    for found in v2? {
-        // A regional domain shows in both listings: the one of the wanted kind is kept.
-        match domains.iter().position(|h| h.name == found.name) {
-            Some(i) if wanted.is_some_and(|w| w.name == found.name && w.api.v2()) => {
-                domains[i] = found;
-            }
-            Some(_) => {}
-            None => domains.push(found),
-        }
+    let recorded = recorded(d, all);
+    let mut names = recorded.clone();
+    if let Some(w) = wanted
+        && !names.iter().any(|(n, _)| *n == w.name)
+    {
+        names.push((w.name.clone(), w.api.v2()));
+    }
+    let mut domains: Vec<ObservedDomain> = Vec::new();
+    for (name, v2) in &names {
+        domains.extend(get(aws, d, name, *v2).await?);
     }
     for h in &mut domains {
         h.mappings = mappings(aws, &h.name, h.v2).await?;
@@ -65,6 +76,7 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Read, AwsError> {
         domains,
         certificate: None,
         zone: None,
+        recorded: recorded.into_iter().map(|(n, _)| n).collect(),
     };
     let Some(spec) = crate::plan::domain::wanted(d) else {
         return Ok(read);
@@ -90,140 +102,107 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<Read, AwsError> {
     Ok(read)
 }
 
-/// Domains of API Gateway's v1 API that are wanted or ours.
-async fn list_v1(
+/// The domain of this name, read through API Gateway's v2 API (`v2`) or v1, if it exists.
+async fn get(
     aws: &Aws,
     d: &Desired,
-    wanted: Option<&DomainSpec>,
-) -> Result<Vec<ObservedDomain>, AwsError> {
-    let items = super::all_pages(|position| {
-        let call = aws
-            .apigw
-            .get_domain_names()
-            .limit(500)
-            .set_position(position);
-        async move {
-            let page = call
-                .send()
-                .await
-                .map_err(call_err("GetDomainNames", "API Gateway custom domains"))?;
-            let next = page.position().map(str::to_string);
-            Ok((page.items.unwrap_or_default(), next))
-        }
-    })
-    .await?;
-    Ok(items
-        .into_iter()
-        .filter_map(|g| {
-            let name = g.domain_name()?.to_string();
-            let ours = interest(&name, g.tags(), d, wanted)?;
-            let regional = g.endpoint_configuration().is_some_and(|e| {
-                e.types()
-                    .iter()
-                    .any(|t| t.as_str().eq_ignore_ascii_case("regional"))
-            });
-            let target = match regional {
-                true => Target {
-                    dns_name: g.regional_domain_name().unwrap_or_default().to_string(),
-                    zone_id: g.regional_hosted_zone_id().unwrap_or_default().to_string(),
-                },
-                false => Target {
-                    dns_name: g.distribution_domain_name().unwrap_or_default().to_string(),
-                    zone_id: g
-                        .distribution_hosted_zone_id()
-                        .unwrap_or(CLOUDFRONT_ZONE)
-                        .to_string(),
-                },
-            };
-            Some(ObservedDomain {
-                name,
-                v2: false,
-                owned: ours,
-                regional,
-                certificate_arn: g
-                    .certificate_arn()
-                    .or(g.regional_certificate_arn())
-                    .unwrap_or_default()
-                    .to_string(),
-                security_policy: g
-                    .security_policy()
-                    .map_or("TLS_1_2".into(), |p| p.as_str().to_string()),
-                target: normal(target),
-                mappings: Vec::new(),
-                zone_id: None,
-                records: Vec::new(),
-            })
-        })
-        .collect())
-}
-
-/// Domains of API Gateway's v2 API that are wanted or ours.
-async fn list_v2(
-    aws: &Aws,
-    d: &Desired,
-    wanted: Option<&DomainSpec>,
-) -> Result<Vec<ObservedDomain>, AwsError> {
-    let items = super::all_pages(|token| {
-        let call = aws.apigw2.get_domain_names().set_next_token(token);
-        async move {
-            let page = call
-                .send()
-                .await
-                .map_err(call_err("GetDomainNames", "API Gateway custom domains"))?;
-            let next = page.next_token().map(str::to_string);
-            Ok((page.items.unwrap_or_default(), next))
-        }
-    })
-    .await?;
-    Ok(items
-        .into_iter()
-        .filter_map(|g| {
-            let name = g.domain_name()?.to_string();
-            let ours = interest(&name, g.tags(), d, wanted)?;
-            let c = g.domain_name_configurations().first();
-            Some(ObservedDomain {
-                name,
-                v2: true,
-                owned: ours,
-                regional: true,
-                certificate_arn: c
-                    .and_then(|c| c.certificate_arn())
-                    .unwrap_or_default()
-                    .to_string(),
-                security_policy: c
-                    .and_then(|c| c.security_policy())
-                    .map_or("TLS_1_2".into(), |p| p.as_str().to_string()),
-                target: normal(Target {
-                    dns_name: c
-                        .and_then(|c| c.api_gateway_domain_name())
-                        .unwrap_or_default()
-                        .to_string(),
-                    zone_id: c
-                        .and_then(|c| c.hosted_zone_id())
-                        .unwrap_or_default()
-                        .to_string(),
-                }),
-                mappings: Vec::new(),
-                zone_id: None,
-                records: Vec::new(),
-            })
-        })
-        .collect())
-}
-
-/// Whether a listed domain matters to this run (the wanted one, or one with our tags), and if
-/// so whether it is ours.
-fn interest(
     name: &str,
-    tags: Option<&HashMap<String, String>>,
-    d: &Desired,
-    wanted: Option<&DomainSpec>,
-) -> Option<bool> {
-    let tags: std::collections::BTreeMap<String, String> = tags
-        .map(|t| t.clone().into_iter().collect())
-        .unwrap_or_default();
-    let ours = owned(&tags, d);
-    (ours || wanted.is_some_and(|w| w.name == name)).then_some(ours)
+    v2: bool,
+) -> Result<Option<ObservedDomain>, AwsError> {
+    let res = format!("custom domain {name}");
+    let tags_ours = |t: Option<&HashMap<String, String>>| {
+        let tags: std::collections::BTreeMap<String, String> = t
+            .map(|t| t.clone().into_iter().collect())
+            .unwrap_or_default();
+        owned(&tags, d)
+    };
+    if v2 {
+        let g = match aws.apigw2.get_domain_name().domain_name(name).send().await {
+            Ok(g) => g,
+            Err(e) if is_code(&e, super::NOT_FOUND) => return Ok(None),
+            Err(e) => return Err(call_err("GetDomainName", &res)(e)),
+        };
+        let c = g.domain_name_configurations().first();
+        return Ok(Some(ObservedDomain {
+            name: name.to_string(),
+            v2: true,
+            owned: tags_ours(g.tags()),
+            regional: true,
+            certificate_arn: c
+                .and_then(|c| c.certificate_arn())
+                .unwrap_or_default()
+                .to_string(),
+            security_policy: c
+                .and_then(|c| c.security_policy())
+                .map_or("TLS_1_2".into(), |p| p.as_str().to_string()),
+            target: normal(Target {
+                dns_name: c
+                    .and_then(|c| c.api_gateway_domain_name())
+                    .unwrap_or_default()
+                    .to_string(),
+                zone_id: c
+                    .and_then(|c| c.hosted_zone_id())
+                    .unwrap_or_default()
+                    .to_string(),
+            }),
+            mappings: Vec::new(),
+            zone_id: None,
+            records: Vec::new(),
+        }));
+    }
+    let g = match aws.apigw.get_domain_name().domain_name(name).send().await {
+        Ok(g) => g,
+        Err(e) if is_code(&e, super::NOT_FOUND) => return Ok(None),
+        Err(e) => return Err(call_err("GetDomainName", &res)(e)),
+    };
+    let regional = g.endpoint_configuration().is_some_and(|e| {
+        e.types()
+            .iter()
+            .any(|t| t.as_str().eq_ignore_ascii_case("regional"))
+    });
+    let target = match regional {
+        true => Target {
+            dns_name: g.regional_domain_name().unwrap_or_default().to_string(),
+            zone_id: g.regional_hosted_zone_id().unwrap_or_default().to_string(),
+        },
+        false => Target {
+            dns_name: g.distribution_domain_name().unwrap_or_default().to_string(),
+            zone_id: g
+                .distribution_hosted_zone_id()
+                .unwrap_or(CLOUDFRONT_ZONE)
+                .to_string(),
+        },
+    };
+    Ok(Some(ObservedDomain {
+        name: name.to_string(),
+        v2: false,
+        owned: tags_ours(g.tags()),
+        regional,
+        certificate_arn: g
+            .certificate_arn()
+            .or(g.regional_certificate_arn())
+            .unwrap_or_default()
+            .to_string(),
+        security_policy: g
+            .security_policy()
+            .map_or("TLS_1_2".into(), |p| p.as_str().to_string()),
+        target: normal(target),
+        mappings: Vec::new(),
+        zone_id: None,
+        records: Vec::new(),
+    }))
+}
+
+/// The domains this service and stage made, by their records: name → read through v2.
+fn recorded(d: &Desired, all: &super::records::Records) -> Vec<(String, bool)> {
+    let prefix = crate::plan::domain::record_prefix(&d.service, &d.stage);
+    super::records::under(all, &prefix)
+        .into_iter()
+        .map(|(name, value)| {
+            let v2 = serde_json::from_str::<DomainRecord>(value).is_ok_and(|r| r.v2);
+            (name.to_string(), v2)
+        })
+        .collect()
 }
 
 /// Route 53 writes names with a final dot and in lower case; so are they compared.
@@ -446,6 +425,13 @@ async fn certificate(aws: &Aws, spec: &DomainSpec) -> Result<String, AwsError> {
     })
 }
 
+fn record_name(cx: &Applying<'_>, domain: &str) -> String {
+    format!(
+        "{}{domain}",
+        crate::plan::domain::record_prefix(&cx.d.service, &cx.d.stage)
+    )
+}
+
 fn spec<'a>(cx: &'a Applying<'_>) -> Result<&'a DomainSpec, AwsError> {
     cx.d.domain
         .as_ref()
@@ -492,6 +478,18 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
         } => {
             let s = spec(cx)?;
             let res = format!("custom domain {domain}");
+            // Written first: a run stopped after the create still finds the domain.
+            let record = serde_json::to_string(&DomainRecord { v2: api.v2() })
+                .map_err(|e| AwsError::Other(e.to_string()))?;
+            super::records::write(
+                aws,
+                cx.d,
+                &record_name(cx, domain),
+                &record,
+                "sls: a custom domain this service and stage made",
+                cx.o.domain_records.contains(domain),
+            )
+            .await?;
             let tags: HashMap<String, String> = cx.d.tags.clone().into_iter().collect();
             let target = if api.v2() {
                 let config = aws_sdk_apigatewayv2::types::DomainNameConfiguration::builder()
@@ -768,6 +766,10 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
                     .await;
                 super::tolerate(r, super::NOT_FOUND, "DeleteDomainName", &res)?;
             }
+            super::records::forget(aws, &record_name(cx, domain)).await?;
+        }
+        DomainStep::ForgetDomain { domain } => {
+            super::records::forget(aws, &record_name(cx, domain)).await?;
         }
     }
     Ok(())
@@ -784,14 +786,9 @@ fn exists<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -> 
 /// The target of a domain of this name that is ours: what an earlier send of the create made.
 async fn made_before(cx: &Applying<'_>, domain: &str) -> Result<Target, AwsError> {
     let spec = spec(cx)?;
-    let found = if spec.api.v2() {
-        list_v2(cx.aws, cx.d, Some(spec)).await?
-    } else {
-        list_v1(cx.aws, cx.d, Some(spec)).await?
-    };
-    found
-        .into_iter()
-        .find(|h| h.name == domain && h.owned)
+    get(cx.aws, cx.d, domain, spec.api.v2())
+        .await?
+        .filter(|h| h.owned)
         .map(|h| h.target)
         .ok_or_else(|| AwsError::NotOurs(format!("custom domain {domain}")))
 }

@@ -138,8 +138,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         tagged,
         scheduled,
         stack,
-        layers,
-        domains,
+        recorded,
     ) = tokio::join!(
         role::observe(aws, d),
         function_roles(aws, d),
@@ -152,15 +151,20 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         async { tokio::join!(tagged_topics, tagged_buckets) },
         scheduled,
         stack,
-        layer::observe(aws, d),
+        // The records of what AWS cannot tag, then the layers and domains they name.
         async {
-            if whole {
-                domain::observe(aws, d).await.map(Some)
-            } else {
-                Ok(None)
-            }
+            let all = super::records::read(aws, d).await?;
+            let (layers, domains) = tokio::join!(layer::observe(aws, d, &all), async {
+                if whole {
+                    domain::observe(aws, d, &all).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            });
+            Ok::<_, AwsError>((layers?, domains?))
         }
     );
+    let (layers, domains) = recorded?;
     let (schedule_group, scheduler_role) = scheduled?;
     let (tagged_topics, tagged_buckets) = tagged;
     let (rules, buses) = rules?;
@@ -176,13 +180,14 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         scheduler_role,
         rest_api: rest?,
         stack: stack?,
-        layers: layers?,
+        layers,
         ..Default::default()
     };
-    if let Some(read) = domains? {
+    if let Some(read) = domains {
         o.domains = read.domains;
         o.certificate = read.certificate;
         o.domain_zone = read.zone;
+        o.domain_records = read.recorded;
     }
     for (name, of, statements, mappings) in read? {
         o.permissions.insert(name.clone(), statements);

@@ -6,11 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
-use aws_sdk_ssm::types::{ParameterType, Tag};
 
 use super::context::Applying;
 use super::{Aws, AwsError, bucket, call_err, is_code};
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
 use crate::plan::layer::{
     LayerRecord, LayerSpec, ObservedLayerVersion, record_name, record_prefix,
 };
@@ -26,8 +24,12 @@ fn statement_id(account: &str) -> String {
 }
 
 /// The wanted layers and those this service and stage has a record of, with their versions.
-pub async fn observe(aws: &Aws, d: &Desired) -> Result<BTreeMap<String, ObservedLayer>, AwsError> {
-    let records = records(aws, d).await?;
+pub async fn observe(
+    aws: &Aws,
+    d: &Desired,
+    all: &super::records::Records,
+) -> Result<BTreeMap<String, ObservedLayer>, AwsError> {
+    let records = records(d, all)?;
     let mut names: BTreeSet<String> = records.keys().cloned().collect();
     names.extend(d.layers.iter().map(|l| l.name.clone()));
     let mut out = BTreeMap::new();
@@ -53,38 +55,17 @@ pub async fn observe(aws: &Aws, d: &Desired) -> Result<BTreeMap<String, Observed
     Ok(out)
 }
 
-/// This service and stage's records, by layer name.
-async fn records(aws: &Aws, d: &Desired) -> Result<BTreeMap<String, LayerRecord>, AwsError> {
+/// This service and stage's layer records, by layer name.
+fn records(
+    d: &Desired,
+    all: &super::records::Records,
+) -> Result<BTreeMap<String, LayerRecord>, AwsError> {
     let prefix = record_prefix(&d.service, &d.stage);
-    let params = super::all_pages(|token| {
-        let call = aws
-            .ssm
-            .get_parameters_by_path()
-            .path(&prefix)
-            .recursive(false)
-            .set_next_token(token);
-        let prefix = prefix.clone();
-        async move {
-            let page = call
-                .send()
-                .await
-                .map_err(call_err("GetParametersByPath", &prefix))?;
-            let next = page.next_token().map(str::to_string);
-            Ok((page.parameters.unwrap_or_default(), next))
-        }
-    })
-    .await?;
     let mut out = BTreeMap::new();
-    for p in params {
-        let (Some(name), Some(value)) = (p.name(), p.value()) else {
-            continue;
-        };
-        let Some(layer) = name.strip_prefix(&prefix) else {
-            continue;
-        };
+    for (layer, value) in super::records::under(all, &prefix) {
         let record: LayerRecord = serde_json::from_str(value).map_err(|e| {
             AwsError::Other(format!(
-                "the record {name} of the layer's versions is not what sls writes ({e}); delete it with `aws ssm delete-parameter --name {name}` and deploy again (versions it listed are then left alone)"
+                "the record {prefix}{layer} of the layer's versions is not what sls writes ({e}); delete it with `aws ssm delete-parameter --name {prefix}{layer}` and deploy again (versions it listed are then left alone)"
             ))
         })?;
         out.insert(layer.to_string(), record);
@@ -222,48 +203,24 @@ fn record_of(cx: &Applying<'_>, name: &str) -> (LayerRecord, bool) {
     }
 }
 
-/// Writes the record: created with the service's tags the first time, overwritten after.
+/// Writes the record (made with the service's tags the first time, overwritten after).
 async fn write_record(
     cx: &Applying<'_>,
     name: &str,
     record: LayerRecord,
     exists: bool,
 ) -> Result<(), AwsError> {
-    let aws = cx.aws;
     let param = record_name(&cx.d.service, &cx.d.stage, name);
     let value = serde_json::to_string(&record).map_err(|e| AwsError::Other(e.to_string()))?;
-    let put = || {
-        aws.ssm
-            .put_parameter()
-            .name(&param)
-            .value(&value)
-            .r#type(ParameterType::String)
-    };
-    let created = if exists {
-        false
-    } else {
-        let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-        let first = put()
-            .description("sls: the versions of this layer the service and stage published")
-            .overwrite(false)
-            .tags(tag(TAG_SERVICE, &cx.d.service).map_err(|e| AwsError::Other(e.to_string()))?)
-            .tags(tag(TAG_STAGE, &cx.d.stage).map_err(|e| AwsError::Other(e.to_string()))?)
-            .send()
-            .await;
-        match first {
-            Ok(_) => true,
-            // Written by a run that stopped before reading it back: ours, by its path.
-            Err(e) if is_code(&e, &["ParameterAlreadyExists"]) => false,
-            Err(e) => return Err(call_err("PutParameter", &param)(e)),
-        }
-    };
-    if !created {
-        put()
-            .overwrite(true)
-            .send()
-            .await
-            .map_err(call_err("PutParameter", &param))?;
-    }
+    super::records::write(
+        cx.aws,
+        cx.d,
+        &param,
+        &value,
+        "sls: the versions of this layer the service and stage published",
+        exists,
+    )
+    .await?;
     cx.known().layer_records.insert(name.to_string(), record);
     Ok(())
 }
@@ -466,9 +423,8 @@ pub async fn apply(cx: &Applying<'_>, step: &LayerStep) -> Result<(), AwsError> 
             }
         }
         LayerStep::ForgetLayer { layer_name } => {
-            let param = record_name(&cx.d.service, &cx.d.stage, layer_name);
-            let r = aws.ssm.delete_parameter().name(&param).send().await;
-            super::tolerate(r, &["ParameterNotFound"], "DeleteParameter", &param)?;
+            super::records::forget(aws, &record_name(&cx.d.service, &cx.d.stage, layer_name))
+                .await?;
         }
     }
     Ok(())

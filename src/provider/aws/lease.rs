@@ -71,7 +71,7 @@ pub fn decide(h: &Holder, now: u64, this_host: &str, alive: impl Fn(u32) -> bool
 }
 
 pub fn parameter_name(service: &str, stage: &str) -> String {
-    format!("/sls/{service}/{stage}/lease")
+    format!("{}lease", crate::plan::record_root(service, stage))
 }
 
 /// A held lease; [`release`] gives it back.

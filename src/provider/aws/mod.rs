@@ -23,6 +23,7 @@ pub mod notification;
 pub mod once;
 pub mod pace;
 pub mod permission;
+pub mod records;
 pub mod release;
 pub mod remote;
 pub mod rest_api;
