@@ -449,6 +449,27 @@ fn api_id(cx: &Applying<'_>, api: DomainApi) -> Result<String, AwsError> {
     id.ok_or_else(|| AwsError::Other(format!("the custom domain's {api:?} API has no id")))
 }
 
+/// A regional domain's one configuration in API Gateway's v2 API.
+fn v2_config(
+    certificate: &str,
+    policy: &str,
+) -> aws_sdk_apigatewayv2::types::DomainNameConfiguration {
+    aws_sdk_apigatewayv2::types::DomainNameConfiguration::builder()
+        .certificate_arn(certificate)
+        .endpoint_type(aws_sdk_apigatewayv2::types::EndpointType::Regional)
+        .security_policy(aws_sdk_apigatewayv2::types::SecurityPolicy::from(policy))
+        .build()
+}
+
+/// How API Gateway's v1 API names a base path mapping: the root is `(none)`.
+fn v1_key(base_path: &str) -> &str {
+    if base_path.is_empty() {
+        "(none)"
+    } else {
+        base_path
+    }
+}
+
 fn patch(path: &str, value: &str) -> aws_sdk_apigateway::types::PatchOperation {
     aws_sdk_apigateway::types::PatchOperation::builder()
         .op(aws_sdk_apigateway::types::Op::Replace)
@@ -492,13 +513,7 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
             .await?;
             let tags: HashMap<String, String> = cx.d.tags.clone().into_iter().collect();
             let target = if api.v2() {
-                let config = aws_sdk_apigatewayv2::types::DomainNameConfiguration::builder()
-                    .certificate_arn(certificate_arn)
-                    .endpoint_type(aws_sdk_apigatewayv2::types::EndpointType::Regional)
-                    .security_policy(aws_sdk_apigatewayv2::types::SecurityPolicy::from(
-                        s.security_policy.as_str(),
-                    ))
-                    .build();
+                let config = v2_config(certificate_arn, &s.security_policy);
                 let made = aws
                     .apigw2
                     .create_domain_name()
@@ -583,13 +598,7 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
             let res = format!("custom domain {domain}");
             let certificate = cx.o.certificate.clone().unwrap_or_default();
             if *v2 {
-                let config = aws_sdk_apigatewayv2::types::DomainNameConfiguration::builder()
-                    .certificate_arn(&certificate)
-                    .endpoint_type(aws_sdk_apigatewayv2::types::EndpointType::Regional)
-                    .security_policy(aws_sdk_apigatewayv2::types::SecurityPolicy::from(
-                        s.security_policy.as_str(),
-                    ))
-                    .build();
+                let config = v2_config(&certificate, &s.security_policy);
                 aws.apigw2
                     .update_domain_name()
                     .domain_name(domain)
@@ -677,11 +686,7 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
                     .await
                     .map_err(call_err("UpdateApiMapping", &res))?;
             } else {
-                let key = if base_path.is_empty() {
-                    "(none)"
-                } else {
-                    base_path
-                };
+                let key = v1_key(base_path);
                 aws.apigw
                     .update_base_path_mapping()
                     .domain_name(domain)
@@ -710,11 +715,7 @@ pub async fn apply(cx: &Applying<'_>, step: &DomainStep) -> Result<(), AwsError>
                     .await;
                 super::tolerate(r, super::NOT_FOUND, "DeleteApiMapping", &res)?;
             } else {
-                let key = if base_path.is_empty() {
-                    "(none)"
-                } else {
-                    base_path
-                };
+                let key = v1_key(base_path);
                 let r = aws
                     .apigw
                     .delete_base_path_mapping()
