@@ -643,11 +643,8 @@ fn top_level(c: &mut Checker, config: &Config) {
     }
 }
 
-/// `package` at service or function level: pattern syntax, the v2 forms, and function patterns
-/// that Serverless would ignore because the function is not packaged on its own.
 /// A layer of `layers:`: what Lambda's PublishLayerVersion accepts.
 fn layer(c: &mut Checker, key: &str, l: &super::model::Layer) {
-    let at = |k: &'static str| -> Vec<String> { vec!["layers".into(), key.into(), k.into()] };
     let name = l.name.clone().unwrap_or_else(|| key.to_string());
     let good = |ch: char| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_';
     if name.is_empty() || name.len() > 140 || !name.chars().all(good) {
@@ -676,10 +673,8 @@ fn layer(c: &mut Checker, key: &str, l: &super::model::Layer) {
         ("licenseInfo", &l.license_info, 512),
     ] {
         if let Some(t) = text.as_ref().filter(|t| t.chars().count() > most) {
-            let p = at(k);
-            let p: Vec<&str> = p.iter().map(String::as_str).collect();
             c.error(
-                &p,
+                &["layers", key, k],
                 format!(
                     "is {} characters; Lambda takes at most {most}",
                     t.chars().count()
@@ -688,36 +683,30 @@ fn layer(c: &mut Checker, key: &str, l: &super::model::Layer) {
         }
     }
     if let Some(rts) = &l.compatible_runtimes {
-        let p = at("compatibleRuntimes");
-        let p: Vec<&str> = p.iter().map(String::as_str).collect();
+        let p = ["layers", key, "compatibleRuntimes"];
         if rts.len() > 15 {
             c.error(
                 &p,
                 format!("lists {} runtimes; Lambda takes at most 15", rts.len()),
             );
         }
+        // Deprecated runtimes may be listed: only unknown ones are refused.
         for (i, rt) in rts.iter().enumerate() {
             if super::runtime::Lifecycle::find(rt).is_none() {
                 let idx = i.to_string();
-                let mut q = p.clone();
-                q.push(&idx);
-                let mut msg = format!("unknown runtime `{rt}`");
-                if let Some(s) = did_you_mean(rt, super::runtime::LIFECYCLES.iter().map(|l| l.id)) {
-                    msg.push_str(&format!(" (did you mean `{s}`?)"));
-                }
-                c.error(&q, msg);
+                unknown_runtime(c, &["layers", key, "compatibleRuntimes", &idx], rt);
             }
         }
     }
     for (i, acct) in l.allowed_accounts.iter().flatten().enumerate() {
         let ok = acct == "*" || (acct.len() == 12 && acct.chars().all(|ch| ch.is_ascii_digit()));
         if !ok {
-            let p = at("allowedAccounts");
             let idx = i.to_string();
-            let mut p: Vec<&str> = p.iter().map(String::as_str).collect();
-            p.push(&idx);
-            c.error(&p, format!("`{acct}` is not an AWS account id"))
-                .help = Some("list 12-digit account ids, or `*` for every account".into());
+            c.error(
+                &["layers", key, "allowedAccounts", &idx],
+                format!("`{acct}` is not an AWS account id"),
+            )
+            .help = Some("list 12-digit account ids, or `*` for every account".into());
         }
     }
     if let Some(p) = &l.package {
@@ -763,6 +752,8 @@ fn layer_uses(
     }
 }
 
+/// `package` at service or function level: pattern syntax, the v2 forms, and function patterns
+/// that Serverless would ignore because the function is not packaged on its own.
 fn package_section(
     c: &mut Checker,
     path: &[&str],
@@ -824,24 +815,30 @@ fn package_section(
     }
 }
 
+/// A runtime Lambda does not know: refused with a did-you-mean and the supported ones.
+fn unknown_runtime(c: &mut Checker, path: &[&str], rt: &str) {
+    use super::runtime::Stage;
+    let mut msg = format!("unknown runtime `{rt}`");
+    let supported = super::runtime::LIFECYCLES.iter().map(|l| l.id);
+    if let Some(s) = did_you_mean(rt, supported) {
+        msg.push_str(&format!(" (did you mean `{s}`?)"));
+    }
+    let today = super::runtime::today();
+    let current: Vec<&str> = super::runtime::LIFECYCLES
+        .iter()
+        .filter(|l| l.stage(&today) == Stage::Supported)
+        .map(|l| l.id)
+        .collect();
+    c.error(path, msg).help = Some(format!("supported runtimes: {}", current.join(", ")));
+}
+
 /// A runtime Lambda knows, with a warning once AWS has deprecated it (with its dates, so that a
 /// deploy says before any call that Lambda will refuse to create or update the function). Old
 /// runtimes are warned, not refused: `print` and `package` work on any service Serverless reads.
 fn runtime(c: &mut Checker, path: &[&str], rt: &str) {
     use super::runtime::{Lifecycle, Stage};
     let Some(life) = Lifecycle::find(rt) else {
-        let mut msg = format!("unknown runtime `{rt}`");
-        let supported = super::runtime::LIFECYCLES.iter().map(|l| l.id);
-        if let Some(s) = did_you_mean(rt, supported) {
-            msg.push_str(&format!(" (did you mean `{s}`?)"));
-        }
-        let today = super::runtime::today();
-        let current: Vec<&str> = super::runtime::LIFECYCLES
-            .iter()
-            .filter(|l| l.stage(&today) == Stage::Supported)
-            .map(|l| l.id)
-            .collect();
-        c.error(path, msg).help = Some(format!("supported runtimes: {}", current.join(", ")));
+        unknown_runtime(c, path, rt);
         return;
     };
     let today = super::runtime::today();
