@@ -274,15 +274,7 @@ impl fmt::Display for AlbStep {
 
 fn health_changes(want: &HealthCheck, have: &HealthCheck) -> Vec<Change> {
     let mut out = Vec::new();
-    let mut cmp = |field: &str, from: String, to: String| {
-        if from != to {
-            out.push(Change {
-                field: field.into(),
-                from,
-                to,
-            });
-        }
-    };
+    let mut cmp = |field: &str, from: String, to: String| Change::note(&mut out, field, from, to);
     cmp(
         "healthCheck.enabled",
         have.enabled.to_string(),

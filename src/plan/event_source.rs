@@ -135,15 +135,8 @@ impl MappingSettings {
     /// states are compared for streams' optional fields, since Lambda fills in its own.
     pub fn changes(&self, have: &MappingSettings) -> Vec<Change> {
         let mut out = Vec::new();
-        let mut cmp = |field: &str, from: String, to: String| {
-            if from != to {
-                out.push(Change {
-                    field: field.into(),
-                    from,
-                    to,
-                });
-            }
-        };
+        let mut cmp =
+            |field: &str, from: String, to: String| Change::note(&mut out, field, from, to);
         let opt = |v: &Option<i32>| v.map_or_else(|| "default".into(), |n| n.to_string());
         cmp(
             "batchSize",

@@ -727,15 +727,8 @@ fn plan_url(
         }),
         (Some(want), Some(have)) => {
             let mut changes = Vec::new();
-            let mut cmp = |field: &str, a: String, b: String| {
-                if a != b {
-                    changes.push(Change {
-                        field: field.into(),
-                        from: a,
-                        to: b,
-                    });
-                }
-            };
+            let mut cmp =
+                |field: &str, from: String, to: String| Change::note(&mut changes, field, from, to);
             cmp("authorizer", have.spec.auth.clone(), want.auth.clone());
             cmp(
                 "invokeMode",
@@ -803,15 +796,7 @@ fn prunable(
 /// What UpdateFunctionConfiguration changes; the architecture goes with the code.
 fn config_changes(have: &FunctionConfig, want: &FunctionConfig) -> Vec<Change> {
     let mut out = Vec::new();
-    let mut cmp = |field: &str, a: String, b: String| {
-        if a != b {
-            out.push(Change {
-                field: field.into(),
-                from: a,
-                to: b,
-            });
-        }
-    };
+    let mut cmp = |field: &str, from: String, to: String| Change::note(&mut out, field, from, to);
     cmp("runtime", have.runtime.clone(), want.runtime.clone());
     cmp("handler", have.handler.clone(), want.handler.clone());
     cmp(

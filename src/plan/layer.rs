@@ -277,15 +277,7 @@ fn differences(spec: &LayerSpec, have: &ObservedLayerVersion, sha: &str) -> Vec<
         v.join(",")
     };
     let mut out = Vec::new();
-    let mut cmp = |field: &str, from: String, to: String| {
-        if from != to {
-            out.push(Change {
-                field: field.into(),
-                from,
-                to,
-            });
-        }
-    };
+    let mut cmp = |field: &str, from: String, to: String| Change::note(&mut out, field, from, to);
     cmp("content", sha.to_string(), spec.sha256.clone());
     cmp(
         "description",

@@ -198,6 +198,19 @@ pub struct Change {
     pub to: String,
 }
 
+impl Change {
+    /// Adds to `out` the change of `field`, when `from` and `to` differ.
+    pub fn note(out: &mut Vec<Change>, field: &str, from: String, to: String) {
+        if from != to {
+            out.push(Change {
+                field: field.into(),
+                from,
+                to,
+            });
+        }
+    }
+}
+
 /// One step of a plan: a step of one resource kind. Serialised as the kind's step, whose
 /// `action` names it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
