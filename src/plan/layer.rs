@@ -253,11 +253,12 @@ pub fn stand_in(name: &str) -> String {
 /// The version of ours that already is what `spec` asks for: the current one, else one a
 /// stopped run published.
 fn kept(spec: &LayerSpec, o: &ObservedLayer) -> Option<(i64, bool)> {
-    let record = o.record.clone().unwrap_or_default();
+    let record = o.record.as_ref()?;
+    // The digest is among the differences compared.
     let same = |v: i64, sha: &str| {
         o.versions
             .get(&v)
-            .is_some_and(|have| sha == spec.sha256 && differences(spec, have, sha).is_empty())
+            .is_some_and(|have| differences(spec, have, sha).is_empty())
     };
     if let Some(c) = record.current.filter(|&c| same(c, &record.sha256)) {
         return Some((c, false));

@@ -1,6 +1,7 @@
-//! The custom domain: read (API Gateway's v1 and v2 domain listings with their tags, mappings,
-//! the certificate in ACM, the hosted zone and records in Route 53) and changed step by step.
-//! Planning and ownership: `plan::domain`.
+//! The custom domain: read (the domain the config names and those our records name, by name
+//! through API Gateway's v1 or v2 API with their tags and mappings; the certificate in ACM; the
+//! hosted zone and records in Route 53) and changed step by step. Planning and ownership:
+//! `plan::domain`.
 
 use std::collections::HashMap;
 
@@ -34,8 +35,8 @@ fn other(e: impl std::fmt::Display) -> AwsError {
     AwsError::Other(e.to_string())
 }
 
-/// The wanted domain and the domains carrying our tags, with their mappings and records; the
-/// wanted domain's certificate and hosted zone when it needs them.
+/// The domain the config names and those our records name, with their mappings and (when
+/// ours) records; the wanted domain's certificate and hosted zone when it needs them.
 pub async fn observe(
     aws: &Aws,
     d: &Desired,
