@@ -68,9 +68,18 @@ pub enum Command {
 
 /// Parses `args`, runs the command, reports any failure and returns the exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    crate::interrupt::listen();
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
+            if e.use_stderr()
+                && let Some(hint) = v3_habit(&args)
+            {
+                let style = Style::detect(false, std::env::var_os("NO_COLOR").is_some());
+                eprintln!("{}: {hint}", style.paint("1;31", "error"));
+                return ExitCode::from(exit::USAGE);
+            }
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
                 exit::USAGE
@@ -116,6 +125,29 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     }
 }
 
+/// What to type instead, for a command line Serverless v3 takes and sls does not (clap would
+/// only say "unexpected argument"). Looked at only once clap has refused the line.
+fn v3_habit(args: &[OsString]) -> Option<String> {
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let has = |w: &str| words.contains(&w);
+    let command = words.iter().find(|w| !w.starts_with('-')).copied();
+    match command? {
+        "rollback" => Some(
+            "`sls rollback` is Serverless v3's; sls rolls back by alias: `sls alias rollback` (history is kept in the alias; see `sls alias rollback --help`)".into(),
+        ),
+        "deploy" if has("list") => Some(
+            "`sls deploy list` is Serverless v3's; the versions behind each alias are shown by `sls alias list`".into(),
+        ),
+        "deploy" if has("-f") || has("--function") => Some(
+            "to deploy one function, sls says `sls deploy function -f NAME` (`-f` belongs to `deploy function`)".into(),
+        ),
+        "config" if has("credentials") && has("-s") => Some(
+            "in sls, `-s` is the stage everywhere; give the secret as `--secret SECRET` (Serverless v3's `-s` for the secret would clash)".into(),
+        ),
+        _ => None,
+    }
+}
+
 /// The one place failures are reported: the message and its causes on stderr, a JSON error
 /// document on stdout with `--json`, and the exit code [`exit::code`] gives.
 fn report(cx: &Context, e: &anyhow::Error) -> u8 {
@@ -143,6 +175,17 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
     // --json): a rolled-back promote, a function that returned an error.
     if failure.printed {
         return failure.code;
+    }
+    // An answer that is not AWS's, or none: where the calls went is half the story.
+    if let Some(crate::provider::aws::AwsError::Call { code, .. }) =
+        e.downcast_ref::<crate::provider::aws::AwsError>()
+        && (code.starts_with("HTTP ") || code == crate::provider::aws::NO_ANSWER)
+        && let Some(url) = cx.env.get("AWS_ENDPOINT_URL")
+    {
+        let _ = writeln!(
+            err,
+            "  note: AWS_ENDPOINT_URL is set: every AWS call goes to {url}"
+        );
     }
     for cause in e.chain().skip(1) {
         let _ = writeln!(

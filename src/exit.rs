@@ -6,7 +6,8 @@ pub const OK: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// The command line was wrong (unknown flag, missing argument, bad `--path`).
 pub const USAGE: u8 = 2;
-/// The configuration is invalid: YAML, variables or validation. Nothing was touched.
+/// The configuration is invalid: YAML, variables or validation, or an event source it names
+/// does not exist in AWS (looked up before any change). Nothing was touched.
 pub const CONFIG: u8 = 3;
 /// Packaging failed: a file that cannot be packaged, a missing handler, a size limit. Nothing in
 /// AWS was touched.
@@ -25,6 +26,9 @@ pub const FUNCTION_ERROR: u8 = 8;
 /// Another changing command (deploy, remove, an alias move) of the same service and stage holds
 /// the lease; nothing was done.
 pub const LOCKED: u8 = 9;
+/// Interrupted (Ctrl-C or SIGTERM): a changing command stopped between steps and gave its lease
+/// back, or, at a second Ctrl-C, at once. Running the command again converges.
+pub const INTERRUPTED: u8 = 130;
 
 /// How a failure is reported: its exit code, its `kind` in the `--json` error document, and
 /// whether the command already printed its own report (then only one line is added).
@@ -69,6 +73,8 @@ pub fn classify(e: &anyhow::Error) -> Failure {
             return is(CONFLICT, "conflict");
         }
         Some(AwsError::Locked { .. }) => return is(LOCKED, "locked"),
+        Some(AwsError::Interrupted(_)) => return is(INTERRUPTED, "interrupted"),
+        Some(AwsError::MissingSources(_)) => return is(CONFIG, "config"),
         Some(_) => return is(AWS, "aws"),
         None => {}
     }

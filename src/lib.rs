@@ -17,6 +17,7 @@ pub mod config;
 pub mod credentials;
 pub mod diag;
 pub mod exit;
+pub mod interrupt;
 pub mod local;
 pub mod ops;
 pub mod output;

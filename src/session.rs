@@ -322,6 +322,8 @@ impl Context {
         f: impl FnOnce(&mut Option<aws::lease::Lease>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let mut lease = Some(self.take_lease(rt, aws, who, command, args)?);
+        // While the lease is held, Ctrl-C stops at a safe point rather than mid-change.
+        let _armed = crate::interrupt::arm();
         let out = f(&mut lease);
         self.give_back(rt, aws, &mut lease);
         out

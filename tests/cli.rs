@@ -475,3 +475,145 @@ fn plugins_are_built_in_or_refused_until_let_go() {
         "{notes}"
     );
 }
+
+/// Serverless v3's command lines get what sls says instead, not clap's "unexpected argument".
+#[test]
+fn serverless_v3_habits_get_a_hint() {
+    let hint = |args: &[&str]| common::stderr_of(sls().args(args), 2);
+    insta::assert_snapshot!(
+        "v3-habits",
+        [
+            hint(&["rollback", "--timestamp", "1700000000"]),
+            hint(&["deploy", "-f", "hello"]),
+            hint(&["deploy", "list"]),
+            hint(&[
+                "config",
+                "credentials",
+                "--provider",
+                "aws",
+                "--key",
+                "AKIAEXAMPLE",
+                "-s",
+                "s3cr3t-value"
+            ]),
+        ]
+        .join("")
+    );
+    // The secret given with v3's `-s` is never echoed back.
+    let err = hint(&[
+        "config",
+        "credentials",
+        "--provider",
+        "aws",
+        "--key",
+        "K",
+        "-s",
+        "s3cr3t-value",
+    ]);
+    assert!(!err.contains("s3cr3t-value"), "{err}");
+}
+
+/// One HTTP server on loopback that answers every request with `status` and no AWS error
+/// (as a wrong endpoint does); returns its URL.
+fn answering(status: u16) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} Nope\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"
+            );
+        }
+    });
+    url
+}
+
+/// A port nothing listens on: bound, then let go.
+fn refused() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+/// `sls` against `endpoint` with dummy credentials; fails the test if it runs over `bound`
+/// (the regression was a minute and more of silent retries).
+fn against(endpoint: &str, args: &[&str], bound: std::time::Duration) -> (i32, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sls"));
+    c.current_dir(root())
+        .args(["-c", "serverless.example.yml"])
+        .args(args)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (
+                status.code().unwrap_or(-1),
+                err.replace(endpoint, "[ENDPOINT]"),
+            );
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            panic!(
+                "`sls {}` against {endpoint} ran over {bound:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn aws_errors_say_their_cause_and_an_unreachable_endpoint_fails_at_once() {
+    let bound = std::time::Duration::from_secs(10);
+    let down = refused();
+    let mut shown = Vec::new();
+    for args in [
+        &["deploy", "--dry-run"][..],
+        &["info"],
+        &["logs", "-f", "listUsers"],
+    ] {
+        let (code, err) = against(&down, args, bound);
+        assert_eq!(code, 5, "{err}");
+        assert!(err.contains("cannot connect to [ENDPOINT]"), "{err}");
+        shown.push(format!("$ sls {}\n{err}", args.join(" ")));
+    }
+    let wrong = answering(404);
+    let (code, err) = against(&wrong, &["logs", "-f", "listUsers"], bound);
+    assert_eq!(code, 5, "{err}");
+    shown.push(format!(
+        "$ sls logs -f listUsers   # an endpoint answering 404\n{err}"
+    ));
+    insta::assert_snapshot!("aws-error-causes", shown.join("\n"));
+}
+
+#[test]
+fn without_credentials_the_message_says_what_was_tried_and_how_to_set_them_up() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sls"))
+        .current_dir(root())
+        .args(["-c", "serverless.example.yml", "info"])
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let err =
+        String::from_utf8_lossy(&out.stderr).replace(&home.path().display().to_string(), "[HOME]");
+    insta::assert_snapshot!("no-credentials", err);
+}

@@ -111,6 +111,17 @@ fn every_template_prints_packages_answers_and_deploys() {
         }
 
         if template == "aws-python3-sqs" {
+            // Before the queue exists the deploy is refused before any change (exit 3), not
+            // after making the function, at CreateEventSourceMapping.
+            let (doc, err) = common::json_of_exit(moto.sls(&dir).args(["deploy", "--json"]), 3);
+            assert!(
+                err.contains(&format!("the queue arn:aws:sqs:us-east-1:123456789012:{name}-jobs, which the `sqs` event of function"))
+                    && err.contains("does not exist; nothing was changed"),
+                "{err}"
+            );
+            assert_eq!(doc["error"]["kind"], "config", "{doc:#}");
+            let info = common::stdout(moto.sls(&dir).args(["info"]));
+            assert!(info.contains("not deployed"), "{info}");
             // The queue is the user's: the params' placeholder, made in moto.
             moto.create_queue(&format!("{name}-jobs"));
         }

@@ -151,3 +151,126 @@ fn every_documented_key_is_used_by_a_config_that_deploys_against_moto() {
         "documented as deployed, but no test config that deploys uses them: {missing:?}"
     );
 }
+
+/// The subcommands `sls ARGS --help` lists under "Commands:".
+fn subcommands(args: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sls"))
+        .args(args)
+        .arg("--help")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).to_string();
+    help.split("Commands:\n")
+        .nth(1)
+        .map(|rest| {
+            rest.lines()
+                .take_while(|l| l.starts_with("  "))
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|w| *w != "help")
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `sls WORD [WORD]` as the book and the README write commands: in inline code and in code
+/// blocks, not in prose ("sls deploys…"). Lines that speak of Serverless v3's own commands
+/// (what sls says instead of them) are left out.
+fn commands_named(text: &str) -> Vec<(String, Option<String>)> {
+    let mut found = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if line.contains("v3") {
+            continue;
+        }
+        // A code block's comments are prose.
+        let code = line.split(" #").next().unwrap_or(line);
+        let code = if code.trim_start().starts_with('#') {
+            ""
+        } else {
+            code
+        };
+        let spans: Vec<&str> = if in_block {
+            vec![code]
+        } else {
+            line.split('`').skip(1).step_by(2).collect()
+        };
+        for span in spans {
+            for (i, _) in span.match_indices("sls ") {
+                if i > 0 && !span[..i].ends_with([' ', '(', '|', '$', ';', '&']) {
+                    continue;
+                }
+                let mut words = span[i + 4..].split_whitespace();
+                let Some(first) = words.next() else { continue };
+                // `sls previous versions: 7 5 3` is the text sls keeps in an alias, not a command.
+                if !first.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    || first.starts_with('-')
+                    || first == "previous"
+                {
+                    continue;
+                }
+                let second = words
+                    .next()
+                    .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+                    .map(str::to_string);
+                found.push((first.to_string(), second));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_command_the_docs_name_is_in_help() {
+    let top = subcommands(&[]);
+    assert!(top.len() > 10, "{top:?}");
+    let mut pages: Vec<(String, String)> = vec![(
+        "README.md".into(),
+        std::fs::read_to_string(sls_root().join("README.md")).unwrap(),
+    )];
+    let mut dirs = vec![docs()];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                pages.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    let mut subs_of: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (page, text) in &pages {
+        for (first, second) in commands_named(text) {
+            checked += 1;
+            if !top.contains(&first) {
+                wrong.push(format!("{page}: `sls {first}`"));
+                continue;
+            }
+            let subs = subs_of
+                .entry(first.clone())
+                .or_insert_with(|| subcommands(&[first.as_str()]));
+            if let Some(second) = second
+                && !subs.is_empty()
+                && !subs.contains(&second)
+            {
+                wrong.push(format!("{page}: `sls {first} {second}`"));
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} commands found in the docs");
+    assert!(
+        wrong.is_empty(),
+        "named in the docs, not in --help: {wrong:#?}"
+    );
+}

@@ -673,3 +673,44 @@ fn two_runs_started_together_in_one_directory_both_succeed() {
         assert!(left.is_empty(), "round {round}: {left:?}");
     }
 }
+
+/// The first bytes of a 64-bit little-endian ELF executable for `machine` (0x3e x86_64, 0xb7
+/// aarch64): what the check reads of a `bootstrap`.
+fn elf(machine: u16) -> Vec<u8> {
+    let mut head = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+    head.resize(16, 0);
+    head.extend_from_slice(&2u16.to_le_bytes());
+    head.extend_from_slice(&machine.to_le_bytes());
+    head.resize(64, 0);
+    head
+}
+
+#[test]
+fn a_custom_runtime_without_its_bootstrap_says_to_build_it_first() {
+    // The aws-rust template as created, before `cargo lambda build`.
+    let dir = tempfile::tempdir().unwrap();
+    sls_in(dir.path())
+        .args(["create", "--template", "aws-rust", "--path", "svc"])
+        .assert()
+        .success();
+    let svc = dir.path().join("svc");
+    let err = common::stderr_of(sls_in(&svc).arg("package"), 4);
+    assert!(
+        err.contains("has no `bootstrap` at its root")
+            && err.contains("cargo lambda build --release --arm64"),
+        "{err}"
+    );
+    // Built for the other instruction set: refused before Lambda would fail to start it.
+    fs::write(svc.join("bootstrap"), elf(0x3e)).unwrap();
+    let err = common::stderr_of(sls_in(&svc).arg("package"), 4);
+    assert!(
+        err.contains("is built for x86_64, but function `hello` runs on arm64")
+            && err.contains("architecture: x86_64"),
+        "{err}"
+    );
+    fs::write(svc.join("bootstrap"), elf(0xb7)).unwrap();
+    sls_in(&svc).arg("package").assert().success();
+    // A script is not an ELF binary: left to its shebang.
+    fs::write(svc.join("bootstrap"), "#!/bin/sh\necho hi\n").unwrap();
+    sls_in(&svc).arg("package").assert().success();
+}

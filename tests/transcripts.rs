@@ -46,28 +46,9 @@ fn lines_of(text: &str) -> Vec<&str> {
     text.lines().collect()
 }
 
-/// Stand-ins for what differs from run to run.
-fn filters() -> Vec<(&'static str, &'static str)> {
-    vec![
-        (
-            r"https://[a-z0-9]+\.execute-api",
-            "https://[API-ID].execute-api",
-        ),
-        (r"\((?:[a-z0-9]{8}|[a-z0-9]{10})\)", "([API-ID])"),
-        (r"\d+\.\d+ s\b", "[TIME] s"),
-        (r"\b\d{12}\b", "[ACCOUNT]"),
-        // Whether a run waits out a quota depends on how fast moto answers.
-        (r"(?m)^  … waiting out .*\n", ""),
-        (
-            r"code [A-Za-z0-9+/]{12} → [A-Za-z0-9+/]{12}",
-            "code [SHA256] → [SHA256]",
-        ),
-    ]
-}
-
 macro_rules! assert_transcript {
     ($name:expr, $cmd:expr) => {
-        insta::with_settings!({ filters => filters(), prepend_module_to_snapshot => true }, {
+        insta::with_settings!({ filters => common::filters(), prepend_module_to_snapshot => true }, {
             insta::assert_snapshot!($name, transcript($cmd));
         })
     };

@@ -166,7 +166,18 @@ fn deploy(
     } else {
         Scope::Service
     };
-    let observed = rt.block_on(aws::observe(aws, &d, scope))?;
+    // Nothing is changed while a queue the config's events name is missing (read beside the
+    // rest; `deploy function` touches no event source).
+    let (observed, sources) = rt.block_on(async {
+        tokio::join!(aws::observe(aws, &d, scope), async {
+            match scope {
+                Scope::Service => aws::event_source::check_sources(aws, &d).await,
+                Scope::Functions | Scope::Everything => Ok(()),
+            }
+        })
+    });
+    sources?;
+    let observed = observed?;
     let mut the_plan = plan::plan(&d, &observed);
     if let Some(f) = &only {
         if !observed.functions.contains_key(&d.functions[0].name) {
@@ -177,9 +188,8 @@ fn deploy(
         }
         the_plan.steps.retain(|s| s.phase().in_function_deploy());
     }
-    let mut err = std::io::stderr().lock();
     if !cx.global.json {
-        crate::output::steps::print_plan(&mut err, &the_plan)?;
+        crate::output::steps::print_plan(&the_plan, cx.style);
     }
     if !the_plan.conflicts.is_empty() {
         return Err(ConflictError(the_plan.conflicts.clone()).into());
@@ -201,7 +211,11 @@ fn deploy(
         &the_plan.steps,
         &out_dir,
         &progress,
-    ))?;
+    ));
+    // Its area is cleared before the lease's release or the report print anything.
+    drop(progress);
+    aws.calls.on_throttle(aws::calls::to_stderr());
+    let outcome = outcome?;
     cx.give_back(rt, aws, lease);
     let staged = d.alias != d.live;
     // A staged alias is called through its function URL; the APIs serve the live alias.
@@ -327,14 +341,13 @@ fn side_stack(
         Ok(steps) => steps.into_iter().for_each(|s| p.push(s)),
         Err(c) => p.conflicts.push(c),
     }
-    let mut err = std::io::stderr().lock();
     if !cx.global.json && !p.is_empty() {
-        writeln!(err, "Side stack (resources:)")?;
-        crate::output::steps::print_plan(&mut err, &p)?;
+        eprintln!("Side stack (resources:)");
+        crate::output::steps::print_plan(&p, cx.style);
     }
     if !p.conflicts.is_empty() {
         if !cx.global.json && p.is_empty() {
-            crate::output::steps::print_plan(&mut err, &p)?;
+            crate::output::steps::print_plan(&p, cx.style);
         }
         return Err(ConflictError(p.conflicts.clone()).into());
     }
@@ -358,13 +371,18 @@ fn side_stack(
         return Err(ConflictError(conflicts).into());
     }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
-    let json = cx.global.json;
-    let report = |line: &str| {
-        if !json {
-            eprintln!("    {line}");
-        }
-    };
+    // CloudFormation's events go above the spinners, never beside them.
+    let notify = progress.notifier();
+    let report = |line: &str| notify(format!("    {line}"));
     for (i, step) in p.steps.iter().enumerate() {
+        if crate::interrupt::requested() {
+            return Err(aws::AwsError::Interrupted(crate::interrupt::Interrupted {
+                done: i,
+                total: p.steps.len(),
+                rolled_back: false,
+            })
+            .into());
+        }
         progress.started(i, step);
         let t = Instant::now();
         let plan::Step::Stack(s) = step else {

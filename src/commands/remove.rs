@@ -37,18 +37,22 @@ fn remove(
     let nothing = d.nothing();
     let the_plan = plan::plan(&nothing, &o);
     if !cx.global.json && !the_plan.is_empty() {
-        crate::output::steps::print_plan(&mut std::io::stderr().lock(), &the_plan)?;
+        crate::output::steps::print_plan(&the_plan, cx.style);
     }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
     aws.calls.on_throttle(progress.notifier());
-    rt.block_on(aws::execute(
+    let done = rt.block_on(aws::execute(
         aws,
         &nothing,
         &o,
         &the_plan.steps,
         &cx.cwd,
         &progress,
-    ))?;
+    ));
+    // Its area is cleared before the lease's release or the report print anything.
+    drop(progress);
+    aws.calls.on_throttle(aws::calls::to_stderr());
+    done?;
     cx.give_back(rt, aws, lease);
     let removed: Vec<String> = the_plan
         .steps
@@ -71,8 +75,15 @@ fn remove(
             d.service, d.stage
         )?;
     }
-    for x in &removed {
-        writeln!(out, "  - {x}")?;
+    // The plan above listed each of them, and the progress ticked each off: one line here.
+    if !removed.is_empty() {
+        writeln!(
+            out,
+            "Removed {} (stage {}): {}",
+            d.service,
+            d.stage,
+            crate::output::steps::counted(removed.len(), "resource")
+        )?;
     }
     for x in &the_plan.left_alone {
         writeln!(

@@ -1,9 +1,11 @@
 //! Progress of deploy steps: on a terminal, a spinner per running step that turns into ✓ and
 //! its time; without one (CI, pipes), one plain line per finished step; nothing for `--json`.
+//! Drop it before printing anything else: it clears what it drew.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -12,25 +14,52 @@ use super::Style;
 use crate::plan::{Plan, Step};
 use crate::provider::aws::Progress;
 
-/// The plan as a deploy (or a removal) shows it before changing anything.
-pub fn print_plan(w: &mut dyn Write, p: &Plan) -> std::io::Result<()> {
+/// The plan as a deploy (or a removal) shows it before changing anything, written to stderr in
+/// one write: nobody keeps stderr's lock across the run, since indicatif's draw thread writes
+/// to it too (holding it through a deploy deadlocked every deploy at a terminal).
+pub fn print_plan(p: &Plan, style: Style) {
+    eprint!("{}", plan_text(p, style));
+}
+
+/// The plan's text: `+` additions green, `~` changes yellow, `-` removals red, `!` conflicts
+/// bold red, when colours are on.
+pub fn plan_text(p: &Plan, style: Style) -> String {
     if p.is_empty() && p.conflicts.is_empty() {
-        return writeln!(w, "Plan: nothing to change");
+        return "Plan: nothing to change\n".to_string();
     }
-    writeln!(w, "Plan: {} change(s)", p.steps.len())?;
+    let mut out = format!("Plan: {}\n", counted(p.steps.len(), "change"));
     for s in &p.steps {
-        writeln!(w, "  {s}")?;
+        let line = s.to_string();
+        let colour = match line.chars().next() {
+            Some('+') => "32",
+            Some('~') => "33",
+            Some('-') => "31",
+            _ => "0",
+        };
+        out.push_str(&format!("  {}\n", style.paint(colour, &line)));
     }
     for c in &p.conflicts {
-        writeln!(w, "  ! {}: {}", c.resource, c.reason)?;
+        let line = format!("! {}: {}", c.resource, c.reason);
+        out.push_str(&format!("  {}\n", style.paint("1;31", &line)));
     }
-    Ok(())
+    out
+}
+
+/// `1 change`, `2 changes`: a count with its noun.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 pub struct StepProgress {
     mode: Mode,
     style: Style,
     bars: RefCell<HashMap<usize, ProgressBar>>,
+    /// While spinners are drawn, keys typed are not echoed over them.
+    _echo: Option<super::terminal::EchoOff>,
 }
 
 enum Mode {
@@ -50,10 +79,12 @@ impl StepProgress {
         } else {
             Mode::Lines
         };
+        let echo = matches!(mode, Mode::Spinners(_)).then(super::terminal::EchoOff::new);
         StepProgress {
             mode,
             style,
             bars: RefCell::new(HashMap::new()),
+            _echo: echo,
         }
     }
 
@@ -84,6 +115,10 @@ impl StepProgress {
 }
 
 impl Progress for StepProgress {
+    fn note(&self, line: &str) {
+        (self.notifier())(line.to_string());
+    }
+
     fn started(&self, index: usize, step: &Step) {
         if let Mode::Spinners(multi) = &self.mode {
             let bar = multi.add(ProgressBar::new_spinner());
@@ -99,13 +134,13 @@ impl Progress for StepProgress {
 
     fn finished(&self, index: usize, step: &Step, took: Duration) {
         match &self.mode {
-            Mode::Spinners(_) => {
+            // The ✓ line is printed above the spinners and the bar leaves the drawn area:
+            // only running steps are ever redrawn, so nothing printed later is drawn over.
+            Mode::Spinners(multi) => {
                 if let Some(bar) = self.bars.borrow_mut().remove(&index) {
-                    bar.set_style(
-                        ProgressStyle::with_template("{msg}")
-                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                    );
-                    bar.finish_with_message(self.done_line(step, took));
+                    bar.finish_and_clear();
+                    multi.remove(&bar);
+                    let _ = multi.println(self.done_line(step, took));
                 }
             }
             Mode::Lines => {
@@ -117,10 +152,24 @@ impl Progress for StepProgress {
 }
 
 impl Drop for StepProgress {
-    /// A failed deploy stops mid-step: leave those lines on screen, without a spinner.
+    /// A failed deploy stops mid-step: those steps stay on screen, marked, without a spinner,
+    /// and the drawn area is cleared before anything else is printed.
     fn drop(&mut self) {
-        for (_, bar) in self.bars.borrow_mut().drain() {
-            bar.abandon();
+        let Mode::Spinners(multi) = &self.mode else {
+            return;
+        };
+        let mut bars: Vec<(usize, ProgressBar)> = self.bars.borrow_mut().drain().collect();
+        bars.sort_by_key(|(i, _)| *i);
+        for (_, bar) in bars {
+            let line = format!(
+                "  {} {} (not finished)",
+                self.style.paint("31", "✗"),
+                bar.message()
+            );
+            bar.finish_and_clear();
+            multi.remove(&bar);
+            let _ = multi.println(line);
         }
+        let _ = multi.clear();
     }
 }

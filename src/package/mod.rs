@@ -98,6 +98,17 @@ pub enum PackageError {
     Unsafe { path: String, problem: Problem },
     #[error("no file matches the include/exclude patterns for `{artifact}`")]
     NoFiles { artifact: String },
+    /// A custom runtime's zip without the `bootstrap` Lambda runs, or with one built for the
+    /// other instruction set (Lambda would fail at the first start-up, after the deploy).
+    #[error("{}", bootstrap_message(.function, .runtime, .arch, .built_for.as_deref(), .artifact))]
+    Bootstrap {
+        function: String,
+        runtime: String,
+        arch: &'static str,
+        /// The instruction set the file was built for; None when there is no file.
+        built_for: Option<&'static str>,
+        artifact: String,
+    },
     #[error("{}", handler_message(.function, .handler, .candidates, *.excluded, .artifact))]
     Handler {
         function: String,
@@ -171,6 +182,90 @@ fn unsafe_message(path: &str, problem: &Problem) -> String {
         }
         Problem::Unreadable(e) => format!("cannot read `{path}`: {e}"),
     }
+}
+
+fn bootstrap_message(
+    function: &str,
+    runtime: &str,
+    arch: &str,
+    built_for: Option<&str>,
+    artifact: &str,
+) -> String {
+    let (flag, target) = if arch == "arm64" {
+        (" --arm64", "aarch64-unknown-linux-musl")
+    } else {
+        ("", "x86_64-unknown-linux-musl")
+    };
+    let build = format!(
+        "build it first — for Rust, `cargo lambda build --release{flag}` and copy target/lambda/<crate>/bootstrap here, or `cargo build --release --target {target}` and copy the binary as `bootstrap`"
+    );
+    match built_for {
+        None => format!(
+            "`{artifact}` has no `bootstrap` at its root, which the `{runtime}` runtime of function `{function}` runs: {build}"
+        ),
+        Some(other) => format!(
+            "`bootstrap` in `{artifact}` is built for {other}, but function `{function}` runs on {arch} (`architecture`): Lambda could not start it; {build}, or set `architecture: {}`",
+            if other == "aarch64" { "arm64" } else { other }
+        ),
+    }
+}
+
+/// The instruction set of an ELF executable (its `e_machine`), when it is one of Lambda's;
+/// None for a script or anything else, which the check leaves alone.
+pub fn elf_machine(head: &[u8]) -> Option<&'static str> {
+    if head.len() < 20 || &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    // EI_DATA: 1 little-endian, 2 big-endian.
+    let machine = match head[5] {
+        1 => u16::from_le_bytes([head[18], head[19]]),
+        2 => u16::from_be_bytes([head[18], head[19]]),
+        _ => return None,
+    };
+    match machine {
+        0x3e => Some("x86_64"),
+        0xb7 => Some("aarch64"),
+        _ => None,
+    }
+}
+
+/// A custom runtime (`provided.*`) runs the zip's `bootstrap`: it must be there and, when it
+/// is an ELF binary, built for the function's architecture.
+fn check_bootstrap<'a>(
+    config: &Config,
+    plan: &Plan,
+    chosen: impl Iterator<Item = &'a Entry> + Clone,
+) -> Result<(), PackageError> {
+    for fname in &plan.functions {
+        let Some(f) = config.functions.as_ref().and_then(|fs| fs.get(fname)) else {
+            continue;
+        };
+        let rt = runtime::of(config, f);
+        if Family::of(rt) != Family::Provided {
+            continue;
+        }
+        let arch = runtime::architecture_of(config, f);
+        let err = |built_for| PackageError::Bootstrap {
+            function: fname.clone(),
+            runtime: rt.to_string(),
+            arch,
+            built_for,
+            artifact: plan.name.clone(),
+        };
+        let Some(bootstrap) = chosen.clone().find(|e| e.rel == "bootstrap") else {
+            return Err(err(None));
+        };
+        let mut head = [0u8; 20];
+        let read = fs::File::open(&bootstrap.path)
+            .and_then(|mut file| io::Read::read(&mut file, &mut head))
+            .unwrap_or(0);
+        let want = if arch == "arm64" { "aarch64" } else { "x86_64" };
+        match elf_machine(&head[..read]) {
+            Some(m) if m != want => return Err(err(Some(m))),
+            Some(_) | None => {}
+        }
+    }
+    Ok(())
 }
 
 fn handler_message(
@@ -414,6 +509,7 @@ pub fn package(
             entries.extend(moved);
             chosen = (start..entries.len()).collect();
         }
+        check_bootstrap(req.config, p, chosen.iter().map(|&i| &entries[i]))?;
         if chosen.is_empty() {
             return Err(PackageError::NoFiles {
                 artifact: p.name.clone(),

@@ -4,6 +4,7 @@
 pub mod faults;
 pub mod moto;
 pub mod offline;
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 
@@ -84,4 +85,25 @@ pub fn json_of_exit(c: &mut Command, code: i32) -> (serde_json::Value, String) {
     let doc = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
     (doc, stderr)
+}
+
+/// Stand-ins for what differs from run to run.
+pub fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            r"https://[a-z0-9]+\.execute-api",
+            "https://[API-ID].execute-api",
+        ),
+        (r"\((?:[a-z0-9]{8}|[a-z0-9]{10})\)", "([API-ID])"),
+        (r"\d+\.\d+ s\b", "[TIME] s"),
+        (r"\b\d{12}\b", "[ACCOUNT]"),
+        // Whether a run waits out a quota depends on how fast moto answers.
+        (r"(?m)^  … waiting out .*\n", ""),
+        // Said only when moto's first answer is slow in coming.
+        (r"(?m)^  … waiting for .* to answer\n", ""),
+        (
+            r"code [A-Za-z0-9+/]{12} → [A-Za-z0-9+/]{12}",
+            "code [SHA256] → [SHA256]",
+        ),
+    ]
 }

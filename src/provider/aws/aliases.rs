@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_lambda::types::{AliasConfiguration, AliasRoutingConfiguration};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use super::{Aws, AwsError, call_err, is_code};
@@ -233,7 +232,7 @@ pub async fn create(aws: &Aws, name: &str, alias: &str, t: &Target) -> Result<()
 /// [`AwsError::AliasChanged`]; everything else names the call as usual.
 pub fn alias_err<E>(operation: &str, name: &str, alias: &str) -> impl FnOnce(E) -> AwsError
 where
-    E: ProvideErrorMetadata + std::fmt::Display,
+    E: crate::provider::aws::CallError,
 {
     let (operation, name, alias) = (operation.to_string(), name.to_string(), alias.to_string());
     move |e| {

@@ -21,6 +21,11 @@ pub struct CallLog(Arc<Mutex<Calls>>);
 /// Where a throttling notice goes (the progress display).
 pub type Notify = Arc<dyn Fn(String) + Send + Sync>;
 
+/// Notices as plain lines on stderr: before and after a progress display.
+pub fn to_stderr() -> Notify {
+    Arc::new(|line| eprintln!("{line}"))
+}
+
 #[derive(Default)]
 struct Calls {
     ops: Vec<String>,
@@ -62,9 +67,8 @@ impl CallLog {
             }
             calls.notify.clone()
         };
-        if let Some(notify) = notify {
-            notify(text);
-        }
+        // Before any progress display exists (the first reads), straight to stderr.
+        notify.unwrap_or_else(to_stderr)(text);
     }
 
     pub fn tally(&self) -> Tally {

@@ -441,10 +441,14 @@ pub struct Outcome {
 pub trait Progress {
     fn started(&self, index: usize, step: &Step);
     fn finished(&self, index: usize, step: &Step, took: Duration);
+    /// A line about the run as a whole (a stop that was asked for), shown above the steps.
+    fn note(&self, line: &str);
 }
 
 /// Runs the steps phase by phase (see [`Phase`]); in a phase, each lane's steps in order and
-/// the lanes side by side. The first failure stops the run once the running lanes end.
+/// the lanes side by side. The first failure stops the run once the running lanes end. A stop
+/// asked for with Ctrl-C ([`crate::interrupt`]) is a safe point between steps: no lane starts
+/// another step, the ones under way finish, and the run ends with [`AwsError::Interrupted`].
 pub async fn execute(
     aws: &Aws,
     d: &Desired,
@@ -479,29 +483,72 @@ pub async fn execute(
     let mut phases: Vec<Phase> = steps.iter().map(Step::phase).collect();
     phases.sort();
     phases.dedup();
-    for phase in phases {
-        let mut lanes: Vec<(String, Vec<(usize, &Step)>)> = Vec::new();
-        for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.phase() == phase) {
-            let lane = step.lane();
-            match lanes.iter_mut().find(|(l, _)| *l == lane) {
-                Some((_, group)) => group.push((i, step)),
-                None => lanes.push((lane, vec![(i, step)])),
+    let done = std::cell::Cell::new(0usize);
+    let done = &done;
+    let stopped = || {
+        AwsError::Interrupted(crate::interrupt::Interrupted {
+            done: done.get(),
+            total: steps.len(),
+            rolled_back: false,
+        })
+    };
+    // Says at once that the stop was heard, however long the steps under way take.
+    let heard = async {
+        crate::interrupt::wait().await;
+        progress.note(
+            "stopping after the steps under way (Ctrl-C again stops at once, possibly mid-step)",
+        );
+        std::future::pending::<()>().await;
+    };
+    let all = async {
+        for phase in phases {
+            if crate::interrupt::requested() {
+                return Err(stopped());
+            }
+            let mut lanes: Vec<(String, Vec<(usize, &Step)>)> = Vec::new();
+            for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.phase() == phase) {
+                let lane = step.lane();
+                match lanes.iter_mut().find(|(l, _)| *l == lane) {
+                    Some((_, group)) => group.push((i, step)),
+                    None => lanes.push((lane, vec![(i, step)])),
+                }
+            }
+            let runs: Vec<Boxed<'_, ()>> = lanes
+                .into_iter()
+                .map(|(_, group)| {
+                    Box::pin(async move {
+                        for (i, step) in group {
+                            if crate::interrupt::requested() {
+                                return Err(stopped());
+                            }
+                            timed(progress, i, step, apply(cx, step)).await?;
+                            done.set(done.get() + 1);
+                        }
+                        Ok(())
+                    }) as Boxed<'_, ()>
+                })
+                .collect();
+            let results = bounded(runs, PARALLELISM).await;
+            // A failure is worth more than the stop: it says what went wrong.
+            if let Some(e) = results
+                .iter()
+                .position(|r| matches!(r, Err(e) if !matches!(e, AwsError::Interrupted(_))))
+            {
+                return results.into_iter().nth(e).unwrap_or(Ok(()));
+            }
+            for r in results {
+                r?;
             }
         }
-        let runs: Vec<Boxed<'_, ()>> = lanes
-            .into_iter()
-            .map(|(_, group)| {
-                Box::pin(async move {
-                    for (i, step) in group {
-                        timed(progress, i, step, apply(cx, step)).await?;
-                    }
-                    Ok(())
-                }) as Boxed<'_, ()>
-            })
-            .collect();
-        for r in bounded(runs, PARALLELISM).await {
-            r?;
-        }
+        Ok(())
+    };
+    tokio::select! {
+        r = all => match r {
+            // Counted once every lane has ended: the steps under way when it was asked for too.
+            Err(AwsError::Interrupted(_)) => return Err(stopped()),
+            r => r?,
+        },
+        () = heard => {}
     }
     let k = cx.known().clone();
     let mut outcome = Outcome {

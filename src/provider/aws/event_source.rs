@@ -1,5 +1,6 @@
 //! Event source mappings in Lambda: read (every mapping on a function's live alias, paged) and
-//! created, updated or deleted step by step. Planning: `plan::event_source`.
+//! created, updated or deleted step by step; before a deploy changes anything, the queues
+//! they poll are looked up ([`check_sources`]). Planning: `plan::event_source`.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,77 @@ use crate::plan::event_source::{
     MappingSettings, MappingSpec, SourceKind, bootstrap_servers, self_managed_source,
 };
 use crate::plan::{Desired, MappingStep, ObservedMapping};
+
+/// The preflight of the queues `sqs` events name: each is looked up (GetQueueUrl, side by side)
+/// before anything is changed, so that a placeholder ARN (the aws-python3-sqs template's) fails
+/// the deploy before the function is made rather than at CreateEventSourceMapping, after it.
+/// A queue these credentials may not look up (another account's, or no `sqs:GetQueueUrl`) is
+/// taken to exist: Lambda's own check still stands behind this one.
+pub async fn check_sources(aws: &Aws, d: &Desired) -> Result<(), AwsError> {
+    let mut queues: Vec<(&str, &str)> = d
+        .mappings
+        .iter()
+        .filter(|m| m.kind == SourceKind::Sqs)
+        .map(|m| (m.source.as_str(), m.function.as_str()))
+        .collect();
+    queues.sort();
+    queues.dedup_by(|a, b| a.0 == b.0);
+    let reads: Vec<super::Boxed<'_, Option<String>>> = queues
+        .into_iter()
+        .map(|(arn, function)| {
+            Box::pin(async move {
+                Ok((!queue_exists(aws, arn).await?).then(|| {
+                    format!("the queue {arn}, which the `sqs` event of function `{function}` names, does not exist")
+                }))
+            }) as super::Boxed<'_, Option<String>>
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for r in super::bounded(reads, 8).await {
+        missing.extend(r?);
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AwsError::MissingSources(missing))
+    }
+}
+
+/// Whether the queue of `arn` exists, as far as these credentials can tell.
+async fn queue_exists(aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    // A stand-in (a dry run's value of what is not made yet) or a queue of another region
+    // (which Lambda refuses itself, with its own message) is not looked up.
+    let [_, _, "sqs", region, account, name] = parts[..] else {
+        return Ok(true);
+    };
+    if region != aws.region || name.is_empty() || account.len() != 12 {
+        return Ok(true);
+    }
+    match aws
+        .sqs
+        .get_queue_url()
+        .queue_name(name)
+        .queue_owner_aws_account_id(account)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e)
+            if is_code(
+                &e,
+                &[
+                    "AWS.SimpleQueueService.NonExistentQueue",
+                    "QueueDoesNotExist",
+                ],
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) if is_code(&e, &["AccessDenied", "AccessDeniedException"]) => Ok(true),
+        Err(e) => Err(call_err("GetQueueUrl", &format!("SQS queue {arn}"))(e)),
+    }
+}
 
 /// The mappings on `alias_arn` (a function's live alias).
 pub async fn observe(aws: &Aws, alias_arn: &str) -> Result<Vec<ObservedMapping>, AwsError> {

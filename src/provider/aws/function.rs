@@ -896,7 +896,7 @@ async fn retry_iam<T, E, F, Fut>(mut call: F, op: &str, res: &str) -> Result<T, 
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Display,
+    E: crate::provider::aws::CallError,
 {
     let started = Instant::now();
     let mut delay = Duration::from_secs(1);

@@ -23,6 +23,7 @@ pub mod notification;
 pub mod once;
 pub mod pace;
 pub mod permission;
+pub mod reach;
 pub mod records;
 pub mod release;
 pub mod remote;
@@ -80,6 +81,8 @@ pub struct Aws {
     pub acm: aws_sdk_acm::Client,
     /// Route 53: a custom domain's alias records.
     pub route53: aws_sdk_route53::Client,
+    /// SQS: the preflight of the queues `sqs` events poll.
+    pub sqs: aws_sdk_sqs::Client,
     pub region: String,
     pub calls: CallLog,
 }
@@ -87,7 +90,7 @@ pub struct Aws {
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     #[error(
-        "no AWS credentials found ({0}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --aws-profile NAME, or run `aws sso login`"
+        "no AWS credentials found: {0}\nSave an access key with `sls config credentials --provider aws --key KEY --secret SECRET`, pick a profile with AWS_PROFILE=NAME or --aws-profile NAME (for SSO, after `aws sso login --profile NAME`), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     )]
     NoCredentials(String),
     #[error("{operation} for {resource} failed: {code}: {message}{}", advice(code))]
@@ -118,6 +121,15 @@ pub enum AwsError {
         stage: String,
         holder: String,
     },
+    /// Event sources the config names that do not exist (found before any change).
+    #[error(
+        "{}; nothing was changed: create them (in `resources:`, or beforehand) or correct the ARNs",
+        .0.join("; ")
+    )]
+    MissingSources(Vec<String>),
+    /// Ctrl-C: stopped between steps.
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     #[error("{0}")]
     Other(String),
 }
@@ -131,21 +143,115 @@ fn advice(code: &str) -> &'static str {
         "TooManyRequestsException" | "Throttling" | "ThrottlingException" => {
             " (AWS is throttling requests: wait a moment and run the deploy again)"
         }
+        NO_ANSWER => " (check the network, the region, and AWS_ENDPOINT_URL if it is set)",
         _ => "",
     }
 }
 
+/// What an SDK error can say of itself: AWS's code and message when AWS answered, else the
+/// HTTP status, else the chain of causes (no connection, a timeout) that `Display` alone hides
+/// behind "dispatch failure" or "service error".
+pub trait CallError: ProvideErrorMetadata + std::fmt::Display {
+    fn status(&self) -> Option<u16>;
+    fn causes(&self) -> String;
+}
+
+impl<E> CallError
+    for aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn status(&self) -> Option<u16> {
+        self.raw_response().map(|r| r.status().as_u16())
+    }
+
+    fn causes(&self) -> String {
+        chain_text(self)
+    }
+}
+
+/// An error and its sources as one line, `a: b: c`, leaving out texts a source repeats and
+/// the SDK's wrappers ("dispatch failure", "user error") when a source says more; a
+/// [`reach::Unreachable`] is the whole story when it is there.
+pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut texts: Vec<String> = Vec::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(u) = c.downcast_ref::<reach::Unreachable>() {
+            return u.to_string();
+        }
+        let text = c.to_string();
+        if !texts.iter().any(|t| t.contains(&text)) {
+            texts.push(text);
+        }
+        cause = c.source();
+    }
+    let wrappers = [
+        "dispatch failure",
+        "user error",
+        "io error",
+        "other",
+        "service error",
+    ];
+    let said: Vec<&String> = texts
+        .iter()
+        .filter(|t| !wrappers.contains(&t.as_str()))
+        .collect();
+    if said.is_empty() {
+        texts.join(": ")
+    } else {
+        said.iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
+}
+
+/// An error already reduced to AWS's code and message (as replayed answers and unit tests
+/// give them).
+impl CallError for aws_smithy_types::error::ErrorMetadata {
+    fn status(&self) -> Option<u16> {
+        None
+    }
+
+    fn causes(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The code an error without an AWS error code is reported under when no answer came.
+pub const NO_ANSWER: &str = "no answer";
+
 /// Maps an SDK error to an [`AwsError`] naming the call and the resource.
 pub fn call_err<E>(operation: &str, resource: &str) -> impl FnOnce(E) -> AwsError
 where
-    E: ProvideErrorMetadata + std::fmt::Display,
+    E: CallError,
 {
     let (operation, resource) = (operation.to_string(), resource.to_string());
-    move |e| AwsError::Call {
-        operation,
-        resource,
-        code: e.code().unwrap_or("Error").to_string(),
-        message: e.message().map_or_else(|| e.to_string(), str::to_string),
+    move |e| {
+        let (code, message) = match (e.code(), e.status()) {
+            (Some(code), status) => (
+                code.to_string(),
+                e.message().map_or_else(
+                    || status.map_or_else(|| e.causes(), |s| format!("HTTP {s}")),
+                    str::to_string,
+                ),
+            ),
+            (None, Some(status)) => (
+                format!("HTTP {status}"),
+                "the answer carries no AWS error code: is the endpoint an AWS one (AWS_ENDPOINT_URL, the region)?".to_string(),
+            ),
+            (None, None) => (NO_ANSWER.to_string(), e.causes()),
+        };
+        AwsError::Call {
+            operation,
+            resource,
+            code,
+            message,
+        }
     }
 }
 
@@ -161,7 +267,7 @@ pub const NOT_FOUND: &[&str] = &[
 /// Treats the given codes (an "already there" or "already gone" on a re-run) as done.
 pub fn tolerate<T, E>(r: Result<T, E>, codes: &[&str], op: &str, res: &str) -> Result<(), AwsError>
 where
-    E: ProvideErrorMetadata + std::fmt::Display,
+    E: CallError,
 {
     match r {
         Ok(_) => Ok(()),
@@ -404,7 +510,7 @@ impl Aws {
         creds
             .provide_credentials()
             .await
-            .map_err(|e| AwsError::NoCredentials(e.to_string()))?;
+            .map_err(|e| AwsError::NoCredentials(chain_text(&e)))?;
         let calls = CallLog::default();
         // Every client's requests paced within AWS's quotas, through one set of buckets.
         let cfg = cfg
@@ -522,7 +628,14 @@ impl Aws {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&cfg)
+                .retry_config(retries(6, 20))
+                .interceptor(calls.clone())
+                .build(),
+        );
         Ok(Aws {
+            sqs,
             acm,
             route53,
             ssm,

@@ -19,6 +19,7 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use super::CallLog;
@@ -119,6 +120,8 @@ struct Bucket {
 pub struct Pacer {
     buckets: Arc<Mutex<HashMap<&'static str, Bucket>>>,
     calls: CallLog,
+    /// Some request has been answered: AWS is reachable (see [`super::reach`]).
+    answered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Pacer {
@@ -126,6 +129,7 @@ impl Pacer {
         Pacer {
             buckets: Arc::default(),
             calls,
+            answered: Arc::default(),
         }
     }
 
@@ -242,7 +246,36 @@ impl HttpConnector for PacedConnector {
                 let quotas = quotas_of(&service, request.method(), path_of(request.uri()));
                 pacer.wait(&quotas).await;
             }
-            inner.call(request).await
+            let endpoint = super::reach::endpoint_of(request.uri());
+            let answered = pacer.answered.load(std::sync::atomic::Ordering::Relaxed);
+            let call = inner.call(request);
+            tokio::pin!(call);
+            let result = if answered {
+                call.await
+            } else {
+                tokio::select! {
+                    r = &mut call => r,
+                    () = tokio::time::sleep(super::reach::NOTICE_AFTER) => {
+                        pacer.calls.say_once("connecting", format!("  … waiting for {endpoint} to answer"));
+                        call.await
+                    }
+                }
+            };
+            match result {
+                Ok(response) => {
+                    pacer
+                        .answered
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    Ok(response)
+                }
+                Err(e) => match super::reach::never_connected(&e) {
+                    Some(why) => Err(ConnectorError::user(Box::new(super::reach::Unreachable {
+                        endpoint,
+                        why,
+                    }))),
+                    None => Err(e),
+                },
+            }
         })
     }
 }

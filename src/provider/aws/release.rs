@@ -225,7 +225,21 @@ where
         apply(aws, alias, members, |m| shift(m, weight)).await?;
         let last = weight == 100;
         if check.is_some() || !last {
-            tokio::time::sleep(interval).await;
+            // Ctrl-C while traffic is split: a gradual promote never stops half-way, the
+            // traffic goes back to the versions that served it before, as for a failed check.
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = crate::interrupt::wait() => {}
+            }
+        }
+        if crate::interrupt::requested() {
+            restore(aws, alias, members).await?;
+            return Err(AwsError::Interrupted(crate::interrupt::Interrupted {
+                done: reports.len(),
+                total: steps.len(),
+                rolled_back: true,
+            })
+            .into());
         }
         let passed = match check.as_mut() {
             Some(c) => c(weight).await,
