@@ -94,6 +94,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         env.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
     );
     let cx = Context {
+        purpose: match &cli.command {
+            Command::Deploy(_) | Command::Package(_) => crate::config::Purpose::Deploy,
+            _ => crate::config::Purpose::Read,
+        },
         global: cli.global.clone(),
         style,
         cwd: std::env::current_dir().unwrap_or_default(),
@@ -160,6 +164,21 @@ fn report(cx: &Context, e: &anyhow::Error) -> u8 {
         if cx.global.json {
             let doc =
                 serde_json::json!({ "error": { "kind": "config", "diagnostics": ce.diagnostics } });
+            println!("{doc:#}");
+        }
+        return failure.code;
+    }
+    if let Some(crate::package::PackageError::At(inner, at)) =
+        e.downcast_ref::<crate::package::PackageError>()
+    {
+        let d = crate::diag::Diagnostic::new(
+            crate::diag::Severity::Error,
+            inner.to_string(),
+            Some((**at).clone()),
+        );
+        let _ = write!(err, "{}", output::render(&d, cx.style));
+        if cx.global.json {
+            let doc = serde_json::json!({ "error": { "kind": failure.kind, "diagnostics": [d] } });
             println!("{doc:#}");
         }
         return failure.code;

@@ -134,6 +134,10 @@ pub struct Report<L> {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// A refusal that only matters to deploying (a key sls does not deploy yet): an error for
+    /// `deploy` and `package`, a warning for every command that deploys nothing.
+    #[serde(skip)]
+    pub deploy_only: bool,
 }
 
 /// Found by a library stage; points at a span.
@@ -150,7 +154,14 @@ impl<L> Report<L> {
             label: None,
             notes: Vec::new(),
             help: None,
+            deploy_only: false,
         }
+    }
+
+    /// Marks a refusal that only deploying makes ([`Report::deploy_only`]).
+    pub fn only_when_deploying(mut self) -> Self {
+        self.deploy_only = true;
+        self
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -192,6 +203,7 @@ impl Problem {
             label: self.label,
             notes: self.notes,
             help: self.help,
+            deploy_only: self.deploy_only,
         }
     }
 }

@@ -57,9 +57,28 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// `-f NAME` names no function of the config: the likely one (a typo), else the ones there are.
+pub fn no_such_function<'a>(name: &str, keys: impl IntoIterator<Item = &'a str>) -> UsageError {
+    let keys: Vec<&str> = keys.into_iter().collect();
+    let hint = match crate::diag::did_you_mean(name, keys.iter().copied()) {
+        Some(k) => format!(" (did you mean `{k}`?)"),
+        None if keys.is_empty() => " (it has none)".to_string(),
+        None => format!(
+            "; it has {}",
+            keys.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    UsageError(format!("function `{name}` is not in the config{hint}"))
+}
+
 /// What every command gets: the global flags, the environment snapshot and the output style.
 pub struct Context {
     pub global: GlobalArgs,
+    /// Whether the command deploys (then keys sls does not deploy are refused) or only reads.
+    pub purpose: config::Purpose,
     pub style: Style,
     pub cwd: PathBuf,
     pub env: std::collections::HashMap<String, String>,
@@ -114,6 +133,7 @@ impl Context {
         };
         config::read(
             &LoadOptions {
+                purpose: self.purpose,
                 config: g.config.clone(),
                 cwd: self.cwd.clone(),
                 stage: g.stage.clone(),
@@ -228,7 +248,16 @@ impl Context {
             bar.set_position(done);
         });
         bar.finish_and_clear();
-        let packaged = result?;
+        // A handler file that is not there is a mistake in the config: said where it is written.
+        let packaged = result.map_err(|e| match &e {
+            package::PackageError::Handler { function, .. } => {
+                match loaded.locate(&["functions", function, "handler"]) {
+                    Some(at) => package::PackageError::At(Box::new(e), Box::new(at)),
+                    None => e,
+                }
+            }
+            _ => e,
+        })?;
         let mut err = std::io::stderr().lock();
         for w in &packaged.warnings {
             writeln!(err, "{}: {w}", self.style.paint("1;33", "warning"))?;

@@ -617,3 +617,36 @@ fn without_credentials_the_message_says_what_was_tried_and_how_to_set_them_up() 
         String::from_utf8_lossy(&out.stderr).replace(&home.path().display().to_string(), "[HOME]");
     insta::assert_snapshot!("no-credentials", err);
 }
+
+/// Only deploying refuses a key sls does not deploy yet (issue: `print` and `offline` refused
+/// serverless-offline's own fixtures for `versionFunctions` and authorizers). `configValidationMode:
+/// error` makes unknown keys errors, not keys without effect such as `deploymentMethod`.
+#[test]
+fn keys_sls_does_not_deploy_stop_only_deploying() {
+    let dir = service(
+        "service: svc\nconfigValidationMode: error\nprovider:\n  name: aws\n  runtime: nodejs24.x\n  deploymentMethod: direct\n  versionFunctions: false\nfunctions:\n  f:\n    handler: h.main\n    events:\n      - http:\n          path: hello\n          method: get\n          authorizer: aws_iam\n",
+    );
+    std::fs::write(
+        dir.path().join("h.js"),
+        "exports.main = async () => ({ statusCode: 200, body: 'hi' });\n",
+    )
+    .unwrap();
+    let out = sls_in(dir.path()).arg("print").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("versionFunctions: false"),
+        "{err}"
+    );
+    insta::assert_snapshot!("refused-only-when-deploying-print", err);
+    let invoked = stdout(sls_in(dir.path()).args(["invoke", "local", "-f", "f"]));
+    assert!(invoked.contains("\"statusCode\": 200"), "{invoked}");
+    let refused = common::stderr_of(sls_in(dir.path()).arg("package"), 3);
+    assert!(
+        refused.contains("error: `versionFunctions` in `provider` is not deployed by sls yet")
+            && refused.contains("serverless.yml:7:3")
+            && refused.contains("`authorizer` on REST routes are not deployed by sls yet")
+            && !refused.contains("error: `deploymentMethod`"),
+        "{refused}"
+    );
+}

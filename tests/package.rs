@@ -293,7 +293,7 @@ functions:
     );
     let text = stdout(sls_in(d).arg("package"));
     assert!(
-        text.contains("build/api.zip  1 files") && text.contains("[prebuilt]"),
+        text.contains("build/api.zip  1 file,") && text.contains("[prebuilt]"),
         "{text}"
     );
     let m = manifest(d);
@@ -713,4 +713,22 @@ fn a_custom_runtime_without_its_bootstrap_says_to_build_it_first() {
     // A script is not an ELF binary: left to its shebang.
     fs::write(svc.join("bootstrap"), "#!/bin/sh\necho hi\n").unwrap();
     sls_in(&svc).arg("package").assert().success();
+}
+
+#[test]
+fn a_handler_file_that_is_not_there_is_located_in_the_config() {
+    let dir = service(
+        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  hello:\n    handler: src/missing.main\n",
+    );
+    write(
+        dir.path(),
+        "src/other.js",
+        "exports.main = async () => 1;\n",
+    );
+    let err = common::stderr_of(sls_in(dir.path()).arg("package"), 4);
+    assert!(
+        err.contains("the handler `src/missing.main` of function `hello` needs `src/missing.js`")
+            && err.contains("--> serverless.yml:7:14"),
+        "{err}"
+    );
 }

@@ -176,7 +176,11 @@ fn release(
     if let Some(f) = only
         && !d.functions.iter().any(|x| x.key == f)
     {
-        return Err(UsageError(format!("function `{f}` is not in the config")).into());
+        return Err(crate::session::no_such_function(
+            f,
+            d.functions.iter().map(|x| x.key.as_str()),
+        )
+        .into());
     }
     if let Some(Source::Version(_)) = &source
         && only.is_none()
@@ -385,7 +389,11 @@ fn list(cx: &Context, only: Option<&str>) -> anyhow::Result<()> {
     if let Some(f) = only
         && !d.functions.iter().any(|x| x.key == f)
     {
-        return Err(UsageError(format!("function `{f}` is not in the config")).into());
+        return Err(crate::session::no_such_function(
+            f,
+            d.functions.iter().map(|x| x.key.as_str()),
+        )
+        .into());
     }
     let functions = rt.block_on(aliases::list(&aws, &d, only))?;
     if cx.global.json {

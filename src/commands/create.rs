@@ -85,9 +85,9 @@ pub fn run(cx: &Context, args: &CreateArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "Created service {name} in {} ({} files). Next: see its README.md, or run `sls deploy --dry-run` there.",
+        "Created service {name} in {} ({}). Next: see its README.md, or run `sls deploy --dry-run` there.",
         target.display(),
-        written.len()
+        crate::output::steps::counted(written.len(), "file")
     )?;
     Ok(())
 }

@@ -154,9 +154,10 @@ fn deploy(
     }
     let only = match &args.what {
         Some(DeployWhat::Function { function }) => {
-            d = d
-                .only_function(function)
-                .ok_or_else(|| UsageError(format!("function `{function}` is not in the config")))?;
+            let keys: Vec<String> = d.functions.iter().map(|f| f.key.clone()).collect();
+            d = d.only_function(function).ok_or_else(|| {
+                session::no_such_function(function, keys.iter().map(String::as_str))
+            })?;
             Some(function.clone())
         }
         None => None,
@@ -195,6 +196,9 @@ fn deploy(
         return Err(ConflictError(the_plan.conflicts.clone()).into());
     }
     if args.dry_run {
+        if !cx.global.json {
+            eprintln!("Dry run: nothing was changed; `sls deploy` carries out this plan");
+        }
         if cx.global.json {
             let doc = json!({ "dryRun": true, "service": d.service, "stage": d.stage, "region": d.region,
                               "stack": stack_plan, "plan": the_plan, "awsCalls": aws.calls.tally() });
@@ -248,7 +252,7 @@ fn deploy(
     let what = if changes == 0 {
         "no changes".to_string()
     } else {
-        format!("{changes} changes")
+        crate::output::steps::counted(changes, "change")
     };
     writeln!(
         out,

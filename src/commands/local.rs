@@ -174,8 +174,11 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
         }
         None => event,
     };
+    let keys: Vec<String> = prepared.functions.iter().map(|f| f.key.clone()).collect();
     let Some(f) = prepared.functions.into_iter().find(|f| &f.key == function) else {
-        return Err(UsageError(format!("function `{function}` is not in the config")).into());
+        return Err(
+            crate::session::no_such_function(function, keys.iter().map(String::as_str)).into(),
+        );
     };
     let pool = Pool::new(f);
     let rt = runtime()?;

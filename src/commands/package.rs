@@ -62,9 +62,9 @@ fn summary(cx: &Context, p: &Packaged, dir: &str, took: Duration) -> std::io::Re
         };
         writeln!(
             out,
-            "  {}  {} files, {} ({} unzipped), sha256 {}  [{state}]",
+            "  {}  {}, {} ({} unzipped), sha256 {}  [{state}]",
             cx.style.paint("1", name),
-            a.files,
+            crate::output::steps::counted(a.files, "file"),
             human_bytes(a.size),
             human_bytes(a.unzipped_size),
             a.sha256

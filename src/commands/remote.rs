@@ -60,10 +60,9 @@ pub struct RemoteInvoke {
 }
 
 fn function<'a>(d: &'a Desired, key: &str) -> Result<&'a FunctionSpec, UsageError> {
-    d.functions
-        .iter()
-        .find(|f| f.key == key)
-        .ok_or_else(|| UsageError(format!("function `{key}` is not in the config")))
+    d.functions.iter().find(|f| f.key == key).ok_or_else(|| {
+        crate::session::no_such_function(key, d.functions.iter().map(|f| f.key.as_str()))
+    })
 }
 
 /// The event as Serverless passes it: JSON as JSON, other text as a string, nothing as `{}`.

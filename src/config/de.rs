@@ -139,8 +139,9 @@ fn unexpected_words(u: &Unexpected<'_>) -> String {
 #[derive(Default)]
 pub struct Collector {
     pub unknown: RefCell<Vec<Problem>>,
-    /// Keys that are known but not deployed: errors in every validation mode.
-    pub refused: RefCell<Vec<Problem>>,
+    /// Problems no validation mode changes: keys that are known but not deployed (errors when
+    /// deploying) and keys that have no effect (notes).
+    pub fixed: RefCell<Vec<Problem>>,
 }
 
 /// Keys Serverless knows that only shape its CloudFormation stack, which sls does not have:
@@ -271,24 +272,29 @@ impl<'a> NodeDe<'a> {
         };
         for e in entries.iter().filter(|e| !fields.contains(&e.key.as_str())) {
             if not_deployed(name).contains(&e.key.as_str()) {
-                self.cx.refused.borrow_mut().push(
+                self.cx.fixed.borrow_mut().push(
                     Problem::error(
                         format!("`{}` {where_} is not deployed by sls yet", e.key),
                         Some(e.key_span),
                     )
-                    .help(super::validate::NOT_DEPLOYED_HELP),
+                    .help(super::validate::NOT_DEPLOYED_HELP)
+                    .only_when_deploying(),
                 );
                 continue;
             }
-            let p = if cloudformation_only(name).contains(&e.key.as_str()) {
-                Problem::warning(
+            // A known key without effect is a note in every validation mode: it is not a
+            // mistake, whatever `configValidationMode: error` says of unknown ones.
+            if cloudformation_only(name).contains(&e.key.as_str()) {
+                self.cx.fixed.borrow_mut().push(Problem::warning(
                     format!(
                         "`{}` {where_} shapes Serverless' CloudFormation stack, which sls does not use; it has no effect",
                         e.key
                     ),
                     Some(e.key_span),
-                )
-            } else {
+                ));
+                continue;
+            }
+            let p = {
                 let mut p = Problem::warning(
                     format!("unknown key `{}` {where_}; it is ignored", e.key),
                     Some(e.key_span),
@@ -691,11 +697,11 @@ impl<'de> de::VariantAccess<'de> for NodeDe<'_> {
 }
 
 /// Deserializes `T` from a node, returning it with the unknown-key warnings found on the way.
-/// The typed value, the unknown keys (warnings) and the refused ones (errors).
+/// The typed value, the unknown keys (warnings) and the problems no validation mode changes.
 pub fn from_node<'de, T: serde::Deserialize<'de>>(
     node: &Node,
 ) -> Result<(T, Vec<Problem>, Vec<Problem>), Problem> {
     let cx = Collector::default();
     let value = T::deserialize(NodeDe::new(node, &cx)).map_err(DeError::into_problem)?;
-    Ok((value, cx.unknown.into_inner(), cx.refused.into_inner()))
+    Ok((value, cx.unknown.into_inner(), cx.fixed.into_inner()))
 }

@@ -27,9 +27,21 @@ use yaml::{Node, Value};
 /// Config file names looked for, in order, when `--config` is not given.
 pub const DEFAULT_FILES: &[&str] = &["serverless.yml", "serverless.yaml", "serverless.json"];
 
+/// What the config is read for. Only deploying refuses a key sls does not deploy yet; every
+/// other command works on any config Serverless v3 reads and shows such keys as warnings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Purpose {
+    /// `deploy`, `deploy function`, `package`.
+    #[default]
+    Deploy,
+    /// `print`, `offline`, `invoke local`, `info`, `logs`, `invoke`, `remove` and the rest.
+    Read,
+}
+
 /// What the command line and environment contribute to reading a config.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
+    pub purpose: Purpose,
     /// `--config`; when absent the default names are tried in `cwd`.
     pub config: Option<PathBuf>,
     pub cwd: PathBuf,
@@ -58,6 +70,8 @@ pub struct Loaded {
     /// The side stack's template, when `resources:` declares something and the values of what
     /// sls deploys were given ([`Read::finish`]).
     pub template: Option<resources::Template>,
+    /// The files read, for locating what later stages find wrong (a handler file missing).
+    pub sources: Sources,
     /// Listed plugins whose job sls cannot do: `deploy` and `package` refuse them.
     pub unhonoured: Vec<plugins::Unhonoured>,
 }
@@ -83,6 +97,14 @@ fn summary(ds: &[Diagnostic]) -> String {
 }
 
 impl Loaded {
+    /// Where the value at `path` (`["functions", "hello", "handler"]`) is written: for a
+    /// problem found after validation, such as a handler file that packaging cannot find.
+    pub fn locate(&self, path: &[&str]) -> Option<crate::diag::Location> {
+        self.resolved
+            .at_path(path)
+            .map(|n| self.sources.locate(n.span))
+    }
+
     /// Stops `deploy` and `package` when a listed plugin's job cannot be done and the user has
     /// not let it go ([`plugins::refusal`]).
     pub fn refuse_plugins(&self, ignored: &[String]) -> Result<(), ConfigError> {
@@ -125,6 +147,7 @@ pub struct Read {
     /// serverless-dotenv-plugin's environment name (`NODE_ENV`, else `--stage`, else
     /// `development`).
     dotenv_name: String,
+    purpose: Purpose,
 }
 
 impl Read {
@@ -230,15 +253,7 @@ impl Read {
             &self.env,
         )
         .map_err(fail)?;
-        let mut loaded = typed(
-            self.resolved.clone(),
-            expanded,
-            sources,
-            self.path.clone(),
-            self.service_dir.clone(),
-            self.stage.clone(),
-            self.region.clone(),
-        )?;
+        let mut loaded = typed(self, expanded)?;
         loaded.secrets = self.secrets.clone();
         loaded.template = template;
         let c = &loaded.config;
@@ -352,6 +367,7 @@ pub fn read(opts: &LoadOptions, fetch: &dyn vars::Fetch) -> Result<Read, ConfigE
         region,
         env,
         dotenv_name,
+        purpose: opts.purpose,
     })
 }
 
@@ -406,21 +422,18 @@ fn with_dotenv(
     Ok(env)
 }
 
-/// The resolved tree typed and checked.
-fn typed(
-    resolved: Node,
-    mut expanded: Node,
-    sources: &Sources,
-    path: PathBuf,
-    service_dir: PathBuf,
-    stage: String,
-    region: String,
-) -> Result<Loaded, ConfigError> {
+/// The resolved tree (`expanded`: with the values of CloudFormation functions and plugins'
+/// effects) typed and checked.
+fn typed(read: &Read, mut expanded: Node) -> Result<Loaded, ConfigError> {
+    let sources = &read.sources;
+    let stage = read.stage.clone();
+    let purpose = read.purpose;
     let fail = |p: Problem, sources: &Sources| ConfigError::one(p.into_diagnostic(sources));
     shorthand::expand(&mut expanded).map_err(|p| fail(p, sources))?;
     let unhonoured = plugins::unhonoured(&expanded, sources);
-    let (config, unknown, refused): (Config, Vec<Problem>, Vec<Problem>) =
+    let (config, unknown, fixed): (Config, Vec<Problem>, Vec<Problem>) =
         de::from_node(&expanded).map_err(|p| fail(p, sources))?;
+    let off = config.config_validation_mode == Some(model::ValidationMode::Off);
 
     let mut problems = match config.config_validation_mode {
         Some(model::ValidationMode::Off) => Vec::new(),
@@ -433,7 +446,11 @@ fn typed(
             .collect(),
         _ => unknown,
     };
-    problems.extend(refused);
+    problems.extend(
+        fixed
+            .into_iter()
+            .filter(|p| !(off && p.severity == Severity::Warning)),
+    );
     let mut config = config;
     if let Some(l) = model::python_layer(config.custom.as_ref(), config.provider.runtime.as_deref())
     {
@@ -443,6 +460,15 @@ fn typed(
             .insert(model::PYTHON_LAYER.to_string(), l);
     }
     problems.extend(validate::check(&config, &expanded, &stage));
+    if purpose == Purpose::Read {
+        for p in problems.iter_mut().filter(|p| p.deploy_only) {
+            if p.severity == Severity::Error {
+                p.severity = Severity::Warning;
+                p.notes
+                    .push("`sls deploy` and `sls package` refuse it; this command goes on".into());
+            }
+        }
+    }
     let diagnostics: Vec<Diagnostic> = problems
         .into_iter()
         .map(|p| p.into_diagnostic(sources))
@@ -452,15 +478,16 @@ fn typed(
     }
     Ok(Loaded {
         config,
-        resolved,
+        resolved: read.resolved.clone(),
         warnings: diagnostics,
-        path,
-        service_dir,
+        path: read.path.clone(),
+        service_dir: read.service_dir.clone(),
         stage,
-        region,
+        region: read.region.clone(),
         secrets: Vec::new(),
         template: None,
         unhonoured,
+        sources: sources.clone(),
     })
 }
 

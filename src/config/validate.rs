@@ -275,14 +275,15 @@ fn esbuild_settings(c: &mut Checker) {
             .filter(|k| !super::plugins::ESBUILD_KEYS.contains(&k.as_str()))
             .collect();
         for key in unknown {
-            c.error_key(
+            let p = c.error_key(
                 &[at[0], at[1], key.as_str()],
                 format!("`{}.{}.{key}` is not honoured by sls", at[0], at[1]),
-            )
-            .help = Some(format!(
+            );
+            p.help = Some(format!(
                 "sls honours {}; remove this key",
                 super::plugins::ESBUILD_KEYS.join(", ")
             ));
+            p.deploy_only = true;
         }
     }
     if let Some(b) = c.tree.get("build")
@@ -294,11 +295,12 @@ fn esbuild_settings(c: &mut Checker) {
             .filter(|k| k != "esbuild")
             .collect();
         for key in other {
-            c.error_key(
+            let p = c.error_key(
                 &["build", key.as_str()],
                 format!("`build.{key}` is not honoured by sls, which reads `build.esbuild` only"),
-            )
-            .help = Some("remove this key".into());
+            );
+            p.help = Some("remove this key".into());
+            p.deploy_only = true;
         }
     }
 }
@@ -407,8 +409,12 @@ fn python_requirements(c: &mut Checker) {
                 );
             }
             other => {
-                c.error_key(&path, format!("`custom.pythonRequirements.{other}` is not honoured by sls"))
-                    .help = Some("sls honours fileName, slim, slimPatterns, noDeploy, invalidateCaches and cacheLocation; remove this key".into());
+                let p = c.error_key(
+                    &path,
+                    format!("`custom.pythonRequirements.{other}` is not honoured by sls"),
+                );
+                p.help = Some("sls honours fileName, slim, slimPatterns, noDeploy, invalidateCaches and cacheLocation; remove this key".into());
+                p.deploy_only = true;
             }
         }
     }
@@ -908,11 +914,12 @@ fn function(
         );
     }
     if f.image.is_some() {
-        c.error(
+        let p = c.error(
             &["functions", name, "image"],
             format!("function `{name}` uses a container image, which sls does not deploy"),
-        )
-        .help = Some("give it a `handler` and a `runtime` instead".into());
+        );
+        p.help = Some("give it a `handler` and a `runtime` instead".into());
+        p.deploy_only = true;
         return;
     }
     let rt = super::runtime::of(config, f);
@@ -1090,8 +1097,9 @@ pub const NOT_DEPLOYED_HELP: &str =
 /// A key Serverless deploys and sls does not yet: refused, so that nothing of the config is
 /// silently left out of AWS (an authorizer left out would leave a route open).
 fn refuse(c: &mut Checker, path: &[&str], what: &str) {
-    c.error_key(path, format!("{what} are not deployed by sls yet"))
-        .help = Some(NOT_DEPLOYED_HELP.into());
+    let p = c.error_key(path, format!("{what} are not deployed by sls yet"));
+    p.help = Some(NOT_DEPLOYED_HELP.into());
+    p.deploy_only = true;
 }
 
 const LOG_FORMATS: &[&str] = &["Text", "JSON"];

@@ -92,6 +92,7 @@ mod tests {
             label: Some("here".into()),
             notes: vec![],
             help: Some("fix it".into()),
+            deploy_only: false,
         };
         let r = render(&d, Style::default());
         assert_eq!(

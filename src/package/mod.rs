@@ -109,6 +109,9 @@ pub enum PackageError {
         built_for: Option<&'static str>,
         artifact: String,
     },
+    /// Another error, with where in the config its cause is written.
+    #[error("{0}")]
+    At(Box<PackageError>, Box<crate::diag::Location>),
     #[error("{}", handler_message(.function, .handler, .candidates, *.excluded, .artifact))]
     Handler {
         function: String,

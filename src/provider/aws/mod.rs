@@ -516,6 +516,11 @@ impl Aws {
         let cfg = cfg
             .into_builder()
             .http_client(pace::PacedClient::new(pace::Pacer::new(calls.clone())))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(reach::CONNECT_TIMEOUT)
+                    .build(),
+            )
             .build();
         let lambda = aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&cfg)

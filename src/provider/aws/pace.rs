@@ -248,7 +248,20 @@ impl HttpConnector for PacedConnector {
             }
             let endpoint = super::reach::endpoint_of(request.uri());
             let answered = pacer.answered.load(std::sync::atomic::Ordering::Relaxed);
-            let call = inner.call(request);
+            let size = request
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let limit = super::reach::attempt_timeout(size);
+            let call = async move {
+                match tokio::time::timeout(limit, inner.call(request)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ConnectorError::timeout(
+                        format!("no answer within {} s", limit.as_secs()).into(),
+                    )),
+                }
+            };
             tokio::pin!(call);
             let result = if answered {
                 call.await

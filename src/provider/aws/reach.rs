@@ -5,7 +5,7 @@
 //! "user" connector error, which the SDK does not retry, naming the endpoint; a connection
 //! that breaks once made (a lost answer) stays a transient fault and is retried as before.
 //! While the first answer from an endpoint is slow in coming, one line says which endpoint sls
-//! is waiting for.
+//! is waiting for; an attempt that stays unanswered is given up after [`attempt_timeout`].
 
 use std::time::Duration;
 
@@ -14,8 +14,17 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 /// How long the first request may go unanswered before sls says which endpoint it waits for.
 pub const NOTICE_AFTER: Duration = Duration::from_secs(1);
 
-/// The connect timeout: the SDK's default (3.1 s), said here so that the docs can name it.
+/// The connect timeout: the SDK's default (3.1 s), set here so that the docs can name it.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+
+/// How long one attempt of a call may go unanswered before it is given up, as a transient
+/// fault the client's retry policy retries: a minute, plus the time to send its body at 64 KiB/s
+/// (an inline 50 MB zip on a slow link). Every call sls makes answers in seconds; waiting for
+/// AWS (a function to become active, a stack to settle) is polling by sls, each poll a short
+/// call. So an attempt past this is a hung connection, not a slow AWS.
+pub fn attempt_timeout(body_bytes: u64) -> Duration {
+    Duration::from_secs(60) + Duration::from_secs(body_bytes / (64 * 1024))
+}
 
 /// A connection to `endpoint` could not be made.
 #[derive(Debug, thiserror::Error)]
