@@ -202,6 +202,17 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms))
 }
 
+/// A duration as `--interval` takes it back: `500ms`, `30s`, `5m`, `2h`.
+pub fn show_interval(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        _ if ms % 3_600_000 == 0 && ms > 0 => format!("{}h", ms / 3_600_000),
+        _ if ms % 60_000 == 0 && ms > 0 => format!("{}m", ms / 60_000),
+        _ if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        _ => format!("{ms}ms"),
+    }
+}
+
 /// Lambda's rule for alias names: letters, digits, `-` and `_`, up to 128, not all digits
 /// (those name versions).
 pub fn check_alias_name(name: &str) -> Result<String, String> {
@@ -231,6 +242,13 @@ mod tests {
             weights: weights.iter().map(|(k, w)| (k.to_string(), *w)).collect(),
             description: description.into(),
             revision_id: Some("r1".into()),
+        }
+    }
+
+    #[test]
+    fn intervals_are_shown_as_they_are_typed() {
+        for typed in ["500ms", "30s", "5m", "2h", "90s"] {
+            assert_eq!(show_interval(parse_interval(typed).unwrap()), typed);
         }
     }
 

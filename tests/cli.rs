@@ -650,3 +650,37 @@ fn keys_sls_does_not_deploy_stop_only_deploying() {
         "{refused}"
     );
 }
+
+#[test]
+fn a_misspelt_function_name_gets_a_did_you_mean() {
+    let err = common::stderr_of(
+        sls().args([
+            "invoke",
+            "local",
+            "-c",
+            "serverless.example.yml",
+            "-f",
+            "listUser",
+        ]),
+        2,
+    );
+    assert!(
+        err.contains("function `listUser` is not in the config (did you mean `listUsers`?)"),
+        "{err}"
+    );
+    let err = common::stderr_of(
+        sls().args([
+            "invoke",
+            "local",
+            "-c",
+            "serverless.example.yml",
+            "-f",
+            "zzz",
+        ]),
+        2,
+    );
+    assert!(
+        err.contains("it has `listUsers`, `getUser`, `createUser`, `report`"),
+        "{err}"
+    );
+}

@@ -152,18 +152,24 @@ fn slow_moto() -> (Moto, Faults, Vec<(&'static str, String)>) {
     (moto, slow, env)
 }
 
-#[test]
-fn ctrl_c_during_a_deploy_stops_between_steps_gives_the_lease_back_and_a_rerun_converges() {
-    let (moto, _slow, env) = slow_moto();
+/// A deploy of the example at a terminal, against slow moto, sent Ctrl-C once its first step
+/// finished (changes are under way) and heard saying so.
+fn deploy_interrupted() -> (Moto, Faults, tempfile::TempDir, Pty) {
+    let (moto, slow, env) = slow_moto();
     let dir = common::example();
     let mut pty = Pty::sls(dir.path(), &["deploy"], &env);
-    // The first step finished: changes are under way.
     pty.expect("✓", Duration::from_secs(90));
     pty.send(b"\x03");
     pty.expect(
         "stopping after the steps under way",
         Duration::from_secs(10),
     );
+    (moto, slow, dir, pty)
+}
+
+#[test]
+fn ctrl_c_during_a_deploy_stops_between_steps_gives_the_lease_back_and_a_rerun_converges() {
+    let (moto, _slow, dir, mut pty) = deploy_interrupted();
     let code = pty.wait(Duration::from_secs(90));
     let screen = pty.screen();
     assert_eq!(code, 130, "{screen}");
@@ -194,15 +200,7 @@ fn ctrl_c_during_a_deploy_stops_between_steps_gives_the_lease_back_and_a_rerun_c
 
 #[test]
 fn a_second_ctrl_c_stops_at_once() {
-    let (moto, _slow, env) = slow_moto();
-    let dir = common::example();
-    let mut pty = Pty::sls(dir.path(), &["deploy"], &env);
-    pty.expect("✓", Duration::from_secs(90));
-    pty.send(b"\x03");
-    pty.expect(
-        "stopping after the steps under way",
-        Duration::from_secs(10),
-    );
+    let (moto, _slow, dir, mut pty) = deploy_interrupted();
     pty.send(b"\x03");
     let code = pty.wait(Duration::from_secs(10));
     let screen = pty.screen();

@@ -258,14 +258,23 @@ fn moved(
                             async move { ok }
                         }
                     });
+                    let json = cx.global.json;
+                    let say = move |line: String| {
+                        if !json {
+                            eprintln!("{line}");
+                        }
+                    };
                     return ops::gradual(
                         aws,
                         &alias,
                         &mut members,
-                        percents,
-                        *interval,
+                        ops::Walk {
+                            steps: percents,
+                            interval: *interval,
+                        },
                         run_check,
                         &mut steps,
+                        &say,
                     )
                     .await;
                 }

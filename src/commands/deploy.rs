@@ -168,11 +168,17 @@ fn deploy(
         Scope::Service
     };
     // Nothing is changed while a queue the config's events name is missing (read beside the
-    // rest; `deploy function` touches no event source).
+    // rest; `deploy function` touches no event source). A dry run's queues of `resources:`
+    // are stand-ins, not looked up.
+    let stand_ins: std::collections::BTreeSet<String> = if args.dry_run {
+        r.stand_ins().types.into_keys().collect()
+    } else {
+        Default::default()
+    };
     let (observed, sources) = rt.block_on(async {
         tokio::join!(aws::observe(aws, &d, scope), async {
             match scope {
-                Scope::Service => aws::event_source::check_sources(aws, &d).await,
+                Scope::Service => aws::event_source::check_sources(aws, &d, &stand_ins).await,
                 Scope::Functions | Scope::Everything => Ok(()),
             }
         })

@@ -173,3 +173,44 @@ impl Drop for StepProgress {
         let _ = multi.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::role::RoleStep;
+
+    fn plan() -> Plan {
+        let mut p = Plan::default();
+        p.push(RoleStep::CreateRole { role: "r".into() });
+        p.push(RoleStep::UpdateRolePolicy { role: "r".into() });
+        p.push(RoleStep::DeleteRole {
+            role: "old".into(),
+            detach: vec![],
+            inline_policy: None,
+        });
+        p
+    }
+
+    #[test]
+    fn the_plan_is_painted_by_what_each_step_does_only_with_colour_on() {
+        let painted = plan_text(&plan(), Style { color: true });
+        let lines: Vec<&str> = painted.lines().collect();
+        assert_eq!(lines[0], "Plan: 3 changes");
+        assert!(lines[1].starts_with("  \x1b[32m+ "), "{painted:?}");
+        assert!(lines[2].starts_with("  \x1b[33m~ "), "{painted:?}");
+        assert!(lines[3].starts_with("  \x1b[31m- "), "{painted:?}");
+        let plain = plan_text(&plan(), Style { color: false });
+        assert!(!plain.contains('\x1b'), "{plain:?}");
+        assert_eq!(
+            plan_text(&Plan::default(), Style::default()),
+            "Plan: nothing to change\n"
+        );
+    }
+
+    #[test]
+    fn counts_take_their_plural() {
+        assert_eq!(counted(1, "change"), "1 change");
+        assert_eq!(counted(0, "file"), "0 files");
+        assert_eq!(counted(12, "resource"), "12 resources");
+    }
+}

@@ -22,12 +22,23 @@ use crate::plan::{Desired, MappingStep, ObservedMapping};
 /// before anything is changed, so that a placeholder ARN (the aws-python3-sqs template's) fails
 /// the deploy before the function is made rather than at CreateEventSourceMapping, after it.
 /// A queue these credentials may not look up (another account's, or no `sqs:GetQueueUrl`) is
-/// taken to exist: Lambda's own check still stands behind this one.
-pub async fn check_sources(aws: &Aws, d: &Desired) -> Result<(), AwsError> {
+/// taken to exist: Lambda's own check still stands behind this one. `stand_ins`: the logical
+/// ids of `resources:`, whose ARNs a dry run only stands in for (not made yet).
+pub async fn check_sources(
+    aws: &Aws,
+    d: &Desired,
+    stand_ins: &std::collections::BTreeSet<String>,
+) -> Result<(), AwsError> {
     let mut queues: Vec<(&str, &str)> = d
         .mappings
         .iter()
         .filter(|m| m.kind == SourceKind::Sqs)
+        .filter(|m| {
+            !m.source
+                .rsplit(':')
+                .next()
+                .is_some_and(|n| stand_ins.contains(n))
+        })
         .map(|m| (m.source.as_str(), m.function.as_str()))
         .collect();
     queues.sort();

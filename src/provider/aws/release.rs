@@ -205,25 +205,45 @@ pub struct StepReport {
     pub check: Option<&'static str>,
 }
 
-/// Shifts the traffic in `steps` (percent), waiting `interval` and running `check` after
-/// each. When a check fails, all traffic goes back to the versions the aliases served before
-/// and the step reports say where it stopped. Returns whether every check passed.
+/// Where a gradual promote goes: the percents of its steps and the wait after each.
+pub struct Walk<'a> {
+    pub steps: &'a [u8],
+    pub interval: Duration,
+}
+
+/// Shifts the traffic in `walk.steps` (percent), waiting `walk.interval` and running `check`
+/// after each, saying each step as it is taken. When a check fails, all traffic goes back to
+/// the versions the aliases served before and the step reports say where it stopped. Returns
+/// whether every check passed.
 pub async fn gradual<F, Fut>(
     aws: &Aws,
     alias: &str,
     members: &mut [Member],
-    steps: &[u8],
-    interval: Duration,
+    walk: Walk<'_>,
     mut check: Option<F>,
     reports: &mut Vec<StepReport>,
+    say: &dyn Fn(String),
 ) -> Result<bool, MoveError>
 where
     F: FnMut(u8) -> Fut,
     Fut: Future<Output = bool>,
 {
+    let Walk { steps, interval } = walk;
     for &weight in steps {
         apply(aws, alias, members, |m| shift(m, weight)).await?;
         let last = weight == 100;
+        // A step waits minutes by default: each is said as it is taken, not only at the end.
+        say(match (last, check.is_some()) {
+            (true, false) => format!("  {weight}% of the traffic on the new versions"),
+            (_, true) => format!(
+                "  {weight}% of the traffic on the new versions; the check runs in {}",
+                crate::release::show_interval(interval)
+            ),
+            (false, false) => format!(
+                "  {weight}% of the traffic on the new versions; the next step in {}",
+                crate::release::show_interval(interval)
+            ),
+        });
         if check.is_some() || !last {
             // Ctrl-C while traffic is split: a gradual promote never stops half-way, the
             // traffic goes back to the versions that served it before, as for a failed check.
