@@ -21,8 +21,10 @@ use crate::plan::{Desired, MappingStep, ObservedMapping};
 /// The preflight of the queues `sqs` events name: each is looked up (GetQueueUrl, side by side)
 /// before anything is changed, so that a placeholder ARN (the aws-python3-sqs template's) fails
 /// the deploy before the function is made rather than at CreateEventSourceMapping, after it.
-/// A queue these credentials may not look up (another account's, or no `sqs:GetQueueUrl`) is
-/// taken to exist: Lambda's own check still stands behind this one. `stand_ins`: the logical
+/// A queue these credentials may not look up (no `sqs:GetQueueUrl`) is taken to exist, and so
+/// is another account's: SQS answers "does not exist or you do not have access to it" alike
+/// for a missing queue and for one not shared with us. Lambda's own check still stands behind
+/// this one. `stand_ins`: the logical
 /// ids of `resources:`, whose ARNs a dry run only stands in for (not made yet).
 pub async fn check_sources(
     aws: &Aws,
@@ -43,11 +45,16 @@ pub async fn check_sources(
         .collect();
     queues.sort();
     queues.dedup_by(|a, b| a.0 == b.0);
+    if queues.is_empty() {
+        return Ok(());
+    }
+    let ours = super::stack::account(aws).await?;
+    let ours = ours.as_str();
     let reads: Vec<super::Boxed<'_, Option<String>>> = queues
         .into_iter()
         .map(|(arn, function)| {
             Box::pin(async move {
-                Ok((!queue_exists(aws, arn).await?).then(|| {
+                Ok((!queue_exists(aws, arn, ours).await?).then(|| {
                     format!("the queue {arn}, which the `sqs` event of function `{function}` names, does not exist")
                 }))
             }) as super::Boxed<'_, Option<String>>
@@ -64,8 +71,8 @@ pub async fn check_sources(
     }
 }
 
-/// Whether the queue of `arn` exists, as far as these credentials can tell.
-async fn queue_exists(aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+/// Whether the queue of `arn` exists, as far as these credentials (of account `ours`) can tell.
+async fn queue_exists(aws: &Aws, arn: &str, ours: &str) -> Result<bool, AwsError> {
     let parts: Vec<&str> = arn.split(':').collect();
     // A stand-in (a dry run's value of what is not made yet) or a queue of another region
     // (which Lambda refuses itself, with its own message) is not looked up.
@@ -93,7 +100,7 @@ async fn queue_exists(aws: &Aws, arn: &str) -> Result<bool, AwsError> {
                 ],
             ) =>
         {
-            Ok(false)
+            Ok(account != ours)
         }
         Err(e) if is_code(&e, &["AccessDenied", "AccessDeniedException"]) => Ok(true),
         Err(e) => Err(call_err("GetQueueUrl", &format!("SQS queue {arn}"))(e)),
