@@ -76,7 +76,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             if e.use_stderr()
                 && let Some(hint) = v3_habit(&args)
             {
-                let style = Style::detect(false, std::env::var_os("NO_COLOR").is_some());
+                let style = Style::detect(
+                    args.iter().any(|a| a == "--no-color"),
+                    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+                );
                 eprintln!("{}: {hint}", style.paint("1;31", "error"));
                 return ExitCode::from(exit::USAGE);
             }

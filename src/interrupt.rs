@@ -74,7 +74,8 @@ pub async fn wait() {
 
 fn install() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the action only uses atomics, write(2) and _exit(2), all async-signal-safe.
+        // SAFETY: the action only uses atomics, tcsetattr(3), write(2) and _exit(2), all
+        // async-signal-safe.
         // Should registering fail, the default action stays: the process ends at once.
         let _ = unsafe { signal_hook_registry::register(signal, move || on_signal(signal)) };
     }

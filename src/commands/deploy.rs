@@ -204,16 +204,15 @@ fn deploy(
     if args.dry_run {
         if !cx.global.json {
             eprintln!("Dry run: nothing was changed; `sls deploy` carries out this plan");
-        }
-        if cx.global.json {
+        } else {
             let doc = json!({ "dryRun": true, "service": d.service, "stage": d.stage, "region": d.region,
                               "stack": stack_plan, "plan": the_plan, "awsCalls": aws.calls.tally() });
             println!("{doc:#}");
         }
         return Ok(());
     }
-    let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
-    aws.calls.on_throttle(progress.notifier());
+    let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style)
+        .with_notices_of(&aws.calls);
     let outcome = rt.block_on(aws::execute(
         aws,
         &d,
@@ -224,7 +223,6 @@ fn deploy(
     ));
     // Its area is cleared before the lease's release or the report print anything.
     drop(progress);
-    aws.calls.on_throttle(aws::calls::to_stderr());
     let outcome = outcome?;
     cx.give_back(rt, aws, lease);
     let staged = d.alias != d.live;

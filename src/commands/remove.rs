@@ -39,8 +39,8 @@ fn remove(
     if !cx.global.json && !the_plan.is_empty() {
         crate::output::steps::print_plan(&the_plan, cx.style);
     }
-    let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style);
-    aws.calls.on_throttle(progress.notifier());
+    let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style)
+        .with_notices_of(&aws.calls);
     let done = rt.block_on(aws::execute(
         aws,
         &nothing,
@@ -51,7 +51,6 @@ fn remove(
     ));
     // Its area is cleared before the lease's release or the report print anything.
     drop(progress);
-    aws.calls.on_throttle(aws::calls::to_stderr());
     done?;
     cx.give_back(rt, aws, lease);
     let removed: Vec<String> = the_plan

@@ -294,16 +294,13 @@ impl<'a> NodeDe<'a> {
                 ));
                 continue;
             }
-            let p = {
-                let mut p = Problem::warning(
-                    format!("unknown key `{}` {where_}; it is ignored", e.key),
-                    Some(e.key_span),
-                );
-                if let Some(s) = did_you_mean(&e.key, fields.iter().copied()) {
-                    p = p.help(format!("did you mean `{s}`?"));
-                }
-                p
-            };
+            let mut p = Problem::warning(
+                format!("unknown key `{}` {where_}; it is ignored", e.key),
+                Some(e.key_span),
+            );
+            if let Some(s) = did_you_mean(&e.key, fields.iter().copied()) {
+                p = p.help(format!("did you mean `{s}`?"));
+            }
             self.cx.unknown.borrow_mut().push(p);
         }
     }

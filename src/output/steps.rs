@@ -60,6 +60,8 @@ pub struct StepProgress {
     bars: RefCell<HashMap<usize, ProgressBar>>,
     /// While spinners are drawn, keys typed are not echoed over them.
     _echo: Option<super::terminal::EchoOff>,
+    /// The call log whose notices (quotas waited out) this display shows while it lives.
+    calls: Option<crate::provider::aws::CallLog>,
 }
 
 enum Mode {
@@ -85,7 +87,16 @@ impl StepProgress {
             style,
             bars: RefCell::new(HashMap::new()),
             _echo: echo,
+            calls: None,
         }
+    }
+
+    /// Shows `calls`' notices above the steps while it lives; they go back to plain stderr
+    /// lines when it is dropped.
+    pub fn with_notices_of(mut self, calls: &crate::provider::aws::CallLog) -> StepProgress {
+        calls.on_throttle(self.notifier());
+        self.calls = Some(calls.clone());
+        self
     }
 
     /// Where notices during the steps go: above the spinners, as a plain line, or nowhere
@@ -155,6 +166,9 @@ impl Drop for StepProgress {
     /// A failed deploy stops mid-step: those steps stay on screen, marked, without a spinner,
     /// and the drawn area is cleared before anything else is printed.
     fn drop(&mut self) {
+        if let Some(calls) = &self.calls {
+            calls.on_throttle(crate::provider::aws::calls::to_stderr());
+        }
         let Mode::Spinners(multi) = &self.mode else {
             return;
         };

@@ -528,16 +528,16 @@ pub async fn execute(
                     }) as Boxed<'_, ()>
                 })
                 .collect();
-            let results = bounded(runs, PARALLELISM).await;
             // A failure is worth more than the stop: it says what went wrong.
-            if let Some(e) = results
-                .iter()
-                .position(|r| matches!(r, Err(e) if !matches!(e, AwsError::Interrupted(_))))
-            {
-                return results.into_iter().nth(e).unwrap_or(Ok(()));
+            let mut stop = None;
+            for r in bounded(runs, PARALLELISM).await {
+                match r {
+                    Err(AwsError::Interrupted(i)) => stop = Some(i),
+                    r => r?,
+                }
             }
-            for r in results {
-                r?;
+            if let Some(i) = stop {
+                return Err(AwsError::Interrupted(i));
             }
         }
         Ok(())
