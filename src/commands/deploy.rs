@@ -396,7 +396,7 @@ fn side_stack(
         let plan::Step::Stack(s) = step else {
             continue;
         };
-        rt.block_on(aws::stack::apply(aws, spec.as_ref(), s, &report))?;
+        rt.block_on(aws::stack::apply_reporting(aws, spec.as_ref(), s, &report))?;
         progress.finished(i, step, t.elapsed());
     }
     drop(progress);

@@ -161,8 +161,8 @@ pub enum AlbStep {
     },
 }
 
-impl AlbStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for AlbStep {
+    fn phase(&self) -> Phase {
         match self {
             AlbStep::CreateTargetGroup { .. }
             | AlbStep::UpdateTargetGroup { .. }
@@ -178,7 +178,7 @@ impl AlbStep {
 
     /// Rules need their target groups, target groups their grants: one lane, in plan order;
     /// a revoke goes with its function, after the group that used it is gone.
-    pub fn lane(&self) -> String {
+    fn lane(&self) -> String {
         match self {
             AlbStep::RevokeTargetGroup { function_name, .. } => {
                 format!("function {function_name}")
@@ -194,7 +194,7 @@ impl AlbStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             AlbStep::DeleteTargetGroup { target_group, .. } => {
                 Some(format!("ALB target group {target_group}"))

@@ -52,18 +52,24 @@ pub enum AlexaStep {
 }
 
 impl AlexaStep {
-    pub fn phase(&self) -> Phase {
+    pub fn function_name(&self) -> &str {
+        match self {
+            AlexaStep::GrantAlexa { function_name, .. }
+            | AlexaStep::RevokeAlexa { function_name, .. } => function_name,
+        }
+    }
+}
+
+impl super::KindStep for AlexaStep {
+    fn phase(&self) -> Phase {
         match self {
             AlexaStep::GrantAlexa { .. } => Phase::Permissions,
             AlexaStep::RevokeAlexa { .. } => Phase::DeleteTriggers,
         }
     }
 
-    pub fn function_name(&self) -> &str {
-        match self {
-            AlexaStep::GrantAlexa { function_name, .. }
-            | AlexaStep::RevokeAlexa { function_name, .. } => function_name,
-        }
+    fn lane(&self) -> String {
+        format!("function {}", self.function_name())
     }
 }
 

@@ -33,19 +33,23 @@ pub enum BucketStep {
     DeleteDeploymentBucket { bucket: String },
 }
 
-impl BucketStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for BucketStep {
+    fn phase(&self) -> Phase {
         match self {
             BucketStep::PrepareDeploymentBucket { .. } => Phase::Bucket,
             BucketStep::DeleteDeploymentBucket { .. } => Phase::DeleteBucket,
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             BucketStep::DeleteDeploymentBucket { bucket } => Some(format!("S3 bucket {bucket}")),
             BucketStep::PrepareDeploymentBucket { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        "bucket".into()
     }
 }
 

@@ -169,20 +169,6 @@ pub enum DomainStep {
 }
 
 impl DomainStep {
-    pub fn phase(&self) -> Phase {
-        match self {
-            DomainStep::CreateDomainName { .. }
-            | DomainStep::UpdateDomainName { .. }
-            | DomainStep::CreateApiMapping { .. }
-            | DomainStep::UpdateApiMapping { .. }
-            | DomainStep::UpsertAliasRecords { .. } => Phase::Domains,
-            DomainStep::DeleteApiMapping { .. }
-            | DomainStep::DeleteAliasRecords { .. }
-            | DomainStep::DeleteDomainName { .. }
-            | DomainStep::ForgetDomain { .. } => Phase::DeleteDomains,
-        }
-    }
-
     pub fn domain(&self) -> &str {
         match self {
             DomainStep::CreateDomainName { domain, .. }
@@ -196,8 +182,24 @@ impl DomainStep {
             | DomainStep::ForgetDomain { domain } => domain,
         }
     }
+}
 
-    pub fn removes(&self) -> Option<String> {
+impl super::KindStep for DomainStep {
+    fn phase(&self) -> Phase {
+        match self {
+            DomainStep::CreateDomainName { .. }
+            | DomainStep::UpdateDomainName { .. }
+            | DomainStep::CreateApiMapping { .. }
+            | DomainStep::UpdateApiMapping { .. }
+            | DomainStep::UpsertAliasRecords { .. } => Phase::Domains,
+            DomainStep::DeleteApiMapping { .. }
+            | DomainStep::DeleteAliasRecords { .. }
+            | DomainStep::DeleteDomainName { .. }
+            | DomainStep::ForgetDomain { .. } => Phase::DeleteDomains,
+        }
+    }
+
+    fn removes(&self) -> Option<String> {
         match self {
             DomainStep::DeleteDomainName { domain, .. } => Some(format!("custom domain {domain}")),
             DomainStep::DeleteAliasRecords { domain, kinds, .. } => {
@@ -211,6 +213,10 @@ impl DomainStep {
             | DomainStep::UpsertAliasRecords { .. }
             | DomainStep::ForgetDomain { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        format!("domain {}", self.domain())
     }
 }
 

@@ -300,7 +300,17 @@ pub enum MappingStep {
 }
 
 impl MappingStep {
-    pub fn phase(&self) -> Phase {
+    pub fn function_name(&self) -> &str {
+        match self {
+            MappingStep::CreateEventSourceMapping { function_name, .. }
+            | MappingStep::UpdateEventSourceMapping { function_name, .. }
+            | MappingStep::DeleteEventSourceMapping { function_name, .. } => function_name,
+        }
+    }
+}
+
+impl super::KindStep for MappingStep {
+    fn phase(&self) -> Phase {
         match self {
             MappingStep::CreateEventSourceMapping { .. }
             | MappingStep::UpdateEventSourceMapping { .. } => Phase::Triggers,
@@ -311,15 +321,7 @@ impl MappingStep {
         }
     }
 
-    pub fn function_name(&self) -> &str {
-        match self {
-            MappingStep::CreateEventSourceMapping { function_name, .. }
-            | MappingStep::UpdateEventSourceMapping { function_name, .. }
-            | MappingStep::DeleteEventSourceMapping { function_name, .. } => function_name,
-        }
-    }
-
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             MappingStep::DeleteEventSourceMapping {
                 function_name,
@@ -331,6 +333,10 @@ impl MappingStep {
             | MappingStep::CreateEventSourceMapping { .. }
             | MappingStep::UpdateEventSourceMapping { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        format!("function {}", self.function_name())
     }
 }
 

@@ -311,25 +311,6 @@ pub enum FunctionStep {
 }
 
 impl FunctionStep {
-    pub fn phase(&self) -> Phase {
-        match self {
-            FunctionStep::CreateFunction { .. }
-            | FunctionStep::UpdateFunctionCode { .. }
-            | FunctionStep::UpdateFunctionConfiguration { .. }
-            | FunctionStep::TagFunction { .. }
-            | FunctionStep::SetReservedConcurrency { .. }
-            | FunctionStep::PublishVersion { .. }
-            | FunctionStep::PutAsyncInvokeConfig { .. }
-            | FunctionStep::DeleteAsyncInvokeConfig { .. }
-            | FunctionStep::SetProvisionedConcurrency { .. }
-            | FunctionStep::CreateFunctionUrl { .. }
-            | FunctionStep::UpdateFunctionUrl { .. }
-            | FunctionStep::DeleteFunctionUrl { .. }
-            | FunctionStep::DeleteVersion { .. } => Phase::Functions,
-            FunctionStep::DeleteFunction { .. } => Phase::DeleteFunctions,
-        }
-    }
-
     /// The Lambda function the step acts on: a function's steps run in order, functions in
     /// parallel.
     pub fn function_name(&self) -> &str {
@@ -369,8 +350,29 @@ impl FunctionStep {
             | FunctionStep::DeleteFunction { .. } => false,
         }
     }
+}
 
-    pub fn removes(&self) -> Option<String> {
+impl super::KindStep for FunctionStep {
+    fn phase(&self) -> Phase {
+        match self {
+            FunctionStep::CreateFunction { .. }
+            | FunctionStep::UpdateFunctionCode { .. }
+            | FunctionStep::UpdateFunctionConfiguration { .. }
+            | FunctionStep::TagFunction { .. }
+            | FunctionStep::SetReservedConcurrency { .. }
+            | FunctionStep::PublishVersion { .. }
+            | FunctionStep::PutAsyncInvokeConfig { .. }
+            | FunctionStep::DeleteAsyncInvokeConfig { .. }
+            | FunctionStep::SetProvisionedConcurrency { .. }
+            | FunctionStep::CreateFunctionUrl { .. }
+            | FunctionStep::UpdateFunctionUrl { .. }
+            | FunctionStep::DeleteFunctionUrl { .. }
+            | FunctionStep::DeleteVersion { .. } => Phase::Functions,
+            FunctionStep::DeleteFunction { .. } => Phase::DeleteFunctions,
+        }
+    }
+
+    fn removes(&self) -> Option<String> {
         match self {
             FunctionStep::DeleteFunction { function_name } => {
                 Some(format!("Lambda function {function_name}"))
@@ -389,6 +391,16 @@ impl FunctionStep {
             | FunctionStep::DeleteFunctionUrl { .. }
             | FunctionStep::DeleteVersion { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        format!("function {}", self.function_name())
+    }
+
+    fn uploads_via_s3(&self, d: &super::Desired) -> bool {
+        self.uploads()
+            && d.function_named(self.function_name())
+                .is_some_and(|f| f.via_s3)
     }
 }
 

@@ -144,8 +144,8 @@ pub enum HttpApiStep {
     },
 }
 
-impl HttpApiStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for HttpApiStep {
+    fn phase(&self) -> Phase {
         match self {
             HttpApiStep::CreateHttpApi { .. }
             | HttpApiStep::CreateIntegration { .. }
@@ -161,7 +161,7 @@ impl HttpApiStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             HttpApiStep::DeleteHttpApi { api, api_id } => {
                 Some(format!("HTTP API {api} ({api_id})"))
@@ -177,6 +177,10 @@ impl HttpApiStep {
             | HttpApiStep::UpdateHttpApiEndpoint { .. }
             | HttpApiStep::UpdateHttpStageMetrics { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        "http api".into()
     }
 }
 

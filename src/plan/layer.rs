@@ -131,18 +131,6 @@ pub enum LayerStep {
 }
 
 impl LayerStep {
-    pub fn phase(&self) -> Phase {
-        match self {
-            LayerStep::PublishLayerVersion { .. }
-            | LayerStep::AdoptLayerVersion { .. }
-            | LayerStep::GrantLayerVersion { .. }
-            | LayerStep::RevokeLayerVersion { .. } => Phase::Layers,
-            LayerStep::DeleteLayerVersion { .. } | LayerStep::ForgetLayer { .. } => {
-                Phase::DeleteLayers
-            }
-        }
-    }
-
     pub fn layer_name(&self) -> &str {
         match self {
             LayerStep::PublishLayerVersion { layer_name, .. }
@@ -151,20 +139,6 @@ impl LayerStep {
             | LayerStep::RevokeLayerVersion { layer_name, .. }
             | LayerStep::DeleteLayerVersion { layer_name, .. }
             | LayerStep::ForgetLayer { layer_name } => layer_name,
-        }
-    }
-
-    pub fn removes(&self) -> Option<String> {
-        match self {
-            LayerStep::DeleteLayerVersion {
-                layer_name,
-                version,
-            } => Some(format!("layer {layer_name} version {version}")),
-            LayerStep::PublishLayerVersion { .. }
-            | LayerStep::AdoptLayerVersion { .. }
-            | LayerStep::GrantLayerVersion { .. }
-            | LayerStep::RevokeLayerVersion { .. }
-            | LayerStep::ForgetLayer { .. } => None,
         }
     }
 
@@ -178,6 +152,45 @@ impl LayerStep {
             | LayerStep::DeleteLayerVersion { .. }
             | LayerStep::ForgetLayer { .. } => false,
         }
+    }
+}
+
+impl super::KindStep for LayerStep {
+    fn phase(&self) -> Phase {
+        match self {
+            LayerStep::PublishLayerVersion { .. }
+            | LayerStep::AdoptLayerVersion { .. }
+            | LayerStep::GrantLayerVersion { .. }
+            | LayerStep::RevokeLayerVersion { .. } => Phase::Layers,
+            LayerStep::DeleteLayerVersion { .. } | LayerStep::ForgetLayer { .. } => {
+                Phase::DeleteLayers
+            }
+        }
+    }
+
+    fn removes(&self) -> Option<String> {
+        match self {
+            LayerStep::DeleteLayerVersion {
+                layer_name,
+                version,
+            } => Some(format!("layer {layer_name} version {version}")),
+            LayerStep::PublishLayerVersion { .. }
+            | LayerStep::AdoptLayerVersion { .. }
+            | LayerStep::GrantLayerVersion { .. }
+            | LayerStep::RevokeLayerVersion { .. }
+            | LayerStep::ForgetLayer { .. } => None,
+        }
+    }
+
+    fn lane(&self) -> String {
+        format!("layer {}", self.layer_name())
+    }
+
+    fn uploads_via_s3(&self, d: &super::Desired) -> bool {
+        self.uploads()
+            && d.layers
+                .iter()
+                .any(|s| s.name == self.layer_name() && s.via_s3)
     }
 }
 

@@ -47,15 +47,6 @@ pub enum LogGroupStep {
 }
 
 impl LogGroupStep {
-    pub fn phase(&self) -> Phase {
-        match self {
-            LogGroupStep::CreateLogGroup { .. }
-            | LogGroupStep::PutRetentionPolicy { .. }
-            | LogGroupStep::DeleteRetentionPolicy { .. } => Phase::LogGroups,
-            LogGroupStep::DeleteLogGroup { .. } => Phase::DeleteLogGroups,
-        }
-    }
-
     pub fn log_group(&self) -> &str {
         match self {
             LogGroupStep::CreateLogGroup { log_group }
@@ -64,14 +55,29 @@ impl LogGroupStep {
             | LogGroupStep::DeleteLogGroup { log_group } => log_group,
         }
     }
+}
 
-    pub fn removes(&self) -> Option<String> {
+impl super::KindStep for LogGroupStep {
+    fn phase(&self) -> Phase {
+        match self {
+            LogGroupStep::CreateLogGroup { .. }
+            | LogGroupStep::PutRetentionPolicy { .. }
+            | LogGroupStep::DeleteRetentionPolicy { .. } => Phase::LogGroups,
+            LogGroupStep::DeleteLogGroup { .. } => Phase::DeleteLogGroups,
+        }
+    }
+
+    fn removes(&self) -> Option<String> {
         match self {
             LogGroupStep::DeleteLogGroup { log_group } => Some(format!("log group {log_group}")),
             LogGroupStep::CreateLogGroup { .. }
             | LogGroupStep::PutRetentionPolicy { .. }
             | LogGroupStep::DeleteRetentionPolicy { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        format!("log group {}", self.log_group())
     }
 }
 

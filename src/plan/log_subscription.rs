@@ -66,8 +66,8 @@ pub enum LogSubscriptionStep {
     },
 }
 
-impl LogSubscriptionStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for LogSubscriptionStep {
+    fn phase(&self) -> Phase {
         match self {
             LogSubscriptionStep::GrantLogGroup { .. } => Phase::Permissions,
             LogSubscriptionStep::PutSubscriptionFilter { .. } => Phase::Triggers,
@@ -76,7 +76,7 @@ impl LogSubscriptionStep {
         }
     }
 
-    pub fn lane(&self) -> String {
+    fn lane(&self) -> String {
         match self {
             LogSubscriptionStep::PutSubscriptionFilter { log_group, .. }
             | LogSubscriptionStep::DeleteSubscriptionFilter { log_group, .. } => {
@@ -89,7 +89,7 @@ impl LogSubscriptionStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             LogSubscriptionStep::DeleteSubscriptionFilter { log_group, filter } => Some(format!(
                 "subscription filter {filter} of log group {log_group}"

@@ -211,170 +211,104 @@ impl Change {
     }
 }
 
-/// One step of a plan: a step of one resource kind. Serialised as the kind's step, whose
-/// `action` names it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Step {
-    Role(RoleStep),
-    Bucket(BucketStep),
-    Function(FunctionStep),
-    HttpApi(HttpApiStep),
-    RestApi(RestApiStep),
-    Permission(PermissionStep),
-    LogGroup(LogGroupStep),
-    Mapping(MappingStep),
-    Schedule(ScheduleStep),
-    Topic(TopicStep),
-    Notification(NotificationStep),
-    LogSubscription(LogSubscriptionStep),
-    Alexa(AlexaStep),
-    Websocket(WebsocketStep),
-    UserPool(UserPoolStep),
-    Scheduler(SchedulerStep),
-    Alb(AlbStep),
-    Stack(StackStep),
-    Layer(LayerStep),
-    Domain(DomainStep),
+/// What every kind's step says of itself; [`Step`] hands each question to its kind.
+pub trait KindStep: fmt::Display {
+    /// When the step runs.
+    fn phase(&self) -> Phase;
+    /// Steps of one lane run in order; lanes of one phase run side by side.
+    fn lane(&self) -> String;
+    /// The resource a removal reports as gone once the step ran.
+    fn removes(&self) -> Option<String> {
+        None
+    }
+    /// Whether the step sends an artifact through the deployment bucket, which must be
+    /// prepared first.
+    fn uploads_via_s3(&self, _d: &Desired) -> bool {
+        false
+    }
 }
+
+/// The resource kinds, written once: `Variant(its step type) in its module`. [`Step`] and its
+/// dispatch are made from it here, and the provider's dispatch to each kind's `apply` (a module
+/// of the same name under `provider::aws`) from the same list, so a kind added here is a
+/// compile error wherever it is not handled.
+macro_rules! with_kinds {
+    ($then:ident) => {
+        $then! {
+            Role(RoleStep) in role,
+            Bucket(BucketStep) in bucket,
+            Function(FunctionStep) in function,
+            HttpApi(HttpApiStep) in http_api,
+            RestApi(RestApiStep) in rest_api,
+            Permission(PermissionStep) in permission,
+            LogGroup(LogGroupStep) in log_group,
+            Mapping(MappingStep) in event_source,
+            Schedule(ScheduleStep) in schedule,
+            Topic(TopicStep) in topic,
+            Notification(NotificationStep) in notification,
+            LogSubscription(LogSubscriptionStep) in log_subscription,
+            Alexa(AlexaStep) in alexa,
+            Websocket(WebsocketStep) in websocket,
+            UserPool(UserPoolStep) in user_pool,
+            Scheduler(SchedulerStep) in scheduler,
+            Alb(AlbStep) in alb,
+            Stack(StackStep) in stack,
+            Layer(LayerStep) in layer,
+            Domain(DomainStep) in domain,
+        }
+    };
+}
+pub(crate) use with_kinds;
+
+macro_rules! steps {
+    ($($kind:ident($t:ident) in $module:ident,)*) => {
+        /// One step of a plan: a step of one resource kind. Serialised as the kind's step, whose
+        /// `action` names it.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(untagged)]
+        pub enum Step {
+            $($kind($t),)*
+        }
+
+        impl Step {
+            /// The kind's own step, which answers for it.
+            pub fn of_kind(&self) -> &dyn KindStep {
+                match self {
+                    $(Step::$kind(s) => s,)*
+                }
+            }
+        }
+
+        $(impl From<$t> for Step {
+            fn from(s: $t) -> Step {
+                Step::$kind(s)
+            }
+        })*
+    };
+}
+with_kinds!(steps);
 
 impl Step {
     pub fn phase(&self) -> Phase {
-        match self {
-            Step::Role(s) => s.phase(),
-            Step::Bucket(s) => s.phase(),
-            Step::Function(s) => s.phase(),
-            Step::HttpApi(s) => s.phase(),
-            Step::RestApi(s) => s.phase(),
-            Step::Permission(s) => s.phase(),
-            Step::LogGroup(s) => s.phase(),
-            Step::Mapping(s) => s.phase(),
-            Step::Schedule(s) => s.phase(),
-            Step::Topic(s) => s.phase(),
-            Step::Notification(s) => s.phase(),
-            Step::LogSubscription(s) => s.phase(),
-            Step::Alexa(s) => s.phase(),
-            Step::Websocket(s) => s.phase(),
-            Step::UserPool(s) => s.phase(),
-            Step::Scheduler(s) => s.phase(),
-            Step::Alb(s) => s.phase(),
-            Step::Stack(s) => s.phase(),
-            Step::Layer(s) => s.phase(),
-            Step::Domain(s) => s.phase(),
-        }
+        self.of_kind().phase()
     }
 
     /// Steps of one lane run in order; lanes of one phase run side by side.
     pub fn lane(&self) -> String {
-        match self {
-            Step::Role(_) => "role".into(),
-            Step::Bucket(_) => "bucket".into(),
-            Step::Function(s) => format!("function {}", s.function_name()),
-            Step::HttpApi(_) => "http api".into(),
-            Step::RestApi(_) => "rest api".into(),
-            Step::Permission(s) => format!("function {}", s.function_name()),
-            Step::LogGroup(s) => format!("log group {}", s.log_group()),
-            Step::Mapping(s) => format!("function {}", s.function_name()),
-            Step::Schedule(s) => format!("rule {}", s.rule()),
-            Step::Topic(s) => s.lane(),
-            Step::Notification(s) => s.lane(),
-            Step::LogSubscription(s) => s.lane(),
-            Step::Alexa(s) => format!("function {}", s.function_name()),
-            Step::Websocket(_) => "websocket api".into(),
-            Step::UserPool(s) => s.lane(),
-            Step::Scheduler(_) => "schedule group".into(),
-            Step::Alb(s) => s.lane(),
-            Step::Stack(_) => "stack".into(),
-            Step::Layer(s) => format!("layer {}", s.layer_name()),
-            Step::Domain(s) => format!("domain {}", s.domain()),
-        }
+        self.of_kind().lane()
     }
 
     /// The resource a removal reports as gone once the step ran.
     pub fn removes(&self) -> Option<String> {
-        match self {
-            Step::Role(s) => s.removes(),
-            Step::Bucket(s) => s.removes(),
-            Step::Function(s) => s.removes(),
-            Step::HttpApi(s) => s.removes(),
-            Step::RestApi(s) => s.removes(),
-            Step::Permission(_) => None,
-            Step::LogGroup(s) => s.removes(),
-            Step::Mapping(s) => s.removes(),
-            Step::Schedule(s) => s.removes(),
-            Step::Topic(s) => s.removes(),
-            Step::Notification(s) => s.removes(),
-            Step::LogSubscription(s) => s.removes(),
-            Step::Alexa(_) => None,
-            Step::Websocket(s) => s.removes(),
-            Step::UserPool(s) => s.removes(),
-            Step::Scheduler(s) => s.removes(),
-            Step::Alb(s) => s.removes(),
-            Step::Stack(s) => s.removes(),
-            Step::Layer(s) => s.removes(),
-            Step::Domain(s) => s.removes(),
-        }
+        self.of_kind().removes()
     }
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::Role(s) => s.fmt(f),
-            Step::Bucket(s) => s.fmt(f),
-            Step::Function(s) => s.fmt(f),
-            Step::HttpApi(s) => s.fmt(f),
-            Step::RestApi(s) => s.fmt(f),
-            Step::Permission(s) => s.fmt(f),
-            Step::LogGroup(s) => s.fmt(f),
-            Step::Mapping(s) => s.fmt(f),
-            Step::Schedule(s) => s.fmt(f),
-            Step::Topic(s) => s.fmt(f),
-            Step::Notification(s) => s.fmt(f),
-            Step::LogSubscription(s) => s.fmt(f),
-            Step::Alexa(s) => s.fmt(f),
-            Step::Websocket(s) => s.fmt(f),
-            Step::UserPool(s) => s.fmt(f),
-            Step::Scheduler(s) => s.fmt(f),
-            Step::Alb(s) => s.fmt(f),
-            Step::Stack(s) => s.fmt(f),
-            Step::Layer(s) => s.fmt(f),
-            Step::Domain(s) => s.fmt(f),
-        }
+        self.of_kind().fmt(f)
     }
 }
-
-macro_rules! step_from {
-    ($($kind:ident($t:ty)),*) => {$(
-        impl From<$t> for Step {
-            fn from(s: $t) -> Step {
-                Step::$kind(s)
-            }
-        }
-    )*};
-}
-step_from!(
-    Role(RoleStep),
-    Bucket(BucketStep),
-    Function(FunctionStep),
-    HttpApi(HttpApiStep),
-    RestApi(RestApiStep),
-    Permission(PermissionStep),
-    LogGroup(LogGroupStep),
-    Mapping(MappingStep),
-    Schedule(ScheduleStep),
-    Topic(TopicStep),
-    Notification(NotificationStep),
-    LogSubscription(LogSubscriptionStep),
-    Alexa(AlexaStep),
-    Websocket(WebsocketStep),
-    UserPool(UserPoolStep),
-    Scheduler(SchedulerStep),
-    Alb(AlbStep),
-    Stack(StackStep),
-    Layer(LayerStep),
-    Domain(DomainStep)
-);
 
 /// A resource with our name that we do not own: never changed, reported instead.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -437,37 +371,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     layer::plan(d, o, &mut p);
     // The functions name the layers' versions: those that exist, or those the plan publishes.
     function::plan(&layer::with_versions(d, o), o, &mut p);
-    let uploads = p.steps.iter().any(|s| match s {
-        Step::Function(f) => {
-            f.uploads()
-                && d.function_named(f.function_name())
-                    .is_some_and(|f| f.via_s3)
-        }
-        Step::Layer(l) => {
-            l.uploads()
-                && d.layers
-                    .iter()
-                    .any(|s| s.name == l.layer_name() && s.via_s3)
-        }
-        Step::Role(_)
-        | Step::Bucket(_)
-        | Step::HttpApi(_)
-        | Step::RestApi(_)
-        | Step::Permission(_)
-        | Step::LogGroup(_)
-        | Step::Mapping(_)
-        | Step::Schedule(_)
-        | Step::Topic(_)
-        | Step::Notification(_)
-        | Step::LogSubscription(_)
-        | Step::Alexa(_)
-        | Step::Websocket(_)
-        | Step::UserPool(_)
-        | Step::Scheduler(_)
-        | Step::Alb(_)
-        | Step::Stack(_)
-        | Step::Domain(_) => false,
-    });
+    let uploads = p.steps.iter().any(|s| s.of_kind().uploads_via_s3(d));
     bucket::plan(d.bucket.as_ref(), uploads, o.bucket.as_ref(), &mut p);
     // A deploy to another alias ships code and configuration only: the APIs route to the
     // live alias, and so do the event sources.

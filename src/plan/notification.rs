@@ -90,8 +90,8 @@ pub enum NotificationStep {
     },
 }
 
-impl NotificationStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for NotificationStep {
+    fn phase(&self) -> Phase {
         match self {
             NotificationStep::CreateEventBucket { .. } => Phase::Apis,
             NotificationStep::GrantBucket { .. } => Phase::Permissions,
@@ -105,7 +105,7 @@ impl NotificationStep {
         }
     }
 
-    pub fn lane(&self) -> String {
+    fn lane(&self) -> String {
         match self {
             NotificationStep::CreateEventBucket { bucket }
             | NotificationStep::PutBucketNotification { bucket, .. }
@@ -117,7 +117,7 @@ impl NotificationStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             NotificationStep::DeleteEventBucket { bucket } => Some(format!("S3 bucket {bucket}")),
             NotificationStep::CreateEventBucket { .. }

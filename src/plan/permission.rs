@@ -65,7 +65,16 @@ pub enum PermissionStep {
 }
 
 impl PermissionStep {
-    pub fn phase(&self) -> Phase {
+    pub fn function_name(&self) -> &str {
+        match self {
+            PermissionStep::AddPermission { function_name, .. }
+            | PermissionStep::RemovePermission { function_name, .. } => function_name,
+        }
+    }
+}
+
+impl super::KindStep for PermissionStep {
+    fn phase(&self) -> Phase {
         match self {
             PermissionStep::AddPermission { .. } | PermissionStep::RemovePermission { .. } => {
                 Phase::Permissions
@@ -73,11 +82,8 @@ impl PermissionStep {
         }
     }
 
-    pub fn function_name(&self) -> &str {
-        match self {
-            PermissionStep::AddPermission { function_name, .. }
-            | PermissionStep::RemovePermission { function_name, .. } => function_name,
-        }
+    fn lane(&self) -> String {
+        format!("function {}", self.function_name())
     }
 }
 

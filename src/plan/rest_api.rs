@@ -145,8 +145,8 @@ pub enum RestApiStep {
     },
 }
 
-impl RestApiStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for RestApiStep {
+    fn phase(&self) -> Phase {
         match self {
             RestApiStep::CreateRestApi { .. }
             | RestApiStep::CreateRestResource { .. }
@@ -161,7 +161,7 @@ impl RestApiStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             RestApiStep::DeleteRestApi { api, api_id } => {
                 Some(format!("REST API {api} ({api_id})"))
@@ -176,6 +176,10 @@ impl RestApiStep {
             | RestApiStep::DeployRestApi { .. }
             | RestApiStep::UpdateRestStage { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        "rest api".into()
     }
 }
 

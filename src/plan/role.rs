@@ -80,8 +80,8 @@ pub enum RoleStep {
     },
 }
 
-impl RoleStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for RoleStep {
+    fn phase(&self) -> Phase {
         match self {
             RoleStep::CreateRole { .. }
             | RoleStep::UpdateRolePolicy { .. }
@@ -95,7 +95,7 @@ impl RoleStep {
     }
 
     /// What a removal reports as gone.
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             RoleStep::DeleteRole { role, .. } => Some(format!("IAM role {role}")),
             RoleStep::CreateRole { .. }
@@ -106,6 +106,10 @@ impl RoleStep {
             | RoleStep::DeleteRolePermissionsBoundary { .. }
             | RoleStep::TagRole { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        "role".into()
     }
 }
 

@@ -102,15 +102,6 @@ pub enum ScheduleStep {
 }
 
 impl ScheduleStep {
-    pub fn phase(&self) -> Phase {
-        match self {
-            ScheduleStep::PutRule { .. } | ScheduleStep::PutTargets { .. } => Phase::Triggers,
-            ScheduleStep::DeleteRule { .. } => Phase::DeleteTriggers,
-            ScheduleStep::CreateEventBus { .. } => Phase::Apis,
-            ScheduleStep::DeleteEventBus { .. } => Phase::DeleteFunctions,
-        }
-    }
-
     pub fn rule(&self) -> &str {
         match self {
             ScheduleStep::PutRule { rule, .. }
@@ -119,8 +110,19 @@ impl ScheduleStep {
             ScheduleStep::CreateEventBus { bus } | ScheduleStep::DeleteEventBus { bus } => bus,
         }
     }
+}
 
-    pub fn removes(&self) -> Option<String> {
+impl super::KindStep for ScheduleStep {
+    fn phase(&self) -> Phase {
+        match self {
+            ScheduleStep::PutRule { .. } | ScheduleStep::PutTargets { .. } => Phase::Triggers,
+            ScheduleStep::DeleteRule { .. } => Phase::DeleteTriggers,
+            ScheduleStep::CreateEventBus { .. } => Phase::Apis,
+            ScheduleStep::DeleteEventBus { .. } => Phase::DeleteFunctions,
+        }
+    }
+
+    fn removes(&self) -> Option<String> {
         match self {
             ScheduleStep::DeleteRule { rule } => Some(format!("EventBridge rule {}", shown(rule))),
             ScheduleStep::DeleteEventBus { bus } => Some(format!("EventBridge bus {bus}")),
@@ -128,6 +130,10 @@ impl ScheduleStep {
             | ScheduleStep::PutTargets { .. }
             | ScheduleStep::CreateEventBus { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        format!("rule {}", self.rule())
     }
 }
 

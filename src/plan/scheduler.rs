@@ -83,8 +83,8 @@ pub enum SchedulerStep {
     },
 }
 
-impl SchedulerStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for SchedulerStep {
+    fn phase(&self) -> Phase {
         match self {
             SchedulerStep::CreateScheduleGroup { .. }
             | SchedulerStep::CreateSchedule { .. }
@@ -95,7 +95,7 @@ impl SchedulerStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             SchedulerStep::DeleteScheduleGroup { group } => {
                 Some(format!("Scheduler schedule group {group}"))
@@ -107,6 +107,10 @@ impl SchedulerStep {
             | SchedulerStep::CreateSchedule { .. }
             | SchedulerStep::UpdateSchedule { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        "schedule group".into()
     }
 }
 

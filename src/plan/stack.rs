@@ -92,19 +92,23 @@ pub enum StackStep {
     },
 }
 
-impl StackStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for StackStep {
+    fn phase(&self) -> Phase {
         match self {
             StackStep::Create { .. } | StackStep::Update { .. } => Phase::Stack,
             StackStep::Delete { .. } => Phase::DeleteStack,
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             StackStep::Delete { name, .. } => Some(format!("CloudFormation stack {name}")),
             StackStep::Create { .. } | StackStep::Update { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        "stack".into()
     }
 }
 

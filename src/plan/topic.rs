@@ -101,8 +101,8 @@ pub enum TopicStep {
     },
 }
 
-impl TopicStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for TopicStep {
+    fn phase(&self) -> Phase {
         match self {
             TopicStep::CreateTopic { .. } | TopicStep::SetTopicDisplayName { .. } => Phase::Apis,
             TopicStep::GrantTopic { .. } => Phase::Permissions,
@@ -115,7 +115,7 @@ impl TopicStep {
     }
 
     /// Steps of one topic (or one function's subscriptions) run in order.
-    pub fn lane(&self) -> String {
+    fn lane(&self) -> String {
         match self {
             TopicStep::CreateTopic { topic }
             | TopicStep::SetTopicDisplayName { topic }
@@ -128,7 +128,7 @@ impl TopicStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             TopicStep::DeleteTopic { topic, .. } => Some(format!("SNS topic {topic}")),
             TopicStep::Unsubscribe {

@@ -82,8 +82,8 @@ pub enum UserPoolStep {
     },
 }
 
-impl UserPoolStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for UserPoolStep {
+    fn phase(&self) -> Phase {
         match self {
             UserPoolStep::CreateUserPool { .. }
             | UserPoolStep::SetUserPoolTriggers { .. }
@@ -95,7 +95,7 @@ impl UserPoolStep {
     }
 
     /// A pool's steps run in order (its grants need its ARN); revokes go with their function.
-    pub fn lane(&self) -> String {
+    fn lane(&self) -> String {
         match self {
             UserPoolStep::CreateUserPool { pool }
             | UserPoolStep::SetUserPoolTriggers { pool, .. }
@@ -107,7 +107,7 @@ impl UserPoolStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             UserPoolStep::DeleteUserPool { pool, pool_id } => {
                 Some(format!("Cognito user pool {pool} ({pool_id})"))

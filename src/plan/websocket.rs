@@ -116,8 +116,8 @@ pub enum WebsocketStep {
     },
 }
 
-impl WebsocketStep {
-    pub fn phase(&self) -> Phase {
+impl super::KindStep for WebsocketStep {
+    fn phase(&self) -> Phase {
         match self {
             WebsocketStep::CreateWebsocketApi { .. }
             | WebsocketStep::UpdateWebsocketApi { .. }
@@ -132,7 +132,7 @@ impl WebsocketStep {
         }
     }
 
-    pub fn removes(&self) -> Option<String> {
+    fn removes(&self) -> Option<String> {
         match self {
             WebsocketStep::DeleteWebsocketApi { api, api_id } => {
                 Some(format!("WebSocket API {api} ({api_id})"))
@@ -147,6 +147,10 @@ impl WebsocketStep {
             | WebsocketStep::DeleteWebsocketIntegration { .. }
             | WebsocketStep::CreateWebsocketStage { .. } => None,
         }
+    }
+
+    fn lane(&self) -> String {
+        "websocket api".into()
     }
 }
 

@@ -12,7 +12,7 @@ use super::context::{Applying, Known};
 use super::{
     Aws, AwsError, Boxed, alb, alexa, bounded, bucket, domain, event_source, function, http_api,
     layer, log_group, log_subscription, notification, permission, rest_api, role, schedule,
-    scheduler, topic, user_pool, websocket,
+    scheduler, stack, topic, user_pool, websocket,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,
@@ -119,7 +119,7 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
     // The side stack: a removal deletes it; a deploy plans it on its own, first.
     let stack = async {
         if scope == Scope::Everything {
-            super::stack::observe(aws, None, &d.service, &d.stage)
+            stack::observe(aws, None, &d.service, &d.stage)
                 .await
                 .map(|(o, _)| o)
         } else {
@@ -576,32 +576,17 @@ pub async fn execute(
     Ok(outcome)
 }
 
-/// Hands a step to its kind.
-async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
-    match step {
-        Step::Role(s) => role::apply(cx, s).await,
-        Step::Bucket(s) => bucket::apply(cx, s).await,
-        Step::Function(s) => function::apply(cx, s).await,
-        Step::HttpApi(s) => http_api::apply(cx, s).await,
-        Step::RestApi(s) => rest_api::apply(cx, s).await,
-        Step::Permission(s) => permission::apply(cx, s).await,
-        Step::LogGroup(s) => log_group::apply(cx, s).await,
-        Step::Mapping(s) => event_source::apply(cx, s).await,
-        Step::Schedule(s) => schedule::apply(cx, s).await,
-        Step::Topic(s) => topic::apply(cx, s).await,
-        Step::Notification(s) => notification::apply(cx, s).await,
-        Step::LogSubscription(s) => log_subscription::apply(cx, s).await,
-        Step::Alexa(s) => alexa::apply(cx, s).await,
-        Step::Websocket(s) => websocket::apply(cx, s).await,
-        Step::UserPool(s) => user_pool::apply(cx, s).await,
-        Step::Scheduler(s) => scheduler::apply(cx, s).await,
-        Step::Alb(s) => alb::apply(cx, s).await,
-        // A removal's: the deploy applies its stack steps before the rest is planned.
-        Step::Stack(s) => super::stack::apply(cx.aws, cx.d.stack.as_ref(), s, &|_| {}).await,
-        Step::Layer(s) => layer::apply(cx, s).await,
-        Step::Domain(s) => domain::apply(cx, s).await,
-    }
+macro_rules! apply_by_kind {
+    ($($kind:ident($t:ident) in $module:ident,)*) => {
+        /// Hands a step to its kind: the module of the same name as the planner's.
+        async fn apply(cx: &Applying<'_>, step: &Step) -> Result<(), AwsError> {
+            match step {
+                $(Step::$kind(s) => $module::apply(cx, s).await,)*
+            }
+        }
+    };
 }
+crate::plan::with_kinds!(apply_by_kind);
 
 /// Runs one step's work between its start and end reports.
 async fn timed<T>(

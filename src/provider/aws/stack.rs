@@ -310,9 +310,15 @@ fn tags(spec: &StackSpec) -> Vec<Tag> {
         .collect()
 }
 
+/// A removal's stack step, handed over by the executor like any kind's (a deploy applies its
+/// stack steps with [`apply_reporting`] before the rest is planned).
+pub async fn apply(cx: &super::context::Applying<'_>, step: &StackStep) -> Result<(), AwsError> {
+    apply_reporting(cx.aws, cx.d.stack.as_ref(), step, &|_| {}).await
+}
+
 /// Carries out one step; `spec` is the desired stack (needed to create it). `report` hears
 /// each resource's new status as the stack's events tell it.
-pub async fn apply(
+pub async fn apply_reporting(
     aws: &Aws,
     spec: Option<&StackSpec>,
     step: &StackStep,
