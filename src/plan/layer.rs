@@ -579,7 +579,10 @@ mod tests {
                 version: 3
             })
         );
-        assert_eq!(s.last().map(LayerStep::phase), Some(Phase::DeleteLayers));
+        assert_eq!(
+            s.last().map(<LayerStep as crate::plan::KindStep>::phase),
+            Some(Phase::DeleteLayers)
+        );
         let kept = wanting(LayerSpec {
             retain: true,
             ..spec()
