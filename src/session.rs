@@ -387,7 +387,7 @@ pub fn values_of(
     stand_ins: bool,
     missing_why: &str,
 ) -> config::intrinsics::Values {
-    let mut v = crate::plan::desired::managed_values(&names_of(first), account);
+    let mut v = crate::plan::stack::managed_values(&names_of(first), account);
     v.types = r.stand_ins().types;
     v.refs.extend(live.refs);
     v.atts.extend(live.atts);

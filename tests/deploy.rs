@@ -1545,7 +1545,7 @@ fn tracing_kms_key_and_vpc_are_deployed_and_cleared() {
             .unwrap();
         assert!(
             attached.attached_policies().iter().any(|p| p.policy_arn()
-                == Some(sls::plan::desired::vpc_access_policy("us-east-1").as_str()))
+                == Some(sls::plan::naming::vpc_access_policy("us-east-1").as_str()))
         );
     });
     let again = via_proxy(&["deploy"]);

@@ -83,7 +83,7 @@ fn deploy(
     let early = if r.has_resources()? || !needs.is_empty() {
         let account = rt.block_on(aws::stack::account(aws))?;
         let names = session::names_of(&first);
-        let mut managed = plan::desired::managed_values(&names, &account);
+        let mut managed = plan::stack::managed_values(&names, &account);
         // The APIs' ids, when referred to: the functions (deployed before the APIs) and the
         // stack may need them, so missing APIs are made first (not in a dry run).
         let everywhere = r.needs_everywhere();

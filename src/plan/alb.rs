@@ -7,7 +7,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::Of;
 use super::{Change, Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix};
+use crate::config::Config;
+use crate::config::model::AlbEvent;
+use serde_json::Value;
 
 /// The statement ids of this kind start so.
 pub const GRANT_PREFIX: &str = "sls-alb-";
@@ -437,6 +441,124 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             statement,
         });
     }
+}
+
+/// The target groups and listener rules of the `alb` events, named and defaulted as Serverless
+/// v3 does: a group per function, load balancer and header mode.
+pub(super) fn desired(
+    config: &Config,
+    stage: &str,
+    events: &[Of<'_, &AlbEvent>],
+) -> (Vec<TargetGroupSpec>, Vec<ListenerRuleSpec>) {
+    let mut groups: Vec<TargetGroupSpec> = Vec::new();
+    let mut rules = Vec::new();
+    for (key, e) in events {
+        let multi_value = e.multi_value_headers == Some(true);
+        // listener/app/{load balancer}/{its id}/{listener id}
+        let lb = e.listener_arn.split('/').nth(3).unwrap_or_default();
+        let name = e.target_group_name.clone().unwrap_or_else(|| {
+            let raw: String = format!(
+                "{}-{stage}-{key}-{lb}{}",
+                config.service,
+                if multi_value { "-mv" } else { "" }
+            )
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+            super::fit(raw.trim_matches('-'), 32)
+        });
+        if !groups.iter().any(|g| g.name == name) {
+            groups.push(TargetGroupSpec {
+                name: name.clone(),
+                function: key.to_string(),
+                multi_value,
+                health: alb_health(e.health_check.as_ref()),
+            });
+        }
+        rules.push(ListenerRuleSpec {
+            listener: e.listener_arn.clone(),
+            priority: e.priority as i32,
+            target_group: name,
+            conditions: alb_conditions(&e.conditions),
+        });
+    }
+    (groups, rules)
+}
+
+/// `healthCheck: true` turns checks on with the defaults; a mapping sets them one by one.
+fn alb_health(h: Option<&Value>) -> HealthCheck {
+    let mut out = HealthCheck::default();
+    let Some(h) = h else { return out };
+    if h.as_bool() == Some(true) || h.is_object() {
+        out.enabled = h.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+    }
+    let int = |k: &str| h.get(k).and_then(Value::as_i64).map(|n| n as i32);
+    if let Some(p) = h.get("path").and_then(Value::as_str) {
+        out.path = p.to_string();
+    }
+    out.interval = int("intervalSeconds").unwrap_or(out.interval);
+    out.timeout = int("timeoutSeconds").unwrap_or(out.timeout);
+    out.healthy = int("healthyThresholdCount").unwrap_or(out.healthy);
+    out.unhealthy = int("unhealthyThresholdCount").unwrap_or(out.unhealthy);
+    if let Some(m) = h
+        .get("matcher")
+        .and_then(|m| m.get("httpCode"))
+        .and_then(Value::as_str)
+    {
+        out.matcher = m.to_string();
+    }
+    out
+}
+
+/// A rule's conditions, sorted as they are compared.
+fn alb_conditions(c: &crate::config::model::AlbConditions) -> Vec<Condition> {
+    let plain = |field: &str, v: &Option<Vec<String>>| {
+        v.as_ref().map(|values| Condition {
+            field: field.into(),
+            name: None,
+            values: values.clone(),
+        })
+    };
+    let mut out: Vec<Condition> = [
+        plain("path-pattern", &c.path),
+        plain("host-header", &c.host),
+        plain("http-request-method", &c.method),
+        plain("source-ip", &c.ip),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let headers: Vec<&Value> = match &c.header {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one) => vec![one],
+        None => vec![],
+    };
+    for h in headers {
+        out.push(Condition {
+            field: "http-header".into(),
+            name: h.get("name").and_then(Value::as_str).map(str::to_string),
+            values: h
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+        });
+    }
+    if let Some(q) = &c.query {
+        out.push(Condition {
+            field: "query-string".into(),
+            name: None,
+            values: q.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        });
+    }
+    for c in &mut out {
+        c.values.sort();
+    }
+    out.sort();
+    out
 }
 
 #[cfg(test)]

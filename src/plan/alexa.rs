@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::{Alexa, Of};
 use super::{Desired, Observed, Phase, Plan};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,6 +124,19 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             statement,
         });
     }
+}
+
+/// A grant per `alexaSkill` or `alexaSmartHome` event that is not disabled.
+pub(super) fn desired(events: &[Of<'_, Alexa<'_>>]) -> Vec<AlexaGrant> {
+    events
+        .iter()
+        .filter(|(_, e)| e.event.enabled != Some(false))
+        .map(|(key, e)| AlexaGrant {
+            function: key.to_string(),
+            principal: e.principal.into(),
+            app_id: e.event.app_id.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

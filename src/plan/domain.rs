@@ -14,6 +14,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Desired, Observed, Phase, Plan};
+use crate::config::Config;
 
 /// Where the records of the domains a service and stage made are: `{root}domains/{name}`.
 pub fn record_prefix(service: &str, stage: &str) -> String {
@@ -515,6 +516,58 @@ fn forget(h: &ObservedDomain, ours: &[String], p: &mut Plan) {
             h.name
         ));
     }
+}
+
+/// `custom.customDomain` (validated: its values are known to be among the accepted ones).
+pub(super) fn desired(
+    config: &Config,
+    stage: &str,
+    rest: Option<&super::RestApiSpec>,
+    websocket: Option<&super::WebsocketSpec>,
+) -> Option<super::DomainSpec> {
+    use super::domain::{DomainApi, RecordsSpec};
+    use crate::config::model::{CustomDomain, flag};
+    let c = CustomDomain::of(config.custom.as_ref())?;
+    let api = match c
+        .api_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("http") => DomainApi::Http,
+        Some("websocket") => DomainApi::Websocket,
+        _ => DomainApi::Rest,
+    };
+    let stage = match api {
+        DomainApi::Rest => rest.map_or_else(|| stage.to_string(), |r| r.stage.clone()),
+        DomainApi::Http => "$default".to_string(),
+        DomainApi::Websocket => websocket.map_or_else(|| stage.to_string(), |w| w.stage.clone()),
+    };
+    Some(super::DomainSpec {
+        name: c.domain_name.clone()?.to_ascii_lowercase(),
+        api,
+        regional: c
+            .endpoint_type
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("regional")),
+        certificate_arn: c.certificate_arn.clone(),
+        certificate_name: c.certificate_name.clone(),
+        security_policy: c
+            .security_policy
+            .clone()
+            .unwrap_or_else(|| "TLS_1_2".into()),
+        base_path: c
+            .base_path
+            .clone()
+            .filter(|b| b != "(none)")
+            .unwrap_or_default(),
+        stage,
+        records: flag(c.create_route53_record.as_ref(), true).then(|| RecordsSpec {
+            zone_id: c.hosted_zone_id.clone(),
+            private: c.hosted_zone_private.as_ref().map(|v| flag(Some(v), false)),
+            ipv6: flag(c.create_route53_ipv6_record.as_ref(), true),
+        }),
+    })
 }
 
 #[cfg(test)]

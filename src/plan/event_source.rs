@@ -8,7 +8,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::{Of, Source};
 use super::{Change, Desired, Observed, Phase, Plan};
+use crate::config::model::{SqsEvent, StreamEvent};
+use crate::config::validate::arn_service;
+use serde_json::{Value, json};
 
 /// What polls: the source's service, as its ARN names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -461,6 +465,320 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             });
         }
     }
+}
+
+/// A function's `sqs` and `stream` events as mappings, with Lambda's defaults filled in where
+/// the config leaves a setting out (so that a mapping read back compares equal).
+pub(super) fn desired(events: &[Of<'_, Source<'_>>]) -> Vec<MappingSpec> {
+    let patterns = |p: &Option<Value>| {
+        let mut out: Vec<String> = p
+            .as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(Value::to_string)
+            .collect();
+        out.sort();
+        out
+    };
+    let response = |t: &Option<String>| t.iter().cloned().collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for (key, ev) in events {
+        let key = key.as_str();
+        let spec = match ev {
+            Source::Sqs(SqsEvent {
+                arn,
+                batch_size,
+                maximum_batching_window,
+                maximum_concurrency,
+                enabled,
+                function_response_type,
+                filter_patterns,
+            }) => MappingSpec {
+                function: key.to_string(),
+                source: arn.clone(),
+                target: None,
+                kind: SourceKind::Sqs,
+                settings: MappingSettings {
+                    maximum_batching_window: maximum_batching_window.unwrap_or(0) as i32,
+                    enabled: enabled.unwrap_or(true),
+                    function_response_types: response(function_response_type),
+                    filter_patterns: patterns(filter_patterns),
+                    maximum_concurrency: maximum_concurrency.map(|n| n as i32),
+                    ..MappingSettings::new(batch_size.map_or(10, |n| n as i32))
+                },
+            },
+            Source::Stream(s) => stream_mapping(key, s, patterns(&s.filter_patterns)),
+            Source::Msk(m) => {
+                let mut access = Vec::new();
+                if let Some(secret) = &m.sasl_scram512 {
+                    access.push(("SASL_SCRAM_512_AUTH".to_string(), secret.clone()));
+                }
+                let mut spec = broker_mapping(
+                    key,
+                    &m.arn,
+                    &m.topic,
+                    SourceKind::Kafka,
+                    access,
+                    (m.batch_size, m.maximum_batching_window, m.enabled),
+                    patterns(&m.filter_patterns),
+                );
+                kafka_reading(
+                    &mut spec.settings,
+                    &m.starting_position,
+                    m.starting_position_timestamp,
+                    &m.consumer_group_id,
+                );
+                spec
+            }
+            Source::Kafka(k) => {
+                let access = k
+                    .access_configurations
+                    .iter()
+                    .flat_map(|(name, values)| {
+                        let (kind, prefix) = match name.as_str() {
+                            "saslPlainAuth" => ("BASIC_AUTH", ""),
+                            "saslScram256Auth" => ("SASL_SCRAM_256_AUTH", ""),
+                            "saslScram512Auth" => ("SASL_SCRAM_512_AUTH", ""),
+                            "clientCertificateTlsAuth" => ("CLIENT_CERTIFICATE_TLS_AUTH", ""),
+                            "serverRootCaCertificate" => ("SERVER_ROOT_CA_CERTIFICATE", ""),
+                            "vpcSubnet" => ("VPC_SUBNET", "subnet:"),
+                            _ => ("VPC_SECURITY_GROUP", "security_group:"),
+                        };
+                        values
+                            .iter()
+                            .map(move |v| (kind.to_string(), format!("{prefix}{v}")))
+                    })
+                    .collect();
+                let mut spec = broker_mapping(
+                    key,
+                    &super::event_source::self_managed_source(&k.bootstrap_servers),
+                    &k.topic,
+                    SourceKind::SelfManagedKafka,
+                    access,
+                    (k.batch_size, k.maximum_batching_window, k.enabled),
+                    patterns(&k.filter_patterns),
+                );
+                kafka_reading(
+                    &mut spec.settings,
+                    &k.starting_position,
+                    k.starting_position_timestamp,
+                    &k.consumer_group_id,
+                );
+                spec
+            }
+            Source::Mq(m) => {
+                let mut access = vec![("BASIC_AUTH".to_string(), m.basic_auth_arn.clone())];
+                if let Some(host) = &m.virtual_host {
+                    access.push(("VIRTUAL_HOST".to_string(), host.clone()));
+                }
+                broker_mapping(
+                    key,
+                    &m.arn,
+                    &m.queue,
+                    SourceKind::Mq,
+                    access,
+                    (m.batch_size, m.maximum_batching_window, m.enabled),
+                    patterns(&m.filter_patterns),
+                )
+            }
+        };
+        out.push(spec);
+    }
+    out
+}
+
+/// Where a Kafka mapping (MSK or self-managed) starts reading — Serverless v3's default
+/// `TRIM_HORIZON`, as for streams — and the consumer group it joins.
+fn kafka_reading(
+    s: &mut MappingSettings,
+    position: &Option<String>,
+    timestamp: Option<i64>,
+    group: &Option<String>,
+) {
+    s.starting_position = Some(position.clone().unwrap_or_else(|| "TRIM_HORIZON".into()));
+    s.starting_position_timestamp = timestamp;
+    s.consumer_group = group.clone();
+}
+
+/// A mapping from a broker (a Kafka topic, an Amazon MQ broker's queue) with Lambda's defaults.
+fn broker_mapping(
+    key: &str,
+    arn: &str,
+    target: &str,
+    kind: SourceKind,
+    mut access: Vec<(String, String)>,
+    (batch_size, window, enabled): (Option<u32>, Option<u32>, Option<bool>),
+    filter_patterns: Vec<String>,
+) -> MappingSpec {
+    access.sort();
+    let settings = MappingSettings {
+        maximum_batching_window: window.unwrap_or(0) as i32,
+        enabled: enabled.unwrap_or(true),
+        filter_patterns,
+        access,
+        ..MappingSettings::new(batch_size.map_or(kind.default_batch_size(), |n| n as i32))
+    };
+    MappingSpec {
+        function: key.to_string(),
+        source: arn.to_string(),
+        target: Some(target.to_string()),
+        kind,
+        settings,
+    }
+}
+
+fn stream_mapping(key: &str, s: &StreamEvent, filter_patterns: Vec<String>) -> MappingSpec {
+    let kind = SourceKind::of(&s.arn).unwrap_or(SourceKind::Kinesis);
+    MappingSpec {
+        function: key.to_string(),
+        source: s.arn.clone(),
+        target: None,
+        kind,
+        settings: MappingSettings {
+            batch_size: s.batch_size.map_or(kind.default_batch_size(), |n| n as i32),
+            maximum_batching_window: s.batch_window.unwrap_or(0) as i32,
+            enabled: s.enabled.unwrap_or(true),
+            function_response_types: s.function_response_type.iter().cloned().collect(),
+            filter_patterns,
+            maximum_concurrency: None,
+            // Serverless v3's default: read the stream from its oldest record.
+            starting_position: Some(
+                s.starting_position
+                    .clone()
+                    .unwrap_or_else(|| "TRIM_HORIZON".into()),
+            ),
+            starting_position_timestamp: s.starting_position_timestamp,
+            maximum_retry_attempts: s.maximum_retry_attempts.map(|n| n as i32),
+            maximum_record_age: s.maximum_record_age_in_seconds.map(|n| n as i32),
+            bisect_batch_on_function_error: s.bisect_batch_on_function_error,
+            parallelization_factor: s.parallelization_factor.map(|n| n as i32),
+            tumbling_window: s.tumbling_window_in_seconds.map(|n| n as i32),
+            on_failure: stream_on_failure(s),
+            access: Vec::new(),
+            consumer_group: None,
+        },
+    }
+}
+
+/// A stream's `destinations.onFailure`: an ARN, or `{arn, type}`.
+fn stream_on_failure(s: &StreamEvent) -> Option<String> {
+    let v = s.destinations.as_ref()?.on_failure.as_ref()?;
+    v.as_str()
+        .or_else(|| v.get("arn").and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+/// What the members' event sources need of the role, as Serverless v3 grants it: reading
+/// their queues and streams, and sending failed stream batches on.
+pub(super) fn statements<'m>(mappings: impl Iterator<Item = &'m MappingSpec>) -> Vec<Value> {
+    let mut queues = Vec::new();
+    let mut dynamodb = Vec::new();
+    let mut kinesis = Vec::new();
+    let mut clusters = Vec::new();
+    let mut brokers = Vec::new();
+    let mut secrets = Vec::new();
+    let mut in_vpc = false;
+    let mut failures = Vec::new();
+    {
+        for m in mappings {
+            let list = match m.kind {
+                SourceKind::Sqs => &mut queues,
+                SourceKind::Dynamodb => &mut dynamodb,
+                SourceKind::Kinesis => &mut kinesis,
+                SourceKind::Kafka => &mut clusters,
+                SourceKind::Mq => &mut brokers,
+                // Reached by address: no resource to name, only its secrets and VPC.
+                SourceKind::SelfManagedKafka => &mut Vec::new(),
+            };
+            if !list.contains(&m.source) {
+                list.push(m.source.clone());
+            }
+            for (kind, uri) in &m.settings.access {
+                match kind.as_str() {
+                    "VIRTUAL_HOST" => {}
+                    "VPC_SUBNET" | "VPC_SECURITY_GROUP" => in_vpc = true,
+                    _ if !secrets.contains(uri) => secrets.push(uri.clone()),
+                    _ => {}
+                }
+            }
+            if let Some(t) = &m.settings.on_failure
+                && !failures.contains(t)
+            {
+                failures.push(t.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (actions, resources) in [
+        (
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ]
+            .as_slice(),
+            &queues,
+        ),
+        (
+            &[
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:DescribeStream",
+                "dynamodb:ListStreams",
+            ],
+            &dynamodb,
+        ),
+        (
+            &[
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:ListShards",
+                "kinesis:ListStreams",
+            ],
+            &kinesis,
+        ),
+        (
+            &[
+                "kafka:DescribeCluster",
+                "kafka:DescribeClusterV2",
+                "kafka:GetBootstrapBrokers",
+            ],
+            &clusters,
+        ),
+        (&["mq:DescribeBroker"], &brokers),
+        (&["secretsmanager:GetSecretValue"], &secrets),
+    ] {
+        if !resources.is_empty() {
+            out.push(json!({ "Effect": "Allow", "Action": actions, "Resource": resources }));
+        }
+    }
+    // Lambda reaches brokers from their VPC through network interfaces it makes as the role.
+    if !clusters.is_empty() || !brokers.is_empty() || in_vpc {
+        out.push(json!({
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups"
+            ],
+            "Resource": ["*"]
+        }));
+    }
+    for t in failures {
+        let action = if arn_service(&t) == Some("sns") {
+            "sns:Publish"
+        } else {
+            "sqs:SendMessage"
+        };
+        out.push(json!({ "Effect": "Allow", "Action": [action], "Resource": [t] }));
+    }
+    out
 }
 
 #[cfg(test)]

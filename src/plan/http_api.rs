@@ -6,7 +6,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::Of;
+use super::naming::api_name;
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix};
+use crate::config::Config;
+use crate::config::model::HttpApiEvent;
 
 /// The headers `provider.httpApi.cors: true` allows, as Serverless v3 configures them.
 pub const CORS_HEADERS: &[&str] = &[
@@ -359,6 +363,65 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             api: api.name.clone(),
         });
     }
+}
+
+/// `provider.httpApi.cors`: `true` (an empty mapping) allows every origin and method with the
+/// headers Serverless v3 allows; each key of a mapping replaces its part.
+pub(super) fn http_api_cors(c: &crate::config::model::Cors) -> CorsSpec {
+    CorsSpec {
+        allow_origins: c
+            .allowed_origins
+            .clone()
+            .unwrap_or_else(|| vec!["*".into()]),
+        allow_headers: c.allowed_headers.clone().unwrap_or_else(|| {
+            super::http_api::CORS_HEADERS
+                .iter()
+                .map(|h| h.to_string())
+                .collect()
+        }),
+        allow_methods: c
+            .allowed_methods
+            .clone()
+            .unwrap_or_else(|| vec!["*".into()]),
+        allow_credentials: c.allow_credentials == Some(true),
+        expose_headers: c.exposed_response_headers.clone().unwrap_or_default(),
+        max_age: c.max_age.map(|m| m as i32),
+    }
+    .normalised()
+}
+
+/// The HTTP API of the `httpApi` events, named and set up by `provider.httpApi`.
+pub(super) fn desired(
+    config: &Config,
+    stage: &str,
+    events: &[Of<'_, &HttpApiEvent>],
+) -> Option<HttpApiSpec> {
+    let p = &config.provider;
+    let routes: BTreeMap<String, String> = events
+        .iter()
+        .map(|(key, h)| (route_key(&h.method, &h.path), key.to_string()))
+        .collect();
+    (!routes.is_empty()).then(|| HttpApiSpec {
+        name: p
+            .http_api
+            .as_ref()
+            .and_then(|h| h.name.clone())
+            .unwrap_or_else(|| api_name(&config.service, stage)),
+        disable_default_endpoint: p.http_api.as_ref().and_then(|h| h.disable_default_endpoint)
+            == Some(true),
+        metrics: p.http_api.as_ref().and_then(|h| h.metrics) == Some(true),
+        routes,
+        cors: p
+            .http_api
+            .as_ref()
+            .and_then(|h| h.cors.as_ref())
+            .map(http_api_cors),
+        payload: p
+            .http_api
+            .as_ref()
+            .and_then(|h| h.payload.clone())
+            .unwrap_or_else(|| "2.0".into()),
+    })
 }
 
 #[cfg(test)]

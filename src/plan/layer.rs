@@ -15,6 +15,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Desired, Observed, Phase, Plan};
+use crate::config::Config;
+use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -443,6 +445,49 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             layer_name: name.clone(),
         });
     }
+}
+
+/// `layers:`, with each layer's artifact from the manifest (none before packaging).
+pub(super) fn desired(config: &Config, stage: &str, manifest: &Manifest) -> Vec<super::LayerSpec> {
+    config
+        .layers
+        .iter()
+        .flatten()
+        .map(|(key, l)| {
+            let artifact = manifest
+                .layers
+                .get(key)
+                .and_then(|a| manifest.artifacts.get(a));
+            let mut allowed: Vec<String> = l.allowed_accounts.clone().unwrap_or_default();
+            allowed.sort();
+            allowed.dedup();
+            super::LayerSpec {
+                key: key.clone(),
+                name: l
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| match l.python_requirements {
+                        // serverless-python-requirements' name.
+                        true => format!("{}-{stage}-python-requirements", config.service),
+                        false => key.clone(),
+                    }),
+                description: l.description.clone().unwrap_or_default(),
+                runtimes: l.compatible_runtimes.clone().unwrap_or_default(),
+                architectures: l
+                    .compatible_architectures
+                    .iter()
+                    .flatten()
+                    .map(|a| a.as_str().to_string())
+                    .collect(),
+                license: l.license_info.clone().unwrap_or_default(),
+                retain: l.retain == Some(true),
+                allowed_accounts: allowed,
+                zip: artifact.map(|a| a.path.clone()).unwrap_or_default(),
+                sha256: artifact.map(|a| a.sha256.clone()).unwrap_or_default(),
+                via_s3: artifact.is_some_and(|a| a.size > INLINE_UPLOAD_LIMIT),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

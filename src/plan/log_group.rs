@@ -9,7 +9,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::naming::function_name;
 use super::{Desired, Observed, Phase, Plan};
+use crate::config::Config;
+use crate::config::model::{Function, LambdaLogs};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -150,6 +153,42 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     for log_group in gone {
         p.push(LogGroupStep::DeleteLogGroup { log_group });
     }
+}
+
+/// A function's logging configuration: its own `logs` over the provider's `logs.lambda`.
+pub fn lambda_logs(config: &Config, f: &Function) -> LambdaLogs {
+    let provider = config
+        .provider
+        .logs
+        .as_ref()
+        .and_then(|l| l.lambda.as_ref());
+    LambdaLogs::over(f.logs.as_ref(), provider)
+}
+
+/// The log group sls creates for every function that logs (not `disableLogs`) to Lambda's own
+/// group (no `logs.logGroup` of the user's), custom `name:`s included, with its retention (the
+/// function's, else the provider's).
+pub(super) fn desired(config: &Config, stage: &str) -> Vec<LogGroupSpec> {
+    config
+        .functions
+        .iter()
+        .flatten()
+        .filter(|(_, f)| f.disable_logs != Some(true))
+        .filter(|(_, f)| lambda_logs(config, f).log_group.is_none())
+        .map(|(key, f)| {
+            let name = f
+                .name
+                .clone()
+                .unwrap_or_else(|| function_name(&config.service, stage, key));
+            LogGroupSpec {
+                log_group: name_of(&name),
+                retention_days: f
+                    .log_retention_in_days
+                    .or(config.provider.log_retention_in_days)
+                    .map(|r| r.0 as i32),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::events::Of;
 use super::{Desired, Observed, Phase, Plan};
+use crate::config::model::CloudwatchLogEvent;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -195,6 +197,18 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             statement,
         });
     }
+}
+
+/// A subscription filter per `cloudwatchLog` event.
+pub(super) fn desired(events: &[Of<'_, &CloudwatchLogEvent>]) -> Vec<LogSubscriptionSpec> {
+    events
+        .iter()
+        .map(|(key, l)| LogSubscriptionSpec {
+            function: key.to_string(),
+            log_group: l.log_group.clone(),
+            filter: l.filter.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::Of;
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan};
+use crate::config::model::S3Event;
+use serde_json::Value;
 
 /// One notification entry of ours: a function's alias on some events, with key filters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -254,6 +257,54 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             statement,
         });
     }
+}
+
+/// The buckets `s3` events name, each with our entries: `event` (default
+/// `s3:ObjectCreated:*`) and `rules` (`prefix`, `suffix`) per event, ids
+/// `sls/{service}/{stage}/{function}/{n}`.
+pub(super) fn desired(
+    service: &str,
+    stage: &str,
+    events: &[Of<'_, &S3Event>],
+) -> Vec<EventBucketSpec> {
+    let mut out: Vec<EventBucketSpec> = Vec::new();
+    // Per function: its `s3` events so far.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    {
+        for (key, e) in events {
+            let n = counts.entry(key.as_str()).or_default();
+            *n += 1;
+            let rule = |k: &str| {
+                e.rules
+                    .iter()
+                    .flatten()
+                    .find_map(|r| r.get(k).and_then(Value::as_str).map(str::to_string))
+            };
+            let entry = EntrySpec {
+                id: format!("{}{key}/{n}", id_prefix(service, stage)),
+                function: key.to_string(),
+                events: vec![
+                    e.event
+                        .clone()
+                        .unwrap_or_else(|| "s3:ObjectCreated:*".into()),
+                ],
+                prefix: rule("prefix"),
+                suffix: rule("suffix"),
+            };
+            match out.iter_mut().find(|b| b.bucket == e.bucket) {
+                Some(b) => b.entries.push(entry),
+                None => out.push(EventBucketSpec {
+                    bucket: e.bucket.clone(),
+                    existing: e.existing == Some(true),
+                    entries: vec![entry],
+                }),
+            }
+        }
+    }
+    for b in &mut out {
+        b.entries.sort();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::Of;
+use super::naming::{api_name, sorted};
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix, split_route};
+use crate::config::Config;
+use crate::config::model::{HttpEvent, RestCors};
 
 /// One stage named after the stage.
 #[derive(Debug, Clone, Serialize)]
@@ -354,6 +358,91 @@ pub fn deployment_description(d: &Desired) -> String {
 pub fn invoke_url(id: &str, region: &str, stage: &str) -> String {
     let (_, dns) = super::partition(region);
     format!("https://{id}.execute-api.{region}.{dns}/{stage}")
+}
+
+/// The integration response headers of a CORS `OPTIONS` method, as Serverless v3 sets them.
+fn rest_cors(c: &RestCors, methods: &[String]) -> BTreeMap<String, String> {
+    let origin = c
+        .origins
+        .as_ref()
+        .map(|o| o.join(","))
+        .or_else(|| c.origin.clone())
+        .unwrap_or_else(|| "*".into());
+    let headers = c.headers.as_ref().map_or_else(
+        || {
+            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent,X-Amzn-Trace-Id"
+                .to_string()
+        },
+        |h| h.join(","),
+    );
+    let mut allowed: Vec<&str> = methods.iter().map(String::as_str).collect();
+    allowed.push("OPTIONS");
+    allowed.sort_unstable();
+    allowed.dedup();
+    let mut m = BTreeMap::new();
+    m.insert("Access-Control-Allow-Origin".into(), origin);
+    m.insert("Access-Control-Allow-Headers".into(), headers);
+    m.insert("Access-Control-Allow-Methods".into(), allowed.join(","));
+    if c.allow_credentials == Some(true) {
+        m.insert("Access-Control-Allow-Credentials".into(), "true".into());
+    }
+    if let Some(age) = c.max_age {
+        m.insert("Access-Control-Max-Age".into(), age.to_string());
+    }
+    m
+}
+
+/// The REST API of the `http` events, named and set up by `provider.apiGateway`, with the CORS
+/// answer of each path some event turns CORS on for.
+pub(super) fn desired(
+    config: &Config,
+    stage: &str,
+    events: &[Of<'_, &HttpEvent>],
+) -> Option<RestApiSpec> {
+    let p = &config.provider;
+    let mut rest = BTreeMap::new();
+    let mut rest_cors_of: BTreeMap<String, (RestCors, Vec<String>)> = BTreeMap::new();
+    for (key, h) in events {
+        let method = match h.method.to_uppercase().as_str() {
+            "*" => "ANY".to_string(),
+            m => m.to_string(),
+        };
+        let path = format!("/{}", h.path.trim_matches('/'));
+        if let Some(c) = &h.cors {
+            let entry = rest_cors_of
+                .entry(path.clone())
+                .or_insert_with(|| (c.clone(), Vec::new()));
+            entry.1.push(method.clone());
+        }
+        rest.insert(format!("{method} {path}"), key.to_string());
+    }
+    let gateway = p.api_gateway.as_ref();
+    (!rest.is_empty()).then(|| RestApiSpec {
+        name: if gateway.and_then(|g| g.should_start_name_with_service) == Some(true) {
+            format!("{}-{stage}", config.service)
+        } else {
+            api_name(&config.service, stage)
+        },
+        stage: stage.into(),
+        routes: rest,
+        cors: rest_cors_of
+            .into_iter()
+            .map(|(path, (c, methods))| (path, rest_cors(&c, &methods)))
+            .collect(),
+        stage_settings: RestStageSettings {
+            metrics: gateway.and_then(|g| g.metrics) == Some(true),
+            tracing: p.tracing.as_ref().and_then(|t| t.api_gateway) == Some(true),
+        },
+        settings: RestSettings {
+            description: gateway
+                .and_then(|g| g.description.clone())
+                .unwrap_or_default(),
+            binary_media_types: sorted(gateway.and_then(|g| g.binary_media_types.clone())),
+            minimum_compression_size: gateway
+                .and_then(|g| g.minimum_compression_size)
+                .map(|n| n as i32),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -5,9 +5,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::event_source::MappingSpec;
+use super::function::tracing_mode;
+use super::log_group::{lambda_logs, name_of as log_group_of};
+use super::naming::{function_name, function_role_name, role_name, vpc_access_policy};
 use super::{Conflict, NOT_OURS, Phase, Plan};
+use crate::config::Config;
+use crate::config::model::{Function, Statement};
+use crate::config::validate::arn_service;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleSpec {
@@ -223,6 +230,291 @@ fn delete(r: &ObservedRole) -> RoleStep {
         role: r.name.clone(),
         detach: r.managed_policies.clone(),
         inline_policy: r.policy.as_ref().map(|_| r.policy_name.clone()),
+    }
+}
+
+/// The functions of the config, by key.
+type Members<'a> = Vec<(&'a String, &'a Function)>;
+
+/// A role's inline policy, as Serverless v3 writes it for the functions that run as it
+/// (`members`): CloudWatch Logs on each one's group, then the user's `statements`, then what
+/// the members' settings need (X-Ray, where asynchronous results go).
+fn role_policy(
+    config: &Config,
+    stage: &str,
+    region: &str,
+    members: &Members<'_>,
+    user: &[&Statement],
+    mappings: &[MappingSpec],
+    websockets: bool,
+) -> Value {
+    let prefix = format!("{}-{stage}", config.service);
+    let (partition, _) = super::partition(region);
+    // The groups they write to: Lambda's own per function, or the user's `logs.logGroup`.
+    let mut names: Vec<String> = Vec::new();
+    for (key, f) in members {
+        if f.disable_logs == Some(true) {
+            continue;
+        }
+        let g = lambda_logs(config, f).log_group.unwrap_or_else(|| {
+            log_group_of(
+                &f.name
+                    .clone()
+                    .unwrap_or_else(|| function_name(&config.service, stage, key)),
+            )
+        });
+        if !names.contains(&g) {
+            names.push(g);
+        }
+    }
+    let groups: Vec<String> = names
+        .iter()
+        .map(|g| format!("arn:{partition}:logs:{region}:*:log-group:{g}:*"))
+        .collect();
+    let mut statements = Vec::new();
+    if !groups.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource", "logs:PutLogEvents"],
+            "Resource": groups
+        }));
+    }
+    statements.extend(user.iter().map(|s| statement(s)));
+    statements.extend(super::event_source::statements(
+        mappings
+            .iter()
+            .filter(|m| members.iter().any(|(key, _)| **key == m.function)),
+    ));
+    // Handlers of any function may answer WebSocket clients through the `@connections` API, as
+    // Serverless v3 allows whenever the service has websocket routes.
+    if websockets && !members.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["execute-api:ManageConnections"],
+            "Resource": [format!("arn:{partition}:execute-api:*:*:*/@connections/*")]
+        }));
+    }
+    if members
+        .iter()
+        .any(|(_, f)| tracing_mode(config, f) == "Active")
+    {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": ["*"]
+        }));
+    }
+    // Where failed (and succeeded) asynchronous events go: the role must be allowed to send
+    // there, as Serverless v3 grants it.
+    let mut targets: Vec<&str> = Vec::new();
+    for (_, f) in members {
+        targets.extend(f.on_error.as_deref());
+        if let Some(d) = &f.destinations {
+            targets.extend(d.on_success.as_deref());
+            targets.extend(d.on_failure.as_deref());
+        }
+    }
+    targets.sort_unstable();
+    targets.dedup();
+    let mut to_own_functions = false;
+    for arn in targets {
+        let action = match arn_service(arn) {
+            Some("sns") => "sns:Publish",
+            Some("sqs") => "sqs:SendMessage",
+            Some("lambda") => "lambda:InvokeFunction",
+            Some("events") => "events:PutEvents",
+            // A function of this service, named by its key.
+            _ => {
+                to_own_functions = true;
+                continue;
+            }
+        };
+        statements.push(json!({ "Effect": "Allow", "Action": [action], "Resource": [arn] }));
+    }
+    if to_own_functions {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [format!("arn:{partition}:lambda:{region}:*:function:{prefix}-*")]
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn statement(s: &Statement) -> Value {
+    let mut m = serde_json::Map::new();
+    if let Some(sid) = &s.sid {
+        m.insert("Sid".into(), json!(sid));
+    }
+    m.insert("Effect".into(), json!(format!("{:?}", s.effect)));
+    for (k, v) in [
+        ("Action", &s.action),
+        ("NotAction", &s.not_action),
+        ("Resource", &s.resource),
+        ("NotResource", &s.not_resource),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(c) = &s.condition {
+        m.insert("Condition".into(), c.clone());
+    }
+    Value::Object(m)
+}
+
+/// The roles the config asks for: the service's, the one it names instead, and those of the
+/// functions with their own statements.
+#[derive(Debug, Clone)]
+pub struct Roles {
+    /// The role sls keeps for the service (wanted unless no function runs as it).
+    pub service: RoleSpec,
+    /// `iam.role` (or `provider.role`) as an existing role's ARN: none is created.
+    pub existing: Option<String>,
+    /// Functions with roles of their own (serverless-iam-roles-per-function), by key.
+    pub own: BTreeMap<String, RoleSpec>,
+}
+
+/// The service's role, as Serverless v3 writes it (`tags` are the service's), and the roles of
+/// the functions that ask for their own; `mappings` are the service's event sources, whose
+/// reads each role grants for its functions.
+pub(super) fn desired(
+    config: &Config,
+    stage: &str,
+    region: &str,
+    tags: &BTreeMap<String, String>,
+    mappings: &[MappingSpec],
+    websockets: bool,
+) -> Roles {
+    let service = config.service.as_str();
+    let p = &config.provider;
+    let mut managed_policies = p
+        .iam
+        .as_ref()
+        .and_then(|i| i.role.as_ref())
+        .and_then(|r| r.managed_policies.clone())
+        .or_else(|| p.iam_managed_policies.clone())
+        .unwrap_or_default();
+    let in_vpc = p.vpc.is_some()
+        || config
+            .functions
+            .iter()
+            .flatten()
+            .any(|(_, f)| f.vpc.is_some());
+    let vpc_policy = vpc_access_policy(region);
+    if in_vpc && !managed_policies.contains(&vpc_policy) {
+        managed_policies.push(vpc_policy);
+    }
+    let iam_role = p.iam.as_ref().and_then(|i| i.role.as_ref());
+    // An existing role (`iam.role: arn:…`, or the older `provider.role`): none is created.
+    let existing_role = iam_role
+        .and_then(|r| r.arn.clone())
+        .or_else(|| p.role.clone());
+    let mut role_tags = tags.clone();
+    role_tags.extend(
+        iam_role
+            .and_then(|r| r.tags.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.0.clone())),
+    );
+    let provider_statements: Vec<&Statement> = iam_role
+        .and_then(|r| r.statements.as_ref())
+        .or(p.iam_role_statements.as_ref())
+        .into_iter()
+        .flatten()
+        .collect();
+    let all: Members<'_> = config.functions.iter().flatten().collect();
+    let (with_own, shared): (Members<'_>, Members<'_>) =
+        all.iter().partition(|(_, f)| f.asks_own_role());
+    let role = RoleSpec {
+        name: iam_role
+            .and_then(|r| r.name.clone())
+            .unwrap_or_else(|| role_name(service, stage, region)),
+        policy: role_policy(
+            config,
+            stage,
+            region,
+            &shared,
+            &provider_statements,
+            mappings,
+            websockets,
+        ),
+        policy_name: format!("{service}-{stage}-lambda"),
+        managed_policies,
+        path: iam_role
+            .and_then(|r| r.path.clone())
+            .unwrap_or_else(|| "/".into()),
+        permissions_boundary: iam_role
+            .and_then(|r| r.permissions_boundary.clone())
+            .or_else(|| p.role_permissions_boundary.clone()),
+        tags: role_tags,
+        trust: LAMBDA_TRUST.into(),
+    };
+    // Roles of their own (serverless-iam-roles-per-function): the service role as a template
+    // (path, boundary, tags, managed policies) with only this function's logs and statements.
+    let inherit_default = config
+        .custom
+        .as_ref()
+        .and_then(|c| c.get("serverless-iam-roles-per-function"))
+        .and_then(|c| c.get("defaultInherit"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut function_roles: BTreeMap<String, RoleSpec> = BTreeMap::new();
+    for (key, f) in &with_own {
+        let iam = f.iam.as_ref().and_then(|i| i.role.as_ref());
+        let mut user: Vec<&Statement> = Vec::new();
+        if f.iam_role_statements_inherit.unwrap_or(inherit_default) {
+            user.extend(provider_statements.iter().copied());
+        }
+        user.extend(f.iam_role_statements.iter().flatten());
+        user.extend(
+            iam.and_then(|r| r.statements.as_ref())
+                .into_iter()
+                .flatten(),
+        );
+        let mut managed = role.managed_policies.clone();
+        managed.retain(|m| *m != vpc_access_policy(region) || f.vpc.is_some() || p.vpc.is_some());
+        for m in iam
+            .and_then(|r| r.managed_policies.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            if !managed.contains(m) {
+                managed.push(m.clone());
+            }
+        }
+        let name = f
+            .iam_role_statements_name
+            .clone()
+            .or_else(|| iam.and_then(|r| r.name.clone()))
+            .unwrap_or_else(|| function_role_name(service, stage, key, region));
+        function_roles.insert(
+            (*key).clone(),
+            RoleSpec {
+                name,
+                policy: role_policy(
+                    config,
+                    stage,
+                    region,
+                    &vec![(*key, *f)],
+                    &user,
+                    mappings,
+                    websockets,
+                ),
+                policy_name: role.policy_name.clone(),
+                managed_policies: managed,
+                path: role.path.clone(),
+                permissions_boundary: role.permissions_boundary.clone(),
+                tags: role.tags.clone(),
+                trust: LAMBDA_TRUST.into(),
+            },
+        );
+    }
+    Roles {
+        service: role,
+        existing: existing_role,
+        own: function_roles,
     }
 }
 

@@ -9,6 +9,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+use serde_json::Value;
+
+use super::events::{Of, Rule};
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan};
 
 /// What the target sends: the event itself, a constant `input`, a part of the event
@@ -242,6 +245,114 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         if have.owned && !wanted.contains_key(name) {
             p.push(ScheduleStep::DeleteRule { rule: name.clone() });
         }
+    }
+}
+
+/// The `schedule` (`rate`, the default method), `eventBridge` and `cloudwatchEvent` events as
+/// EventBridge rules, one per expression or pattern: named
+/// `{service}-{stage}-{function}-schedule-{n}` (n from 1 over the function's expressions, those
+/// of `method: scheduler` counted too) or `…-rule-{n}` unless the event names it.
+pub(super) fn desired(service: &str, stage: &str, events: &[Of<'_, Rule<'_>>]) -> Vec<RuleSpec> {
+    let mut out = Vec::new();
+    // Per function: (schedule expressions, rules) seen so far.
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let prefix = super::rule_prefix(service, stage);
+    for (key, ev) in events {
+        let (n, rule_n) = counts.entry(key.as_str()).or_default();
+        let numbered = |what: &str, n: usize| super::fit(&format!("{prefix}{key}-{what}-{n}"), 64);
+        match ev {
+            Rule::CloudwatchEvent(e) => {
+                *rule_n += 1;
+                out.push(RuleSpec {
+                    function: key.to_string(),
+                    name: e.name.clone().unwrap_or_else(|| numbered("rule", *rule_n)),
+                    bus: None,
+                    expression: String::new(),
+                    pattern: e.event.as_ref().map(Value::to_string),
+                    enabled: e.enabled.unwrap_or(true),
+                    description: e.description.clone().unwrap_or_default(),
+                    input: target_input(&e.input, &e.input_path, &e.input_transformer),
+                });
+            }
+            Rule::EventBridge(e) => {
+                *rule_n += 1;
+                let bus = e.event_bus.clone().filter(|b| b != "default");
+                out.push(RuleSpec {
+                    function: key.to_string(),
+                    name: e.name.clone().unwrap_or_else(|| numbered("rule", *rule_n)),
+                    bus,
+                    expression: e.schedule.clone().unwrap_or_default(),
+                    pattern: e.pattern.as_ref().map(Value::to_string),
+                    enabled: e.enabled.unwrap_or(true),
+                    description: e.description.clone().unwrap_or_default(),
+                    input: TargetInput {
+                        retry: e.retry_policy.as_ref().map(|r| {
+                            (
+                                r.maximum_event_age.unwrap_or(86_400) as i32,
+                                r.maximum_retry_attempts.unwrap_or(185) as i32,
+                            )
+                        }),
+                        dead_letter: e.dead_letter_queue_arn.clone(),
+                        ..target_input(&e.input, &e.input_path, &e.input_transformer)
+                    },
+                });
+            }
+            Rule::Schedule(s) if s.method.as_deref() == Some("scheduler") => {
+                // Numbered with the rules: the scheduler kind counts the same way.
+                *n += s.rate.len();
+            }
+            Rule::Schedule(s) => {
+                let input = target_input(&s.input, &s.input_path, &s.input_transformer);
+                for (i, expression) in s.rate.iter().enumerate() {
+                    *n += 1;
+                    let name = match &s.name {
+                        // A list of expressions under one name: numbered after the first.
+                        Some(given) if i == 0 => given.clone(),
+                        Some(given) => format!("{given}-{}", i + 1),
+                        None => numbered("schedule", *n),
+                    };
+                    out.push(RuleSpec {
+                        function: key.to_string(),
+                        name,
+                        bus: None,
+                        expression: expression.clone(),
+                        pattern: None,
+                        enabled: s.enabled.unwrap_or(true),
+                        description: s.description.clone().unwrap_or_default(),
+                        input: input.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a rule's target sends: `input` (a string as it is, anything else as compact JSON),
+/// `inputPath`, or `inputTransformer`.
+pub(super) fn target_input(
+    input: &Option<Value>,
+    input_path: &Option<String>,
+    transformer: &Option<Value>,
+) -> TargetInput {
+    TargetInput {
+        input: input.as_ref().map(|v| match v {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }),
+        input_path: input_path.clone(),
+        transformer: transformer.as_ref().map(|t| {
+            (
+                t.get("inputPathsMap")
+                    .map_or_else(|| "{}".to_string(), Value::to_string),
+                t.get("inputTemplate")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        }),
+        retry: None,
+        dead_letter: None,
     }
 }
 

@@ -9,7 +9,14 @@ use std::fmt;
 
 use serde::Serialize;
 
+use serde_json::json;
+
+use super::events::{Of, Rule};
+use super::naming::function_name;
+use super::role::RoleSpec;
+use super::schedule::target_input;
 use super::{Change, Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix};
+use crate::config::Config;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -257,6 +264,93 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             });
         }
     }
+}
+
+/// The `schedule` events with `method: scheduler`, one schedule per expression, named and
+/// numbered as the schedule kind names rules (the two share the count).
+pub(super) fn desired(
+    service: &str,
+    stage: &str,
+    events: &[Of<'_, Rule<'_>>],
+) -> Vec<ScheduleSpec> {
+    let mut out = Vec::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (key, ev) in events {
+        let s = match ev {
+            Rule::Schedule(s) => s,
+            // Numbered apart from the schedules.
+            Rule::EventBridge(_) | Rule::CloudwatchEvent(_) => continue,
+        };
+        let n = counts.entry(key.as_str()).or_default();
+        for (i, expression) in s.rate.iter().enumerate() {
+            *n += 1;
+            if s.method.as_deref() != Some("scheduler") {
+                continue;
+            }
+            let name = match &s.name {
+                Some(given) if i == 0 => given.clone(),
+                Some(given) => format!("{given}-{}", i + 1),
+                None => super::fit(
+                    &format!("{}{key}-schedule-{n}", super::rule_prefix(service, stage)),
+                    64,
+                ),
+            };
+            out.push(ScheduleSpec {
+                name,
+                function: key.to_string(),
+                expression: expression.clone(),
+                timezone: s.timezone.clone(),
+                enabled: s.enabled.unwrap_or(true),
+                description: s.description.clone().unwrap_or_default(),
+                input: target_input(&s.input, &None, &None).input,
+            });
+        }
+    }
+    out
+}
+
+/// The role EventBridge Scheduler invokes the `schedules` through: it trusts Scheduler and may
+/// invoke those functions (any version). Path, boundary and tags are the service role's.
+pub(super) fn role_of(
+    config: &Config,
+    stage: &str,
+    region: &str,
+    schedules: &[ScheduleSpec],
+    service_role: &RoleSpec,
+) -> Option<RoleSpec> {
+    if schedules.is_empty() {
+        return None;
+    }
+    let service = &config.service;
+    let (partition, _) = super::partition(region);
+    let mut arns: Vec<String> = Vec::new();
+    for s in schedules {
+        let name = config
+            .functions
+            .as_ref()
+            .and_then(|fs| fs.get(s.function.as_str()))
+            .and_then(|f| f.name.clone())
+            .unwrap_or_else(|| function_name(service, stage, &s.function));
+        let arn = format!("arn:{partition}:lambda:{region}:*:function:{name}");
+        for a in [arn.clone(), format!("{arn}:*")] {
+            if !arns.contains(&a) {
+                arns.push(a);
+            }
+        }
+    }
+    let (name, policy_name) = role_name(service, stage, region);
+    Some(RoleSpec {
+        name,
+        policy: json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arns
+        }]}),
+        policy_name,
+        managed_policies: Vec::new(),
+        path: service_role.path.clone(),
+        permissions_boundary: service_role.permissions_boundary.clone(),
+        tags: service_role.tags.clone(),
+        trust: "scheduler.amazonaws.com".into(),
+    })
 }
 
 #[cfg(test)]

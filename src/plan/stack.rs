@@ -6,13 +6,15 @@
 //! A new stack is created whole (every resource shown as added); an existing one is changed
 //! through a change set that AWS computes from the template ([`ObservedStack::change_set`]), so
 //! the plan shows what CloudFormation will add, modify, replace or remove. The values of what sls
-//! deploys under Serverless v3's logical ids are `desired::managed_values`.
+//! deploys under Serverless v3's logical ids are `managed_values`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
+use super::Desired;
+use super::naming::bucket_name;
 use super::{Conflict, Phase};
 
 /// The stack the config asks for.
@@ -268,6 +270,61 @@ pub fn v3_stack_name(service: &str, stage: &str) -> String {
 }
 
 pub use crate::config::model::normalized;
+
+/// The values of what sls deploys, under the logical ids Serverless v3 gives them, for `Ref`
+/// and `Fn::GetAtt`: functions (`{Fn}LambdaFunction`: name, Arn), their log groups
+/// (`{Fn}LogGroup`), the service's role (`IamRoleLambdaExecution`) and the deployment bucket
+/// (`ServerlessDeploymentBucket`).
+pub fn managed_values(d: &Desired, account: &str) -> crate::config::intrinsics::Values {
+    let (partition, _) = super::partition(&d.region);
+    let region = &d.region;
+    let mut v = crate::config::intrinsics::Values {
+        region: d.region.clone(),
+        account: Some(account.to_string()),
+        stack_name: super::stack::stack_name(&d.service, &d.stage),
+        ..Default::default()
+    };
+    let mut both = |id: String, name: String, arn: String| {
+        v.atts.insert((id.clone(), "Arn".into()), arn);
+        v.refs.insert(id, name);
+    };
+    for f in &d.functions {
+        let n = super::stack::normalized(&f.key);
+        both(
+            format!("{n}LambdaFunction"),
+            f.name.clone(),
+            format!(
+                "arn:{partition}:lambda:{region}:{account}:function:{}",
+                f.name
+            ),
+        );
+        let group = super::log_group::name_of(&f.name);
+        both(
+            format!("{n}LogGroup"),
+            group.clone(),
+            format!("arn:{partition}:logs:{region}:{account}:log-group:{group}:*"),
+        );
+    }
+    if let Some(r) = &d.role {
+        both(
+            "IamRoleLambdaExecution".into(),
+            r.name.clone(),
+            format!("arn:{partition}:iam::{account}:role{}{}", r.path, r.name),
+        );
+    }
+    if let Some(b) = &d.bucket {
+        let name = b
+            .user
+            .clone()
+            .unwrap_or_else(|| bucket_name(&d.service, &d.stage, account, region));
+        both(
+            "ServerlessDeploymentBucket".into(),
+            name.clone(),
+            format!("arn:{partition}:s3:::{name}"),
+        );
+    }
+    v
+}
 
 #[cfg(test)]
 mod tests {

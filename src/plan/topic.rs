@@ -7,7 +7,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::Of;
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan};
+use crate::config::model::SnsEvent;
 
 /// A topic an `sns` event names: made and kept by sls (`topicName`), or the user's (`arn`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -307,6 +309,50 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             statement,
         });
     }
+}
+
+/// The topics `sns` events name and each function's subscription, as SNS holds the attributes
+/// (policies as compact JSON).
+pub(super) fn desired(events: &[Of<'_, &SnsEvent>]) -> (Vec<TopicSpec>, Vec<SubscriptionSpec>) {
+    let mut topics: Vec<TopicSpec> = Vec::new();
+    let mut subs = Vec::new();
+    for (key, e) in events {
+        let name = e
+            .topic_name
+            .clone()
+            .or_else(|| {
+                e.arn
+                    .as_deref()
+                    .map(|a| super::topic::name_of(a).to_string())
+            })
+            .unwrap_or_default();
+        if !topics.iter().any(|t| t.name == name) {
+            topics.push(TopicSpec {
+                name: name.clone(),
+                arn: e.arn.clone(),
+                display_name: e.display_name.clone().unwrap_or_default(),
+            });
+        }
+        let mut attributes = BTreeMap::new();
+        if let Some(p) = &e.filter_policy {
+            attributes.insert("FilterPolicy".to_string(), p.to_string());
+            attributes.insert(
+                "FilterPolicyScope".to_string(),
+                e.filter_policy_scope
+                    .clone()
+                    .unwrap_or_else(|| "MessageAttributes".into()),
+            );
+        }
+        if let Some(r) = &e.redrive_policy {
+            attributes.insert("RedrivePolicy".to_string(), r.to_string());
+        }
+        subs.push(SubscriptionSpec {
+            function: key.to_string(),
+            topic: name,
+            attributes,
+        });
+    }
+    (topics, subs)
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::Of;
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix};
+use crate::config::model::CognitoUserPoolEvent;
 
 /// The statement ids of this kind start so.
 pub const GRANT_PREFIX: &str = "sls-cognito-";
@@ -310,6 +312,30 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             statement,
         });
     }
+}
+
+/// The pools of the `cognitoUserPool` events, in the order the config first names them.
+pub(super) fn desired(events: &[Of<'_, &CognitoUserPoolEvent>]) -> Vec<UserPoolSpec> {
+    let mut out: Vec<UserPoolSpec> = Vec::new();
+    for (key, e) in events {
+        let i = match out.iter().position(|p| p.name == e.pool) {
+            Some(i) => i,
+            None => {
+                out.push(UserPoolSpec {
+                    name: e.pool.clone(),
+                    existing: e.existing == Some(true),
+                    triggers: BTreeMap::new(),
+                    kms_key: None,
+                });
+                out.len() - 1
+            }
+        };
+        out[i].triggers.insert(e.trigger.clone(), key.to_string());
+        if e.kms_key_id.is_some() {
+            out[i].kms_key = e.kms_key_id.clone();
+        }
+    }
+    out
 }
 
 #[cfg(test)]

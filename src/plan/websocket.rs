@@ -8,7 +8,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::events::Of;
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix};
+use crate::config::Config;
+use crate::config::model::WebsocketEvent;
 
 /// Serverless v3's defaults.
 pub const ROUTE_SELECTION: &str = "$request.body.action";
@@ -311,6 +314,39 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             stage: api.stage.clone(),
         });
     }
+}
+
+/// The WebSocket API of the `websocket` events, named and described as Serverless v3 does.
+pub(super) fn desired(
+    config: &Config,
+    stage: &str,
+    events: &[Of<'_, &WebsocketEvent>],
+) -> Option<WebsocketSpec> {
+    let p = &config.provider;
+    let mut routes = BTreeMap::new();
+    for (key, w) in events {
+        let route = WebsocketRoute {
+            function: key.to_string(),
+            responds: w.route_response_selection_expression.is_some(),
+        };
+        routes.insert(w.route.trim().to_string(), route);
+    }
+    (!routes.is_empty()).then(|| WebsocketSpec {
+        name: p
+            .websockets_api_name
+            .clone()
+            .unwrap_or_else(|| format!("{stage}-{}-websockets", config.service)),
+        description: p
+            .websockets_description
+            .clone()
+            .unwrap_or_else(|| super::websocket::DESCRIPTION.into()),
+        route_selection: p
+            .websockets_api_route_selection_expression
+            .clone()
+            .unwrap_or_else(|| super::websocket::ROUTE_SELECTION.into()),
+        stage: stage.into(),
+        routes,
+    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::context::Applying;
 use super::{Aws, AwsError, account_of, call_err, is_code};
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE, bucket_name};
+use crate::plan::naming::{TAG_SERVICE, TAG_STAGE, bucket_name};
 use crate::plan::{BucketStep, Desired, ObservedBucket};
 
 const MISSING: &[&str] = &["NotFound", "NoSuchBucket", "NoSuchKey", "404"];

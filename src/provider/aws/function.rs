@@ -16,11 +16,11 @@ use aws_sdk_lambda::types::{
 
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, aliases, bucket, call_err, is_code, owned, tolerate};
-use crate::plan::desired::{role_ref, sorted};
 use crate::plan::function::{
     AsyncInvoke, ObservedUrl, ObservedVersion, URL_INVOKE_STATEMENT, URL_STATEMENT, UrlSpec,
 };
 use crate::plan::http_api::CorsSpec;
+use crate::plan::naming::{role_ref, sorted};
 use crate::plan::{Desired, FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
 
 /// How long to wait for a new role to become usable by Lambda (IAM is eventually consistent).

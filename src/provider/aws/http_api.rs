@@ -11,8 +11,8 @@ use aws_sdk_apigatewayv2::types::{
 use super::context::{Applying, HttpIds};
 use super::once::{create_once, unretried};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, prefer_ours, tolerate};
-use crate::plan::desired::api_name;
 use crate::plan::http_api::{Integration, integration_for};
+use crate::plan::naming::api_name;
 use crate::plan::{Desired, HttpApiStep, Observed, ObservedHttpApi, alias_arn_suffix};
 use aws_sdk_apigatewayv2::Config;
 

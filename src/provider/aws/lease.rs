@@ -15,7 +15,7 @@ use aws_sdk_ssm::types::{ParameterType, Tag};
 use serde::{Deserialize, Serialize};
 
 use super::{Aws, AwsError, call_err, is_code};
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
+use crate::plan::naming::{TAG_SERVICE, TAG_STAGE};
 
 /// How long a lease lasts when its holder never releases it (and cannot be seen to be gone).
 pub const EXPIRY: Duration = Duration::from_secs(3600);

@@ -47,7 +47,7 @@ pub use calls::{CallLog, Tally};
 pub use engine::{Outcome, Progress, Scope, execute, observe};
 
 use crate::plan::Desired;
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
+use crate::plan::naming::{TAG_SERVICE, TAG_STAGE};
 
 /// The clients for one region and profile, sharing one call log.
 pub struct Aws {

@@ -8,7 +8,7 @@ use aws_sdk_ssm::types::{ParameterType, Tag};
 
 use super::{Aws, AwsError, call_err, is_code};
 use crate::plan::Desired;
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
+use crate::plan::naming::{TAG_SERVICE, TAG_STAGE};
 
 /// Parameter name → value, of this service and stage.
 pub type Records = BTreeMap<String, String>;

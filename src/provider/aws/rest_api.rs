@@ -9,7 +9,7 @@ use aws_sdk_apigateway::types::{IntegrationType, Op, PatchOperation};
 use super::context::{Applying, RestIds};
 use super::once::{create_once, unretried};
 use super::{Aws, AwsError, NOT_FOUND, all_pages, call_err, is_code, prefer_ours, tolerate};
-use crate::plan::desired::{api_name, sorted};
+use crate::plan::naming::{api_name, sorted};
 use crate::plan::rest_api::{
     ObservedResource, RestSettings, RestStageSettings, cors_signature, deployment_description,
 };

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::context::Applying;
 use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, owned, percent_decode, tolerate};
-use crate::plan::desired::role_name;
+use crate::plan::naming::role_name;
 use crate::plan::{Desired, ObservedRole, RoleSpec, RoleStep};
 
 /// Who may assume a role of ours: the service its spec names (Lambda, or Scheduler).

@@ -15,7 +15,7 @@ use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag, TemplateStag
 use super::{Aws, AwsError, call_err, is_code};
 use crate::config::intrinsics::Needs;
 use crate::config::resources::output_key;
-use crate::plan::desired::{TAG_SERVICE, TAG_STAGE};
+use crate::plan::naming::{TAG_SERVICE, TAG_STAGE};
 use crate::plan::short_digest;
 use crate::plan::stack::{
     ChangeSet, ObservedStack, ResourceChange, StackSpec, StackStep, stack_name, v3_stack_name,
