@@ -152,7 +152,7 @@ impl Context {
         let r = self.read_config()?;
         let stand_ins = r.stand_ins();
         // The template is built too, so that its mistakes are found without AWS.
-        let loaded = r.finish(&stand_ins, Some((&stand_ins, "")))?;
+        let loaded = finish(&r, &stand_ins, Some((&stand_ins, "")))?;
         self.show_warnings(&loaded);
         Ok(loaded)
     }
@@ -163,7 +163,7 @@ impl Context {
     pub fn load_config_live(&self) -> anyhow::Result<Loaded> {
         let r = self.read_config()?;
         let needs = r.needs();
-        let first = r.finish(&r.stand_ins(), None)?;
+        let first = finish(&r, &r.stand_ins(), None)?;
         if needs.is_empty() {
             self.show_warnings(&first);
             return Ok(first);
@@ -203,7 +203,7 @@ impl Context {
             ))?;
             ids.add_to(&mut values);
         }
-        let loaded = r.finish(&values, None)?;
+        let loaded = finish(&r, &values, None)?;
         self.show_warnings(&loaded);
         Ok(loaded)
     }
@@ -369,6 +369,18 @@ impl Context {
             observed,
         })
     }
+}
+
+/// Finishes a read config ([`config::Read::finish`]) and tells the output what it must never
+/// show: the secrets the config read and its environment values.
+pub fn finish(
+    r: &config::Read,
+    values: &crate::config::intrinsics::Values,
+    managed: Option<(&crate::config::intrinsics::Values, &str)>,
+) -> Result<Loaded, ConfigError> {
+    let loaded = r.finish(values, managed)?;
+    output::secrets::keep_hidden(&loaded.secrets, loaded.environment_values());
+    Ok(loaded)
 }
 
 /// A loaded config's desired state without artifacts: names, aliases, routes.

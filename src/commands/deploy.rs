@@ -47,7 +47,7 @@ pub enum DeployWhat {
 pub fn run(cx: &Context, args: &DeployArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let r = cx.read_config()?;
-    let first = r.finish(&r.stand_ins(), None)?;
+    let first = session::finish(&r, &r.stand_ins(), None)?;
     first.refuse_plugins(&args.ignore_plugin)?;
     let rt = session::runtime()?;
     let aws = rt.block_on(Aws::connect(r.region(), cx.global.aws_profile.as_deref()))?;
@@ -130,7 +130,7 @@ fn deploy(
         );
         values.refs.extend(managed.refs.clone());
         values.atts.extend(managed.atts.clone());
-        let loaded = r.finish(&values, None)?;
+        let loaded = session::finish(r, &values, None)?;
         Some((loaded, stack_run.map(|s| s.plan).unwrap_or_default()))
     } else {
         None
@@ -315,7 +315,7 @@ fn side_stack(
 ) -> anyhow::Result<StackRun> {
     let service = &first.config.service;
     let description = format!("Resources of {service} ({}), deployed by sls", first.stage);
-    let with_template = r.finish(&r.stand_ins(), Some((managed, &description)))?;
+    let with_template = session::finish(r, &r.stand_ins(), Some((managed, &description)))?;
     let names = session::names_of(first);
     let spec = match with_template.template {
         Some(t) => {

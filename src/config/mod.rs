@@ -7,6 +7,7 @@ pub mod de;
 pub mod dotenv;
 pub mod intrinsics;
 pub mod model;
+pub mod patterns;
 pub mod plugins;
 pub mod resources;
 pub mod runtime;
@@ -97,6 +98,19 @@ fn summary(ds: &[Diagnostic]) -> String {
 }
 
 impl Loaded {
+    /// The environment values of the provider and of every function: output masks the long
+    /// ones, as it masks [`Loaded::secrets`].
+    pub fn environment_values(&self) -> impl Iterator<Item = &String> {
+        let c = &self.config;
+        let provider = c.provider.environment.iter().flatten();
+        let functions = c
+            .functions
+            .iter()
+            .flat_map(|fs| fs.values())
+            .flat_map(|f| f.environment.iter().flatten());
+        provider.chain(functions).map(|(_, v)| &v.0)
+    }
+
     /// Where the value at `path` (`["functions", "hello", "handler"]`) is written: for a
     /// problem found after validation, such as a handler file that packaging cannot find.
     pub fn locate(&self, path: &[&str]) -> Option<crate::diag::Location> {
@@ -256,17 +270,6 @@ impl Read {
         let mut loaded = typed(self, expanded)?;
         loaded.secrets = self.secrets.clone();
         loaded.template = template;
-        let c = &loaded.config;
-        let provider = c.provider.environment.iter().flatten();
-        let functions = c
-            .functions
-            .iter()
-            .flat_map(|fs| fs.values())
-            .flat_map(|f| f.environment.iter().flatten());
-        crate::output::secrets::keep_hidden(
-            &loaded.secrets,
-            provider.chain(functions).map(|(_, v)| &v.0),
-        );
         Ok(loaded)
     }
 }

@@ -969,20 +969,3 @@ impl CustomDomain {
         flag(d.enabled.as_ref(), true).then_some(d)
     }
 }
-
-/// The directory a Python function's package is made from (`module`, as serverless-python-
-/// requirements reads it): only with `package.individually`, and not `.`.
-pub fn module_of<'a>(config: &Config, f: &'a Function) -> Option<&'a str> {
-    let individually = f
-        .package
-        .as_ref()
-        .and_then(|p| p.individually)
-        .or_else(|| config.package.as_ref().and_then(|p| p.individually))
-        == Some(true);
-    let python =
-        super::runtime::Family::of(super::runtime::of(config, f)) == super::runtime::Family::Python;
-    f.module
-        .as_deref()
-        .map(|m| m.trim_end_matches('/'))
-        .filter(|m| individually && python && !m.is_empty() && *m != ".")
-}

@@ -202,6 +202,22 @@ pub fn architecture_of(config: &Config, f: &Function) -> &'static str {
     }
 }
 
+/// The directory a Python function's package is made from (`module`, as serverless-python-
+/// requirements reads it): only with `package.individually`, and not `.`.
+pub fn module_of<'a>(config: &Config, f: &'a Function) -> Option<&'a str> {
+    let individually = f
+        .package
+        .as_ref()
+        .and_then(|p| p.individually)
+        .or_else(|| config.package.as_ref().and_then(|p| p.individually))
+        == Some(true);
+    let python = Family::of(of(config, f)) == Family::Python;
+    f.module
+        .as_deref()
+        .map(|m| m.trim_end_matches('/'))
+        .filter(|m| individually && python && !m.is_empty() && *m != ".")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Family, Lifecycle, Stage};

@@ -7,8 +7,8 @@ use super::{
     ArtifactInfo, DEFAULT_EXCLUDES, PackageError, Plan, Request, fingerprint, largest, ordered,
     prebuilt, select, still_on_disk, walk_whole,
 };
+use crate::config::patterns::Patterns;
 use crate::package::manifest::Manifest;
-use crate::package::patterns::Patterns;
 use crate::package::walk::Entry;
 
 /// The zip a layer is built into, in the output directory: apart from the functions' names.
