@@ -1,12 +1,12 @@
 //! What a deploy costs when every AWS call is a real round trip: a moto server behind a proxy
-//! that holds each request 60 ms (tests/common/faults.rs), the example service, and the built
+//! that holds each request 60 ms (tests/it/common/faults.rs), the example service, and the built
 //! `sls` binary. Measures a first deploy, a no-op redeploy and a one-file code change, each as a
 //! whole process, and — in the same process — one bare request through the same proxy, the
 //! floor of any call. Prints wall times, AWS calls, and how far the wall time is below the
 //! calls made one after another. Run with `scripts/bench-deploy` (or `cargo bench --bench deploy`).
 
 // The tests' helpers: the moto server, the proxy and the example service.
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::{faults, moto};

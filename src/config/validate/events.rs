@@ -89,7 +89,7 @@ pub(super) fn http_api(c: &mut Checker, on: &mut On<'_>, e: &HttpApiEvent) {
         refuse(
             c,
             &refs(&on.at("httpApi", "authorizer")),
-            "authorizers on HTTP API on.routes",
+            "authorizers on HTTP API routes",
         );
     }
     if timeout > 30 {
@@ -143,7 +143,7 @@ pub(super) fn http(c: &mut Checker, on: &mut On<'_>, e: &HttpEvent) {
             refuse(
                 c,
                 &refs(&on.at("http", key)),
-                &format!("`{key}` on REST on.routes"),
+                &format!("`{key}` on REST routes"),
             );
         }
     }
@@ -164,7 +164,7 @@ pub(super) fn websocket(c: &mut Checker, on: &mut On<'_>, e: &WebsocketEvent) {
     } else if r.starts_with('$') && !WEBSOCKET_SPECIAL_ROUTES.contains(&r) {
         c.error(&refs(&rp), format!("`{r}` is not a WebSocket route"))
             .help = Some(format!(
-            "on.routes starting with `$` are {}; other on.routes are the values messages carry",
+            "routes starting with `$` are {}; other routes are the values messages carry",
             WEBSOCKET_SPECIAL_ROUTES.join(", ")
         ));
     }
@@ -182,7 +182,7 @@ pub(super) fn websocket(c: &mut Checker, on: &mut On<'_>, e: &WebsocketEvent) {
         refuse(
             c,
             &refs(&on.at("websocket", "authorizer")),
-            "authorizers on WebSocket on.routes",
+            "authorizers on WebSocket routes",
         );
     }
 }
