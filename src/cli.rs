@@ -44,13 +44,13 @@ pub enum Command {
     /// Call a deployed function (-f NAME), or run it on this machine (`invoke local`)
     Invoke(commands::local::InvokeArgs),
     /// Show a deployed function's logs (--tail follows them)
-    Logs(commands::remote::LogsArgs),
+    Logs(commands::logs::LogsArgs),
     /// Show invocations, errors, throttles, duration and concurrency over a period
-    Metrics(commands::remote::PeriodArgs),
+    Metrics(commands::metrics::PeriodArgs),
     /// What the service cost over a period (from its metrics), or --estimate a month
-    Cost(commands::remote::CostArgs),
+    Cost(commands::cost::CostArgs),
     /// Find the memory size that is cheapest and fastest by running the function at each
-    Tune(commands::remote::TuneArgs),
+    Tune(commands::tune::TuneArgs),
     /// Serve the service's HTTP and WebSocket routes on this machine, on local workers
     Offline(commands::local::OfflineArgs),
     /// Aliases for release scripts: list, promote, shift traffic, roll back
@@ -115,10 +115,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Alias(args) => commands::alias::run(&cx, args),
         Command::Invoke(args) => commands::local::invoke(&cx, args),
         Command::Offline(args) => commands::local::offline(&cx, args),
-        Command::Logs(args) => commands::remote::logs(&cx, args),
-        Command::Metrics(args) => commands::remote::metrics(&cx, args),
-        Command::Cost(args) => commands::remote::cost(&cx, args),
-        Command::Tune(args) => commands::remote::tune(&cx, args),
+        Command::Logs(args) => commands::logs::logs(&cx, args),
+        Command::Metrics(args) => commands::metrics::metrics(&cx, args),
+        Command::Cost(args) => commands::cost::cost(&cx, args),
+        Command::Tune(args) => commands::tune::tune(&cx, args),
         Command::Print(args) => commands::print::run(&cx, args),
         Command::Config(args) => commands::config::run(&cx, args),
         Command::Completions { shell } => {

@@ -69,7 +69,7 @@ pub fn classify(e: &anyhow::Error) -> Failure {
         return is(PACKAGE, "package");
     }
     match e.downcast_ref::<AwsError>() {
-        Some(AwsError::AliasChanged { .. } | AwsError::NotOurs(_)) => {
+        Some(AwsError::AliasChanged { .. } | AwsError::NotOurs(_) | AwsError::Foreign { .. }) => {
             return is(CONFLICT, "conflict");
         }
         Some(AwsError::Locked { .. }) => return is(LOCKED, "locked"),

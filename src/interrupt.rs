@@ -89,7 +89,7 @@ fn on_signal(signal: libc::c_int) {
     }
     let message: &[u8] = if armed { FORCED } else { b"\n" };
     // The echo the progress display turned off comes back (tcsetattr is async-signal-safe).
-    crate::output::terminal::restore();
+    crate::terminal::restore();
     // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is static.
     unsafe {
         libc::write(2, message.as_ptr().cast(), message.len());

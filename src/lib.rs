@@ -27,3 +27,4 @@ pub mod provider;
 pub mod release;
 pub mod scaffold;
 pub mod session;
+pub mod terminal;

@@ -20,7 +20,7 @@ pub struct InvokeArgs {
     #[command(subcommand)]
     pub what: Option<InvokeWhat>,
     #[command(flatten)]
-    pub remote: super::remote::RemoteInvoke,
+    pub remote: super::invoke::RemoteInvoke,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,7 +124,7 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
         context,
     }) = &args.what
     else {
-        return super::remote::invoke(cx, &args.remote);
+        return super::invoke::invoke(cx, &args.remote);
     };
     if let Some(kind) = kind
         && !crate::local::samples::KINDS.contains(&kind.as_str())

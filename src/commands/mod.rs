@@ -3,11 +3,15 @@
 
 pub mod alias;
 pub mod config;
+pub mod cost;
 pub mod create;
 pub mod deploy;
 pub mod info;
+pub mod invoke;
 pub mod local;
+pub mod logs;
+pub mod metrics;
 pub mod package;
 pub mod print;
-pub mod remote;
 pub mod remove;
+pub mod tune;

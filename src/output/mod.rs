@@ -4,7 +4,6 @@
 mod diagnostic;
 pub mod secrets;
 pub mod steps;
-pub mod terminal;
 pub mod yaml;
 
 pub use diagnostic::render;

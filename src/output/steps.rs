@@ -59,7 +59,7 @@ pub struct StepProgress {
     style: Style,
     bars: RefCell<HashMap<usize, ProgressBar>>,
     /// While spinners are drawn, keys typed are not echoed over them.
-    _echo: Option<super::terminal::EchoOff>,
+    _echo: Option<crate::terminal::EchoOff>,
     /// The call log whose notices (quotas waited out) this display shows while it lives.
     calls: Option<crate::provider::aws::CallLog>,
 }
@@ -81,7 +81,7 @@ impl StepProgress {
         } else {
             Mode::Lines
         };
-        let echo = matches!(mode, Mode::Spinners(_)).then(super::terminal::EchoOff::new);
+        let echo = matches!(mode, Mode::Spinners(_)).then(crate::terminal::EchoOff::new);
         StepProgress {
             mode,
             style,

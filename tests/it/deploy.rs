@@ -976,7 +976,34 @@ fn an_artifact_over_50_mb_goes_through_a_tagged_bucket_that_remove_deletes() {
         let cfg = moto.sdk().await;
         let s3 = s3(&cfg);
         assert!(s3.head_bucket().bucket(bucket).send().await.is_err());
+        // Someone else's bucket under the name sls would give. Tagged with theirs: moto keeps a
+        // deleted bucket's tags for a new bucket of the same name (AWS starts it with none).
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        let theirs = aws_sdk_s3::types::Tag::builder()
+            .key("owner")
+            .value("someone-else")
+            .build()
+            .unwrap();
+        s3.put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .tag_set(theirs)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
     });
+    // Never used: the deploy stops before the upload, as for every other resource not ours.
+    let err = common::stderr_of(moto.sls(dir.path()).arg("deploy"), 6);
+    assert!(
+        err.contains(&format!(
+            "S3 bucket {bucket} exists without the sls:service/sls:stage tags of this service"
+        )) && err.contains("provider.deploymentBucket.name"),
+        "{err}"
+    );
 }
 
 #[test]

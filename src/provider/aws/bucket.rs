@@ -106,9 +106,10 @@ async fn prepare(aws: &Aws, d: &Desired, bucket: &str, owner: &str) -> Result<()
             return if owned(aws, d, bucket, owner).await? {
                 Ok(())
             } else {
-                Err(AwsError::Other(format!(
-                    "{res} exists without the sls:service/sls:stage tags of this service; remove it or set provider.deploymentBucket.name"
-                )))
+                Err(AwsError::Foreign {
+                    resource: res,
+                    fix: "remove it or set provider.deploymentBucket.name",
+                })
             };
         }
         Err(e) if user_bucket(d).is_some() => return Err(call_err("HeadBucket", &res)(e)),

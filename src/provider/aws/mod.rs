@@ -113,6 +113,11 @@ pub enum AwsError {
         "{0} appeared while this command ran, without the sls:service/sls:stage tags of this service; nothing of it was changed: rename yours in the config or remove that one yourself"
     )]
     NotOurs(String),
+    /// A resource of the name sls would give that is not ours, found before anything is made.
+    #[error(
+        "{resource} exists without the sls:service/sls:stage tags of this service; nothing of it was changed: {fix}"
+    )]
+    Foreign { resource: String, fix: &'static str },
     #[error(
         "{service} (stage {stage}) is being changed by {holder}; nothing was done: run the command again when it has finished, wait longer with --lock-wait SECONDS, or, if it is certainly not running, use --force-unlock"
     )]
