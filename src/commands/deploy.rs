@@ -1,14 +1,13 @@
 //! `sls deploy` (and `--dry-run`), `sls deploy function -f NAME`: package, read what exists,
 //! plan, show the plan, carry it out, print the endpoints.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use serde_json::json;
 
 use crate::config::{self, Loaded};
+use crate::output::summary;
 use crate::plan::{self, ConflictError, desired};
 use crate::provider::aws::{self, Aws, Progress, Scope};
 use crate::session::{self, Context, UsageError};
@@ -202,13 +201,17 @@ fn deploy(
         return Err(ConflictError(the_plan.conflicts.clone()).into());
     }
     if args.dry_run {
-        if !cx.global.json {
-            eprintln!("Dry run: nothing was changed; `sls deploy` carries out this plan");
-        } else {
-            let doc = json!({ "dryRun": true, "service": d.service, "stage": d.stage, "region": d.region,
-                              "stack": stack_plan, "plan": the_plan, "awsCalls": aws.calls.tally() });
-            println!("{doc:#}");
-        }
+        let run = summary::Deployed {
+            d: &d,
+            stack: &stack_plan,
+            plan: &the_plan,
+            calls: aws.calls.tally(),
+            endpoints: &[],
+            versions: &Default::default(),
+            urls: &Default::default(),
+            took: started.elapsed(),
+        };
+        summary::dry_run(&run, cx.global.json);
         return Ok(());
     }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style)
@@ -239,59 +242,17 @@ fn deploy(
         }
     }
     let endpoints: &[String] = if staged { &[] } else { &outcome.endpoints };
-    let tally = aws.calls.tally();
-    if cx.global.json {
-        let functions: serde_json::Map<String, serde_json::Value> = d
-            .functions
-            .iter()
-            .map(|f| (f.key.clone(), json!({ "name": f.name, "alias": d.alias, "version": outcome.versions.get(&f.key), "url": urls.get(&f.key) })))
-            .collect();
-        let doc = json!({ "service": d.service, "stage": d.stage, "region": d.region, "stack": stack_plan, "plan": the_plan,
-                          "endpoints": endpoints, "functions": functions, "awsCalls": tally });
-        println!("{doc:#}");
-        return Ok(());
-    }
-    let mut out = std::io::stdout().lock();
-    let changes = the_plan.steps.len() + stack_plan.steps.len();
-    let what = if changes == 0 {
-        "no changes".to_string()
-    } else {
-        crate::output::steps::counted(changes, "change")
+    let run = summary::Deployed {
+        d: &d,
+        stack: &stack_plan,
+        plan: &the_plan,
+        calls: aws.calls.tally(),
+        endpoints,
+        versions: &outcome.versions,
+        urls: &urls,
+        took: started.elapsed(),
     };
-    writeln!(
-        out,
-        "Deployed {} (stage {}, {}): {what} in {:.1} s, {} AWS calls ({} changing)",
-        d.service,
-        d.stage,
-        d.region,
-        started.elapsed().as_secs_f64(),
-        tally.total,
-        tally.mutating
-    )?;
-    if !endpoints.is_empty() {
-        writeln!(out, "endpoints:")?;
-        for e in endpoints {
-            writeln!(out, "  {e}")?;
-        }
-    }
-    writeln!(out, "functions:")?;
-    for f in &d.functions {
-        let v = outcome
-            .versions
-            .get(&f.key)
-            .map_or(String::new(), |v| format!(", version {v}"));
-        writeln!(out, "  {}: {} (alias {}{v})", f.key, f.name, d.alias)?;
-        if let Some(u) = urls.get(&f.key) {
-            writeln!(out, "    {u}")?;
-        }
-    }
-    if staged {
-        writeln!(
-            out,
-            "alias {} takes no traffic from the APIs; move it live with `sls alias promote --from {} --to {}`",
-            d.alias, d.alias, d.live
-        )?;
-    }
+    summary::deployed(&run, cx.global.json)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 mod diagnostic;
 pub mod secrets;
 pub mod steps;
+pub mod summary;
 pub mod yaml;
 
 pub use diagnostic::render;
