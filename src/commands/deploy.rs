@@ -201,17 +201,13 @@ fn deploy(
         return Err(ConflictError(the_plan.conflicts.clone()).into());
     }
     if args.dry_run {
-        let run = summary::Deployed {
-            d: &d,
-            stack: &stack_plan,
-            plan: &the_plan,
-            calls: aws.calls.tally(),
-            endpoints: &[],
-            versions: &Default::default(),
-            urls: &Default::default(),
-            took: started.elapsed(),
-        };
-        summary::dry_run(&run, cx.global.json);
+        summary::dry_run(
+            &d,
+            &stack_plan,
+            &the_plan,
+            aws.calls.tally(),
+            cx.global.json,
+        );
         return Ok(());
     }
     let progress = crate::output::steps::StepProgress::new(cx.global.json, cx.style)

@@ -27,11 +27,10 @@ pub struct Deployed<'a> {
 }
 
 /// A dry run: a line on stderr under the plan already shown, or the plan as JSON.
-pub fn dry_run(run: &Deployed<'_>, json: bool) {
-    let d = run.d;
+pub fn dry_run(d: &Desired, stack: &Plan, plan: &Plan, calls: Tally, json: bool) {
     if json {
         let doc = json!({ "dryRun": true, "service": d.service, "stage": d.stage, "region": d.region,
-                          "stack": run.stack, "plan": run.plan, "awsCalls": run.calls });
+                          "stack": stack, "plan": plan, "awsCalls": calls });
         println!("{doc:#}");
     } else {
         eprintln!("Dry run: nothing was changed; `sls deploy` carries out this plan");

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
-
 use serde_json::Value;
 
 use super::events::{Of, Rule};
 use super::{Conflict, Desired, NOT_OURS, Observed, Phase, Plan};
+use crate::config::model::ScheduleEvent;
 
 /// What the target sends: the event itself, a constant `input`, a part of the event
 /// (`inputPath`) or a transformation of it (`inputTransformer`).
@@ -259,13 +259,13 @@ pub(super) fn desired(service: &str, stage: &str, events: &[Of<'_, Rule<'_>>]) -
     let prefix = super::rule_prefix(service, stage);
     for (key, ev) in events {
         let (n, rule_n) = counts.entry(key.as_str()).or_default();
-        let numbered = |what: &str, n: usize| super::fit(&format!("{prefix}{key}-{what}-{n}"), 64);
+        let rule_name = |n: usize| super::fit(&format!("{prefix}{key}-rule-{n}"), 64);
         match ev {
             Rule::CloudwatchEvent(e) => {
                 *rule_n += 1;
                 out.push(RuleSpec {
                     function: key.to_string(),
-                    name: e.name.clone().unwrap_or_else(|| numbered("rule", *rule_n)),
+                    name: e.name.clone().unwrap_or_else(|| rule_name(*rule_n)),
                     bus: None,
                     expression: String::new(),
                     pattern: e.event.as_ref().map(Value::to_string),
@@ -279,7 +279,7 @@ pub(super) fn desired(service: &str, stage: &str, events: &[Of<'_, Rule<'_>>]) -
                 let bus = e.event_bus.clone().filter(|b| b != "default");
                 out.push(RuleSpec {
                     function: key.to_string(),
-                    name: e.name.clone().unwrap_or_else(|| numbered("rule", *rule_n)),
+                    name: e.name.clone().unwrap_or_else(|| rule_name(*rule_n)),
                     bus,
                     expression: e.schedule.clone().unwrap_or_default(),
                     pattern: e.pattern.as_ref().map(Value::to_string),
@@ -305,12 +305,7 @@ pub(super) fn desired(service: &str, stage: &str, events: &[Of<'_, Rule<'_>>]) -
                 let input = target_input(&s.input, &s.input_path, &s.input_transformer);
                 for (i, expression) in s.rate.iter().enumerate() {
                     *n += 1;
-                    let name = match &s.name {
-                        // A list of expressions under one name: numbered after the first.
-                        Some(given) if i == 0 => given.clone(),
-                        Some(given) => format!("{given}-{}", i + 1),
-                        None => numbered("schedule", *n),
-                    };
+                    let name = expression_name(&prefix, key, s, i, *n);
                     out.push(RuleSpec {
                         function: key.to_string(),
                         name,
@@ -326,6 +321,24 @@ pub(super) fn desired(service: &str, stage: &str, events: &[Of<'_, Rule<'_>>]) -
         }
     }
     out
+}
+
+/// The name of a `schedule` event's `i`-th expression, its function's `n`-th: the event's `name`
+/// (a list of expressions under one name is numbered after the first), else
+/// `{prefix}{function}-schedule-{n}`. Rules and Scheduler's schedules are named by it alike, over
+/// one count.
+pub(super) fn expression_name(
+    prefix: &str,
+    key: &str,
+    s: &ScheduleEvent,
+    i: usize,
+    n: usize,
+) -> String {
+    match &s.name {
+        Some(given) if i == 0 => given.clone(),
+        Some(given) => format!("{given}-{}", i + 1),
+        None => super::fit(&format!("{prefix}{key}-schedule-{n}"), 64),
+    }
 }
 
 /// What a rule's target sends: `input` (a string as it is, anything else as compact JSON),

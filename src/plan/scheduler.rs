@@ -8,13 +8,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
-
 use serde_json::json;
 
 use super::events::{Of, Rule};
 use super::naming::function_name;
 use super::role::RoleSpec;
-use super::schedule::target_input;
+use super::schedule::{expression_name, target_input};
 use super::{Change, Conflict, Desired, NOT_OURS, Observed, Phase, Plan, alias_arn_suffix};
 use crate::config::Config;
 
@@ -275,6 +274,7 @@ pub(super) fn desired(
 ) -> Vec<ScheduleSpec> {
     let mut out = Vec::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let prefix = super::rule_prefix(service, stage);
     for (key, ev) in events {
         let s = match ev {
             Rule::Schedule(s) => s,
@@ -287,14 +287,7 @@ pub(super) fn desired(
             if s.method.as_deref() != Some("scheduler") {
                 continue;
             }
-            let name = match &s.name {
-                Some(given) if i == 0 => given.clone(),
-                Some(given) => format!("{given}-{}", i + 1),
-                None => super::fit(
-                    &format!("{}{key}-schedule-{n}", super::rule_prefix(service, stage)),
-                    64,
-                ),
-            };
+            let name = expression_name(&prefix, key, s, i, *n);
             out.push(ScheduleSpec {
                 name,
                 function: key.to_string(),
