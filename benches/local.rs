@@ -37,6 +37,7 @@ fn function(dir: &std::path::Path, runtime: &str, handler: &str) -> LocalFunctio
         environment: BTreeMap::new(),
         region: "us-east-1".into(),
         inherited: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
+        running: sls::local::Running::invoke_local(),
     }
 }
 

@@ -57,6 +57,14 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// What a service with `provider.versionFunctions: false` cannot do: it publishes no version
+/// for an alias to point at.
+pub fn unversioned(what: &str) -> UsageError {
+    UsageError(format!(
+        "{what} moves aliases between published versions, and this service sets `provider.versionFunctions: false`: nothing is published, everything runs $LATEST; remove the setting (the next deploy publishes a version behind the live alias) to use aliases"
+    ))
+}
+
 /// `-f NAME` names no function of the config: the likely one (a typo), else the ones there are.
 pub fn no_such_function<'a>(name: &str, keys: impl IntoIterator<Item = &'a str>) -> UsageError {
     let keys: Vec<&str> = keys.into_iter().collect();
@@ -161,11 +169,25 @@ impl Context {
     /// outputs, what sls deploys, the account), read from AWS when the config uses any: for
     /// local runs, whose code reads them.
     pub fn load_config_live(&self) -> anyhow::Result<Loaded> {
+        self.load_live(false)
+    }
+
+    /// [`Context::load_config_live`], with each refusal that only deploying makes said in one
+    /// line (for `sls offline`, whose own notes say what those keys mean locally).
+    pub fn load_config_live_brief(&self) -> anyhow::Result<Loaded> {
+        self.load_live(true)
+    }
+
+    fn load_live(&self, brief: bool) -> anyhow::Result<Loaded> {
+        let show = |loaded: &Loaded| match brief {
+            true => self.show_warnings_brief(loaded),
+            false => self.show_warnings(loaded),
+        };
         let r = self.read_config()?;
         let needs = r.needs();
         let first = finish(&r, &r.stand_ins(), None)?;
         if needs.is_empty() {
-            self.show_warnings(&first);
+            show(&first);
             return Ok(first);
         }
         let rt = runtime()?;
@@ -204,8 +226,30 @@ impl Context {
             ids.add_to(&mut values);
         }
         let loaded = finish(&r, &values, None)?;
-        self.show_warnings(&loaded);
+        show(&loaded);
         Ok(loaded)
+    }
+
+    /// The warnings, a refusal that only deploying makes in one line with its place.
+    pub fn show_warnings_brief(&self, loaded: &Loaded) {
+        let mut err = std::io::stderr().lock();
+        for w in &loaded.warnings {
+            if !w.deploy_only {
+                let _ = write!(err, "{}", output::render(w, self.style));
+                continue;
+            }
+            let at = w
+                .location
+                .as_ref()
+                .map(|l| format!(" ({}:{}:{})", l.file, l.line, l.column))
+                .unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "{}: {}{at}; `sls deploy` refuses it",
+                self.style.paint("2", "note"),
+                w.message
+            );
+        }
     }
 
     pub fn show_warnings(&self, loaded: &Loaded) {

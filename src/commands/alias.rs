@@ -171,6 +171,9 @@ fn release(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let d = cx.desired()?;
+    if !d.versioned {
+        return Err(crate::session::unversioned("an alias command").into());
+    }
     let alias = alias.unwrap_or(&d.live).to_string();
     let only = only.function.as_deref();
     if let Some(f) = only

@@ -149,6 +149,9 @@ fn deploy(
     };
     let mut d = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
     if let Some(a) = &args.alias {
+        if !d.versioned {
+            return Err(session::unversioned("`deploy --alias`").into());
+        }
         d.alias = a.clone();
     }
     let only = match &args.what {

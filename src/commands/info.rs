@@ -86,6 +86,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
     writeln!(out, "functions:")?;
     for f in &functions {
         let state = match (f["deployed"].as_bool(), f["version"].as_str()) {
+            (Some(true), _) if !d.versioned => "unversioned: $LATEST runs".to_string(),
             (Some(true), Some(v)) => format!("alias {} → version {v}", d.alias),
             (Some(true), None) => format!("deployed, no {} alias", d.alias),
             _ => "not deployed".into(),

@@ -49,18 +49,85 @@ pub enum InvokeWhat {
 
 #[derive(Debug, Args)]
 pub struct OfflineArgs {
-    /// Port on 127.0.0.1 (0 picks a free one)
-    #[arg(long, default_value_t = 3000)]
-    pub port: u16,
+    /// Port of the API routes on the host (0 picks a free one) [default: 3000]
+    #[arg(long, visible_alias = "httpPort", value_name = "N")]
+    pub port: Option<u16>,
+    /// Address to listen on [default: 127.0.0.1]
+    #[arg(long, value_name = "ADDR")]
+    pub host: Option<String>,
     /// Repackage and restart the workers when a file of the service changes
     #[arg(long)]
     pub watch: bool,
-    /// Port of the WebSocket routes and their `@connections` API (0 picks a free one)
-    #[arg(long, default_value_t = 3001)]
-    pub websocket_port: u16,
+    /// Port of the WebSocket routes and their `@connections` API (0 picks a free one) [default: 3001]
+    #[arg(long, visible_alias = "websocketPort", value_name = "N")]
+    pub websocket_port: Option<u16>,
+    /// Port of the Lambda API (Invoke), for handlers that invoke other functions through an
+    /// AWS SDK (0 picks a free one) [default: 3002]
+    #[arg(long, visible_alias = "lambdaPort", value_name = "N")]
+    pub lambda_port: Option<u16>,
     /// Also fire the `schedule` rules on their schedule (rate and cron, UTC)
     #[arg(long)]
     pub schedules: bool,
+    /// Serve every route under /PREFIX
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Serve REST routes without their stage before the path
+    #[arg(long, visible_alias = "noPrependStageInUrl")]
+    pub no_prepend_stage_in_url: bool,
+    /// Never stop an invocation at the function's timeout
+    #[arg(long, visible_alias = "noTimeout")]
+    pub no_timeout: bool,
+    /// Turn authorizers off (sls offline does not run them in any case)
+    #[arg(long, visible_alias = "noAuth")]
+    pub no_auth: bool,
+    /// Give the handlers sls's whole environment, not only PATH, HOME and AWS_*
+    #[arg(long, visible_alias = "localEnvironment")]
+    pub local_environment: bool,
+    /// Load the handler anew for every request (no warm workers)
+    #[arg(long, visible_alias = "reloadHandler")]
+    pub reload_handler: bool,
+    /// Origins the preflights of REST routes with `cors` allow (comma-separated)
+    #[arg(long, visible_alias = "corsAllowOrigin", value_name = "LIST")]
+    pub cors_allow_origin: Option<String>,
+    /// Headers the preflights of REST routes with `cors` allow (comma-separated)
+    #[arg(long, visible_alias = "corsAllowHeaders", value_name = "LIST")]
+    pub cors_allow_headers: Option<String>,
+    /// Headers the answers of REST routes with `cors` expose (comma-separated)
+    #[arg(long, visible_alias = "corsExposedHeaders", value_name = "LIST")]
+    pub cors_exposed_headers: Option<String>,
+    /// REST routes with `cors` do not allow credentials
+    #[arg(long, visible_alias = "corsDisallowCredentials")]
+    pub cors_disallow_credentials: bool,
+}
+
+impl OfflineArgs {
+    /// What the command line says, for `Settings::resolve` (a switch not given says nothing).
+    fn given(&self) -> local::settings::Given {
+        let on = |b: bool| b.then_some(true);
+        local::settings::Given {
+            host: self.host.clone(),
+            http_port: self.port,
+            websocket_port: self.websocket_port,
+            lambda_port: self.lambda_port,
+            prefix: self.prefix.clone(),
+            no_prepend_stage_in_url: on(self.no_prepend_stage_in_url),
+            no_timeout: on(self.no_timeout),
+            no_auth: on(self.no_auth),
+            local_environment: on(self.local_environment),
+            reload_handler: on(self.reload_handler),
+            cors_allow_origin: self.cors_allow_origin.clone(),
+            cors_allow_headers: self.cors_allow_headers.clone(),
+            cors_exposed_headers: self.cors_exposed_headers.clone(),
+            cors_disallow_credentials: on(self.cors_disallow_credentials),
+        }
+    }
+}
+
+/// Which local run the functions are prepared for.
+#[derive(Clone, Copy)]
+enum Run<'a> {
+    InvokeLocal,
+    Offline(&'a local::settings::Given),
 }
 
 /// The config's functions, packaged, with their local form.
@@ -68,19 +135,46 @@ struct Prepared {
     desired: Desired,
     functions: Vec<local::LocalFunction>,
     service_dir: std::path::PathBuf,
+    /// `offline`'s settings (flags over `custom.serverless-offline`) and the lines about the
+    /// settings it does not act on.
+    settings: local::settings::Settings,
+    notes: Vec<String>,
 }
 
-fn prepared(cx: &Context) -> anyhow::Result<Prepared> {
+fn prepared(cx: &Context, run: Run) -> anyhow::Result<Prepared> {
     // The code runs here: `Ref`s in its environment need their real values.
-    let loaded = cx.load_config_live()?;
+    let loaded = match run {
+        Run::Offline(_) => cx.load_config_live_brief()?,
+        Run::InvokeLocal => cx.load_config_live()?,
+    };
+    let none = local::settings::Given::default();
+    let given = match run {
+        Run::Offline(given) => given,
+        Run::InvokeLocal => &none,
+    };
+    let (settings, mut notes) =
+        local::settings::Settings::resolve(given, loaded.config.custom.as_ref());
+    if let Run::Offline(_) = run {
+        notes.extend(local::notes::not_emulated(
+            &loaded.config,
+            &loaded.stage,
+            &settings,
+        ));
+    }
+    let running = match run {
+        Run::Offline(_) => settings.running(),
+        Run::InvokeLocal => local::Running::invoke_local(),
+    };
     let out_dir = cx.out_dir(&loaded, None);
     let manifest = cx.package(&loaded, &out_dir)?.manifest;
     let desired = desired::desired(&loaded.config, &loaded.stage, &loaded.region, &manifest);
-    let functions = local::prepare(&desired, &out_dir, &cx.env)?;
+    let functions = local::prepare(&desired, &out_dir, &cx.env, &running)?;
     Ok(Prepared {
         desired,
         functions,
         service_dir: loaded.service_dir.clone(),
+        settings,
+        notes,
     })
 }
 
@@ -93,7 +187,12 @@ fn pools(functions: Vec<local::LocalFunction>) -> HashMap<String, Arc<Pool>> {
 
 /// Polls the service's files; on a change, packages again and swaps in new workers. A broken
 /// edit is reported and the previous package keeps serving.
-async fn watch(cx: &Context, dir: &std::path::Path, gw: &gateway::Gateway) {
+async fn watch(
+    cx: &Context,
+    given: &local::settings::Given,
+    dir: &std::path::Path,
+    gw: &gateway::Gateway,
+) {
     let mut seen = local::watch::fingerprint(dir);
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -102,7 +201,7 @@ async fn watch(cx: &Context, dir: &std::path::Path, gw: &gateway::Gateway) {
             continue;
         }
         seen = now;
-        match prepared(cx) {
+        match prepared(cx, Run::Offline(given)) {
             Ok(p) => {
                 gw.replace(&p.desired, pools(p.functions));
                 eprintln!("repackaged: new requests run the changed code");
@@ -156,7 +255,7 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let prepared = prepared(cx)?;
+    let prepared = prepared(cx, Run::InvokeLocal)?;
     let event = match kind {
         Some(kind) => {
             let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
@@ -218,11 +317,14 @@ pub fn invoke(cx: &Context, args: &InvokeArgs) -> anyhow::Result<()> {
 }
 
 pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
+    let given = args.given();
     let Prepared {
         desired: d,
         functions,
         service_dir,
-    } = prepared(cx)?;
+        settings,
+        notes,
+    } = prepared(cx, Run::Offline(&given))?;
     let scheduled = args.schedules
         && (d.rules.iter().any(|r| !r.expression.is_empty()) || !d.schedules.is_empty());
     if d.http_api.is_none() && d.rest_api.is_none() && d.websocket.is_none() && !scheduled {
@@ -233,17 +335,19 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         .into());
     }
     let rt = runtime()?;
+    let host = settings.host.as_str();
     let bind = |port: u16, flag: &str| {
-        rt.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+        rt.block_on(tokio::net::TcpListener::bind((host, port)))
             .map_err(|e| {
                 UsageError(format!(
-                    "cannot listen on 127.0.0.1:{port}: {e}; choose another port with {flag} N (0 picks a free one)"
+                    "cannot listen on {host}:{port}: {e}; choose another port with {flag} N (0 picks a free one)"
                 ))
             })
     };
-    let listener = bind(args.port, "--port")?;
+    let listener = bind(settings.http_port, "--port")?;
+    let lambda = bind(settings.lambda_port, "--lambda-port")?;
     let sockets = match &d.websocket {
-        Some(_) => Some(bind(args.websocket_port, "--websocket-port")?),
+        Some(_) => Some(bind(settings.websocket_port, "--websocket-port")?),
         None => None,
     };
     let base = format!("http://{}", listener.local_addr()?);
@@ -255,9 +359,14 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
             d.service, d.stage
         )?;
         writeln!(out, "endpoints:")?;
-        for e in gateway::endpoints(&d, &base) {
+        for e in gateway::endpoints(&d, &base, &settings) {
             writeln!(out, "  {e}")?;
         }
+        writeln!(
+            out,
+            "lambda: http://{}/2015-03-31/functions/{{FunctionName}}/invocations (Invoke, for an AWS SDK's endpoint)",
+            lambda.local_addr()?
+        )?;
         if let (Some(api), Some(l)) = (&d.websocket, &sockets) {
             let at = l.local_addr()?;
             writeln!(
@@ -292,11 +401,15 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
                 )?;
             }
         }
+        for n in &notes {
+            writeln!(out, "note: {n}")?;
+        }
         writeln!(out, "Ctrl-C stops.")?;
         out.flush()?;
     }
-    let gw = Arc::new(gateway::Gateway::new(&d, pools(functions)));
+    let gw = Arc::new(gateway::Gateway::new(&d, pools(functions), &settings));
     let serve = gateway::serve(listener, gw.clone());
+    let invoke = local::lambda_api::serve(lambda, gw.clone(), d.region.clone());
     let fire = async {
         if scheduled {
             crate::local::schedules::run(d.clone(), gw.clone()).await;
@@ -307,10 +420,11 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
             gateway::websocket::serve(l, gw.clone()).await;
         }
     };
-    if args.watch {
-        rt.block_on(async { tokio::join!(serve, watch(cx, &service_dir, &gw), fire, sockets) });
-    } else {
-        rt.block_on(async { tokio::join!(serve, fire, sockets) });
-    }
+    let watching = async {
+        if args.watch {
+            watch(cx, &given, &service_dir, &gw).await;
+        }
+    };
+    rt.block_on(async { tokio::join!(serve, invoke, watching, fire, sockets) });
     Ok(())
 }

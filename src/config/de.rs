@@ -182,7 +182,6 @@ fn not_deployed(struct_name: &str) -> &'static [&'static str] {
             "apiName",
             "endpointType",
             "deploymentPrefix",
-            "versionFunctions",
         ],
         "Function" => &[
             "snapStart",

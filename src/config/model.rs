@@ -79,6 +79,9 @@ pub struct Provider {
     pub alias: Option<String>,
     /// How many versions no alias points at survive a deploy (sls extension; default: all).
     pub version_retention: Option<VersionRetention>,
+    /// `false`: no versions are published; every trigger, grant and URL names the unqualified
+    /// function, as Serverless v3 deploys it (default `true`).
+    pub version_functions: Option<bool>,
     pub layers: Option<Vec<String>>,
     pub logs: Option<ProviderLogs>,
     /// The WebSocket API's name (default `{stage}-{service}-websockets`).

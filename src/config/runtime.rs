@@ -35,6 +35,26 @@ impl Family {
         .find(|(prefix, _)| runtime.starts_with(prefix))
         .map_or(Family::Other, |(_, family)| family)
     }
+
+    /// A handler's file (without extension) and the name inside it, split as the family's
+    /// runtime splits it: Node.js at the first `.` of the file name, the rest being a path of
+    /// nested exports (`handler.api.get` is `api.get` of handler.js); the others at the last
+    /// `.` (Python's dotted module path `pkg.mod.fn` is module `pkg.mod`).
+    pub fn split_handler(self, handler: &str) -> Option<(&str, &str)> {
+        match self {
+            Family::Node => {
+                let dir = handler.rfind('/').map_or(0, |i| i + 1);
+                let dot = dir + handler[dir..].find('.')?;
+                Some((&handler[..dot], &handler[dot + 1..]))
+            }
+            Family::Python
+            | Family::Ruby
+            | Family::Java
+            | Family::Dotnet
+            | Family::Provided
+            | Family::Other => handler.rsplit_once('.'),
+        }
+    }
 }
 
 /// A Lambda runtime with the dates AWS publishes for it (ISO dates): when it is deprecated,

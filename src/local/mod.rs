@@ -4,10 +4,13 @@
 
 pub mod gateway;
 mod http;
+pub mod lambda_api;
+pub mod notes;
 pub mod pool;
 pub mod runtime_api;
 pub mod samples;
 pub mod schedules;
+pub mod settings;
 pub mod watch;
 
 use std::collections::HashMap;
@@ -17,22 +20,41 @@ pub use pool::{Invoked, LocalError, LocalFunction, Outcome, Pool};
 
 use crate::plan::Desired;
 
-pub const NODE_SHIM: &str = "node-bootstrap.js";
+/// `.cjs`: a service whose package.json says `"type": "module"` must not make the shim an ES module.
+pub const NODE_SHIM: &str = "node-bootstrap.cjs";
 pub const PYTHON_SHIM: &str = "python-bootstrap.py";
-const NODE_SOURCE: &str = include_str!("shims/node-bootstrap.js");
+const NODE_SOURCE: &str = include_str!("shims/node-bootstrap.cjs");
 const PYTHON_SOURCE: &str = include_str!("shims/python-bootstrap.py");
 
-/// Variables a local worker inherits from sls's environment: what finds programs, and what
-/// lets handler code call AWS with the developer's credentials.
-const INHERITED: &[&str] = &[
-    "PATH",
-    "HOME",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_ENDPOINT_URL",
-];
+/// Variables a local worker inherits from sls's environment besides every `AWS_*` one (the
+/// developer's credentials, profile, endpoints): what finds programs and the user's files.
+const INHERITED: &[&str] = &["PATH", "HOME"];
+
+/// How the local workers of a run differ from Lambda's.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// Set to `true` in every worker: `IS_LOCAL` for `invoke local` (as Serverless v3 sets it),
+    /// `IS_OFFLINE` for `offline` (as serverless-offline sets it).
+    pub marker: &'static str,
+    /// serverless-offline's `localEnvironment`: the worker inherits sls's whole environment.
+    pub whole_environment: bool,
+    /// serverless-offline's `noTimeout`: no invocation is stopped at the function's timeout.
+    pub no_timeout: bool,
+    /// serverless-offline's `reloadHandler`: each invocation gets a new worker, loading the
+    /// handler's code anew (no warm state).
+    pub fresh_workers: bool,
+}
+
+impl Running {
+    pub fn invoke_local() -> Running {
+        Running {
+            marker: "IS_LOCAL",
+            whole_environment: false,
+            no_timeout: false,
+            fresh_workers: false,
+        }
+    }
+}
 
 /// The function ran and returned an error (exit code 8); its document is already printed.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +74,7 @@ pub fn prepare(
     d: &Desired,
     out_dir: &Path,
     env: &HashMap<String, String>,
+    running: &Running,
 ) -> Result<Vec<LocalFunction>, PrepareError> {
     let local = out_dir.join("local");
     let shim_dir = local.join("runtime");
@@ -60,10 +83,14 @@ pub fn prepare(
         move |source| PrepareError { what, source }
     };
     write_shims(&shim_dir).map_err(err("the bootstrap shims"))?;
-    let inherited: Vec<(String, String)> = INHERITED
+    let mut inherited: Vec<(String, String)> = env
         .iter()
-        .filter_map(|k| env.get(*k).map(|v| (k.to_string(), v.clone())))
+        .filter(|(k, _)| {
+            running.whole_environment || k.starts_with("AWS_") || INHERITED.contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    inherited.sort();
     d.functions
         .iter()
         .map(|f| {
@@ -93,6 +120,7 @@ pub fn prepare(
                 environment: f.config.environment.clone(),
                 region: d.region.clone(),
                 inherited: inherited.clone(),
+                running: running.clone(),
             })
         })
         .collect()

@@ -40,6 +40,8 @@ pub struct LocalFunction {
     pub region: String,
     /// Variables passed through from sls's own environment (PATH, credentials).
     pub inherited: Vec<(String, String)>,
+    /// How this run differs from Lambda (serverless-offline's settings).
+    pub running: super::Running,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +211,9 @@ impl Pool {
         eprintln!("END RequestId: {request_id}");
         eprintln!("{}", report.line(&request_id));
         let worker = w.pid;
+        if self.f.running.fresh_workers {
+            w.stop();
+        }
         if w.alive {
             self.idle.lock().unwrap().push(w);
         }
@@ -228,6 +233,11 @@ impl Pool {
         client_context: Option<String>,
     ) -> Outcome {
         let timeout = Duration::from_secs(self.f.timeout.max(1) as u64);
+        // `noTimeout`: the deadline the handler sees stays the function's, nothing is stopped.
+        let limit = match self.f.running.no_timeout {
+            true => Duration::from_secs(365 * 24 * 3600),
+            false => timeout,
+        };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -251,7 +261,7 @@ impl Pool {
             w.stop();
             return exited(request_id, None);
         }
-        let answer = tokio::time::timeout(timeout, async {
+        let answer = tokio::time::timeout(limit, async {
             while let Some(e) = w.events.recv().await {
                 match e {
                     Event::Response(id, body) if id == request_id => {
@@ -357,6 +367,7 @@ impl Pool {
             .envs(f.inherited.iter().map(|(k, v)| (k, v)))
             .envs(lambda_env(f, &api))
             .envs(&f.environment)
+            .env(f.running.marker, "true")
             .stdin(Stdio::null())
             .stdout(log_sink())
             .stderr(log_sink())

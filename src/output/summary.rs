@@ -81,7 +81,10 @@ pub fn deployed(run: &Deployed<'_>, json: bool) -> std::io::Result<()> {
             .versions
             .get(&f.key)
             .map_or(String::new(), |v| format!(", version {v}"));
-        writeln!(out, "  {}: {} (alias {}{v})", f.key, f.name, d.alias)?;
+        match d.versioned {
+            true => writeln!(out, "  {}: {} (alias {}{v})", f.key, f.name, d.alias)?,
+            false => writeln!(out, "  {}: {} (unversioned: $LATEST runs)", f.key, f.name)?,
+        }
         if let Some(u) = run.urls.get(&f.key) {
             writeln!(out, "    {u}")?;
         }

@@ -136,7 +136,7 @@ pub fn entry(
     if Family::of(runtime::of(config, f)) != Family::Node {
         return None;
     }
-    let (module, _) = f.handler.as_deref()?.rsplit_once('.')?;
+    let (module, _) = Family::Node.split_handler(f.handler.as_deref()?)?;
     let found = |exts: &[&str]| {
         exts.iter()
             .map(|e| format!("{module}.{e}"))

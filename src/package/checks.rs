@@ -170,10 +170,11 @@ pub fn human_bytes(n: u64) -> String {
 
 /// The files a handler can live in, for runtimes whose handler names a file.
 pub fn handler_files(handler: &str, runtime: &str) -> Vec<String> {
-    let Some((module, _)) = handler.rsplit_once('.') else {
+    let family = Family::of(runtime);
+    let Some((module, _)) = family.split_handler(handler) else {
         return Vec::new();
     };
-    match Family::of(runtime) {
+    match family {
         Family::Node => ["js", "mjs", "cjs"]
             .iter()
             .map(|ext| format!("{module}.{ext}"))

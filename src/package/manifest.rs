@@ -32,7 +32,7 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactInfo {
-    /// Relative to the manifest's directory when built, to the service directory when prebuilt.
+    /// Relative to the manifest's directory (a prebuilt artifact's too: `../build/api.zip`).
     pub path: String,
     pub prebuilt: bool,
     /// Base64 of the zip's sha256: what Lambda returns as `CodeSha256`.

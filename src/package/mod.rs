@@ -852,6 +852,40 @@ fn select(entries: &[Entry], matcher: &Patterns) -> Result<Vec<usize>, PackageEr
     Ok(chosen)
 }
 
+/// `target` as a path from `dir` (`../build/api.zip` from `.serverless`), made lexically; the
+/// absolute path where they share no root.
+fn from_dir(dir: &Path, target: &Path) -> String {
+    let (Ok(dir), Ok(target)) = (std::path::absolute(dir), std::path::absolute(target)) else {
+        return target.display().to_string();
+    };
+    fn clean(p: &Path) -> Vec<std::path::Component<'_>> {
+        let mut v = Vec::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir if v.len() > 1 => {
+                    v.pop();
+                }
+                c => v.push(c),
+            }
+        }
+        v
+    }
+    let (d, t) = (clean(&dir), clean(&target));
+    let common = d.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return target.display().to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c.as_os_str());
+    }
+    rel.display().to_string()
+}
+
 /// Reads a prebuilt zip's size, sha256, file count and unzipped size.
 fn prebuilt(req: &Request<'_>, p: &Plan) -> Result<ArtifactInfo, PackageError> {
     let owner = if p.functions.len() == 1 {
@@ -894,7 +928,8 @@ fn prebuilt(req: &Request<'_>, p: &Plan) -> Result<ArtifactInfo, PackageError> {
     let files = names.len();
     let (size, sha) = archive::hash_file(&path).map_err(|e| err(e.to_string()))?;
     Ok(ArtifactInfo {
-        path: p.name.clone(),
+        // Whoever reads the artifact joins its path to the manifest's directory.
+        path: from_dir(&req.out_dir, &path),
         prebuilt: true,
         sha256: archive::base64(&sha),
         size,

@@ -28,6 +28,9 @@ use crate::config::Config;
 use crate::package::Manifest;
 
 pub const DEFAULT_ALIAS: &str = "live";
+/// What an unversioned service (`versionFunctions: false`) runs and names: the unqualified
+/// function.
+pub const LATEST: &str = "$LATEST";
 #[derive(Debug, Clone, Serialize)]
 pub struct Desired {
     pub service: String,
@@ -37,6 +40,13 @@ pub struct Desired {
     pub alias: String,
     /// The alias the APIs route to (`provider.alias`, default `live`).
     pub live: String,
+    /// `provider.versionFunctions` (default true): versions are published and everything
+    /// names the live alias; `false`, nothing is published and everything names the
+    /// unqualified function (its `$LATEST`), as Serverless v3 deploys it.
+    pub versioned: bool,
+    /// The live alias' name whether versioned or not: where an unversioned service's triggers
+    /// were before it turned versioning off (read to move them).
+    pub alias_name: String,
     /// `provider.versionRetention`: unaliased versions kept after a deploy (`None`: all).
     pub version_retention: Option<u32>,
     /// Ownership tags plus `provider.tags`.
@@ -132,11 +142,20 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
         .collect();
     buses.sort();
     buses.dedup();
+    let versioned = p.version_functions != Some(false);
+    let alias_name = p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into());
+    // Unversioned, what runs and what every trigger names is the function itself: `$LATEST`.
+    let live = match versioned {
+        true => alias_name.clone(),
+        false => LATEST.to_string(),
+    };
     Desired {
         stage: stage.into(),
         region: region.into(),
-        alias: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
-        live: p.alias.clone().unwrap_or_else(|| DEFAULT_ALIAS.into()),
+        alias: live.clone(),
+        live,
+        versioned,
+        alias_name,
         version_retention: p.version_retention.map(|v| v.0),
         // The service's role, unless every function runs as a role the config names or one
         // of its own.
@@ -178,7 +197,21 @@ pub fn desired(config: &Config, stage: &str, region: &str, manifest: &Manifest) 
     }
 }
 
+/// The qualifier an AWS call names for `alias`: none for [`LATEST`], the unqualified function.
+pub fn qualifier(alias: &str) -> Option<&str> {
+    (alias != LATEST).then_some(alias)
+}
+
 impl Desired {
+    /// `arn` (or `function:NAME`) as every trigger, grant and URL names it: with the live
+    /// alias, or unqualified for an unversioned service.
+    pub fn qualified(&self, arn: &str) -> String {
+        match qualifier(&self.live) {
+            Some(q) => format!("{arn}:{q}"),
+            None => arn.to_string(),
+        }
+    }
+
     /// Narrowed to one function, for `deploy function`: that function and its log group, no APIs.
     /// `None` when the config has no such function.
     pub fn only_function(mut self, key: &str) -> Option<Desired> {

@@ -265,6 +265,8 @@ pub struct ObservedMapping {
     pub uuid: String,
     pub source: String,
     pub target: Option<String>,
+    /// The alias or version it invokes; `None`: the unqualified function.
+    pub qualifier: Option<String>,
     pub settings: MappingSettings,
 }
 
@@ -428,7 +430,12 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 p.push(delete(false));
                 continue;
             };
-            if spec.settings.needs_replacement(&m.settings) {
+            // A mapping on the function where the live alias is wanted, or the other way round
+            // (versioning turned on or off), is moved: a mapping cannot change the function it
+            // invokes in place. Only qualified or not is compared: the alias' own mappings are
+            // the ones read for it (and moto names the alias' version instead of the alias).
+            let elsewhere = m.qualifier.is_some() != super::qualifier(&d.live).is_some();
+            if elsewhere || spec.settings.needs_replacement(&m.settings) {
                 p.push(delete(true));
                 p.push(MappingStep::CreateEventSourceMapping {
                     function: spec.function.clone(),
@@ -805,6 +812,7 @@ mod tests {
                 uuid: format!("u{i}"),
                 source: m.source.clone(),
                 target: m.target.clone(),
+                qualifier: Some(d.live.clone()),
                 settings: m.settings.clone(),
             });
         }

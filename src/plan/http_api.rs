@@ -22,8 +22,8 @@ pub const CORS_HEADERS: &[&str] = &[
 ];
 
 /// `provider.httpApi.cors`, as API Gateway holds it: `true` allows any origin and method with
-/// [`CORS_HEADERS`]; a mapping overrides each part. Lists are kept normalised (sorted; header
-/// names lower-case, methods upper-case), as they are compared with what AWS answers.
+/// [`CORS_HEADERS`]; a mapping overrides each part. The desired lists keep the config's order
+/// (`sls offline` answers in it); they are compared with what AWS answers once normalised.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CorsSpec {
@@ -38,10 +38,27 @@ pub struct CorsSpec {
 impl CorsSpec {
     /// Puts lists in the one order and case used for comparing.
     pub fn normalised(mut self) -> CorsSpec {
-        let tidy = |v: &mut Vec<String>, f: fn(&str) -> String| {
-            *v = v.iter().map(|s| f(s.trim())).collect();
+        self = self.tidied();
+        for v in [
+            &mut self.allow_origins,
+            &mut self.allow_headers,
+            &mut self.allow_methods,
+            &mut self.expose_headers,
+        ] {
             v.sort();
-            v.dedup();
+        }
+        self
+    }
+
+    /// Each list trimmed, in the case API Gateway keeps, without repeats, in its order.
+    fn tidied(mut self) -> CorsSpec {
+        let tidy = |v: &mut Vec<String>, f: fn(&str) -> String| {
+            let mut seen = std::collections::HashSet::new();
+            *v = v
+                .iter()
+                .map(|s| f(s.trim()))
+                .filter(|s| seen.insert(s.clone()))
+                .collect();
         };
         tidy(&mut self.allow_origins, str::to_string);
         tidy(&mut self.allow_headers, str::to_ascii_lowercase);
@@ -335,7 +352,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     }
     // Created with its CORS configuration; an existing API follows the config.
     if let Some(a) = observed
-        && a.cors != api.cors
+        && a.cors.clone().map(CorsSpec::normalised) != api.cors.clone().map(CorsSpec::normalised)
     {
         p.push(HttpApiStep::UpdateHttpApiCors {
             api: api.name.clone(),
@@ -387,7 +404,7 @@ pub(super) fn http_api_cors(c: &crate::config::model::Cors) -> CorsSpec {
         expose_headers: c.exposed_response_headers.clone().unwrap_or_default(),
         max_age: c.max_age.map(|m| m as i32),
     }
-    .normalised()
+    .tidied()
 }
 
 /// The HTTP API of the `httpApi` events, named and set up by `provider.httpApi`.

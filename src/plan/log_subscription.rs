@@ -147,7 +147,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         let Some(f) = d.function(&spec.function) else {
             continue;
         };
-        let target = format!("function:{}:{}", f.name, d.live);
+        let target = d.qualified(&format!("function:{}", f.name));
         let current = o
             .log_subscriptions
             .get(group)

@@ -45,7 +45,7 @@ pub use alb::{
 };
 pub use alexa::AlexaStep;
 pub use bucket::{BucketSpec, BucketStep, ObservedBucket};
-pub use desired::Desired;
+pub use desired::{Desired, LATEST, qualifier};
 pub use domain::{DomainSpec, DomainStep, ObservedDomain};
 pub use event_source::{MappingSpec, MappingStep, ObservedMapping};
 pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction};
@@ -458,7 +458,7 @@ pub fn endpoints<'a>(routes: impl Iterator<Item = &'a String>, base: &str) -> Ve
 /// alias.
 pub fn alias_arn_suffix(d: &Desired, key: &str) -> String {
     let name = d.function(key).map_or(key, |f| f.name.as_str());
-    format!("function:{name}:{}", d.live)
+    d.qualified(&format!("function:{name}"))
 }
 
 #[cfg(test)]
@@ -514,6 +514,8 @@ pub(crate) mod tests {
             region: "eu-west-1".into(),
             alias: "live".into(),
             live: "live".into(),
+            versioned: true,
+            alias_name: "live".into(),
             version_retention: None,
             tags: BTreeMap::new(),
             role: Some(RoleSpec {

@@ -7,6 +7,12 @@ pub const TAG_STAGE: &str = "sls:stage";
 
 pub const TAG_MANAGED_BY: &str = "sls:managed-by";
 
+/// On a function deployed unversioned (`versionFunctions: false`) at least once, value `none`,
+/// kept when versioning is back on (tags are only added): such a function's versioned deploys
+/// also look for triggers left on the function itself. Written before any trigger moves, so an
+/// interrupted switch is finished by the next run.
+pub const TAG_UNVERSIONED: &str = "sls:versions";
+
 pub const MANAGED_BY: &str = "sls";
 
 /// A list in the one order (sorted, without repeats) in which desired and observed lists are

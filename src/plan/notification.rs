@@ -162,7 +162,7 @@ impl fmt::Display for NotificationStep {
 pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
     let alias_of = |key: &str| {
         d.function(key)
-            .map(|f| format!("function:{}:{}", f.name, d.live))
+            .map(|f| d.qualified(&format!("function:{}", f.name)))
             .unwrap_or_default()
     };
     for b in &d.event_buckets {

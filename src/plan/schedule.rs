@@ -232,7 +232,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 create: false,
             });
         }
-        let target = format!("function:{}:{}", fspec.name, d.live);
+        let target = d.qualified(&format!("function:{}", fspec.name));
         let current = have
             .target
             .as_ref()

@@ -236,7 +236,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
             wanted.insert((f.name.clone(), s.topic.clone()), s);
         }
     }
-    let endpoint_of = |function_name: &str| format!("function:{function_name}:{}", d.live);
+    let endpoint_of = |function_name: &str| d.qualified(&format!("function:{function_name}"));
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for (topic, subs) in &o.subscriptions {
         for sub in subs {

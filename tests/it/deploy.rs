@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use common::actions;
 use common::moto::Moto;
 use serde_json::Value;
 
@@ -85,15 +86,6 @@ fn small() -> tempfile::TempDir {
 
 fn mutating(doc: &Value) -> u64 {
     doc["awsCalls"]["mutating"].as_u64().unwrap()
-}
-
-fn actions(doc: &Value) -> Vec<String> {
-    doc["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["action"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

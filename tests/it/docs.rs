@@ -128,6 +128,7 @@ fn every_documented_key_is_used_by_a_config_that_deploys_against_moto() {
         "tests/it/deploy.rs",
         "tests/it/alias.rs",
         "tests/it/transcripts.rs",
+        "tests/it/versions.rs",
         "tests/fixtures/every-key.yml",
         "serverless.example.yml",
     ]

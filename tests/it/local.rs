@@ -748,7 +748,7 @@ fn offline_with_schedules_serves_a_service_that_only_has_schedules() {
     std::fs::write(dir.path().join("handler.js"), NODE).unwrap();
     // Without --schedules there is nothing to serve.
     let out = common::sls_in(dir.path())
-        .args(["offline", "--port", "0"])
+        .args(["offline", "--port", "0", "--lambda-port", "0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -771,6 +771,7 @@ const http = require('http');
 const fs = require('fs');
 
 exports.connect = async (e) => {
+  if (e.queryStringParameters && e.queryStringParameters.throw) throw new Error('no');
   fs.appendFileSync(process.env.MARKS, `connect ${e.requestContext.connectionId}\n`);
   return { statusCode: e.queryStringParameters && e.queryStringParameters.deny ? 403 : 200 };
 };
@@ -838,6 +839,11 @@ fn offline_serves_websocket_routes_with_connect_answers_and_the_connections_api(
         let refused = tokio_tungstenite::connect_async(format!("{base}/?deny=1")).await;
         match refused {
             Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
+            other => panic!("expected a refusal: {other:?}"),
+        }
+        // A $connect that fails is API Gateway's 502.
+        match tokio_tungstenite::connect_async(format!("{base}/?throw=1")).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 502),
             other => panic!("expected a refusal: {other:?}"),
         }
         let (mut ws, _) = tokio_tungstenite::connect_async(&base).await.unwrap();

@@ -303,6 +303,22 @@ functions:
         code_sha256(&d.join("build/api.zip"))
     );
     assert_eq!(m["functions"]["worker"]["artifact"], "svc.zip");
+    // Found from the manifest's directory, as every reader of the manifest looks for it.
+    assert_eq!(m["artifacts"]["build/api.zip"]["path"], "../build/api.zip");
+    let out = sls_in(d)
+        .env("PATH", std::env::var("PATH").unwrap())
+        .args(["invoke", "local", "-f", "api"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        serde_json::json!({"statusCode": 200})
+    );
 
     // A prebuilt zip without the handler's file is refused.
     fs::write(d.join("serverless.yml"), "service: svc\nprovider:\n  name: aws\npackage:\n  artifact: build/api.zip\nfunctions:\n  worker:\n    handler: src/worker.main\n").unwrap();

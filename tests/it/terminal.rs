@@ -214,7 +214,11 @@ fn a_second_ctrl_c_stops_at_once() {
 #[test]
 fn offline_at_a_terminal_stops_cleanly_on_ctrl_c() {
     let dir = common::example();
-    let mut pty = Pty::sls(dir.path(), &["offline", "--port", "0"], &[]);
+    let mut pty = Pty::sls(
+        dir.path(),
+        &["offline", "--port", "0", "--lambda-port", "0"],
+        &[],
+    );
     pty.expect("Ctrl-C stops", Duration::from_secs(60));
     pty.send(b"\x03");
     let code = pty.wait(Duration::from_secs(10));

@@ -204,6 +204,15 @@ pub(super) fn function(
             );
         }
     }
+    // Provisioned concurrency is set on a published version (through the live alias).
+    if config.provider.version_functions == Some(false) && f.provisioned_concurrency.is_some() {
+        let p = c.error_key(
+            &["functions", name, "provisionedConcurrency"],
+            "provisionedConcurrency needs published versions, and `provider.versionFunctions` is false",
+        );
+        p.help = Some("remove `provisionedConcurrency`, or `versionFunctions: false`".into());
+        p.deploy_only = true;
+    }
     let timeout = f.timeout.or(config.provider.timeout).map_or(6, |t| t.0);
     for (i, ev) in f.events.iter().flatten().enumerate() {
         let idx = i.to_string();
@@ -396,24 +405,30 @@ pub fn handler_syntax(h: &str, runtime: &str) -> Result<(), &'static str> {
     if h.starts_with('/') || h.contains('\\') {
         return Err("the file part must be a relative path with `/` separators");
     }
-    let Some((file, func)) = h.rsplit_once('.') else {
+    let Some((file, func)) = family.split_handler(h) else {
         return Err("expected `path/file.function`");
     };
     if file.is_empty() || file.ends_with('/') {
-        return Err("the file part before the last `.` is empty");
+        return Err("the file part before the `.` is empty");
     }
     if file.split('/').any(|seg| seg == ".." || seg.is_empty()) {
         return Err("the file part must stay inside the service directory");
     }
-    let ident = func
-        .chars()
-        .next()
-        .is_some_and(|ch| ch.is_alphabetic() || ch == '_' || ch == '$')
-        && func
-            .chars()
-            .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$');
-    if !ident {
-        return Err("the part after the last `.` must be the exported function's name");
+    let ident = |name: &str| {
+        name.chars()
+            .next()
+            .is_some_and(|ch| ch.is_alphabetic() || ch == '_' || ch == '$')
+            && name
+                .chars()
+                .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$')
+    };
+    // Node.js resolves `file.a.b` as export `a`'s property `b`; the others name one function.
+    let names_ok = match family {
+        Family::Node => func.split('.').all(ident),
+        _ => ident(func),
+    };
+    if !names_ok {
+        return Err("the part after the file's `.` must be the exported function's name");
     }
     Ok(())
 }

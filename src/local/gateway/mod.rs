@@ -16,6 +16,7 @@ use hyper::{HeaderMap, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::http::json as json_response;
+use super::settings::{RestCors, Settings};
 use super::{Outcome, Pool};
 use crate::plan::Desired;
 use crate::plan::http_api::CorsSpec;
@@ -39,13 +40,25 @@ pub struct Served {
 
 pub struct Gateway {
     current: std::sync::RwLock<Arc<Served>>,
+    settings: Settings,
 }
 
 impl Gateway {
-    pub fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>) -> Gateway {
+    pub fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>, settings: &Settings) -> Gateway {
         Gateway {
             current: std::sync::RwLock::new(Arc::new(Served::new(d, pools))),
+            settings: settings.clone(),
         }
+    }
+
+    /// The current workers of every function, by deployed name (the Lambda API's view).
+    pub fn pool_named(&self, name: &str) -> Option<Arc<Pool>> {
+        let served = self.current.read().unwrap().clone();
+        served
+            .pools
+            .values()
+            .find(|p| p.function().name == name)
+            .cloned()
     }
 
     /// The current workers of a function.
@@ -98,22 +111,38 @@ pub async fn serve(listener: TcpListener, gw: Arc<Gateway>) {
 }
 
 /// What came in, read once for both payload formats.
-async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let served = gw.current.read().unwrap().clone();
+async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let served = gateway.current.read().unwrap().clone();
     let gw = &*served;
+    let settings = &gateway.settings;
     let (parts, body) = req.into_parts();
+    // serverless-offline's `prefix` comes before every route.
+    let Some(path) = parts
+        .uri
+        .path()
+        .strip_prefix(settings.prefix.as_str())
+        .filter(|p| p.is_empty() || p.starts_with('/'))
+        .map(|p| if p.is_empty() { "/" } else { p })
+        .map(str::to_string)
+    else {
+        return json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#);
+    };
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return json_response(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#),
     };
     let inc = Incoming1 {
         method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
+        path,
         query: parts.uri.query().unwrap_or_default().to_string(),
         headers: parts.headers,
         body,
     };
-    let rest_prefix = format!("/{}", gw.stage);
+    // REST routes are under their stage, as on the stage's URL, unless `noPrependStageInUrl`.
+    let rest_prefix = match settings.stage_in_url {
+        true => format!("/{}", gw.stage),
+        false => String::new(),
+    };
     let rest_path = inc
         .path
         .strip_prefix(&rest_prefix)
@@ -149,6 +178,7 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                                 resp.headers_mut().insert(k, v);
                             }
                         }
+                        rest_cors_overrides(&settings.rest_cors, &inc.headers, resp.headers_mut());
                         return resp;
                     }
                 }
@@ -173,10 +203,30 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
             (Payload::V1, Api::Http) => event_v1(&inc, r, &params, "$default", path, path),
         };
         let payload = Bytes::from(event.to_string());
-        let mut resp = match pool.invoke(payload, None).await {
+        // API Gateway stops waiting for the function at its integration timeout (the function
+        // may run on, to its own); `noTimeout` waits as long as it takes.
+        let invoked = match settings.no_timeout {
+            true => Some(pool.invoke(payload, None).await),
+            false => tokio::time::timeout(integration_limit(r.api), pool.invoke(payload, None))
+                .await
+                .ok(),
+        };
+        let Some(invoked) = invoked else {
+            return match r.api {
+                Api::Rest => json_response(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    r#"{"message": "Endpoint request timed out"}"#,
+                ),
+                Api::Http => json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"message":"Service Unavailable"}"#,
+                ),
+            };
+        };
+        let mut resp = match invoked {
             Ok(done) => match (&done.outcome, r.payload, r.api) {
                 (Outcome::Ok(b), Payload::V2, _) => response_v2(b),
-                (Outcome::Ok(b), Payload::V1, _) => response_v1(b),
+                (Outcome::Ok(b), Payload::V1, api) => response_v1(b, api == Api::Rest),
                 (Outcome::Error(_), _, Api::Http) => json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     r#"{"message":"Internal Server Error"}"#,
@@ -194,12 +244,28 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 )
             }
         };
-        if r.api == Api::Http
-            && let Some(c) = &gw.http_cors
-        {
-            cors_headers(c, &inc.headers, resp.headers_mut());
+        match r.api {
+            Api::Http => {
+                if let Some(c) = &gw.http_cors {
+                    cors_headers(c, &inc.headers, resp.headers_mut());
+                }
+            }
+            // The function answers CORS itself behind a REST API; the `cors*` settings, when
+            // given, add what serverless-offline adds.
+            Api::Rest => {
+                if settings.rest_cors.any() && gw.rest_cors.contains_key(&r.path) {
+                    rest_cors_overrides(&settings.rest_cors, &inc.headers, resp.headers_mut());
+                }
+            }
         }
         return resp;
+    }
+    // An HTTP API with CORS answers every preflight itself, whether a route has the path or not.
+    if preflight
+        && let Some(c) = &gw.http_cors
+        && !(rest_path.is_some() && gw.routes.iter().any(|r| r.api == Api::Rest))
+    {
+        return http_api_preflight(c, &inc.headers);
     }
     if rest_path.is_some() && gw.routes.iter().any(|r| r.api == Api::Rest) {
         return json_response(
@@ -208,6 +274,15 @@ async fn handle(gw: &Gateway, req: Request<Incoming>) -> Response<Full<Bytes>> {
         );
     }
     json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
+}
+
+/// How long API Gateway waits for a Lambda integration: 29 s on a REST API, 30 s on an HTTP API
+/// (their default and maximum).
+fn integration_limit(api: Api) -> std::time::Duration {
+    std::time::Duration::from_secs(match api {
+        Api::Rest => 29,
+        Api::Http => 30,
+    })
 }
 
 /// An HTTP API's answer to a CORS preflight: API Gateway answers it itself, from the API's
@@ -256,7 +331,39 @@ fn cors_headers(c: &CorsSpec, request: &HeaderMap, h: &mut HeaderMap) {
     }
 }
 
-/// Text stays text; anything else travels base64-encoded, as API Gateway does for binary.
+/// serverless-offline's `cors*` settings over a REST route's CORS headers.
+fn rest_cors_overrides(c: &RestCors, request: &HeaderMap, h: &mut HeaderMap) {
+    let mut set = |name: &'static str, v: Option<&str>| match v.and_then(|v| v.parse().ok()) {
+        Some(v) => {
+            h.insert(name, v);
+        }
+        None => {
+            h.remove(name);
+        }
+    };
+    if let Some(origins) = &c.allow_origins {
+        let origin = request.get("origin").and_then(|o| o.to_str().ok());
+        let allowed = if origins.iter().any(|o| o == "*") {
+            Some("*")
+        } else {
+            origin.filter(|o| origins.iter().any(|a| a == o))
+        };
+        set("access-control-allow-origin", allowed);
+    }
+    if let Some(headers) = &c.allow_headers {
+        set("access-control-allow-headers", Some(headers));
+    }
+    if let Some(exposed) = &c.exposed_headers {
+        set("access-control-expose-headers", Some(exposed));
+    }
+    if let Some(credentials) = c.allow_credentials {
+        set(
+            "access-control-allow-credentials",
+            credentials.then_some("true"),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,11 +399,19 @@ mod tests {
         assert_eq!(r.status(), StatusCode::CREATED);
         assert_eq!(r.headers()["x-a"], "1");
         assert_eq!(r.headers().get_all("set-cookie").iter().count(), 2);
-        let r = response_v1(&Bytes::from(r#"{"hello":"world"}"#));
+        let r = response_v1(&Bytes::from(r#"{"hello":"world"}"#), true);
         assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
-        let r = response_v1(&Bytes::from(
-            r#"{"statusCode":404,"multiValueHeaders":{"x-b":["1","2"]},"body":"no"}"#,
-        ));
+        let r = response_v1(&Bytes::from(r#"{"hello":"world"}"#), false);
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        // API Gateway's own Content-Type where the function names none.
+        let r = response_v1(&Bytes::from(r#"{"statusCode":200,"body":"x"}"#), true);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let r = response_v2(&Bytes::from(r#"{"statusCode":200,"body":"x"}"#));
+        assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
+        let r = response_v1(
+            &Bytes::from(r#"{"statusCode":404,"multiValueHeaders":{"x-b":["1","2"]},"body":"no"}"#),
+            true,
+        );
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         assert_eq!(r.headers().get_all("x-b").iter().count(), 2);
     }

@@ -9,9 +9,18 @@ use serde_json::Value;
 
 use crate::local::http::json as json_response;
 
+/// The `Content-Type` API Gateway gives a proxy response that names none: a REST API's is JSON,
+/// an HTTP API's plain text.
+const REST_TYPE: &str = "application/json";
+const HTTP_API_TYPE: &str = "text/plain; charset=utf-8";
+
 /// A proxy response object (`statusCode`, `headers`, `multiValueHeaders`, `cookies`, `body`,
 /// `isBase64Encoded`) as an HTTP response.
-pub(super) fn proxy_response(v: &Value, cookies: bool) -> Response<Full<Bytes>> {
+pub(super) fn proxy_response(
+    v: &Value,
+    cookies: bool,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
     let status = v["statusCode"]
         .as_u64()
         .and_then(|s| StatusCode::from_u16(s as u16).ok())
@@ -53,13 +62,19 @@ pub(super) fn proxy_response(v: &Value, cookies: bool) -> Response<Full<Bytes>> 
             add("set-cookie", c);
         }
     }
+    if !h.contains_key("content-type") {
+        h.insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static(content_type),
+        );
+    }
     r
 }
 
 /// Format 2.0 responses: a proxy object, or any other JSON taken as a 200 JSON body.
 pub(super) fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
     match serde_json::from_slice::<Value>(b) {
-        Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, true),
+        Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, true, HTTP_API_TYPE),
         Ok(v) => {
             let body = match &v {
                 Value::String(s) => s.clone(),
@@ -74,13 +89,20 @@ pub(super) fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
     }
 }
 
-/// Format 1.0 responses must be proxy objects; anything else is API Gateway's 502.
-pub(super) fn response_v1(b: &Bytes) -> Response<Full<Bytes>> {
+/// Format 1.0 responses must be proxy objects; anything else is a REST API's 502, an HTTP
+/// API's 500.
+pub(super) fn response_v1(b: &Bytes, rest: bool) -> Response<Full<Bytes>> {
     match serde_json::from_slice::<Value>(b) {
-        Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, false),
-        _ => json_response(
+        Ok(v) if v.get("statusCode").is_some() => {
+            proxy_response(&v, false, if rest { REST_TYPE } else { HTTP_API_TYPE })
+        }
+        _ if rest => json_response(
             StatusCode::BAD_GATEWAY,
             r#"{"message": "Internal server error"}"#,
+        ),
+        _ => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal Server Error"}"#,
         ),
     }
 }

@@ -113,14 +113,18 @@ pub(super) fn matches(template: &str, path: &str) -> Option<BTreeMap<String, Str
 }
 
 /// The local invoke URLs, printed like deploy prints the real endpoints.
-pub fn endpoints(d: &Desired, base: &str) -> Vec<String> {
-    let stage = d.rest_api.as_ref().map(|a| a.stage.as_str()).unwrap_or("");
+pub fn endpoints(d: &Desired, base: &str, s: &crate::local::settings::Settings) -> Vec<String> {
+    let base = format!("{base}{}", s.prefix);
+    let stage = match (&d.rest_api, s.stage_in_url) {
+        (Some(a), true) => format!("/{}", a.stage),
+        _ => String::new(),
+    };
     routes(d)
         .iter()
         .map(|r| match r.api {
             Api::Http if r.key == "$default" => format!("ANY - {base}/"),
             Api::Http => format!("{} - {base}{}", r.method, r.path),
-            Api::Rest => format!("{} - {base}/{stage}{}", r.method, r.path),
+            Api::Rest => format!("{} - {base}{stage}{}", r.method, r.path),
         })
         .collect()
 }

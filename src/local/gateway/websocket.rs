@@ -248,9 +248,10 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Response<Full<
                     .and_then(Value::as_str)
                     .map(str::to_string);
             }
+            // API Gateway refuses the handshake with a 502 when $connect's function fails.
             Err(_) => {
                 return json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    StatusCode::BAD_GATEWAY,
                     r#"{"message":"Internal server error"}"#,
                 );
             }

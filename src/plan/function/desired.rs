@@ -9,7 +9,7 @@ use crate::config::model::Function;
 use crate::package::{INLINE_UPLOAD_LIMIT, Manifest};
 use crate::plan::http_api::http_api_cors;
 use crate::plan::log_group::lambda_logs;
-use crate::plan::naming::{function_name, role_ref, sorted};
+use crate::plan::naming::{self, function_name, role_ref, sorted};
 use crate::plan::role::Roles;
 
 /// The functions of `functions:`, in config order. `tags` are the service's.
@@ -100,6 +100,9 @@ pub(in crate::plan) fn desired(
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.0.clone())),
         );
+        if p.version_functions == Some(false) {
+            ftags.insert(naming::TAG_UNVERSIONED.into(), "none".into());
+        }
         let (zip, sha256, size) = manifest
             .functions
             .get(key)

@@ -642,10 +642,11 @@ fn plan_one(
         });
     }
     // The alias' version, not $LATEST, is what runs: a deploy interrupted after updating
-    // $LATEST still publishes and moves the alias when re-run.
-    let current = of
-        .and_then(|of| of.alias.as_ref())
-        .is_some_and(|v| v.sha256 == f.sha256 && v.config == f.config);
+    // $LATEST still publishes and moves the alias when re-run. Unversioned, $LATEST runs.
+    let current = !d.versioned
+        || of
+            .and_then(|of| of.alias.as_ref())
+            .is_some_and(|v| v.sha256 == f.sha256 && v.config == f.config);
     if !current {
         p.push(FunctionStep::PublishVersion {
             function: function.clone(),

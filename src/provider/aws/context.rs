@@ -116,6 +116,6 @@ impl<'a> Applying<'a> {
     /// The ARN of a function's live alias, which every integration and grant names.
     pub fn alias_arn(&self, key: &str) -> String {
         let name = self.d.function(key).map_or(key, |f| f.name.as_str());
-        format!("{}:{}", self.function_arn(name), self.d.live)
+        self.d.qualified(&self.function_arn(name))
     }
 }

@@ -407,13 +407,32 @@ async fn functions(
                         Ok(Statements::new())
                     }
                 };
-                // What polls the live alias: planned only when deploying to it.
+                // What polls the live alias (or the function, unversioned): planned only when
+                // deploying to it. Where versioning is off, or was once (its tag says so),
+                // mappings on the other target are read too, to be moved.
                 let mappings = async {
-                    if live && d.alias == d.live {
-                        event_source::observe(aws, &format!("{}:{}", of.arn, d.live)).await
-                    } else {
-                        Ok(Vec::new())
+                    if !of.owned || d.alias != d.live {
+                        return Ok::<_, AwsError>(Vec::new());
                     }
+                    let was_unversioned =
+                        of.tags.contains_key(crate::plan::naming::TAG_UNVERSIONED);
+                    let targets = match (d.versioned, of.alias.is_some()) {
+                        (true, true) if was_unversioned => {
+                            vec![d.qualified(&of.arn), of.arn.clone()]
+                        }
+                        (true, true) => vec![d.qualified(&of.arn)],
+                        (true, false) => vec![of.arn.clone()],
+                        (false, _) => vec![of.arn.clone(), format!("{}:{}", of.arn, d.alias_name)],
+                    };
+                    let mut all: Vec<crate::plan::ObservedMapping> = Vec::new();
+                    for t in targets {
+                        for m in event_source::observe(aws, &t).await? {
+                            if !all.iter().any(|a| a.uuid == m.uuid) {
+                                all.push(m);
+                            }
+                        }
+                    }
+                    Ok(all)
                 };
                 let (statements, mappings) = tokio::join!(statements, mappings);
                 Ok(Some((name, of, statements?, mappings?)))

@@ -107,7 +107,7 @@ async fn queue_exists(aws: &Aws, arn: &str, ours: &str) -> Result<bool, AwsError
     }
 }
 
-/// The mappings on `alias_arn` (a function's live alias).
+/// The mappings on `alias_arn` (a function's live alias, or the function itself).
 pub async fn observe(aws: &Aws, alias_arn: &str) -> Result<Vec<ObservedMapping>, AwsError> {
     let res = format!("event source mappings of {alias_arn}");
     let all = all_pages(|marker| async {
@@ -167,6 +167,11 @@ fn observed(m: &EventSourceMappingConfiguration) -> Option<ObservedMapping> {
         uuid: m.uuid()?.to_string(),
         source,
         target,
+        // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+        qualifier: m
+            .function_arn()
+            .and_then(|a| a.split(':').nth(7))
+            .map(str::to_string),
         settings: MappingSettings {
             access,
             consumer_group: m

@@ -398,7 +398,7 @@ pub async fn grant(aws: &Aws, g: &Grant<'_>) -> Result<(), AwsError> {
         .lambda
         .add_permission()
         .function_name(g.function_name)
-        .qualifier(g.alias)
+        .set_qualifier(crate::plan::qualifier(g.alias).map(str::to_string))
         .statement_id(g.sid)
         .action("lambda:InvokeFunction")
         .principal(g.principal)
@@ -455,7 +455,7 @@ pub async fn remove_statement(
         .lambda
         .remove_permission()
         .function_name(name)
-        .qualifier(alias)
+        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
         .statement_id(sid)
         .send()
         .await;

@@ -107,3 +107,13 @@ pub fn filters() -> Vec<(&'static str, &'static str)> {
         ),
     ]
 }
+
+/// The actions of a `--json` deploy's plan, in order.
+pub fn actions(doc: &serde_json::Value) -> Vec<String> {
+    doc["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap().to_string())
+        .collect()
+}

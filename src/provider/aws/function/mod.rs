@@ -69,7 +69,7 @@ pub async fn observe(
             .lambda
             .get_function()
             .function_name(name)
-            .qualifier(&d.alias)
+            .set_qualifier(crate::plan::qualifier(&d.alias).map(str::to_string))
             .send()
             .await
         {
@@ -97,7 +97,7 @@ pub async fn observe(
             .lambda
             .get_function_event_invoke_config()
             .function_name(name)
-            .qualifier(&d.live)
+            .set_qualifier(crate::plan::qualifier(&d.live).map(str::to_string))
             .send()
             .await
         {
@@ -123,7 +123,8 @@ pub async fn observe(
         }
     };
     let provisioned = async {
-        if d.alias != d.live {
+        // Unversioned, there is no alias to hold any.
+        if d.alias != d.live || !d.versioned {
             return Ok(None);
         }
         provisioned(aws, name, &d.live)
@@ -311,7 +312,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             aws.lambda
                 .put_function_event_invoke_config()
                 .function_name(function_name)
-                .qualifier(alias)
+                .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
                 .set_maximum_retry_attempts(a.maximum_retry_attempts)
                 .set_maximum_event_age_in_seconds(a.maximum_event_age)
                 .destination_config(destinations)
@@ -334,7 +335,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                     aws.lambda
                         .put_provisioned_concurrency_config()
                         .function_name(function_name)
-                        .qualifier(alias)
+                        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
                         .provisioned_concurrent_executions(n)
                         .send()
                         .await
@@ -346,7 +347,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                         .lambda
                         .delete_provisioned_concurrency_config()
                         .function_name(function_name)
-                        .qualifier(alias)
+                        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
                         .send()
                         .await;
                     tolerate(
@@ -370,7 +371,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .lambda
                 .delete_function_event_invoke_config()
                 .function_name(function_name)
-                .qualifier(alias)
+                .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
                 .send()
                 .await;
             tolerate(
@@ -409,7 +410,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .lambda
                 .delete_function_url_config()
                 .function_name(function_name)
-                .qualifier(alias)
+                .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
                 .send()
                 .await;
             tolerate(
@@ -467,7 +468,7 @@ async fn provisioned(
         .lambda
         .get_provisioned_concurrency_config()
         .function_name(name)
-        .qualifier(alias)
+        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
         .send()
         .await
     {

@@ -40,48 +40,82 @@ function errorDoc(e) {
   return { errorType: typeof e, errorMessage: String(e), stackTrace: [] };
 }
 
+// Loads a module as Lambda's Node.js runtime does: `.mjs` as ES module, `.cjs` as CommonJS, `.js`
+// by require, falling back to import() when it is an ES module (a package with "type": "module",
+// or top-level await).
+async function loadModule(file) {
+  if (file.endsWith('.mjs')) return import(pathToFileURL(file).href);
+  try {
+    return require(file);
+  } catch (e) {
+    if (e.code !== 'ERR_REQUIRE_ESM' && e.code !== 'ERR_REQUIRE_ASYNC_MODULE') throw e;
+    return import(pathToFileURL(file).href);
+  }
+}
+
+// `a.b.c` of `obj`, or undefined.
+function walk(obj, names) {
+  let v = obj;
+  for (const n of names) {
+    if (v === undefined || v === null) return undefined;
+    v = v[n];
+  }
+  return v;
+}
+
 async function load() {
   const handler = env._HANDLER || '';
-  const dot = handler.lastIndexOf('.');
+  // As Lambda splits it: the file is up to the first `.` of its base name, the rest a path of
+  // (possibly nested) exports.
+  const slash = handler.lastIndexOf('/') + 1;
+  const dot = handler.indexOf('.', slash);
   if (dot < 1 || dot === handler.length - 1) {
     throw named(`Bad handler ${handler}: expected FILE.FUNCTION`, 'Runtime.MalformedHandlerName');
   }
   const file = handler.slice(0, dot);
-  const name = handler.slice(dot + 1);
+  const names = handler.slice(dot + 1).split('.');
   const base = path.resolve(env.LAMBDA_TASK_ROOT, file);
-  let mod;
-  for (const ext of ['.js', '.mjs', '.cjs']) {
-    if (!fs.existsSync(base + ext)) continue;
-    if (ext === '.mjs') {
-      mod = await import(pathToFileURL(base + ext).href);
-    } else {
-      try {
-        mod = require(base + ext);
-      } catch (e) {
-        if (e.code !== 'ERR_REQUIRE_ESM') throw e;
-        mod = await import(pathToFileURL(base + ext).href);
-      }
-    }
-    break;
+  const found = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((f) => fs.existsSync(f));
+  if (!found) throw named(`Cannot find module '${file}'`, 'Runtime.ImportModuleError');
+  const mod = await loadModule(found);
+  let fn = walk(mod, names);
+  // A CommonJS module imported as ESM keeps its exports under `default`.
+  if (fn === undefined) fn = walk(mod.default, names);
+  if (typeof fn !== 'function') {
+    throw named(`${file}.${names.join('.')} is undefined or not exported`, 'Runtime.HandlerNotFound');
   }
-  if (!mod) throw named(`Cannot find module '${file}'`, 'Runtime.ImportModuleError');
-  const fn = mod[name] !== undefined ? mod[name] : mod.default && mod.default[name];
-  if (typeof fn !== 'function') throw named(`${file}.${name} is undefined or not exported`, 'Runtime.HandlerNotFound');
   return fn;
 }
 
+// The current invocation's way to finish when the event loop empties without an answer.
+let onEmptyLoop = null;
+process.on('beforeExit', () => {
+  if (onEmptyLoop) onEmptyLoop();
+});
+
+// Runs one invocation with the Node.js runtime's rules: a promise's value is the result; a
+// handler that does not return a promise answers through the callback or `context.done`,
+// `succeed`, `fail` — whenever it calls them — and with null if the event loop empties first.
+// The value a non-async handler returns is ignored, as Lambda ignores it.
 function run(fn, event, context) {
   return new Promise((resolve, reject) => {
-    const callback = (err, result) => (err ? reject(err) : resolve(result));
-    context.done = callback;
-    context.succeed = (r) => resolve(r);
-    context.fail = (e) => reject(e);
+    let settled = false;
+    const finish = (err, result) => {
+      if (settled) return;
+      settled = true;
+      onEmptyLoop = null;
+      if (err !== null && err !== undefined) reject(err);
+      else resolve(result);
+    };
+    context.done = finish;
+    context.succeed = (r) => finish(null, r);
+    context.fail = (e) => finish(e === undefined || e === null ? new Error('handled') : e);
+    onEmptyLoop = () => finish(null, null);
     try {
-      const r = fn(event, context, callback);
-      if (r && typeof r.then === 'function') r.then(resolve, reject);
-      else if (fn.length < 3) resolve(r);
+      const r = fn(event, context, finish);
+      if (r && typeof r.then === 'function') r.then((v) => finish(null, v), (e) => finish(e === undefined ? new Error('undefined') : e));
     } catch (e) {
-      reject(e);
+      finish(e);
     }
   });
 }

@@ -1,0 +1,157 @@
+//! What `sls offline` does not emulate in a config, one line each, said at start: what a route
+//! would do on AWS that it does not do here, and the events that only AWS fires.
+
+use std::collections::BTreeMap;
+
+use super::settings::Settings;
+use crate::config::Config;
+use crate::config::model::Event;
+
+/// The lines, in config order; events of the same kind that only AWS fires are counted in one.
+pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut fired_by_aws: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
+    let rest = |method: &str, path: &str| {
+        let stage = match s.stage_in_url {
+            true => format!("/{stage}"),
+            false => String::new(),
+        };
+        format!(
+            "{} {}{stage}/{}",
+            method.to_uppercase(),
+            s.prefix,
+            path.trim_start_matches('/')
+        )
+    };
+    let http = |method: &str, path: &str| {
+        let method = if method == "*" { "ANY" } else { method };
+        format!("{} {}{path}", method.to_uppercase(), s.prefix)
+    };
+    let open = match s.no_auth {
+        true => "not run (--noAuth)",
+        false => "not run locally: the route is open",
+    };
+    for (key, f) in config.functions.iter().flatten() {
+        for e in f.events.iter().flatten() {
+            match e {
+                Event::Http(h) => {
+                    let route = rest(&h.method, &h.path);
+                    if h.authorizer.is_some() {
+                        lines.push(format!("{route}: authorizer {open}"));
+                    }
+                    if h.private == Some(true) {
+                        lines.push(format!("{route}: API key not checked locally"));
+                    }
+                    if h.integration
+                        .as_deref()
+                        .is_some_and(|i| i.eq_ignore_ascii_case("lambda"))
+                    {
+                        lines.push(format!(
+                            "{route}: `integration: lambda` served as a proxy route (request and response templates not applied)"
+                        ));
+                    }
+                    if h.request.is_some() {
+                        lines.push(format!(
+                            "{route}: `request` (schemas, parameters, templates) not applied locally"
+                        ));
+                    }
+                    if h.is_async == Some(true) {
+                        lines.push(format!(
+                            "{route}: `async` not emulated: answered when the function returns"
+                        ));
+                    }
+                }
+                Event::HttpApi(h) => {
+                    if h.authorizer.is_some() {
+                        lines.push(format!("{}: authorizer {open}", http(&h.method, &h.path)));
+                    }
+                }
+                Event::Websocket(w) => {
+                    if w.authorizer.is_some() {
+                        lines.push(format!("websocket {}: authorizer {open}", w.route));
+                    }
+                }
+                // Served, or fired with --schedules.
+                Event::Schedule(_) => {}
+                Event::Sqs(_) => fired_by_aws.entry("sqs").or_default().push(key),
+                Event::Sns(_) => fired_by_aws.entry("sns").or_default().push(key),
+                Event::S3(_) => fired_by_aws.entry("s3").or_default().push(key),
+                Event::Stream(_) => fired_by_aws.entry("stream").or_default().push(key),
+                Event::EventBridge(_) | Event::CloudwatchEvent(_) => {
+                    fired_by_aws.entry("eventBridge").or_default().push(key)
+                }
+                Event::AlexaSkill(_) | Event::AlexaSmartHome(_) => {
+                    fired_by_aws.entry("alexa").or_default().push(key)
+                }
+                Event::CloudwatchLog(_) => {
+                    fired_by_aws.entry("cloudwatchLog").or_default().push(key)
+                }
+                Event::CognitoUserPool(_) => {
+                    fired_by_aws.entry("cognitoUserPool").or_default().push(key)
+                }
+                Event::Msk(_) | Event::Kafka(_) => {
+                    fired_by_aws.entry("kafka").or_default().push(key)
+                }
+                Event::Activemq(_) | Event::Rabbitmq(_) => {
+                    fired_by_aws.entry("mq").or_default().push(key)
+                }
+                Event::Alb(_) => fired_by_aws.entry("alb").or_default().push(key),
+                Event::Unsupported(_) => fired_by_aws.entry("other").or_default().push(key),
+            }
+        }
+    }
+    for (kind, mut functions) in fired_by_aws {
+        functions.dedup();
+        let sample = match kind {
+            "sqs" | "sns" | "eventBridge" | "alb" | "kafka" => {
+                format!(" --event {}", kind.to_lowercase())
+            }
+            "s3" => " --event s3:put".to_string(),
+            "stream" => " --event dynamodb".to_string(),
+            "cognitoUserPool" => " --event cognito".to_string(),
+            "mq" => " --event rabbitmq".to_string(),
+            _ => String::new(),
+        };
+        let first = functions[0];
+        lines.push(format!(
+            "{kind} events ({}) are not fired locally: run one with `sls invoke local -f {first}{sample}`",
+            functions.join(", ")
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::settings::Given;
+
+    fn config(yaml: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
+        crate::config::load(&crate::config::LoadOptions {
+            purpose: crate::config::Purpose::Read,
+            cwd: dir.path().to_path_buf(),
+            ..Default::default()
+        })
+        .unwrap()
+        .config
+    }
+
+    #[test]
+    fn each_thing_not_emulated_is_one_line() {
+        let c = config(
+            "service: s\nprovider:\n  name: aws\nfunctions:\n  a:\n    handler: h.a\n    events:\n      - http:\n          method: get\n          path: hello\n          authorizer: auth\n          private: true\n      - httpApi:\n          method: '*'\n          path: /x\n          authorizer:\n            name: jwt\n      - sqs: arn:aws:sqs:us-east-1:1:q\n  b:\n    handler: h.b\n    events:\n      - sqs: arn:aws:sqs:us-east-1:1:r\n",
+        );
+        let (s, _) = Settings::resolve(&Given::default(), None);
+        assert_eq!(
+            not_emulated(&c, "dev", &s),
+            [
+                "GET /dev/hello: authorizer not run locally: the route is open",
+                "GET /dev/hello: API key not checked locally",
+                "ANY /x: authorizer not run locally: the route is open",
+                "sqs events (a, b) are not fired locally: run one with `sls invoke local -f a --event sqs`",
+            ]
+        );
+    }
+}

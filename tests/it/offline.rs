@@ -1,0 +1,524 @@
+//! What a serverless-offline user brings to `sls offline`: ES-module services, nested exports,
+//! callback-style handlers, the settings of `custom.serverless-offline` and their flags, the
+//! `IS_OFFLINE` environment, and the Lambda API that handlers invoke other functions through.
+//! The behaviours are the ones serverless-offline's own integration tests check, on fixtures of
+//! our own; where API Gateway or Lambda answer otherwise, they win (docs/src/local.md).
+
+use crate::common;
+
+use common::offline::Offline;
+use serde_json::{Value, json};
+
+/// A service whose package.json says `"type": "module"`: every `.js` file is an ES module.
+const SERVICE: &str = "service: compat
+provider:
+  name: aws
+  runtime: nodejs20.x
+  stage: dev
+  versionFunctions: false
+  deploymentMethod: direct
+custom:
+  serverless-offline:
+    noPrependStageInUrl: true
+    prefix: api
+    useDocker: true
+functions:
+  nested:
+    handler: src/handler.namespace.inner.fn
+    events:
+      - http:
+          method: get
+          path: nested
+  tla:
+    handler: src/tla.bar
+    events:
+      - http:
+          method: get
+          path: tla
+  mjs:
+    handler: src/other.foo
+  cjs:
+    handler: src/legacy.main
+  deferred:
+    handler: src/handler.deferred
+  sync:
+    handler: src/handler.sync
+  callback:
+    handler: src/handler.cb
+  env:
+    handler: src/handler.env
+    events:
+      - httpApi: 'GET /env'
+  fail:
+    handler: src/handler.fail
+";
+
+const HANDLER: &str = r#"
+export const namespace = {
+  inner: {
+    async fn() {
+      return { statusCode: 200, body: JSON.stringify('nested') };
+    },
+  },
+};
+export function deferred(event, context) {
+  setTimeout(() => context.done(null, { late: true }), 50);
+}
+export function sync() {
+  return { statusCode: 200 };
+}
+export function cb(event, context, callback) {
+  setTimeout(() => callback(null, 'late'), 30);
+}
+export async function env() {
+  const e = process.env;
+  return {
+    statusCode: 200,
+    body: JSON.stringify({
+      offline: e.IS_OFFLINE ?? null, local: e.IS_LOCAL ?? null,
+      aws: e.AWS_SOMETHING ?? null, other: e.OTHER_VAR ?? null,
+    }),
+  };
+}
+export async function fail() {
+  throw new RangeError('boom');
+}
+"#;
+
+fn service() -> tempfile::TempDir {
+    let dir = common::service(SERVICE);
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(dir.path().join("package.json"), r#"{"type": "module"}"#).unwrap();
+    std::fs::write(src.join("handler.js"), HANDLER).unwrap();
+    std::fs::write(
+        src.join("tla.js"),
+        "const { foo } = await import('./foo.js');\nexport async function bar() {\n  return { statusCode: 200, body: JSON.stringify(foo) };\n}\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("foo.js"), "export const foo = 'foo';\n").unwrap();
+    std::fs::write(
+        src.join("other.mjs"),
+        "export const foo = async () => 'mjs';\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("legacy.cjs"),
+        "exports.main = async () => 'cjs';\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn invoke_local(dir: &std::path::Path, function: &str, env: &[(&str, &str)]) -> (bool, Value) {
+    let out = common::sls_in(dir)
+        .env("PATH", std::env::var("PATH").unwrap())
+        .envs(env.iter().copied())
+        .args(["invoke", "local", "-f", function])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{function}: {e}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), doc)
+}
+
+#[test]
+fn node_handlers_load_and_answer_as_lambdas_node_runtime_does() {
+    let dir = service();
+    let cases = [
+        // A path of nested exports after the file's first dot.
+        ("nested", json!({"statusCode": 200, "body": "\"nested\""})),
+        // An ES module with top-level await, in a "type": "module" package.
+        ("tla", json!({"statusCode": 200, "body": "\"foo\""})),
+        ("mjs", json!("mjs")),
+        ("cjs", json!("cjs")),
+        // Answers given later, through context.done or the callback.
+        ("deferred", json!({"late": true})),
+        ("callback", json!("late")),
+        // A non-async handler's return value is not its answer: Lambda answers null.
+        ("sync", Value::Null),
+    ];
+    for (function, want) in cases {
+        let (ok, got) = invoke_local(dir.path(), function, &[]);
+        assert!(ok, "{function}: {got}");
+        assert_eq!(got, want, "{function}");
+    }
+    let (ok, got) = invoke_local(dir.path(), "fail", &[]);
+    assert!(!ok);
+    assert_eq!(got["errorType"], "RangeError");
+    assert_eq!(got["errorMessage"], "boom");
+}
+
+#[test]
+fn workers_see_aws_variables_and_the_run_they_are_in_but_not_the_rest() {
+    let dir = service();
+    let env = [("AWS_SOMETHING", "x"), ("OTHER_VAR", "y")];
+    let (ok, got) = invoke_local(dir.path(), "env", &env);
+    assert!(ok, "{got}");
+    let body: Value = serde_json::from_str(got["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"offline": null, "local": "true", "aws": "x", "other": null})
+    );
+
+    let off = Offline::start_with(dir.path(), &[], &env);
+    let (status, _, b) = off.request("GET", "/api/env", &[], b"");
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(
+        body,
+        json!({"offline": "true", "local": null, "aws": "x", "other": null})
+    );
+    drop(off);
+
+    // `--localEnvironment` hands over the whole environment.
+    let off = Offline::start_with(dir.path(), &["--localEnvironment"], &env);
+    let (_, _, b) = off.request("GET", "/api/env", &[], b"");
+    let body: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(body["other"], "y");
+}
+
+#[test]
+fn custom_serverless_offline_settings_shape_the_urls_and_unused_ones_are_named() {
+    let dir = service();
+    let off = Offline::start(dir.path(), &[]);
+    // `prefix: api` and `noPrependStageInUrl: true`: REST routes at /api/PATH, not /dev/PATH.
+    assert!(
+        off.endpoints
+            .iter()
+            .any(|e| e.ends_with(&format!("127.0.0.1:{}/api/nested", off.port))),
+        "{:?}",
+        off.endpoints
+    );
+    let (status, _, b) = off.request("GET", "/api/nested", &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(b, b"\"nested\"");
+    let (status, _, b) = off.request("GET", "/api/tla", &[], b"");
+    assert_eq!((status, b.as_slice()), (200, b"\"foo\"".as_slice()));
+    // Outside the prefix nothing is served.
+    let (status, _, _) = off.request("GET", "/nested", &[], b"");
+    assert_eq!(status, 404);
+    let (status, _, _) = off.request("GET", "/api/dev/nested", &[], b"");
+    assert_eq!(status, 403, "a REST path that is no route");
+    assert!(
+        off.lines
+            .iter()
+            .any(|l| l.starts_with("note: custom.serverless-offline.useDocker has no effect")),
+        "{:?}",
+        off.lines
+    );
+    drop(off);
+
+    // A flag wins over the file: --prefix v1 instead of api.
+    let off = Offline::start(dir.path(), &["--prefix", "v1"]);
+    let (status, _, _) = off.request("GET", "/v1/nested", &[], b"");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn the_lambda_api_invokes_local_functions_as_lambda_answers() {
+    let dir = service();
+    let off = Offline::start(dir.path(), &[]);
+    let path = |f: &str| format!("/2015-03-31/functions/{f}/invocations");
+
+    let (status, headers, body) = off.lambda(&path("compat-dev-mjs"), &[], b"{}");
+    assert_eq!(status, 200);
+    assert_eq!(body, b"\"mjs\"");
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-amz-executed-version" && v == "$LATEST")
+    );
+
+    // An ARN, URL-encoded as the SDKs send it, with a qualifier.
+    let arn = "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Acompat-dev-cjs%3Alive";
+    let (status, _, body) = off.lambda(&path(arn), &[], b"");
+    assert_eq!((status, body.as_slice()), (200, b"\"cjs\"".as_slice()));
+
+    let (status, headers, body) = off.lambda(&path("compat-dev-fail"), &[], b"{}");
+    assert_eq!(
+        status, 200,
+        "a function's error is a 200 with X-Amz-Function-Error"
+    );
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-amz-function-error" && v == "Unhandled")
+    );
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["errorType"], "RangeError");
+
+    let (status, headers, body) = off.lambda(&path("compat-dev-nothere"), &[], b"{}");
+    assert_eq!(status, 404);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-amzn-errortype" && v == "ResourceNotFoundException")
+    );
+    assert!(String::from_utf8_lossy(&body).contains("Function not found"));
+
+    let (status, _, body) = off.lambda(
+        &path("compat-dev-mjs"),
+        &[("X-Amz-Invocation-Type", "Event")],
+        b"{}",
+    );
+    assert_eq!((status, body.len()), (202, 0));
+    let (status, _, _) = off.lambda(
+        &path("compat-dev-mjs"),
+        &[("X-Amz-Invocation-Type", "DryRun")],
+        b"{}",
+    );
+    assert_eq!(status, 204);
+    let (status, headers, _) = off.lambda(&path("compat-dev-mjs"), &[], b"{not json");
+    assert_eq!(status, 400);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-amzn-errortype" && v == "InvalidRequestContentException")
+    );
+}
+
+/// A real AWS SDK (boto3, installed with moto by scripts/test) pointed at the Lambda API.
+#[test]
+fn an_aws_sdk_invokes_through_the_lambda_api() {
+    let python = common::root().join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} missing: run scripts/test, which installs moto and boto3 into .venv",
+        python.display()
+    );
+    let dir = service();
+    let off = Offline::start(dir.path(), &[]);
+    let script = format!(
+        r#"
+import json, boto3
+c = boto3.client("lambda", endpoint_url="http://127.0.0.1:{port}", region_name="us-east-1",
+                 aws_access_key_id="x", aws_secret_access_key="x")
+r = c.invoke(FunctionName="compat-dev-deferred", Payload=b"{{}}")
+out = {{"status": r["StatusCode"], "payload": json.loads(r["Payload"].read())}}
+f = c.invoke(FunctionName="compat-dev-fail")
+out["error"] = f.get("FunctionError")
+try:
+    c.invoke(FunctionName="compat-dev-nothere")
+except c.exceptions.ResourceNotFoundException:
+    out["missing"] = "ResourceNotFoundException"
+e = c.invoke(FunctionName="compat-dev-mjs", InvocationType="Event")
+out["event"] = e["StatusCode"]
+print(json.dumps(out))
+"#,
+        port = off.lambda_port
+    );
+    let out = std::process::Command::new(&python)
+        .args(["-c", &script])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        got,
+        json!({"status": 200, "payload": {"late": true}, "error": "Unhandled",
+               "missing": "ResourceNotFoundException", "event": 202})
+    );
+}
+
+const CORS: &str = "service: cors
+provider:
+  name: aws
+  runtime: nodejs20.x
+  stage: dev
+  httpApi:
+    cors:
+      allowedOrigins: [http://a.example]
+      allowedHeaders: [authorization, content-type]
+      allowedMethods: [GET, POST]
+      exposedResponseHeaders: [status, origin]
+      allowCredentials: true
+      maxAge: 60
+functions:
+  user:
+    handler: h.user
+    timeout: 1
+    events:
+      - httpApi: 'GET /user'
+      - http:
+          method: get
+          path: legacy
+          cors: true
+";
+
+fn cors_service() -> tempfile::TempDir {
+    let dir = common::service(CORS);
+    std::fs::write(
+        dir.path().join("h.js"),
+        "exports.user = async (e) => {\n  const ms = Number((e.queryStringParameters || {}).ms || 0);\n  await new Promise((r) => setTimeout(r, ms));\n  return { statusCode: 200, body: String(process.pid) };\n};\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn preflights_and_content_types_are_api_gateways() {
+    let dir = cors_service();
+    let off = Offline::start(dir.path(), &[]);
+    let ask = [
+        ("Origin", "http://a.example"),
+        ("Access-Control-Request-Method", "GET"),
+        ("Access-Control-Request-Headers", "authorization"),
+    ];
+    // The HTTP API answers every preflight itself, on a route's path or not; lists in the
+    // config's order.
+    for path in ["/user", "/nowhere"] {
+        let (status, h, _) = off.request("OPTIONS", path, &ask, b"");
+        assert_eq!(status, 204, "{path}");
+        assert_eq!(
+            header(&h, "access-control-allow-origin"),
+            Some("http://a.example")
+        );
+        assert_eq!(
+            header(&h, "access-control-expose-headers"),
+            Some("status,origin")
+        );
+        assert_eq!(header(&h, "access-control-allow-methods"), Some("GET,POST"));
+        assert_eq!(
+            header(&h, "access-control-allow-headers"),
+            Some("authorization,content-type")
+        );
+        assert_eq!(header(&h, "access-control-max-age"), Some("60"));
+        assert_eq!(header(&h, "access-control-allow-credentials"), Some("true"));
+    }
+    let (_, h, _) = off.request(
+        "OPTIONS",
+        "/user",
+        &[("Origin", "http://else.example"), ask[1]],
+        b"",
+    );
+    assert_eq!(header(&h, "access-control-allow-origin"), None);
+
+    // A proxy result without Content-Type: an HTTP API's is text, a REST API's JSON.
+    let (status, h, _) = off.request("GET", "/user", &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&h, "content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let (status, h, _) = off.request("GET", "/dev/legacy", &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "content-type"), Some("application/json"));
+    // HEAD is not GET: API Gateway has no route for it.
+    let (status, _, _) = off.request("HEAD", "/user", &[], b"");
+    assert_eq!(status, 404);
+
+    // A REST route's preflight answers what its mock method returns...
+    let rest_ask = [("Origin", "http://b.example"), ask[1]];
+    let (status, h, _) = off.request("OPTIONS", "/dev/legacy", &rest_ask, b"");
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "access-control-allow-origin"), Some("*"));
+    drop(off);
+    // ...unless serverless-offline's cors settings say otherwise.
+    let off = Offline::start(
+        dir.path(),
+        &[
+            "--corsAllowOrigin",
+            "http://b.example,http://c.example",
+            "--corsAllowHeaders",
+            "x-a",
+            "--corsDisallowCredentials",
+        ],
+    );
+    let (_, h, _) = off.request("OPTIONS", "/dev/legacy", &rest_ask, b"");
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("http://b.example")
+    );
+    assert_eq!(header(&h, "access-control-allow-headers"), Some("x-a"));
+    assert_eq!(header(&h, "access-control-allow-credentials"), None);
+}
+
+#[test]
+fn no_timeout_and_reload_handler_change_what_lambda_would_do() {
+    let dir = cors_service();
+    let off = Offline::start(dir.path(), &[]);
+    // Timeout 1 s: the function is stopped, the HTTP API answers 500.
+    let (status, _, _) = off.request("GET", "/user?ms=1500", &[], b"");
+    assert_eq!(status, 500);
+    // A warm worker serves the next requests.
+    let (_, _, a) = off.request("GET", "/user", &[], b"");
+    let (_, _, b) = off.request("GET", "/user", &[], b"");
+    assert_eq!(a, b, "the same warm worker");
+    drop(off);
+
+    let off = Offline::start(dir.path(), &["--noTimeout", "--reloadHandler"]);
+    let (status, _, _) = off.request("GET", "/user?ms=1500", &[], b"");
+    assert_eq!(status, 200);
+    let (_, _, a) = off.request("GET", "/user", &[], b"");
+    let (_, _, b) = off.request("GET", "/user", &[], b"");
+    assert_ne!(a, b, "a new worker for every request");
+}
+
+#[test]
+fn what_offline_does_not_emulate_is_said_in_one_line_each() {
+    let dir = common::service(
+        "service: guarded
+provider:
+  name: aws
+  runtime: nodejs22.x
+functions:
+  hello:
+    handler: h.hello
+    events:
+      - http:
+          method: get
+          path: hello
+          authorizer: auth
+          private: true
+      - httpApi:
+          method: get
+          path: /x
+          authorizer:
+            name: jwt
+      - sqs: arn:aws:sqs:us-east-1:123456789012:jobs
+  auth:
+    handler: h.auth
+",
+    );
+    std::fs::write(
+        dir.path().join("h.js"),
+        "exports.hello = async () => ({ statusCode: 200, body: 'hi' });\nexports.auth = async () => ({});\n",
+    )
+    .unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    let notes: Vec<&str> = off
+        .lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("note: "))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "GET /dev/hello: authorizer not run locally: the route is open",
+            "GET /dev/hello: API key not checked locally",
+            "GET /x: authorizer not run locally: the route is open",
+            "sqs events (hello) are not fired locally: run one with `sls invoke local -f hello --event sqs`",
+        ]
+    );
+    // Served all the same, open.
+    let (status, _, body) = off.request("GET", "/dev/hello", &[], b"");
+    assert_eq!((status, body.as_slice()), (200, b"hi".as_slice()));
+}
