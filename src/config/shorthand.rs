@@ -52,6 +52,15 @@ fn function(f: &mut Node) -> Result<(), Problem> {
     }
     if let Some(Value::Seq(events)) = f.get_mut("events").map(|e| &mut e.value) {
         for ev in events {
+            // `- alexaSkill` alone: Serverless v3's old form, a skill without an `appId`.
+            if let Some(kind @ ("alexaSkill" | "alexaSmartHome")) = ev.as_str() {
+                let kind = kind.to_string();
+                ev.value = Value::Map(vec![Entry {
+                    key: kind,
+                    key_span: ev.span,
+                    value: Node::new(Value::Map(Vec::new()), ev.span),
+                }]);
+            }
             let Value::Map(entries) = &mut ev.value else {
                 continue;
             };

@@ -652,6 +652,27 @@ fn keys_sls_does_not_deploy_stop_only_deploying() {
     );
 }
 
+/// Forms found in serverless/examples that Serverless v3 prints: a bare `alexaSkill`, a Go
+/// handler naming an executable, a placeholder bucket name (only S3 minds it: deploying refuses).
+#[test]
+fn configs_serverless_v3_prints_print() {
+    let dir = service(
+        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs22.x\ncustom:\n  bucket: <your-bucket-name>\nfunctions:\n  skill:\n    handler: h.main\n    events:\n      - alexaSkill\n  upload:\n    handler: h.main\n    events:\n      - s3:\n          bucket: ${self:custom.bucket}\n  go:\n    runtime: go1.x\n    handler: bin/hello\n",
+    );
+    std::fs::write(dir.path().join("h.js"), "exports.main = async () => 1;\n").unwrap();
+    let out = sls_in(dir.path()).arg("print").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(printed.contains("- alexaSkill\n"), "{printed}");
+    assert!(err.contains("is not a valid S3 bucket name"), "{err}");
+    let refused = common::stderr_of(sls_in(dir.path()).arg("package"), 3);
+    assert!(
+        refused.contains("error: `<your-bucket-name>` is not a valid S3 bucket name"),
+        "{refused}"
+    );
+}
+
 #[test]
 fn a_misspelt_function_name_gets_a_did_you_mean() {
     let err = common::stderr_of(

@@ -392,7 +392,9 @@ pub fn handler_syntax(h: &str, runtime: &str) -> Result<(), &'static str> {
         return Err("it must not be empty or contain spaces");
     }
     let family = Family::of(runtime);
-    if family == Family::Provided {
+    // An OS-only runtime's handler is any word; so is an unknown family's (`go1.x` named an
+    // executable, `bin/hello`).
+    if matches!(family, Family::Provided | Family::Other) {
         return Ok(());
     }
     if matches!(family, Family::Java | Family::Dotnet) {

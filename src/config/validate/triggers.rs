@@ -308,14 +308,17 @@ pub(super) fn s3(c: &mut Checker, on: &mut On<'_>, e: &S3Event) {
         && e.bucket
             .chars()
             .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.');
+    // Only S3 minds a bucket's name: a placeholder such as `<your-bucket>` still prints and
+    // runs locally.
     if !ok {
-        c.error(
+        let p = c.error(
             &refs(&on.at("s3", "bucket")),
             format!("`{}` is not a valid S3 bucket name", e.bucket),
-        )
-        .help = Some(
+        );
+        p.help = Some(
             "bucket names are 3–63 characters of lowercase letters, digits, `-` and `.`".into(),
         );
+        p.deploy_only = true;
     }
 }
 
