@@ -65,6 +65,9 @@ pub struct OfflineArgs {
     /// AWS SDK (0 picks a free one) [default: 3002]
     #[arg(long, visible_alias = "lambdaPort", value_name = "N")]
     pub lambda_port: Option<u16>,
+    /// Port of the `alb` events' listener rules (0 picks a free one) [default: 3003]
+    #[arg(long, visible_alias = "albPort", value_name = "N")]
+    pub alb_port: Option<u16>,
     /// Also fire the `schedule` rules on their schedule (rate and cron, UTC)
     #[arg(long)]
     pub schedules: bool,
@@ -109,6 +112,7 @@ impl OfflineArgs {
             http_port: self.port,
             websocket_port: self.websocket_port,
             lambda_port: self.lambda_port,
+            alb_port: self.alb_port,
             prefix: self.prefix.clone(),
             no_prepend_stage_in_url: on(self.no_prepend_stage_in_url),
             no_timeout: on(self.no_timeout),
@@ -327,9 +331,15 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
     } = prepared(cx, Run::Offline(&given))?;
     let scheduled = args.schedules
         && (d.rules.iter().any(|r| !r.expression.is_empty()) || !d.schedules.is_empty());
-    if d.http_api.is_none() && d.rest_api.is_none() && d.websocket.is_none() && !scheduled {
+    let balanced = !d.listener_rules.is_empty();
+    if d.http_api.is_none()
+        && d.rest_api.is_none()
+        && d.websocket.is_none()
+        && !balanced
+        && !scheduled
+    {
         return Err(UsageError(
-            "no httpApi, http or websocket events in the config: nothing to serve (try `sls invoke local -f NAME`, or --schedules for schedule events)"
+            "no httpApi, http, websocket or alb events in the config: nothing to serve (try `sls invoke local -f NAME`, or --schedules for schedule events)"
                 .into(),
         )
         .into());
@@ -349,6 +359,10 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
     let sockets = match &d.websocket {
         Some(_) => Some(bind(settings.websocket_port, "--websocket-port")?),
         None => None,
+    };
+    let balancer = match balanced {
+        true => Some(bind(settings.alb_port, "--alb-port")?),
+        false => None,
     };
     let base = format!("http://{}", listener.local_addr()?);
     {
@@ -382,6 +396,30 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
                 out,
                 "  @connections: http://{at}/@connections/{{connectionId}}"
             )?;
+        }
+        if let Some(l) = &balancer {
+            writeln!(
+                out,
+                "alb: http://{} (listener rules by priority)",
+                l.local_addr()?
+            )?;
+            for r in gateway::alb::routes(&d) {
+                let conditions: Vec<String> = r
+                    .conditions
+                    .iter()
+                    .map(|c| match &c.name {
+                        Some(n) => format!("{} {n}={}", c.field, c.values.join("|")),
+                        None => format!("{} {}", c.field, c.values.join("|")),
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "  {}: {} → {}",
+                    r.priority,
+                    conditions.join(", "),
+                    r.function
+                )?;
+            }
         }
         if scheduled {
             writeln!(out, "schedules:")?;
@@ -420,11 +458,16 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
             gateway::websocket::serve(l, gw.clone()).await;
         }
     };
+    let balance = async {
+        if let Some(l) = balancer {
+            gateway::alb::serve(l, gw.clone(), d.region.clone()).await;
+        }
+    };
     let watching = async {
         if args.watch {
             watch(cx, &given, &service_dir, &gw).await;
         }
     };
-    rt.block_on(async { tokio::join!(serve, invoke, watching, fire, sockets) });
+    rt.block_on(async { tokio::join!(serve, invoke, watching, fire, sockets, balance) });
     Ok(())
 }

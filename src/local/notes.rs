@@ -95,7 +95,8 @@ pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
                 Event::Activemq(_) | Event::Rabbitmq(_) => {
                     fired_by_aws.entry("mq").or_default().push(key)
                 }
-                Event::Alb(_) => fired_by_aws.entry("alb").or_default().push(key),
+                // Served on --alb-port.
+                Event::Alb(_) => {}
                 Event::Unsupported(_) => fired_by_aws.entry("other").or_default().push(key),
             }
         }
@@ -103,7 +104,7 @@ pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
     for (kind, mut functions) in fired_by_aws {
         functions.dedup();
         let sample = match kind {
-            "sqs" | "sns" | "eventBridge" | "alb" | "kafka" => {
+            "sqs" | "sns" | "eventBridge" | "kafka" => {
                 format!(" --event {}", kind.to_lowercase())
             }
             "s3" => " --event s3:put".to_string(),

@@ -11,6 +11,7 @@ pub struct Given {
     pub http_port: Option<u16>,
     pub websocket_port: Option<u16>,
     pub lambda_port: Option<u16>,
+    pub alb_port: Option<u16>,
     pub prefix: Option<String>,
     pub no_prepend_stage_in_url: Option<bool>,
     pub no_timeout: Option<bool>,
@@ -31,6 +32,8 @@ pub struct Settings {
     pub websocket_port: u16,
     /// The Lambda API (`Invoke`), for handlers that invoke other functions with an AWS SDK.
     pub lambda_port: u16,
+    /// The `alb` events' rules, as a load balancer's listener.
+    pub alb_port: u16,
     /// `/{prefix}` before every route, or empty.
     pub prefix: String,
     /// REST routes under `/{stage}`, as on the deployed stage's URL.
@@ -65,6 +68,7 @@ const READ: &[&str] = &[
     "httpPort",
     "websocketPort",
     "lambdaPort",
+    "albPort",
     "prefix",
     "noPrependStageInUrl",
     "noTimeout",
@@ -105,7 +109,6 @@ const NOT_USED: &[(&str, &str)] = &[
         "idle workers stay warm until sls stops",
     ),
     ("httpsProtocol", "sls serves plain HTTP"),
-    ("albPort", "sls offline does not serve ALB routes"),
     (
         "resourceRoutes",
         "proxy resources of `resources:` are not served",
@@ -192,6 +195,7 @@ impl Settings {
         let http_port = port("httpPort", given.http_port, 3000);
         let websocket_port = port("websocketPort", given.websocket_port, 3001);
         let lambda_port = port("lambdaPort", given.lambda_port, 3002);
+        let alb_port = port("albPort", given.alb_port, 3003);
         let mut switch = |key: &'static str, flag: Option<bool>| -> bool {
             flag.or_else(|| {
                 let v = read(key)?;
@@ -243,6 +247,7 @@ impl Settings {
             http_port,
             websocket_port,
             lambda_port,
+            alb_port,
             prefix,
             stage_in_url: !no_prepend,
             no_timeout,

@@ -522,3 +522,139 @@ functions:
     let (status, _, body) = off.request("GET", "/dev/hello", &[], b"");
     assert_eq!((status, body.as_slice()), (200, b"hi".as_slice()));
 }
+
+const ALB: &str = "service: shop
+provider:
+  name: aws
+  runtime: nodejs22.x
+functions:
+  create:
+    handler: h.create
+    events:
+      - alb:
+          listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/lb/1/2
+          priority: 1
+          conditions:
+            path: /order
+            method: POST
+            header:
+              name: x-function
+              values: [CREATE]
+  cancel:
+    handler: h.cancel
+    events:
+      - alb:
+          listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/lb/1/2
+          priority: 2
+          conditions:
+            path: /order
+            method: POST
+            header:
+              name: x-function
+              values: [CANCEL]
+  archived:
+    handler: h.archived
+    events:
+      - alb:
+          listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/lb/1/2
+          priority: 3
+          multiValueHeaders: true
+          conditions:
+            path: /basket
+            query:
+              archived: 'true'
+  basket:
+    handler: h.basket
+    events:
+      - alb:
+          listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/lb/1/2
+          priority: 4
+          conditions:
+            path: /basket*
+  broken:
+    handler: h.broken
+    events:
+      - alb:
+          listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/lb/1/2
+          priority: 5
+          conditions:
+            path: /broken
+";
+
+const ALB_HANDLERS: &str = r#"
+const answer = (name, event) => ({
+  statusCode: 200,
+  statusDescription: '200 OK',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ name, event }),
+});
+exports.create = async (e) => answer('create', e);
+exports.cancel = async (e) => answer('cancel', e);
+exports.archived = async (e) => ({
+  statusCode: 200,
+  multiValueHeaders: { 'content-type': ['application/json'], 'x-a': ['1', '2'] },
+  body: JSON.stringify({ name: 'archived', event: e }),
+});
+exports.basket = async (e) => answer('basket', e);
+exports.broken = async () => ({ body: 'no status' });
+"#;
+
+#[test]
+fn alb_rules_route_by_priority_and_conditions_with_elbs_event() {
+    let dir = common::service(ALB);
+    std::fs::write(dir.path().join("h.js"), ALB_HANDLERS).unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    assert_ne!(off.alb_port, 0, "{:?}", off.lines);
+    let alb = |method: &str, path: &str, headers: &[(&str, &str)]| {
+        let (status, h, body) =
+            common::offline::request_to(off.alb_port, method, path, headers, b"");
+        let doc: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        (status, h, doc, String::from_utf8_lossy(&body).to_string())
+    };
+    // The header condition picks between two rules on one path; header values fold case.
+    let (status, _, doc, _) = alb("POST", "/order", &[("x-function", "CREATE")]);
+    assert_eq!((status, doc["name"].as_str()), (200, Some("create")));
+    let (_, _, doc, _) = alb("POST", "/order", &[("X-Function", "cancel")]);
+    assert_eq!(doc["name"], "cancel");
+    // No rule matches: the listener's default action is not in the config, a 404.
+    let (status, _, _, _) = alb("POST", "/order", &[("x-function", "DELETE")]);
+    assert_eq!(status, 404);
+    let (status, _, _, _) = alb("GET", "/order", &[("x-function", "CREATE")]);
+    assert_eq!(status, 404);
+
+    // Priority: the query condition's rule comes before the wildcard one.
+    let (_, h, doc, _) = alb("GET", "/basket?archived=true&q=a%20b&q=c", &[]);
+    assert_eq!(doc["name"], "archived");
+    let e = &doc["event"];
+    assert_eq!(
+        e["multiValueQueryStringParameters"]["q"],
+        json!(["a%20b", "c"]),
+        "ELB passes the query string as it came"
+    );
+    assert!(e["multiValueHeaders"]["host"].is_array());
+    assert_eq!(h.iter().filter(|(k, _)| k == "x-a").count(), 2);
+    let (_, _, doc, _) = alb("GET", "/basket/items?archived=false&q=a%20b", &[]);
+    assert_eq!(doc["name"], "basket");
+    let e = &doc["event"];
+    assert_eq!(e["httpMethod"], "GET");
+    assert_eq!(e["path"], "/basket/items");
+    assert_eq!(e["queryStringParameters"]["q"], "a%20b");
+    assert_eq!(e["body"], "");
+    assert_eq!(e["isBase64Encoded"], false);
+    assert!(
+        e["requestContext"]["elb"]["targetGroupArn"]
+            .as_str()
+            .unwrap()
+            .contains(":targetgroup/"),
+        "{e}"
+    );
+
+    // A result without a status code is ELB's 502, in HTML.
+    let (status, h, _, text) = alb("GET", "/broken", &[]);
+    assert_eq!(status, 502);
+    assert!(text.contains("502 Bad Gateway"), "{text}");
+    assert!(
+        h.iter()
+            .any(|(k, v)| k == "content-type" && v == "text/html")
+    );
+}

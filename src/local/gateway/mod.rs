@@ -2,6 +2,7 @@
 //! the HTTP API's `$default` stage) and `http` routes (payload 1.0, at `/{stage}/path` as on the
 //! REST API), with path parameters, query strings, headers, base64 bodies and CORS as
 //! configured, in front of the local workers.
+pub mod alb;
 mod events;
 mod responses;
 mod routes;
@@ -36,6 +37,8 @@ pub struct Served {
     pub pools: HashMap<String, Arc<Pool>>,
     /// The `websocket` routes, served on their own port.
     pub websocket: Option<WebsocketSpec>,
+    /// The `alb` events' listener rules, served on their own port.
+    pub alb: Vec<alb::AlbRoute>,
 }
 
 pub struct Gateway {
@@ -95,6 +98,7 @@ impl Served {
                 .unwrap_or_default(),
             pools,
             websocket: d.websocket.clone(),
+            alb: alb::routes(d),
         }
     }
 }

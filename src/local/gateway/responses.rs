@@ -15,11 +15,12 @@ const REST_TYPE: &str = "application/json";
 const HTTP_API_TYPE: &str = "text/plain; charset=utf-8";
 
 /// A proxy response object (`statusCode`, `headers`, `multiValueHeaders`, `cookies`, `body`,
-/// `isBase64Encoded`) as an HTTP response.
+/// `isBase64Encoded`) as an HTTP response. `content_type` is the gateway's default for a
+/// response that sets none (ELB sets none).
 pub(super) fn proxy_response(
     v: &Value,
     cookies: bool,
-    content_type: &'static str,
+    content_type: Option<&'static str>,
 ) -> Response<Full<Bytes>> {
     let status = v["statusCode"]
         .as_u64()
@@ -62,11 +63,10 @@ pub(super) fn proxy_response(
             add("set-cookie", c);
         }
     }
-    if !h.contains_key("content-type") {
-        h.insert(
-            "content-type",
-            hyper::header::HeaderValue::from_static(content_type),
-        );
+    if let Some(t) = content_type
+        && !h.contains_key("content-type")
+    {
+        h.insert("content-type", hyper::header::HeaderValue::from_static(t));
     }
     r
 }
@@ -74,7 +74,7 @@ pub(super) fn proxy_response(
 /// Format 2.0 responses: a proxy object, or any other JSON taken as a 200 JSON body.
 pub(super) fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
     match serde_json::from_slice::<Value>(b) {
-        Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, true, HTTP_API_TYPE),
+        Ok(v) if v.get("statusCode").is_some() => proxy_response(&v, true, Some(HTTP_API_TYPE)),
         Ok(v) => {
             let body = match &v {
                 Value::String(s) => s.clone(),
@@ -93,9 +93,11 @@ pub(super) fn response_v2(b: &Bytes) -> Response<Full<Bytes>> {
 /// API's 500.
 pub(super) fn response_v1(b: &Bytes, rest: bool) -> Response<Full<Bytes>> {
     match serde_json::from_slice::<Value>(b) {
-        Ok(v) if v.get("statusCode").is_some() => {
-            proxy_response(&v, false, if rest { REST_TYPE } else { HTTP_API_TYPE })
-        }
+        Ok(v) if v.get("statusCode").is_some() => proxy_response(
+            &v,
+            false,
+            Some(if rest { REST_TYPE } else { HTTP_API_TYPE }),
+        ),
         _ if rest => json_response(
             StatusCode::BAD_GATEWAY,
             r#"{"message": "Internal server error"}"#,

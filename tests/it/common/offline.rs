@@ -11,6 +11,8 @@ pub struct Offline {
     pub port: u16,
     /// The Lambda API's port (`--lambda-port 0` picks it).
     pub lambda_port: u16,
+    /// The load balancer's port, when the service has `alb` events (`--alb-port 0`).
+    pub alb_port: u16,
     /// The endpoint lines it printed (`GET - http://127.0.0.1:PORT/path`).
     pub endpoints: Vec<String>,
     /// Every line it printed before "Ctrl-C stops".
@@ -26,7 +28,15 @@ impl Offline {
     /// Started with these variables in its environment too.
     pub fn start_with(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Offline {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sls"))
-            .args(["offline", "--port", "0", "--lambda-port", "0"])
+            .args([
+                "offline",
+                "--port",
+                "0",
+                "--lambda-port",
+                "0",
+                "--alb-port",
+                "0",
+            ])
             .args(extra)
             .current_dir(dir)
             .env_clear()
@@ -41,6 +51,7 @@ impl Offline {
         let mut endpoints = Vec::new();
         let mut lines = Vec::new();
         let mut lambda_port = 0;
+        let mut alb_port = 0;
         let mut first = String::new();
         out.read_line(&mut first).unwrap();
         let port: u16 = first
@@ -58,6 +69,13 @@ impl Offline {
             if line.contains(" - ") {
                 endpoints.push(line.trim().to_string());
             }
+            if let Some(rest) = line.strip_prefix("alb: http://127.0.0.1:") {
+                alb_port = rest
+                    .split(' ')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+            }
             if let Some(rest) = line.strip_prefix("lambda: http://127.0.0.1:") {
                 lambda_port = rest
                     .split('/')
@@ -71,6 +89,7 @@ impl Offline {
             child,
             port,
             lambda_port,
+            alb_port,
             endpoints,
             lines,
             _out: out,
