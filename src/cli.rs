@@ -69,7 +69,7 @@ pub enum Command {
 /// Parses `args`, runs the command, reports any failure and returns the exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     crate::interrupt::listen();
-    let args: Vec<OsString> = args.into_iter().collect();
+    let args = crate::local::settings::rewrite_args(args.into_iter().collect());
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {

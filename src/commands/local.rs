@@ -101,6 +101,9 @@ pub struct OfflineArgs {
     /// REST routes with `cors` do not allow credentials
     #[arg(long, visible_alias = "corsDisallowCredentials")]
     pub cors_disallow_credentials: bool,
+    /// serverless-offline's flags that sls does not act on, each said in a note at start
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub ignored: Vec<String>,
 }
 
 impl OfflineArgs {
@@ -123,6 +126,7 @@ impl OfflineArgs {
             cors_allow_headers: self.cors_allow_headers.clone(),
             cors_exposed_headers: self.cors_exposed_headers.clone(),
             cors_disallow_credentials: on(self.cors_disallow_credentials),
+            ignored: self.ignored.clone(),
         }
     }
 }

@@ -323,6 +323,9 @@ pub struct DeploymentBucket {
 #[serde(rename_all = "camelCase")]
 pub struct Function {
     pub handler: Option<String>,
+    /// `httpApi.payload`: the event format of this function's HTTP API integration (Serverless
+    /// v3's function-level setting over `provider.httpApi.payload`).
+    pub http_api: Option<FunctionHttpApi>,
     /// Container images are refused by validation; kept to say so clearly.
     pub image: Option<Json>,
     pub name: Option<String>,
@@ -483,6 +486,12 @@ impl Event {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionHttpApi {
+    pub payload: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpApiEvent {
@@ -514,6 +523,8 @@ pub struct HttpEvent {
     pub request: Option<Json>,
     #[serde(rename = "async")]
     pub is_async: Option<bool>,
+    /// The method's `OperationName` (refused by deploying until it is deployed).
+    pub operation_id: Option<String>,
 }
 
 /// CORS of a REST (`http`) route, in Serverless' REST shape.

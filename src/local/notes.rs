@@ -47,7 +47,7 @@ pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
                         .is_some_and(|i| i.eq_ignore_ascii_case("lambda"))
                     {
                         lines.push(format!(
-                            "{route}: `integration: lambda` served as a proxy route (request and response templates not applied)"
+                            "{route}: `integration: lambda` served with Serverless' default templates (custom ones not applied)"
                         ));
                     }
                     if h.request.is_some() {

@@ -22,6 +22,8 @@ pub struct Given {
     pub cors_allow_headers: Option<String>,
     pub cors_exposed_headers: Option<String>,
     pub cors_disallow_credentials: Option<bool>,
+    /// serverless-offline flags given that sls does not act on.
+    pub ignored: Vec<String>,
 }
 
 /// What `sls offline` runs with.
@@ -80,6 +82,74 @@ const READ: &[&str] = &[
     "corsExposedHeaders",
     "corsDisallowCredentials",
 ];
+
+/// Its flags among [`NOT_USED`] that take a value.
+const VALUED: &[&str] = &[
+    "dockerHost",
+    "dockerHostServicePath",
+    "dockerNetwork",
+    "layersDir",
+    "terminateIdleLambdaTime",
+    "httpsProtocol",
+    "preLoadModules",
+    "webSocketHardTimeout",
+    "webSocketIdleTimeout",
+    "rubyWatchDirs",
+];
+
+/// The flag sls's command line takes in place of any of [`NOT_USED`] (`--useDocker` becomes
+/// `--ignored=useDocker`), so that a serverless-offline command line still starts.
+pub const IGNORED_FLAG: &str = "--ignored";
+
+/// `args` with serverless-offline's flags that sls does not act on (and their values) turned
+/// into [`IGNORED_FLAG`]s, when the command is `offline`; also drops serverless-offline's
+/// `start` word (`serverless offline start`).
+pub fn rewrite_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    // The subcommand: the first word that is neither a flag nor a flag's value.
+    let mut at = None;
+    let mut value_next = false;
+    for (i, a) in args.iter().enumerate().skip(1) {
+        let t = a.to_string_lossy();
+        if t.starts_with('-') {
+            value_next = !t.contains('=');
+            continue;
+        }
+        if value_next {
+            value_next = false;
+            continue;
+        }
+        at = (t == "offline").then_some(i);
+        break;
+    }
+    let Some(at) = at else {
+        return args;
+    };
+    let mut out: Vec<std::ffi::OsString> = args[..=at].to_vec();
+    let mut rest = args[at + 1..].iter();
+    let mut first = true;
+    while let Some(a) = rest.next() {
+        let text = a.to_string_lossy();
+        if first && text == "start" {
+            first = false;
+            continue;
+        }
+        first = false;
+        let flag = text.strip_prefix("--").unwrap_or_default();
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (flag, false),
+        };
+        if NOT_USED.iter().any(|(n, _)| *n == name) {
+            if VALUED.contains(&name) && !inline {
+                rest.next();
+            }
+            out.push(format!("{IGNORED_FLAG}={name}").into());
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
+}
 
 /// Its settings that sls has nothing to do with, and why: one line each when set.
 const NOT_USED: &[(&str, &str)] = &[
@@ -143,6 +213,13 @@ impl Settings {
     /// a line for each setting found that sls does not act on or cannot read.
     pub fn resolve(given: &Given, custom: Option<&Value>) -> (Settings, Vec<String>) {
         let mut notes = Vec::new();
+        for name in &given.ignored {
+            let why = NOT_USED
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("sls does not act on it", |(_, why)| why);
+            notes.push(format!("--{name} has no effect: {why}"));
+        }
         let section = custom
             .and_then(|c| c.get("serverless-offline"))
             .and_then(Value::as_object);
@@ -279,6 +356,24 @@ impl Settings {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn serverless_offline_command_lines_start() {
+        let args = |s: &str| -> Vec<std::ffi::OsString> { s.split(' ').map(Into::into).collect() };
+        assert_eq!(
+            rewrite_args(args(
+                "sls --stage dev offline start --useDocker --dockerHost h --httpPort 4000 --layersDir=x"
+            )),
+            args(
+                "sls --stage dev offline --ignored=useDocker --ignored=dockerHost --httpPort 4000 --ignored=layersDir"
+            )
+        );
+        // Another command's words are left alone.
+        assert_eq!(
+            rewrite_args(args("sls invoke local -f offline --useDocker")),
+            args("sls invoke local -f offline --useDocker")
+        );
+    }
 
     #[test]
     fn defaults_are_serverless_offlines_but_the_host() {

@@ -162,7 +162,7 @@ fn node_target(runtime: &str) -> String {
     }
 }
 
-/// Whether an entry is an ES module: `format: esm`, else `.mts`/`.mjs`, or a service whose
+/// Whether an entry is an ES module: `format: esm`, else `.mts`/`.mjs`, or one whose nearest
 /// package.json says `"type": "module"` (`module_package`).
 fn is_esm(entry: &str, s: &Settings, module_package: bool) -> bool {
     match &s.format {
@@ -171,12 +171,20 @@ fn is_esm(entry: &str, s: &Settings, module_package: bool) -> bool {
     }
 }
 
-/// Whether the service's package.json says `"type": "module"`.
-fn module_package(service_dir: &Path) -> bool {
-    fs::read_to_string(service_dir.join("package.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .is_some_and(|p| p.get("type").and_then(Value::as_str) == Some("module"))
+/// Whether the package.json nearest to `entry` (in its directory or one above, up to the
+/// service's) says `"type": "module"`: Node.js, and so Lambda, loads a `.js` file as its
+/// package says.
+fn module_package(service_dir: &Path, entry: &str) -> bool {
+    let mut dir = service_dir.join(entry);
+    while dir.pop() && dir.starts_with(service_dir) {
+        let Ok(text) = fs::read_to_string(dir.join("package.json")) else {
+            continue;
+        };
+        return serde_json::from_str::<Value>(&text)
+            .ok()
+            .is_some_and(|p| p.get("type").and_then(Value::as_str) == Some("module"));
+    }
+    false
 }
 
 fn esbuild(service_dir: &Path) -> Option<PathBuf> {
@@ -226,9 +234,8 @@ pub fn bundle(
     };
     // One run per (format, target, what is left out): esbuild takes many entries at once.
     let mut groups: BTreeMap<(bool, String, Vec<String>), Vec<&str>> = BTreeMap::new();
-    let module_package = module_package(service_dir);
     for (e, rt) in entries {
-        let esm = is_esm(e, s, module_package);
+        let esm = is_esm(e, s, module_package(service_dir, e));
         let target = s.target.clone().unwrap_or_else(|| node_target(rt));
         groups
             .entry((esm, target, provided(rt, s)))

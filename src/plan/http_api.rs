@@ -74,8 +74,10 @@ pub struct HttpApiSpec {
     /// Route key (`GET /users/{id}`, `$default`) → function key.
     pub routes: BTreeMap<String, String>,
     pub cors: Option<CorsSpec>,
-    /// `provider.httpApi.payload`: the event format every integration sends, `2.0` or `1.0`.
+    /// `provider.httpApi.payload`: the event format integrations send, `2.0` or `1.0`.
     pub payload: String,
+    /// A function's own `httpApi.payload`, by function key, where it sets one.
+    pub function_payloads: BTreeMap<String, String>,
     /// `disableDefaultEndpoint`: the `execute-api` URL answers nothing (a custom domain serves).
     pub disable_default_endpoint: bool,
     /// `metrics`: per-route detailed CloudWatch metrics on the `$default` stage.
@@ -83,6 +85,13 @@ pub struct HttpApiSpec {
 }
 
 pub use crate::config::model::http_api_route_key as route_key;
+
+impl HttpApiSpec {
+    /// The event format the integration of function `fk` sends.
+    pub fn payload_of(&self, fk: &str) -> &str {
+        self.function_payloads.get(fk).unwrap_or(&self.payload)
+    }
+}
 
 /// A Lambda proxy integration: the ARN it invokes and its payload format version.
 #[derive(Debug, Clone, PartialEq)]
@@ -289,7 +298,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         if !observed.is_some_and(|a| {
             a.integrations
                 .values()
-                .any(|i| i.serves(&target, &api.payload))
+                .any(|i| i.serves(&target, api.payload_of(fk)))
         }) {
             p.push(HttpApiStep::CreateIntegration {
                 function: fk.clone(),
@@ -307,7 +316,7 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
                 let points = integration
                     .as_ref()
                     .and_then(|i| a.integrations.get(i))
-                    .is_some_and(|i| i.serves(&target, &api.payload));
+                    .is_some_and(|i| i.serves(&target, api.payload_of(fk)));
                 if !points {
                     p.push(HttpApiStep::UpdateRoute {
                         route: route.clone(),
@@ -329,14 +338,14 @@ pub fn plan(d: &Desired, o: &Observed, p: &mut Plan) {
         // alias, as the executor picks it) and whatever a route left as it is still uses.
         let mut keep: BTreeSet<&String> = BTreeSet::new();
         for fk in api.routes.values() {
-            keep.extend(integration_for(a, &targets(fk), &api.payload));
+            keep.extend(integration_for(a, &targets(fk), api.payload_of(fk)));
         }
         for (route, (_, integration)) in &a.routes {
             let untouched = api.routes.get(route).is_some_and(|fk| {
                 integration
                     .as_ref()
                     .and_then(|i| a.integrations.get(i))
-                    .is_some_and(|i| i.serves(&targets(fk), &api.payload))
+                    .is_some_and(|i| i.serves(&targets(fk), api.payload_of(fk)))
             });
             if untouched {
                 keep.extend(integration.as_ref());
@@ -438,6 +447,12 @@ pub(super) fn desired(
             .as_ref()
             .and_then(|h| h.payload.clone())
             .unwrap_or_else(|| "2.0".into()),
+        function_payloads: config
+            .functions
+            .iter()
+            .flatten()
+            .filter_map(|(k, f)| Some((k.clone(), f.http_api.as_ref()?.payload.clone()?)))
+            .collect(),
     })
 }
 

@@ -537,6 +537,7 @@ pub(crate) mod tests {
                 routes: BTreeMap::from([("GET /a".into(), "a".into())]),
                 cors: None,
                 payload: "2.0".into(),
+                function_payloads: BTreeMap::new(),
                 disable_default_endpoint: false,
                 metrics: false,
             }),
@@ -547,6 +548,8 @@ pub(crate) mod tests {
                 cors: BTreeMap::new(),
                 settings: Default::default(),
                 stage_settings: Default::default(),
+                lambda_integration: Default::default(),
+                operation_names: Default::default(),
             }),
             log_groups: ["a", "b"]
                 .map(|k| LogGroupSpec {

@@ -26,6 +26,12 @@ pub struct RestApiSpec {
     /// The stage's settings: `apiGateway.metrics` (CloudWatch metrics of every method) and
     /// `tracing.apiGateway` (X-Ray).
     pub stage_settings: RestStageSettings,
+    /// Routes with `integration: lambda` (no proxy): deploying refuses them for now; `sls
+    /// offline` serves them with Serverless' default templates.
+    pub lambda_integration: BTreeSet<String>,
+    /// `operationId` by route: deploying refuses it for now; `sls offline` puts it in the
+    /// event's `requestContext.operationName`, as API Gateway does.
+    pub operation_names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -401,6 +407,8 @@ pub(super) fn desired(
 ) -> Option<RestApiSpec> {
     let p = &config.provider;
     let mut rest = BTreeMap::new();
+    let mut lambda_integration = BTreeSet::new();
+    let mut operation_names = BTreeMap::new();
     let mut rest_cors_of: BTreeMap<String, (RestCors, Vec<String>)> = BTreeMap::new();
     for (key, h) in events {
         let method = match h.method.to_uppercase().as_str() {
@@ -414,7 +422,17 @@ pub(super) fn desired(
                 .or_insert_with(|| (c.clone(), Vec::new()));
             entry.1.push(method.clone());
         }
-        rest.insert(format!("{method} {path}"), key.to_string());
+        let route = format!("{method} {path}");
+        if h.integration
+            .as_deref()
+            .is_some_and(|i| matches!(i.to_ascii_lowercase().as_str(), "lambda" | "aws"))
+        {
+            lambda_integration.insert(route.clone());
+        }
+        if let Some(op) = &h.operation_id {
+            operation_names.insert(route.clone(), op.clone());
+        }
+        rest.insert(route, key.to_string());
     }
     let gateway = p.api_gateway.as_ref();
     (!rest.is_empty()).then(|| RestApiSpec {
@@ -425,6 +443,8 @@ pub(super) fn desired(
         },
         stage: stage.into(),
         routes: rest,
+        lambda_integration,
+        operation_names,
         cors: rest_cors_of
             .into_iter()
             .map(|(path, (c, methods))| (path, rest_cors(&c, &methods)))

@@ -19,6 +19,8 @@ functions:
       - httpApi: GET /hello
   esm:
     handler: src/esm.handler
+  scoped:
+    handler: src/scoped/top.handler
 custom:
   esbuild:
     external: [ext-dep]
@@ -53,6 +55,14 @@ fn service() -> tempfile::TempDir {
         "src/esm.mts",
         "import { pad } from \"tiny-pad\";\nexport const handler = async (): Promise<string> => pad(typeof import.meta.url);\n",
     );
+    // A `.ts` file under a package.json of `"type": "module"`: Node.js (and Lambda) loads its
+    // bundle as an ES module, top-level await and all.
+    write(
+        d,
+        "src/scoped/top.ts",
+        "const n: number = await Promise.resolve(2);\nexport const handler = async () => typeof import.meta.url + n;\n",
+    );
+    write(d, "src/scoped/package.json", "{\"type\": \"module\"}");
     write(
         d,
         "node_modules/tiny-pad/package.json",
@@ -110,6 +120,7 @@ fn typescript_is_bundled_and_answers_under_invoke_local_and_offline() {
     for want in [
         "src/create.js",
         "src/esm.mjs",
+        "src/scoped/top.mjs",
         "node_modules/ext-dep/index.js",
         "node_modules/ext-sub/index.js",
     ] {
@@ -167,6 +178,7 @@ fn typescript_is_bundled_and_answers_under_invoke_local_and_offline() {
     );
     // An ES module: `import.meta.url` is there (esbuild empties `import.meta` in CommonJS).
     assert_eq!(run("esm", "{}"), serde_json::json!("[string]"));
+    assert_eq!(run("scoped", "{}"), serde_json::json!("string2"));
 
     let offline = common::offline::Offline::start(d, &[]);
     let (status, _, body) = offline.request("GET", "/hello?name=web", &[], b"");

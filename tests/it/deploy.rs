@@ -1278,6 +1278,23 @@ fn http_api_payload_version_is_deployed_and_changed() {
     );
     assert_eq!(versions(), ["2.0", "2.0"]);
     assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
+    // A function's own `httpApi.payload` wins for its integration only.
+    let own = SMALL.replace(
+        "  a:\n    handler: a.main\n",
+        "  a:\n    handler: a.main\n    httpApi:\n      payload: '1.0'\n",
+    );
+    fs::write(dir.path().join("serverless.yml"), &own).unwrap();
+    let doc = json(&moto, dir.path(), &["deploy"]);
+    assert_eq!(
+        sorted(actions(&doc)),
+        sorted(
+            ["createIntegration", "updateRoute", "deleteIntegration"]
+                .map(String::from)
+                .to_vec()
+        )
+    );
+    assert_eq!(versions(), ["1.0", "2.0"]);
+    assert_eq!(mutating(&json(&moto, dir.path(), &["deploy"])), 0);
 }
 
 #[test]

@@ -214,10 +214,30 @@ fn custom_serverless_offline_settings_shape_the_urls_and_unused_ones_are_named()
     );
     drop(off);
 
-    // A flag wins over the file: --prefix v1 instead of api.
-    let off = Offline::start(dir.path(), &["--prefix", "v1"]);
+    // A flag wins over the file: --prefix v1 instead of api. A serverless-offline command
+    // line starts as it is (`offline start`, flags sls does not act on named in a note).
+    let off = Offline::start(
+        dir.path(),
+        &[
+            "start",
+            "--prefix",
+            "v1",
+            "--useChildProcesses",
+            "--dockerHost",
+            "h",
+        ],
+    );
     let (status, _, _) = off.request("GET", "/v1/nested", &[], b"");
     assert_eq!(status, 200);
+    for flag in ["useChildProcesses", "dockerHost"] {
+        assert!(
+            off.lines
+                .iter()
+                .any(|l| l.starts_with(&format!("note: --{flag} has no effect"))),
+            "{:?}",
+            off.lines
+        );
+    }
 }
 
 #[test]
@@ -657,4 +677,78 @@ fn alb_rules_route_by_priority_and_conditions_with_elbs_event() {
         h.iter()
             .any(|(k, v)| k == "content-type" && v == "text/html")
     );
+}
+
+#[test]
+fn rest_lambda_integrations_get_serverless_default_templates() {
+    let dir = common::service(
+        "service: plain
+provider:
+  name: aws
+  runtime: nodejs22.x
+  stage: dev
+functions:
+  json:
+    handler: h.json
+    events:
+      - http:
+          method: post
+          path: items/{id}
+          integration: lambda
+  failing:
+    handler: h.failing
+    events:
+      - http:
+          method: get
+          path: failing
+          integration: lambda
+  named:
+    handler: h.named
+    events:
+      - http:
+          method: get
+          path: named
+          operationId: getNamed
+",
+    );
+    std::fs::write(
+        dir.path().join("h.js"),
+        "exports.json = async (e) => ({ got: e });\nexports.failing = async (e) => { throw new Error(e.query.code ? `[${e.query.code}] no` : 'plain'); };\nexports.named = async (e) => ({ statusCode: 200, body: e.requestContext.operationName });\n",
+    )
+    .unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    assert!(
+        off.lines
+            .iter()
+            .any(|l| l.contains("`integration: lambda` served with Serverless' default templates")),
+        "{:?}",
+        off.lines
+    );
+    let (status, h, body) = off.request(
+        "POST",
+        "/dev/items/7?q=1",
+        &[("content-type", "application/json"), ("x-a", "b")],
+        br#"{"n": 1}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "content-type"), Some("application/json"));
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    let e = &doc["got"];
+    assert_eq!(e["body"], json!({"n": 1}));
+    assert_eq!(e["method"], "POST");
+    assert_eq!(e["stage"], "dev");
+    assert_eq!(e["path"], json!({"id": "7"}));
+    assert_eq!(e["query"], json!({"q": "1"}));
+    assert_eq!(e["headers"]["x-a"], "b");
+    assert_eq!(e["requestPath"], "/items/{id}");
+    // An error's `[code]` picks the status; one without is API Gateway's default 200.
+    let (status, _, body) = off.request("GET", "/dev/failing?code=404", &[], b"");
+    assert_eq!(status, 404);
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["errorMessage"], "[404] no");
+    let (status, _, _) = off.request("GET", "/dev/failing", &[], b"");
+    assert_eq!(status, 200);
+    // `operationId` is the event's operation name.
+    let (_, _, body) = off.request("GET", "/dev/named", &[], b"");
+    assert_eq!(body, b"getNamed");
 }

@@ -129,6 +129,7 @@ pub(super) fn http(c: &mut Checker, on: &mut On<'_>, e: &HttpEvent) {
         ("authorizer", e.authorizer.is_some()),
         ("request", e.request.is_some()),
         ("async", e.is_async == Some(true)),
+        ("operationId", e.operation_id.is_some()),
         (
             "integration",
             e.integration.as_deref().is_some_and(|i| {
@@ -337,8 +338,16 @@ pub(super) fn duplicate_route(
                 s.start.line
             ));
         }
-        c.out
-            .push(p.help("each method and path can go to only one function"));
+        // Two rules of one priority on a listener only stop ELB; the local balancer takes
+        // them in config order.
+        if kind == "alb" {
+            p = p
+                .help("each listener rule needs a priority of its own")
+                .only_when_deploying();
+        } else {
+            p = p.help("each method and path can go to only one function");
+        }
+        c.out.push(p);
     } else {
         routes.insert(full, (func.to_string(), span));
     }

@@ -300,15 +300,20 @@ fn top_level(c: &mut Checker, config: &Config) {
             );
         }
     }
-    if let Some(payload) = config
+    let provider_payload = config
         .provider
         .http_api
         .as_ref()
         .and_then(|h| h.payload.as_deref())
-    {
+        .map(|p| (vec!["provider", "httpApi", "payload"], p));
+    let function_payloads = config.functions.iter().flatten().filter_map(|(name, f)| {
+        let p = f.http_api.as_ref()?.payload.as_deref()?;
+        Some((vec!["functions", name.as_str(), "httpApi", "payload"], p))
+    });
+    for (path, payload) in provider_payload.into_iter().chain(function_payloads) {
         if payload != "1.0" && payload != "2.0" {
             c.error(
-                &["provider", "httpApi", "payload"],
+                &path,
                 format!("httpApi payload must be '1.0' or '2.0', got `{payload}`"),
             );
         }

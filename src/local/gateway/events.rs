@@ -213,7 +213,7 @@ pub(super) fn event_v1(
         .unwrap_or("localhost")
         .to_string();
     let (body, b64) = body_of(inc);
-    json!({
+    let mut event = json!({
         "resource": r.path,
         "path": path,
         "httpMethod": inc.method,
@@ -245,5 +245,63 @@ pub(super) fn event_v1(
         },
         "body": body,
         "isBase64Encoded": b64,
+    });
+    if let Some(op) = &r.operation_name {
+        event["requestContext"]["operationName"] = json!(op);
+    }
+    event
+}
+
+/// The event Serverless' default request template makes for an `integration: lambda` route:
+/// the body as JSON (a form's fields as an object), the method, stage, headers, query string
+/// and path parameters as plain maps, the caller's identity and the resource path.
+pub(super) fn event_lambda(
+    inc: &Incoming1,
+    r: &Route,
+    params: &BTreeMap<String, String>,
+    stage: &str,
+) -> Value {
+    let headers: Map<String, Value> = header_values(&inc.headers)
+        .into_iter()
+        .map(|(k, vs)| (k, json!(vs.last().cloned().unwrap_or_default())))
+        .collect();
+    let query: Map<String, Value> = query_pairs(&inc.query)
+        .into_iter()
+        .map(|(k, vs)| (k, json!(vs.last().cloned().unwrap_or_default())))
+        .collect();
+    let form = inc
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let text = String::from_utf8_lossy(&inc.body);
+    let body = if form {
+        Value::Object(
+            query_pairs(&text)
+                .into_iter()
+                .map(|(k, vs)| (k, json!(vs.last().cloned().unwrap_or_default())))
+                .collect(),
+        )
+    } else if text.trim().is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned()))
+    };
+    json!({
+        "body": body,
+        "method": inc.method,
+        "principalId": "",
+        "stage": stage,
+        "cognitoPoolClaims": {"sub": ""},
+        "enhancedAuthContext": {},
+        "headers": headers,
+        "query": query,
+        "path": params,
+        "identity": {
+            "sourceIp": "127.0.0.1",
+            "userAgent": headers.get("user-agent").cloned().unwrap_or(json!("")),
+        },
+        "stageVariables": {},
+        "requestPath": r.path,
     })
 }

@@ -195,6 +195,7 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
             continue;
         };
         let event = match (r.payload, r.api) {
+            (Payload::Lambda, _) => event_lambda(&inc, r, &params, &gw.stage),
             (Payload::V2, _) => event_v2(&inc, r, &params),
             (Payload::V1, Api::Rest) => event_v1(
                 &inc,
@@ -229,6 +230,7 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
         };
         let mut resp = match invoked {
             Ok(done) => match (&done.outcome, r.payload, r.api) {
+                (o, Payload::Lambda, _) => response_lambda(o),
                 (Outcome::Ok(b), Payload::V2, _) => response_v2(b),
                 (Outcome::Ok(b), Payload::V1, api) => response_v1(b, api == Api::Rest),
                 (Outcome::Error(_), _, Api::Http) => json_response(

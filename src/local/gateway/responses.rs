@@ -108,3 +108,32 @@ pub(super) fn response_v1(b: &Bytes, rest: bool) -> Response<Full<Bytes>> {
         ),
     }
 }
+
+/// An `integration: lambda` route's answer, with Serverless' default integration responses:
+/// the result passes through as JSON with a 200; an error's message picks the status by the
+/// `[400]`-style code in it (a timeout is a 504), and one that names none is still a 200, as
+/// API Gateway's default response takes it.
+pub(super) fn response_lambda(outcome: &crate::local::Outcome) -> Response<Full<Bytes>> {
+    match outcome {
+        crate::local::Outcome::Ok(b) => {
+            let text = String::from_utf8_lossy(b);
+            json_response(StatusCode::OK, if text.is_empty() { "null" } else { &text })
+        }
+        crate::local::Outcome::Error(doc) => {
+            let message = doc["errorMessage"].as_str().unwrap_or_default();
+            let status = [400u16, 401, 403, 404, 422, 500, 502, 504]
+                .into_iter()
+                .find(|code| message.contains(&format!("[{code}]")))
+                .or_else(|| (message.contains("Task timed out after")).then_some(504))
+                .or_else(|| {
+                    let exited = message.contains("Process exited before completing request");
+                    exited.then_some(500)
+                })
+                .unwrap_or(200);
+            json_response(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                &doc.to_string(),
+            )
+        }
+    }
+}

@@ -21,8 +21,11 @@ pub enum Payload {
     /// Payload format 2.0: the HTTP API's default.
     V2,
     /// Payload format 1.0: the REST API's proxy integration, and an HTTP API with
-    /// `provider.httpApi.payload: '1.0'`.
+    /// `httpApi.payload: '1.0'` (the function's, else the provider's).
     V1,
+    /// A REST route with `integration: lambda`: Serverless' default request template makes the
+    /// event, the result passes through, errors are mapped to statuses by their message.
+    Lambda,
 }
 
 #[derive(Debug, Clone)]
@@ -36,16 +39,18 @@ pub struct Route {
     /// The route key (`GET /users/{id}`, `$default`) for the event.
     pub key: String,
     pub function: String,
+    /// A REST route's `operationId`.
+    pub operation_name: Option<String>,
 }
 
 /// The routes of `d`, most specific first, and the REST stage prefix (`/dev`).
 pub fn routes(d: &Desired) -> Vec<Route> {
     let mut out = Vec::new();
-    let http_payload = match d.http_api.as_ref().map(|a| a.payload.as_str()) {
-        Some("1.0") => Payload::V1,
-        _ => Payload::V2,
-    };
     for (key, f) in d.http_api.iter().flat_map(|a| &a.routes) {
+        let http_payload = match d.http_api.as_ref().map(|a| a.payload_of(f)) {
+            Some("1.0") => Payload::V1,
+            _ => Payload::V2,
+        };
         let (method, path) = if key == "$default" {
             ("ANY", "/{proxy+}")
         } else {
@@ -58,13 +63,22 @@ pub fn routes(d: &Desired) -> Vec<Route> {
             path: path.to_string(),
             key: key.clone(),
             function: f.clone(),
+            operation_name: None,
         });
     }
     for (key, f) in d.rest_api.iter().flat_map(|a| &a.routes) {
         let (method, path) = split_route(key);
+        let lambda = d
+            .rest_api
+            .as_ref()
+            .is_some_and(|a| a.lambda_integration.contains(key));
         out.push(Route {
             api: Api::Rest,
-            payload: Payload::V1,
+            payload: if lambda { Payload::Lambda } else { Payload::V1 },
+            operation_name: d
+                .rest_api
+                .as_ref()
+                .and_then(|a| a.operation_names.get(key).cloned()),
             method: method.to_string(),
             path: path.to_string(),
             key: key.clone(),

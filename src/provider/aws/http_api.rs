@@ -199,7 +199,7 @@ pub fn known(d: &Desired, o: &Observed) -> HttpIds {
     let mut integrations = std::collections::HashMap::new();
     for f in &d.functions {
         let suffix = alias_arn_suffix(d, &f.key);
-        let payload = d.http_api.as_ref().map_or("2.0", |a| a.payload.as_str());
+        let payload = d.http_api.as_ref().map_or("2.0", |a| a.payload_of(&f.key));
         if let Some(id) = integration_for(api, &suffix, payload) {
             integrations.insert(f.key.clone(), id.clone());
         }
@@ -324,7 +324,11 @@ pub async fn apply(cx: &Applying<'_>, step: &HttpApiStep) -> Result<(), AwsError
                 .api_id(&api_id)
                 .integration_type(IntegrationType::AwsProxy)
                 .integration_uri(&uri)
-                .payload_format_version(d.http_api.as_ref().map_or("2.0", |a| a.payload.as_str()));
+                .payload_format_version(
+                    d.http_api
+                        .as_ref()
+                        .map_or("2.0", |a| a.payload_of(function)),
+                );
             let integration = create_once(
                 "CreateIntegration",
                 &res,

@@ -25,18 +25,17 @@ impl Offline {
         Offline::start_with(dir, extra, &[])
     }
 
-    /// Started with these variables in its environment too.
+    /// Started with these variables in its environment too. A first `extra` of `start` goes
+    /// right after `offline`, as serverless-offline users write it.
     pub fn start_with(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Offline {
+        let (start, extra) = match extra.split_first() {
+            Some((&"start", rest)) => (Some("start"), rest),
+            _ => (None, extra),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_sls"))
-            .args([
-                "offline",
-                "--port",
-                "0",
-                "--lambda-port",
-                "0",
-                "--alb-port",
-                "0",
-            ])
+            .arg("offline")
+            .args(start)
+            .args(["--port", "0", "--lambda-port", "0", "--alb-port", "0"])
             .args(extra)
             .current_dir(dir)
             .env_clear()
