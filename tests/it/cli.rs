@@ -657,7 +657,7 @@ fn keys_sls_does_not_deploy_stop_only_deploying() {
 #[test]
 fn configs_serverless_v3_prints_print() {
     let dir = service(
-        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs22.x\ncustom:\n  bucket: <your-bucket-name>\nfunctions:\n  skill:\n    handler: h.main\n    events:\n      - alexaSkill\n  upload:\n    handler: h.main\n    events:\n      - s3:\n          bucket: ${self:custom.bucket}\n  go:\n    runtime: go1.x\n    handler: bin/hello\n",
+        "service: svc\nprovider:\n  name: aws\n  runtime: nodejs22.x\ncustom:\n  bucket: <your-bucket-name>\nfunctions:\n  skill:\n    handler: h.main\n    events:\n      - alexaSkill\n  upload:\n    handler: h.main\n    events:\n      - s3:\n          bucket: ${self:custom.bucket}\n  go:\n    runtime: go1.x\n    handler: bin/hello\n  lb:\n    handler: h.main\n    events:\n      - alb:\n          listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/lb/1/2\n          priority: 1\n          conditions:\n            path: orders\n",
     );
     std::fs::write(dir.path().join("h.js"), "exports.main = async () => 1;\n").unwrap();
     let out = sls_in(dir.path()).arg("print").output().unwrap();
@@ -666,6 +666,10 @@ fn configs_serverless_v3_prints_print() {
     let printed = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(printed.contains("- alexaSkill\n"), "{printed}");
     assert!(err.contains("is not a valid S3 bucket name"), "{err}");
+    assert!(
+        err.contains("ALB path pattern `orders` does not start with `/`"),
+        "{err}"
+    );
     let refused = common::stderr_of(sls_in(dir.path()).arg("package"), 3);
     assert!(
         refused.contains("error: `<your-bucket-name>` is not a valid S3 bucket name"),

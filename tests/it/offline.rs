@@ -641,6 +641,10 @@ fn alb_rules_route_by_priority_and_conditions_with_elbs_event() {
     assert_eq!(status, 404);
     let (status, _, _, _) = alb("GET", "/order", &[("x-function", "CREATE")]);
     assert_eq!(status, 404);
+    // serverless-offline's URL, under the stage: served by the rule of its real path.
+    let (status, _, doc, _) = alb("POST", "/dev/order", &[("x-function", "CREATE")]);
+    assert_eq!((status, doc["name"].as_str()), (200, Some("create")));
+    assert_eq!(doc["event"]["path"], "/order");
 
     // Priority: the query condition's rule comes before the wildcard one.
     let (_, h, doc, _) = alb("GET", "/basket?archived=true&q=a%20b&q=c", &[]);

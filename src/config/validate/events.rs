@@ -280,6 +280,17 @@ pub(super) fn alb(c: &mut Checker, on: &mut On<'_>, e: &AlbEvent) {
     if e.authorizer.is_some() {
         refuse(c, &refs(&key("authorizer")), "authorizers on ALB rules");
     }
+    // ELB compares a path pattern with the whole path, which starts with `/`.
+    for p in e.conditions.path.iter().flatten() {
+        if !p.starts_with('/') && !p.starts_with('*') {
+            c.warn_key(
+                &refs(&key("conditions")),
+                format!(
+                    "ALB path pattern `{p}` does not start with `/`: the load balancer compares it with whole paths, so it matches no request (write `/{p}`)"
+                ),
+            );
+        }
+    }
     duplicate_route(
         c,
         "alb",

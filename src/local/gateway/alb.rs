@@ -228,11 +228,38 @@ async fn handle(gw: &Gateway, region: &str, req: Request<Incoming>) -> Response<
         body,
     };
     let query = decoded_query(&inc.query);
-    let Some(r) = served
-        .alb
-        .iter()
-        .find(|r| r.conditions.iter().all(|c| meets(c, &inc, &query)))
-    else {
+    let find = |inc: &Incoming1| {
+        served
+            .alb
+            .iter()
+            .find(|r| r.conditions.iter().all(|c| meets(c, inc, &query)))
+    };
+    let mut inc = inc;
+    let mut found = find(&inc);
+    // serverless-offline served ALB paths under the stage: such a URL that no rule takes as it
+    // is goes to the rule its path without the stage matches, and says so.
+    if found.is_none()
+        && let Some(rest) = inc
+            .path
+            .strip_prefix(&format!("/{}", served.service_stage))
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+    {
+        let real = if rest.is_empty() { "/" } else { rest }.to_string();
+        let stripped = Incoming1 {
+            path: real.clone(),
+            ..inc
+        };
+        found = find(&stripped);
+        if found.is_some() {
+            eprintln!(
+                "note: ALB request {} {}: served as {real}, its path on the load balancer (an ALB path has no stage)",
+                stripped.method,
+                format_args!("/{}{real}", served.service_stage)
+            );
+        }
+        inc = stripped;
+    }
+    let Some(r) = found else {
         // The listener's default action is not in the config: sls answers as a fixed 404.
         return json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#);
     };

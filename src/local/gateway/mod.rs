@@ -39,6 +39,8 @@ pub struct Served {
     pub websocket: Option<WebsocketSpec>,
     /// The `alb` events' listener rules, served on their own port.
     pub alb: Vec<alb::AlbRoute>,
+    /// The deployed stage (`--stage`), which serverless-offline put before ALB paths.
+    pub service_stage: String,
 }
 
 pub struct Gateway {
@@ -99,6 +101,7 @@ impl Served {
             pools,
             websocket: d.websocket.clone(),
             alb: alb::routes(d),
+            service_stage: d.stage.clone(),
         }
     }
 }
