@@ -283,6 +283,7 @@ impl Context {
             region: &loaded.region,
             limits: Limits::default(),
             python_cache: user_cache_dir().join("sls").join("python"),
+            tools_cache: user_cache_dir().join("sls").join("tools"),
         };
         let bar = self.progress_bar();
         let result = package::package(&req, &|done, total| {

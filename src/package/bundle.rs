@@ -39,9 +39,13 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     #[error(
-        "esbuild is needed to bundle {what} but is neither in the service's node_modules/.bin nor on PATH: install it with `npm install --save-dev esbuild`"
+        "esbuild is needed to bundle {what} but is neither in the service's node_modules/.bin nor on PATH, and there is no npm on PATH to fetch it with: install it with `npm install --save-dev esbuild`"
     )]
     Missing { what: String },
+    #[error(
+        "esbuild is needed to bundle {what}; fetching esbuild@{ESBUILD_VERSION} with npm failed:\n{output}\ninstall it with `npm install --save-dev esbuild`"
+    )]
+    Fetch { what: String, output: String },
     #[error("esbuild failed bundling {what}:\n{output}")]
     Failed { what: String, output: String },
     #[error("cannot write the bundles to `{}`: {source}", path.display())]
@@ -187,12 +191,66 @@ fn module_package(service_dir: &Path, entry: &str) -> bool {
     false
 }
 
-fn esbuild(service_dir: &Path) -> Option<PathBuf> {
+/// The esbuild sls fetches when a service needs one and has none (the version the tests run).
+pub const ESBUILD_VERSION: &str = "0.24.2";
+
+/// The service's own esbuild, else one on PATH, else the one sls fetched into `tools` before,
+/// else one fetched now with npm (said on stderr): a TypeScript service packages with nothing
+/// installed but Node.js, as Serverless v4 bundles its own esbuild.
+fn esbuild(service_dir: &Path, tools: &Path, what: &str) -> Result<PathBuf, BundleError> {
     let local = service_dir.join("node_modules/.bin/esbuild");
     if local.is_file() {
-        return Some(local);
+        return Ok(local);
     }
-    runtime::on_path(&std::env::var_os("PATH")?, "esbuild")
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(p) = runtime::on_path(&path, "esbuild") {
+        return Ok(p);
+    }
+    let home = tools.join(format!("esbuild-{ESBUILD_VERSION}"));
+    let exe = |dir: &Path| dir.join("node_modules/.bin/esbuild");
+    if exe(&home).is_file() {
+        return Ok(exe(&home));
+    }
+    let Some(npm) = runtime::on_path(&path, "npm") else {
+        return Err(BundleError::Missing { what: what.into() });
+    };
+    eprintln!(
+        "fetching esbuild {ESBUILD_VERSION} with npm into {} (once: later runs use it)",
+        home.display()
+    );
+    // Installed beside, then renamed into place: a run interrupted half-way leaves no half
+    // esbuild, and two runs fetching at once both end with a whole one.
+    let partial = tools.join(format!(".esbuild-{ESBUILD_VERSION}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&partial);
+    let fetch_err = |output: String| BundleError::Fetch {
+        what: what.into(),
+        output,
+    };
+    fs::create_dir_all(&partial).map_err(|e| fetch_err(e.to_string()))?;
+    let out = Command::new(npm)
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            "--prefix",
+        ])
+        .arg(&partial)
+        .arg(format!("esbuild@{ESBUILD_VERSION}"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| fetch_err(e.to_string()))?;
+    if !out.status.success() || !exe(&partial).is_file() {
+        let _ = fs::remove_dir_all(&partial);
+        return Err(fetch_err(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    if fs::rename(&partial, &home).is_err() {
+        // Another run put its own in place meanwhile.
+        let _ = fs::remove_dir_all(&partial);
+    }
+    Ok(exe(&home))
 }
 
 /// What the runtime provides and need not be bundled or copied: the AWS SDK of its generation.
@@ -219,13 +277,14 @@ pub fn bundle(
     out: &Path,
     entries: &[(String, String)],
     s: &Settings,
+    tools: &Path,
 ) -> Result<Vec<String>, BundleError> {
     let what = entries
         .iter()
         .map(|(e, _)| e.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let exe = esbuild(service_dir).ok_or_else(|| BundleError::Missing { what: what.clone() })?;
+    let exe = esbuild(service_dir, tools, &what)?;
     let tmp = out.with_extension(format!("partial-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     let out_err = |path: &Path| {

@@ -83,6 +83,8 @@ pub struct Request<'a> {
     /// Where installed Python dependencies are kept (`custom.pythonRequirements.cacheLocation`
     /// wins).
     pub python_cache: PathBuf,
+    /// Where tools sls fetches for itself are kept (esbuild).
+    pub tools_cache: PathBuf,
 }
 
 /// The result: the manifest written, which artifacts were (re)built, and what to warn about.
@@ -286,7 +288,13 @@ pub fn package(
         let mut wanted: Vec<(String, String)> = bundled.values().cloned().collect();
         wanted.sort();
         wanted.dedup_by(|a, b| a.0 == b.0);
-        bundle::bundle(req.service_dir, &build_dir, &wanted, &bundling)?;
+        bundle::bundle(
+            req.service_dir,
+            &build_dir,
+            &wanted,
+            &bundling,
+            &req.tools_cache,
+        )?;
         entries.extend(walk_whole(&build_dir)?);
     } else {
         let _ = fs::remove_dir_all(&build_dir);

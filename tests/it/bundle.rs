@@ -241,3 +241,81 @@ fn source_maps_go_in_and_node_is_told_to_read_them() {
         serde_json::json!("--enable-source-maps")
     );
 }
+
+/// A service with a `.ts` handler and no esbuild anywhere: sls fetches the pinned esbuild with
+/// the npm beside node, once, into its cache. npm runs offline here, from the cache the test
+/// script's own install of that version filled: no network.
+#[test]
+fn esbuild_is_fetched_with_npm_once_when_none_is_installed() {
+    let path = std::env::var_os("PATH").unwrap();
+    let find = |name: &str| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{name} is needed by this test"))
+    };
+    let bin = tempfile::tempdir().unwrap();
+    // npm runs esbuild's install script with `sh`.
+    for tool in ["node", "npm", "sh"] {
+        std::os::unix::fs::symlink(find(tool), bin.path().join(tool)).unwrap();
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let dir = common::service(
+        "service: ts\nprovider:\n  name: aws\n  runtime: nodejs22.x\nfunctions:\n  f:\n    handler: h.main\n",
+    );
+    write(
+        dir.path(),
+        "h.ts",
+        "export const main = async (): Promise<number> => 1;\n",
+    );
+    let run = || {
+        common::sls_in(dir.path())
+            .env("PATH", bin.path())
+            .env("HOME", std::env::var_os("HOME").unwrap())
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("npm_config_offline", "true")
+            .arg("package")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "fetching esbuild {} with npm",
+            sls::package::bundle::ESBUILD_VERSION
+        )),
+        "{err}"
+    );
+    assert!(zip_names(&dir.path().join(".serverless/ts.zip")).contains(&"h.js".to_string()));
+    let installed = cache
+        .path()
+        .join("sls/tools")
+        .join(format!("esbuild-{}", sls::package::bundle::ESBUILD_VERSION))
+        .join("node_modules/.bin/esbuild");
+    assert!(installed.is_file());
+    // The next run uses it: nothing fetched again.
+    std::fs::write(
+        dir.path().join("h.ts"),
+        "export const main = async () => 2;\n",
+    )
+    .unwrap();
+    let second = run();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{err}");
+    assert!(!err.contains("fetching esbuild"), "{err}");
+}
+
+/// The test script installs the esbuild sls fetches.
+#[test]
+fn the_test_script_pins_the_esbuild_sls_fetches() {
+    let script = std::fs::read_to_string(common::root().join("scripts/test")).unwrap();
+    assert!(
+        script.contains(&format!(
+            "ESBUILD_VERSION={}",
+            sls::package::bundle::ESBUILD_VERSION
+        )),
+        "scripts/test and package::bundle::ESBUILD_VERSION disagree"
+    );
+}

@@ -605,6 +605,7 @@ fn package_with(
             region: &loaded.region,
             limits,
             python_cache: dir.join(".python-cache"),
+            tools_cache: dir.join(".tools-cache"),
         },
         &|_, _| {},
     )
