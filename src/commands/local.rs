@@ -147,6 +147,8 @@ struct Prepared {
     /// settings it does not act on.
     settings: local::settings::Settings,
     notes: Vec<String>,
+    /// The routes' authorizers that run locally.
+    authorizers: gateway::auth::Authorizers,
 }
 
 fn prepared(cx: &Context, run: Run) -> anyhow::Result<Prepared> {
@@ -183,6 +185,7 @@ fn prepared(cx: &Context, run: Run) -> anyhow::Result<Prepared> {
         service_dir: loaded.service_dir.clone(),
         settings,
         notes,
+        authorizers: gateway::auth::of(&loaded.config),
     })
 }
 
@@ -211,7 +214,7 @@ async fn watch(
         seen = now;
         match prepared(cx, Run::Offline(given)) {
             Ok(p) => {
-                gw.replace(&p.desired, pools(p.functions));
+                gw.replace(&p.desired, pools(p.functions), p.authorizers);
                 eprintln!("repackaged: new requests run the changed code");
             }
             Err(e) => eprintln!(
@@ -332,6 +335,7 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         service_dir,
         settings,
         notes,
+        authorizers,
     } = prepared(cx, Run::Offline(&given))?;
     let scheduled = args.schedules
         && (d.rules.iter().any(|r| !r.expression.is_empty()) || !d.schedules.is_empty());
@@ -449,7 +453,12 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         writeln!(out, "Ctrl-C stops.")?;
         out.flush()?;
     }
-    let gw = Arc::new(gateway::Gateway::new(&d, pools(functions), &settings));
+    let gw = Arc::new(gateway::Gateway::new(
+        &d,
+        pools(functions),
+        &settings,
+        authorizers,
+    ));
     let serve = gateway::serve(listener, gw.clone());
     let invoke = local::lambda_api::serve(lambda, gw.clone(), d.region.clone());
     let fire = async {

@@ -27,17 +27,21 @@ pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
         let method = if method == "*" { "ANY" } else { method };
         format!("{} {}{path}", method.to_uppercase(), s.prefix)
     };
-    let open = match s.no_auth {
-        true => "not run (--noAuth)",
-        false => "not run locally: the route is open",
+    // An authorizer that runs here needs no line, unless `noAuth` turns it off.
+    let says = |runs: Result<super::gateway::auth::Authorizer, String>| match (runs, s.no_auth) {
+        (_, true) => Some("authorizer not run (--noAuth): the route is open".to_string()),
+        (Ok(_), false) => None,
+        (Err(why), false) => Some(format!("authorizer not run: {why}; the route is open")),
     };
     for (key, f) in config.functions.iter().flatten() {
         for e in f.events.iter().flatten() {
             match e {
                 Event::Http(h) => {
                     let route = rest(&h.method, &h.path);
-                    if h.authorizer.is_some() {
-                        lines.push(format!("{route}: authorizer {open}"));
+                    if h.authorizer.is_some()
+                        && let Some(line) = says(super::gateway::auth::rest(config, h))
+                    {
+                        lines.push(format!("{route}: {line}"));
                     }
                     if h.private == Some(true) {
                         lines.push(format!("{route}: API key not checked locally"));
@@ -62,13 +66,18 @@ pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
                     }
                 }
                 Event::HttpApi(h) => {
-                    if h.authorizer.is_some() {
-                        lines.push(format!("{}: authorizer {open}", http(&h.method, &h.path)));
+                    if h.authorizer.is_some()
+                        && let Some(line) = says(super::gateway::auth::http(config, h))
+                    {
+                        lines.push(format!("{}: {line}", http(&h.method, &h.path)));
                     }
                 }
                 Event::Websocket(w) => {
                     if w.authorizer.is_some() {
-                        lines.push(format!("websocket {}: authorizer {open}", w.route));
+                        lines.push(format!(
+                            "websocket {}: authorizer not run locally: the connection is open",
+                            w.route
+                        ));
                     }
                 }
                 // Served, or fired with --schedules.
@@ -148,9 +157,9 @@ mod tests {
         assert_eq!(
             not_emulated(&c, "dev", &s),
             [
-                "GET /dev/hello: authorizer not run locally: the route is open",
+                "GET /dev/hello: authorizer not run: `auth` is not a function of this service; the route is open",
                 "GET /dev/hello: API key not checked locally",
-                "ANY /x: authorizer not run locally: the route is open",
+                "ANY /x: authorizer not run: `jwt` is not in `provider.httpApi.authorizers`; the route is open",
                 "sqs events (a, b) are not fired locally: run one with `sls invoke local -f a --event sqs`",
             ]
         );

@@ -506,7 +506,7 @@ functions:
       - http:
           method: get
           path: hello
-          authorizer: auth
+          authorizer: aws_iam
           private: true
       - httpApi:
           method: get
@@ -532,9 +532,9 @@ functions:
     assert_eq!(
         notes,
         [
-            "GET /dev/hello: authorizer not run locally: the route is open",
+            "GET /dev/hello: authorizer not run: `aws_iam` is not checked locally; the route is open",
             "GET /dev/hello: API key not checked locally",
-            "GET /x: authorizer not run locally: the route is open",
+            "GET /x: authorizer not run: `jwt` is not in `provider.httpApi.authorizers`; the route is open",
             "sqs events (hello) are not fired locally: run one with `sls invoke local -f hello --event sqs`",
         ]
     );
@@ -755,4 +755,138 @@ functions:
     // `operationId` is the event's operation name.
     let (_, _, body) = off.request("GET", "/dev/named", &[], b"");
     assert_eq!(body, b"getNamed");
+}
+
+const GUARDED: &str = "service: guarded
+provider:
+  name: aws
+  runtime: nodejs22.x
+  stage: dev
+  httpApi:
+    authorizers:
+      simple:
+        type: request
+        functionName: simple
+        identitySource: $request.header.Authorization
+        enableSimpleResponses: true
+      policy:
+        type: request
+        functionName: policy
+        identitySource: $request.querystring.token
+        payloadVersion: '1.0'
+functions:
+  token:
+    handler: auth.token
+  request:
+    handler: auth.request
+  simple:
+    handler: auth.simple
+  policy:
+    handler: auth.policy
+  api:
+    handler: api.main
+    events:
+      - http:
+          method: get
+          path: token
+          authorizer: token
+      - http:
+          method: get
+          path: request
+          authorizer:
+            name: request
+            type: request
+            identitySource: method.request.header.X-Key, method.request.querystring.user
+      - httpApi:
+          method: get
+          path: /simple
+          authorizer:
+            name: simple
+      - httpApi:
+          method: get
+          path: /policy
+          authorizer:
+            name: policy
+";
+
+const AUTH_JS: &str = r#"
+const policy = (principalId, effect, resource, context) =>
+  ({ principalId, context, policyDocument: { Version: '2012-10-17',
+     Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] } });
+exports.token = async (e) => {
+  if (e.type !== 'TOKEN') throw new Error('not a token event');
+  if (e.authorizationToken === 'allow') return policy('u1', 'Allow', e.methodArn, { n: 1, ok: true });
+  if (e.authorizationToken === 'deny') return policy('u1', 'Deny', e.methodArn);
+  if (e.authorizationToken === 'nested') return policy('u1', 'Allow', '*', { o: { x: 1 } });
+  throw new Error('Unauthorized');
+};
+exports.request = async (e) =>
+  policy(e.queryStringParameters.user, e.headers['x-key'] === 'k' ? 'Allow' : 'Deny', e.methodArn);
+exports.simple = async (e) =>
+  ({ isAuthorized: e.identitySource[0] === 'yes', context: { who: e.routeKey } });
+exports.policy = async (e) =>
+  policy('p', e.identitySource === 'good' ? 'Allow' : 'Deny', e.methodArn, { v: e.version });
+"#;
+
+#[test]
+fn lambda_authorizers_decide_before_the_route_as_api_gateway_runs_them() {
+    let dir = common::service(GUARDED);
+    std::fs::write(dir.path().join("auth.js"), AUTH_JS).unwrap();
+    std::fs::write(
+        dir.path().join("api.js"),
+        "exports.main = async (e) => ({ statusCode: 200, body: JSON.stringify(e.requestContext.authorizer || null) });\n",
+    )
+    .unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    assert!(
+        !off.lines.iter().any(|l| l.contains("authorizer not run")),
+        "every authorizer here runs: {:?}",
+        off.lines
+    );
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let (status, _, body) = off.request("GET", path, headers, b"");
+        (
+            status,
+            serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+        )
+    };
+    // REST TOKEN: the context reaches the route as strings, with the principal.
+    let (status, ctx) = get("/dev/token", &[("Authorization", "allow")]);
+    assert_eq!(status, 200);
+    assert_eq!(ctx["principalId"], "u1");
+    assert_eq!(
+        (ctx["n"].as_str(), ctx["ok"].as_str()),
+        (Some("1"), Some("true"))
+    );
+    assert_eq!(get("/dev/token", &[("Authorization", "deny")]).0, 403);
+    assert_eq!(get("/dev/token", &[("Authorization", "other")]).0, 401);
+    assert_eq!(get("/dev/token", &[]).0, 401, "no token: not even asked");
+    assert_eq!(get("/dev/token", &[("Authorization", "nested")]).0, 500);
+    // REST REQUEST: every identity source must be there.
+    let (status, ctx) = get("/dev/request?user=ann", &[("X-Key", "k")]);
+    assert_eq!((status, ctx["principalId"].as_str()), (200, Some("ann")));
+    assert_eq!(get("/dev/request?user=ann", &[("X-Key", "bad")]).0, 403);
+    assert_eq!(get("/dev/request", &[("X-Key", "k")]).0, 401);
+    // HTTP API: a simple response, and a 1.0 policy.
+    let (status, ctx) = get("/simple", &[("Authorization", "yes")]);
+    assert_eq!(status, 200);
+    assert_eq!(ctx["lambda"]["who"], "GET /simple");
+    let (status, body) = get("/simple", &[("Authorization", "no")]);
+    assert_eq!((status, body), (403, json!({"message": "Forbidden"})));
+    let (status, ctx) = get("/policy?token=good", &[]);
+    assert_eq!((status, ctx["v"].as_str()), (200, Some("1.0")));
+    assert_eq!(get("/policy?token=bad", &[]).0, 403);
+    drop(off);
+
+    // --noAuth opens every route, and says so.
+    let off = Offline::start(dir.path(), &["--noAuth"]);
+    assert!(
+        off.lines
+            .iter()
+            .any(|l| l == "note: GET /dev/token: authorizer not run (--noAuth): the route is open"),
+        "{:?}",
+        off.lines
+    );
+    let (status, _, _) = off.request("GET", "/dev/token", &[], b"");
+    assert_eq!(status, 200);
 }

@@ -3,6 +3,7 @@
 //! REST API), with path parameters, query strings, headers, base64 bodies and CORS as
 //! configured, in front of the local workers.
 pub mod alb;
+pub mod auth;
 mod events;
 mod responses;
 mod routes;
@@ -41,6 +42,9 @@ pub struct Served {
     pub alb: Vec<alb::AlbRoute>,
     /// The deployed stage (`--stage`), which serverless-offline put before ALB paths.
     pub service_stage: String,
+    pub region: String,
+    /// The routes' Lambda authorizers that run here.
+    pub auth: auth::Authorizers,
 }
 
 pub struct Gateway {
@@ -49,9 +53,14 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>, settings: &Settings) -> Gateway {
+    pub fn new(
+        d: &Desired,
+        pools: HashMap<String, Arc<Pool>>,
+        settings: &Settings,
+        auth: auth::Authorizers,
+    ) -> Gateway {
         Gateway {
-            current: std::sync::RwLock::new(Arc::new(Served::new(d, pools))),
+            current: std::sync::RwLock::new(Arc::new(Served::new(d, pools, auth))),
             settings: settings.clone(),
         }
     }
@@ -78,13 +87,13 @@ impl Gateway {
 
     /// Serves `d` with `pools` from the next request on; requests in flight finish on the old
     /// workers, which stop when their last invocation drops them.
-    pub fn replace(&self, d: &Desired, pools: HashMap<String, Arc<Pool>>) {
-        *self.current.write().unwrap() = Arc::new(Served::new(d, pools));
+    pub fn replace(&self, d: &Desired, pools: HashMap<String, Arc<Pool>>, auth: auth::Authorizers) {
+        *self.current.write().unwrap() = Arc::new(Served::new(d, pools, auth));
     }
 }
 
 impl Served {
-    fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>) -> Served {
+    fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>, auth: auth::Authorizers) -> Served {
         Served {
             routes: routes(d),
             stage: d
@@ -102,6 +111,8 @@ impl Served {
             websocket: d.websocket.clone(),
             alb: alb::routes(d),
             service_stage: d.stage.clone(),
+            region: d.region.clone(),
+            auth,
         }
     }
 }
@@ -210,6 +221,58 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
             ),
             (Payload::V1, Api::Http) => event_v1(&inc, r, &params, "$default", path, path),
         };
+        let mut event = event;
+        // The route's authorizer decides first, unless `noAuth`.
+        let lookup = match r.api {
+            Api::Rest => format!("rest {}", r.key),
+            Api::Http => format!("http {}", r.key),
+        };
+        if let Some(a) = gw.auth.get(&lookup).filter(|_| !settings.no_auth) {
+            let Some(values) = auth::identity(a, &inc) else {
+                return json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#);
+            };
+            let (stage, method) = match r.api {
+                Api::Rest => (gw.stage.as_str(), inc.method.as_str()),
+                Api::Http => ("$default", r.method.as_str()),
+            };
+            let arn = format!(
+                "arn:aws:execute-api:{}:000000000000:offlineContext_apiId/{stage}/{method}{path}",
+                gw.region
+            );
+            let Some(decider) = gw.pools.get(&a.function) else {
+                return json_response(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#);
+            };
+            // A REQUEST authorizer sees the request in its own payload format, whatever the
+            // route's.
+            let base = match (&a.kind, r.api) {
+                (auth::Kind::HttpRequest { v2: true, .. }, _) => event_v2(&inc, r, &params),
+                (auth::Kind::HttpRequest { v2: false, .. }, _) => {
+                    let mut e = event_v1(&inc, r, &params, "$default", path, path);
+                    e["version"] = serde_json::json!("1.0");
+                    e
+                }
+                (auth::Kind::Token | auth::Kind::Request, _) => event_v1(
+                    &inc,
+                    r,
+                    &params,
+                    &gw.stage,
+                    &format!("/{}{path}", gw.stage),
+                    path,
+                ),
+            };
+            let asked = Bytes::from(auth::event(a, &values, &arn, &base).to_string());
+            let verdict = match decider.invoke(asked, None).await {
+                Ok(done) => auth::verdict(a, &done.outcome, &arn),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    auth::Verdict::Refuse(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#)
+                }
+            };
+            match verdict {
+                auth::Verdict::Allow(context) => event["requestContext"]["authorizer"] = context,
+                auth::Verdict::Refuse(status, body) => return json_response(status, body),
+            }
+        }
         let payload = Bytes::from(event.to_string());
         // API Gateway stops waiting for the function at its integration timeout (the function
         // may run on, to its own); `noTimeout` waits as long as it takes.

@@ -1,0 +1,498 @@
+//! Lambda authorizers run by `sls offline` before a route's function, as API Gateway runs them:
+//! REST `TOKEN` and `REQUEST` authorizers (`http.authorizer`) and HTTP API `request` authorizers
+//! (`provider.httpApi.authorizers`), with their identity sources, events, IAM policies or
+//! simple responses, and the context they hand the route. What cannot run here (`aws_iam`,
+//! Cognito, JWT, an authorizer by ARN) is said by `local::notes`, and the route is open.
+
+use std::collections::HashMap;
+
+use hyper::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::events::{Incoming1, query_pairs};
+use crate::config::Config;
+use crate::config::model::{Event, HttpApiEvent, HttpEvent, http_api_route_key};
+
+/// Where an identity source is read from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Header(String),
+    Query(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// REST `TOKEN`: the token of one header.
+    Token,
+    /// REST `REQUEST`: the whole request.
+    Request,
+    /// HTTP API `request`, payload `1.0` or `2.0`, maybe answering with simple responses.
+    HttpRequest { v2: bool, simple: bool },
+}
+
+/// One route's authorizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authorizer {
+    pub name: String,
+    /// The function key that decides.
+    pub function: String,
+    pub kind: Kind,
+    pub identity: Vec<Source>,
+}
+
+/// The authorizers of a config's routes, by `rest GET /path` or `http GET /path`.
+pub type Authorizers = HashMap<String, Authorizer>;
+
+pub fn rest_key(method: &str, path: &str) -> String {
+    let method = match method.to_uppercase().as_str() {
+        "*" => "ANY".to_string(),
+        m => m.to_string(),
+    };
+    format!("rest {method} /{}", path.trim_matches('/'))
+}
+
+pub fn http_key(method: &str, path: &str) -> String {
+    format!("http {}", http_api_route_key(method, path))
+}
+
+/// Every route authorizer that runs here.
+pub fn of(config: &Config) -> Authorizers {
+    let mut out = Authorizers::new();
+    for (_, f) in config.functions.iter().flatten() {
+        for e in f.events.iter().flatten() {
+            match e {
+                Event::Http(h) if h.authorizer.is_some() => {
+                    if let Ok(a) = rest(config, h) {
+                        out.insert(rest_key(&h.method, &h.path), a);
+                    }
+                }
+                Event::HttpApi(h) if h.authorizer.is_some() => {
+                    if let Ok(a) = http(config, h) {
+                        out.insert(http_key(&h.method, &h.path), a);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn function_key(config: &Config, name: &str) -> Option<String> {
+    config
+        .functions
+        .as_ref()?
+        .contains_key(name)
+        .then(|| name.to_string())
+}
+
+/// `method.request.header.X` / `method.request.querystring.X` (REST) or `$request.header.X` /
+/// `$request.querystring.X` (HTTP API), comma-separated.
+fn sources(text: &str) -> Result<Vec<Source>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let s = s
+                .strip_prefix("method.request.")
+                .or_else(|| s.strip_prefix("$request."))
+                .unwrap_or(s);
+            if let Some(h) = s.strip_prefix("header.") {
+                Ok(Source::Header(h.to_ascii_lowercase()))
+            } else if let Some(q) = s.strip_prefix("querystring.") {
+                Ok(Source::Query(q.to_string()))
+            } else {
+                Err(format!("identity source `{s}` is not read locally"))
+            }
+        })
+        .collect()
+}
+
+/// A REST route's authorizer, or why it does not run here.
+pub fn rest(config: &Config, h: &HttpEvent) -> Result<Authorizer, String> {
+    let a = h.authorizer.as_ref().ok_or("no authorizer")?;
+    let (name, kind, identity) = match a {
+        Value::String(s) if s == "aws_iam" => return Err("`aws_iam` is not checked locally".into()),
+        Value::String(s) if s.starts_with("arn:") => {
+            return Err("an authorizer by ARN is not run locally".into());
+        }
+        Value::String(s) => (s.clone(), "token", None),
+        Value::Object(m) => {
+            if m.get("type").and_then(Value::as_str).is_some_and(|t| {
+                t.eq_ignore_ascii_case("aws_iam") || t.eq_ignore_ascii_case("COGNITO_USER_POOLS")
+            }) || m.contains_key("authorizerId")
+            {
+                return Err("this authorizer type is not run locally".into());
+            }
+            if m.contains_key("arn") {
+                return Err("an authorizer by ARN is not run locally".into());
+            }
+            let name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("an authorizer without `name` is not run locally")?;
+            let kind = m.get("type").and_then(Value::as_str).unwrap_or("token");
+            (
+                name.to_string(),
+                if kind.eq_ignore_ascii_case("request") {
+                    "request"
+                } else {
+                    "token"
+                },
+                m.get("identitySource").and_then(Value::as_str),
+            )
+        }
+        _ => return Err("this authorizer is not run locally".into()),
+    };
+    let function = function_key(config, &name)
+        .ok_or_else(|| format!("`{name}` is not a function of this service"))?;
+    let kind = match kind {
+        "request" => Kind::Request,
+        _ => Kind::Token,
+    };
+    let identity = match (identity, &kind) {
+        (Some(text), _) => sources(text)?,
+        (None, Kind::Token) => vec![Source::Header("authorization".into())],
+        (None, _) => Vec::new(),
+    };
+    Ok(Authorizer {
+        name,
+        function,
+        kind,
+        identity,
+    })
+}
+
+/// An HTTP API route's authorizer, or why it does not run here.
+pub fn http(config: &Config, h: &HttpApiEvent) -> Result<Authorizer, String> {
+    let a = h.authorizer.as_ref().ok_or("no authorizer")?;
+    let name = match a {
+        Value::String(s) => s.clone(),
+        Value::Object(m) if m.get("type").and_then(Value::as_str) == Some("aws_iam") => {
+            return Err("`aws_iam` is not checked locally".into());
+        }
+        Value::Object(m) => match m.get("name").and_then(Value::as_str) {
+            Some(n) => n.to_string(),
+            None => return Err("an authorizer by id is not run locally".into()),
+        },
+        _ => return Err("this authorizer is not run locally".into()),
+    };
+    let spec = config
+        .provider
+        .http_api
+        .as_ref()
+        .and_then(|h| h.authorizers.as_ref())
+        .and_then(|all| all.get(&name))
+        .ok_or_else(|| format!("`{name}` is not in `provider.httpApi.authorizers`"))?;
+    if spec.get("type").and_then(Value::as_str) != Some("request") {
+        return Err("a JWT authorizer is not run locally (its signature needs the issuer)".into());
+    }
+    let function = spec
+        .get("functionName")
+        .and_then(Value::as_str)
+        .and_then(|f| function_key(config, f))
+        .ok_or("a request authorizer by ARN, or of another service, is not run locally")?;
+    let identity = match spec.get("identitySource") {
+        Some(Value::String(s)) => sources(s)?,
+        Some(Value::Array(list)) => {
+            let joined: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+            sources(&joined.join(","))?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Authorizer {
+        name,
+        function,
+        kind: Kind::HttpRequest {
+            v2: spec.get("payloadVersion").and_then(Value::as_str) != Some("1.0"),
+            simple: spec.get("enableSimpleResponses").and_then(Value::as_bool) == Some(true),
+        },
+        identity,
+    })
+}
+
+/// The identity values of `inc`, in order; `None` when one is missing (API Gateway then answers
+/// 401 without calling the authorizer).
+pub(super) fn identity(a: &Authorizer, inc: &Incoming1) -> Option<Vec<String>> {
+    let query = query_pairs(&inc.query);
+    a.identity
+        .iter()
+        .map(|s| match s {
+            Source::Header(h) => inc
+                .headers
+                .get(h.as_str())
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
+            Source::Query(q) => query
+                .iter()
+                .find(|(k, _)| k == q)
+                .and_then(|(_, vs)| vs.last().cloned())
+                .filter(|v| !v.is_empty()),
+        })
+        .collect()
+}
+
+/// The event the authorizer function gets. `route_event` is the request in the authorizer's
+/// payload format (a REQUEST authorizer's event is that request, and more).
+pub(super) fn event(a: &Authorizer, values: &[String], arn: &str, route_event: &Value) -> Value {
+    match a.kind {
+        Kind::Token => json!({
+            "type": "TOKEN",
+            "authorizationToken": values.first().cloned().unwrap_or_default(),
+            "methodArn": arn,
+        }),
+        Kind::Request | Kind::HttpRequest { v2: false, .. } => {
+            let mut e = route_event.clone();
+            e["type"] = json!("REQUEST");
+            e["methodArn"] = json!(arn);
+            if let Kind::HttpRequest { .. } = a.kind {
+                e["identitySource"] = json!(values.join(","));
+            }
+            e
+        }
+        Kind::HttpRequest { v2: true, .. } => {
+            let mut e = route_event.clone();
+            if let Some(m) = e.as_object_mut() {
+                m.remove("body");
+                m.remove("isBase64Encoded");
+            }
+            e["type"] = json!("REQUEST");
+            e["routeArn"] = json!(arn);
+            e["identitySource"] = json!(values);
+            e
+        }
+    }
+}
+
+/// What the authorizer said.
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    /// Go on, with what the route's event gets in `requestContext.authorizer`.
+    Allow(Value),
+    /// API Gateway's answer instead of the route's.
+    Refuse(StatusCode, &'static str),
+}
+
+/// ELB-like `*`/`?` match of a policy's resource against the ARN called.
+fn matches(pattern: &str, arn: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    while i < p.len() && p[i] == '*' {
+        i += 1;
+    }
+    i == p.len()
+}
+
+fn as_list(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A REST authorizer's context values reach the route as strings; an object or a list in it is
+/// an authorizer misconfiguration (API Gateway's 500).
+fn context(v: &Value, rest: bool) -> Option<Map<String, Value>> {
+    let mut out = Map::new();
+    for (k, x) in v.as_object().into_iter().flatten() {
+        let x = match x {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) if rest => {
+                json!(x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            }
+            Value::Object(_) | Value::Array(_) if rest => return None,
+            x => x.clone(),
+        };
+        out.insert(k.clone(), x);
+    }
+    if !v.is_null() && !v.is_object() {
+        return None;
+    }
+    Some(out)
+}
+
+/// The authorizer's result (or error) judged as API Gateway judges it for `arn`.
+pub(super) fn verdict(a: &Authorizer, outcome: &crate::local::Outcome, arn: &str) -> Verdict {
+    let http = matches!(a.kind, Kind::HttpRequest { .. });
+    let error = match http {
+        true => Verdict::Refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal Server Error"}"#,
+        ),
+        false => Verdict::Refuse(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#),
+    };
+    let forbidden = match http {
+        true => r#"{"message":"Forbidden"}"#,
+        false => r#"{"Message":"User is not authorized to access this resource"}"#,
+    };
+    let v = match outcome {
+        crate::local::Outcome::Error(doc) => {
+            return match doc["errorMessage"].as_str() {
+                Some("Unauthorized") => {
+                    Verdict::Refuse(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#)
+                }
+                _ => error,
+            };
+        }
+        crate::local::Outcome::Ok(b) => match serde_json::from_slice::<Value>(b) {
+            Ok(v) => v,
+            Err(_) => return error,
+        },
+    };
+    if let Kind::HttpRequest { simple: true, .. } = a.kind {
+        let Some(ok) = v.get("isAuthorized").and_then(Value::as_bool) else {
+            return error;
+        };
+        if !ok {
+            return Verdict::Refuse(StatusCode::FORBIDDEN, forbidden);
+        }
+        let Some(ctx) = context(&v["context"], false) else {
+            return error;
+        };
+        return Verdict::Allow(json!({ "lambda": ctx }));
+    }
+    let statements: Vec<&Value> = match &v["policyDocument"]["Statement"] {
+        Value::Array(s) => s.iter().collect(),
+        s @ Value::Object(_) => vec![s],
+        _ => return error,
+    };
+    let applies = |s: &Value| {
+        let actions = as_list(&s["Action"]);
+        let action = actions
+            .iter()
+            .any(|x| matches!(*x, "*" | "execute-api:*" | "execute-api:Invoke"));
+        action && as_list(&s["Resource"]).iter().any(|r| matches(r, arn))
+    };
+    let effect = |e: &str| {
+        statements.iter().any(|s| {
+            applies(s)
+                && s["Effect"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(e))
+        })
+    };
+    if effect("Deny") {
+        return Verdict::Refuse(
+            StatusCode::FORBIDDEN,
+            match http {
+                true => r#"{"message":"Forbidden"}"#,
+                false => {
+                    r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#
+                }
+            },
+        );
+    }
+    if !effect("Allow") {
+        return Verdict::Refuse(StatusCode::FORBIDDEN, forbidden);
+    }
+    let Some(mut ctx) = context(&v["context"], !http) else {
+        return error;
+    };
+    let principal = v.get("principalId").cloned().unwrap_or(Value::Null);
+    match a.kind {
+        Kind::HttpRequest { v2: true, .. } => {
+            Verdict::Allow(json!({ "lambda": ctx, "principalId": principal }))
+        }
+        Kind::Token | Kind::Request | Kind::HttpRequest { v2: false, .. } => {
+            ctx.insert("principalId".into(), principal);
+            if !http {
+                ctx.insert("integrationLatency".into(), json!(0));
+            }
+            Verdict::Allow(Value::Object(ctx))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::Outcome;
+    use hyper::body::Bytes;
+
+    fn auth(kind: Kind) -> Authorizer {
+        Authorizer {
+            name: "a".into(),
+            function: "a".into(),
+            kind,
+            identity: vec![Source::Header("authorization".into())],
+        }
+    }
+
+    fn ok(v: Value) -> Outcome {
+        Outcome::Ok(Bytes::from(v.to_string()))
+    }
+
+    const ARN: &str = "arn:aws:execute-api:us-east-1:000000000000:api/dev/GET/users/1";
+
+    #[test]
+    fn policies_are_judged_as_api_gateway_judges_them() {
+        let a = auth(Kind::Token);
+        let policy = |effect: &str, resource: &str| {
+            ok(json!({"principalId": "u1", "context": {"n": 1, "b": true},
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}]}}))
+        };
+        assert_eq!(
+            verdict(
+                &a,
+                &policy("Allow", "arn:aws:execute-api:*:*:api/dev/*"),
+                ARN
+            ),
+            Verdict::Allow(
+                json!({"principalId": "u1", "n": "1", "b": "true", "integrationLatency": 0})
+            )
+        );
+        assert!(matches!(
+            verdict(&a, &policy("Deny", "*"), ARN),
+            Verdict::Refuse(StatusCode::FORBIDDEN, _)
+        ));
+        assert!(matches!(
+            verdict(&a, &policy("Allow", "arn:other"), ARN),
+            Verdict::Refuse(StatusCode::FORBIDDEN, _)
+        ));
+        let unauthorized = Outcome::Error(json!({"errorMessage": "Unauthorized"}));
+        assert_eq!(
+            verdict(&a, &unauthorized, ARN),
+            Verdict::Refuse(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#)
+        );
+        let nested = ok(json!({"principalId": "u", "context": {"o": {"x": 1}},
+            "policyDocument": {"Statement": [{"Action": "*", "Effect": "Allow", "Resource": "*"}]}}));
+        assert!(matches!(
+            verdict(&a, &nested, ARN),
+            Verdict::Refuse(StatusCode::INTERNAL_SERVER_ERROR, _)
+        ));
+        let simple = auth(Kind::HttpRequest {
+            v2: true,
+            simple: true,
+        });
+        assert_eq!(
+            verdict(
+                &simple,
+                &ok(json!({"isAuthorized": true, "context": {"o": {"x": 1}}})),
+                ARN
+            ),
+            Verdict::Allow(json!({"lambda": {"o": {"x": 1}}}))
+        );
+        assert!(matches!(
+            verdict(&simple, &ok(json!({"isAuthorized": false})), ARN),
+            Verdict::Refuse(StatusCode::FORBIDDEN, _)
+        ));
+    }
+}
