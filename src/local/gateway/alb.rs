@@ -10,9 +10,9 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 
-use super::Gateway;
 use super::events::{Incoming1, body_of, header_values};
 use super::responses::proxy_response;
+use super::{Gateway, wildcard};
 use crate::local::Outcome;
 use crate::local::http::json as json_response;
 use crate::plan::Desired;
@@ -46,39 +46,6 @@ pub fn routes(d: &Desired) -> Vec<AlbRoute> {
         .collect();
     out.sort_by_key(|r| r.priority);
     out
-}
-
-/// ELB's wildcard match: `*` any run of characters, `?` one.
-fn wildcard(pattern: &str, text: &str, fold_case: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = match fold_case {
-        true => (
-            pattern.to_lowercase().chars().collect(),
-            text.to_lowercase().chars().collect(),
-        ),
-        false => (pattern.chars().collect(), text.chars().collect()),
-    };
-    // Greedy with one backtrack point, enough for `*` and `?`.
-    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
-    while j < t.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some(i);
-            mark = j;
-            i += 1;
-        } else if let Some(s) = star {
-            i = s + 1;
-            mark += 1;
-            j = mark;
-        } else {
-            return false;
-        }
-    }
-    while i < p.len() && p[i] == '*' {
-        i += 1;
-    }
-    i == p.len()
 }
 
 /// Whether `inc` meets one condition (a value of it, for lists: any).
@@ -285,7 +252,7 @@ async fn handle(gw: &Gateway, region: &str, req: Request<Incoming>) -> Response<
 
 #[cfg(test)]
 mod tests {
-    use super::wildcard;
+    use super::super::wildcard;
 
     #[test]
     fn wildcards_match_as_elb_matches_them() {

@@ -274,30 +274,9 @@ pub enum Verdict {
     Refuse(StatusCode, &'static str),
 }
 
-/// ELB-like `*`/`?` match of a policy's resource against the ARN called.
+/// A policy's resource (`*` and `?` wildcards) against the ARN called.
 fn matches(pattern: &str, arn: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
-    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
-    while j < t.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some(i);
-            mark = j;
-            i += 1;
-        } else if let Some(s) = star {
-            i = s + 1;
-            mark += 1;
-            j = mark;
-        } else {
-            return false;
-        }
-    }
-    while i < p.len() && p[i] == '*' {
-        i += 1;
-    }
-    i == p.len()
+    super::wildcard(pattern, arn, false)
 }
 
 fn as_list(v: &Value) -> Vec<&str> {

@@ -348,6 +348,40 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
     json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#)
 }
 
+/// AWS's wildcard match (ELB conditions, IAM policy resources): `*` any run of characters, `?`
+/// one; `fold_case` for the case-insensitive ones.
+pub(super) fn wildcard(pattern: &str, text: &str, fold_case: bool) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = match fold_case {
+        true => (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        ),
+        false => (pattern.chars().collect(), text.chars().collect()),
+    };
+    // Greedy with one backtrack point, enough for `*` and `?`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    while i < p.len() && p[i] == '*' {
+        i += 1;
+    }
+    i == p.len()
+}
+
 /// How long API Gateway waits for a Lambda integration: 29 s on a REST API, 30 s on an HTTP API
 /// (their default and maximum).
 fn integration_limit(api: Api) -> std::time::Duration {
