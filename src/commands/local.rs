@@ -147,8 +147,8 @@ struct Prepared {
     /// settings it does not act on.
     settings: local::settings::Settings,
     notes: Vec<String>,
-    /// The routes' authorizers that run locally.
-    authorizers: gateway::auth::Authorizers,
+    /// The routes' authorizers that run locally, the private routes and their API keys.
+    access: gateway::auth::Access,
 }
 
 fn prepared(cx: &Context, run: Run) -> anyhow::Result<Prepared> {
@@ -185,7 +185,7 @@ fn prepared(cx: &Context, run: Run) -> anyhow::Result<Prepared> {
         service_dir: loaded.service_dir.clone(),
         settings,
         notes,
-        authorizers: gateway::auth::of(&loaded.config),
+        access: gateway::auth::Access::of(&loaded.config, &loaded.stage),
     })
 }
 
@@ -214,7 +214,7 @@ async fn watch(
         seen = now;
         match prepared(cx, Run::Offline(given)) {
             Ok(p) => {
-                gw.replace(&p.desired, pools(p.functions), p.authorizers);
+                gw.replace(&p.desired, pools(p.functions), p.access);
                 eprintln!("repackaged: new requests run the changed code");
             }
             Err(e) => eprintln!(
@@ -335,7 +335,7 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         service_dir,
         settings,
         notes,
-        authorizers,
+        access,
     } = prepared(cx, Run::Offline(&given))?;
     let scheduled = args.schedules
         && (d.rules.iter().any(|r| !r.expression.is_empty()) || !d.schedules.is_empty());
@@ -447,6 +447,12 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
                 )?;
             }
         }
+        for k in &access.keys {
+            match k.generated {
+                true => writeln!(out, "api key {}: {} (x-api-key)", k.name, k.value)?,
+                false => writeln!(out, "api key {}: as in the config (x-api-key)", k.name)?,
+            }
+        }
         for n in &notes {
             writeln!(out, "note: {n}")?;
         }
@@ -457,7 +463,7 @@ pub fn offline(cx: &Context, args: &OfflineArgs) -> anyhow::Result<()> {
         &d,
         pools(functions),
         &settings,
-        authorizers,
+        access,
     ));
     let serve = gateway::serve(listener, gw.clone());
     let invoke = local::lambda_api::serve(lambda, gw.clone(), d.region.clone());

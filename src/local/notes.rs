@@ -43,8 +43,8 @@ pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
                     {
                         lines.push(format!("{route}: {line}"));
                     }
-                    if h.private == Some(true) {
-                        lines.push(format!("{route}: API key not checked locally"));
+                    if h.private == Some(true) && s.no_auth {
+                        lines.push(format!("{route}: API key not checked (--noAuth)"));
                     }
                     if h.integration
                         .as_deref()
@@ -66,18 +66,32 @@ pub fn not_emulated(config: &Config, stage: &str, s: &Settings) -> Vec<String> {
                     }
                 }
                 Event::HttpApi(h) => {
-                    if h.authorizer.is_some()
-                        && let Some(line) = says(super::gateway::auth::http(config, h))
+                    let route = http(&h.method, &h.path);
+                    let found = h
+                        .authorizer
+                        .as_ref()
+                        .map(|_| super::gateway::auth::http(config, h));
+                    if let Some(Ok(a)) = &found
+                        && let super::gateway::auth::Kind::Jwt { .. } = a.kind
+                        && !s.no_auth
                     {
-                        lines.push(format!("{}: {line}", http(&h.method, &h.path)));
+                        lines.push(format!(
+                            "{route}: JWT authorizer `{}` checks the token's issuer, audience, expiry and scopes, not its signature",
+                            a.name
+                        ));
+                    } else if let Some(line) = found.and_then(&says) {
+                        lines.push(format!("{route}: {line}"));
                     }
                 }
                 Event::Websocket(w) => {
                     if w.authorizer.is_some() {
-                        lines.push(format!(
-                            "websocket {}: authorizer not run locally: the connection is open",
-                            w.route
-                        ));
+                        let runs = match w.route.as_str() {
+                            "$connect" => super::gateway::auth::websocket(config, w),
+                            _ => Err("API Gateway runs authorizers on `$connect` only".into()),
+                        };
+                        if let Some(line) = says(runs) {
+                            lines.push(format!("websocket {}: {line}", w.route));
+                        }
                     }
                 }
                 // Served, or fired with --schedules.
@@ -158,7 +172,6 @@ mod tests {
             not_emulated(&c, "dev", &s),
             [
                 "GET /dev/hello: authorizer not run: `auth` is not a function of this service; the route is open",
-                "GET /dev/hello: API key not checked locally",
                 "ANY /x: authorizer not run: `jwt` is not in `provider.httpApi.authorizers`; the route is open",
                 "sqs events (a, b) are not fired locally: run one with `sls invoke local -f a --event sqs`",
             ]

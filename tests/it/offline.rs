@@ -533,14 +533,76 @@ functions:
         notes,
         [
             "GET /dev/hello: authorizer not run: `aws_iam` is not checked locally; the route is open",
-            "GET /dev/hello: API key not checked locally",
             "GET /x: authorizer not run: `jwt` is not in `provider.httpApi.authorizers`; the route is open",
             "sqs events (hello) are not fired locally: run one with `sls invoke local -f hello --event sqs`",
         ]
     );
-    // Served all the same, open.
+    // Served all the same, open but for its API key.
+    let (status, _, _) = off.request("GET", "/dev/hello", &[], b"");
+    assert_eq!(status, 403, "private: no key, no call");
+    drop(off);
+    let off = Offline::start(dir.path(), &["--noAuth"]);
     let (status, _, body) = off.request("GET", "/dev/hello", &[], b"");
     assert_eq!((status, body.as_slice()), (200, b"hi".as_slice()));
+}
+
+#[test]
+fn private_routes_need_one_of_the_api_keys() {
+    let dir = common::service(
+        "service: keyed
+provider:
+  name: aws
+  runtime: nodejs22.x
+  apiGateway:
+    apiKeys:
+      - name: given
+        value: givenValuegivenValuegivenValue
+      - made
+functions:
+  hello:
+    handler: h.hello
+    events:
+      - http:
+          method: get
+          path: hello
+          private: true
+      - http:
+          method: get
+          path: open
+",
+    );
+    std::fs::write(
+        dir.path().join("h.js"),
+        "exports.hello = async () => ({ statusCode: 200, body: 'hi' });\n",
+    )
+    .unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    assert!(
+        off.lines
+            .iter()
+            .any(|l| l == "api key given: as in the config (x-api-key)"),
+        "a key of the config is not printed: {:?}",
+        off.lines
+    );
+    let made = off
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("api key made: "))
+        .and_then(|l| l.strip_suffix(" (x-api-key)"))
+        .expect("the generated key is printed")
+        .to_string();
+    let status = |key: Option<&str>, path: &str| {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("x-api-key", k)).into_iter().collect();
+        off.request("GET", path, &headers, b"").0
+    };
+    assert_eq!(status(None, "/dev/hello"), 403);
+    assert_eq!(status(Some("wrong"), "/dev/hello"), 403);
+    assert_eq!(
+        status(Some("givenValuegivenValuegivenValue"), "/dev/hello"),
+        200
+    );
+    assert_eq!(status(Some(&made), "/dev/hello"), 200);
+    assert_eq!(status(None, "/dev/open"), 200);
 }
 
 const ALB: &str = "service: shop
@@ -774,6 +836,10 @@ provider:
         functionName: policy
         identitySource: $request.querystring.token
         payloadVersion: '1.0'
+      jwtAuth:
+        identitySource: $request.header.Authorization
+        issuerUrl: https://issuer.example
+        audience: [app]
 functions:
   token:
     handler: auth.token
@@ -807,6 +873,12 @@ functions:
           path: /policy
           authorizer:
             name: policy
+      - httpApi:
+          method: get
+          path: /jwt
+          authorizer:
+            name: jwtAuth
+            scopes: [email]
 ";
 
 const AUTH_JS: &str = r#"
@@ -843,6 +915,12 @@ fn lambda_authorizers_decide_before_the_route_as_api_gateway_runs_them() {
         "every authorizer here runs: {:?}",
         off.lines
     );
+    assert!(
+        off.lines.iter().any(|l| l
+            == "note: GET /jwt: JWT authorizer `jwtAuth` checks the token's issuer, audience, expiry and scopes, not its signature"),
+        "{:?}",
+        off.lines
+    );
     let get = |path: &str, headers: &[(&str, &str)]| {
         let (status, _, body) = off.request("GET", path, headers, b"");
         (
@@ -876,6 +954,23 @@ fn lambda_authorizers_decide_before_the_route_as_api_gateway_runs_them() {
     let (status, ctx) = get("/policy?token=good", &[]);
     assert_eq!((status, ctx["v"].as_str()), (200, Some("1.0")));
     assert_eq!(get("/policy?token=bad", &[]).0, 403);
+    // JWT: the claims are checked, and go to the route.
+    let jwt = |claims: Value| {
+        let b = aws_smithy_types::base64::encode(claims.to_string());
+        let b = b.trim_end_matches('=').replace('+', "-").replace('/', "_");
+        format!("Bearer eyJhbGciOiJSUzI1NiJ9.{b}.c2ln")
+    };
+    let good = json!({"iss": "https://issuer.example", "aud": "app", "scope": "email", "sub": "s1", "exp": 4102444800u64});
+    let (status, ctx) = get("/jwt", &[("Authorization", &jwt(good.clone()))]);
+    assert_eq!(status, 200);
+    assert_eq!(ctx["jwt"]["claims"]["sub"], "s1");
+    assert_eq!(ctx["jwt"]["scopes"], json!(["email"]));
+    let mut other = good.clone();
+    other["aud"] = json!("else");
+    assert_eq!(get("/jwt", &[("Authorization", &jwt(other))]).0, 401);
+    let mut scopeless = good;
+    scopeless["scope"] = json!("openid");
+    assert_eq!(get("/jwt", &[("Authorization", &jwt(scopeless))]).0, 403);
     drop(off);
 
     // --noAuth opens every route, and says so.
@@ -889,4 +984,103 @@ fn lambda_authorizers_decide_before_the_route_as_api_gateway_runs_them() {
     );
     let (status, _, _) = off.request("GET", "/dev/token", &[], b"");
     assert_eq!(status, 200);
+}
+
+#[test]
+fn a_websocket_connect_authorizer_decides_the_handshake() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+    let dir = common::service(
+        "service: chat
+provider:
+  name: aws
+  runtime: nodejs22.x
+functions:
+  auth:
+    handler: ws.auth
+  conn:
+    handler: ws.connect
+    events:
+      - websocket:
+          route: $connect
+          authorizer: auth
+  echo:
+    handler: ws.echo
+    events:
+      - websocket:
+          route: $default
+          routeResponseSelectionExpression: $default
+",
+    );
+    std::fs::write(
+        dir.path().join("ws.js"),
+        r#"
+exports.auth = async (e) => {
+  if (e.headers.auth === 'crash') throw new Error('boom');
+  const effect = e.headers.auth === 'ok' ? 'Allow' : 'Deny';
+  return { principalId: 'p1', context: { who: 'ann' },
+    policyDocument: { Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: e.methodArn }] } };
+};
+exports.connect = async (e) => {
+  require('fs').writeFileSync(process.env.LAMBDA_TASK_ROOT + '/../seen.json', JSON.stringify(e.requestContext.authorizer));
+  return { statusCode: 200 };
+};
+exports.echo = async (e) => ({ statusCode: 200, body: e.body });
+"#,
+    )
+    .unwrap();
+    let off = Offline::start(dir.path(), &["--websocket-port", "0"]);
+    assert!(
+        !off.lines.iter().any(|l| l.contains("authorizer not run")),
+        "{:?}",
+        off.lines
+    );
+    let base = off
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("websocket: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let with = |auth: Option<&str>| {
+            let mut req = base.as_str().into_client_request().unwrap();
+            if let Some(a) = auth {
+                req.headers_mut().insert("Auth", a.parse().unwrap());
+            }
+            req
+        };
+        for (auth, status) in [(None, 401), (Some("no"), 403), (Some("crash"), 500)] {
+            match tokio_tungstenite::connect_async(with(auth)).await {
+                Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                    assert_eq!(r.status(), status, "{auth:?}")
+                }
+                other => panic!("{auth:?}: expected a refusal: {other:?}"),
+            }
+        }
+        let (mut ws, _) = tokio_tungstenite::connect_async(with(Some("ok")))
+            .await
+            .unwrap();
+        ws.send(Message::text("hi")).await.unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.to_text().unwrap(), "hi");
+    });
+    // The $connect handler saw the authorizer's principal and context (written beside the
+    // unpacked packages: its LAMBDA_TASK_ROOT is one of them).
+    let seen = std::fs::read_to_string(dir.path().join(".serverless/local/seen.json"))
+        .expect("the $connect handler ran");
+    let seen: Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(
+        (seen["principalId"].as_str(), seen["who"].as_str()),
+        (Some("p1"), Some("ann"))
+    );
 }

@@ -1,8 +1,10 @@
 //! Lambda authorizers run by `sls offline` before a route's function, as API Gateway runs them:
 //! REST `TOKEN` and `REQUEST` authorizers (`http.authorizer`) and HTTP API `request` authorizers
 //! (`provider.httpApi.authorizers`), with their identity sources, events, IAM policies or
-//! simple responses, and the context they hand the route. What cannot run here (`aws_iam`,
-//! Cognito, JWT, an authorizer by ARN) is said by `local::notes`, and the route is open.
+//! simple responses, and the context they hand the route; HTTP API `jwt` authorizers check a
+//! token's claims (not its signature, which needs the issuer's keys: said at start). What
+//! cannot run here (`aws_iam`, Cognito, an authorizer by ARN) is said by `local::notes`, and
+//! the route is open.
 
 use std::collections::HashMap;
 
@@ -28,6 +30,13 @@ pub enum Kind {
     Request,
     /// HTTP API `request`, payload `1.0` or `2.0`, maybe answering with simple responses.
     HttpRequest { v2: bool, simple: bool },
+    /// HTTP API `jwt`: the token's claims checked against the issuer and audience, and the
+    /// route's scopes; its signature is not verified locally (that needs the issuer's keys).
+    Jwt {
+        issuer: String,
+        audience: Vec<String>,
+        scopes: Vec<String>,
+    },
 }
 
 /// One route's authorizer.
@@ -42,6 +51,119 @@ pub struct Authorizer {
 
 /// The authorizers of a config's routes, by `rest GET /path` or `http GET /path`.
 pub type Authorizers = HashMap<String, Authorizer>;
+
+/// Who may call the local API: the routes' authorizers, and the REST routes that need an API
+/// key (`private: true`) with the keys that open them.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub authorizers: Authorizers,
+    /// `rest GET /path` of each `private: true` route.
+    pub private: std::collections::HashSet<String>,
+    pub keys: Vec<ApiKey>,
+}
+
+/// A key of `provider.apiGateway.apiKeys`; one without a `value` gets a local one, printed at
+/// start (API Gateway generates it on deploy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub name: String,
+    pub value: String,
+    pub generated: bool,
+}
+
+impl Access {
+    pub fn of(config: &Config, stage: &str) -> Access {
+        let mut private = std::collections::HashSet::new();
+        for (_, f) in config.functions.iter().flatten() {
+            for e in f.events.iter().flatten() {
+                if let Event::Http(h) = e
+                    && h.private == Some(true)
+                {
+                    private.insert(rest_key(&h.method, &h.path));
+                }
+            }
+        }
+        Access {
+            authorizers: of(config),
+            private,
+            keys: api_keys(config, stage),
+        }
+    }
+}
+
+/// `provider.apiGateway.apiKeys`: names, `{name, value}` mappings, or usage-plan groups of them.
+fn api_keys(config: &Config, stage: &str) -> Vec<ApiKey> {
+    let Some(list) = config
+        .provider
+        .api_gateway
+        .as_ref()
+        .and_then(|g| g.api_keys.as_ref())
+    else {
+        return Vec::new();
+    };
+    let mut flat = Vec::new();
+    let walk = |v: &Value, flat: &mut Vec<Value>| match v {
+        // `{planName: [keys]}` groups keys by usage plan.
+        Value::Object(m) if !m.contains_key("name") && !m.contains_key("value") => {
+            for (_, keys) in m {
+                flat.extend(keys.as_array().into_iter().flatten().cloned());
+            }
+        }
+        other => flat.push(other.clone()),
+    };
+    for v in list.as_array().into_iter().flatten() {
+        walk(v, &mut flat);
+    }
+    flat.iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let name = match k {
+                Value::String(s) => s.clone(),
+                _ => k["name"].as_str().map_or_else(
+                    || format!("{}-{stage}-{}", config.service, i + 1),
+                    str::to_string,
+                ),
+            };
+            match k["value"].as_str() {
+                Some(v) => ApiKey {
+                    name,
+                    value: v.to_string(),
+                    generated: false,
+                },
+                None => {
+                    use sha2::Digest;
+                    let seed = format!(
+                        "{name}{}{:?}",
+                        std::process::id(),
+                        std::time::SystemTime::now()
+                    );
+                    let h = sha2::Sha256::digest(seed.as_bytes());
+                    let value: String = h.iter().take(20).map(|b| format!("{b:02x}")).collect();
+                    ApiKey {
+                        name,
+                        value,
+                        generated: true,
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+impl Access {
+    /// Whether a request to REST route `key` with these headers may reach it (API Gateway's
+    /// `x-api-key` check; `403 Forbidden` otherwise).
+    pub(super) fn key_ok(&self, key: &str, headers: &hyper::HeaderMap) -> bool {
+        if !self.private.contains(key) {
+            return true;
+        }
+        let given = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        given.is_some_and(|g| self.keys.iter().any(|k| k.value == g))
+    }
+}
+
+/// The key of the WebSocket API's `$connect` authorizer.
+pub const WEBSOCKET_KEY: &str = "websocket $connect";
 
 pub fn rest_key(method: &str, path: &str) -> String {
     let method = match method.to_uppercase().as_str() {
@@ -71,6 +193,11 @@ pub fn of(config: &Config) -> Authorizers {
                         out.insert(http_key(&h.method, &h.path), a);
                     }
                 }
+                Event::Websocket(w) if w.route == "$connect" && w.authorizer.is_some() => {
+                    if let Ok(a) = websocket(config, w) {
+                        out.insert(WEBSOCKET_KEY.into(), a);
+                    }
+                }
                 _ => {}
             }
         }
@@ -96,6 +223,7 @@ fn sources(text: &str) -> Result<Vec<Source>, String> {
             let s = s
                 .strip_prefix("method.request.")
                 .or_else(|| s.strip_prefix("$request."))
+                .or_else(|| s.strip_prefix("route.request."))
                 .unwrap_or(s);
             if let Some(h) = s.strip_prefix("header.") {
                 Ok(Source::Header(h.to_ascii_lowercase()))
@@ -163,6 +291,68 @@ pub fn rest(config: &Config, h: &HttpEvent) -> Result<Authorizer, String> {
     })
 }
 
+/// The `$connect` route's authorizer (a REQUEST one, reading `Auth` by default as Serverless v3
+/// sets it up), or why it does not run here.
+pub fn websocket(
+    config: &Config,
+    w: &crate::config::model::WebsocketEvent,
+) -> Result<Authorizer, String> {
+    let (name, identity) = match w.authorizer.as_ref().ok_or("no authorizer")? {
+        Value::String(s) if s.starts_with("arn:") => {
+            return Err("an authorizer by ARN is not run locally".into());
+        }
+        Value::String(s) => (s.clone(), None),
+        Value::Object(m) => {
+            if m.contains_key("arn") {
+                return Err("an authorizer by ARN is not run locally".into());
+            }
+            let name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("an authorizer without `name` is not run locally")?;
+            let identity = match m.get("identitySource") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Array(a)) => Some(
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                _ => None,
+            };
+            (name.to_string(), identity)
+        }
+        _ => return Err("this authorizer is not run locally".into()),
+    };
+    let function = function_key(config, &name)
+        .ok_or_else(|| format!("`{name}` is not a function of this service"))?;
+    Ok(Authorizer {
+        name,
+        function,
+        kind: Kind::Request,
+        identity: sources(identity.as_deref().unwrap_or("route.request.header.Auth"))?,
+    })
+}
+
+/// The identity values of a WebSocket handshake (headers by lower-case name).
+pub(super) fn identity_of_handshake(
+    a: &Authorizer,
+    headers: &std::collections::BTreeMap<String, String>,
+    query: &std::collections::BTreeMap<String, String>,
+) -> Option<Vec<String>> {
+    a.identity
+        .iter()
+        .map(|s| {
+            match s {
+                Source::Header(h) => headers.get(h),
+                Source::Query(q) => query.get(q),
+            }
+            .filter(|v| !v.is_empty())
+            .cloned()
+        })
+        .collect()
+}
+
 /// An HTTP API route's authorizer, or why it does not run here.
 pub fn http(config: &Config, h: &HttpApiEvent) -> Result<Authorizer, String> {
     let a = h.authorizer.as_ref().ok_or("no authorizer")?;
@@ -184,22 +374,58 @@ pub fn http(config: &Config, h: &HttpApiEvent) -> Result<Authorizer, String> {
         .and_then(|h| h.authorizers.as_ref())
         .and_then(|all| all.get(&name))
         .ok_or_else(|| format!("`{name}` is not in `provider.httpApi.authorizers`"))?;
-    if spec.get("type").and_then(Value::as_str) != Some("request") {
-        return Err("a JWT authorizer is not run locally (its signature needs the issuer)".into());
+    let identity_of = |default: &str| -> Result<Vec<Source>, String> {
+        match spec.get("identitySource") {
+            Some(Value::String(s)) => sources(s),
+            Some(Value::Array(list)) => {
+                let joined: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                sources(&joined.join(","))
+            }
+            _ => sources(default),
+        }
+    };
+    // `type: jwt` is the default when an issuer is given, as in Serverless v3.
+    let kind = spec.get("type").and_then(Value::as_str);
+    if kind == Some("jwt") || (kind.is_none() && spec.get("issuerUrl").is_some()) {
+        let texts = |v: Option<&Value>| -> Vec<String> {
+            match v {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let scopes = match a {
+            Value::Object(m) => texts(m.get("scopes")),
+            _ => Vec::new(),
+        };
+        return Ok(Authorizer {
+            name,
+            function: String::new(),
+            kind: Kind::Jwt {
+                issuer: spec
+                    .get("issuerUrl")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                audience: texts(spec.get("audience")),
+                scopes,
+            },
+            identity: identity_of("$request.header.Authorization")?,
+        });
+    }
+    if kind != Some("request") {
+        return Err("this authorizer type is not run locally".into());
     }
     let function = spec
         .get("functionName")
         .and_then(Value::as_str)
         .and_then(|f| function_key(config, f))
         .ok_or("a request authorizer by ARN, or of another service, is not run locally")?;
-    let identity = match spec.get("identitySource") {
-        Some(Value::String(s)) => sources(s)?,
-        Some(Value::Array(list)) => {
-            let joined: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
-            sources(&joined.join(","))?
-        }
-        _ => Vec::new(),
-    };
+    let identity = identity_of("")?;
     Ok(Authorizer {
         name,
         function,
@@ -251,6 +477,8 @@ pub(super) fn event(a: &Authorizer, values: &[String], arn: &str, route_event: &
             }
             e
         }
+        // Decided without a function: see `jwt`.
+        Kind::Jwt { .. } => Value::Null,
         Kind::HttpRequest { v2: true, .. } => {
             let mut e = route_event.clone();
             if let Some(m) = e.as_object_mut() {
@@ -309,7 +537,7 @@ fn context(v: &Value, rest: bool) -> Option<Map<String, Value>> {
 
 /// The authorizer's result (or error) judged as API Gateway judges it for `arn`.
 pub(super) fn verdict(a: &Authorizer, outcome: &crate::local::Outcome, arn: &str) -> Verdict {
-    let http = matches!(a.kind, Kind::HttpRequest { .. });
+    let http = matches!(a.kind, Kind::HttpRequest { .. } | Kind::Jwt { .. });
     let error = match http {
         true => Verdict::Refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -389,7 +617,7 @@ pub(super) fn verdict(a: &Authorizer, outcome: &crate::local::Outcome, arn: &str
         Kind::HttpRequest { v2: true, .. } => {
             Verdict::Allow(json!({ "lambda": ctx, "principalId": principal }))
         }
-        Kind::Token | Kind::Request | Kind::HttpRequest { v2: false, .. } => {
+        Kind::Token | Kind::Request | Kind::HttpRequest { v2: false, .. } | Kind::Jwt { .. } => {
             ctx.insert("principalId".into(), principal);
             if !http {
                 ctx.insert("integrationLatency".into(), json!(0));
@@ -397,6 +625,90 @@ pub(super) fn verdict(a: &Authorizer, outcome: &crate::local::Outcome, arn: &str
             Verdict::Allow(Value::Object(ctx))
         }
     }
+}
+
+/// A JWT authorizer's answer, as API Gateway checks a token — but for its signature: the
+/// `Bearer ` token decoded, `iss` the issuer, `aud` (or an access token's `client_id`) one of
+/// the audience, not expired; then the route's scopes, one of which `scope`/`scp` must hold.
+/// Allowed, the claims (as strings) and scopes go to the route: under `jwt` for payload 2.0.
+pub(super) fn jwt(a: &Authorizer, token: &str, now_secs: u64, v2: bool) -> Verdict {
+    let Kind::Jwt {
+        issuer,
+        audience,
+        scopes,
+    } = &a.kind
+    else {
+        return Verdict::Refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal Server Error"}"#,
+        );
+    };
+    let unauthorized = Verdict::Refuse(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#);
+    let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
+    let Some(claims) = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            let mut b64: String = p.replace('-', "+").replace('_', "/");
+            while b64.len() % 4 != 0 {
+                b64.push('=');
+            }
+            aws_smithy_types::base64::decode(&b64).ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(Value::is_object)
+    else {
+        return unauthorized;
+    };
+    if claims["iss"].as_str() != Some(issuer.as_str()) {
+        return unauthorized;
+    }
+    let auds = as_list(&claims["aud"]);
+    let client = claims["client_id"].as_str();
+    if !audience.is_empty()
+        && !audience
+            .iter()
+            .any(|want| auds.contains(&want.as_str()) || client == Some(want.as_str()))
+    {
+        return unauthorized;
+    }
+    if claims["exp"].as_u64().is_some_and(|exp| exp <= now_secs)
+        || claims["nbf"].as_u64().is_some_and(|nbf| nbf > now_secs)
+    {
+        return unauthorized;
+    }
+    let held: Vec<String> = match (&claims["scope"], &claims["scp"]) {
+        (Value::String(s), _) => s.split_whitespace().map(String::from).collect(),
+        (_, Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        (_, Value::String(s)) => s.split_whitespace().map(String::from).collect(),
+        _ => Vec::new(),
+    };
+    if !scopes.is_empty() && !scopes.iter().any(|s| held.contains(s)) {
+        return Verdict::Refuse(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#);
+    }
+    let claims: Map<String, Value> = claims
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            (k.clone(), json!(text))
+        })
+        .collect();
+    let granted = if scopes.is_empty() {
+        Value::Null
+    } else {
+        json!(held)
+    };
+    let context = json!({ "claims": claims, "scopes": granted });
+    Verdict::Allow(match v2 {
+        true => json!({ "jwt": context }),
+        false => context,
+    })
 }
 
 #[cfg(test)]
@@ -472,6 +784,51 @@ mod tests {
         assert!(matches!(
             verdict(&simple, &ok(json!({"isAuthorized": false})), ARN),
             Verdict::Refuse(StatusCode::FORBIDDEN, _)
+        ));
+    }
+
+    #[test]
+    fn jwt_claims_are_checked_as_api_gateway_checks_them() {
+        let a = Authorizer {
+            name: "jwt".into(),
+            function: String::new(),
+            kind: Kind::Jwt {
+                issuer: "https://issuer.example".into(),
+                audience: vec!["app".into()],
+                scopes: vec!["email".into()],
+            },
+            identity: vec![Source::Header("authorization".into())],
+        };
+        let token = |claims: Value| {
+            let b = aws_smithy_types::base64::encode(claims.to_string());
+            let b = b.trim_end_matches('=').replace('+', "-").replace('/', "_");
+            format!("Bearer eyJhbGciOiJub25lIn0.{b}.sig")
+        };
+        let good = json!({"iss": "https://issuer.example", "aud": ["app"], "exp": 2000, "scope": "openid email", "n": 1});
+        let Verdict::Allow(ctx) = jwt(&a, &token(good.clone()), 1000, true) else {
+            panic!("allowed")
+        };
+        assert_eq!(ctx["jwt"]["claims"]["n"], "1");
+        assert_eq!(ctx["jwt"]["scopes"], json!(["openid", "email"]));
+        let refused = |claims: Value| match jwt(&a, &token(claims), 1000, true) {
+            Verdict::Refuse(s, _) => s.as_u16(),
+            Verdict::Allow(_) => 200,
+        };
+        let mut expired = good.clone();
+        expired["exp"] = json!(999);
+        assert_eq!(refused(expired), 401);
+        let mut other = good.clone();
+        other["iss"] = json!("https://else.example");
+        assert_eq!(refused(other), 401);
+        let mut aud = good.clone();
+        aud["aud"] = json!("nope");
+        assert_eq!(refused(aud), 401);
+        let mut scopes = good.clone();
+        scopes["scope"] = json!("openid");
+        assert_eq!(refused(scopes), 403);
+        assert!(matches!(
+            jwt(&a, "Bearer junk", 1000, true),
+            Verdict::Refuse(StatusCode::UNAUTHORIZED, _)
         ));
     }
 }

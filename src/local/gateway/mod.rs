@@ -43,8 +43,9 @@ pub struct Served {
     /// The deployed stage (`--stage`), which serverless-offline put before ALB paths.
     pub service_stage: String,
     pub region: String,
-    /// The routes' Lambda authorizers that run here.
+    /// The routes' Lambda authorizers that run here, and the API keys of private routes.
     pub auth: auth::Authorizers,
+    pub access: auth::Access,
 }
 
 pub struct Gateway {
@@ -57,10 +58,10 @@ impl Gateway {
         d: &Desired,
         pools: HashMap<String, Arc<Pool>>,
         settings: &Settings,
-        auth: auth::Authorizers,
+        access: auth::Access,
     ) -> Gateway {
         Gateway {
-            current: std::sync::RwLock::new(Arc::new(Served::new(d, pools, auth))),
+            current: std::sync::RwLock::new(Arc::new(Served::new(d, pools, access))),
             settings: settings.clone(),
         }
     }
@@ -87,13 +88,13 @@ impl Gateway {
 
     /// Serves `d` with `pools` from the next request on; requests in flight finish on the old
     /// workers, which stop when their last invocation drops them.
-    pub fn replace(&self, d: &Desired, pools: HashMap<String, Arc<Pool>>, auth: auth::Authorizers) {
-        *self.current.write().unwrap() = Arc::new(Served::new(d, pools, auth));
+    pub fn replace(&self, d: &Desired, pools: HashMap<String, Arc<Pool>>, access: auth::Access) {
+        *self.current.write().unwrap() = Arc::new(Served::new(d, pools, access));
     }
 }
 
 impl Served {
-    fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>, auth: auth::Authorizers) -> Served {
+    fn new(d: &Desired, pools: HashMap<String, Arc<Pool>>, access: auth::Access) -> Served {
         Served {
             routes: routes(d),
             stage: d
@@ -112,7 +113,8 @@ impl Served {
             alb: alb::routes(d),
             service_stage: d.stage.clone(),
             region: d.region.clone(),
-            auth,
+            auth: access.authorizers.clone(),
+            access,
         }
     }
 }
@@ -227,45 +229,72 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
             Api::Rest => format!("rest {}", r.key),
             Api::Http => format!("http {}", r.key),
         };
+        // A private route needs one of the API keys, before any authorizer.
+        if r.api == Api::Rest && !settings.no_auth && !gw.access.key_ok(&lookup, &inc.headers) {
+            return json_response(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#);
+        }
         if let Some(a) = gw.auth.get(&lookup).filter(|_| !settings.no_auth) {
             let Some(values) = auth::identity(a, &inc) else {
                 return json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#);
             };
-            let (stage, method) = match r.api {
-                Api::Rest => (gw.stage.as_str(), inc.method.as_str()),
-                Api::Http => ("$default", r.method.as_str()),
-            };
-            let arn = format!(
-                "arn:aws:execute-api:{}:000000000000:offlineContext_apiId/{stage}/{method}{path}",
-                gw.region
-            );
-            let Some(decider) = gw.pools.get(&a.function) else {
-                return json_response(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#);
-            };
-            // A REQUEST authorizer sees the request in its own payload format, whatever the
-            // route's.
-            let base = match (&a.kind, r.api) {
-                (auth::Kind::HttpRequest { v2: true, .. }, _) => event_v2(&inc, r, &params),
-                (auth::Kind::HttpRequest { v2: false, .. }, _) => {
-                    let mut e = event_v1(&inc, r, &params, "$default", path, path);
-                    e["version"] = serde_json::json!("1.0");
-                    e
+            let verdict = match &a.kind {
+                auth::Kind::Jwt { .. } => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs();
+                    let token = values.first().map_or("", String::as_str);
+                    auth::jwt(a, token, now, r.payload == Payload::V2)
                 }
-                (auth::Kind::Token | auth::Kind::Request, _) => event_v1(
-                    &inc,
-                    r,
-                    &params,
-                    &gw.stage,
-                    &format!("/{}{path}", gw.stage),
-                    path,
-                ),
-            };
-            let asked = Bytes::from(auth::event(a, &values, &arn, &base).to_string());
-            let verdict = match decider.invoke(asked, None).await {
-                Ok(done) => auth::verdict(a, &done.outcome, &arn),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    auth::Verdict::Refuse(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#)
+                auth::Kind::Token | auth::Kind::Request | auth::Kind::HttpRequest { .. } => {
+                    let (stage, method) = match r.api {
+                        Api::Rest => (gw.stage.as_str(), inc.method.as_str()),
+                        Api::Http => ("$default", r.method.as_str()),
+                    };
+                    let arn = format!(
+                        "arn:aws:execute-api:{}:000000000000:offlineContext_apiId/{stage}/{method}{path}",
+                        gw.region
+                    );
+                    // A REQUEST authorizer sees the request in its own payload format, whatever
+                    // the route's.
+                    let base = match a.kind {
+                        auth::Kind::HttpRequest { v2: true, .. } => event_v2(&inc, r, &params),
+                        auth::Kind::HttpRequest { v2: false, .. } => {
+                            let mut e = event_v1(&inc, r, &params, "$default", path, path);
+                            e["version"] = serde_json::json!("1.0");
+                            e
+                        }
+                        auth::Kind::Token | auth::Kind::Request | auth::Kind::Jwt { .. } => {
+                            event_v1(
+                                &inc,
+                                r,
+                                &params,
+                                &gw.stage,
+                                &format!("/{}{path}", gw.stage),
+                                path,
+                            )
+                        }
+                    };
+                    match gw.pools.get(&a.function) {
+                        None => auth::Verdict::Refuse(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            r#"{"message":null}"#,
+                        ),
+                        Some(decider) => {
+                            let asked =
+                                Bytes::from(auth::event(a, &values, &arn, &base).to_string());
+                            match decider.invoke(asked, None).await {
+                                Ok(done) => auth::verdict(a, &done.outcome, &arn),
+                                Err(e) => {
+                                    eprintln!("error: {e}");
+                                    auth::Verdict::Refuse(
+                                        StatusCode::INTERNAL_SERVER_ERROR,
+                                        r#"{"message":null}"#,
+                                    )
+                                }
+                            }
+                        }
+                    }
                 }
             };
             match verdict {

@@ -221,7 +221,7 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Response<Full<
         .unwrap_or_else(|| "localhost".into());
     let mut protocol = None;
     if let Some(route) = api.routes.get("$connect") {
-        let e = event(&Frame {
+        let mut e = event(&Frame {
             kind: EventType::Connect,
             route: "$connect",
             connection_id: &id,
@@ -232,6 +232,42 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Response<Full<
             query: &query,
             body: None,
         });
+        // The `$connect` authorizer decides first, as on a REQUEST authorizer.
+        let served = state.gw.current.read().unwrap().clone();
+        if let Some(a) = served
+            .auth
+            .get(super::auth::WEBSOCKET_KEY)
+            .filter(|_| !state.gw.settings.no_auth)
+        {
+            let Some(values) = super::auth::identity_of_handshake(a, &headers, &query) else {
+                return json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#);
+            };
+            let arn = format!(
+                "arn:aws:execute-api:{}:000000000000:offlineContext_apiId/{}/$connect",
+                served.region, api.stage
+            );
+            let asked = super::auth::event(a, &values, &arn, &e);
+            let verdict = match state.gw.pool(&a.function) {
+                None => super::auth::Verdict::Refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    r#"{"message":null}"#,
+                ),
+                Some(pool) => match pool.invoke(Bytes::from(asked.to_string()), None).await {
+                    Ok(done) => super::auth::verdict(a, &done.outcome, &arn),
+                    Err(err) => {
+                        eprintln!("websocket authorizer {}: {err}", a.name);
+                        super::auth::Verdict::Refuse(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            r#"{"message":null}"#,
+                        )
+                    }
+                },
+            };
+            match verdict {
+                super::auth::Verdict::Allow(context) => e["requestContext"]["authorizer"] = context,
+                super::auth::Verdict::Refuse(status, body) => return json_response(status, body),
+            }
+        }
         match invoke(&state.gw, &route.function, &e).await {
             Ok(result) => {
                 let status = result
