@@ -236,6 +236,16 @@ fn sources(text: &str) -> Result<Vec<Source>, String> {
         .collect()
 }
 
+/// The function an authorizer mapping names (`name`), unless it names one by ARN.
+fn named(m: &Map<String, Value>) -> Result<&str, String> {
+    if m.contains_key("arn") {
+        return Err("an authorizer by ARN is not run locally".into());
+    }
+    m.get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "an authorizer without `name` is not run locally".into())
+}
+
 /// A REST route's authorizer, or why it does not run here.
 pub fn rest(config: &Config, h: &HttpEvent) -> Result<Authorizer, String> {
     let a = h.authorizer.as_ref().ok_or("no authorizer")?;
@@ -252,13 +262,7 @@ pub fn rest(config: &Config, h: &HttpEvent) -> Result<Authorizer, String> {
             {
                 return Err("this authorizer type is not run locally".into());
             }
-            if m.contains_key("arn") {
-                return Err("an authorizer by ARN is not run locally".into());
-            }
-            let name = m
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or("an authorizer without `name` is not run locally")?;
+            let name = named(m)?;
             let kind = m.get("type").and_then(Value::as_str).unwrap_or("token");
             (
                 name.to_string(),
@@ -303,13 +307,7 @@ pub fn websocket(
         }
         Value::String(s) => (s.clone(), None),
         Value::Object(m) => {
-            if m.contains_key("arn") {
-                return Err("an authorizer by ARN is not run locally".into());
-            }
-            let name = m
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or("an authorizer without `name` is not run locally")?;
+            let name = named(m)?;
             let identity = match m.get("identitySource") {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(Value::Array(a)) => Some(
