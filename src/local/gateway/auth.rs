@@ -625,6 +625,28 @@ pub(super) fn verdict(a: &Authorizer, outcome: &crate::local::Outcome, arn: &str
     }
 }
 
+/// Runs the authorizer's function (`pool`, its current workers) on `event` and judges its
+/// answer for `arn`; no function or no worker is API Gateway's 500.
+pub(super) async fn ask(
+    pool: Option<&std::sync::Arc<crate::local::Pool>>,
+    a: &Authorizer,
+    event: &Value,
+    arn: &str,
+) -> Verdict {
+    let failed = Verdict::Refuse(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":null}"#);
+    let Some(pool) = pool else {
+        return failed;
+    };
+    let asked = hyper::body::Bytes::from(event.to_string());
+    match pool.invoke(asked, None).await {
+        Ok(done) => verdict(a, &done.outcome, arn),
+        Err(e) => {
+            eprintln!("authorizer {}: {e}", a.name);
+            failed
+        }
+    }
+}
+
 /// A JWT authorizer's answer, as API Gateway checks a token — but for its signature: the
 /// `Bearer ` token decoded, `iss` the issuer, `aud` (or an access token's `client_id`) one of
 /// the audience, not expired; then the route's scopes, one of which `scope`/`scp` must hold.

@@ -44,7 +44,6 @@ pub struct Served {
     pub service_stage: String,
     pub region: String,
     /// The routes' Lambda authorizers that run here, and the API keys of private routes.
-    pub auth: auth::Authorizers,
     pub access: auth::Access,
 }
 
@@ -113,7 +112,6 @@ impl Served {
             alb: alb::routes(d),
             service_stage: d.stage.clone(),
             region: d.region.clone(),
-            auth: access.authorizers.clone(),
             access,
         }
     }
@@ -233,7 +231,12 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
         if r.api == Api::Rest && !settings.no_auth && !gw.access.key_ok(&lookup, &inc.headers) {
             return json_response(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#);
         }
-        if let Some(a) = gw.auth.get(&lookup).filter(|_| !settings.no_auth) {
+        if let Some(a) = gw
+            .access
+            .authorizers
+            .get(&lookup)
+            .filter(|_| !settings.no_auth)
+        {
             let Some(values) = auth::identity(a, &inc) else {
                 return json_response(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#);
             };
@@ -275,26 +278,8 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
                             )
                         }
                     };
-                    match gw.pools.get(&a.function) {
-                        None => auth::Verdict::Refuse(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            r#"{"message":null}"#,
-                        ),
-                        Some(decider) => {
-                            let asked =
-                                Bytes::from(auth::event(a, &values, &arn, &base).to_string());
-                            match decider.invoke(asked, None).await {
-                                Ok(done) => auth::verdict(a, &done.outcome, &arn),
-                                Err(e) => {
-                                    eprintln!("error: {e}");
-                                    auth::Verdict::Refuse(
-                                        StatusCode::INTERNAL_SERVER_ERROR,
-                                        r#"{"message":null}"#,
-                                    )
-                                }
-                            }
-                        }
-                    }
+                    let asked = auth::event(a, &values, &arn, &base);
+                    auth::ask(gw.pools.get(&a.function), a, &asked, &arn).await
                 }
             };
             match verdict {

@@ -235,7 +235,8 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Response<Full<
         // The `$connect` authorizer decides first, as on a REQUEST authorizer.
         let served = state.gw.current.read().unwrap().clone();
         if let Some(a) = served
-            .auth
+            .access
+            .authorizers
             .get(super::auth::WEBSOCKET_KEY)
             .filter(|_| !state.gw.settings.no_auth)
         {
@@ -247,22 +248,7 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Response<Full<
                 served.region, api.stage
             );
             let asked = super::auth::event(a, &values, &arn, &e);
-            let verdict = match state.gw.pool(&a.function) {
-                None => super::auth::Verdict::Refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    r#"{"message":null}"#,
-                ),
-                Some(pool) => match pool.invoke(Bytes::from(asked.to_string()), None).await {
-                    Ok(done) => super::auth::verdict(a, &done.outcome, &arn),
-                    Err(err) => {
-                        eprintln!("websocket authorizer {}: {err}", a.name);
-                        super::auth::Verdict::Refuse(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            r#"{"message":null}"#,
-                        )
-                    }
-                },
-            };
+            let verdict = super::auth::ask(served.pools.get(&a.function), a, &asked, &arn).await;
             match verdict {
                 super::auth::Verdict::Allow(context) => e["requestContext"]["authorizer"] = context,
                 super::auth::Verdict::Refuse(status, body) => return json_response(status, body),

@@ -269,6 +269,12 @@ pub const NOT_FOUND: &[&str] = &[
     "NotFound",
 ];
 
+/// The `Qualifier` a Lambda call names for `alias`: none for `$LATEST`, the unqualified
+/// function of an unversioned service ([`crate::plan::qualifier`]).
+pub fn qualifier(alias: &str) -> Option<String> {
+    crate::plan::qualifier(alias).map(str::to_string)
+}
+
 /// Treats the given codes (an "already there" or "already gone" on a re-run) as done.
 pub fn tolerate<T, E>(r: Result<T, E>, codes: &[&str], op: &str, res: &str) -> Result<(), AwsError>
 where
@@ -398,7 +404,7 @@ pub async fn grant(aws: &Aws, g: &Grant<'_>) -> Result<(), AwsError> {
         .lambda
         .add_permission()
         .function_name(g.function_name)
-        .set_qualifier(crate::plan::qualifier(g.alias).map(str::to_string))
+        .set_qualifier(crate::provider::aws::qualifier(g.alias))
         .statement_id(g.sid)
         .action("lambda:InvokeFunction")
         .principal(g.principal)
@@ -455,7 +461,7 @@ pub async fn remove_statement(
         .lambda
         .remove_permission()
         .function_name(name)
-        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+        .set_qualifier(crate::provider::aws::qualifier(alias))
         .statement_id(sid)
         .send()
         .await;

@@ -14,7 +14,7 @@ pub async fn observe(aws: &Aws, name: &str, alias: &str) -> Result<Statements, A
         .lambda
         .get_policy()
         .function_name(name)
-        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+        .set_qualifier(crate::provider::aws::qualifier(alias))
         .send()
         .await
     {

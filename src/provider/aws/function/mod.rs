@@ -69,7 +69,7 @@ pub async fn observe(
             .lambda
             .get_function()
             .function_name(name)
-            .set_qualifier(crate::plan::qualifier(&d.alias).map(str::to_string))
+            .set_qualifier(crate::provider::aws::qualifier(&d.alias))
             .send()
             .await
         {
@@ -97,7 +97,7 @@ pub async fn observe(
             .lambda
             .get_function_event_invoke_config()
             .function_name(name)
-            .set_qualifier(crate::plan::qualifier(&d.live).map(str::to_string))
+            .set_qualifier(crate::provider::aws::qualifier(&d.live))
             .send()
             .await
         {
@@ -312,7 +312,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
             aws.lambda
                 .put_function_event_invoke_config()
                 .function_name(function_name)
-                .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+                .set_qualifier(crate::provider::aws::qualifier(alias))
                 .set_maximum_retry_attempts(a.maximum_retry_attempts)
                 .set_maximum_event_age_in_seconds(a.maximum_event_age)
                 .destination_config(destinations)
@@ -335,7 +335,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                     aws.lambda
                         .put_provisioned_concurrency_config()
                         .function_name(function_name)
-                        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+                        .set_qualifier(crate::provider::aws::qualifier(alias))
                         .provisioned_concurrent_executions(n)
                         .send()
                         .await
@@ -347,7 +347,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                         .lambda
                         .delete_provisioned_concurrency_config()
                         .function_name(function_name)
-                        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+                        .set_qualifier(crate::provider::aws::qualifier(alias))
                         .send()
                         .await;
                     tolerate(
@@ -371,7 +371,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .lambda
                 .delete_function_event_invoke_config()
                 .function_name(function_name)
-                .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+                .set_qualifier(crate::provider::aws::qualifier(alias))
                 .send()
                 .await;
             tolerate(
@@ -410,7 +410,7 @@ pub async fn apply(cx: &Applying<'_>, step: &FunctionStep) -> Result<(), AwsErro
                 .lambda
                 .delete_function_url_config()
                 .function_name(function_name)
-                .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+                .set_qualifier(crate::provider::aws::qualifier(alias))
                 .send()
                 .await;
             tolerate(
@@ -468,7 +468,7 @@ async fn provisioned(
         .lambda
         .get_provisioned_concurrency_config()
         .function_name(name)
-        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+        .set_qualifier(crate::provider::aws::qualifier(alias))
         .send()
         .await
     {

@@ -30,7 +30,7 @@ pub(super) async fn url(
         .lambda
         .get_function_url_config()
         .function_name(name)
-        .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+        .set_qualifier(crate::provider::aws::qualifier(alias))
         .send()
         .await
     {
@@ -72,7 +72,7 @@ pub(super) async fn put_url(
             .lambda
             .create_function_url_config()
             .function_name(name)
-            .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+            .set_qualifier(crate::provider::aws::qualifier(alias))
             .auth_type(auth)
             .invoke_mode(mode)
             .set_cors(want_cors)
@@ -86,7 +86,7 @@ pub(super) async fn put_url(
                 aws.lambda
                     .update_function_url_config()
                     .function_name(name)
-                    .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+                    .set_qualifier(crate::provider::aws::qualifier(alias))
                     .auth_type(auth)
                     .invoke_mode(mode)
                     // No CORS in the config: every list empty, stated, clears what is there.
@@ -120,7 +120,7 @@ pub(super) async fn grant_url(
             .lambda
             .add_permission()
             .function_name(name)
-            .set_qualifier(crate::plan::qualifier(alias).map(str::to_string))
+            .set_qualifier(crate::provider::aws::qualifier(alias))
             .statement_id(sid)
             .principal("*");
         let call = if sid == URL_STATEMENT {
