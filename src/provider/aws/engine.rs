@@ -511,12 +511,19 @@ pub async fn execute(
             rolled_back: false,
         })
     };
-    // Says at once that the stop was heard, however long the steps under way take.
+    // Said once: at once when the stop is heard, however long the steps under way take — or,
+    // when the steps end before the 50 ms poll notices it, as they stop.
+    let said = std::cell::Cell::new(false);
+    let say = || {
+        if !said.replace(true) {
+            progress.note(
+                "stopping after the steps under way (Ctrl-C again stops at once, possibly mid-step)",
+            );
+        }
+    };
     let heard = async {
         crate::interrupt::wait().await;
-        progress.note(
-            "stopping after the steps under way (Ctrl-C again stops at once, possibly mid-step)",
-        );
+        say();
         std::future::pending::<()>().await;
     };
     let all = async {
@@ -564,7 +571,10 @@ pub async fn execute(
     tokio::select! {
         r = all => match r {
             // Counted once every lane has ended: the steps under way when it was asked for too.
-            Err(AwsError::Interrupted(_)) => return Err(stopped()),
+            Err(AwsError::Interrupted(_)) => {
+                say();
+                return Err(stopped());
+            }
             r => r?,
         },
         () = heard => {}
