@@ -37,6 +37,8 @@ pub enum Command {
     Info,
     /// Remove everything this service and stage own in AWS
     Remove(crate::session::LeaseArgs),
+    /// Take over a stage Serverless v3 deployed (its CloudFormation stack), recreating nothing
+    Adopt(commands::adopt::AdoptArgs),
     /// Build the deployment artifacts (zips and a manifest) without deploying
     Package(commands::package::PackageArgs),
     /// Print the configuration with every variable resolved
@@ -98,7 +100,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     );
     let cx = Context {
         purpose: match &cli.command {
-            Command::Deploy(_) | Command::Package(_) => crate::config::Purpose::Deploy,
+            // Adopting writes the side stack's template and hands the stage to `sls deploy`.
+            Command::Deploy(_) | Command::Package(_) | Command::Adopt(_) => {
+                crate::config::Purpose::Deploy
+            }
             _ => crate::config::Purpose::Read,
         },
         global: cli.global.clone(),
@@ -110,6 +115,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Deploy(args) => commands::deploy::run(&cx, args),
         Command::Info => commands::info::run(&cx),
         Command::Remove(lease) => commands::remove::run(&cx, lease),
+        Command::Adopt(args) => commands::adopt::run(&cx, args),
         Command::Package(args) => commands::package::run(&cx, args),
         Command::Create(args) => commands::create::run(&cx, args),
         Command::Alias(args) => commands::alias::run(&cx, args),

@@ -26,6 +26,9 @@ pub const FUNCTION_ERROR: u8 = 8;
 /// Another changing command (deploy, remove, an alias move) of the same service and stage holds
 /// the lease; nothing was done.
 pub const LOCKED: u8 = 9;
+/// `sls adopt` refused the stack as it is (not v3's, not stable, a resource it cannot take over,
+/// an export another stack imports); nothing was changed.
+pub const ADOPT_REFUSED: u8 = 10;
 /// Interrupted (Ctrl-C or SIGTERM): a changing command stopped between steps and gave its lease
 /// back, or, at a second Ctrl-C, at once. Running the command again converges.
 pub const INTERRUPTED: u8 = 130;
@@ -64,6 +67,9 @@ pub fn classify(e: &anyhow::Error) -> Failure {
     }
     if e.downcast_ref::<crate::session::UsageError>().is_some() {
         return is(USAGE, "usage");
+    }
+    if e.downcast_ref::<crate::plan::adopt::Refused>().is_some() {
+        return is(ADOPT_REFUSED, "refused");
     }
     if e.downcast_ref::<crate::package::PackageError>().is_some() {
         return is(PACKAGE, "package");

@@ -263,6 +263,38 @@ struct StackRun {
     outputs: Option<std::collections::BTreeMap<String, String>>,
 }
 
+/// The side stack's desired state: the template built from `resources:` (with `managed`, the
+/// values of what sls deploys), None without any.
+pub(crate) fn stack_spec(
+    r: &config::Read,
+    first: &Loaded,
+    managed: &config::intrinsics::Values,
+) -> anyhow::Result<Option<plan::StackSpec>> {
+    let service = &first.config.service;
+    let description = format!("Resources of {service} ({}), deployed by sls", first.stage);
+    let with_template = session::finish(r, &r.stand_ins(), Some((managed, &description)))?;
+    let names = session::names_of(first);
+    let Some(t) = with_template.template else {
+        return Ok(None);
+    };
+    let template = serde_json::to_string(&t.body)?;
+    if template.len() > plan::stack::MAX_TEMPLATE_BODY {
+        return Err(UsageError(format!(
+            "the template built from `resources:` is {} bytes; CloudFormation takes at most {} inline, and sls does not upload larger ones yet: move some resources to a stack of their own and use ${{cf:…}}",
+            template.len(),
+            plan::stack::MAX_TEMPLATE_BODY
+        ))
+        .into());
+    }
+    Ok(Some(plan::StackSpec {
+        name: plan::stack::stack_name(service, &first.stage),
+        template,
+        resources: t.resources,
+        retained: t.retained,
+        tags: names.tags.clone(),
+    }))
+}
+
 /// Plans the side stack, shows the plan and (unless a dry run) carries it out with progress.
 fn side_stack(
     cx: &Context,
@@ -274,30 +306,7 @@ fn side_stack(
     aws: &Aws,
 ) -> anyhow::Result<StackRun> {
     let service = &first.config.service;
-    let description = format!("Resources of {service} ({}), deployed by sls", first.stage);
-    let with_template = session::finish(r, &r.stand_ins(), Some((managed, &description)))?;
-    let names = session::names_of(first);
-    let spec = match with_template.template {
-        Some(t) => {
-            let template = serde_json::to_string(&t.body)?;
-            if template.len() > plan::stack::MAX_TEMPLATE_BODY {
-                return Err(UsageError(format!(
-                    "the template built from `resources:` is {} bytes; CloudFormation takes at most {} inline, and sls does not upload larger ones yet: move some resources to a stack of their own and use ${{cf:…}}",
-                    template.len(),
-                    plan::stack::MAX_TEMPLATE_BODY
-                ))
-                .into());
-            }
-            Some(plan::StackSpec {
-                name: plan::stack::stack_name(service, &first.stage),
-                template,
-                resources: t.resources,
-                retained: t.retained,
-                tags: names.tags.clone(),
-            })
-        }
-        None => None,
-    };
+    let spec = stack_spec(r, first, managed)?;
     let (observed, v3) = rt.block_on(aws::stack::observe(
         aws,
         spec.as_ref(),

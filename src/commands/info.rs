@@ -15,7 +15,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         rt,
         aws,
     } = cx.observe(Scope::Service)?;
-    let outputs = rt
+    let (stack, outputs) = rt
         .block_on(crate::provider::aws::stack::outputs(
             &aws, &d.service, &d.stage,
         ))?
@@ -99,11 +99,7 @@ pub fn run(cx: &Context) -> anyhow::Result<()> {
         )?;
     }
     if !outputs.is_empty() {
-        writeln!(
-            out,
-            "stack outputs ({}):",
-            plan::stack::stack_name(&d.service, &d.stage)
-        )?;
+        writeln!(out, "stack outputs ({stack}):")?;
         for (k, v) in &outputs {
             writeln!(out, "  {k}: {v}")?;
         }

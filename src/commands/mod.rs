@@ -1,6 +1,7 @@
 //! One file per verb (or pair of verbs). Commands stay thin: they wire config → package → plan →
 //! provider or local runner → output and hold no logic of their own.
 
+pub mod adopt;
 pub mod alias;
 pub mod config;
 pub mod cost;

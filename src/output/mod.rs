@@ -1,6 +1,7 @@
 //! What the user sees: colours (off without a TTY, with NO_COLOR or --no-color), diagnostics in
 //! the rustc style, and documents as YAML or JSON.
 
+pub mod adopt;
 mod diagnostic;
 pub mod secrets;
 pub mod steps;

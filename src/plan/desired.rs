@@ -289,7 +289,7 @@ impl Desired {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::naming::{function_name, function_role_name, role_name};
 
@@ -306,7 +306,8 @@ mod tests {
         );
     }
 
-    fn desired_of(yaml: &str) -> Desired {
+    /// The desired state of a config written out as serverless.yml (shared by planner tests).
+    pub(crate) fn desired_of(yaml: &str) -> Desired {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("serverless.yml"), yaml).unwrap();
         let loaded = crate::config::load(&crate::config::LoadOptions {

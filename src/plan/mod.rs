@@ -10,6 +10,7 @@
 //! kinds' enums; [`Step::phase`] orders them and tells `deploy function` what to keep. Adding a
 //! kind: see docs/src/contributing.md.
 
+pub mod adopt;
 pub mod alb;
 pub mod alexa;
 pub mod bucket;
@@ -52,6 +53,7 @@ pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction}
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
 pub use layer::{LayerSpec, LayerStep, ObservedLayer};
 pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
+pub use adopt::AdoptedStep;
 pub use log_subscription::{LogSubscriptionStep, ObservedLogSubscription};
 pub use notification::{NotificationStep, ObservedEventBucket};
 pub use permission::{ApiKind, PermissionStep, Statements};
@@ -122,6 +124,11 @@ pub struct Observed {
     pub domain_zone: Option<String>,
     /// The custom domains our records say this service and stage made.
     pub domain_records: Vec<String>,
+    /// What Serverless v3 made that sls replaced, by function name (from the adoption's
+    /// records): deleted once sls's replacements are in place.
+    pub adopted: BTreeMap<String, adopt::Leftovers>,
+    /// The record of `sls adopt`, when the stage was (or is being) adopted.
+    pub adoption: Option<adopt::Adoption>,
 }
 
 /// When a step runs. Phases run in this order; within a phase, the steps of one lane (one
@@ -152,6 +159,9 @@ pub enum Phase {
     DeleteDomains,
     DeleteApis,
     DeleteTriggers,
+    /// What Serverless v3 made that sls replaced on an adopted stage: after sls's replacements
+    /// (and the deletion of triggers), before the functions may go.
+    Tidy,
     DeleteFunctions,
     /// After the functions moved to (or went with) the versions that replace them.
     DeleteLayers,
@@ -181,6 +191,7 @@ impl Phase {
             | Phase::Domains
             | Phase::DeleteDomains
             | Phase::DeleteApis
+            | Phase::Tidy
             | Phase::DeleteFunctions
             | Phase::DeleteLayers
             | Phase::DeleteLogGroups
@@ -257,6 +268,7 @@ macro_rules! with_kinds {
             Stack(StackStep) in stack,
             Layer(LayerStep) in layer,
             Domain(DomainStep) in domain,
+            Adopted(AdoptedStep) in adopt,
         }
     };
 }
@@ -321,8 +333,23 @@ pub struct Conflict {
 
 /// Resources with our names that we do not own block a deploy (exit code 6).
 #[derive(Debug, thiserror::Error)]
-#[error("{}", .0.iter().map(|c| format!("{}: {}; rename it in the config or remove it yourself", c.resource, c.reason)).collect::<Vec<_>>().join("\n"))]
+#[error("{}", .0.iter().map(Conflict::advice).collect::<Vec<_>>().join("\n"))]
 pub struct ConflictError(pub Vec<Conflict>);
+
+impl Conflict {
+    /// The conflict with what to do; a v3 deployment is adopted, never removed by hand (its
+    /// stack holds the tables and the API the clients call).
+    fn advice(&self) -> String {
+        if self.reason.contains("sls adopt") {
+            format!("{}: {}", self.resource, self.reason)
+        } else {
+            format!(
+                "{}: {}; rename it in the config or remove it yourself",
+                self.resource, self.reason
+            )
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -393,6 +420,13 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     }
     domain::plan(d, o, &mut p);
     permission::plan(d, o, &mut p);
+    adopt::plan_leftovers(d, o, &mut p);
+    if let Some(a) = o.adoption.as_ref().filter(|a| a.phase == adopt::AdoptionPhase::Started) {
+        p.conflicts.push(Conflict {
+            resource: format!("CloudFormation stack {}", a.stack),
+            reason: "`sls adopt` started taking this stage over and did not finish: run `sls adopt` again (nothing else changes it meanwhile)".into(),
+        });
+    }
     log_group::plan(d, o, &mut p);
     // Only a removal reads the stack here: a deploy plans and applies it before the rest.
     match stack::plan(None, o.stack.as_ref(), None) {
@@ -617,6 +651,8 @@ pub(crate) mod tests {
             certificate: None,
             domain_zone: None,
             domain_records: vec![],
+            adopted: BTreeMap::new(),
+            adoption: None,
             listener_rules: vec![],
             stack: None,
             log_groups: d

@@ -180,7 +180,7 @@ pub fn plan(
         return Err(Conflict {
             resource: format!("CloudFormation stack {v3}"),
             reason: format!(
-                "a Serverless v3 deployment of this service and stage exists (its stack holds its functions and maybe tables); sls puts `resources:` in a stack of its own ({}) and will not deploy beside it",
+                "a Serverless v3 deployment of this service and stage exists (its stack holds its functions and maybe tables); sls will not deploy beside it (into {}). `sls adopt --dry-run` shows how sls takes it over without recreating anything, `sls adopt` does it (an adoption stopped half-way: run `sls adopt` again)",
                 s.name
             ),
         });
@@ -248,8 +248,9 @@ pub fn plan(
     Ok(o.change_set
         .as_ref()
         .filter(|c| !c.changes.is_empty())
+        // The observed stack's name: an adopted v3 stack keeps its own.
         .map(|c| StackStep::Update {
-            name: s.name.clone(),
+            name: o.name.clone(),
             change_set: c.clone(),
         })
         .into_iter()

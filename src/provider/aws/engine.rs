@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, Boxed, alb, alexa, bounded, bucket, domain, event_source, function, http_api,
+    Aws, AwsError, Boxed, adopt, alb, alexa, bounded, bucket, domain, event_source, function, http_api,
     layer, log_group, log_subscription, notification, permission, rest_api, role, schedule,
     scheduler, stack, topic, user_pool, websocket,
 };
@@ -154,6 +154,13 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         // The records of what AWS cannot tag, then the layers and domains they name.
         async {
             let all = super::records::read(aws, d).await?;
+            let adopted = crate::plan::adopt::leftovers_of(
+                &all,
+                &crate::plan::adopt::leftover_prefix(&d.service, &d.stage),
+            );
+            let adoption = all
+                .get(&crate::plan::adopt::adoption_record(&d.service, &d.stage))
+                .and_then(|v| serde_json::from_str(v).ok());
             let (layers, domains) = tokio::join!(layer::observe(aws, d, &all), async {
                 if whole {
                     domain::observe(aws, d, &all).await.map(Some)
@@ -161,10 +168,10 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
                     Ok(None)
                 }
             });
-            Ok::<_, AwsError>((layers?, domains?))
+            Ok::<_, AwsError>((layers?, domains?, adopted, adoption))
         }
     );
-    let (layers, domains) = recorded?;
+    let (layers, domains, adopted, adoption) = recorded?;
     let (schedule_group, scheduler_role) = scheduled?;
     let (tagged_topics, tagged_buckets) = tagged;
     let (rules, buses) = rules?;
@@ -181,6 +188,8 @@ pub async fn observe(aws: &Aws, d: &Desired, scope: Scope) -> Result<Observed, A
         rest_api: rest?,
         stack: stack?,
         layers,
+        adopted,
+        adoption,
         ..Default::default()
     };
     if let Some(read) = domains {

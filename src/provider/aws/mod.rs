@@ -4,6 +4,7 @@
 //! `observe` and its `apply(step)`. `engine` runs them; `context` is what their steps share.
 //! `aliases` and `release` move aliases for the release commands.
 
+pub mod adopt;
 pub mod alb;
 pub mod alexa;
 pub mod aliases;

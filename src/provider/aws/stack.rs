@@ -24,7 +24,7 @@ use crate::plan::stack::{
 /// A stack operation that takes longer than this is reported as failed (it goes on in AWS).
 const WAIT_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
 
-fn capabilities() -> [Capability; 3] {
+pub(super) fn capabilities() -> [Capability; 3] {
     [
         Capability::CapabilityIam,
         Capability::CapabilityNamedIam,
@@ -32,12 +32,12 @@ fn capabilities() -> [Capability; 3] {
     ]
 }
 
-fn missing<E: aws_sdk_cloudformation::error::ProvideErrorMetadata>(e: &E) -> bool {
+pub(super) fn missing<E: aws_sdk_cloudformation::error::ProvideErrorMetadata>(e: &E) -> bool {
     is_code(e, &["ValidationError"]) && e.message().is_some_and(|m| m.contains("does not exist"))
 }
 
 /// The stack under `name`, or None.
-async fn describe(
+pub(super) async fn describe(
     aws: &Aws,
     name: &str,
 ) -> Result<Option<aws_sdk_cloudformation::types::Stack>, AwsError> {
@@ -52,7 +52,7 @@ async fn describe(
 }
 
 /// Whether a stack's tags name this service and stage.
-fn carries_ours(s: &aws_sdk_cloudformation::types::Stack, service: &str, stage: &str) -> bool {
+pub(super) fn carries_ours(s: &aws_sdk_cloudformation::types::Stack, service: &str, stage: &str) -> bool {
     let tag = |k: &str| {
         s.tags()
             .iter()
@@ -62,26 +62,40 @@ fn carries_ours(s: &aws_sdk_cloudformation::types::Stack, service: &str, stage: 
     tag(TAG_SERVICE) == Some(service) && tag(TAG_STAGE) == Some(stage)
 }
 
+/// The side stack: sls's own (`{service}-{stage}-sls-resources`), else the stack of an adopted
+/// Serverless v3 deployment (`{service}-{stage}`), which `sls adopt` reduced to the user's
+/// `resources:` and tagged as sls's. The second value is that v3 stack's name when it exists and
+/// is not (yet) ours.
+async fn find(
+    aws: &Aws,
+    service: &str,
+    stage: &str,
+) -> Result<(Option<(String, aws_sdk_cloudformation::types::Stack)>, Option<String>), AwsError> {
+    let name = stack_name(service, stage);
+    let v3 = v3_stack_name(service, stage);
+    let (ours, theirs) = tokio::join!(describe(aws, &name), describe(aws, &v3));
+    let theirs = theirs?;
+    let adopted = theirs
+        .as_ref()
+        .is_some_and(|s| carries_ours(s, service, stage));
+    match (ours?, theirs) {
+        (Some(s), theirs) => Ok((Some((name, s)), theirs.filter(|_| !adopted).map(|_| v3))),
+        (None, Some(t)) if adopted => Ok((Some((v3, t)), None)),
+        (None, theirs) => Ok((None, theirs.map(|_| v3))),
+    }
+}
+
 /// What exists for the side stack; with a spec, also whether it is current or the change set
 /// that would make it so. The second value names a Serverless v3 stack of this service and
-/// stage, looked for only when there is a spec.
+/// stage that is not sls's (`sls adopt` makes it so).
 pub async fn observe(
     aws: &Aws,
     spec: Option<&StackSpec>,
     service: &str,
     stage: &str,
 ) -> Result<(Option<ObservedStack>, Option<String>), AwsError> {
-    let name = stack_name(service, stage);
-    let v3 = v3_stack_name(service, stage);
-    let (ours, theirs) = tokio::join!(describe(aws, &name), async {
-        if spec.is_some() {
-            describe(aws, &v3).await
-        } else {
-            Ok(None)
-        }
-    });
-    let v3 = theirs?.map(|_| v3);
-    let Some(s) = ours? else {
+    let (found, v3) = find(aws, service, stage).await?;
+    let Some((name, s)) = found else {
         return Ok((None, v3));
     };
     let mut o = ObservedStack {
@@ -127,7 +141,7 @@ pub async fn observe(
             o.current = deployed.template_body().and_then(parse).is_some()
                 && deployed.template_body().and_then(parse) == parse(&spec.template);
             if !o.current {
-                o.change_set = Some(change_set(aws, spec).await?);
+                o.change_set = Some(change_set(aws, &name, spec).await?);
             }
         }
         Some(_) => {}
@@ -143,16 +157,17 @@ fn outputs_of(s: &aws_sdk_cloudformation::types::Stack) -> BTreeMap<String, Stri
         .collect()
 }
 
-/// The side stack's outputs as the user declared them (not those sls adds), when it exists.
+/// The side stack's name and its outputs as the user declared them (not those sls adds), when
+/// it exists.
 pub async fn outputs(
     aws: &Aws,
     service: &str,
     stage: &str,
-) -> Result<Option<BTreeMap<String, String>>, AwsError> {
-    Ok(describe(aws, &stack_name(service, stage)).await?.map(|s| {
+) -> Result<Option<(String, BTreeMap<String, String>)>, AwsError> {
+    Ok(find(aws, service, stage).await?.0.map(|(name, s)| {
         let mut all = outputs_of(&s);
         all.retain(|k, _| !crate::config::resources::is_own_output(k));
-        all
+        (name, all)
     }))
 }
 
@@ -182,13 +197,13 @@ async fn resources(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, AwsEr
 
 /// The change set for `spec`'s template, named after it: one made by an earlier run (a dry run,
 /// or a deploy stopped before executing it) is used again.
-async fn change_set(aws: &Aws, spec: &StackSpec) -> Result<ChangeSet, AwsError> {
+async fn change_set(aws: &Aws, name: &str, spec: &StackSpec) -> Result<ChangeSet, AwsError> {
     let cs = format!("sls-{}", short_digest(&spec.template, 8));
-    let what = format!("change set {cs} of stack {}", spec.name);
+    let what = format!("change set {cs} of stack {name}");
     let existing = aws
         .cfn
         .describe_change_set()
-        .stack_name(&spec.name)
+        .stack_name(name)
         .change_set_name(&cs)
         .send()
         .await;
@@ -200,7 +215,7 @@ async fn change_set(aws: &Aws, spec: &StackSpec) -> Result<ChangeSet, AwsError> 
                 // Failed or spent: made again.
                 aws.cfn
                     .delete_change_set()
-                    .stack_name(&spec.name)
+                    .stack_name(name)
                     .change_set_name(&cs)
                     .send()
                     .await
@@ -219,7 +234,7 @@ async fn change_set(aws: &Aws, spec: &StackSpec) -> Result<ChangeSet, AwsError> 
     if fresh {
         aws.cfn
             .create_change_set()
-            .stack_name(&spec.name)
+            .stack_name(name)
             .change_set_name(&cs)
             .change_set_type(ChangeSetType::Update)
             .template_body(&spec.template)
@@ -239,7 +254,7 @@ async fn change_set(aws: &Aws, spec: &StackSpec) -> Result<ChangeSet, AwsError> 
             let d = aws
                 .cfn
                 .describe_change_set()
-                .stack_name(&spec.name)
+                .stack_name(name)
                 .change_set_name(&cs)
                 .set_next_token(token.take())
                 .send()
@@ -313,7 +328,16 @@ fn tags(spec: &StackSpec) -> Vec<Tag> {
 /// A removal's stack step, handed over by the executor like any kind's (a deploy applies its
 /// stack steps with [`apply_reporting`] before the rest is planned).
 pub async fn apply(cx: &super::context::Applying<'_>, step: &StackStep) -> Result<(), AwsError> {
-    apply_reporting(cx.aws, cx.d.stack.as_ref(), step, &|_| {}).await
+    apply_reporting(cx.aws, cx.d.stack.as_ref(), step, &|_| {}).await?;
+    // An adopted v3 stack removed: its adoption record goes with it, so that a later v3
+    // deployment of the stage can be adopted afresh.
+    if let StackStep::Delete { name, .. } = step
+        && *name == v3_stack_name(&cx.d.service, &cx.d.stage)
+    {
+        let record = crate::plan::adopt::adoption_record(&cx.d.service, &cx.d.stage);
+        super::records::forget(cx.aws, &record).await?;
+    }
+    Ok(())
 }
 
 /// Carries out one step; `spec` is the desired stack (needed to create it). `report` hears
@@ -387,7 +411,7 @@ pub async fn apply_reporting(
 }
 
 /// Waits until the stack leaves `*_IN_PROGRESS`: its status then, or None once it is gone.
-async fn settle(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
+pub(super) async fn settle(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
     let started = Instant::now();
     let mut pause = Duration::from_secs(1);
     loop {
@@ -410,7 +434,7 @@ async fn settle(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
 }
 
 /// Polls the stack until it leaves `*_IN_PROGRESS`, reporting resources' new statuses.
-async fn wait(
+pub(super) async fn wait(
     aws: &Aws,
     name: &str,
     since: aws_smithy_types::DateTime,
@@ -549,9 +573,10 @@ pub async fn live_values(
     let outputs = match outputs {
         Some(o) => o,
         None => {
-            read = describe(aws, &stack_name(service, stage))
+            read = find(aws, service, stage)
                 .await?
-                .map(|s| outputs_of(&s))
+                .0
+                .map(|(_, s)| outputs_of(&s))
                 .unwrap_or_default();
             &read
         }
