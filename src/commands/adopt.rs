@@ -68,7 +68,11 @@ pub fn run(cx: &Context, args: &AdoptArgs) -> anyhow::Result<()> {
     let user_outputs: Vec<String> = spec
         .as_ref()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.template).ok())
-        .and_then(|t| t["Outputs"].as_object().map(|o| o.keys().cloned().collect()))
+        .and_then(|t| {
+            t["Outputs"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+        })
         .unwrap_or_default();
     let user_exports: Vec<String> = stack
         .exports

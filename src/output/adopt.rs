@@ -28,9 +28,15 @@ pub fn plan_text(p: &AdoptPlan, style: Style) -> String {
             ),
             Fate::Part { of } => ("=", format!("comes with {of}")),
             Fate::Replaced { by } => ("~", format!("replaced by {by} on the first deploy")),
-            Fate::Stays => ("=", "stays in CloudFormation (your `resources:`)".to_string()),
+            Fate::Stays => (
+                "=",
+                "stays in CloudFormation (your `resources:`)".to_string(),
+            ),
             Fate::Kept { why } => ("=", format!("kept in AWS, out of CloudFormation: {why}")),
-            Fate::Left => ("=", "left in AWS outside any stack, unmanaged (--leave)".to_string()),
+            Fate::Left => (
+                "=",
+                "left in AWS outside any stack, unmanaged (--leave)".to_string(),
+            ),
             Fate::Refused { why } => ("!", format!("cannot be adopted: {why}")),
         };
         let line = format!("{mark} {} ({}): {what}", i.logical_id, i.kind);

@@ -311,7 +311,9 @@ pub fn all_retained(template: &Value, tagged: &[String], tags: &[(&str, &str)]) 
     });
     retained
         && tagged.iter().all(|id| {
-            let have = &rs.get(id).map_or(Value::Null, |r| r["Properties"]["Tags"].clone());
+            let have = &rs
+                .get(id)
+                .map_or(Value::Null, |r| r["Properties"]["Tags"].clone());
             tags.iter().all(|(k, v)| tag_value(have, k) == Some(*v))
         })
 }
@@ -454,7 +456,16 @@ pub fn plan(s: &V3Stack, d: &Desired, user: &[String], leave: &[String]) -> Adop
         } else if user.contains(&r.logical) {
             Fate::Stays
         } else {
-            classify(r, d, &physical, &functions, &log_groups, &rules, s, &mut leftovers)
+            classify(
+                r,
+                d,
+                &physical,
+                &functions,
+                &log_groups,
+                &rules,
+                s,
+                &mut leftovers,
+            )
         };
         if let Fate::TakenOver { owner, .. } = &fate {
             owners.push((r.logical.clone(), owner.clone()));
@@ -481,10 +492,8 @@ pub fn plan(s: &V3Stack, d: &Desired, user: &[String], leave: &[String]) -> Adop
     }
     for l in leave {
         if !s.resources.iter().any(|r| &r.logical == l) {
-            p.refusals.push(format!(
-                "--leave {l}: stack {} has no resource {l}",
-                s.name
-            ));
+            p.refusals
+                .push(format!("--leave {l}: stack {} has no resource {l}", s.name));
         }
     }
     if !p.refusals.is_empty() {
@@ -677,28 +686,68 @@ fn classify(
 fn first_deploy(items: &[Item], d: &Desired) -> Vec<String> {
     let mut out = Vec::new();
     let has = |pred: &dyn Fn(&Fate) -> bool| items.iter().any(|i| pred(&i.fate));
-    if has(&|f| matches!(f, Fate::TakenOver { owner: Owner::Function(_), .. })) {
+    if has(&|f| {
+        matches!(
+            f,
+            Fate::TakenOver {
+                owner: Owner::Function(_),
+                ..
+            }
+        )
+    }) {
         out.push(format!(
             "functions: code and configuration as sls packages them, a new version each, and the `{}` alias made on it",
             d.live
         ));
     }
-    if has(&|f| matches!(f, Fate::TakenOver { owner: Owner::Role(_), .. })) {
+    if has(&|f| {
+        matches!(
+            f,
+            Fate::TakenOver {
+                owner: Owner::Role(_),
+                ..
+            }
+        )
+    }) {
         out.push("role: its inline policy rewritten as sls writes it (the same statements)".into());
     }
-    if has(&|f| matches!(f, Fate::TakenOver { owner: Owner::HttpApi(_), .. })) {
+    if has(&|f| {
+        matches!(
+            f,
+            Fate::TakenOver {
+                owner: Owner::HttpApi(_),
+                ..
+            }
+        )
+    }) {
         out.push(format!(
             "HTTP API: same id and URL; its integrations move from the unqualified functions to the `{}` alias",
             d.live
         ));
     }
-    if has(&|f| matches!(f, Fate::TakenOver { owner: Owner::RestApi(_), .. })) {
+    if has(&|f| {
+        matches!(
+            f,
+            Fate::TakenOver {
+                owner: Owner::RestApi(_),
+                ..
+            }
+        )
+    }) {
         out.push(format!(
             "REST API: same id and URL; its methods move to the `{}` alias and a new deployment is made",
             d.live
         ));
     }
-    if has(&|f| matches!(f, Fate::TakenOver { owner: Owner::LogGroup(_), .. })) {
+    if has(&|f| {
+        matches!(
+            f,
+            Fate::TakenOver {
+                owner: Owner::LogGroup(_),
+                ..
+            }
+        )
+    }) {
         out.push("log groups: sls's tags and retention".into());
     }
     if has(&|f| matches!(f, Fate::Replaced { .. })) {
@@ -711,7 +760,10 @@ fn first_deploy(items: &[Item], d: &Desired) -> Vec<String> {
 }
 
 /// v3's leftovers as a deploy reads them from the records: function name → leftovers.
-pub fn leftovers_of(records: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, Leftovers> {
+pub fn leftovers_of(
+    records: &BTreeMap<String, String>,
+    prefix: &str,
+) -> BTreeMap<String, Leftovers> {
     records
         .iter()
         .filter_map(|(name, value)| {
@@ -813,16 +865,66 @@ mod tests {
 
     fn v3() -> Vec<V3Resource> {
         vec![
-            res("ServerlessDeploymentBucket", "AWS::S3::Bucket", "svc-dev-serverlessdeploymentbucket-x", json!({})),
-            res("ApiLambdaFunction", "AWS::Lambda::Function", "svc-dev-api", json!({})),
-            res("ApiLambdaVersionAbc", "AWS::Lambda::Version", "arn:aws:lambda:us-east-1:1:function:svc-dev-api:1", json!({"FunctionName": {"Ref": "ApiLambdaFunction"}})),
-            res("ApiLogGroup", "AWS::Logs::LogGroup", "/aws/lambda/svc-dev-api", json!({})),
-            res("IamRoleLambdaExecution", "AWS::IAM::Role", "svc-dev-us-east-1-lambdaRole", json!({})),
-            res("HttpApi", "AWS::ApiGatewayV2::Api", "abc123", json!({"ProtocolType": "HTTP"})),
-            res("HttpApiRouteGetX", "AWS::ApiGatewayV2::Route", "abc123/r1", json!({"ApiId": {"Ref": "HttpApi"}})),
-            res("ApiLambdaPermissionHttpApi", "AWS::Lambda::Permission", "svc-dev-ApiLambdaPermissionHttpApi-XYZ", json!({"FunctionName": {"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}})),
-            res("ApiEventsRuleSchedule1", "AWS::Events::Rule", "svc-dev-ApiEventsRuleSchedule1-Q", json!({"Targets": [{"Arn": {"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}}]})),
-            res("ItemsTable", "AWS::DynamoDB::Table", "svc-dev-items", json!({})),
+            res(
+                "ServerlessDeploymentBucket",
+                "AWS::S3::Bucket",
+                "svc-dev-serverlessdeploymentbucket-x",
+                json!({}),
+            ),
+            res(
+                "ApiLambdaFunction",
+                "AWS::Lambda::Function",
+                "svc-dev-api",
+                json!({}),
+            ),
+            res(
+                "ApiLambdaVersionAbc",
+                "AWS::Lambda::Version",
+                "arn:aws:lambda:us-east-1:1:function:svc-dev-api:1",
+                json!({"FunctionName": {"Ref": "ApiLambdaFunction"}}),
+            ),
+            res(
+                "ApiLogGroup",
+                "AWS::Logs::LogGroup",
+                "/aws/lambda/svc-dev-api",
+                json!({}),
+            ),
+            res(
+                "IamRoleLambdaExecution",
+                "AWS::IAM::Role",
+                "svc-dev-us-east-1-lambdaRole",
+                json!({}),
+            ),
+            res(
+                "HttpApi",
+                "AWS::ApiGatewayV2::Api",
+                "abc123",
+                json!({"ProtocolType": "HTTP"}),
+            ),
+            res(
+                "HttpApiRouteGetX",
+                "AWS::ApiGatewayV2::Route",
+                "abc123/r1",
+                json!({"ApiId": {"Ref": "HttpApi"}}),
+            ),
+            res(
+                "ApiLambdaPermissionHttpApi",
+                "AWS::Lambda::Permission",
+                "svc-dev-ApiLambdaPermissionHttpApi-XYZ",
+                json!({"FunctionName": {"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}}),
+            ),
+            res(
+                "ApiEventsRuleSchedule1",
+                "AWS::Events::Rule",
+                "svc-dev-ApiEventsRuleSchedule1-Q",
+                json!({"Targets": [{"Arn": {"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}}]}),
+            ),
+            res(
+                "ItemsTable",
+                "AWS::DynamoDB::Table",
+                "svc-dev-items",
+                json!({}),
+            ),
         ]
     }
 
@@ -835,12 +937,27 @@ mod tests {
         );
         let p = plan(&s, &desired(), &["ItemsTable".into()], &[]);
         assert!(p.refusals.is_empty(), "{:?}", p.refusals);
-        let fate = |id: &str| p.items.iter().find(|i| i.logical_id == id).unwrap().fate.clone();
+        let fate = |id: &str| {
+            p.items
+                .iter()
+                .find(|i| i.logical_id == id)
+                .unwrap()
+                .fate
+                .clone()
+        };
         assert_eq!(fate("ItemsTable"), Fate::Stays);
-        assert!(matches!(fate("HttpApi"), Fate::TakenOver { owner: Owner::HttpApi(id), note: None } if id == "abc123"));
+        assert!(
+            matches!(fate("HttpApi"), Fate::TakenOver { owner: Owner::HttpApi(id), note: None } if id == "abc123")
+        );
         assert!(matches!(fate("HttpApiRouteGetX"), Fate::Part { .. }));
-        assert!(matches!(fate("ApiLambdaPermissionHttpApi"), Fate::Replaced { .. }));
-        assert!(matches!(fate("ServerlessDeploymentBucket"), Fate::Kept { .. }));
+        assert!(matches!(
+            fate("ApiLambdaPermissionHttpApi"),
+            Fate::Replaced { .. }
+        ));
+        assert!(matches!(
+            fate("ServerlessDeploymentBucket"),
+            Fate::Kept { .. }
+        ));
         let lines: Vec<String> = p.steps.iter().map(ToString::to_string).collect();
         assert_eq!(
             lines,
@@ -859,19 +976,37 @@ mod tests {
     fn custom_resources_unknown_kinds_and_imported_exports_are_refused_unless_left() {
         let mut r = v3();
         r.push(res("CustomThing", "Custom::S3", "x", json!({})));
-        r.push(res("Machine", "AWS::StepFunctions::StateMachine", "arn:m", json!({})));
+        r.push(res(
+            "Machine",
+            "AWS::StepFunctions::StateMachine",
+            "arn:m",
+            json!({}),
+        ));
         let mut s = stack(r);
-        s.imported.insert("sls-svc-dev-HttpApiUrl".into(), vec!["other".into()]);
+        s.imported
+            .insert("sls-svc-dev-HttpApiUrl".into(), vec!["other".into()]);
         let p = plan(&s, &desired(), &["ItemsTable".into()], &[]);
         assert_eq!(p.refusals.len(), 3, "{:?}", p.refusals);
-        assert!(p.refusals[0].contains("custom resource") && p.refusals[0].contains("--leave CustomThing"));
+        assert!(
+            p.refusals[0].contains("custom resource")
+                && p.refusals[0].contains("--leave CustomThing")
+        );
         assert!(p.refusals[1].contains("AWS::StepFunctions::StateMachine yet"));
         assert!(p.refusals[2].contains("imported by other"));
         assert!(p.steps.is_empty());
         s.imported.clear();
-        let p = plan(&s, &desired(), &["ItemsTable".into()], &["CustomThing".into(), "Machine".into()]);
+        let p = plan(
+            &s,
+            &desired(),
+            &["ItemsTable".into()],
+            &["CustomThing".into(), "Machine".into()],
+        );
         assert!(p.refusals.is_empty(), "{:?}", p.refusals);
-        assert!(p.items.iter().any(|i| i.logical_id == "Machine" && i.fate == Fate::Left));
+        assert!(
+            p.items
+                .iter()
+                .any(|i| i.logical_id == "Machine" && i.fate == Fate::Left)
+        );
     }
 
     #[test]
@@ -879,26 +1014,45 @@ mod tests {
         let mut s = stack(v3());
         s.status = "UPDATE_ROLLBACK_FAILED".into();
         let p = plan(&s, &desired(), &[], &[]);
-        assert!(p.refusals[0].contains("UPDATE_ROLLBACK_FAILED"), "{:?}", p.refusals);
+        assert!(
+            p.refusals[0].contains("UPDATE_ROLLBACK_FAILED"),
+            "{:?}",
+            p.refusals
+        );
         let mut s = stack(vec![res("Q", "AWS::SQS::Queue", "q", json!({}))]);
         s.template["Description"] = json!("mine");
         let p = plan(&s, &desired(), &[], &[]);
-        assert!(p.refusals[0].contains("not made by Serverless v3"), "{:?}", p.refusals);
+        assert!(
+            p.refusals[0].contains("not made by Serverless v3"),
+            "{:?}",
+            p.refusals
+        );
     }
 
     #[test]
     fn a_rerun_skips_what_was_done_and_a_reduced_stack_only_finishes() {
         let mut s = stack(v3());
         let d = desired();
-        let ids: Vec<String> = ["ApiLambdaFunction", "IamRoleLambdaExecution", "ApiLogGroup", "HttpApi"]
-            .map(String::from)
-            .to_vec();
+        let ids: Vec<String> = [
+            "ApiLambdaFunction",
+            "IamRoleLambdaExecution",
+            "ApiLogGroup",
+            "HttpApi",
+        ]
+        .map(String::from)
+        .to_vec();
         assert!(!all_retained(&s.template, &ids, &ownership_tags(&d)));
         s.template = retained_template(&s.template, &ids, &ownership_tags(&d));
         assert!(all_retained(&s.template, &ids, &ownership_tags(&d)));
         // API Gateway v2 takes its tags as a map, the others as a list.
-        assert_eq!(s.template["Resources"]["HttpApi"]["Properties"]["Tags"]["sls:stage"], "dev");
-        assert_eq!(s.template["Resources"]["ApiLogGroup"]["Properties"]["Tags"][1]["Key"], "sls:stage");
+        assert_eq!(
+            s.template["Resources"]["HttpApi"]["Properties"]["Tags"]["sls:stage"],
+            "dev"
+        );
+        assert_eq!(
+            s.template["Resources"]["ApiLogGroup"]["Properties"]["Tags"][1]["Key"],
+            "sls:stage"
+        );
         s.original_saved = true;
         s.record = Some(Adoption {
             stack: "svc-dev".into(),
@@ -907,12 +1061,25 @@ mod tests {
             kept: true,
         });
         let p = plan(&s, &d, &["ItemsTable".into()], &[]);
-        assert!(matches!(p.steps[0], AdoptStep::Record { .. }), "{:?}", p.steps);
+        assert!(
+            matches!(p.steps[0], AdoptStep::Record { .. }),
+            "{:?}",
+            p.steps
+        );
         s.resources.retain(|r| r.logical == "ItemsTable");
         let p = plan(&s, &desired(), &["ItemsTable".into()], &[]);
-        assert_eq!(p.steps, [AdoptStep::Finish { stack: "svc-dev".into() }]);
+        assert_eq!(
+            p.steps,
+            [AdoptStep::Finish {
+                stack: "svc-dev".into()
+            }]
+        );
         s.record.as_mut().unwrap().phase = AdoptionPhase::Done;
-        assert!(plan(&s, &desired(), &["ItemsTable".into()], &[]).steps.is_empty());
+        assert!(
+            plan(&s, &desired(), &["ItemsTable".into()], &[])
+                .steps
+                .is_empty()
+        );
     }
 
     #[test]
@@ -923,7 +1090,10 @@ mod tests {
             rules: vec![],
         };
         let mut records = BTreeMap::new();
-        records.insert("/sls/s/d/adopted/s-d-api".to_string(), serde_json::to_string(&l).unwrap());
+        records.insert(
+            "/sls/s/d/adopted/s-d-api".to_string(),
+            serde_json::to_string(&l).unwrap(),
+        );
         records.insert("/sls/s/d/lease".to_string(), "{}".to_string());
         let got = leftovers_of(&records, &leftover_prefix("s", "d"));
         assert_eq!(got.len(), 1);

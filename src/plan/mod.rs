@@ -41,6 +41,7 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use adopt::AdoptedStep;
 pub use alb::{
     AlbStep, ListenerRuleSpec, ObservedListenerRule, ObservedTargetGroup, TargetGroupSpec,
 };
@@ -53,7 +54,6 @@ pub use function::{FunctionConfig, FunctionSpec, FunctionStep, ObservedFunction}
 pub use http_api::{HttpApiSpec, HttpApiStep, ObservedHttpApi};
 pub use layer::{LayerSpec, LayerStep, ObservedLayer};
 pub use log_group::{LogGroupSpec, LogGroupStep, ObservedLogGroup};
-pub use adopt::AdoptedStep;
 pub use log_subscription::{LogSubscriptionStep, ObservedLogSubscription};
 pub use notification::{NotificationStep, ObservedEventBucket};
 pub use permission::{ApiKind, PermissionStep, Statements};
@@ -421,7 +421,11 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     domain::plan(d, o, &mut p);
     permission::plan(d, o, &mut p);
     adopt::plan_leftovers(d, o, &mut p);
-    if let Some(a) = o.adoption.as_ref().filter(|a| a.phase == adopt::AdoptionPhase::Started) {
+    if let Some(a) = o
+        .adoption
+        .as_ref()
+        .filter(|a| a.phase == adopt::AdoptionPhase::Started)
+    {
         p.conflicts.push(Conflict {
             resource: format!("CloudFormation stack {}", a.stack),
             reason: "`sls adopt` started taking this stage over and did not finish: run `sls adopt` again (nothing else changes it meanwhile)".into(),

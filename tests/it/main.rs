@@ -4,6 +4,7 @@
 
 mod common;
 
+mod adopt;
 mod alias;
 mod bad_input;
 mod bundle;

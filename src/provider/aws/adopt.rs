@@ -177,7 +177,12 @@ async fn list_resources(aws: &Aws, name: &str) -> Result<Vec<(String, String, St
 /// The stacks that import an export (none: AWS answers a ValidationError "not imported").
 async fn imports(aws: &Aws, export: &str) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
-    let mut pages = aws.cfn.list_imports().export_name(export).into_paginator().send();
+    let mut pages = aws
+        .cfn
+        .list_imports()
+        .export_name(export)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         match page {
             Ok(p) => out.extend(p.imports().iter().cloned()),
@@ -201,7 +206,10 @@ async fn statement_ids(aws: &Aws, function: &str) -> Result<BTreeSet<String>, Aw
                 .collect())
         }
         Err(e) if is_code(&e, NOT_FOUND) => Ok(BTreeSet::new()),
-        Err(e) => Err(call_err("GetPolicy", &format!("Lambda function {function}"))(e)),
+        Err(e) => Err(call_err(
+            "GetPolicy",
+            &format!("Lambda function {function}"),
+        )(e)),
     }
 }
 
@@ -251,7 +259,10 @@ pub async fn run(m: &Moving<'_>, step: &AdoptStep) -> Result<(), AwsError> {
                 .template_stage(TemplateStage::Original)
                 .send()
                 .await
-                .map_err(call_err("cloudformation:GetTemplate", &format!("stack {stack}")))?;
+                .map_err(call_err(
+                    "cloudformation:GetTemplate",
+                    &format!("stack {stack}"),
+                ))?;
             let now: Value =
                 serde_json::from_str(now.template_body().unwrap_or_default()).unwrap_or_default();
             if !crate::plan::adopt::all_retained(&now, &ids, &tags) {
@@ -278,7 +289,10 @@ pub async fn run(m: &Moving<'_>, step: &AdoptStep) -> Result<(), AwsError> {
             records::write(
                 aws,
                 m.d,
-                &format!("{}{function_name}", leftover_prefix(&m.d.service, &m.d.stage)),
+                &format!(
+                    "{}{function_name}",
+                    leftover_prefix(&m.d.service, &m.d.stage)
+                ),
                 &value,
                 "What Serverless v3 made that sls replaces; deleted by the next deploy",
                 false,
@@ -303,7 +317,10 @@ pub async fn run(m: &Moving<'_>, step: &AdoptStep) -> Result<(), AwsError> {
                 .stack_name(stack)
                 .send()
                 .await
-                .map_err(call_err("cloudformation:DeleteStack", &format!("stack {stack}")))?;
+                .map_err(call_err(
+                    "cloudformation:DeleteStack",
+                    &format!("stack {stack}"),
+                ))?;
             wait(aws, stack, since, "DELETE_COMPLETE", m.report).await
         }
     }
@@ -343,10 +360,11 @@ async fn update(
         .await;
     match sent {
         Ok(_) => wait(m.aws, stack, since, "UPDATE_COMPLETE", m.report).await,
-        Err(e) if e.as_service_error().is_some_and(|s| {
-            aws_sdk_cloudformation::error::ProvideErrorMetadata::message(s)
-                .is_some_and(|t| t.contains("No updates"))
-        }) =>
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                aws_sdk_cloudformation::error::ProvideErrorMetadata::message(s)
+                    .is_some_and(|t| t.contains("No updates"))
+            }) =>
         {
             Ok(())
         }
@@ -356,7 +374,10 @@ async fn update(
             code: "ValidationError".into(),
             message: "the stack no longer exists; run `sls adopt` again".into(),
         }),
-        Err(e) => Err(call_err("cloudformation:UpdateStack", &format!("stack {stack}"))(e)),
+        Err(e) => Err(call_err(
+            "cloudformation:UpdateStack",
+            &format!("stack {stack}"),
+        )(e)),
     }
 }
 

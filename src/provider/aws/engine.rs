@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use super::context::{Applying, Known};
 use super::{
-    Aws, AwsError, Boxed, adopt, alb, alexa, bounded, bucket, domain, event_source, function, http_api,
-    layer, log_group, log_subscription, notification, permission, rest_api, role, schedule,
-    scheduler, stack, topic, user_pool, websocket,
+    Aws, AwsError, Boxed, adopt, alb, alexa, bounded, bucket, domain, event_source, function,
+    http_api, layer, log_group, log_subscription, notification, permission, rest_api, role,
+    schedule, scheduler, stack, topic, user_pool, websocket,
 };
 use crate::plan::{
     Desired, Observed, ObservedRole, Phase, Statements, Step, endpoints, rest_api::invoke_url,

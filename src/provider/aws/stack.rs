@@ -52,7 +52,11 @@ pub(super) async fn describe(
 }
 
 /// Whether a stack's tags name this service and stage.
-pub(super) fn carries_ours(s: &aws_sdk_cloudformation::types::Stack, service: &str, stage: &str) -> bool {
+pub(super) fn carries_ours(
+    s: &aws_sdk_cloudformation::types::Stack,
+    service: &str,
+    stage: &str,
+) -> bool {
     let tag = |k: &str| {
         s.tags()
             .iter()
@@ -70,7 +74,13 @@ async fn find(
     aws: &Aws,
     service: &str,
     stage: &str,
-) -> Result<(Option<(String, aws_sdk_cloudformation::types::Stack)>, Option<String>), AwsError> {
+) -> Result<
+    (
+        Option<(String, aws_sdk_cloudformation::types::Stack)>,
+        Option<String>,
+    ),
+    AwsError,
+> {
     let name = stack_name(service, stage);
     let v3 = v3_stack_name(service, stage);
     let (ours, theirs) = tokio::join!(describe(aws, &name), describe(aws, &v3));

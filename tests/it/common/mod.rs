@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod ministack;
 pub mod moto;
 pub mod offline;
 pub mod pty;
