@@ -37,7 +37,7 @@ pub enum Command {
     Info,
     /// Remove everything this service and stage own in AWS
     Remove(crate::session::LeaseArgs),
-    /// Take over a stage Serverless v3 deployed (its CloudFormation stack), recreating nothing
+    /// Take over a stage Serverless v3 deployed, recreating nothing
     Adopt(commands::adopt::AdoptArgs),
     /// Build the deployment artifacts (zips and a manifest) without deploying
     Package(commands::package::PackageArgs),

@@ -197,6 +197,15 @@ fn deploy(
         }
         the_plan.steps.retain(|s| s.phase().in_function_deploy());
     }
+    // Resources of ours taken: when a Serverless v3 stack of the stage holds them, `sls adopt`
+    // is what to do (looked for only then; a service with `resources:` looked already).
+    if !the_plan.conflicts.is_empty() && !r.has_resources()? {
+        let (_, v3) = rt.block_on(aws::stack::observe(aws, None, &d.service, &d.stage))?;
+        // What v3 holds is taken over, not renamed: its conflicts are that one.
+        if let Some(v3) = v3 {
+            the_plan.conflicts = vec![plan::stack::v3_conflict(&v3)];
+        }
+    }
     if !cx.global.json {
         crate::output::steps::print_plan(&the_plan, cx.style);
     }

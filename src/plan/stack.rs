@@ -170,20 +170,22 @@ impl fmt::Display for StackStep {
     }
 }
 
+/// A Serverless v3 deployment of the stage that is not (yet) sls's.
+pub fn v3_conflict(v3: &str) -> Conflict {
+    Conflict {
+        resource: format!("CloudFormation stack {v3}"),
+        reason: "a Serverless v3 deployment of this service and stage exists (its stack holds its functions and maybe tables); sls will not deploy beside it. `sls adopt --dry-run` shows how sls takes it over without recreating anything, `sls adopt` does it (an adoption stopped half-way: run `sls adopt` again)".into(),
+    }
+}
+
 /// The stack's steps, or why it cannot be touched.
 pub fn plan(
     spec: Option<&StackSpec>,
     observed: Option<&ObservedStack>,
     v3_stack: Option<&str>,
 ) -> Result<Vec<StackStep>, Conflict> {
-    if let (Some(s), Some(v3)) = (spec, v3_stack) {
-        return Err(Conflict {
-            resource: format!("CloudFormation stack {v3}"),
-            reason: format!(
-                "a Serverless v3 deployment of this service and stage exists (its stack holds its functions and maybe tables); sls will not deploy beside it (into {}). `sls adopt --dry-run` shows how sls takes it over without recreating anything, `sls adopt` does it (an adoption stopped half-way: run `sls adopt` again)",
-                s.name
-            ),
-        });
+    if let (Some(_), Some(v3)) = (spec, v3_stack) {
+        return Err(v3_conflict(v3));
     }
     let Some(o) = observed else {
         return Ok(spec
