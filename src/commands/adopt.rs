@@ -100,7 +100,7 @@ pub fn run(cx: &Context, args: &AdoptArgs) -> anyhow::Result<()> {
         out::adopted(&report(), cx.global.json);
         return Ok(());
     }
-    let location = match crate::plan::adopt::deployment_bucket(&stack) {
+    let location = match crate::plan::adopt::deployment_bucket(&stack, &names) {
         Some(b) => format!("s3://{b}/{}", crate::plan::adopt::original_key(&name)),
         None => stack
             .record
@@ -121,6 +121,7 @@ pub fn run(cx: &Context, args: &AdoptArgs) -> anyhow::Result<()> {
         original: &original,
         parsed: &stack.template,
         original_location: &location,
+        bucket: crate::plan::adopt::deployment_bucket(&stack, &names),
         spec: spec.as_ref(),
         report: &heard,
     };

@@ -291,12 +291,13 @@ pub fn original_key(stack: &str) -> String {
     format!("sls-adoption/{stack}/cloudformation-template-original.json")
 }
 
-/// The deployment bucket v3 made, by its physical name.
-pub fn deployment_bucket(s: &V3Stack) -> Option<&str> {
+/// v3's deployment bucket: the one it made, else the config's `provider.deploymentBucket`.
+pub fn deployment_bucket<'a>(s: &'a V3Stack, d: &'a Desired) -> Option<&'a str> {
     s.resources
         .iter()
         .find(|r| r.logical == "ServerlessDeploymentBucket")
         .map(|r| r.physical.as_str())
+        .or_else(|| d.bucket.as_ref().and_then(|b| b.user.as_deref()))
 }
 
 /// Whether a template retains every resource on removal and replacement, and carries `tags`
@@ -499,7 +500,7 @@ pub fn plan(s: &V3Stack, d: &Desired, user: &[String], leave: &[String]) -> Adop
     if !p.refusals.is_empty() {
         return p;
     }
-    if let Some(bucket) = deployment_bucket(s)
+    if let Some(bucket) = deployment_bucket(s, d)
         && !s.original_saved
     {
         p.steps.push(AdoptStep::SaveTemplate {

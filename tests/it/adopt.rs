@@ -24,11 +24,23 @@ fn rt() -> tokio::runtime::Runtime {
 
 /// The fixture service packaged by Serverless v3 for `stage`.
 fn v3_packaged(stage: &str) -> tempfile::TempDir {
+    v3_packaged_with(stage, 0)
+}
+
+/// The fixture service with `extra` more functions, packaged by Serverless v3 for `stage`.
+fn v3_packaged_with(stage: &str, extra: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let fixture = common::root().join("tests/fixtures/adopt");
-    for f in ["serverless.yml", "handler.js"] {
-        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
-    }
+    std::fs::copy(fixture.join("handler.js"), dir.path().join("handler.js")).unwrap();
+    let yaml = std::fs::read_to_string(fixture.join("serverless.yml")).unwrap();
+    let more: String = (0..extra)
+        .map(|i| format!("  more{i}:\n    handler: handler.tick\n"))
+        .collect();
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        yaml.replace("resources:\n", &format!("{more}resources:\n")),
+    )
+    .unwrap();
     let bin = common::root().join("target/test-tools/serverless3/node_modules/.bin/serverless");
     assert!(
         bin.exists(),
@@ -120,10 +132,24 @@ fn v3_deploy(ms: &MiniStack, dir: &Path, stage: &str) -> BTreeMap<String, String
             .send()
             .await
             .unwrap();
-        cfn.update_stack()
-            .stack_name(&name)
-            .template_body(update.to_string())
-            .set_capabilities(Some(caps.to_vec()))
+        // As v3 does, a template over CloudFormation's inline limit goes through the bucket.
+        let body = update.to_string();
+        let call = cfn.update_stack().stack_name(&name);
+        let call = if body.len() > 51_200 {
+            let key = format!("serverless/adopt-me/{stage}/compiled-cloudformation-template.json");
+            aws_sdk_s3::Client::new(&cfg)
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .unwrap();
+            call.template_url(format!("https://s3.us-east-1.amazonaws.com/{bucket}/{key}"))
+        } else {
+            call.template_body(body)
+        };
+        call.set_capabilities(Some(caps.to_vec()))
             .send()
             .await
             .unwrap();
@@ -148,7 +174,11 @@ struct Service {
 
 impl Service {
     fn deployed(ms: &MiniStack, stage: &str) -> (Service, tempfile::TempDir) {
-        let dir = v3_packaged(stage);
+        Service::deployed_with(ms, stage, 0)
+    }
+
+    fn deployed_with(ms: &MiniStack, stage: &str, extra: usize) -> (Service, tempfile::TempDir) {
+        let dir = v3_packaged_with(stage, extra);
         let outputs = v3_deploy(ms, dir.path(), stage);
         let s = Service {
             stage: stage.to_string(),
@@ -318,6 +348,42 @@ fn a_v3_service_is_adopted_keeping_its_api_table_and_functions_and_then_deploys_
     // Adopting again has nothing to do.
     let again = common::stdout(ms.sls(dir).args(["adopt"]));
     assert!(again.contains("was adopted already"), "{again}");
+
+    // A removal removes what sls owns now, the side stack among it, and forgets the adoption;
+    // v3's deployment bucket, never sls's, stays.
+    ms.sls(dir).args(["remove"]).assert().success();
+    // (MiniStack lists a deleted stack's resources as none; AWS says it does not exist.)
+    let left = stack_resources(&ms, "adopt-me-dev").unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    rt().block_on(async {
+        let cfg = ms.sdk().await;
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        let gone = lambda
+            .get_function()
+            .function_name("adopt-me-dev-api")
+            .send()
+            .await;
+        assert!(gone.is_err(), "{gone:?}");
+        let ssm = aws_sdk_ssm::Client::new(&cfg);
+        let record = ssm
+            .get_parameter()
+            .name("/sls/adopt-me/dev/adoption")
+            .send()
+            .await;
+        assert!(record.is_err(), "{record:?}");
+        let buckets = aws_sdk_s3::Client::new(&cfg)
+            .list_buckets()
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            buckets.buckets().iter().any(|b| b
+                .name()
+                .unwrap()
+                .starts_with("adopt-me-dev-serverlessdeploymentbucket")),
+            "{buckets:?}"
+        );
+    });
 }
 
 /// Runs `sls adopt` through `proxy`; returns its exit code (`None`: killed).
@@ -437,4 +503,26 @@ fn stacks_sls_cannot_adopt_are_refused_before_any_change() {
         t.template_body().unwrap().to_string()
     });
     assert!(!template.contains("Retain"), "{template}");
+}
+
+#[test]
+fn a_stack_whose_template_is_over_the_inline_limit_is_adopted_through_its_bucket() {
+    let ms = MiniStack::start();
+    // 45 more functions: v3's template is then over CloudFormation's 51,200-byte inline limit.
+    let (svc, dir) = Service::deployed_with(&ms, "big", 45);
+    let template = std::fs::read_to_string(
+        dir.path()
+            .join(".serverless/cloudformation-template-update-stack.json"),
+    )
+    .unwrap();
+    assert!(template.len() > 51_200, "{}", template.len());
+    ms.sls(dir.path())
+        .args(["adopt", "--stage", "big"])
+        .assert()
+        .success();
+    svc.holds(&ms);
+    assert_eq!(
+        stack_resources(&ms, "adopt-me-big").unwrap(),
+        ["ItemsTable", "JobsQueue"]
+    );
 }

@@ -127,7 +127,7 @@ pub async fn read(
         original_saved: false,
         record: recorded,
     };
-    if let Some(bucket) = crate::plan::adopt::deployment_bucket(&s) {
+    if let Some(bucket) = crate::plan::adopt::deployment_bucket(&s, d) {
         let head = aws
             .s3
             .head_object()
@@ -223,6 +223,9 @@ pub struct Moving<'a> {
     pub parsed: &'a Value,
     /// Where the original template is saved (`s3://bucket/key`).
     pub original_location: &'a str,
+    /// v3's deployment bucket: templates over CloudFormation's inline limit go through it, as
+    /// v3's own do.
+    pub bucket: Option<&'a str>,
     /// The side stack's spec (the user's `resources:`), when there are any.
     pub spec: Option<&'a StackSpec>,
     /// Hears each resource's new status while CloudFormation works.
@@ -333,27 +336,42 @@ async fn update(
     body: &str,
     tags: Option<Vec<StackTag>>,
 ) -> Result<(), AwsError> {
-    if body.len() > crate::plan::stack::MAX_TEMPLATE_BODY {
-        return Err(AwsError::Call {
-            operation: "cloudformation:UpdateStack".into(),
-            resource: format!("stack {stack}"),
-            code: "TemplateTooLarge".into(),
-            message: format!(
-                "the template is {} bytes; CloudFormation takes at most {} inline and sls does not upload larger ones yet",
-                body.len(),
-                crate::plan::stack::MAX_TEMPLATE_BODY
-            ),
-        });
-    }
+    // Over CloudFormation's inline limit (most v3 stacks of a dozen functions or more), the
+    // template goes through v3's deployment bucket, as v3's own templates do.
+    let url = match m.bucket {
+        Some(bucket) if body.len() > crate::plan::stack::MAX_TEMPLATE_BODY => {
+            let key = format!(
+                "sls-adoption/{stack}/template-{}.json",
+                crate::plan::short_digest(body, 12)
+            );
+            m.aws
+                .s3
+                .put_object()
+                .bucket(bucket)
+                .key(&key)
+                .content_type("application/json")
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .map_err(call_err("s3:PutObject", &format!("s3://{bucket}/{key}")))?;
+            // Path-style: a bucket name with dots has no valid virtual-host certificate.
+            let (_, suffix) = crate::plan::partition(&m.aws.region);
+            Some(format!(
+                "https://s3.{}.{suffix}/{bucket}/{key}",
+                m.aws.region
+            ))
+        }
+        _ => None,
+    };
     // A stop while CloudFormation worked: its update is waited for first.
     super::stack::settle(m.aws, stack).await?;
     let since = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-    let sent = m
-        .aws
-        .cfn
-        .update_stack()
-        .stack_name(stack)
-        .template_body(body)
+    let call = m.aws.cfn.update_stack().stack_name(stack);
+    let call = match url {
+        Some(u) => call.template_url(u),
+        None => call.template_body(body),
+    };
+    let sent = call
         .set_capabilities(Some(capabilities().to_vec()))
         .set_tags(tags)
         .send()
