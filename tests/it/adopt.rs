@@ -22,11 +22,6 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// The fixture service packaged by Serverless v3 for `stage`.
-fn v3_packaged(stage: &str) -> tempfile::TempDir {
-    v3_packaged_with(stage, 0)
-}
-
 /// The fixture service with `extra` more functions, packaged by Serverless v3 for `stage`.
 fn v3_packaged_with(stage: &str, extra: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
