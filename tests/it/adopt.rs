@@ -428,8 +428,21 @@ fn an_adoption_killed_after_any_request_keeps_the_service_answering_and_converge
         let killer = Faults::kill_after(ms.port, k, pid.clone());
         let code = adopt_through(&ms, &killer, dir.path(), &stage, &pid);
         assert_eq!(code, None, "k={k}: adopt was not killed");
-        // Between the steps: the same functions answer on the same API, the item is there.
+        // Between the steps: the same functions answer on the same API, the item is there,
+        // and a deploy either refuses pointing to `sls adopt` or (the adoption's last record
+        // written) plans on the adopted stage.
         svc.holds(&ms);
+        let dry = ms
+            .sls(dir.path())
+            .args(["deploy", "--dry-run", "--stage", &stage])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&dry.stderr);
+        match dry.status.code() {
+            Some(0) => {}
+            Some(6) => assert!(err.contains("sls adopt"), "k={k}: {err}"),
+            other => panic!("k={k}: deploy --dry-run ended {other:?}: {err}"),
+        }
         ms.sls(dir.path())
             .args(["adopt", "--stage", &stage])
             .assert()

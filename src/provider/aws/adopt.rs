@@ -68,7 +68,7 @@ pub async fn read(
             .stack_name(name)
             .template_stage(TemplateStage::Original)
             .send(),
-        list_resources(aws, name)
+        super::stack::resources(aws, name)
     );
     let body = template
         .map_err(call_err("cloudformation:GetTemplate", &res))?
@@ -147,31 +147,6 @@ pub async fn read(
         };
     }
     Ok(Some((s, body)))
-}
-
-/// (logical id, type, physical id) of every resource of the stack, every page.
-async fn list_resources(aws: &Aws, name: &str) -> Result<Vec<(String, String, String)>, AwsError> {
-    let mut out = Vec::new();
-    let mut pages = aws
-        .cfn
-        .list_stack_resources()
-        .stack_name(name)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(call_err(
-            "cloudformation:ListStackResources",
-            &format!("stack {name}"),
-        ))?;
-        for r in page.stack_resource_summaries() {
-            out.push((
-                r.logical_resource_id().unwrap_or_default().to_string(),
-                r.resource_type().unwrap_or_default().to_string(),
-                r.physical_resource_id().unwrap_or_default().to_string(),
-            ));
-        }
-    }
-    Ok(out)
 }
 
 /// The stacks that import an export (none: AWS answers a ValidationError "not imported").
@@ -439,20 +414,10 @@ pub async fn apply(cx: &Applying<'_>, step: &AdoptedStep) -> Result<(), AwsError
             function_name,
             leftovers,
         } => {
+            // v3 granted on the unqualified function (`$LATEST` names no qualifier).
             for sid in &leftovers.grants {
-                let r = aws
-                    .lambda
-                    .remove_permission()
-                    .function_name(function_name)
-                    .statement_id(sid)
-                    .send()
-                    .await;
-                tolerate(
-                    r,
-                    NOT_FOUND,
-                    "RemovePermission",
-                    &format!("statement {sid} of Lambda function {function_name}"),
-                )?;
+                super::remove_statement(aws, function_name, crate::plan::desired::LATEST, sid)
+                    .await?;
             }
             for uuid in &leftovers.mappings {
                 let r = aws

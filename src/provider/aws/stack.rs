@@ -134,7 +134,14 @@ pub async fn observe(
         return Ok((Some(o), v3));
     }
     match spec {
-        None => o.resources = resources(aws, &name).await?,
+        // A removal's plan lists them.
+        None => {
+            o.resources = resources(aws, &name)
+                .await?
+                .into_iter()
+                .map(|(id, kind, _)| (id, kind))
+                .collect()
+        }
         Some(spec) if !o.status.starts_with("ROLLBACK_") => {
             let deployed = aws
                 .cfn
@@ -181,8 +188,11 @@ pub async fn outputs(
     }))
 }
 
-/// The resources a stack holds, for a removal's plan.
-async fn resources(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, AwsError> {
+/// The resources a stack holds (logical id, type, physical id), every page.
+pub(super) async fn resources(
+    aws: &Aws,
+    name: &str,
+) -> Result<Vec<(String, String, String)>, AwsError> {
     let mut out = Vec::new();
     let mut pages = aws
         .cfn
@@ -199,6 +209,7 @@ async fn resources(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, AwsEr
             out.push((
                 r.logical_resource_id().unwrap_or_default().to_string(),
                 r.resource_type().unwrap_or_default().to_string(),
+                r.physical_resource_id().unwrap_or_default().to_string(),
             ));
         }
     }
