@@ -304,6 +304,9 @@ pub struct ApiGateway {
     pub disable_default_endpoint: Option<bool>,
     pub metrics: Option<bool>,
     pub api_keys: Option<Json>,
+    /// `request.schemas`: models REST routes' `request.schemas` name by key (offline validates
+    /// against them; deploying refuses them for now).
+    pub request: Option<Json>,
     /// An API made elsewhere to add routes to: refused by validation.
     pub rest_api_id: Option<Json>,
     pub websocket_api_id: Option<Json>,

@@ -605,6 +605,105 @@ functions:
     assert_eq!(status(None, "/dev/open"), 200);
 }
 
+#[test]
+fn rest_routes_validate_bodies_and_required_parameters_as_api_gateway_does() {
+    let dir = common::service(
+        "service: valid
+provider:
+  name: aws
+  runtime: nodejs22.x
+  apiGateway:
+    request:
+      schemas:
+        item:
+          name: ItemModel
+          schema: {type: object, required: [id]}
+functions:
+  create:
+    handler: h.echo
+    events:
+      - http:
+          method: post
+          path: items
+          request:
+            schemas:
+              application/json:
+                type: object
+                properties:
+                  name: {type: string}
+                  age: {type: integer, minimum: 0}
+                required: [name]
+            parameters:
+              querystrings:
+                mode: true
+      - http:
+          method: put
+          path: items
+          request:
+            schemas:
+              application/json: item
+      # serverless-offline's own case: `integration: lambda`, a schema naming draft-07.
+      - http:
+          integration: lambda
+          method: post
+          path: /payload
+          request:
+            schemas:
+              application/json:
+                $schema: http://json-schema.org/draft-07/schema
+                properties:
+                  foo: {type: string}
+                required: [foo]
+                type: object
+",
+    );
+    std::fs::write(
+        dir.path().join("h.js"),
+        "exports.echo = async (e) => ({ statusCode: 200, body: 'got ' + e.body });\n",
+    )
+    .unwrap();
+    let off = Offline::start(dir.path(), &[]);
+    assert!(
+        !off.lines.iter().any(|l| l.contains("not applied locally")),
+        "{:?}",
+        off.lines
+    );
+    let json = [("content-type", "application/json")];
+    let (status, _, body) = off.request(
+        "POST",
+        "/dev/items?mode=a",
+        &json,
+        br#"{"name":"x","age":2}"#,
+    );
+    assert_eq!(
+        (status, String::from_utf8_lossy(&body).as_ref()),
+        (200, r#"got {"name":"x","age":2}"#)
+    );
+    let (status, headers, body) = off.request("POST", "/dev/items?mode=a", &json, br#"{"age":-2}"#);
+    assert_eq!(status, 400);
+    assert_eq!(body, br#"{"message":"Invalid request body"}"#);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/json"),
+        "{headers:?}"
+    );
+    let (status, _, body) = off.request("POST", "/dev/items", &json, br#"{"name":"x"}"#);
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        br#"{"message":"Missing required request parameters: [mode]"}"#
+    );
+    // A model of provider.apiGateway.request.schemas, by its key.
+    assert_eq!(
+        off.request("PUT", "/dev/items", &json, br#"{"id":1}"#).0,
+        200
+    );
+    assert_eq!(off.request("PUT", "/dev/items", &json, b"{}").0, 400);
+    assert_eq!(off.request("POST", "/dev/payload", &json, br#"{"foo":"bar"}"#).0, 200);
+    assert_eq!(off.request("POST", "/dev/payload", &json, b"{}").0, 400);
+}
+
 const ALB: &str = "service: shop
 provider:
   name: aws

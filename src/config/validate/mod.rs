@@ -158,6 +158,7 @@ fn top_level(c: &mut Checker, config: &Config) {
     if let Some(g) = &p.api_gateway {
         for (key, set) in [
             ("apiKeys", g.api_keys.is_some()),
+            ("request", g.request.is_some()),
             ("restApiId", g.rest_api_id.is_some()),
             ("websocketApiId", g.websocket_api_id.is_some()),
             (

@@ -52,11 +52,14 @@ pub struct Authorizer {
 /// The authorizers of a config's routes, by `rest GET /path` or `http GET /path`.
 pub type Authorizers = HashMap<String, Authorizer>;
 
-/// Who may call the local API: the routes' authorizers, and the REST routes that need an API
-/// key (`private: true`) with the keys that open them.
+/// Who may call the local API, and with what: the routes' authorizers, the REST routes that
+/// need an API key (`private: true`) with the keys that open them, and the REST routes'
+/// request validation.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     pub authorizers: Authorizers,
+    /// What the REST routes' request validator checks (`request.parameters`, `request.schemas`).
+    pub validation: std::sync::Arc<super::validate::Validation>,
     /// `rest GET /path` of each `private: true` route.
     pub private: std::collections::HashSet<String>,
     pub keys: Vec<ApiKey>,
@@ -85,6 +88,7 @@ impl Access {
         }
         Access {
             authorizers: of(config),
+            validation: std::sync::Arc::new(super::validate::Validation::of(config).0),
             private,
             keys: api_keys(config, stage),
         }

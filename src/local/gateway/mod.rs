@@ -7,6 +7,7 @@ pub mod auth;
 mod events;
 mod responses;
 mod routes;
+pub mod validate;
 pub mod websocket;
 
 use std::collections::{BTreeMap, HashMap};
@@ -285,6 +286,28 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Full<Byte
             match verdict {
                 auth::Verdict::Allow(context) => event["requestContext"]["authorizer"] = context,
                 auth::Verdict::Refuse(status, body) => return json_response(status, body),
+            }
+        }
+        // The request validator, after the authorizer, as in API Gateway.
+        if r.api == Api::Rest {
+            let query: HashMap<String, Vec<String>> =
+                events::query_pairs(&inc.query).into_iter().collect();
+            let asked = validate::Asked {
+                content_type: inc
+                    .headers
+                    .get(hyper::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+                body: &inc.body,
+                query: &query,
+                headers: &inc.headers,
+                path: &params,
+            };
+            if let Err((message, why)) = gw.access.validation.check(&lookup, &asked) {
+                eprintln!("{} {}: 400 ({why})", inc.method, inc.path);
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &serde_json::json!({ "message": message }).to_string(),
+                );
             }
         }
         let payload = Bytes::from(event.to_string());
