@@ -3,7 +3,9 @@
 //! `sls` binary. Measures a first deploy, a no-op redeploy and a one-file code change, each as a
 //! whole process, and — in the same process — one bare request through the same proxy, the
 //! floor of any call. Prints wall times, AWS calls, and how far the wall time is below the
-//! calls made one after another. Run with `scripts/bench-deploy` (or `cargo bench --bench deploy`).
+//! calls made one after another. Run with `scripts/bench-deploy` (or `cargo bench --bench deploy`);
+//! `SLS_BENCH_FUNCTIONS=50,100,200 scripts/bench-deploy` measures generated services of that many
+//! functions instead.
 
 // The tests' helpers: the moto server, the proxy and the example service.
 #[path = "../tests/it/common/mod.rs"]
@@ -81,7 +83,66 @@ fn row(what: &str, took: Duration, doc: &serde_json::Value) {
     );
 }
 
+/// A service of `n` functions as the scale issue measures it: each its own package and `httpApi`
+/// route, an `sqs` event on every 10th, a schedule on every 25th, a queue in `resources:`.
+fn many(n: usize) -> tempfile::TempDir {
+    let mut yaml = String::from(
+        "service: scale\nprovider:\n  name: aws\n  runtime: nodejs22.x\npackage:\n  individually: true\nfunctions:\n",
+    );
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  f{i}:\n    handler: f{i}.handler\n    package:\n      patterns: ['!**', 'f{i}.js']\n    events:\n      - httpApi: 'GET /f{i}'\n"
+        ));
+        if i % 10 == 0 {
+            yaml.push_str("      - sqs:\n          arn: !GetAtt Queue.Arn\n");
+        }
+        if i % 25 == 0 {
+            yaml.push_str("      - schedule: rate(1 day)\n");
+        }
+    }
+    yaml.push_str("resources:\n  Resources:\n    Queue:\n      Type: AWS::SQS::Queue\n");
+    let dir = common::service(&yaml);
+    for i in 0..n {
+        fs::write(
+            dir.path().join(format!("f{i}.js")),
+            format!("exports.handler = async () => {i};\n"),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// `SLS_BENCH_FUNCTIONS=50,100,200`: first deploy, no-op and one function's code change of
+/// [`many`], each once (minutes at 200 functions), on a fresh moto each.
+fn scale(sizes: &str) {
+    for n in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<usize>().ok())
+    {
+        let moto = moto::Moto::start();
+        let proxy = faults::Faults::delayed(moto.port, LATENCY);
+        let dir = many(n);
+        println!("service of {n} functions");
+        sls(dir.path(), &proxy.url, &["deploy", "--dry-run", "--json"]);
+        moto.warm_ssm();
+        let (took, doc) = deploy(dir.path(), &proxy.url);
+        row("first deploy", took, &doc);
+        let (took, doc) = deploy(dir.path(), &proxy.url);
+        row("no-op redeploy", took, &doc);
+        fs::write(
+            dir.path().join("f1.js"),
+            "exports.handler = async () => 'changed';\n",
+        )
+        .unwrap();
+        let (took, doc) = deploy(dir.path(), &proxy.url);
+        row("one function's code change", took, &doc);
+    }
+}
+
 fn main() {
+    if let Ok(sizes) = std::env::var("SLS_BENCH_FUNCTIONS") {
+        return scale(&sizes);
+    }
     let moto = moto::Moto::start();
     let proxy = faults::Faults::delayed(moto.port, LATENCY);
 

@@ -700,7 +700,11 @@ functions:
         200
     );
     assert_eq!(off.request("PUT", "/dev/items", &json, b"{}").0, 400);
-    assert_eq!(off.request("POST", "/dev/payload", &json, br#"{"foo":"bar"}"#).0, 200);
+    assert_eq!(
+        off.request("POST", "/dev/payload", &json, br#"{"foo":"bar"}"#)
+            .0,
+        200
+    );
     assert_eq!(off.request("POST", "/dev/payload", &json, b"{}").0, 400);
 }
 
