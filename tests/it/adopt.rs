@@ -321,6 +321,9 @@ fn a_v3_service_is_adopted_keeping_its_api_table_and_functions_and_then_deploys_
         assert!(!actions.contains(&never), "{never} in {actions:?}");
     }
     assert!(actions.contains(&"deleteLeftovers"), "{actions:?}");
+    // The adoption wrote the side stack's template as sls would: nothing to change there.
+    let stack_steps = first["stack"]["steps"].as_array().unwrap();
+    assert!(stack_steps.is_empty(), "{stack_steps:?}");
     let endpoints = first["endpoints"].to_string();
     assert!(endpoints.contains(&svc.http_api), "{endpoints}");
     svc.holds(&ms);
