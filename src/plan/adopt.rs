@@ -677,8 +677,12 @@ fn classify(
             refused("a custom resource: sls cannot run its handler's create or delete")
         }
         "AWS::ApiGatewayV2::Api" => refused("sls adopt does not take over WebSocket APIs yet"),
+        // Most often a resource of `resources:` that serverless.yml no longer has (v3 kept it):
+        // back in `resources:` it stays in CloudFormation.
         kind => Fate::Refused {
-            why: format!("sls adopt does not take over {kind} yet"),
+            why: format!(
+                "not in serverless.yml's `resources:`, and sls adopt does not take over {kind} yet; to keep it in CloudFormation, put it back in `resources:` under this logical id"
+            ),
         },
     }
 }
@@ -993,6 +997,7 @@ mod tests {
                 && p.refusals[0].contains("--leave CustomThing")
         );
         assert!(p.refusals[1].contains("AWS::StepFunctions::StateMachine yet"));
+        assert!(p.refusals[1].contains("put it back in `resources:`"));
         assert!(p.refusals[2].contains("imported by other"));
         assert!(p.steps.is_empty());
         s.imported.clear();
