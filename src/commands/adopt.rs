@@ -117,7 +117,6 @@ pub fn run(cx: &Context, args: &AdoptArgs) -> anyhow::Result<()> {
     let moving = aws::adopt::Moving {
         aws: &aws,
         d: &names,
-        account: &account,
         original: &original,
         parsed: &stack.template,
         original_location: &location,

@@ -33,6 +33,11 @@ pub fn leftover_prefix(service: &str, stage: &str) -> String {
     format!("{}adopted/", super::record_root(service, stage))
 }
 
+/// The record of v3's leftovers of one function.
+pub fn leftover_record(service: &str, stage: &str, function_name: &str) -> String {
+    format!("{}{function_name}", leftover_prefix(service, stage))
+}
+
 /// Where the adoption stands, as its record holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -392,8 +397,16 @@ pub fn ownership_tags(d: &Desired) -> [(&str, &str); 3] {
     ]
 }
 
+/// Logical id → physical id of a stack's resources.
+pub fn physical_ids(resources: &[V3Resource]) -> BTreeMap<&str, &str> {
+    resources
+        .iter()
+        .map(|r| (r.logical.as_str(), r.physical.as_str()))
+        .collect()
+}
+
 /// The function a v3 property names: `Fn::GetAtt [X, Arn]`, `Ref X`, a name or an ARN.
-fn function_of(value: &Value, physical: &BTreeMap<&str, &str>) -> Option<String> {
+pub fn function_of(value: &Value, physical: &BTreeMap<&str, &str>) -> Option<String> {
     let logical = value["Fn::GetAtt"][0].as_str().or(value["Ref"].as_str());
     if let Some(l) = logical {
         return physical.get(l).map(|p| p.to_string());
@@ -441,11 +454,7 @@ pub fn plan(s: &V3Stack, d: &Desired, user: &[String], leave: &[String]) -> Adop
         ));
         return p;
     }
-    let physical: BTreeMap<&str, &str> = s
-        .resources
-        .iter()
-        .map(|r| (r.logical.as_str(), r.physical.as_str()))
-        .collect();
+    let physical = physical_ids(&s.resources);
     let functions: BTreeSet<&str> = d.functions.iter().map(|f| f.name.as_str()).collect();
     let log_groups: BTreeSet<&str> = d.log_groups.iter().map(|g| g.log_group.as_str()).collect();
     let rules: BTreeSet<&str> = d.rules.iter().map(|r| r.name.as_str()).collect();
@@ -821,9 +830,20 @@ impl fmt::Display for AdoptedStep {
     }
 }
 
-/// On a deploy to the live alias and on a removal: v3's leftovers go once sls's replacements
-/// are in place (their phase comes after every other).
-pub fn plan_leftovers(d: &Desired, o: &Observed, p: &mut Plan) {
+/// An adoption that started and did not finish stops every other change; otherwise, on a
+/// deploy to the live alias and on a removal, v3's leftovers go once sls's replacements are in
+/// place (their phase comes after the triggers').
+pub fn plan_adopted(d: &Desired, o: &Observed, p: &mut Plan) {
+    if let Some(a) = o
+        .adoption
+        .as_ref()
+        .filter(|a| a.phase == AdoptionPhase::Started)
+    {
+        p.conflicts.push(super::Conflict {
+            resource: format!("CloudFormation stack {}", a.stack),
+            reason: "`sls adopt` started taking this stage over and did not finish: run `sls adopt` again (nothing else changes it meanwhile)".into(),
+        });
+    }
     if d.alias != d.live {
         return;
     }

@@ -420,17 +420,7 @@ pub fn plan(d: &Desired, o: &Observed) -> Plan {
     }
     domain::plan(d, o, &mut p);
     permission::plan(d, o, &mut p);
-    adopt::plan_leftovers(d, o, &mut p);
-    if let Some(a) = o
-        .adoption
-        .as_ref()
-        .filter(|a| a.phase == adopt::AdoptionPhase::Started)
-    {
-        p.conflicts.push(Conflict {
-            resource: format!("CloudFormation stack {}", a.stack),
-            reason: "`sls adopt` started taking this stage over and did not finish: run `sls adopt` again (nothing else changes it meanwhile)".into(),
-        });
-    }
+    adopt::plan_adopted(d, o, &mut p);
     log_group::plan(d, o, &mut p);
     // Only a removal reads the stack here: a deploy plans and applies it before the rest.
     match stack::plan(None, o.stack.as_ref(), None) {

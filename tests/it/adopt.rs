@@ -8,9 +8,8 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 
 use common::faults::Faults;
 use common::ministack::MiniStack;
@@ -384,30 +383,6 @@ fn a_v3_service_is_adopted_keeping_its_api_table_and_functions_and_then_deploys_
     });
 }
 
-/// Runs `sls adopt` through `proxy`; returns its exit code (`None`: killed).
-fn adopt_through(
-    ms: &MiniStack,
-    proxy: &Faults,
-    dir: &Path,
-    stage: &str,
-    pid: &AtomicU32,
-) -> Option<i32> {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sls"));
-    c.current_dir(dir).env_clear().env("NO_COLOR", "1");
-    for (k, v) in ms.env() {
-        c.env(k, v);
-    }
-    let mut child = c
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .args(["adopt", "--stage", stage])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    pid.store(child.id(), Ordering::SeqCst);
-    child.wait().unwrap().code()
-}
-
 #[test]
 fn an_adoption_killed_after_any_request_keeps_the_service_answering_and_converges_when_run_again() {
     let ms = MiniStack::start();
@@ -416,7 +391,7 @@ fn an_adoption_killed_after_any_request_keeps_the_service_answering_and_converge
     let counter = Faults::delayed(ms.port, std::time::Duration::ZERO);
     let pid = AtomicU32::new(0);
     assert_eq!(
-        adopt_through(&ms, &counter, dir.path(), "count", &pid),
+        counter.run_sls(dir.path(), &ms.env(), &["adopt", "--stage", "count"], &pid),
         Some(0)
     );
     let total = counter.requests();
@@ -429,7 +404,7 @@ fn an_adoption_killed_after_any_request_keeps_the_service_answering_and_converge
         let (svc, dir) = Service::deployed(&ms, &stage);
         let pid = Arc::new(AtomicU32::new(0));
         let killer = Faults::kill_after(ms.port, k, pid.clone());
-        let code = adopt_through(&ms, &killer, dir.path(), &stage, &pid);
+        let code = killer.run_sls(dir.path(), &ms.env(), &["adopt", "--stage", &stage], &pid);
         assert_eq!(code, None, "k={k}: adopt was not killed");
         // Between the steps: the same functions answer on the same API, the item is there,
         // and a deploy either refuses pointing to `sls adopt` or (the adoption's last record

@@ -13,9 +13,8 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 
 use common::faults::Faults;
 use common::moto::Moto;
@@ -125,30 +124,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Runs `sls ARGS` through `proxy`; returns its exit code (`None`: killed).
-fn run_through(
-    moto: &Moto,
-    proxy: &Faults,
-    dir: &Path,
-    args: &[&str],
-    pid: &AtomicU32,
-) -> Option<i32> {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sls"));
-    c.current_dir(dir).env_clear().env("NO_COLOR", "1");
-    for (k, v) in moto.env() {
-        c.env(k, v);
-    }
-    let mut child = c
-        .env("AWS_ENDPOINT_URL", &proxy.url)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    pid.store(child.id(), Ordering::SeqCst);
-    child.wait().unwrap().code()
 }
 
 /// Runs `sls ARGS --json` straight at moto; it must succeed.
@@ -511,7 +486,7 @@ fn sweep(
     let args0 = with_stage(&clean);
     let args0: Vec<&str> = args0.iter().map(String::as_str).collect();
     assert_eq!(
-        run_through(&moto, &counter, dir.path(), &args0, &pid),
+        counter.run_sls(dir.path(), &moto.env(), &args0, &pid),
         Some(0)
     );
     let n = counter.requests();
@@ -528,7 +503,7 @@ fn sweep(
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let pid = Arc::new(AtomicU32::new(0));
         let killer = Faults::kill_after(moto.port, k, pid.clone());
-        let code = run_through(&moto, &killer, dir.path(), &args, &pid);
+        let code = killer.run_sls(dir.path(), &moto.env(), &args, &pid);
         assert!(
             code.is_none() || killer.injected() == 0,
             "{what}: k={k}: a killed run exited with {code:?}"

@@ -10,15 +10,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_cloudformation::types::{Tag as StackTag, TemplateStage};
+use aws_sdk_cloudformation::types::Tag as StackTag;
 use serde_json::Value;
 
 use super::context::Applying;
-use super::stack::{capabilities, carries_ours, describe, missing, wait};
+use super::stack::{capabilities, describe, missing, wait};
 use super::{Aws, AwsError, NOT_FOUND, call_err, is_code, records, tolerate};
 use crate::plan::adopt::{
     AdoptStep, AdoptedStep, Adoption, AdoptionPhase, V3Resource, V3Stack, adoption_record,
-    leftover_prefix, original_key, ownership_tags, retained_template,
+    function_of, leftover_record, original_key, ownership_tags, physical_ids, retained_template,
 };
 use crate::plan::{Desired, StackSpec};
 
@@ -57,23 +57,15 @@ pub async fn read(
             )
         }));
     };
-    let res = format!("stack {name}");
     let status = stack
         .stack_status()
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
-    let (template, listed) = tokio::join!(
-        aws.cfn
-            .get_template()
-            .stack_name(name)
-            .template_stage(TemplateStage::Original)
-            .send(),
+    let (body, listed) = tokio::join!(
+        super::stack::template(aws, name),
         super::stack::resources(aws, name)
     );
-    let body = template
-        .map_err(call_err("cloudformation:GetTemplate", &res))?
-        .template_body
-        .unwrap_or_default();
+    let body = body?;
     // v3 writes JSON; a YAML template is no stack of v3's and is refused as such.
     let template: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let resources: Vec<V3Resource> = listed?
@@ -99,22 +91,18 @@ pub async fn read(
     }
     // The unqualified policies of the functions v3 granted on, to record only statements that
     // exist.
+    let physical = physical_ids(&resources);
     let granted: BTreeSet<String> = resources
         .iter()
         .filter(|r| r.kind == "AWS::Lambda::Permission")
-        .filter_map(|r| {
-            let l = r.properties["FunctionName"]["Fn::GetAtt"][0]
-                .as_str()
-                .or(r.properties["FunctionName"]["Ref"].as_str())?;
-            resources
-                .iter()
-                .find(|f| f.logical == l)
-                .map(|f| f.physical.clone())
-        })
+        .filter_map(|r| function_of(&r.properties["FunctionName"], &physical))
         .collect();
     let mut policies = BTreeMap::new();
     for function in granted {
-        policies.insert(function.clone(), statement_ids(aws, &function).await?);
+        // The unqualified function's policy (`$LATEST` names no qualifier).
+        let statements =
+            super::permission::observe(aws, &function, crate::plan::desired::LATEST).await?;
+        policies.insert(function, statements.into_keys().collect());
     }
     let mut s = V3Stack {
         name: name.to_string(),
@@ -168,31 +156,10 @@ async fn imports(aws: &Aws, export: &str) -> Result<Vec<String>, AwsError> {
     Ok(out)
 }
 
-/// The statement ids of a function's unqualified resource policy.
-async fn statement_ids(aws: &Aws, function: &str) -> Result<BTreeSet<String>, AwsError> {
-    match aws.lambda.get_policy().function_name(function).send().await {
-        Ok(p) => {
-            let v: Value = serde_json::from_str(p.policy().unwrap_or_default()).unwrap_or_default();
-            Ok(v["Statement"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s["Sid"].as_str().map(str::to_string))
-                .collect())
-        }
-        Err(e) if is_code(&e, NOT_FOUND) => Ok(BTreeSet::new()),
-        Err(e) => Err(call_err(
-            "GetPolicy",
-            &format!("Lambda function {function}"),
-        )(e)),
-    }
-}
-
 /// What carrying out the steps needs besides them.
 pub struct Moving<'a> {
     pub aws: &'a Aws,
     pub d: &'a Desired,
-    pub account: &'a str,
     /// The template as GetTemplate gave it (saved as it is).
     pub original: &'a str,
     pub parsed: &'a Value,
@@ -211,18 +178,7 @@ pub struct Moving<'a> {
 pub async fn run(m: &Moving<'_>, step: &AdoptStep) -> Result<(), AwsError> {
     let aws = m.aws;
     match step {
-        AdoptStep::SaveTemplate { bucket, key } => {
-            aws.s3
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .content_type("application/json")
-                .body(m.original.as_bytes().to_vec().into())
-                .send()
-                .await
-                .map_err(call_err("s3:PutObject", &format!("s3://{bucket}/{key}")))?;
-            Ok(())
-        }
+        AdoptStep::SaveTemplate { bucket, key } => put_template(aws, bucket, key, m.original).await,
         AdoptStep::Retain { stack, tagged, .. } => {
             let ids: Vec<String> = tagged.iter().map(|(id, _)| id.clone()).collect();
             let tags = ownership_tags(m.d);
@@ -230,19 +186,8 @@ pub async fn run(m: &Moving<'_>, step: &AdoptStep) -> Result<(), AwsError> {
                 .map_err(|e| AwsError::Other(e.to_string()))?;
             update(m, stack, &body, None).await?;
             // Verified before anything leaves the stack: CloudFormation must hold Retain now.
-            let now = aws
-                .cfn
-                .get_template()
-                .stack_name(stack)
-                .template_stage(TemplateStage::Original)
-                .send()
-                .await
-                .map_err(call_err(
-                    "cloudformation:GetTemplate",
-                    &format!("stack {stack}"),
-                ))?;
-            let now: Value =
-                serde_json::from_str(now.template_body().unwrap_or_default()).unwrap_or_default();
+            let now = super::stack::template(aws, stack).await?;
+            let now: Value = serde_json::from_str(&now).unwrap_or_default();
             if !crate::plan::adopt::all_retained(&now, &ids, &tags) {
                 return Err(AwsError::Call {
                     operation: "cloudformation:UpdateStack".into(),
@@ -267,10 +212,7 @@ pub async fn run(m: &Moving<'_>, step: &AdoptStep) -> Result<(), AwsError> {
             records::write(
                 aws,
                 m.d,
-                &format!(
-                    "{}{function_name}",
-                    leftover_prefix(&m.d.service, &m.d.stage)
-                ),
+                &leftover_record(&m.d.service, &m.d.stage, function_name),
                 &value,
                 "What Serverless v3 made that sls replaces; deleted by the next deploy",
                 false,
@@ -304,6 +246,20 @@ pub async fn run(m: &Moving<'_>, step: &AdoptStep) -> Result<(), AwsError> {
     }
 }
 
+/// A template into v3's deployment bucket.
+async fn put_template(aws: &Aws, bucket: &str, key: &str, body: &str) -> Result<(), AwsError> {
+    aws.s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(body.as_bytes().to_vec().into())
+        .send()
+        .await
+        .map_err(call_err("s3:PutObject", &format!("s3://{bucket}/{key}")))?;
+    Ok(())
+}
+
 /// UpdateStack with a template (and tags), waited for; "no updates" is done already.
 async fn update(
     m: &Moving<'_>,
@@ -319,16 +275,7 @@ async fn update(
                 "sls-adoption/{stack}/template-{}.json",
                 crate::plan::short_digest(body, 12)
             );
-            m.aws
-                .s3
-                .put_object()
-                .bucket(bucket)
-                .key(&key)
-                .content_type("application/json")
-                .body(body.as_bytes().to_vec().into())
-                .send()
-                .await
-                .map_err(call_err("s3:PutObject", &format!("s3://{bucket}/{key}")))?;
+            put_template(m.aws, bucket, &key, body).await?;
             // Path-style: a bucket name with dots has no valid virtual-host certificate.
             let (_, suffix) = crate::plan::partition(&m.aws.region);
             Some(format!(
@@ -398,13 +345,6 @@ async fn write_record(
     .await
 }
 
-/// Whether the stack is (now) sls's side stack.
-pub async fn is_side_stack(aws: &Aws, d: &Desired, stack: &str) -> Result<bool, AwsError> {
-    Ok(describe(aws, stack)
-        .await?
-        .is_some_and(|s| carries_ours(&s, &d.service, &d.stage)))
-}
-
 /// Deletes what v3 made for a function that sls replaced (each gone already is done), then the
 /// record that named it.
 pub async fn apply(cx: &Applying<'_>, step: &AdoptedStep) -> Result<(), AwsError> {
@@ -434,39 +374,13 @@ pub async fn apply(cx: &Applying<'_>, step: &AdoptedStep) -> Result<(), AwsError
                 )?;
             }
             for rule in &leftovers.rules {
-                delete_rule(aws, rule).await?;
+                super::schedule::delete_rule(aws, None, rule).await?;
             }
             records::forget(
                 aws,
-                &format!(
-                    "{}{function_name}",
-                    leftover_prefix(&cx.d.service, &cx.d.stage)
-                ),
+                &leftover_record(&cx.d.service, &cx.d.stage, function_name),
             )
             .await
         }
     }
-}
-
-/// A rule on the default bus: its targets removed, then the rule.
-async fn delete_rule(aws: &Aws, rule: &str) -> Result<(), AwsError> {
-    let res = format!("EventBridge rule {rule}");
-    let targets = match aws.events.list_targets_by_rule().rule(rule).send().await {
-        Ok(t) => t.targets.unwrap_or_default(),
-        Err(e) if is_code(&e, NOT_FOUND) => return Ok(()),
-        Err(e) => return Err(call_err("ListTargetsByRule", &res)(e)),
-    };
-    let ids: Vec<String> = targets.iter().map(|t| t.id().to_string()).collect();
-    if !ids.is_empty() {
-        let r = aws
-            .events
-            .remove_targets()
-            .rule(rule)
-            .set_ids(Some(ids))
-            .send()
-            .await;
-        tolerate(r, NOT_FOUND, "RemoveTargets", &res)?;
-    }
-    let r = aws.events.delete_rule().name(rule).send().await;
-    tolerate(r, NOT_FOUND, "DeleteRule", &res)
 }

@@ -11,6 +11,7 @@ use aws_sdk_eventbridge::types::{
 use super::context::Applying;
 use super::{
     Aws, AwsError, Boxed, NOT_FOUND, all_pages, bounded, call_err, compact_json, is_code, owned,
+    tolerate,
 };
 use crate::plan::rule_prefix;
 use crate::plan::schedule::{RuleSpec, TargetInput, rule_key, split_key, target_id};
@@ -290,43 +291,7 @@ pub async fn apply(cx: &Applying<'_>, step: &ScheduleStep) -> Result<(), AwsErro
         }
         ScheduleStep::DeleteRule { rule } => {
             let (bus, rule) = split_key(rule);
-            let bus = bus.map(str::to_string);
-            let res = format!("EventBridge rule {rule}");
-            let targets = match aws
-                .events
-                .list_targets_by_rule()
-                .rule(rule)
-                .set_event_bus_name(bus.clone())
-                .send()
-                .await
-            {
-                Ok(t) => t.targets().iter().map(|t| t.id().to_string()).collect(),
-                Err(e) if is_code(&e, NOT_FOUND) => return Ok(()),
-                Err(e) => return Err(call_err("ListTargetsByRule", &res)(e)),
-            };
-            let targets: Vec<String> = targets;
-            if !targets.is_empty() {
-                aws.events
-                    .remove_targets()
-                    .rule(rule)
-                    .set_event_bus_name(bus.clone())
-                    .set_ids(Some(targets))
-                    .send()
-                    .await
-                    .map_err(call_err("RemoveTargets", &res))?;
-            }
-            match aws
-                .events
-                .delete_rule()
-                .name(rule)
-                .set_event_bus_name(bus)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_code(&e, NOT_FOUND) => {}
-                Err(e) => return Err(call_err("DeleteRule", &res)(e)),
-            }
+            delete_rule(aws, bus, rule).await?;
         }
         ScheduleStep::CreateEventBus { bus } => {
             let res = format!("EventBridge bus {bus}");
@@ -370,4 +335,42 @@ fn spec<'d>(d: &'d Desired, rule: &str) -> Result<&'d RuleSpec, AwsError> {
                 "the plan puts EventBridge rule {rule}, which the config does not name"
             ))
         })
+}
+
+/// Deletes a rule (on `bus`, the default one for `None`): its targets first, as EventBridge
+/// requires; a rule or targets already gone count as deleted.
+pub(super) async fn delete_rule(aws: &Aws, bus: Option<&str>, rule: &str) -> Result<(), AwsError> {
+    let bus = bus.map(str::to_string);
+    let res = format!("EventBridge rule {rule}");
+    let targets: Vec<String> = match aws
+        .events
+        .list_targets_by_rule()
+        .rule(rule)
+        .set_event_bus_name(bus.clone())
+        .send()
+        .await
+    {
+        Ok(t) => t.targets().iter().map(|t| t.id().to_string()).collect(),
+        Err(e) if is_code(&e, NOT_FOUND) => return Ok(()),
+        Err(e) => return Err(call_err("ListTargetsByRule", &res)(e)),
+    };
+    if !targets.is_empty() {
+        let r = aws
+            .events
+            .remove_targets()
+            .rule(rule)
+            .set_event_bus_name(bus.clone())
+            .set_ids(Some(targets))
+            .send()
+            .await;
+        tolerate(r, NOT_FOUND, "RemoveTargets", &res)?;
+    }
+    let r = aws
+        .events
+        .delete_rule()
+        .name(rule)
+        .set_event_bus_name(bus)
+        .send()
+        .await;
+    tolerate(r, NOT_FOUND, "DeleteRule", &res)
 }

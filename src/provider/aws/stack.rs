@@ -52,11 +52,7 @@ pub(super) async fn describe(
 }
 
 /// Whether a stack's tags name this service and stage.
-pub(super) fn carries_ours(
-    s: &aws_sdk_cloudformation::types::Stack,
-    service: &str,
-    stage: &str,
-) -> bool {
+fn carries_ours(s: &aws_sdk_cloudformation::types::Stack, service: &str, stage: &str) -> bool {
     let tag = |k: &str| {
         s.tags()
             .iter()
@@ -143,20 +139,9 @@ pub async fn observe(
                 .collect()
         }
         Some(spec) if !o.status.starts_with("ROLLBACK_") => {
-            let deployed = aws
-                .cfn
-                .get_template()
-                .stack_name(&name)
-                .template_stage(TemplateStage::Original)
-                .send()
-                .await
-                .map_err(call_err(
-                    "cloudformation:GetTemplate",
-                    &format!("stack {name}"),
-                ))?;
+            let deployed = template(aws, &name).await?;
             let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok();
-            o.current = deployed.template_body().and_then(parse).is_some()
-                && deployed.template_body().and_then(parse) == parse(&spec.template);
+            o.current = parse(&deployed).is_some() && parse(&deployed) == parse(&spec.template);
             if !o.current {
                 o.change_set = Some(change_set(aws, &name, spec).await?);
             }
@@ -164,6 +149,22 @@ pub async fn observe(
         Some(_) => {}
     }
     Ok((Some(o), v3))
+}
+
+/// A stack's template as it was sent (`Original`: before transforms), as text.
+pub(super) async fn template(aws: &Aws, name: &str) -> Result<String, AwsError> {
+    let t = aws
+        .cfn
+        .get_template()
+        .stack_name(name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(call_err(
+            "cloudformation:GetTemplate",
+            &format!("stack {name}"),
+        ))?;
+    Ok(t.template_body.unwrap_or_default())
 }
 
 /// A stack's outputs by key.

@@ -155,6 +155,32 @@ impl Faults {
         Faults::with(upstream_port, Rule::Lose(request.to_string()))
     }
 
+    /// Runs `sls ARGS` in `dir` with `env` (a test AWS's), its calls going through this proxy;
+    /// the process id goes into `pid` (for [`Faults::kill_after`]). Its exit code, `None` when
+    /// killed.
+    pub fn run_sls(
+        &self,
+        dir: &std::path::Path,
+        env: &[(&'static str, String)],
+        args: &[&str],
+        pid: &AtomicU32,
+    ) -> Option<i32> {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sls"));
+        c.current_dir(dir).env_clear().env("NO_COLOR", "1");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let mut child = c
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        pid.store(child.id(), Ordering::SeqCst);
+        child.wait().unwrap().code()
+    }
+
     /// How many requests arrived.
     pub fn requests(&self) -> usize {
         self.counts.log.lock().unwrap().len()
